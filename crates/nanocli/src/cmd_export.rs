@@ -1,0 +1,75 @@
+//! `nanocli export` (read-only).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use nanotdb::Engine;
+use serde::Serialize;
+
+/// Arguments of `nanocli export`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Data directory.
+    #[arg(long)]
+    root: PathBuf,
+    /// Database to export.
+    #[arg(long)]
+    db: String,
+    /// Output file (relative to the current directory); stdout when absent.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print the summary as JSON (needs --out).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    root_dir: String,
+    database: String,
+    output_file: String,
+    lines: u64,
+    bytes: u64,
+    duration_ms: u128,
+}
+
+/// Runs the command.
+pub fn run(a: Args) -> Result<ExitCode> {
+    let root = crate::resolve_root(&a.root, false)?;
+    let db = crate::normalize_db(&a.db)?;
+    if a.json && a.out.is_none() {
+        bail!("--json requires --out when exporting to stdout");
+    }
+    let engine =
+        Engine::open_read_only(&root).with_context(|| format!("open {}", root.display()))?;
+    let started = Instant::now();
+    match a.out {
+        None => {
+            let stdout = std::io::stdout();
+            engine.export_to_writer(&db, stdout.lock())?;
+        }
+        Some(out) => {
+            let out = std::path::absolute(&out)?;
+            let r = engine.export_file(&db, &out)?;
+            let s = Summary {
+                root_dir: root.display().to_string(),
+                database: db.clone(),
+                output_file: out.display().to_string(),
+                lines: r.lines,
+                bytes: r.bytes,
+                duration_ms: started.elapsed().as_millis(),
+            };
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!(
+                    "Exported {} to {} ({} lines, {} bytes, {}ms)",
+                    s.database, s.output_file, s.lines, s.bytes, s.duration_ms
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,118 @@
+//! `nanocli`: offline tool working directly on a NanoTDB data directory.
+
+mod cmd_export;
+mod cmd_import;
+mod cmd_query;
+mod timearg;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+/// Offline tool for NanoTDB data directories: import, export and query
+/// without a running server.
+#[derive(Parser, Debug)]
+#[command(name = "nanocli", version, about, long_about = None, after_help = EXAMPLES)]
+struct Cli {
+    /// Append log output to this file.
+    #[arg(long, global = true, value_name = "PATH")]
+    log_file: Option<PathBuf>,
+    /// Log level for --log-file: info, debug or trace.
+    #[arg(long, global = true, value_name = "LEVEL", requires = "log_file")]
+    log_level: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  nanocli import --root ./data --in edge-1d.lp
+  nanocli export --root ./data --db edge --out edge.lp
+  nanocli query  --root ./data --db edge --metric '^temp\\.' --start 2026-01-01 --end 2026-01-02";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Import a line-protocol file (`db/metric value [ts]` per line).
+    #[command(after_help = "Example:\n  nanocli import --root ./data --in edge-1d.lp --db edge")]
+    Import(cmd_import::Args),
+    /// Export a database as line protocol (read-only).
+    #[command(after_help = "Example:\n  nanocli export --root ./data --db edge --out edge.lp")]
+    Export(cmd_export::Args),
+    /// Query samples or last values (read-only).
+    #[command(
+        after_help = "Time values: a duration meaning now minus it (90m, 2d, 1w), RFC 3339, \
+YYYY-MM-DD[ HH[:MM[:SS[.frac]]]] (UTC), float seconds, or an integer (seconds if <= 10^12, else ns).\n\
+Example:\n  nanocli query --root ./data --db edge --metric 'cpu' --start 1d --format json"
+    )]
+    Query(cmd_query::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = init_logging(cli.log_file.as_deref(), cli.log_level.as_deref()) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command {
+        Command::Import(a) => cmd_import::run(a),
+        Command::Export(a) => cmd_export::run(a),
+        Command::Query(a) => cmd_query::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(file: Option<&Path>, level: Option<&str>) -> Result<()> {
+    let Some(file) = file else {
+        return Ok(());
+    };
+    let level = match level
+        .unwrap_or("debug")
+        .trim()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "info" => tracing::Level::INFO,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        other => bail!("--log-level must be info, debug or trace, got {other:?}"),
+    };
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .with_context(|| format!("open log file {}", file.display()))?;
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(f))
+        .init();
+    Ok(())
+}
+
+/// Resolves `--root`: it must be an existing directory holding `engine.toml`
+/// unless `create` (writing commands may start a fresh root).
+pub(crate) fn resolve_root(root: &Path, create: bool) -> Result<PathBuf> {
+    let abs =
+        std::path::absolute(root).with_context(|| format!("resolve --root {}", root.display()))?;
+    let cfg = abs.join("engine.toml");
+    if !create && !cfg.is_file() {
+        bail!("engine config not found at {}", cfg.display());
+    }
+    Ok(abs)
+}
+
+/// Normalises `--db` like the reference: trimmed of spaces and slashes.
+pub(crate) fn normalize_db(db: &str) -> Result<String> {
+    let d = db.trim().trim_matches('/').to_string();
+    if d.is_empty() {
+        bail!("--db is required");
+    }
+    Ok(d)
+}

@@ -1,0 +1,109 @@
+//! Criterion benchmarks on `gen_workload.py` data (see BENCHMARKS.md).
+//!
+//! The workload file is generated once into `target/bench-data/` with
+//! `../shared/tools/gen_workload.py edge --hours 24` (743,040 lines).
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use nanotdb::{Engine, ImportOptions};
+
+fn shared() -> PathBuf {
+    std::env::var("NANOTDB_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+/// Generates (once) and returns a workload file.
+pub fn workload(kind: &str, hours: u32) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
+    std::fs::create_dir_all(&dir).expect("mkdir bench-data");
+    let path = dir.join(format!("{kind}-{hours}h.lp"));
+    if !path.exists() {
+        let tmp = path.with_extension("tmp");
+        let st = Command::new("python3")
+            .arg(shared().join("tools/gen_workload.py"))
+            .args([kind, "--hours", &hours.to_string(), "--out"])
+            .arg(&tmp)
+            .status()
+            .expect("run gen_workload.py");
+        assert!(st.success());
+        std::fs::rename(&tmp, &path).expect("rename");
+    }
+    path
+}
+
+/// An engine.toml for benchmarks: the shipped defaults (the WAL is skipped
+/// for the 2026 timestamps by `skip_before = "1h"`), no stats.
+fn bench_root() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("engine.toml"), "[stats]\nenabled = false\n").expect("config");
+    dir
+}
+
+fn import(c: &mut Criterion) {
+    let input = workload("edge", 24);
+    let lines = 743_040u64;
+    let mut g = c.benchmark_group("import");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.throughput(Throughput::Elements(lines));
+    g.bench_function("edge_24h", |b| {
+        b.iter_batched(
+            bench_root,
+            |root| {
+                let engine = Engine::open(root.path()).expect("open");
+                let r = engine
+                    .import_file(&input, &ImportOptions::default(), &mut ())
+                    .expect("import");
+                assert_eq!(r.imported, lines);
+                engine.close().expect("close");
+                root
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn query(c: &mut Criterion) {
+    let input = workload("edge", 24);
+    let root = bench_root();
+    {
+        let engine = Engine::open(root.path()).expect("open");
+        engine
+            .import_file(&input, &ImportOptions::default(), &mut ())
+            .expect("import");
+        engine.close().expect("close");
+    }
+    let engine = Engine::open(root.path()).expect("open");
+    let metric = "temp.probe01";
+    let mut n = 0u64;
+    engine
+        .query_range("edge", metric, i64::MIN, i64::MAX, 1, |_| {
+            n += 1;
+            ControlFlow::Continue(())
+        })
+        .expect("query");
+    assert_eq!(n, 8640, "one sample every 10 s for a day");
+    let mut g = c.benchmark_group("query_raw");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("one_metric_full_day", |b| {
+        b.iter(|| {
+            let mut sum = 0f64;
+            engine
+                .query_range("edge", metric, i64::MIN, i64::MAX, 1, |s| {
+                    sum += s.value.as_f64();
+                    ControlFlow::Continue(())
+                })
+                .expect("query");
+            sum
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, import, query);
+criterion_main!(benches);

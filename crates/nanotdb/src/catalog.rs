@@ -1,0 +1,376 @@
+//! `catalog.json`: the registry mapping metric names to ids and types (FORMATS §5).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use foldhash::HashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::sample::{MetricId, ValueType};
+
+/// One registered metric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricInfo {
+    /// The metric name (without the database).
+    pub name: String,
+    /// Catalog id, 1..=65535.
+    pub id: MetricId,
+    /// The type fixed by the metric's first sample.
+    pub value_type: ValueType,
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileEntry {
+    name: String,
+    id: u64,
+    #[serde(rename = "type")]
+    value_type: u64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct FileShape {
+    #[serde(default)]
+    metrics: Option<Vec<FileEntry>>,
+}
+
+/// In-memory catalog of one database.
+#[derive(Debug, Default, Clone)]
+pub struct Catalog {
+    by_name: HashMap<String, MetricId>,
+    /// Indexed by id; `None` for unused ids.
+    by_id: Vec<Option<MetricInfo>>,
+    count: usize,
+    dirty: bool,
+}
+
+impl Catalog {
+    /// Loads `catalog.json`. A missing or 0-byte file is an empty catalog.
+    /// Unknown fields and trailing bytes are ignored, as in the reference.
+    pub fn load(path: &Path) -> Result<Catalog> {
+        let bytes = match fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Catalog::default()),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        Catalog::parse(&bytes, path)
+    }
+
+    /// Parses catalog bytes; `path` only names the file in errors.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Catalog> {
+        let mut cat = Catalog::default();
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(cat);
+        }
+        let bad = |reason: String| Error::Catalog {
+            path: path.to_path_buf(),
+            reason,
+        };
+        // Only the first JSON value counts; bytes after it are ignored.
+        let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<FileShape>();
+        let shape = match stream.next() {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => return Err(bad(format!("invalid JSON: {e}"))),
+            None => return Ok(cat),
+        };
+        for entry in shape.metrics.unwrap_or_default() {
+            let id = u16::try_from(entry.id)
+                .ok()
+                .filter(|id| *id != 0)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "metric {:?}: id {} out of range",
+                        entry.name, entry.id
+                    ))
+                })?;
+            let value_type = u8::try_from(entry.value_type)
+                .ok()
+                .and_then(ValueType::from_code)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "metric {:?}: unknown value type {}",
+                        entry.name, entry.value_type
+                    ))
+                })?;
+            if entry.name.is_empty() {
+                return Err(bad(format!("metric id {id} has an empty name")));
+            }
+            // Later duplicates overwrite earlier ones, as in the reference.
+            cat.insert_unchecked(MetricInfo {
+                name: entry.name,
+                id,
+                value_type,
+            });
+        }
+        Ok(cat)
+    }
+
+    fn insert_unchecked(&mut self, info: MetricInfo) {
+        let idx = usize::from(info.id);
+        if self.by_id.len() <= idx {
+            self.by_id.resize(idx + 1, None);
+        }
+        if let Some(old) = self.by_id[idx].take() {
+            self.by_name.remove(&old.name);
+            self.count -= 1;
+        }
+        if let Some(old_id) = self.by_name.insert(info.name.clone(), info.id)
+            && let Some(slot) = self.by_id.get_mut(usize::from(old_id))
+            && slot.take().is_some()
+        {
+            self.count -= 1;
+        }
+        self.by_id[idx] = Some(info);
+        self.count += 1;
+    }
+
+    /// Looks a metric up by name.
+    pub fn lookup(&self, name: &str) -> Option<(MetricId, ValueType)> {
+        let id = *self.by_name.get(name)?;
+        self.get(id).map(|m| (id, m.value_type))
+    }
+
+    /// Looks a metric up by id.
+    pub fn get(&self, id: MetricId) -> Option<&MetricInfo> {
+        self.by_id.get(usize::from(id)).and_then(Option::as_ref)
+    }
+
+    /// Number of metrics.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when no metric is registered.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Highest id in use (0 when empty).
+    pub fn max_id(&self) -> MetricId {
+        self.by_id
+            .iter()
+            .rposition(Option::is_some)
+            .and_then(|i| u16::try_from(i).ok())
+            .unwrap_or(0)
+    }
+
+    /// The id a new metric would get: one past the highest id in use, or the
+    /// lowest free id once 65535 is taken. Unlike the reference ("count + 1")
+    /// this can never hand out an id that is already used.
+    pub fn next_id(&self) -> Option<MetricId> {
+        let max = self.max_id();
+        if max < u16::MAX {
+            return Some(max + 1);
+        }
+        (1..=u16::MAX).find(|id| self.get(*id).is_none())
+    }
+
+    /// Registers a new metric and returns its id. The caller checked that the
+    /// name is valid and not yet registered.
+    pub fn register(&mut self, name: &str, value_type: ValueType) -> Option<MetricId> {
+        let id = self.next_id()?;
+        self.insert_unchecked(MetricInfo {
+            name: name.to_string(),
+            id,
+            value_type,
+        });
+        self.dirty = true;
+        Some(id)
+    }
+
+    /// Registers a metric under a given id (from a WAL record). Agreeing
+    /// entries are a no-op; conflicting ones are an error naming both sides.
+    pub fn register_with_id(
+        &mut self,
+        name: &str,
+        id: MetricId,
+        value_type: ValueType,
+    ) -> std::result::Result<(), String> {
+        if id == 0 {
+            return Err(format!("metric {name:?} has id 0"));
+        }
+        if name.is_empty() {
+            return Err(format!("metric id {id} has an empty name"));
+        }
+        if let Some(existing) = self.get(id) {
+            if existing.name == name && existing.value_type == value_type {
+                return Ok(());
+            }
+            return Err(format!(
+                "metric id {id} is {:?} ({}) in the catalog but {name:?} ({value_type}) in the WAL",
+                existing.name, existing.value_type
+            ));
+        }
+        if let Some((other, t)) = self.lookup(name) {
+            return Err(format!(
+                "metric {name:?} has id {other} ({t}) in the catalog but id {id} ({value_type}) in the WAL"
+            ));
+        }
+        self.insert_unchecked(MetricInfo {
+            name: name.to_string(),
+            id,
+            value_type,
+        });
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// All metrics sorted by name.
+    pub fn metrics_sorted(&self) -> Vec<MetricInfo> {
+        let mut v: Vec<MetricInfo> = self.by_id.iter().flatten().cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// True when metrics were registered since the last save.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Serialises in the reference's shape (2-space indent, trailing newline),
+    /// entries sorted by id so the file is stable between writes.
+    pub fn to_json(&self) -> Vec<u8> {
+        let shape = FileShape {
+            metrics: Some(
+                self.by_id
+                    .iter()
+                    .flatten()
+                    .map(|m| FileEntry {
+                        name: m.name.clone(),
+                        id: u64::from(m.id),
+                        value_type: u64::from(m.value_type.code()),
+                    })
+                    .collect(),
+            ),
+        };
+        let mut out = serde_json::to_vec_pretty(&shape).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// Writes the catalog atomically (tmp file, fsync, rename, directory
+    /// fsync) if it has unsaved metrics.
+    pub fn save_if_dirty(&mut self, path: &Path) -> Result<bool> {
+        if !self.dirty {
+            return Ok(false);
+        }
+        let tmp = tmp_path(path);
+        {
+            let mut f = fs::File::create(&tmp).at(&tmp)?;
+            f.write_all(&self.to_json()).at(&tmp)?;
+            f.sync_all().at(&tmp)?;
+        }
+        fs::rename(&tmp, path).at(path)?;
+        fsutil::sync_parent(path)?;
+        self.dirty = false;
+        Ok(true)
+    }
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".tmp");
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_empty_catalog() {
+        let c = Catalog::parse(b"", Path::new("c")).unwrap();
+        assert!(c.is_empty());
+        let c = Catalog::parse(b"{}", Path::new("c")).unwrap();
+        assert!(c.is_empty());
+        let c = Catalog::parse(b"{\"metrics\":null}", Path::new("c")).unwrap();
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn parses_reference_shape_and_ignores_trailing_bytes() {
+        let json = br#"{"metrics":[{"name":"room.temp","id":1,"type":2,"x":1},{"name":"door","id":2,"type":1}]} trailing"#;
+        let c = Catalog::parse(json, Path::new("c")).unwrap();
+        assert_eq!(c.lookup("room.temp"), Some((1, ValueType::Float32)));
+        assert_eq!(c.lookup("door"), Some((2, ValueType::Int32)));
+        assert_eq!(c.get(2).unwrap().name, "door");
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn rejects_bad_ids_and_types() {
+        for json in [
+            r#"{"metrics":[{"name":"a","id":70000,"type":2}]}"#,
+            r#"{"metrics":[{"name":"a","id":0,"type":2}]}"#,
+            r#"{"metrics":[{"name":"a","id":1,"type":3}]}"#,
+            r#"{"metrics":[{"name":"","id":1,"type":1}]}"#,
+            r#"{"metrics":[{"name":"a","id":-1,"type":1}]}"#,
+            r#"{"metrics":"#,
+        ] {
+            assert!(
+                matches!(
+                    Catalog::parse(json.as_bytes(), Path::new("c")),
+                    Err(Error::Catalog { .. })
+                ),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn new_ids_never_collide_with_gaps() {
+        let json = br#"{"metrics":[{"name":"a","id":1,"type":2},{"name":"c","id":3,"type":2}]}"#;
+        let mut c = Catalog::parse(json, Path::new("c")).unwrap();
+        // The reference would hand out count+1 = 3, which is taken.
+        assert_eq!(c.register("d", ValueType::Float32), Some(4));
+        assert_eq!(c.lookup("c"), Some((3, ValueType::Float32)));
+    }
+
+    #[test]
+    fn full_catalog_reuses_lowest_gap_then_fails() {
+        let mut c = Catalog::default();
+        c.insert_unchecked(MetricInfo {
+            name: "top".into(),
+            id: u16::MAX,
+            value_type: ValueType::Int32,
+        });
+        assert_eq!(c.next_id(), Some(1));
+        for i in 1..u16::MAX {
+            c.insert_unchecked(MetricInfo {
+                name: format!("m{i}"),
+                id: i,
+                value_type: ValueType::Int32,
+            });
+        }
+        assert_eq!(c.next_id(), None);
+        assert_eq!(c.register("x", ValueType::Int32), None);
+    }
+
+    #[test]
+    fn register_with_id_conflicts() {
+        let mut c = Catalog::default();
+        c.register_with_id("a", 5, ValueType::Int32).unwrap();
+        c.register_with_id("a", 5, ValueType::Int32).unwrap();
+        assert!(c.register_with_id("b", 5, ValueType::Int32).is_err());
+        assert!(c.register_with_id("a", 6, ValueType::Int32).is_err());
+        assert!(c.register_with_id("a", 5, ValueType::Float32).is_err());
+    }
+
+    #[test]
+    fn save_and_reload_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.json");
+        let mut c = Catalog::default();
+        c.register("x<y>&", ValueType::Float32);
+        c.register("n", ValueType::Int32);
+        assert!(c.save_if_dirty(&path).unwrap());
+        assert!(!c.save_if_dirty(&path).unwrap());
+        let back = Catalog::load(&path).unwrap();
+        assert_eq!(back.metrics_sorted(), c.metrics_sorted());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\n  \"metrics\": [\n"), "{text}");
+        assert!(text.ends_with("}\n"));
+    }
+}

@@ -1,0 +1,1189 @@
+//! One database: its catalog, WAL, open partitions and partition files.
+//!
+//! All mutable state sits behind one mutex per database, so writers of
+//! different databases never wait for each other and a query holds the lock
+//! only long enough to snapshot file lengths and copy matching samples of the
+//! open pages (readers never see a half-written frame: they read files only up
+//! to the length recorded after the last complete frame write).
+//!
+//! Crash safety rests on three rules:
+//! 1. a sample is in the WAL (written, and fsynced under `fsync_policy =
+//!    "always"`) before the write is acknowledged;
+//! 2. after a page is flushed the WAL is reset if no page is left, or
+//!    rewritten (tmp file, fsync, rename) to hold exactly the samples of the
+//!    pages still open — so flushed samples are never replayed again;
+//! 3. a crash between a frame write and that WAL rewrite leaves the frame's
+//!    samples in both places; replay drops WAL samples found in the tail frames
+//!    of their partition's data file (see [`Database::dedupe_against_files`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use foldhash::HashMap;
+
+use crate::catalog::{Catalog, MetricInfo};
+use crate::config::{DurabilityProfile, EngineConfig, FsyncPolicy, Manifest};
+use crate::datafile::{self, DataScan};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::names;
+use crate::page::{self, DecodedFrame};
+use crate::partition::{OpenPartition, Page, PageLimits};
+use crate::sample::{MetricId, Value, ValueType};
+use crate::stats::DbCounters;
+use crate::time::{self, PartitionMode};
+use crate::wal::{self, WalEncoder};
+
+/// Multiset of samples keyed by (metric id, timestamp, value bits).
+type SampleCounts = HashMap<(MetricId, i64, u32), u32>;
+
+/// Engine-wide settings every database needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub read_only: bool,
+    pub fsync_policy: FsyncPolicy,
+    pub durability: DurabilityProfile,
+    pub max_segment_size: u64,
+}
+
+impl Settings {
+    pub fn from_config(cfg: &EngineConfig, read_only: bool) -> Settings {
+        Settings {
+            read_only,
+            fsync_policy: cfg.wal.fsync_policy,
+            durability: cfg.durability,
+            max_segment_size: cfg.wal.max_segment_size,
+        }
+    }
+}
+
+/// What is on disk for one partition key.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PartFiles {
+    /// Valid length of `data-<key>.dat` (complete frames only).
+    pub data_len: Option<u64>,
+    /// Length of `raw-<key>.dat` if present.
+    pub raw_len: Option<u64>,
+    /// Whether `metric-<key>.dat` exists.
+    pub metric: bool,
+}
+
+/// The live WAL of a database.
+struct Wal {
+    path: PathBuf,
+    file: File,
+    enc: WalEncoder,
+    /// Encoded records not yet written to the file.
+    pending: Vec<u8>,
+    /// Bytes in the file.
+    size: u64,
+    /// Metrics whose name is already carried by a record of the current WAL
+    /// contents; the first record of any other metric embeds its name, so the
+    /// WAL can always be replayed without `catalog.json`.
+    named: HashSet<MetricId>,
+    /// True while records are pending or written but not fsynced.
+    unsynced: bool,
+}
+
+/// Mutable state of a database.
+pub(crate) struct DbState {
+    /// False until the first accepted sample creates the directory.
+    materialized: bool,
+    pub catalog: Catalog,
+    wal: Option<Wal>,
+    pub open: BTreeMap<String, OpenPartition>,
+    sealed: HashSet<String>,
+    pub files: BTreeMap<String, PartFiles>,
+    /// Last (timestamp, value bits) per metric id, for the stale check and
+    /// last-value queries.
+    last: Vec<Option<(i64, u32)>>,
+    /// Cached bounds of the most recently used partition.
+    hot: Option<(i64, i64, String)>,
+    /// Data files written without fsync since the last WAL checkpoint.
+    unsynced_files: Vec<PathBuf>,
+    /// While replaying, WAL checkpoints are deferred to the end.
+    replaying: bool,
+    pub counters: DbCounters,
+    frame_buf: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+/// One database under the root.
+pub(crate) struct Database {
+    pub name: String,
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub settings: Settings,
+    limits: PageLimits,
+    state: Mutex<DbState>,
+}
+
+/// A sample copied out of an open page for a query.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageSample {
+    pub id: MetricId,
+    pub ts: i64,
+    pub bits: u32,
+}
+
+/// A consistent view of one partition for a reader: files up to their valid
+/// length plus a copy of the open page's matching samples.
+#[derive(Debug)]
+pub(crate) struct PartitionView {
+    pub raw: Option<(PathBuf, u64)>,
+    pub data: Option<(PathBuf, u64)>,
+    pub page: Vec<PageSample>,
+}
+
+impl Database {
+    fn wal_path(dir: &Path, name: &str) -> PathBuf {
+        dir.join(format!("{name}.wal"))
+    }
+
+    /// Whether `dir` looks like a database (reference rule, FORMATS §1).
+    pub fn looks_like_db(dir: &Path, name: &str) -> bool {
+        if dir.join("manifest.toml").is_file()
+            || dir.join("catalog.json").is_file()
+            || Self::wal_path(dir, name).is_file()
+        {
+            return true;
+        }
+        fs::read_dir(dir).is_ok_and(|rd| {
+            rd.flatten().any(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.starts_with("data-") && n.ends_with(".dat")
+            })
+        })
+    }
+
+    /// Opens an existing database directory: loads catalog and manifest, cuts
+    /// torn tails (unless read-only), derives last values from the newest
+    /// partitions and replays the WAL.
+    pub fn open(
+        name: &str,
+        dir: PathBuf,
+        defaults: &Manifest,
+        settings: Settings,
+    ) -> Result<Database> {
+        let manifest_path = dir.join("manifest.toml");
+        let manifest = if manifest_path.is_file() {
+            let (m, warnings) = crate::config::load_manifest(&manifest_path, defaults)?;
+            for w in warnings {
+                tracing::warn!("{w}");
+            }
+            m
+        } else {
+            if !settings.read_only {
+                crate::config::write_new_manifest(&manifest_path, defaults)?;
+            }
+            defaults.clone()
+        };
+        let catalog = Catalog::load(&dir.join("catalog.json"))?;
+        let db = Database::with_state(name, dir, manifest, settings, catalog, true);
+        {
+            let mut st = db.lock();
+            db.load_files(&mut st)?;
+            db.derive_last_values(&mut st)?;
+            db.open_wal_and_replay(&mut st)?;
+        }
+        Ok(db)
+    }
+
+    /// A database that does not exist on disk yet; its directory is created
+    /// when the first sample is accepted, so rejected input leaves no trace.
+    pub fn new_unmaterialized(
+        name: &str,
+        dir: PathBuf,
+        manifest: Manifest,
+        settings: Settings,
+    ) -> Database {
+        Database::with_state(name, dir, manifest, settings, Catalog::default(), false)
+    }
+
+    fn with_state(
+        name: &str,
+        dir: PathBuf,
+        manifest: Manifest,
+        settings: Settings,
+        catalog: Catalog,
+        materialized: bool,
+    ) -> Database {
+        let limits = PageLimits {
+            max_records: u64::from(manifest.page.max_records.clamp(1, 65535)),
+            max_bytes: manifest.page.max_bytes.max(14),
+            max_age_ns: if manifest.page.max_age_ns > 0 {
+                manifest.page.max_age_ns as u128
+            } else {
+                10_000_000_000
+            },
+        };
+        Database {
+            name: name.to_string(),
+            dir,
+            manifest,
+            settings,
+            limits,
+            state: Mutex::new(DbState {
+                materialized,
+                catalog,
+                wal: None,
+                open: BTreeMap::new(),
+                sealed: HashSet::new(),
+                files: BTreeMap::new(),
+                last: Vec::new(),
+                hot: None,
+                unsynced_files: Vec::new(),
+                replaying: false,
+                counters: DbCounters::default(),
+                frame_buf: Vec::new(),
+                scratch: Vec::new(),
+            }),
+        }
+    }
+
+    /// Locks the database state. A poisoned lock (a panic in another thread)
+    /// is recovered: the state is only mutated through methods that keep it
+    /// consistent at every step that can panic.
+    pub fn lock(&self) -> MutexGuard<'_, DbState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the database exists on disk.
+    pub fn is_materialized(&self) -> bool {
+        self.lock().materialized
+    }
+
+    fn partition_mode(&self) -> PartitionMode {
+        self.manifest.retention.partition
+    }
+
+    pub fn data_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("data-{key}.dat"))
+    }
+
+    pub fn raw_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("raw-{key}.dat"))
+    }
+
+    pub fn catalog_path(&self) -> PathBuf {
+        self.dir.join("catalog.json")
+    }
+
+    // ----------------------------------------------------------------- open
+
+    /// Lists partition files; cuts torn tails of data files (keeping a copy of
+    /// the cut bytes) unless read-only.
+    fn load_files(&self, st: &mut DbState) -> Result<()> {
+        let rd = fs::read_dir(&self.dir).at(&self.dir)?;
+        let mut names: Vec<String> = rd
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        for n in names {
+            let Some(stem) = n.strip_suffix(".dat") else {
+                continue;
+            };
+            let (kind, key) = if let Some(k) = stem.strip_prefix("data-") {
+                (0, k)
+            } else if let Some(k) = stem.strip_prefix("raw-") {
+                (1, k)
+            } else if let Some(k) = stem.strip_prefix("metric-") {
+                (2, k)
+            } else {
+                continue;
+            };
+            if time::parse_partition_key(key).is_none() {
+                continue;
+            }
+            let path = self.dir.join(&n);
+            let entry = st.files.entry(key.to_string()).or_default();
+            match kind {
+                0 => {
+                    let scan = datafile::scan_file(&path, true).at(&path)?;
+                    if let Some(d) = &scan.damage {
+                        if self.settings.read_only {
+                            tracing::warn!(
+                                file = %path.display(),
+                                offset = d.offset,
+                                "damaged tail ({}); reading the {} intact frames before it",
+                                d.reason,
+                                scan.frames.len()
+                            );
+                        } else {
+                            let copy = datafile::cut_tail(&path, &scan)?;
+                            tracing::warn!(
+                                file = %path.display(),
+                                offset = d.offset,
+                                kept = ?copy,
+                                "cut damaged tail ({}); {} intact frames kept",
+                                d.reason,
+                                scan.frames.len()
+                            );
+                            st.counters.tails_cut += 1;
+                        }
+                    }
+                    entry.data_len = Some(scan.valid_len);
+                }
+                1 => {
+                    let len = fs::metadata(&path).at(&path)?.len();
+                    entry.raw_len = Some(len);
+                }
+                _ => entry.metric = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// Seeds last values from the newest partitions, newest first, until every
+    /// cataloged metric has one or a bounded number of partitions was read.
+    /// This keeps the stale check and last-value queries right after a
+    /// restart (the reference forgot them) with bounded work at open.
+    fn derive_last_values(&self, st: &mut DbState) -> Result<()> {
+        const MAX_PARTITIONS: usize = 3;
+        let wanted = st.catalog.len();
+        if wanted == 0 {
+            return Ok(());
+        }
+        let mut keys: Vec<(i64, String)> = st
+            .files
+            .iter()
+            .filter(|(_, f)| f.data_len.is_some() || f.raw_len.is_some())
+            .filter_map(|(k, _)| time::parse_partition_key(k).map(|(_, s, _)| (s, k.clone())))
+            .collect();
+        keys.sort();
+        let mut found: HashSet<MetricId> = HashSet::new();
+        let mut buf = DecodedFrame::default();
+        for (_, key) in keys.iter().rev().take(MAX_PARTITIONS) {
+            let files = st.files.get(key).cloned().unwrap_or_default();
+            let mut best: HashMap<MetricId, (i64, u32)> = HashMap::default();
+            let mut visit = |path: PathBuf, len: u64| -> Result<()> {
+                read_file_frames(&path, len, i64::MIN, i64::MAX, &mut buf, &mut |f| {
+                    for i in 0..f.len() {
+                        let (id, ts, v) = (f.id(i), f.ts(i), f.val(i));
+                        let e = best.entry(id).or_insert((ts, v));
+                        if ts >= e.0 {
+                            *e = (ts, v);
+                        }
+                    }
+                    ControlFlow::Continue(())
+                })
+                .map(|_| ())
+            };
+            if let Some(len) = files.raw_len
+                && let Err(e) = visit(self.raw_path(key), len)
+            {
+                tracing::warn!("deriving last values: {e}");
+            }
+            if let Some(len) = files.data_len
+                && let Err(e) = visit(self.data_path(key), len)
+            {
+                tracing::warn!("deriving last values: {e}");
+            }
+            for (id, (ts, v)) in best {
+                if found.insert(id) {
+                    set_last(&mut st.last, id, ts, v);
+                }
+            }
+            if found.len() >= wanted {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn open_wal_and_replay(&self, st: &mut DbState) -> Result<()> {
+        let path = Self::wal_path(&self.dir, &self.name);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let scan = wal::scan_wal(&bytes);
+        let mut good_len = scan.good_len;
+        if let Some(stop) = &scan.stop {
+            tracing::warn!(
+                file = %path.display(),
+                offset = stop.offset,
+                "WAL ends in an undecodable tail ({}); {} records before it are replayed",
+                stop.reason,
+                scan.records.len()
+            );
+        }
+        if !self.manifest.wal.enabled {
+            // A disabled WAL must not hold records; the reference discards
+            // them unreplayed. We replay what is there first (it was
+            // acknowledged), then flush and empty the file below.
+            good_len = scan.good_len;
+        }
+        if !self.settings.read_only {
+            if scan.good_len < scan.file_len {
+                let copy = fsutil::preserve_and_truncate(&path, scan.good_len)?;
+                tracing::warn!(kept = %copy.display(), "cut the WAL's damaged tail");
+                st.counters.tails_cut += 1;
+            }
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .at(&path)?;
+            st.wal = Some(Wal {
+                path: path.clone(),
+                file,
+                enc: WalEncoder::new(),
+                pending: Vec::new(),
+                size: good_len,
+                named: HashSet::new(),
+                unsynced: false,
+            });
+        }
+        if scan.records.is_empty() {
+            return Ok(());
+        }
+        // Register names first: records of a metric may precede the record
+        // that carries its name only in corrupt files, never in ours.
+        for (_, rec) in &scan.records {
+            if let Some(nm) = &rec.new_metric {
+                let vt = ValueType::from_code(nm.value_type).ok_or_else(|| Error::Catalog {
+                    path: path.clone(),
+                    reason: format!(
+                        "WAL record for {:?} has value type {}",
+                        nm.name, nm.value_type
+                    ),
+                })?;
+                st.catalog
+                    .register_with_id(&nm.name, rec.metric_id, vt)
+                    .map_err(|reason| Error::Catalog {
+                        path: self.catalog_path(),
+                        reason,
+                    })?;
+            }
+        }
+        let mut skip = self.dedupe_against_files(st, &scan.records)?;
+        let mode = self.partition_mode();
+        st.replaying = true;
+        let mut replayed = 0u64;
+        let result = (|| -> Result<()> {
+            for (_, rec) in &scan.records {
+                let key3 = (rec.metric_id, rec.ts, rec.value);
+                if let Some(n) = skip.get_mut(&key3)
+                    && *n > 0
+                {
+                    *n -= 1;
+                    continue;
+                }
+                if st.catalog.get(rec.metric_id).is_none() {
+                    return Err(Error::UnknownMetricId {
+                        db: self.name.clone(),
+                        id: rec.metric_id,
+                    });
+                }
+                let key = partition_of(&mut st.hot, mode, rec.ts);
+                self.apply(st, &key, rec.metric_id, rec.ts, rec.value, true)?;
+                replayed += 1;
+            }
+            Ok(())
+        })();
+        st.replaying = false;
+        result?;
+        st.counters.replayed_records += replayed;
+        let deduped = scan.records.len() as u64 - replayed;
+        st.counters.replay_duplicates_dropped += deduped;
+        tracing::info!(
+            db = %self.name,
+            replayed,
+            duplicates_dropped = deduped,
+            "replayed WAL"
+        );
+        if !self.settings.read_only {
+            if !self.manifest.wal.enabled {
+                self.flush_all(st)?;
+                if let Some(w) = st.wal.as_mut() {
+                    w.file.set_len(0).at(&w.path)?;
+                    w.size = 0;
+                }
+            } else if deduped > 0 || st.counters.flushes > 0 {
+                // Make the WAL match the open pages exactly.
+                self.wal_checkpoint(st)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds WAL samples that a crash left in both the WAL and the tail of
+    /// their partition's data file (a frame was written but the WAL not yet
+    /// rewritten). Walking each partition's frames from the newest backwards,
+    /// a frame whose samples are all still unmatched WAL samples of that
+    /// partition was written from the WAL; its samples are skipped at replay.
+    /// Returns (metric, ts, value) → how many leading WAL occurrences to skip.
+    fn dedupe_against_files(
+        &self,
+        st: &mut DbState,
+        records: &[(u64, wal::WalRecord)],
+    ) -> Result<SampleCounts> {
+        let mode = self.partition_mode();
+        let mut per_part: BTreeMap<String, (i64, SampleCounts)> = BTreeMap::new();
+        for (_, r) in records {
+            let key = time::partition_key(mode, r.ts);
+            let e = per_part
+                .entry(key)
+                .or_insert((i64::MAX, HashMap::default()));
+            e.0 = e.0.min(r.ts);
+            *e.1.entry((r.metric_id, r.ts, r.value)).or_insert(0) += 1;
+        }
+        let mut skip = SampleCounts::default();
+        let mut buf = DecodedFrame::default();
+        for (key, (min_ts, mut avail)) in per_part {
+            let Some(len) = st.files.get(&key).and_then(|f| f.data_len) else {
+                continue;
+            };
+            let path = self.data_path(&key);
+            let file = File::open(&path).at(&path)?;
+            let scan = datafile::scan_file(&path, false).at(&path)?;
+            let mut block = Vec::new();
+            for fi in scan.frames.iter().rev() {
+                if fi.offset + fi.header.frame_len() > len || fi.header.end_ts < min_ts {
+                    break;
+                }
+                read_frame_at(&file, &path, fi, &mut block, &mut buf)?;
+                let mut want = SampleCounts::default();
+                for i in 0..buf.len() {
+                    *want.entry((buf.id(i), buf.ts(i), buf.val(i))).or_insert(0) += 1;
+                }
+                let contained = want
+                    .iter()
+                    .all(|(k, n)| avail.get(k).is_some_and(|have| have >= n));
+                if !contained {
+                    break;
+                }
+                for (k, n) in want {
+                    if let Some(have) = avail.get_mut(&k) {
+                        *have -= n;
+                    }
+                    *skip.entry(k).or_insert(0) += n;
+                }
+            }
+        }
+        Ok(skip)
+    }
+
+    // --------------------------------------------------------------- ingest
+
+    /// Validates one sample against the database state without changing
+    /// anything. Returns the metric id if the metric exists.
+    fn check(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        ts: i64,
+        value: Value,
+    ) -> Result<(Option<MetricId>, String)> {
+        let existing = st.catalog.lookup(metric);
+        match existing {
+            Some((id, vt)) => {
+                if vt != value.value_type() {
+                    return Err(Error::TypeMismatch {
+                        db: self.name.clone(),
+                        metric: metric.to_string(),
+                        expected: vt,
+                        got: value.value_type(),
+                    });
+                }
+                if let Some(Some((last, _))) = st.last.get(usize::from(id))
+                    && ts < *last
+                {
+                    return Err(Error::Stale {
+                        db: self.name.clone(),
+                        metric: metric.to_string(),
+                        ts,
+                        last: *last,
+                    });
+                }
+            }
+            None => {
+                names::validate_metric_name(metric)?;
+                if st.catalog.next_id().is_none() {
+                    return Err(Error::TooManyMetrics(self.name.clone()));
+                }
+            }
+        }
+        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
+        if st.sealed.contains(&key) {
+            return Err(Error::Sealed {
+                db: self.name.clone(),
+                key,
+            });
+        }
+        Ok((existing.map(|(id, _)| id), key))
+    }
+
+    /// Ingests one sample: all checks first (a rejected sample changes
+    /// nothing), then directory creation, partition open, metric
+    /// registration, WAL record, page append. The WAL record is written to the
+    /// file by [`Database::finish_batch`], which the caller must call before
+    /// acknowledging.
+    pub fn ingest(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        ts: i64,
+        value: Value,
+        now: i64,
+    ) -> Result<()> {
+        if self.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let (existing, key) = self.check(st, metric, ts, value)?;
+        if !st.materialized {
+            self.materialize(st)?;
+        }
+        let id = match existing {
+            Some(id) => id,
+            None => st
+                .catalog
+                .register(metric, value.value_type())
+                .ok_or_else(|| Error::TooManyMetrics(self.name.clone()))?,
+        };
+        let bits = value.to_bits();
+        let wal_cfg = &self.manifest.wal;
+        let log = wal_cfg.enabled
+            && (wal_cfg.skip_before_ns <= 0 || ts >= now.saturating_sub(wal_cfg.skip_before_ns));
+        if log && let Some(w) = st.wal.as_mut() {
+            let name = if w.named.insert(id) {
+                Some(metric)
+            } else {
+                None
+            };
+            w.enc
+                .encode(
+                    id,
+                    ts,
+                    bits,
+                    name.map(|n| (n, value.value_type().code())),
+                    &mut w.pending,
+                )
+                .map_err(|e| Error::InvalidMetricName {
+                    name: metric.to_string(),
+                    reason: if matches!(e, wal::WalError::NameTooLong { .. }) {
+                        "longer than 255 bytes (the WAL cannot encode it)"
+                    } else {
+                        "cannot be encoded in the WAL"
+                    },
+                })?;
+            w.unsynced = true;
+            st.counters.wal_appends += 1;
+        }
+        self.apply(st, &key, id, ts, bits, log)?;
+        st.counters.samples_ingested += 1;
+        Ok(())
+    }
+
+    /// Appends an accepted sample to its partition's page, opening the
+    /// partition (and sealing the oldest one beyond `max_active_days`) and
+    /// flushing the page when it is full.
+    fn apply(
+        &self,
+        st: &mut DbState,
+        key: &str,
+        id: MetricId,
+        ts: i64,
+        bits: u32,
+        logged: bool,
+    ) -> Result<()> {
+        if !st.open.contains_key(key) {
+            let max_open = self.manifest.retention.max_active_days.max(1) as usize;
+            while st.open.len() >= max_open {
+                let Some(oldest) = st.open.keys().next().cloned() else {
+                    break;
+                };
+                self.seal(st, &oldest)?;
+            }
+            st.open.insert(
+                key.to_string(),
+                OpenPartition {
+                    page: None,
+                    file: None,
+                },
+            );
+        }
+        let full = {
+            let Some(part) = st.open.get_mut(key) else {
+                return Ok(());
+            };
+            let page = part.page.get_or_insert_with(Page::new);
+            page.push(id, ts, bits);
+            page.logged |= logged;
+            // Replay honours the size limits too: a page beyond 65535 records
+            // could not be written as a frame.
+            page.is_full_by_size(&self.limits)
+                || (page.len() % 1024 == 0 && page.is_too_old(&self.limits))
+        };
+        set_last(&mut st.last, id, ts, bits);
+        if full {
+            self.flush_partition(st, key)?;
+            self.wal_checkpoint(st)?;
+        }
+        Ok(())
+    }
+
+    /// Ends a batch of ingests: writes pending WAL records in one `write`,
+    /// fsyncs per policy, and flushes pages that became too old.
+    pub fn finish_batch(&self, st: &mut DbState) -> Result<()> {
+        self.write_pending_wal(st)?;
+        let old: Vec<String> = st
+            .open
+            .iter()
+            .filter(|(_, p)| {
+                p.page
+                    .as_ref()
+                    .is_some_and(|pg| !pg.is_empty() && pg.is_full(&self.limits))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !old.is_empty() {
+            for k in &old {
+                self.flush_partition(st, k)?;
+            }
+            self.wal_checkpoint(st)?;
+        }
+        Ok(())
+    }
+
+    fn write_pending_wal(&self, st: &mut DbState) -> Result<()> {
+        let policy = self.settings.fsync_policy;
+        let max_seg = self.settings.max_segment_size;
+        let Some(w) = st.wal.as_mut() else {
+            return Ok(());
+        };
+        if !w.pending.is_empty() {
+            w.file.write_all(&w.pending).at(&w.path)?;
+            w.size += w.pending.len() as u64;
+            st.counters.wal_bytes_written += w.pending.len() as u64;
+            w.pending.clear();
+        }
+        if w.unsynced && (policy == FsyncPolicy::Always || w.size >= max_seg) {
+            w.file.sync_data().at(&w.path)?;
+            st.counters.wal_fsyncs += 1;
+            w.unsynced = false;
+        }
+        Ok(())
+    }
+
+    fn materialize(&self, st: &mut DbState) -> Result<()> {
+        fs::create_dir_all(&self.dir).at(&self.dir)?;
+        let manifest_path = self.dir.join("manifest.toml");
+        if !manifest_path.exists() {
+            crate::config::write_new_manifest(&manifest_path, &self.manifest)?;
+        }
+        let cat = self.catalog_path();
+        if !cat.exists() {
+            File::create(&cat).at(&cat)?;
+        }
+        let path = Self::wal_path(&self.dir, &self.name);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .at(&path)?;
+        fsutil::sync_dir(&self.dir)?;
+        if let Some(parent) = self.dir.parent() {
+            fsutil::sync_dir(parent)?;
+        }
+        st.wal = Some(Wal {
+            path,
+            file,
+            enc: WalEncoder::new(),
+            pending: Vec::new(),
+            size: 0,
+            named: HashSet::new(),
+            unsynced: false,
+        });
+        st.materialized = true;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- flush
+
+    /// Writes the page of `key` as one frame. The catalog is saved first when
+    /// it has new metrics, so every id in a frame on disk is resolvable.
+    pub fn flush_partition(&self, st: &mut DbState, key: &str) -> Result<bool> {
+        let Some(part) = st.open.get_mut(key) else {
+            return Ok(false);
+        };
+        let Some(mut page) = part.page.take() else {
+            return Ok(false);
+        };
+        if page.is_empty() {
+            return Ok(false);
+        }
+        // The WAL must hold these samples before the frame does.
+        self.write_pending_wal(st)?;
+        let cat_path = self.catalog_path();
+        if st.catalog.save_if_dirty(&cat_path)? {
+            st.counters.catalog_writes += 1;
+        }
+        page.sort();
+        let DbState {
+            frame_buf,
+            scratch,
+            open,
+            files,
+            counters,
+            unsynced_files,
+            ..
+        } = st;
+        frame_buf.clear();
+        page::encode_frame(&page.ids, &page.ts, &page.vals, scratch, frame_buf).map_err(|e| {
+            Error::Corrupt {
+                path: self.data_path(key),
+                offset: 0,
+                reason: format!("cannot encode page: {e}"),
+            }
+        })?;
+        let path = self.data_path(key);
+        let Some(part) = open.get_mut(key) else {
+            return Ok(false);
+        };
+        if part.file.is_none() {
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .at(&path)?;
+            part.file = Some(f);
+        }
+        let Some(file) = part.file.as_mut() else {
+            return Ok(false);
+        };
+        if let Err(e) = file.write_all(frame_buf) {
+            // Put the samples back: they are still acknowledged data.
+            part.page = Some(page);
+            return Err(Error::io(&path, e));
+        }
+        if self.settings.durability.fsync_data() {
+            file.sync_data().at(&path)?;
+            counters.data_fsyncs += 1;
+        } else {
+            unsynced_files.push(path.clone());
+        }
+        let entry = files.entry(key.to_string()).or_default();
+        let was_new = entry.data_len.is_none();
+        entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
+        counters.flushes += 1;
+        counters.frames_written += 1;
+        counters.frame_bytes_written += frame_buf.len() as u64;
+        counters.records_flushed += page.len() as u64;
+        if was_new {
+            fsutil::sync_dir(&self.dir)?;
+        }
+        Ok(true)
+    }
+
+    /// Flushes every open page and checkpoints the WAL.
+    pub fn flush_all(&self, st: &mut DbState) -> Result<()> {
+        let keys: Vec<String> = st.open.keys().cloned().collect();
+        for k in keys {
+            self.flush_partition(st, &k)?;
+        }
+        self.wal_checkpoint(st)
+    }
+
+    fn seal(&self, st: &mut DbState, key: &str) -> Result<()> {
+        self.flush_partition(st, key)?;
+        st.open.remove(key);
+        st.sealed.insert(key.to_string());
+        self.wal_checkpoint(st)?;
+        // Hooks for later issues: rollups, metric-file build, retention.
+        Ok(())
+    }
+
+    /// Makes the WAL hold exactly the samples of the pages still open that
+    /// went through the WAL: truncated when there are none, otherwise
+    /// rewritten atomically. Data files are made durable first, so no WAL
+    /// record is dropped before the frame that replaces it is on disk.
+    fn wal_checkpoint(&self, st: &mut DbState) -> Result<()> {
+        if st.replaying || self.settings.read_only || st.wal.is_none() {
+            return Ok(());
+        }
+        self.write_pending_wal(st)?;
+        for p in st.unsynced_files.drain(..) {
+            match File::open(&p) {
+                Ok(f) => f.sync_data().at(&p)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&p, e)),
+            }
+            st.counters.data_fsyncs += 1;
+        }
+        let cat_path = self.catalog_path();
+        if st.catalog.save_if_dirty(&cat_path)? {
+            st.counters.catalog_writes += 1;
+        }
+        let keep: Vec<&Page> = st
+            .open
+            .values()
+            .filter_map(|p| p.page.as_ref())
+            .filter(|p| p.logged && !p.is_empty())
+            .collect();
+        let Some(w) = st.wal.as_ref() else {
+            return Ok(());
+        };
+        if keep.is_empty() {
+            if w.size == 0 {
+                return Ok(());
+            }
+            let w = st.wal.as_mut().ok_or(Error::ReadOnly)?;
+            w.file.set_len(0).at(&w.path)?;
+            w.file.sync_data().at(&w.path)?;
+            w.size = 0;
+            w.enc.reset();
+            w.named.clear();
+            w.unsynced = false;
+            st.counters.wal_resets += 1;
+            return Ok(());
+        }
+        let mut enc = WalEncoder::new();
+        let mut named = HashSet::new();
+        let mut buf = Vec::new();
+        for page in keep {
+            for i in 0..page.len() {
+                let id = page.ids[i];
+                let name = if named.insert(id) {
+                    st.catalog
+                        .get(id)
+                        .map(|m| (m.name.as_str(), m.value_type.code()))
+                } else {
+                    None
+                };
+                enc.encode(id, page.ts[i], page.vals[i], name, &mut buf)
+                    .map_err(|e| Error::Corrupt {
+                        path: w.path.clone(),
+                        offset: 0,
+                        reason: format!("cannot re-encode WAL: {e}"),
+                    })?;
+            }
+        }
+        let path = w.path.clone();
+        fsutil::write_atomic(&path, &buf)?;
+        let file = OpenOptions::new().append(true).open(&path).at(&path)?;
+        let w = st.wal.as_mut().ok_or(Error::ReadOnly)?;
+        w.file = file;
+        w.size = buf.len() as u64;
+        w.enc = enc;
+        w.named = named;
+        w.unsynced = false;
+        st.counters.wal_rewrites += 1;
+        Ok(())
+    }
+
+    /// Flushes and checkpoints everything; used by close.
+    pub fn close(&self) -> Result<()> {
+        if self.settings.read_only {
+            return Ok(());
+        }
+        let mut st = self.lock();
+        if !st.materialized {
+            return Ok(());
+        }
+        self.flush_all(&mut st)?;
+        let cat = self.catalog_path();
+        st.catalog.save_if_dirty(&cat)?;
+        st.open.clear();
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /// Last (timestamp, value) of a metric.
+    pub fn last(&self, metric: &str) -> Option<(i64, Value)> {
+        let st = self.lock();
+        let (id, vt) = st.catalog.lookup(metric)?;
+        let (ts, bits) = (*st.last.get(usize::from(id))?)?;
+        Some((ts, Value::from_bits(vt, bits)))
+    }
+
+    /// Snapshot of the partitions overlapping `[from, to]`, with copies of
+    /// the open pages' samples of `ids` (all metrics when `ids` is None)
+    /// within the range, each page copy sorted by time.
+    pub fn snapshot(
+        &self,
+        st: &DbState,
+        ids: Option<&[MetricId]>,
+        from: i64,
+        to: i64,
+    ) -> Vec<PartitionView> {
+        let mut keys: BTreeMap<(i64, String), ()> = BTreeMap::new();
+        for k in st.files.keys().chain(st.open.keys()) {
+            if let Some((_, s, e)) = time::parse_partition_key(k)
+                && s <= to
+                && e > from
+            {
+                keys.insert((s, k.clone()), ());
+            }
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for ((_, key), ()) in keys {
+            let f = st.files.get(&key).cloned().unwrap_or_default();
+            let mut page = Vec::new();
+            if let Some(pg) = st.open.get(&key).and_then(|p| p.page.as_ref()) {
+                for i in 0..pg.len() {
+                    let (id, ts) = (pg.ids[i], pg.ts[i]);
+                    if ts < from || ts > to {
+                        continue;
+                    }
+                    if ids.is_some_and(|ids| !ids.contains(&id)) {
+                        continue;
+                    }
+                    page.push(PageSample {
+                        id,
+                        ts,
+                        bits: pg.vals[i],
+                    });
+                }
+                page.sort_by_key(|s| s.ts);
+            }
+            out.push(PartitionView {
+                raw: f.raw_len.map(|l| (self.raw_path(&key), l)),
+                data: f.data_len.map(|l| (self.data_path(&key), l)),
+                page,
+            });
+        }
+        out
+    }
+
+    /// Metrics of the database sorted by name.
+    pub fn metrics(&self) -> Vec<MetricInfo> {
+        self.lock().catalog.metrics_sorted()
+    }
+
+    /// The records of the open pages that the WAL protects, as
+    /// (metric name, timestamp, value).
+    pub fn unflushed(&self) -> Vec<(String, i64, Value)> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for p in st.open.values() {
+            if let Some(pg) = &p.page {
+                for i in 0..pg.len() {
+                    if let Some(m) = st.catalog.get(pg.ids[i]) {
+                        out.push((
+                            m.name.clone(),
+                            pg.ts[i],
+                            Value::from_bits(m.value_type, pg.vals[i]),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Runtime statistics.
+    pub fn stats(&self) -> crate::stats::DbStats {
+        let st = self.lock();
+        crate::stats::DbStats {
+            database: self.name.clone(),
+            metrics: st.catalog.len(),
+            open_partitions: st
+                .open
+                .iter()
+                .map(|(k, p)| crate::stats::OpenPartitionStats {
+                    key: k.clone(),
+                    page_records: p.page.as_ref().map_or(0, |pg| pg.len()),
+                })
+                .collect(),
+            sealed_partitions: {
+                let mut v: Vec<String> = st.sealed.iter().cloned().collect();
+                v.sort();
+                v
+            },
+            wal_bytes: st
+                .wal
+                .as_ref()
+                .map_or(0, |w| w.size + w.pending.len() as u64),
+            counters: st.counters.clone(),
+        }
+    }
+}
+
+/// Partition key for `ts`, cached for consecutive samples of one partition.
+fn partition_of(hot: &mut Option<(i64, i64, String)>, mode: PartitionMode, ts: i64) -> String {
+    if let Some((s, e, k)) = hot.as_ref()
+        && ts >= *s
+        && (ts < *e || *e == i64::MAX)
+    {
+        return k.clone();
+    }
+    let (s, e) = time::partition_bounds(mode, ts);
+    let k = time::partition_key(mode, ts);
+    *hot = Some((s, e, k.clone()));
+    k
+}
+
+fn set_last(last: &mut Vec<Option<(i64, u32)>>, id: MetricId, ts: i64, bits: u32) {
+    let i = usize::from(id);
+    if last.len() <= i {
+        last.resize(i + 1, None);
+    }
+    match &mut last[i] {
+        Some((lts, lv)) if ts >= *lts => {
+            *lts = ts;
+            *lv = bits;
+        }
+        Some(_) => {}
+        slot @ None => *slot = Some((ts, bits)),
+    }
+}
+
+/// Reads and decodes one frame given its header info.
+pub(crate) fn read_frame_at(
+    file: &File,
+    path: &Path,
+    fi: &datafile::FrameInfo,
+    block: &mut Vec<u8>,
+    out: &mut DecodedFrame,
+) -> Result<()> {
+    datafile::read_frame(file, fi, block, out)
+        .at(path)?
+        .map_err(|e| Error::Corrupt {
+            path: path.to_path_buf(),
+            offset: fi.offset,
+            reason: e.to_string(),
+        })
+}
+
+/// Visits the decoded frames of a raw file up to `len` bytes whose time range
+/// overlaps `[from, to]`, one frame in memory at a time.
+pub(crate) fn read_file_frames(
+    path: &Path,
+    len: u64,
+    from: i64,
+    to: i64,
+    buf: &mut DecodedFrame,
+    f: &mut dyn FnMut(&DecodedFrame) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        // Removed by retention or a raw-ingest action since the snapshot.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let scan: DataScan = datafile::scan_file(path, false).at(path)?;
+    let mut block = Vec::new();
+    for fi in &scan.frames {
+        if fi.offset + fi.header.frame_len() > len {
+            break;
+        }
+        if fi.header.end_ts < from || fi.header.start_ts > to {
+            continue;
+        }
+        read_frame_at(&file, path, fi, &mut block, buf)?;
+        if f(buf).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}

@@ -1,0 +1,422 @@
+//! The engine: a root directory of databases, its configuration, and the
+//! public write / read API.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::catalog::MetricInfo;
+use crate::config::{self, EngineConfig};
+use crate::database::{Database, Settings};
+use crate::error::{Error, IoContext, Result};
+use crate::lineproto;
+use crate::names;
+use crate::sample::Value;
+use crate::stats::DbStats;
+use crate::time;
+
+/// How to open an engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Never create, truncate or write anything under the root. WAL records
+    /// are replayed into memory so reads still see every acknowledged sample;
+    /// damaged tails are skipped instead of cut.
+    pub read_only: bool,
+    /// Use this configuration instead of `<root>/engine.toml`.
+    pub config: Option<EngineConfig>,
+}
+
+/// An open NanoTDB root directory. `Send + Sync`: share it (for example in an
+/// `Arc`) between threads; writers of different databases run in parallel.
+/// Dropping it flushes and closes every database, like [`Engine::close`].
+pub struct Engine {
+    root: PathBuf,
+    config: EngineConfig,
+    settings: Settings,
+    dbs: RwLock<HashMap<String, Arc<Database>>>,
+    closed: AtomicBool,
+}
+
+/// One sample to write, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteSample<'a> {
+    /// Database name.
+    pub db: &'a str,
+    /// Metric name.
+    pub metric: &'a str,
+    /// Timestamp, ns since the epoch.
+    pub ts: i64,
+    /// Value.
+    pub value: Value,
+}
+
+/// Outcome of a batch write: accepted samples are durable per the WAL
+/// policy when this is returned; each rejected one is reported with its index.
+#[derive(Debug, Default)]
+pub struct WriteReport {
+    /// Samples stored.
+    pub accepted: u64,
+    /// (index in the batch, reason) of each rejected sample.
+    pub rejected: Vec<(usize, Error)>,
+}
+
+impl Engine {
+    /// Opens (creating if needed) the root directory and its `engine.toml`.
+    pub fn open(root: impl AsRef<Path>) -> Result<Engine> {
+        Engine::open_with(root, EngineOptions::default())
+    }
+
+    /// Opens the root without writing anything (see [`EngineOptions::read_only`]).
+    pub fn open_read_only(root: impl AsRef<Path>) -> Result<Engine> {
+        Engine::open_with(
+            root,
+            EngineOptions {
+                read_only: true,
+                config: None,
+            },
+        )
+    }
+
+    /// Opens with explicit options.
+    pub fn open_with(root: impl AsRef<Path>, opts: EngineOptions) -> Result<Engine> {
+        let root = root.as_ref().to_path_buf();
+        let config = match opts.config {
+            Some(c) => c,
+            None if opts.read_only => {
+                let path = root.join("engine.toml");
+                if path.is_file() {
+                    let (c, warnings) = config::load_engine_config(&path)?;
+                    for w in warnings {
+                        tracing::warn!("{w}");
+                    }
+                    c
+                } else {
+                    config::default_engine_config()
+                }
+            }
+            None => {
+                fs::create_dir_all(&root).at(&root)?;
+                let (c, warnings) = config::load_or_create_engine_config(&root)?;
+                for w in warnings {
+                    tracing::warn!("{w}");
+                }
+                c
+            }
+        };
+        if !opts.read_only {
+            fs::create_dir_all(&root).at(&root)?;
+        }
+        let settings = Settings::from_config(&config, opts.read_only);
+        let engine = Engine {
+            root,
+            config,
+            settings,
+            dbs: RwLock::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+        };
+        for name in engine.config.default_databases.clone() {
+            let name = name.trim();
+            if name.is_empty() || name == "internal" {
+                continue;
+            }
+            engine.db(name, !opts.read_only)?;
+        }
+        tracing::info!(root = %engine.root.display(), read_only = opts.read_only, "engine opened");
+        Ok(engine)
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Whether the engine was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.settings.read_only
+    }
+
+    /// Finds a database: loaded, on disk, or (with `create`) a new one that
+    /// will be created on its first accepted sample.
+    pub(crate) fn db(&self, name: &str, create: bool) -> Result<Option<Arc<Database>>> {
+        names::validate_db_name(name)?;
+        {
+            let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(d) = map.get(name) {
+                if create || d.is_materialized() {
+                    return Ok(Some(d.clone()));
+                }
+                return Ok(None);
+            }
+        }
+        let mut map = self.dbs.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = map.get(name) {
+            return Ok((create || d.is_materialized()).then(|| d.clone()));
+        }
+        let dir = self.root.join(name);
+        let db = if dir.is_dir() && (Database::looks_like_db(&dir, name) || create) {
+            Database::open(
+                name,
+                dir,
+                &self.config.manifest_defaults,
+                self.settings.clone(),
+            )?
+        } else if create && !self.settings.read_only {
+            Database::new_unmaterialized(
+                name,
+                dir,
+                self.config.manifest_defaults.clone(),
+                self.settings.clone(),
+            )
+        } else {
+            return Ok(None);
+        };
+        let db = Arc::new(db);
+        map.insert(name.to_string(), db.clone());
+        Ok(Some(db))
+    }
+
+    /// A database that must exist.
+    pub(crate) fn existing_db(&self, name: &str) -> Result<Arc<Database>> {
+        self.db(name, false)?
+            .ok_or_else(|| Error::DatabaseNotFound(name.to_string()))
+    }
+
+    // --------------------------------------------------------------- writes
+
+    /// Parses one line of line protocol (`db/metric value [ts]`) and stores it.
+    pub fn add_line(&self, line: &str) -> Result<()> {
+        let l = lineproto::parse_line(line)?;
+        let ts = l.ts.unwrap_or_else(time::now_ns);
+        self.add_sample(l.db, l.metric, ts, l.value)
+    }
+
+    /// Stores one sample. It is acknowledged (in the WAL, fsynced under
+    /// `fsync_policy = "always"`) when this returns `Ok`.
+    pub fn add_sample(&self, db: &str, metric: &str, ts: i64, value: Value) -> Result<()> {
+        let report = self.write(&[WriteSample {
+            db,
+            metric,
+            ts,
+            value,
+        }])?;
+        match report.rejected.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores a batch of samples with one WAL write (and one fsync) per
+    /// database run. Bad samples are rejected individually; the rest are
+    /// stored. Returns an `Err` only for I/O failures.
+    pub fn write(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
+        self.write_with(samples, false)
+    }
+
+    /// Like [`Engine::write`]; with `stop_at_first_rejection` nothing after
+    /// the first rejected sample is stored.
+    pub fn write_with(
+        &self,
+        samples: &[WriteSample<'_>],
+        stop_at_first_rejection: bool,
+    ) -> Result<WriteReport> {
+        let mut report = WriteReport::default();
+        let now = time::now_ns();
+        let mut i = 0;
+        while i < samples.len() {
+            let name = samples[i].db;
+            let mut j = i + 1;
+            while j < samples.len() && samples[j].db == name {
+                j += 1;
+            }
+            self.write_run(&samples[i..j], i, now, stop_at_first_rejection, &mut report)?;
+            if stop_at_first_rejection && !report.rejected.is_empty() {
+                break;
+            }
+            i = j;
+        }
+        Ok(report)
+    }
+
+    fn write_run(
+        &self,
+        run: &[WriteSample<'_>],
+        base: usize,
+        now: i64,
+        stop: bool,
+        report: &mut WriteReport,
+    ) -> Result<()> {
+        if self.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let db = match self.db(run[0].db, true) {
+            Ok(Some(db)) => db,
+            Ok(None) => return Err(Error::DatabaseNotFound(run[0].db.to_string())),
+            Err(e) if e.is_rejection() => {
+                // Every sample of the run names the same invalid database.
+                report.rejected.push((base, e));
+                if stop {
+                    return Ok(());
+                }
+                for (k, s) in run.iter().enumerate().skip(1) {
+                    if let Err(e) = names::validate_db_name(s.db) {
+                        report.rejected.push((base + k, e));
+                    }
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let mut st = db.lock();
+        let mut result = Ok(());
+        for (k, s) in run.iter().enumerate() {
+            match db.ingest(&mut st, s.metric, s.ts, s.value, now) {
+                Ok(()) => report.accepted += 1,
+                Err(e) if e.is_rejection() => {
+                    report.rejected.push((base + k, e));
+                    if stop {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        // Write the WAL records of whatever was accepted, even after an
+        // I/O error on a later sample.
+        let fin = db.finish_batch(&mut st);
+        result.and(fin)
+    }
+
+    // ---------------------------------------------------------- maintenance
+
+    /// Flushes every open page of every database and checkpoints the WALs.
+    pub fn flush(&self) -> Result<()> {
+        for db in self.loaded() {
+            if self.settings.read_only || !db.is_materialized() {
+                continue;
+            }
+            let mut st = db.lock();
+            db.flush_all(&mut st)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes pages older than their `max_age` (the reference only checked
+    /// this when the same database received a sample; a server calls this on
+    /// a timer so idle databases do not keep pages in memory).
+    pub fn flush_idle(&self) -> Result<()> {
+        for db in self.loaded() {
+            if self.settings.read_only || !db.is_materialized() {
+                continue;
+            }
+            let mut st = db.lock();
+            db.finish_batch(&mut st)?;
+        }
+        Ok(())
+    }
+
+    fn loaded(&self) -> Vec<Arc<Database>> {
+        let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<(String, Arc<Database>)> =
+            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.into_iter().map(|(_, d)| d).collect()
+    }
+
+    /// Flushes and closes every database. Every database is attempted even
+    /// when another fails; the failures are returned together.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut failures = Vec::new();
+        for db in self.loaded() {
+            if let Err(e) = db.close() {
+                tracing::error!(db = %db.name, "close failed: {e}");
+                failures.push((db.name.clone(), e));
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Close(failures))
+        }
+    }
+
+    // ------------------------------------------------------------ discovery
+
+    /// Names of every database under the root (sorted), loaded or not.
+    pub fn databases(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        match fs::read_dir(&self.root) {
+            Ok(rd) => {
+                for e in rd.flatten() {
+                    let Ok(name) = e.file_name().into_string() else {
+                        continue;
+                    };
+                    if names::validate_db_name(&name).is_err() {
+                        continue;
+                    }
+                    let p = e.path();
+                    if p.is_dir() && Database::looks_like_db(&p, &name) {
+                        names.push(name);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&self.root, e)),
+        }
+        for db in self.loaded() {
+            if db.is_materialized() && !names.contains(&db.name) {
+                names.push(db.name.clone());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Metrics of a database, sorted by name.
+    pub fn metrics(&self, db: &str) -> Result<Vec<MetricInfo>> {
+        Ok(self.existing_db(db)?.metrics())
+    }
+
+    /// Runtime statistics of a database.
+    pub fn db_stats(&self, db: &str) -> Result<DbStats> {
+        Ok(self.existing_db(db)?.stats())
+    }
+
+    /// Samples held in open pages (protected by the WAL, not yet in a data
+    /// file), as (metric, timestamp, value).
+    pub fn unflushed_samples(&self, db: &str) -> Result<Vec<(String, i64, Value)>> {
+        Ok(self.existing_db(db)?.unflushed())
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::error!("closing engine on drop: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        assert_send_sync::<Engine>();
+    }
+}

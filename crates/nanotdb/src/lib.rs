@@ -1,0 +1,50 @@
+//! NanoTDB: a small, embeddable, crash-safe time-series database for edge
+//! boxes, drop-in compatible with the data directories of NanoTDB v1.4.0.
+//!
+//! ```no_run
+//! use nanotdb::{Engine, Value};
+//! # fn main() -> nanotdb::Result<()> {
+//! let engine = Engine::open("/var/lib/nanotdb")?;
+//! engine.add_line("edge/temp.probe01 21.5 2026-01-01 00:00:00")?;
+//! engine.add_sample("edge", "door.open_count", 1_767_225_600_000_000_000, Value::I32(3))?;
+//! engine.query_range("edge", "temp.probe01", i64::MIN, i64::MAX, 1, |s| {
+//!     println!("{} {}", s.ts, s.value);
+//!     std::ops::ControlFlow::Continue(())
+//! })?;
+//! engine.close()?;
+//! # Ok(()) }
+//! ```
+//!
+//! The modules mirror the on-disk concepts: [`wal`], [`catalog`], [`page`]
+//! (raw frames), [`datafile`], [`partition`], [`config`], [`lineproto`].
+
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod config;
+mod database;
+pub mod datafile;
+mod engine;
+pub mod error;
+mod export;
+mod fsutil;
+mod import;
+pub mod inspect;
+pub mod lineproto;
+pub mod names;
+pub mod page;
+mod partition;
+mod query;
+pub mod sample;
+pub mod stats;
+pub mod time;
+mod varint;
+pub mod wal;
+
+pub use catalog::MetricInfo;
+pub use engine::{Engine, EngineOptions, WriteReport, WriteSample};
+pub use error::{Error, Result};
+pub use export::ExportReport;
+pub use import::{ImportObserver, ImportOptions, ImportReport, MAX_IMPORT_LINE};
+pub use sample::{MetricId, Sample, Value, ValueType};
+pub use stats::{DbCounters, DbStats};

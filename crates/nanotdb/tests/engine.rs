@@ -1,0 +1,565 @@
+//! Engine behaviour: round trips, rejected input leaves no trace, ordering,
+//! WAL replay without duplicates, last values across restarts, concurrency.
+
+mod common;
+
+use std::fs;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+
+use nanotdb::{Engine, EngineOptions, Error, ImportOptions, Sample, Value, WriteSample};
+
+const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
+const DAY: i64 = 86_400_000_000_000;
+
+fn all(engine: &Engine, db: &str, metric: &str) -> Vec<Sample> {
+    let mut v = Vec::new();
+    engine
+        .query_range(db, metric, i64::MIN, i64::MAX, 1, |s| {
+            v.push(s);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    v
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Writes an engine.toml with the WAL logging everything (so tests do not
+/// depend on the wall clock) and small pages.
+fn root_with(manifest_extra: &str, fsync: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("engine.toml"),
+        format!(
+            r#"
+[wal]
+fsync_policy = "{fsync}"
+[durability]
+profile = "strict"
+[stats]
+enabled = false
+[manifest_defaults.wal]
+enabled = true
+skip_before = "0s"
+[manifest_defaults.page]
+max_records = 100
+max_bytes = 1000000
+max_age = "1h"
+{manifest_extra}
+"#
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn import_export_import_round_trip_is_exact() {
+    let root = root_with("", "segment");
+    let input = root.path().join("in.lp");
+    let mut text = String::new();
+    let values = [
+        "42i",
+        "-7i",
+        "2147483647i",
+        "-2147483648i",
+        "0i",
+        "21.5",
+        "-0.0",
+        "0",
+        "NaN",
+        "+Inf",
+        "-Inf",
+        "1.5e-45",
+        "3.4028235e38",
+        "16777217",
+        "0.1",
+    ];
+    for (i, v) in values.iter().enumerate() {
+        let metric = if v.ends_with('i') { "ints" } else { "floats" };
+        text.push_str(&format!("rt/{metric} {v} {}\n", T0 + i as i64));
+        // Equal timestamps are kept, both samples.
+        text.push_str(&format!("rt/same {v} {}\n", T0).replace("i ", " "));
+    }
+    fs::write(&input, &text).unwrap();
+    let engine = Engine::open(root.path()).unwrap();
+    let rep = engine
+        .import_file(&input, &ImportOptions::default(), &mut ())
+        .unwrap();
+    assert_eq!(rep.rejected, 0);
+    assert_eq!(rep.imported, 30);
+    let first = root.path().join("first.lp");
+    engine.export_file("rt", &first).unwrap();
+    engine.close().unwrap();
+    drop(engine);
+
+    let root2 = root_with("", "segment");
+    let engine2 = Engine::open(root2.path()).unwrap();
+    let rep = engine2
+        .import_file(&first, &ImportOptions::default(), &mut ())
+        .unwrap();
+    assert_eq!((rep.imported, rep.rejected), (30, 0));
+    let second = root2.path().join("second.lp");
+    engine2.export_file("rt", &second).unwrap();
+    assert_eq!(fs::read(&first).unwrap(), fs::read(&second).unwrap());
+
+    let ints = all(&engine2, "rt", "ints");
+    let bits: Vec<i32> = ints
+        .iter()
+        .map(|s| match s.value {
+            Value::I32(v) => v,
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(bits, [42, -7, i32::MAX, i32::MIN, 0]);
+    let floats = all(&engine2, "rt", "floats");
+    let f: Vec<u32> = floats
+        .iter()
+        .map(|s| match s.value {
+            Value::F32(v) => v.to_bits(),
+            _ => panic!(),
+        })
+        .collect();
+    let want: Vec<u32> = [
+        21.5f32,
+        -0.0,
+        0.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e-45,
+        f32::MAX,
+        16777216.0,
+        0.1,
+    ]
+    .iter()
+    .map(|v| v.to_bits())
+    .collect();
+    assert_eq!(f.len(), want.len());
+    for (a, b) in f.iter().zip(&want) {
+        if f32::from_bits(*b).is_nan() {
+            assert!(f32::from_bits(*a).is_nan());
+        } else {
+            assert_eq!(a, b);
+        }
+    }
+    assert_eq!(all(&engine2, "rt", "same").len(), 15);
+}
+
+#[test]
+fn rejected_samples_leave_no_trace() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    // Bad lines never create a database.
+    for bad in [
+        "newdb/m 1i x",
+        "newdb/m 1.5i 1",
+        "newdb/m abc 1",
+        "newdb 1 1",
+        "../escape/m 1 1",
+        "./m 1 1",
+    ] {
+        assert!(engine.add_line(bad).is_err(), "{bad}");
+    }
+    let long = format!("newdb/{} 1 1", "m".repeat(256));
+    assert!(matches!(
+        engine.add_line(&long),
+        Err(Error::InvalidMetricName { .. })
+    ));
+    assert!(!root.path().join("newdb").exists());
+    assert!(!root.path().parent().unwrap().join("escape").exists());
+    assert_eq!(files(root.path()), ["engine.toml"]);
+
+    // A stale sample or a type mismatch does not reach the WAL or catalog.
+    engine
+        .add_sample("d", "m", T0 + 10, Value::F32(1.0))
+        .unwrap();
+    let wal = root.path().join("d/d.wal");
+    let wal_before = fs::read(&wal).unwrap();
+    let stale = engine.add_sample("d", "m", T0, Value::F32(2.0));
+    assert!(matches!(stale, Err(Error::Stale { ts, last, .. }) if ts == T0 && last == T0 + 10));
+    let mismatch = engine.add_sample("d", "m", T0 + 20, Value::I32(2));
+    assert!(matches!(mismatch, Err(Error::TypeMismatch { .. })));
+    assert_eq!(fs::read(&wal).unwrap(), wal_before);
+    assert_eq!(engine.metrics("d").unwrap().len(), 1);
+    // No partition was opened for the rejected sample of another day.
+    let stale_other_day = engine.add_sample("d", "m", T0 - DAY, Value::F32(3.0));
+    assert!(stale_other_day.is_err());
+    let st = engine.db_stats("d").unwrap();
+    assert_eq!(st.open_partitions.len(), 1);
+    assert_eq!(st.open_partitions[0].key, "2026-01-01");
+}
+
+#[test]
+fn sealed_partition_rejects_and_names_the_day() {
+    let root = root_with(
+        "[manifest_defaults.retention]\nmax_active_days = 1",
+        "segment",
+    );
+    let engine = Engine::open(root.path()).unwrap();
+    engine.add_sample("d", "a", T0, Value::I32(1)).unwrap();
+    engine
+        .add_sample("d", "a", T0 + DAY, Value::I32(2))
+        .unwrap();
+    let e = engine
+        .add_sample("d", "b", T0 + 5, Value::I32(3))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "day 2026-01-01 already sealed for database d"
+    );
+    assert_eq!(
+        engine.metrics("d").unwrap().len(),
+        1,
+        "b must not be registered"
+    );
+}
+
+#[test]
+fn ordering_is_per_metric_only() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    // Metrics interleave with time going backwards across metrics.
+    engine
+        .add_sample("o", "a", T0 + 100, Value::I32(1))
+        .unwrap();
+    engine.add_sample("o", "b", T0 + 50, Value::I32(2)).unwrap();
+    engine
+        .add_sample("o", "a", T0 + 100, Value::I32(3))
+        .unwrap();
+    engine.add_sample("o", "c", T0 + 10, Value::I32(4)).unwrap();
+    engine.close().unwrap();
+    drop(engine);
+    // The flushed frame is sorted by time, stably (a's two samples keep order).
+    let scan = nanotdb::inspect::data_file(&root.path().join("o/data-2026-01-01.dat")).unwrap();
+    assert_eq!(scan.frames.len(), 1);
+    assert_eq!(
+        (scan.frames[0].start_ts, scan.frames[0].end_ts),
+        (T0 + 10, T0 + 100)
+    );
+    let engine = Engine::open(root.path()).unwrap();
+    let a: Vec<Value> = all(&engine, "o", "a").iter().map(|s| s.value).collect();
+    assert_eq!(a, [Value::I32(1), Value::I32(3)]);
+    let mut out = Vec::new();
+    engine.export_to_writer("o", &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(
+        text,
+        "o/c 4i 2026-01-01 00:00:00.000000010\no/b 2i 2026-01-01 00:00:00.000000050\n\
+o/a 1i 2026-01-01 00:00:00.000000100\no/a 3i 2026-01-01 00:00:00.000000100\n"
+    );
+}
+
+#[test]
+fn replay_after_crash_between_frame_write_and_wal_reset_has_no_duplicates() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    for i in 0..250 {
+        engine
+            .add_sample("r", "m", T0 + i, Value::I32(i as i32))
+            .unwrap();
+        engine
+            .add_sample("r", "y", T0 - DAY + i, Value::I32(i as i32))
+            .unwrap();
+    }
+    let wal = root.path().join("r/r.wal");
+    let wal_bytes = fs::read(&wal).unwrap();
+    assert!(!wal_bytes.is_empty());
+    engine.close().unwrap();
+    drop(engine);
+    assert_eq!(fs::metadata(&wal).unwrap().len(), 0);
+    // Simulate a crash after the frames were written but before the WAL was reset.
+    fs::write(&wal, &wal_bytes).unwrap();
+    let engine = Engine::open(root.path()).unwrap();
+    let m = all(&engine, "r", "m");
+    assert_eq!(m.len(), 250);
+    assert!(m.iter().enumerate().all(|(i, s)| s.ts == T0 + i as i64));
+    assert_eq!(all(&engine, "r", "y").len(), 250);
+    assert!(
+        engine
+            .db_stats("r")
+            .unwrap()
+            .counters
+            .replay_duplicates_dropped
+            > 0
+    );
+}
+
+#[test]
+fn wal_is_rewritten_not_replayed_twice_with_two_open_pages() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    // Yesterday's page stays open (3 samples) while today's pages flush at 100.
+    for i in 0..3 {
+        engine
+            .add_sample("w", "late", T0 - DAY + i, Value::I32(i as i32))
+            .unwrap();
+    }
+    for i in 0..350 {
+        engine
+            .add_sample("w", "now", T0 + i, Value::I32(i as i32))
+            .unwrap();
+    }
+    let st = engine.db_stats("w").unwrap();
+    assert!(st.counters.wal_rewrites >= 3, "{st:?}");
+    // Only the still-open samples are in the WAL: 3 late + 50 now.
+    let report = nanotdb::inspect::wal_file(&root.path().join("w/w.wal"), false).unwrap();
+    assert_eq!(report.records, 53);
+    // Crash: drop the engine without close semantics by leaking it.
+    std::mem::forget(engine);
+    let engine = Engine::open(root.path()).unwrap();
+    assert_eq!(all(&engine, "w", "now").len(), 350);
+    assert_eq!(all(&engine, "w", "late").len(), 3);
+}
+
+#[test]
+fn last_value_and_stale_check_survive_restart() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    engine
+        .add_sample("l", "m", T0 + 5, Value::F32(1.5))
+        .unwrap();
+    engine
+        .add_sample("l", "m", T0 + 7, Value::F32(2.5))
+        .unwrap();
+    engine.close().unwrap();
+    drop(engine);
+    let engine = Engine::open(root.path()).unwrap();
+    let last = engine.query_last("l", "m").unwrap().unwrap();
+    assert_eq!((last.ts, last.value), (T0 + 7, Value::F32(2.5)));
+    assert!(matches!(
+        engine.add_sample("l", "m", T0 + 6, Value::F32(0.0)),
+        Err(Error::Stale { .. })
+    ));
+    assert_eq!(engine.query_last("l", "nope").unwrap(), None);
+}
+
+#[test]
+fn queries_never_create_databases() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    assert!(matches!(
+        engine.query_range("ghost", "m", 0, 1, 1, |_| ControlFlow::Continue(())),
+        Err(Error::DatabaseNotFound(_))
+    ));
+    assert!(matches!(
+        engine.query_last("ghost", "m"),
+        Err(Error::DatabaseNotFound(_))
+    ));
+    assert!(matches!(
+        engine.export_to_writer("ghost", Vec::new()),
+        Err(Error::DatabaseNotFound(_))
+    ));
+    assert!(matches!(
+        engine.metrics("ghost"),
+        Err(Error::DatabaseNotFound(_))
+    ));
+    assert!(matches!(
+        engine.query_range("..", "m", 0, 1, 1, |_| ControlFlow::Continue(())),
+        Err(Error::InvalidDatabaseName { .. })
+    ));
+    assert_eq!(files(root.path()), ["engine.toml"]);
+}
+
+#[test]
+fn range_stride_and_bounds() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    for i in 0..10 {
+        engine
+            .add_sample("s", "m", T0 + i * 10, Value::I32(i as i32))
+            .unwrap();
+    }
+    engine.flush().unwrap();
+    for i in 10..20 {
+        engine
+            .add_sample("s", "m", T0 + i * 10, Value::I32(i as i32))
+            .unwrap();
+    }
+    let mut got = Vec::new();
+    engine
+        .query_range("s", "m", T0 + 20, T0 + 150, 3, |s| {
+            got.push(s.value);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    // In range: 2..=15 (14 samples); every 3rd starting with the first.
+    assert_eq!(got, [2, 5, 8, 11, 14].map(Value::I32));
+    assert!(matches!(
+        engine.query_range("s", "m", 5, 4, 1, |_| ControlFlow::Continue(())),
+        Err(Error::InvalidRange { .. })
+    ));
+    // Early stop.
+    let mut n = 0;
+    engine
+        .query_range("s", "m", i64::MIN, i64::MAX, 1, |_| {
+            n += 1;
+            if n == 4 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(n, 4);
+    // Many metrics.
+    engine
+        .add_sample("s", "z", T0 + 1000, Value::F32(1.0))
+        .unwrap();
+    let mut names = Vec::new();
+    engine
+        .query_range_many(
+            "s",
+            &["z", "m", "nope", "m"],
+            i64::MIN,
+            i64::MAX,
+            1,
+            |name, _| {
+                names.push(name.to_string());
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    assert_eq!(names.iter().filter(|n| *n == "m").count(), 20);
+    assert_eq!(names.iter().filter(|n| *n == "z").count(), 1);
+}
+
+#[test]
+fn import_reports_each_bad_line_and_goes_on() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    let input = "# comment\n\nimp/a 1 100\nimp/a oops 200\nimp/a 2 300\r\nimp/b 1i 50\nimp/b 2 60\nnotarget 1\n";
+    let mut rejects: Vec<(u64, String)> = Vec::new();
+    let r = engine
+        .import_reader(input.as_bytes(), &ImportOptions::default(), &mut rejects)
+        .unwrap();
+    assert_eq!(
+        (r.total_lines, r.imported, r.skipped, r.rejected),
+        (8, 3, 2, 3)
+    );
+    let lines: Vec<u64> = rejects.iter().map(|r| r.0).collect();
+    assert_eq!(lines, [4, 7, 8]);
+    assert!(rejects[0].1.contains("oops"), "{rejects:?}");
+    assert!(rejects[1].1.contains("type mismatch"), "{rejects:?}");
+
+    let strict = ImportOptions {
+        strict: true,
+        ..ImportOptions::default()
+    };
+    let e = engine
+        .import_reader(
+            "imp/c 1 1\nimp/c x 2\nimp/c 3 3\n".as_bytes(),
+            &strict,
+            &mut (),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::ImportLine { line: 2, .. }), "{e}");
+    assert_eq!(all(&engine, "imp", "c").len(), 1);
+
+    let long = format!("imp/d 1 1\nimp/d {} 2\nimp/d 3 3\n", "9".repeat(70_000));
+    let r = engine
+        .import_reader(long.as_bytes(), &ImportOptions::default(), &mut ())
+        .unwrap();
+    assert_eq!((r.imported, r.rejected), (2, 1));
+}
+
+#[test]
+fn concurrent_writers_and_readers() {
+    let root = root_with("", "segment");
+    let engine = Arc::new(Engine::open(root.path()).unwrap());
+    let mut handles = Vec::new();
+    for t in 0..4 {
+        let e = engine.clone();
+        handles.push(std::thread::spawn(move || {
+            let db = if t % 2 == 0 { "c0" } else { "c1" };
+            let metric = format!("m{t}");
+            for i in 0..2000 {
+                e.add_sample(db, &metric, T0 + i, Value::I32(i as i32))
+                    .unwrap();
+                if i % 500 == 0 {
+                    // A query sees at least everything this thread wrote.
+                    let n = all(&e, db, &metric).len();
+                    assert!(n > i as usize, "{n} <= {i}");
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    for t in 0..4 {
+        let db = if t % 2 == 0 { "c0" } else { "c1" };
+        assert_eq!(all(&engine, db, &format!("m{t}")).len(), 2000);
+    }
+}
+
+#[test]
+fn batch_write_reports_rejections_by_index() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    let batch = [
+        WriteSample {
+            db: "b",
+            metric: "m",
+            ts: T0,
+            value: Value::I32(1),
+        },
+        WriteSample {
+            db: "b",
+            metric: "m",
+            ts: T0 - 1,
+            value: Value::I32(2),
+        },
+        WriteSample {
+            db: "bad/db",
+            metric: "m",
+            ts: T0,
+            value: Value::I32(3),
+        },
+        WriteSample {
+            db: "b",
+            metric: "m",
+            ts: T0 + 1,
+            value: Value::F32(4.0),
+        },
+        WriteSample {
+            db: "b",
+            metric: "n",
+            ts: T0,
+            value: Value::F32(4.0),
+        },
+    ];
+    let r = engine.write(&batch).unwrap();
+    assert_eq!(r.accepted, 2);
+    let idx: Vec<usize> = r.rejected.iter().map(|x| x.0).collect();
+    assert_eq!(idx, [1, 2, 3]);
+}
+
+#[test]
+fn read_only_engine_refuses_writes_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("nothing-here");
+    let engine = Engine::open_with(
+        &root,
+        EngineOptions {
+            read_only: true,
+            config: None,
+        },
+    )
+    .unwrap();
+    assert!(matches!(engine.add_line("a/b 1 1"), Err(Error::ReadOnly)));
+    assert!(!root.exists());
+    assert!(engine.databases().unwrap().is_empty());
+}
