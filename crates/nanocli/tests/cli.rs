@@ -1,0 +1,285 @@
+//! `nanocli` end to end, against real data directories.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn shared() -> PathBuf {
+    std::env::var("NANOTDB_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap();
+    for e in fs::read_dir(src).unwrap().flatten() {
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            fs::copy(e.path(), &to).unwrap();
+            let mut p = fs::metadata(&to).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            p.set_readonly(false);
+            fs::set_permissions(&to, p).unwrap();
+        }
+    }
+}
+
+fn fixture_copy(name: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&shared().join("fixtures").join(name), d.path());
+    d
+}
+
+fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.push((p, Vec::new()));
+            } else {
+                out.push((p.clone(), fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn nanocli() -> Command {
+    Command::cargo_bin("nanocli").unwrap()
+}
+
+#[test]
+fn help_and_version() {
+    let out = nanocli()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for cmd in ["import", "export", "query", "Examples"] {
+        assert!(text.contains(cmd), "{text}");
+    }
+    for cmd in ["import", "export", "query"] {
+        nanocli().args([cmd, "--help"]).assert().success();
+    }
+    nanocli().arg("--version").assert().success();
+    // Usage errors exit 2, with the problem on stderr.
+    nanocli().assert().code(2);
+    nanocli().arg("frobnicate").assert().code(2);
+    nanocli().args(["export", "--root", "x"]).assert().code(2);
+}
+
+#[test]
+fn import_reports_bad_lines_and_exits_1() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    let input = d.path().join("in.lp");
+    fs::write(&input, "a/m 1 1\na/m nope 2\n# c\na/m 3 3\nbad\n").unwrap();
+    let out = nanocli()
+        .args(["import", "--root"])
+        .arg(&root)
+        .arg("--in")
+        .arg(&input)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("line 2: invalid numeric value \"nope\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 5: invalid line protocol"), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("Imported 2/5 lines"), "{stdout}");
+    assert!(stdout.contains("(1 skipped, 2 rejected"), "{stdout}");
+    // --strict stops at the first bad line.
+    fs::write(&input, "b/m 1 1\nb/m x 2\nb/m 3 3\n").unwrap();
+    nanocli()
+        .args(["import", "--strict", "--root"])
+        .arg(&root)
+        .arg("--in")
+        .arg(&input)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("line 2"));
+    let exported = nanocli()
+        .args(["export", "--db", "b", "--root"])
+        .arg(&root)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(exported).unwrap(),
+        "b/m 1 1970-01-01 00:00:00.000000001\n"
+    );
+}
+
+#[test]
+fn import_json_summary_and_db_override() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("in.lp");
+    fs::write(&input, "x/m 1i 10\ny/m 2i 20\n").unwrap();
+    let out = nanocli()
+        .args(["import", "--json", "--db", " /z/ ", "--root"])
+        .arg(d.path())
+        .arg("--in")
+        .arg(&input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["imported_lines"], 2);
+    assert_eq!(v["databases_seen"], serde_json::json!(["z"]));
+}
+
+#[test]
+fn export_out_is_relative_to_the_current_directory() {
+    let root = fixture_copy("types/root");
+    let cwd = tempfile::tempdir().unwrap();
+    nanocli()
+        .current_dir(cwd.path())
+        .args(["export", "--db", "t", "--out", "sub/t.lp", "--root"])
+        .arg(root.path())
+        .assert()
+        .success();
+    let text = fs::read_to_string(cwd.path().join("sub/t.lp")).unwrap();
+    assert!(text.contains("t/int.min -2147483648i 2026-01-01 00:00:01.000000000\n"));
+    nanocli()
+        .args(["export", "--db", "t", "--json", "--root"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--json requires --out"));
+}
+
+#[test]
+fn read_only_commands_leave_the_directory_byte_identical() {
+    for (fx, db) in [
+        ("wal-replay/root", "live"),
+        ("torn-tail/root", "edge"),
+        ("edge-2h/root", "edge"),
+    ] {
+        let root = fixture_copy(fx);
+        let before = tree(root.path());
+        nanocli()
+            .args(["export", "--db", db, "--root"])
+            .arg(root.path())
+            .assert()
+            .success();
+        nanocli()
+            .args(["query", "--db", db, "--root"])
+            .arg(root.path())
+            .assert()
+            .success();
+        nanocli()
+            .args([
+                "query",
+                "--db",
+                db,
+                "--start",
+                "2000-01-01",
+                "--format",
+                "json",
+                "--root",
+            ])
+            .arg(root.path())
+            .assert()
+            .success();
+        nanocli()
+            .args(["query", "--db", "nope", "--root"])
+            .arg(root.path())
+            .assert()
+            .code(1);
+        assert!(tree(root.path()) == before, "{fx} was modified");
+    }
+}
+
+#[test]
+fn query_table_and_json() {
+    let root = fixture_copy("edge-2h/root");
+    let out = nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--metric",
+            "^temp\\.probe01$",
+            "--start",
+            "2026-01-01 00:00:00",
+            "--end",
+            "2026-01-01 00:01:00",
+            "--json",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "one sample every 10 s");
+    assert_eq!(v["row_count"], 6);
+    assert_eq!(rows[0]["metric"], "temp.probe01");
+    assert_eq!(rows[0]["value_type"], "float32");
+    assert!(rows[0]["value"].is_string());
+    let table = nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--metric",
+            "temp.probe01",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("METRIC"), "{table}");
+    assert!(lines[1].starts_with("temp.probe01 "), "{table}");
+    assert!(
+        lines[1].contains("2026-01-01 01:59:5"),
+        "last value: {table}"
+    );
+    assert_eq!(
+        lines.last().unwrap().split_whitespace().next(),
+        Some("rows=1")
+    );
+    nanocli()
+        .args(["query", "--db", "edge", "--metric", "(", "--root"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("invalid --metric regex"));
+}
+
+#[test]
+fn missing_engine_toml_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    nanocli()
+        .args(["export", "--db", "x", "--root"])
+        .arg(d.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("engine config not found"));
+}
