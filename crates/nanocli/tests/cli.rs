@@ -283,3 +283,70 @@ fn missing_engine_toml_is_a_clear_error() {
         .code(1)
         .stderr(predicates::str::contains("engine config not found"));
 }
+
+#[test]
+fn two_writers_the_second_gets_the_lock_error() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    let fifo = d.path().join("feed");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Writer 1 imports from a pipe and holds the database while it waits.
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("nanocli"))
+        .args(["import", "--root"])
+        .arg(&root)
+        .arg("--in")
+        .arg(&fifo)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut feed = fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    use std::io::Write;
+    // Enough lines to fill the import's first chunk, so it opens the database.
+    let mut text = String::new();
+    for i in 0..60_000 {
+        text.push_str(&format!("w/m {i} {}\n", 1_000 + i));
+    }
+    feed.write_all(text.as_bytes()).unwrap();
+    feed.flush().unwrap();
+    let lock = root.join("w/nanotdb.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !fs::read_to_string(&lock).is_ok_and(|t| t.contains("pid")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writer 1 never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let input = d.path().join("two.lp");
+    fs::write(&input, "w/m 1 999999999\n").unwrap();
+    nanocli()
+        .args(["import", "--root"])
+        .arg(&root)
+        .arg("--in")
+        .arg(&input)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!(
+            "database w is locked by another writer (pid {}",
+            first.id()
+        )));
+    feed.write_all(b"w/m 60000 61000\n").unwrap();
+    drop(feed);
+    assert!(first.wait().unwrap().success());
+    let out = nanocli()
+        .args(["export", "--db", "w", "--root"])
+        .arg(&root)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 60_001);
+}

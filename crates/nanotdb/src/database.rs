@@ -30,6 +30,7 @@ use crate::config::{DurabilityProfile, EngineConfig, FsyncPolicy, Manifest};
 use crate::datafile::{self, DataScan};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use crate::lock::DbLock;
 use crate::names;
 use crate::page::{self, DecodedFrame};
 use crate::partition::{OpenPartition, Page, PageLimits};
@@ -120,6 +121,17 @@ pub(crate) struct Database {
     pub settings: Settings,
     limits: PageLimits,
     state: Mutex<DbState>,
+    /// Held while the database is open for writing.
+    lock: Mutex<Option<DbLock>>,
+}
+
+/// Effects of the samples accepted so far by a dry run.
+#[derive(Debug, Default)]
+pub(crate) struct Overlay {
+    new_metrics: HashMap<String, ValueType>,
+    last: HashMap<String, i64>,
+    open: std::collections::BTreeSet<String>,
+    sealed: HashSet<String>,
 }
 
 /// A sample copied out of an open page for a query.
@@ -170,6 +182,11 @@ impl Database {
         defaults: &Manifest,
         settings: Settings,
     ) -> Result<Database> {
+        let lock = if settings.read_only {
+            None
+        } else {
+            Some(DbLock::acquire(&dir, name)?)
+        };
         let manifest_path = dir.join("manifest.toml");
         let manifest = if manifest_path.is_file() {
             let (m, warnings) = crate::config::load_manifest(&manifest_path, defaults)?;
@@ -185,6 +202,7 @@ impl Database {
         };
         let catalog = Catalog::load(&dir.join("catalog.json"))?;
         let db = Database::with_state(name, dir, manifest, settings, catalog, true);
+        *db.lock.lock().unwrap_or_else(|p| p.into_inner()) = lock;
         {
             let mut st = db.lock();
             db.load_files(&mut st)?;
@@ -228,6 +246,7 @@ impl Database {
             manifest,
             settings,
             limits,
+            lock: Mutex::new(None),
             state: Mutex::new(DbState {
                 materialized,
                 catalog,
@@ -579,13 +598,17 @@ impl Database {
     fn check(
         &self,
         st: &mut DbState,
+        overlay: Option<&Overlay>,
         metric: &str,
         ts: i64,
         value: Value,
     ) -> Result<(Option<MetricId>, String)> {
         let existing = st.catalog.lookup(metric);
-        match existing {
-            Some((id, vt)) => {
+        let known_type = existing
+            .map(|(_, vt)| vt)
+            .or_else(|| overlay.and_then(|o| o.new_metrics.get(metric).copied()));
+        match known_type {
+            Some(vt) => {
                 if vt != value.value_type() {
                     return Err(Error::TypeMismatch {
                         db: self.name.clone(),
@@ -594,32 +617,80 @@ impl Database {
                         got: value.value_type(),
                     });
                 }
-                if let Some(Some((last, _))) = st.last.get(usize::from(id))
-                    && ts < *last
+                let stored = existing
+                    .and_then(|(id, _)| st.last.get(usize::from(id)).copied().flatten())
+                    .map(|(t, _)| t);
+                let pending = overlay.and_then(|o| o.last.get(metric).copied());
+                if let Some(last) = stored.max(pending)
+                    && ts < last
                 {
                     return Err(Error::Stale {
                         db: self.name.clone(),
                         metric: metric.to_string(),
                         ts,
-                        last: *last,
+                        last,
                     });
                 }
             }
             None => {
                 names::validate_metric_name(metric)?;
-                if st.catalog.next_id().is_none() {
+                let pending = overlay.map_or(0, |o| o.new_metrics.len());
+                if st.catalog.next_id().is_none()
+                    || st.catalog.len() + pending >= usize::from(u16::MAX)
+                {
                     return Err(Error::TooManyMetrics(self.name.clone()));
                 }
             }
         }
         let key = partition_of(&mut st.hot, self.partition_mode(), ts);
-        if st.sealed.contains(&key) {
+        if st.sealed.contains(&key) || overlay.is_some_and(|o| o.sealed.contains(&key)) {
             return Err(Error::Sealed {
                 db: self.name.clone(),
                 key,
             });
         }
         Ok((existing.map(|(id, _)| id), key))
+    }
+
+    /// Checks a batch as if each accepted sample had been applied before the
+    /// next, without changing anything: returns every rejection by index.
+    /// Used for all-or-nothing writes; the caller holds the lock until it
+    /// applies the batch, so the verdict stays true.
+    pub fn dry_run<'a>(
+        &self,
+        st: &mut DbState,
+        samples: impl Iterator<Item = (usize, &'a str, i64, Value)>,
+    ) -> Vec<(usize, Error)> {
+        let mut overlay = Overlay {
+            open: st.open.keys().cloned().collect(),
+            ..Overlay::default()
+        };
+        let max_open = self.manifest.retention.max_active_days.max(1) as usize;
+        let mut rejected = Vec::new();
+        for (i, metric, ts, value) in samples {
+            match self.check(st, Some(&overlay), metric, ts, value) {
+                Err(e) => rejected.push((i, e)),
+                Ok((existing, key)) => {
+                    if existing.is_none() {
+                        overlay
+                            .new_metrics
+                            .insert(metric.to_string(), value.value_type());
+                    }
+                    let last = overlay.last.entry(metric.to_string()).or_insert(ts);
+                    *last = (*last).max(ts);
+                    if !overlay.open.contains(&key) {
+                        while overlay.open.len() >= max_open {
+                            let Some(oldest) = overlay.open.pop_first() else {
+                                break;
+                            };
+                            overlay.sealed.insert(oldest);
+                        }
+                        overlay.open.insert(key);
+                    }
+                }
+            }
+        }
+        rejected
     }
 
     /// Ingests one sample: all checks first (a rejected sample changes
@@ -638,7 +709,7 @@ impl Database {
         if self.settings.read_only {
             return Err(Error::ReadOnly);
         }
-        let (existing, key) = self.check(st, metric, ts, value)?;
+        let (existing, key) = self.check(st, None, metric, ts, value)?;
         if !st.materialized {
             self.materialize(st)?;
         }
@@ -776,6 +847,12 @@ impl Database {
 
     fn materialize(&self, st: &mut DbState) -> Result<()> {
         fs::create_dir_all(&self.dir).at(&self.dir)?;
+        {
+            let mut held = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            if held.is_none() {
+                *held = Some(DbLock::acquire(&self.dir, &self.name)?);
+            }
+        }
         let manifest_path = self.dir.join("manifest.toml");
         if !manifest_path.exists() {
             crate::config::write_new_manifest(&manifest_path, &self.manifest)?;

@@ -146,6 +146,9 @@ impl Engine {
     /// will be created on its first accepted sample.
     pub(crate) fn db(&self, name: &str, create: bool) -> Result<Option<Arc<Database>>> {
         names::validate_db_name(name)?;
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
         {
             let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
             if let Some(d) = map.get(name) {
@@ -240,6 +243,64 @@ impl Engine {
                 break;
             }
             i = j;
+        }
+        Ok(report)
+    }
+
+    /// Stores all samples or none: when any sample would be rejected,
+    /// nothing is written and every rejection is reported (by index), as
+    /// needed by an HTTP import that must be atomic. The databases involved
+    /// are locked (in name order) from validation until the batch is applied.
+    pub fn write_atomic(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
+        if self.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let mut report = WriteReport::default();
+        let mut db_names: Vec<&str> = samples.iter().map(|s| s.db).collect();
+        db_names.sort_unstable();
+        db_names.dedup();
+        let mut dbs = Vec::with_capacity(db_names.len());
+        for name in &db_names {
+            match self.db(name, true) {
+                Ok(Some(db)) => dbs.push(db),
+                Ok(None) => return Err(Error::DatabaseNotFound((*name).to_string())),
+                Err(e) if e.is_rejection() => {
+                    for (i, s) in samples.iter().enumerate() {
+                        if s.db == *name
+                            && let Err(e) = names::validate_db_name(s.db)
+                        {
+                            report.rejected.push((i, e));
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut guards: Vec<_> = dbs.iter().map(|d| d.lock()).collect();
+        for (db, st) in dbs.iter().zip(guards.iter_mut()) {
+            let mine = samples
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.db == db.name)
+                .map(|(i, s)| (i, s.metric, s.ts, s.value));
+            report.rejected.extend(db.dry_run(st, mine));
+        }
+        if !report.rejected.is_empty() {
+            report.rejected.sort_by_key(|r| r.0);
+            return Ok(report);
+        }
+        let now = time::now_ns();
+        for (db, st) in dbs.iter().zip(guards.iter_mut()) {
+            let mut result = Ok(());
+            for s in samples.iter().filter(|s| s.db == db.name) {
+                if let Err(e) = db.ingest(st, s.metric, s.ts, s.value, now) {
+                    result = Err(e);
+                    break;
+                }
+                report.accepted += 1;
+            }
+            let fin = db.finish_batch(st);
+            result.and(fin)?;
         }
         Ok(report)
     }
@@ -345,11 +406,21 @@ impl Engine {
                 failures.push((db.name.clone(), e));
             }
         }
+        // Release file handles and write locks (queries still running keep
+        // their own references until they finish).
+        self.dbs.write().unwrap_or_else(|p| p.into_inner()).clear();
         if failures.is_empty() {
             Ok(())
         } else {
             Err(Error::Close(failures))
         }
+    }
+
+    /// Drops the engine without flushing anything, as a crash would: open
+    /// pages are lost from memory (the WAL still has them) and locks are
+    /// released. Meant for tests of recovery paths.
+    pub fn abort(self) {
+        self.closed.store(true, Ordering::SeqCst);
     }
 
     // ------------------------------------------------------------ discovery

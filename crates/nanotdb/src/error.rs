@@ -124,6 +124,19 @@ pub enum Error {
         /// Partition key.
         part: String,
     },
+    /// Another process (or engine) has the database open for writing.
+    #[error("database {db} is locked by another writer ({holder}); lock file {}", path.display())]
+    Locked {
+        /// Database.
+        db: String,
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it, as written in the lock file.
+        holder: String,
+    },
+    /// The engine was closed.
+    #[error("the engine is closed")]
+    Closed,
     /// A write was attempted on an engine opened read-only.
     #[error("the engine was opened read-only")]
     ReadOnly,

@@ -31,6 +31,7 @@ mod fsutil;
 mod import;
 pub mod inspect;
 pub mod lineproto;
+mod lock;
 pub mod names;
 pub mod page;
 mod partition;

@@ -318,7 +318,7 @@ fn wal_is_rewritten_not_replayed_twice_with_two_open_pages() {
     let report = nanotdb::inspect::wal_file(&root.path().join("w/w.wal"), false).unwrap();
     assert_eq!(report.records, 53);
     // Crash: drop the engine without close semantics by leaking it.
-    std::mem::forget(engine);
+    engine.abort();
     let engine = Engine::open(root.path()).unwrap();
     assert_eq!(all(&engine, "w", "now").len(), 350);
     assert_eq!(all(&engine, "w", "late").len(), 3);
@@ -573,7 +573,7 @@ fn wal_garbage_tail_is_cut_kept_and_later_records_replay() {
             .add_sample("g", "m", T0 + i, Value::I32(i as i32))
             .unwrap();
     }
-    std::mem::forget(engine); // crash: pages only in the WAL
+    engine.abort(); // crash: pages only in the WAL
     let wal = root.path().join("g/g.wal");
     let good = fs::read(&wal).unwrap();
     let mut torn = good.clone();
@@ -588,7 +588,7 @@ fn wal_garbage_tail_is_cut_kept_and_later_records_replay() {
             .add_sample("g", "m", T0 + i, Value::I32(i as i32))
             .unwrap();
     }
-    std::mem::forget(engine);
+    engine.abort();
     let engine = Engine::open(root.path()).unwrap();
     let got: Vec<i64> = all(&engine, "g", "m").iter().map(|s| s.ts - T0).collect();
     assert_eq!(got, [0, 1, 2, 3, 4, 5, 6, 7]);
@@ -665,4 +665,51 @@ fn disabled_wal_keeps_its_file_empty() {
     drop(engine);
     let engine = Engine::open(root.path()).unwrap();
     assert_eq!(all(&engine, "nw", "m").len(), 1);
+}
+
+#[test]
+fn atomic_batch_stores_all_or_nothing() {
+    let root = root_with(
+        "[manifest_defaults.retention]\nmax_active_days = 1",
+        "segment",
+    );
+    let engine = Engine::open(root.path()).unwrap();
+    engine
+        .add_sample("a", "old", T0 + DAY, Value::I32(0))
+        .unwrap();
+    let s = |db, metric, ts, value| WriteSample {
+        db,
+        metric,
+        ts,
+        value,
+    };
+    // Each of these is only wrong given the samples before it in the batch.
+    let bad = [
+        s("a", "x", T0 + DAY, Value::I32(1)),
+        s("a", "x", T0 + DAY - 1, Value::I32(2)), // stale within the batch
+        s("a", "y", T0 + DAY, Value::I32(3)),
+        s("a", "y", T0 + DAY, Value::F32(4.0)), // type fixed earlier in the batch
+        s("a", "z", T0 + 2 * DAY, Value::I32(5)), // seals day 2 (max_active_days = 1)...
+        s("a", "w", T0 + DAY + 5, Value::I32(6)), // ...so day 2 is sealed now
+        s("fresh", "m", T0, Value::I32(7)),
+        s("../x", "m", T0, Value::I32(8)),
+    ];
+    let r = engine.write_atomic(&bad).unwrap();
+    assert_eq!(r.accepted, 0);
+    let idx: Vec<usize> = r.rejected.iter().map(|x| x.0).collect();
+    assert_eq!(idx, [1, 3, 5, 7]);
+    assert!(matches!(r.rejected[2].1, Error::Sealed { .. }));
+    // Nothing was stored or created.
+    assert_eq!(engine.metrics("a").unwrap().len(), 1);
+    assert!(!root.path().join("fresh").exists());
+    assert_eq!(engine.db_stats("a").unwrap().open_partitions.len(), 1);
+    let good = [
+        s("a", "x", T0 + DAY, Value::I32(1)),
+        s("fresh", "m", T0, Value::I32(7)),
+        s("a", "x", T0 + DAY + 1, Value::I32(2)),
+    ];
+    let r = engine.write_atomic(&good).unwrap();
+    assert_eq!((r.accepted, r.rejected.len()), (3, 0));
+    assert_eq!(all(&engine, "a", "x").len(), 2);
+    assert_eq!(all(&engine, "fresh", "m").len(), 1);
 }
