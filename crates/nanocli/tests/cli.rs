@@ -350,3 +350,88 @@ fn two_writers_the_second_gets_the_lock_error() {
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 60_001);
 }
+
+#[test]
+fn inspect_reports_damage_and_what_is_readable() {
+    let root = fixture_copy("torn-tail/root");
+    let out = nanocli()
+        .args(["inspect", "dat", "--db", "edge", "--json", "--root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["path"], "data-2026-01-01.dat");
+    assert_eq!(f["frames"], 6);
+    assert_eq!(f["records"], 54_432);
+    assert_eq!(f["damage"]["offset"], 175_332);
+    assert_eq!(f["damage"]["frame_index"], 6);
+    assert_eq!(f["damage"]["bytes"], 198_517 - 175_332);
+    assert_eq!(v["has_errors"], true);
+    let human = nanocli()
+        .args(["inspect", "db", "--db", "edge", "--root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let human = String::from_utf8(human).unwrap();
+    assert!(
+        human.contains("damage: data-2026-01-01.dat at offset 175332 (frame 6)"),
+        "{human}"
+    );
+    nanocli()
+        .args(["inspect", "wal", "--db", "ghost", "--root"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("database directory not found"));
+}
+
+#[test]
+fn inspect_wal_shows_where_decoding_stops() {
+    let root = fixture_copy("wal-replay/root");
+    let wal = root.path().join("live/live.wal");
+    let mut bytes = fs::read(&wal).unwrap();
+    let good = bytes.len();
+    bytes.extend_from_slice(&[0x30, 0x01]);
+    fs::write(&wal, &bytes).unwrap();
+    let out = nanocli()
+        .args(["inspect", "wal", "--db", "live", "--json", "--root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["records"], 6429);
+    assert_eq!(f["stop_offset"], good);
+    assert_eq!(f["tail_bytes"], 2);
+    assert!(
+        f["stop_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("truncated payload"),
+        "{f}"
+    );
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for sh in ["bash", "zsh", "fish"] {
+        let out = nanocli()
+            .args(["completions", sh])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert!(String::from_utf8(out).unwrap().contains("inspect"));
+    }
+}
