@@ -46,19 +46,15 @@ impl Table {
         let mut out = String::new();
         let line = |cells: &[String], out: &mut String| {
             let mut s = String::new();
-            for i in 0..n {
+            for (i, (&width, align)) in w.iter().zip(&self.align).enumerate() {
                 let c = cells.get(i).map_or("-", String::as_str);
                 if i > 0 {
                     s.push_str("  ");
                 }
-                match self.align[i] {
-                    Align::Left => {
-                        let _ = write!(s, "{c:<width$}", width = w[i]);
-                    }
-                    Align::Right => {
-                        let _ = write!(s, "{c:>width$}", width = w[i]);
-                    }
-                }
+                let _ = match align {
+                    Align::Left => write!(s, "{c:<width$}"),
+                    Align::Right => write!(s, "{c:>width$}"),
+                };
             }
             out.push_str(s.trim_end());
             out.push('\n');
