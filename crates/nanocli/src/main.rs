@@ -1,5 +1,6 @@
 //! `nanocli`: offline tool working directly on a NanoTDB data directory.
 
+mod cmd_csv2nlp;
 mod cmd_export;
 mod cmd_import;
 mod cmd_inspect;
@@ -54,6 +55,11 @@ Example:\n  nanocli query --root ./data --db edge --metric 'cpu' --start 1d --fo
         after_help = "Example:\n  nanocli inspect dat --root ./data --db edge --verbose"
     )]
     Inspect(cmd_inspect::What),
+    /// Convert VictoriaMetrics CSV exports into time-sorted line protocol.
+    #[command(
+        after_help = "Example:\n  nanocli csv2nlp --in-dir ./csv --out sensors.lp --db sensors --meta meta.json"
+    )]
+    Csv2nlp(cmd_csv2nlp::Args),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  nanocli completions bash > /etc/bash_completion.d/nanocli")]
     Completions {
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd_export::run(a),
         Command::Query(a) => cmd_query::run(a),
         Command::Inspect(w) => cmd_inspect::run(w),
+        Command::Csv2nlp(a) => cmd_csv2nlp::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

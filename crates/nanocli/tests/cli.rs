@@ -435,3 +435,74 @@ fn completions_for_each_shell() {
         assert!(String::from_utf8(out).unwrap().contains("inspect"));
     }
 }
+
+#[test]
+fn csv2nlp_sorts_merges_types_and_appends() {
+    let d = tempfile::tempdir().unwrap();
+    let csv = d.path().join("csv");
+    fs::create_dir(&csv).unwrap();
+    fs::write(
+        csv.join("temp.csv"),
+        "metric,sensor,value,timestamp\ntemp,probe 1,21.5,2000\ntemp,probe 1,22,1000\ntemp,probe 2,7,1000\n",
+    )
+    .unwrap();
+    fs::write(csv.join("door.csv"), "m,s,v,t\ndoor,,3,1500\ndoor,,4,500\n").unwrap();
+    fs::write(csv.join("off.csv"), "m,s,v,t\nx,,1,1\n").unwrap();
+    fs::write(csv.join("notes.txt"), "ignored").unwrap();
+    let meta = d.path().join("meta.json");
+    fs::write(&meta, r#"{"metrics":{"off":{"enabled":false},"door":{"metric":"door.count","value_type":"int"}}}"#).unwrap();
+    let out = d.path().join("out.lp");
+    nanocli()
+        .args(["csv2nlp", "--db", "s", "--in-dir"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .arg("--meta")
+        .arg(&meta)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "Wrote 5 NLP lines from 2/3 CSV files",
+        ));
+    // temp.probe_1 mixes 21.5 (float) and 22 (int) => float; probe_2 is int.
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        "s/door.count 4i 500000000\n\
+s/temp.probe_1 22 1000000000\n\
+s/temp.probe_2 7i 1000000000\n\
+s/door.count 3i 1500000000\n\
+s/temp.probe_1 21.5 2000000000\n"
+    );
+    // Append: only rows newer than the last line are added.
+    fs::write(
+        csv.join("temp.csv"),
+        "h,h,h,h\ntemp,probe 1,23.5,3000\ntemp,probe 1,1,1500\n",
+    )
+    .unwrap();
+    nanocli()
+        .args(["csv2nlp", "--append", "--db", "s", "--in-dir"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .arg("--meta")
+        .arg(&meta)
+        .assert()
+        .success();
+    let text = fs::read_to_string(&out).unwrap();
+    assert!(
+        text.ends_with("s/temp.probe_1 21.5 2000000000\ns/temp.probe_1 23.5 3000000000\n"),
+        "{text}"
+    );
+    // Malformed rows name file and line.
+    fs::write(csv.join("temp.csv"), "h,h,h,h\ntemp,p,abc,1\n").unwrap();
+    nanocli()
+        .args(["csv2nlp", "--db", "s", "--in-dir"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "temp.csv:2: invalid value \"abc\"",
+        ));
+}
