@@ -506,3 +506,141 @@ s/temp.probe_1 21.5 2000000000\n"
             "temp.csv:2: invalid value \"abc\"",
         ));
 }
+
+#[test]
+fn query_aggregate_equals_the_engine_api_and_csv_works() {
+    let root = fixture_copy("edge-2h/root");
+    let out = nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--metric",
+            "^temp\\.probe01$",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-01 01:00:00",
+            "--aggregate",
+            "max,avg,p95",
+            "--window",
+            "15m",
+            "--json",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    // From the engine directly (read-only, like the CLI).
+    let engine = nanotdb::Engine::open_read_only(root.path()).unwrap();
+    let t0 = nanotdb::time::parse_timestamp("2026-01-01").unwrap();
+    let t1 = nanotdb::time::parse_timestamp("2026-01-01 01:00:00").unwrap();
+    let mut api: Vec<(String, i64, i64, String)> = Vec::new();
+    engine
+        .query_aggregate(
+            "edge",
+            "temp.probe01",
+            t0,
+            t1,
+            900_000_000_000,
+            &["max", "avg", "p95"],
+            |r| {
+                let mut b = Vec::new();
+                nanotdb::lineproto::write_value(&mut b, nanotdb::Value::F32(r.value as f32));
+                api.push((
+                    r.aggregate.to_string(),
+                    r.start,
+                    r.end,
+                    String::from_utf8(b).unwrap(),
+                ));
+                std::ops::ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    api.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    assert_eq!(api.len(), 12, "4 windows x 3 aggregates");
+    assert_eq!(rows.len(), api.len());
+    for (r, a) in rows.iter().zip(&api) {
+        assert_eq!(r["aggregate"], a.0.as_str());
+        assert_eq!(r["start_ns"], a.1);
+        assert_eq!(r["end_ns"], a.2);
+        assert_eq!(r["value"], a.3.as_str());
+        assert_eq!(r["window"], "15m0s");
+        assert_eq!(r["value_type"], "float32");
+    }
+    // CSV: header plus one line per sample.
+    let csv = nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--metric",
+            "^temp\\.probe01$",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-01 00:00:30",
+            "--format",
+            "csv",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "metric,timestamp_ns,timestamp_utc,value_type,value"
+    );
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[1].starts_with("temp.probe01,"), "{csv}");
+    // Usage rules.
+    nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--aggregate",
+            "avg",
+            "--window",
+            "5m",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "aggregate queries require --start",
+        ));
+    nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--aggregate",
+            "avg",
+            "--window",
+            "5m",
+            "--start",
+            "1d",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("exactly one matching metric"));
+    nanocli()
+        .args(["query", "--db", "edge", "--aggregate", "avg", "--root"])
+        .arg(root.path())
+        .assert()
+        .code(2);
+}

@@ -20,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod catalog;
 pub mod config;
 mod database;

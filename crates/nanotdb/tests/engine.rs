@@ -713,3 +713,83 @@ fn atomic_batch_stores_all_or_nothing() {
     assert_eq!(all(&engine, "a", "x").len(), 2);
     assert_eq!(all(&engine, "fresh", "m").len(), 1);
 }
+
+#[test]
+fn aggregate_queries_over_windows() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    // Two 10 s windows: [0,10) holds 1,2,3,4 ; [10,20) holds 10 and NaN.
+    let s = 1_000_000_000i64;
+    for (t, v) in [
+        (1, 1.0f32),
+        (2, 2.0),
+        (3, 3.0),
+        (9, 4.0),
+        (10, 10.0),
+        (15, f32::NAN),
+    ] {
+        engine
+            .add_sample("ag", "m", T0 + t * s, Value::F32(v))
+            .unwrap();
+    }
+    engine
+        .add_sample("ag", "i", T0, Value::I32(i32::MAX))
+        .unwrap();
+    let mut rows = Vec::new();
+    engine
+        .query_aggregate(
+            "ag",
+            "m",
+            T0 + 2 * s,
+            T0 + 100 * s,
+            10 * s,
+            &["avg", "count", "max", "p50", "sum"],
+            |r| {
+                rows.push((r.aggregate.to_string(), r.start - T0, r.end - T0, r.value));
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    let want = [
+        ("avg", 2 * s, 10 * s, 3.0),
+        ("count", 2 * s, 10 * s, 3.0),
+        ("max", 2 * s, 10 * s, 4.0),
+        ("p50", 2 * s, 10 * s, 3.0),
+        ("sum", 2 * s, 10 * s, 9.0),
+        ("avg", 10 * s, 20 * s, 10.0),
+        ("count", 10 * s, 20 * s, 1.0),
+        ("max", 10 * s, 20 * s, 10.0),
+        ("p50", 10 * s, 20 * s, 10.0),
+        ("sum", 10 * s, 20 * s, 10.0),
+    ];
+    assert_eq!(rows.len(), want.len());
+    for (got, w) in rows.iter().zip(want) {
+        assert_eq!((got.0.as_str(), got.1, got.2, got.3), w);
+    }
+    // int32 values are accumulated exactly (f64), unlike v1.4.0's float32.
+    let mut v = None;
+    engine
+        .query_aggregate("ag", "i", T0, T0 + s, s, &["sum"], |r| {
+            v = Some(r.value);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(v, Some(f64::from(i32::MAX)));
+    let e = engine
+        .query_aggregate("ag", "m", T0, T0 + s, s, &["mode"], |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("unsupported aggregate \"mode\""),
+        "{e}"
+    );
+    assert!(e.is_rejection());
+    assert!(
+        engine
+            .query_aggregate("ag", "m", T0, T0 + s, 0, &["sum"], |_| {
+                ControlFlow::Continue(())
+            })
+            .is_err()
+    );
+}
