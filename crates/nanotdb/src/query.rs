@@ -136,6 +136,8 @@ impl Engine {
     /// `[from, to]`; one row per non-empty window and requested aggregate,
     /// in request order. See [`crate::aggregate`] for definitions and NaN
     /// handling.
+    // The argument list mirrors the reference's QueryAggregateRange.
+    #[allow(clippy::too_many_arguments)]
     pub fn query_aggregate(
         &self,
         db: &str,
