@@ -59,19 +59,26 @@ impl Database {
             return Ok(false);
         };
         if let Err(e) = file.write_all(frame_buf) {
-            // Put the samples back: they are still acknowledged data.
+            // Cut a partial frame so the next one never lands after garbage,
+            // and put the samples back: they are still acknowledged data.
+            let old_len = files.get(key).and_then(|f| f.data_len).unwrap_or(0);
+            if let Err(t) = file.set_len(old_len) {
+                tracing::error!(file = %path.display(), "cannot cut a partial frame: {t}");
+            }
             part.page = Some(page);
             return Err(Error::io(&path, e));
         }
+        // The frame is in the file: account for it before the fsync, so a
+        // failing fsync cannot make the recorded length fall behind.
+        let entry = files.entry(key.to_string()).or_default();
+        let was_new = entry.data_len.is_none();
+        entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
         if self.settings.durability.fsync_data() {
             file.sync_data().at(&path)?;
             counters.data_fsyncs += 1;
         } else {
             unsynced_files.push(path.clone());
         }
-        let entry = files.entry(key.to_string()).or_default();
-        let was_new = entry.data_len.is_none();
-        entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
         counters.flushes += 1;
         counters.frames_written += 1;
         counters.frame_bytes_written += frame_buf.len() as u64;

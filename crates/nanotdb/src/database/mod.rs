@@ -19,7 +19,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -370,7 +369,10 @@ impl Database {
     /// This keeps the stale check and last-value queries right after a
     /// restart (the reference forgot them) with bounded work at open.
     fn derive_last_values(&self, st: &mut DbState) -> Result<()> {
+        // Bounds: the newest partitions only, frames read newest first, and
+        // at most this many compressed bytes, however large the files are.
         const MAX_PARTITIONS: usize = 3;
+        const MAX_BYTES: u64 = 64 << 20;
         let wanted = st.catalog.len();
         if wanted == 0 {
             return Ok(());
@@ -383,40 +385,56 @@ impl Database {
             .collect();
         keys.sort();
         let mut found: HashSet<MetricId> = HashSet::new();
+        let mut budget = MAX_BYTES;
         let mut buf = DecodedFrame::default();
-        for (_, key) in keys.iter().rev().take(MAX_PARTITIONS) {
+        let mut block = Vec::new();
+        'partitions: for (_, key) in keys.iter().rev().take(MAX_PARTITIONS) {
             let files = st.files.get(key).cloned().unwrap_or_default();
-            let mut best: HashMap<MetricId, (i64, u32)> = HashMap::default();
-            let mut visit = |path: PathBuf, len: u64| -> Result<()> {
-                read_file_frames(&path, len, i64::MIN, i64::MAX, &mut buf, &mut |f| {
-                    for i in 0..f.len() {
-                        let (id, ts, v) = (f.id(i), f.ts(i), f.val(i));
+            // The data file is newer than a renamed raw file of the same key.
+            let sources = [
+                files.data_len.map(|l| (self.data_path(key), l)),
+                files.raw_len.map(|l| (self.raw_path(key), l)),
+            ];
+            for (path, len) in sources.into_iter().flatten() {
+                let scan = match datafile::scan_file(&path, false) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(file = %path.display(), "deriving last values: {e}");
+                        continue;
+                    }
+                };
+                let file = File::open(&path).at(&path)?;
+                for fi in scan.frames.iter().rev() {
+                    if fi.offset + fi.header.frame_len() > len {
+                        continue;
+                    }
+                    if budget < fi.header.clen {
+                        break 'partitions;
+                    }
+                    budget -= fi.header.clen;
+                    if let Err(e) = read_frame_at(&file, &path, fi, &mut block, &mut buf) {
+                        tracing::warn!("deriving last values: {e}");
+                        continue;
+                    }
+                    let mut best: HashMap<MetricId, (i64, u32)> = HashMap::default();
+                    for i in 0..buf.len() {
+                        let (id, ts, v) = (buf.id(i), buf.ts(i), buf.val(i));
+                        if found.contains(&id) {
+                            continue;
+                        }
                         let e = best.entry(id).or_insert((ts, v));
                         if ts >= e.0 {
                             *e = (ts, v);
                         }
                     }
-                    ControlFlow::Continue(())
-                })
-                .map(|_| ())
-            };
-            if let Some(len) = files.raw_len
-                && let Err(e) = visit(self.raw_path(key), len)
-            {
-                tracing::warn!("deriving last values: {e}");
-            }
-            if let Some(len) = files.data_len
-                && let Err(e) = visit(self.data_path(key), len)
-            {
-                tracing::warn!("deriving last values: {e}");
-            }
-            for (id, (ts, v)) in best {
-                if found.insert(id) {
-                    set_last(&mut st.last, id, ts, v);
+                    for (id, (ts, v)) in best {
+                        found.insert(id);
+                        set_last(&mut st.last, id, ts, v);
+                    }
+                    if found.len() >= wanted {
+                        break 'partitions;
+                    }
                 }
-            }
-            if found.len() >= wanted {
-                break;
             }
         }
         Ok(())
