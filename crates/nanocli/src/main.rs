@@ -5,6 +5,7 @@ mod cmd_export;
 mod cmd_import;
 mod cmd_inspect;
 mod cmd_query;
+mod cmd_retention;
 mod table;
 mod timearg;
 
@@ -60,6 +61,9 @@ Example:\n  nanocli query --root ./data --db edge --metric 'cpu' --start 1d --fo
         after_help = "Example:\n  nanocli csv2nlp --in-dir ./csv --out sensors.lp --db sensors --meta meta.json"
     )]
     Csv2nlp(cmd_csv2nlp::Args),
+    /// Apply the retention policy now (or show it with --dry-run).
+    #[command(after_help = "Example:\n  nanocli retention --root ./data --db edge --dry-run")]
+    Retention(cmd_retention::Args),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  nanocli completions bash > /etc/bash_completion.d/nanocli")]
     Completions {
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Query(a) => cmd_query::run(a),
         Command::Inspect(w) => cmd_inspect::run(w),
         Command::Csv2nlp(a) => cmd_csv2nlp::run(a),
+        Command::Retention(a) => cmd_retention::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -644,3 +644,33 @@ fn query_aggregate_equals_the_engine_api_and_csv_works() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn retention_dry_run_then_apply() {
+    let root = fixture_copy("edge-2h/root");
+    let m = root.path().join("edge/manifest.toml");
+    let text = fs::read_to_string(&m).unwrap().replace(
+        "retention_action = \"keep\"",
+        "retention_action = \"archive\"",
+    );
+    fs::write(&m, text).unwrap();
+    let before = tree(root.path());
+    nanocli()
+        .args(["retention", "--dry-run", "--db", "edge", "--root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("would remove"));
+    assert!(tree(root.path()) == before, "dry run changed files");
+    nanocli()
+        .args(["retention", "--root"])
+        .arg(root.path())
+        .assert()
+        .success();
+    assert!(!root.path().join("edge/data-2026-01-01.dat").exists());
+    assert!(!root.path().join("edge/metric-2026-01-01.dat").exists());
+    let tar = root.path().join("edge/archive-2026-01.tar");
+    assert!(tar.is_file());
+    let entries = nanotdb::retention::bucket_entries(&tar).unwrap();
+    assert_eq!(entries, ["data-2026-01-01.dat", "metric-2026-01-01.dat"]);
+}

@@ -37,6 +37,7 @@ pub mod names;
 pub mod page;
 mod partition;
 mod query;
+pub mod retention;
 pub mod sample;
 pub mod stats;
 pub mod time;

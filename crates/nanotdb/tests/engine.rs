@@ -793,3 +793,43 @@ fn aggregate_queries_over_windows() {
             .is_err()
     );
 }
+
+#[test]
+fn retention_uses_the_wall_clock_and_spares_recent_and_open_partitions() {
+    let root = root_with(
+        "[manifest_defaults.retention]\nmax_active_days = 1\nretention_days = 30\nretention_action = \"delete\"",
+        "segment",
+    );
+    let engine = Engine::open(root.path()).unwrap();
+    let now = nanotdb::time::now_ns();
+    // Old days (2026-01-01 and -02) are sealed as newer ones open; each seal
+    // runs retention against the wall clock.
+    engine.add_sample("rt", "m", T0, Value::I32(1)).unwrap();
+    engine
+        .add_sample("rt", "m", T0 + DAY, Value::I32(2))
+        .unwrap();
+    assert!(
+        !root.path().join("rt/data-2026-01-01.dat").exists(),
+        "expired on seal"
+    );
+    // Recent data, then a far-future sample: the seal it causes must not
+    // remove yesterday's partition (v1.4.0 measured age from the sample).
+    engine
+        .add_sample("rt", "m", now - DAY, Value::I32(3))
+        .unwrap();
+    let yesterday = nanotdb::time::partition_key(nanotdb::time::PartitionMode::Day, now - DAY);
+    engine
+        .add_sample("rt", "m", now + 4000 * DAY, Value::I32(4))
+        .unwrap();
+    assert!(
+        root.path()
+            .join(format!("rt/data-{yesterday}.dat"))
+            .exists()
+    );
+    assert!(!root.path().join("rt/data-2026-01-02.dat").exists());
+    // Dry run reports without touching; the open (future) partition is never a candidate.
+    let r = engine.apply_retention("rt", true).unwrap();
+    assert!(r.expired.is_empty(), "{r:?}");
+    let got: Vec<Value> = all(&engine, "rt", "m").iter().map(|s| s.value).collect();
+    assert_eq!(got, [Value::I32(3), Value::I32(4)]);
+}

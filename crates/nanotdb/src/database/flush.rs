@@ -103,8 +103,57 @@ impl Database {
         st.open.remove(key);
         st.sealed.insert(key.to_string());
         self.wal_checkpoint(st)?;
-        // Hooks for later issues: rollups, metric-file build, retention.
+        // Retention failures must not fail the write that caused the seal.
+        if let Err(e) = self.apply_retention(st, time::now_ns(), false) {
+            tracing::error!(db = %self.name, "retention failed: {e}");
+        }
         Ok(())
+    }
+
+    /// Removes or archives partitions past `retention_days` at wall-clock
+    /// `now` (see [`crate::retention`]); open partitions are skipped.
+    pub fn apply_retention(
+        &self,
+        st: &mut DbState,
+        now: i64,
+        dry_run: bool,
+    ) -> Result<crate::retention::RetentionReport> {
+        use crate::config::RetentionAction;
+        use crate::retention::{self, Action};
+        let r = &self.manifest.retention;
+        let action = match r.action {
+            RetentionAction::Keep => Action::Keep,
+            RetentionAction::Delete => Action::Delete,
+            RetentionAction::Archive => Action::Archive,
+        };
+        if self.settings.read_only && !dry_run {
+            return Err(Error::ReadOnly);
+        }
+        if !st.materialized {
+            return Ok(retention::RetentionReport {
+                dry_run,
+                ..Default::default()
+            });
+        }
+        let open: Vec<String> = st.open.keys().cloned().collect();
+        let report = retention::run(
+            &self.dir,
+            r.partition,
+            r.retention_days,
+            action,
+            now,
+            &|k| open.iter().any(|o| o == k),
+            dry_run,
+        )?;
+        if !dry_run {
+            for k in &report.expired {
+                st.files.remove(k);
+            }
+            if !report.expired.is_empty() {
+                tracing::info!(db = %self.name, expired = ?report.expired, "retention applied");
+            }
+        }
+        Ok(report)
     }
 
     /// Makes the WAL hold exactly the samples of the pages still open that
