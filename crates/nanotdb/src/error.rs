@@ -25,6 +25,9 @@ pub enum Error {
     /// An aggregate query names an unknown aggregate, a bad window or range.
     #[error(transparent)]
     Aggregate(#[from] crate::aggregate::AggregateError),
+    /// A metric file is unreadable, damaged, or cannot be written.
+    #[error(transparent)]
+    MetricFile(#[from] crate::metricfile::MetricFileError),
     /// A timestamp or duration could not be parsed.
     #[error(transparent)]
     Time(#[from] crate::time::TimeError),

@@ -22,6 +22,7 @@
 
 pub mod aggregate;
 pub mod catalog;
+pub mod codec;
 pub mod config;
 mod database;
 pub mod datafile;
@@ -33,6 +34,7 @@ mod import;
 pub mod inspect;
 pub mod lineproto;
 mod lock;
+pub mod metricfile;
 pub mod names;
 pub mod page;
 mod partition;
