@@ -103,7 +103,71 @@ fn query(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The same day through a v2 zstd_fastest metric file (raw file kept).
+    engine
+        .build_metric_files("edge", None, None)
+        .expect("build");
+    let mut g = c.benchmark_group("query_metric_file");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("one_metric_full_day", |b| {
+        b.iter(|| {
+            let mut sum = 0f64;
+            engine
+                .query_range("edge", metric, i64::MIN, i64::MAX, 1, |s| {
+                    sum += s.value.as_f64();
+                    ControlFlow::Continue(())
+                })
+                .expect("query");
+            sum
+        })
+    });
+    let names: Vec<String> = engine
+        .metrics("edge")
+        .expect("metrics")
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    g.throughput(Throughput::Elements(743_040));
+    g.bench_function("all_metrics_full_day", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            engine
+                .query_range_many("edge", &refs, i64::MIN, i64::MAX, 1, |_, _| {
+                    n += 1;
+                    ControlFlow::Continue(())
+                })
+                .expect("query");
+            assert_eq!(n, 743_040);
+            n
+        })
+    });
+    g.finish();
 }
 
-criterion_group!(benches, import, query);
+fn build(c: &mut Criterion) {
+    let input = workload("edge", 24);
+    let root = bench_root();
+    {
+        let engine = Engine::open(root.path()).expect("open");
+        engine
+            .import_file(&input, &ImportOptions::default(), &mut ())
+            .expect("import");
+        engine.close().expect("close");
+    }
+    let engine = Engine::open(root.path()).expect("open");
+    let mut g = c.benchmark_group("build_metric");
+    g.sample_size(10);
+    g.bench_function("v2_zstd_fastest_full_day", |b| {
+        b.iter(|| {
+            engine
+                .build_metric_files("edge", Some("2026-01-01"), None)
+                .expect("build")
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, import, query, build);
 criterion_main!(benches);

@@ -37,6 +37,7 @@ pub struct Engine {
     settings: Settings,
     dbs: RwLock<HashMap<String, Arc<Database>>>,
     closed: AtomicBool,
+    prefer_metric_files: AtomicBool,
 }
 
 /// One sample to write, borrowed.
@@ -115,7 +116,10 @@ impl Engine {
             settings,
             dbs: RwLock::new(HashMap::new()),
             closed: AtomicBool::new(false),
+            prefer_metric_files: AtomicBool::new(true),
         };
+        crate::metricfile::cache::global_cache()
+            .set_capacity(engine.config.metrics.time_cache_slots);
         for name in engine.config.default_databases.clone() {
             let name = name.trim();
             if name.is_empty() || name == "internal" {
@@ -135,6 +139,76 @@ impl Engine {
     /// The effective configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// Whether range queries and exports read `metric-<p>.dat` files when
+    /// they exist (the default, as in v1.4.0) or only the raw files.
+    pub fn prefer_metric_files(&self) -> bool {
+        self.prefer_metric_files.load(Ordering::Relaxed)
+    }
+
+    /// Sets [`Engine::prefer_metric_files`] (`nanocli query --metric-files`).
+    pub fn set_prefer_metric_files(&self, on: bool) {
+        self.prefer_metric_files.store(on, Ordering::Relaxed);
+    }
+
+    /// Builds metric files for one partition (`part`) or every partition
+    /// that has raw files and no open page. `opts` defaults to v2 with the
+    /// engine's `[metrics]` codec and raw-ingest action.
+    pub fn build_metric_files(
+        &self,
+        db: &str,
+        part: Option<&str>,
+        opts: Option<crate::database::BuildOptions>,
+    ) -> Result<Vec<crate::database::BuildReport>> {
+        let database = self.existing_db(db)?;
+        let opts = opts.unwrap_or(crate::database::BuildOptions {
+            version: crate::metricfile::Version::V2,
+            codec: self.config.metrics.compression,
+            raw_action: self.config.metrics.raw_ingest_action,
+            verify: false,
+        });
+        let mut st = database.lock();
+        let keys: Vec<String> = match part {
+            Some(p) => {
+                let p = p.trim();
+                if p.is_empty() || p.contains(['/', '\\']) || time::parse_partition_key(p).is_none()
+                {
+                    return Err(Error::Corrupt {
+                        path: database.dir.clone(),
+                        offset: 0,
+                        reason: format!("invalid partition key: {p}"),
+                    });
+                }
+                vec![p.to_string()]
+            }
+            None => st
+                .files
+                .iter()
+                .filter(|(_, f)| f.data_len.is_some() || f.raw_len.is_some())
+                .map(|(k, _)| k.clone())
+                // Partitions being written are left for a later build.
+                .filter(|k| {
+                    st.open
+                        .get(k)
+                        .and_then(|p| p.page.as_ref())
+                        .is_none_or(|p| p.is_empty())
+                })
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for k in keys {
+            out.push(database.build_metric_file(&mut st, &k, &opts)?);
+        }
+        Ok(out)
+    }
+
+    /// Compares a partition's metric file with its raw files, sample by
+    /// sample; returns the number of samples compared.
+    pub fn verify_metric_file(&self, db: &str, part: &str) -> Result<u64> {
+        let database = self.existing_db(db)?;
+        let st = database.lock();
+        database.verify_metric_file(&st, part)
     }
 
     /// Whether the engine was opened read-only.

@@ -11,7 +11,6 @@ use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use crate::database::read_file_frames;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::lineproto;
@@ -52,7 +51,10 @@ impl Engine {
                 }
                 names[i] = Some((m.name, m.value_type));
             }
-            (names, database.snapshot(&st, None, from, to))
+            (
+                names,
+                database.snapshot(&st, None, from, to, self.prefer_metric_files()),
+            )
         };
         let mut w = BufWriter::with_capacity(1 << 16, out);
         let mut line = Vec::with_capacity(128);
@@ -76,27 +78,18 @@ impl Engine {
             };
         let mut buf = DecodedFrame::default();
         for view in &views {
-            for (path, len) in view.raw.iter().chain(view.data.iter()) {
-                // A break here only comes with `failure` set, checked below.
-                let _flow = read_file_frames(path, *len, from, to, &mut buf, &mut |fr| {
-                    for i in 0..fr.len() {
-                        let ts = fr.ts(i);
-                        if ts < from || ts > to {
-                            continue;
-                        }
-                        if let Err(e) = write_one(fr.id(i), ts, fr.val(i), &mut report) {
+            let _flow =
+                database.read_view(view, None, from, to, &mut buf, &mut |id, ts, bits| {
+                    match write_one(id, ts, bits, &mut report) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(e) => {
                             failure = Some(e);
-                            return ControlFlow::Break(());
+                            ControlFlow::Break(())
                         }
                     }
-                    ControlFlow::Continue(())
                 })?;
-                if let Some(e) = failure.take() {
-                    return Err(e);
-                }
-            }
-            for s in &view.page {
-                write_one(s.id, s.ts, s.bits, &mut report)?;
+            if let Some(e) = failure.take() {
+                return Err(e);
             }
         }
         w.flush().map_err(|e| Error::io("<export output>", e))?;

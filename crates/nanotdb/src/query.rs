@@ -10,7 +10,6 @@
 use std::ops::ControlFlow;
 
 use crate::aggregate::{self, AggregateRow, Aggregators, WindowedAggregation, default_aggregators};
-use crate::database::read_file_frames;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::page::DecodedFrame;
@@ -66,7 +65,7 @@ impl Engine {
                 return Ok(());
             }
             let ids: Vec<MetricId> = wanted.iter().map(|w| w.0).collect();
-            let views = database.snapshot(&st, Some(&ids), from, to);
+            let views = database.snapshot(&st, Some(&ids), from, to, self.prefer_metric_files());
             (wanted, views)
         };
         // Slot lookup by metric id: a flat table beats hashing in the inner
@@ -99,33 +98,12 @@ impl Engine {
                 },
             )
         };
+        let ids: Vec<MetricId> = wanted.iter().map(|w| w.0).collect();
         let mut buf = DecodedFrame::default();
-        let single = (wanted.len() == 1).then_some(wanted[0].0);
         for view in &views {
-            for (path, len) in view.raw.iter().chain(view.data.iter()) {
-                let flow = read_file_frames(path, *len, from, to, &mut buf, &mut |fr| {
-                    match single {
-                        Some(id) => {
-                            for i in fr.indices_of(id) {
-                                emit(id, fr.ts(i), fr.val(i))?;
-                            }
-                        }
-                        None => {
-                            for i in 0..fr.len() {
-                                emit(fr.id(i), fr.ts(i), fr.val(i))?;
-                            }
-                        }
-                    }
-                    ControlFlow::Continue(())
-                })?;
-                if flow.is_break() {
-                    return Ok(());
-                }
-            }
-            for s in &view.page {
-                if emit(s.id, s.ts, s.bits).is_break() {
-                    return Ok(());
-                }
+            let flow = database.read_view(view, Some(&ids), from, to, &mut buf, &mut emit)?;
+            if flow.is_break() {
+                return Ok(());
             }
         }
         Ok(())

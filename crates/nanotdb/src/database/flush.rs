@@ -103,7 +103,20 @@ impl Database {
         st.open.remove(key);
         st.sealed.insert(key.to_string());
         self.wal_checkpoint(st)?;
-        // Retention failures must not fail the write that caused the seal.
+        // Auto-build failures, like retention failures, must not fail the
+        // write that caused the seal; the raw files stay readable.
+        if self.settings.metrics.enabled && st.files.contains_key(key) {
+            let m = &self.settings.metrics;
+            let opts = BuildOptions {
+                version: crate::metricfile::Version::V2,
+                codec: m.compression,
+                raw_action: m.raw_ingest_action,
+                verify: false,
+            };
+            if let Err(e) = self.build_metric_file(st, key, &opts) {
+                tracing::error!(db = %self.name, partition = key, "metric file auto-build failed: {e}");
+            }
+        }
         if let Err(e) = self.apply_retention(st, time::now_ns(), false) {
             tracing::error!(db = %self.name, "retention failed: {e}");
         }

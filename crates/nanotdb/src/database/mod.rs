@@ -39,9 +39,11 @@ use crate::time::{self, PartitionMode};
 use crate::wal::{self, WalEncoder};
 
 mod flush;
+mod metric;
 mod read;
 mod replay;
 
+pub use metric::{BuildOptions, BuildReport};
 pub(crate) use read::{read_file_frames, read_frame_at};
 
 /// Multiset of samples keyed by (metric id, timestamp, value bits).
@@ -51,6 +53,8 @@ type SampleCounts = HashMap<(MetricId, i64, u32), u32>;
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub read_only: bool,
+    /// `[metrics]`: auto-build on seal, codec, raw-ingest action.
+    pub metrics: crate::config::MetricsConfig,
     pub fsync_policy: FsyncPolicy,
     pub durability: DurabilityProfile,
     pub max_segment_size: u64,
@@ -60,6 +64,7 @@ impl Settings {
     pub fn from_config(cfg: &EngineConfig, read_only: bool) -> Settings {
         Settings {
             read_only,
+            metrics: cfg.metrics.clone(),
             fsync_policy: cfg.wal.fsync_policy,
             durability: cfg.durability,
             max_segment_size: cfg.wal.max_segment_size,
@@ -128,6 +133,8 @@ pub(crate) struct Database {
     state: Mutex<DbState>,
     /// Held while the database is open for writing.
     lock: Mutex<Option<DbLock>>,
+    /// Open metric files and their read plans, by path.
+    metric_cache: Mutex<std::collections::HashMap<PathBuf, metric::MetricEntry>>,
 }
 
 /// Effects of the samples accepted so far by a dry run.
@@ -152,6 +159,8 @@ pub(crate) struct PageSample {
 #[derive(Debug)]
 pub(crate) struct PartitionView {
     pub raw: Option<(PathBuf, u64)>,
+    /// `metric-<key>.dat` when it exists and reads may use it.
+    pub metric: Option<PathBuf>,
     pub data: Option<(PathBuf, u64)>,
     pub page: Vec<PageSample>,
 }
@@ -252,6 +261,7 @@ impl Database {
             settings,
             limits,
             lock: Mutex::new(None),
+            metric_cache: Mutex::new(std::collections::HashMap::new()),
             state: Mutex::new(DbState {
                 materialized,
                 catalog,

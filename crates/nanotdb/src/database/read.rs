@@ -26,6 +26,7 @@ impl Database {
         ids: Option<&[MetricId]>,
         from: i64,
         to: i64,
+        use_metric_files: bool,
     ) -> Vec<PartitionView> {
         let mut keys: BTreeMap<(i64, String), ()> = BTreeMap::new();
         for k in st.files.keys().chain(st.open.keys()) {
@@ -58,6 +59,7 @@ impl Database {
                 page.sort_by_key(|s| s.ts);
             }
             out.push(PartitionView {
+                metric: (use_metric_files && f.metric).then(|| self.metric_path(&key)),
                 raw: f.raw_len.map(|l| (self.raw_path(&key), l)),
                 data: f.data_len.map(|l| (self.data_path(&key), l)),
                 page,

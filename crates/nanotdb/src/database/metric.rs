@@ -1,0 +1,607 @@
+//! Metric files inside a database: how reads combine them with raw files,
+//! building them, verifying them, and the raw-ingest action.
+//!
+//! No sidecar file records what a metric file covers. The rule, which also
+//! holds for files built by v1.4.0:
+//! * a metric file covers the whole renamed `raw-<p>.dat` (if any) plus the
+//!   first frames of `data-<p>.dat` whose record counts add up to the rest
+//!   of its points — frames are only ever appended, so whatever follows was
+//!   written after the build and is read from the data file;
+//! * when no prefix adds up and there is no raw file (the `delete` action,
+//!   then new samples), the whole data file is post-build;
+//! * when the metric file cannot be read, or disagrees with a raw file that
+//!   is still there, reads fall back to the raw files (and say so in the log).
+//!
+//! Our builds keep this rule true: a build reads the partition exactly as a
+//! query would (metric file + post-build frames, or raw files) and writes
+//! all of it, so rebuilding never loses samples written after an earlier
+//! build (the reference's rebuild did, FORMATS §8.6 [hazard]).
+
+use std::collections::HashMap as StdHashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::*;
+use crate::config::{Codec, RawIngestAction};
+use crate::metricfile::{MetricFile, MetricSamples, Version};
+
+/// One metric's (timestamp, value bits) in storage order.
+type Series = Vec<(i64, u32)>;
+
+/// How to build a metric file.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildOptions {
+    /// v1 or v2 layout.
+    pub version: Version,
+    /// Block codec.
+    pub codec: Codec,
+    /// What happens to the raw files afterwards.
+    pub raw_action: RawIngestAction,
+    /// Compare the new file with its sources sample by sample before the
+    /// raw-ingest action runs (always done for `delete`).
+    pub verify: bool,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BuildReport {
+    /// Partition key.
+    pub partition: String,
+    /// Raw sources read (`raw-`/`data-` files), with their sizes.
+    pub source_paths: Vec<PathBuf>,
+    /// Bytes of the raw sources.
+    pub source_bytes: u64,
+    /// The metric file.
+    pub metric_path: PathBuf,
+    /// Its size.
+    pub metric_bytes: u64,
+    /// Samples written.
+    pub points: u64,
+    /// Whether the file was verified against its sources.
+    pub verified: bool,
+    /// The raw-ingest action applied.
+    pub raw_action: String,
+}
+
+/// A cached open metric file and what it covers.
+pub(super) struct MetricEntry {
+    len: u64,
+    mtime: Option<SystemTime>,
+    file: Arc<MetricFile>,
+    /// (raw file length it was computed for, byte offset in the data file
+    /// where uncovered frames start, or None when the whole data file is
+    /// post-build / the plan fell back).
+    plan: Option<(Option<u64>, Plan)>,
+}
+
+/// How one partition is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// Metric file, then data-file frames from this byte offset.
+    MetricThenDataFrom(u64),
+    /// Raw files only (metric file ignored).
+    RawOnly,
+}
+
+impl Database {
+    pub fn metric_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("metric-{key}.dat"))
+    }
+
+    /// Opens (or reuses) the metric file at `path`.
+    fn metric_handle(&self, path: &Path) -> Result<Arc<MetricFile>> {
+        let meta = fs::metadata(path).at(path)?;
+        let mtime = meta.modified().ok();
+        let mut cache = self.metric_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = cache.get(path)
+            && e.len == meta.len()
+            && e.mtime == mtime
+        {
+            return Ok(e.file.clone());
+        }
+        let file = MetricFile::open(path)?;
+        // Decode everything once per file version: a damaged frame found in
+        // the middle of a query could not be undone (samples already sent),
+        // so damage must be known before the file is used at all.
+        file.read_all(i64::MIN, i64::MAX, |_, _, _| {})?;
+        let file = Arc::new(file);
+        if cache.len() >= 64 {
+            cache.clear();
+        }
+        cache.insert(
+            path.to_path_buf(),
+            MetricEntry {
+                len: meta.len(),
+                mtime,
+                file: file.clone(),
+                plan: None,
+            },
+        );
+        Ok(file)
+    }
+
+    /// Forgets cached handles and plans of a partition's metric file.
+    pub(super) fn forget_metric(&self, key: &str) {
+        let path = self.metric_path(key);
+        self.metric_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&path);
+    }
+
+    fn plan_for(&self, view: &PartitionView, mpath: &Path, mf: &MetricFile) -> Result<Plan> {
+        let raw_len = view.raw.as_ref().map(|r| r.1);
+        {
+            let cache = self.metric_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(MetricEntry {
+                plan: Some((rl, plan)),
+                ..
+            }) = cache.get(mpath)
+                && *rl == raw_len
+            {
+                return Ok(*plan);
+            }
+        }
+        let points = mf.summary().points();
+        let raw_records = match &view.raw {
+            Some((p, len)) => datafile::scan_file(p, false)
+                .at(p)?
+                .frames
+                .iter()
+                .filter(|f| f.offset + f.header.frame_len() <= *len)
+                .map(|f| u64::from(f.header.count))
+                .sum(),
+            None => 0,
+        };
+        let plan = if points < raw_records {
+            Plan::RawOnly
+        } else {
+            let need = points - raw_records;
+            let mut found = (need == 0).then_some(0u64);
+            if found.is_none()
+                && let Some((p, len)) = &view.data
+            {
+                let scan = datafile::scan_file(p, false).at(p)?;
+                let mut sum = 0u64;
+                for f in &scan.frames {
+                    let end = f.offset + f.header.frame_len();
+                    if end > *len {
+                        break;
+                    }
+                    sum += u64::from(f.header.count);
+                    if sum == need {
+                        found = Some(end);
+                        break;
+                    }
+                    if sum > need {
+                        break;
+                    }
+                }
+            }
+            match (found, &view.raw) {
+                (Some(off), _) => Plan::MetricThenDataFrom(off),
+                // delete action, then new samples: the data file is new.
+                (None, None) => Plan::MetricThenDataFrom(0),
+                (None, Some(_)) => {
+                    tracing::warn!(
+                        file = %mpath.display(),
+                        "metric file does not match the raw files beside it; reading the raw files"
+                    );
+                    Plan::RawOnly
+                }
+            }
+        };
+        let mut cache = self.metric_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = cache.get_mut(mpath) {
+            e.plan = Some((raw_len, plan));
+        }
+        Ok(plan)
+    }
+
+    /// Reads one partition of a snapshot: metric file and post-build frames,
+    /// or the raw files; then the copy of the open page. `ids = None` reads
+    /// every metric.
+    pub(crate) fn read_view(
+        &self,
+        view: &PartitionView,
+        ids: Option<&[MetricId]>,
+        from: i64,
+        to: i64,
+        buf: &mut DecodedFrame,
+        f: &mut dyn FnMut(MetricId, i64, u32) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>> {
+        let mut data_from = 0u64;
+        let mut read_raw = true;
+        if let Some(mpath) = &view.metric {
+            let opened = self
+                .metric_handle(mpath)
+                .and_then(|mf| self.plan_for(view, mpath, &mf).map(|p| (mf, p)));
+            match opened {
+                Ok((mf, Plan::MetricThenDataFrom(off))) => {
+                    let flow = read_metric_file(&mf, ids, from, to, f)?;
+                    if flow.is_break() {
+                        return Ok(flow);
+                    }
+                    data_from = off;
+                    read_raw = false;
+                }
+                Ok((_, Plan::RawOnly)) => {}
+                Err(e) => {
+                    tracing::warn!(file = %mpath.display(), "metric file unreadable, reading raw files instead: {e}");
+                }
+            }
+        }
+        let mut sources: Vec<(&PathBuf, u64, u64)> = Vec::new();
+        if read_raw && let Some((p, len)) = &view.raw {
+            sources.push((p, 0, *len));
+        }
+        if let Some((p, len)) = &view.data
+            && data_from < *len
+        {
+            sources.push((p, data_from, *len));
+        }
+        for (path, start, len) in sources {
+            let flow = read_file_frames_from(path, start, len, from, to, buf, &mut |fr| {
+                match ids {
+                    Some([single]) => {
+                        for i in fr.indices_of(*single) {
+                            let ts = fr.ts(i);
+                            if ts >= from && ts <= to {
+                                f(*single, ts, fr.val(i))?;
+                            }
+                        }
+                    }
+                    _ => {
+                        for i in 0..fr.len() {
+                            let (id, ts) = (fr.id(i), fr.ts(i));
+                            if ts < from || ts > to || ids.is_some_and(|ids| !ids.contains(&id)) {
+                                continue;
+                            }
+                            f(id, ts, fr.val(i))?;
+                        }
+                    }
+                }
+                ControlFlow::Continue(())
+            })?;
+            if flow.is_break() {
+                return Ok(flow);
+            }
+        }
+        for s in &view.page {
+            if f(s.id, s.ts, s.bits).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Builds `metric-<key>.dat` from everything the partition holds, then
+    /// applies the raw-ingest action. Refused while the partition has an
+    /// open page.
+    pub fn build_metric_file(
+        &self,
+        st: &mut DbState,
+        key: &str,
+        opts: &BuildOptions,
+    ) -> Result<BuildReport> {
+        if self.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        if st
+            .open
+            .get(key)
+            .and_then(|p| p.page.as_ref())
+            .is_some_and(|p| !p.is_empty())
+        {
+            return Err(Error::DataFileActive {
+                db: self.name.clone(),
+                part: key.to_string(),
+            });
+        }
+        let files = st.files.get(key).cloned().unwrap_or_default();
+        let view = PartitionView {
+            raw: files.raw_len.map(|l| (self.raw_path(key), l)),
+            data: files.data_len.map(|l| (self.data_path(key), l)),
+            metric: files.metric.then(|| self.metric_path(key)),
+            page: Vec::new(),
+        };
+        let source_paths: Vec<PathBuf> = view
+            .raw
+            .iter()
+            .chain(view.data.iter())
+            .map(|(p, _)| p.clone())
+            .collect();
+        let source_bytes = view
+            .raw
+            .iter()
+            .chain(view.data.iter())
+            .map(|(_, l)| *l)
+            .sum();
+        let groups = self.collect_partition(&view)?;
+        if groups.is_empty() {
+            return Err(Error::Corrupt {
+                path: self.data_path(key),
+                offset: 0,
+                reason: "no persisted samples in this partition".into(),
+            });
+        }
+        let mut metrics = Vec::with_capacity(groups.len());
+        for (id, mut samples) in groups {
+            let vt = st
+                .catalog
+                .get(id)
+                .map(|m| m.value_type.code())
+                .ok_or_else(|| Error::UnknownMetricId {
+                    db: self.name.clone(),
+                    id,
+                })?;
+            samples.sort_by_key(|s| s.0);
+            metrics.push(MetricSamples {
+                id,
+                value_type: vt,
+                ts: samples.iter().map(|s| s.0).collect(),
+                vals: samples.iter().map(|s| s.1).collect(),
+            });
+        }
+        let mpath = self.metric_path(key);
+        let kind = self.manifest.retention.partition.code();
+        let summary = crate::metricfile::write_metric_file(
+            &mpath,
+            opts.version,
+            opts.codec,
+            kind,
+            &metrics,
+            self.settings.durability.fsync_data(),
+        )?;
+        self.forget_metric(key);
+        st.files.entry(key.to_string()).or_default().metric = true;
+        let verify = opts.verify || opts.raw_action == RawIngestAction::Delete;
+        if verify {
+            verify_against(&mpath, &metrics)?;
+        }
+        self.apply_raw_action(st, key, opts.raw_action)?;
+        Ok(BuildReport {
+            partition: key.to_string(),
+            source_paths,
+            source_bytes,
+            metric_path: mpath,
+            metric_bytes: summary.bytes,
+            points: summary.points,
+            verified: verify,
+            raw_action: opts.raw_action.as_str().to_string(),
+        })
+    }
+
+    /// Everything a partition holds, grouped per metric in first-appearance
+    /// order, each in storage order.
+    fn collect_partition(&self, view: &PartitionView) -> Result<Vec<(MetricId, Series)>> {
+        let mut order: Vec<MetricId> = Vec::new();
+        let mut groups: StdHashMap<MetricId, Vec<(i64, u32)>> = StdHashMap::new();
+        let mut buf = DecodedFrame::default();
+        let _ = self.read_view(
+            view,
+            None,
+            i64::MIN,
+            i64::MAX,
+            &mut buf,
+            &mut |id, ts, v| {
+                groups
+                    .entry(id)
+                    .or_insert_with(|| {
+                        order.push(id);
+                        Vec::new()
+                    })
+                    .push((ts, v));
+                ControlFlow::Continue(())
+            },
+        )?;
+        Ok(order
+            .into_iter()
+            .map(|id| {
+                let g = groups.remove(&id).unwrap_or_default();
+                (id, g)
+            })
+            .collect())
+    }
+
+    fn apply_raw_action(&self, st: &mut DbState, key: &str, action: RawIngestAction) -> Result<()> {
+        let data = self.data_path(key);
+        let raw = self.raw_path(key);
+        // The open partition's append handle must not outlive its file.
+        if let Some(p) = st.open.get_mut(key) {
+            p.file = None;
+        }
+        let entry = st.files.entry(key.to_string()).or_default();
+        match action {
+            RawIngestAction::Keep => {}
+            RawIngestAction::Rename => {
+                if entry.data_len.is_some() {
+                    if entry.raw_len.is_some() {
+                        // Frames are self-contained: appending the data file
+                        // keeps one raw file holding everything.
+                        let bytes = fs::read(&data).at(&data)?;
+                        let mut f = OpenOptions::new().append(true).open(&raw).at(&raw)?;
+                        f.write_all(&bytes).at(&raw)?;
+                        f.sync_all().at(&raw)?;
+                        fs::remove_file(&data).at(&data)?;
+                    } else {
+                        fs::rename(&data, &raw).at(&data)?;
+                    }
+                    fsutil::sync_dir(&self.dir)?;
+                    entry.raw_len = Some(fs::metadata(&raw).at(&raw)?.len());
+                    entry.data_len = None;
+                }
+            }
+            RawIngestAction::Delete => {
+                for p in [&data, &raw] {
+                    match fs::remove_file(p) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(Error::io(p, e)),
+                    }
+                }
+                fsutil::sync_dir(&self.dir)?;
+                entry.raw_len = None;
+                entry.data_len = None;
+            }
+        }
+        self.forget_metric(key);
+        Ok(())
+    }
+
+    /// Compares a partition's metric file with its raw files sample by
+    /// sample (per metric, stably sorted by time). Refused when no raw file
+    /// is left.
+    pub fn verify_metric_file(&self, st: &DbState, key: &str) -> Result<u64> {
+        let files = st.files.get(key).cloned().unwrap_or_default();
+        if files.raw_len.is_none() && files.data_len.is_none() {
+            return Err(Error::Corrupt {
+                path: self.metric_path(key),
+                offset: 0,
+                reason: "no raw file left to verify against".into(),
+            });
+        }
+        let raw_view = PartitionView {
+            raw: files.raw_len.map(|l| (self.raw_path(key), l)),
+            data: files.data_len.map(|l| (self.data_path(key), l)),
+            metric: None,
+            page: Vec::new(),
+        };
+        let groups = self.collect_partition(&raw_view)?;
+        let mut metrics = Vec::new();
+        for (id, mut s) in groups {
+            s.sort_by_key(|x| x.0);
+            metrics.push(MetricSamples {
+                id,
+                value_type: st.catalog.get(id).map_or(0, |m| m.value_type.code()),
+                ts: s.iter().map(|x| x.0).collect(),
+                vals: s.iter().map(|x| x.1).collect(),
+            });
+        }
+        verify_against(&self.metric_path(key), &metrics)
+    }
+}
+
+/// Reads the wanted metrics (or all) of a metric file.
+fn read_metric_file(
+    mf: &MetricFile,
+    ids: Option<&[MetricId]>,
+    from: i64,
+    to: i64,
+    f: &mut dyn FnMut(MetricId, i64, u32) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>> {
+    match ids {
+        Some(ids) => {
+            for &id in ids {
+                let mut stopped = false;
+                mf.read_metric(id, from, to, &mut |ts, v| {
+                    let flow = f(id, ts, v);
+                    stopped = flow.is_break();
+                    flow
+                })?;
+                if stopped {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+        }
+        None => {
+            let mut stopped = false;
+            mf.read_all(from, to, |id, ts, v| {
+                if !stopped && f(id, ts, v).is_break() {
+                    stopped = true;
+                }
+            })?;
+            if stopped {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// Reads a metric file back and compares it with `want` exactly.
+fn verify_against(path: &Path, want: &[MetricSamples]) -> Result<u64> {
+    let mf = MetricFile::open(path)?;
+    let mut got: StdHashMap<MetricId, (Vec<i64>, Vec<u32>)> = StdHashMap::new();
+    mf.read_all(i64::MIN, i64::MAX, |id, ts, v| {
+        let e = got.entry(id).or_default();
+        e.0.push(ts);
+        e.1.push(v);
+    })?;
+    let mismatch = |reason: String| Error::Corrupt {
+        path: path.to_path_buf(),
+        offset: 0,
+        reason,
+    };
+    let mut points = 0u64;
+    for m in want {
+        let Some((ts, vals)) = got.remove(&m.id) else {
+            return Err(mismatch(format!(
+                "metric {} missing in the metric file",
+                m.id
+            )));
+        };
+        if ts.len() != m.ts.len() {
+            return Err(mismatch(format!(
+                "sample count mismatch for metric {}: data={} metric={}",
+                m.id,
+                m.ts.len(),
+                ts.len()
+            )));
+        }
+        if let Some(i) = (0..ts.len()).find(|&i| ts[i] != m.ts[i] || vals[i] != m.vals[i]) {
+            return Err(mismatch(format!(
+                "sample mismatch for metric {} at index {i}",
+                m.id
+            )));
+        }
+        points += ts.len() as u64;
+    }
+    if let Some(id) = got.keys().next() {
+        return Err(mismatch(format!(
+            "metric {id} present in metric partition but missing in data partition"
+        )));
+    }
+    Ok(points)
+}
+
+/// Like [`read_file_frames`] but starting at byte `start` (a frame boundary).
+pub(crate) fn read_file_frames_from(
+    path: &Path,
+    start: u64,
+    len: u64,
+    from: i64,
+    to: i64,
+    buf: &mut DecodedFrame,
+    f: &mut dyn FnMut(&DecodedFrame) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>> {
+    if start == 0 {
+        return read_file_frames(path, len, from, to, buf, f);
+    }
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let scan = datafile::scan_file(path, false).at(path)?;
+    let mut block = Vec::new();
+    for fi in scan.frames.iter().filter(|fi| fi.offset >= start) {
+        if fi.offset + fi.header.frame_len() > len {
+            break;
+        }
+        if fi.header.end_ts < from || fi.header.start_ts > to {
+            continue;
+        }
+        read_frame_at(&file, path, fi, &mut block, buf)?;
+        if f(buf).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
