@@ -203,6 +203,31 @@ impl Engine {
         Ok(out)
     }
 
+    /// Rewrites `data-<part>.dat` with full pages, atomically (refused while
+    /// the partition has an open page).
+    pub fn recompact_data_file(
+        &self,
+        db: &str,
+        part: &str,
+    ) -> Result<crate::database::RecompactReport> {
+        let database = self.existing_db(db)?;
+        let mut st = database.lock();
+        database.recompact(&mut st, part)
+    }
+
+    /// Copies the intact frames of a damaged raw file of `part` into `out`
+    /// (the source is not modified; swap the files yourself).
+    pub fn recover_data_file(
+        &self,
+        db: &str,
+        part: &str,
+        out: &std::path::Path,
+    ) -> Result<crate::database::RecoverReport> {
+        let database = self.existing_db(db)?;
+        let st = database.lock();
+        database.recover(&st, part, out)
+    }
+
     /// Compares a partition's metric file with its raw files, sample by
     /// sample; returns the number of samples compared.
     pub fn verify_metric_file(&self, db: &str, part: &str) -> Result<u64> {

@@ -47,7 +47,7 @@ mod varint;
 pub mod wal;
 
 pub use catalog::MetricInfo;
-pub use database::{BuildOptions, BuildReport};
+pub use database::{BuildOptions, BuildReport, RecompactReport, RecoverReport};
 pub use engine::{Engine, EngineOptions, WriteReport, WriteSample};
 pub use error::{Error, Result};
 pub use export::ExportReport;

@@ -39,10 +39,12 @@ use crate::time::{self, PartitionMode};
 use crate::wal::{self, WalEncoder};
 
 mod flush;
+mod maintenance;
 mod metric;
 mod read;
 mod replay;
 
+pub use maintenance::{RecompactReport, RecoverReport};
 pub use metric::{BuildOptions, BuildReport};
 pub(crate) use read::{read_file_frames, read_frame_at};
 
