@@ -1,4 +1,5 @@
-//! `nanocli query` (read-only).
+//! `nanocli query` (read-only): raw samples, last values or windowed
+//! aggregates, as a table, JSON or CSV, streamed in constant memory.
 
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
@@ -7,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use nanotdb::{Engine, Sample, Value, ValueType, lineproto, time};
+use nanotdb::{Engine, Value, ValueType, lineproto, time};
 use regex::Regex;
 use serde::Serialize;
 
@@ -20,6 +21,8 @@ pub enum Format {
     Table,
     /// One JSON document, streamed.
     Json,
+    /// Comma-separated values with a header row.
+    Csv,
 }
 
 /// Arguments of `nanocli query`.
@@ -40,6 +43,13 @@ pub struct Args {
     /// Range end (inclusive); unbounded when absent.
     #[arg(long)]
     end: Option<String>,
+    /// Aggregates, comma-separated (avg,count,max,median,min,p50,p95,p99,sum,trimmed_avg);
+    /// needs --window and --start, and a --metric matching exactly one metric.
+    #[arg(long, value_name = "LIST", requires = "window")]
+    aggregate: Option<String>,
+    /// Aggregation window (Go duration, e.g. 5m, 1h).
+    #[arg(long, value_name = "DUR", requires = "aggregate")]
+    window: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -48,9 +58,22 @@ pub struct Args {
     json: bool,
 }
 
+/// One output row.
 #[derive(Serialize)]
 struct Row<'a> {
     metric: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aggregate: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_ns: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_utc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_ns: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_utc: Option<String>,
     timestamp_ns: i64,
     timestamp_utc: String,
     value_type: &'static str,
@@ -68,6 +91,120 @@ pub fn value_string(v: Value) -> String {
             String::from_utf8_lossy(&b).into_owned()
         }
     }
+}
+
+/// Streams rows in the chosen format.
+struct Out<W: Write> {
+    w: W,
+    format: Format,
+    aggregate: bool,
+    width: usize,
+    rows: u64,
+}
+
+impl<W: Write> Out<W> {
+    fn header(&mut self, prefix_json: &str) -> std::io::Result<()> {
+        let width = self.width;
+        match (self.format, self.aggregate) {
+            (Format::Table, false) => writeln!(
+                self.w,
+                "{:<width$}  {:>20}  {:<29}  {:<7}  VALUE",
+                "METRIC", "TS_NS", "TS_UTC", "TYPE"
+            ),
+            (Format::Table, true) => writeln!(
+                self.w,
+                "{:<width$}  {:<15}  {:<10}  {:>20}  {:<29}  {:>20}  {:<29}  {:<7}  VALUE",
+                "METRIC", "AGG", "WINDOW", "START_NS", "START_UTC", "END_NS", "END_UTC", "TYPE"
+            ),
+            (Format::Csv, false) => {
+                writeln!(self.w, "metric,timestamp_ns,timestamp_utc,value_type,value")
+            }
+            (Format::Csv, true) => writeln!(
+                self.w,
+                "metric,aggregate,window,start_ns,start_utc,end_ns,end_utc,value_type,value"
+            ),
+            (Format::Json, _) => write!(self.w, "{prefix_json}\"rows\":["),
+        }
+    }
+
+    fn row(&mut self, r: &Row<'_>) -> std::io::Result<()> {
+        let width = self.width;
+        match (self.format, self.aggregate) {
+            (Format::Table, false) => writeln!(
+                self.w,
+                "{:<width$}  {:>20}  {:<29}  {:<7}  {}",
+                r.metric, r.timestamp_ns, r.timestamp_utc, r.value_type, r.value
+            )?,
+            (Format::Table, true) => writeln!(
+                self.w,
+                "{:<width$}  {:<15}  {:<10}  {:>20}  {:<29}  {:>20}  {:<29}  {:<7}  {}",
+                r.metric,
+                r.aggregate.unwrap_or("-"),
+                r.window.unwrap_or("-"),
+                r.start_ns.unwrap_or_default(),
+                r.start_utc.as_deref().unwrap_or("-"),
+                r.end_ns.unwrap_or_default(),
+                r.end_utc.as_deref().unwrap_or("-"),
+                r.value_type,
+                r.value
+            )?,
+            (Format::Csv, false) => writeln!(
+                self.w,
+                "{},{},{},{},{}",
+                csv_field(r.metric),
+                r.timestamp_ns,
+                r.timestamp_utc,
+                r.value_type,
+                r.value
+            )?,
+            (Format::Csv, true) => writeln!(
+                self.w,
+                "{},{},{},{},{},{},{},{},{}",
+                csv_field(r.metric),
+                r.aggregate.unwrap_or(""),
+                r.window.unwrap_or(""),
+                r.start_ns.unwrap_or_default(),
+                r.start_utc.as_deref().unwrap_or(""),
+                r.end_ns.unwrap_or_default(),
+                r.end_utc.as_deref().unwrap_or(""),
+                r.value_type,
+                r.value
+            )?,
+            (Format::Json, _) => {
+                if self.rows > 0 {
+                    self.w.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut self.w, r).map_err(std::io::Error::other)?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn footer(&mut self, ms: u128) -> std::io::Result<()> {
+        match self.format {
+            Format::Table => writeln!(self.w, "rows={} duration_ms={ms}", self.rows),
+            Format::Csv => Ok(()),
+            Format::Json => writeln!(
+                self.w,
+                "],\"row_count\":{},\"duration_ms\":{ms}}}",
+                self.rows
+            ),
+        }?;
+        self.w.flush()
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn json(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 /// Runs the command.
@@ -95,6 +232,25 @@ pub fn run(a: Args) -> Result<ExitCode> {
     {
         bail!("--end must be >= --start");
     }
+    let aggregate = match (&a.aggregate, &a.window) {
+        (Some(list), Some(w)) => {
+            if start.is_none() {
+                bail!("aggregate queries require --start");
+            }
+            let window =
+                time::parse_go_duration(w.trim()).map_err(|e| anyhow!("invalid --window: {e}"))?;
+            if window <= 0 {
+                bail!("invalid --window: must be > 0");
+            }
+            let names: Vec<String> = list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            Some((names, window))
+        }
+        _ => None,
+    };
     let format = if a.json { Format::Json } else { a.format };
     let engine =
         Engine::open_read_only(&root).with_context(|| format!("open {}", root.display()))?;
@@ -104,98 +260,109 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .filter(|m| re.is_match(&m.name))
         .map(|m| (m.name, m.value_type))
         .collect();
+    if aggregate.is_some() && metrics.len() != 1 {
+        bail!(
+            "aggregate queries require exactly one matching metric, got {}",
+            metrics.len()
+        );
+    }
     let started = Instant::now();
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let width = metrics.iter().map(|m| m.0.len()).max().unwrap_or(6).max(6);
-    let mut rows = 0u64;
-    let mut io_err: Option<std::io::Error> = None;
-    match format {
-        Format::Table => writeln!(
-            out,
-            "{:<width$}  {:>20}  {:<29}  {:<7}  VALUE",
-            "METRIC", "TS_NS", "TS_UTC", "TYPE"
-        )?,
-        Format::Json => {
-            write!(
-                out,
-                "{{\"root_dir\":{},\"database\":{},\"metric_regex\":{},",
-                json(&root.display().to_string()),
-                json(&db),
-                json(&a.metric)
-            )?;
-            if let Some((s, e)) = range {
-                write!(out, "\"start_ns\":{s},\"end_ns\":{e},")?;
-            }
-            write!(out, "\"output_format\":\"json\",\"rows\":[")?;
-        }
+    let mut out = Out {
+        w: BufWriter::new(stdout.lock()),
+        format,
+        aggregate: aggregate.is_some(),
+        width: metrics.iter().map(|m| m.0.len()).max().unwrap_or(6).max(6),
+        rows: 0,
+    };
+    let mut prefix = format!(
+        "{{\"root_dir\":{},\"database\":{},\"metric_regex\":{},",
+        json(&root.display().to_string()),
+        json(&db),
+        json(&a.metric)
+    );
+    if let Some((s, e)) = range {
+        prefix.push_str(&format!("\"start_ns\":{s},\"end_ns\":{e},"));
     }
-    let emit = |name: &str,
-                vt: ValueType,
-                s: Sample,
-                first: bool,
-                out: &mut BufWriter<_>|
-     -> std::io::Result<()> {
-        let utc = time::format_timestamp_string(s.ts);
-        match format {
-            Format::Table => writeln!(
-                out,
-                "{name:<width$}  {:>20}  {utc:<29}  {:<7}  {}",
-                s.ts,
-                vt.as_str(),
-                value_string(s.value)
-            ),
-            Format::Json => {
-                if !first {
-                    out.write_all(b",")?;
+    prefix.push_str("\"output_format\":\"json\",");
+    out.header(&prefix)?;
+    let mut io_err: Option<std::io::Error> = None;
+    if let Some((names, window)) = &aggregate {
+        let (from, to) = range.unwrap_or((i64::MIN, i64::MAX));
+        let (name, _) = &metrics[0];
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        // Rows sorted by aggregate, then time: aggregate output is small
+        // (one row per window and aggregate), so it is collected first.
+        let mut rows: Vec<(usize, i64, i64, f64)> = Vec::new();
+        engine.query_aggregate(&db, name, from, to, *window, &refs, |r| {
+            rows.push((r.index, r.start, r.end, r.value));
+            ControlFlow::Continue(())
+        })?;
+        let canonical: Vec<&str> = {
+            let mut v: Vec<&str> = Vec::new();
+            for n in &refs {
+                if !v.contains(n) {
+                    v.push(n);
                 }
-                let row = Row {
+            }
+            v
+        };
+        rows.sort_by(|x, y| (canonical.get(x.0), x.1).cmp(&(canonical.get(y.0), y.1)));
+        let window_go = time::format_go_duration(*window);
+        for (idx, s, e, v) in rows {
+            let row = Row {
+                metric: name,
+                aggregate: canonical.get(idx).copied(),
+                window: Some(&window_go),
+                start_ns: Some(s),
+                start_utc: Some(time::format_timestamp_string(s)),
+                end_ns: Some(e),
+                end_utc: Some(time::format_timestamp_string(e)),
+                timestamp_ns: e,
+                timestamp_utc: time::format_timestamp_string(e),
+                value_type: "float32",
+                value: value_string(Value::F32(v as f32)),
+            };
+            out.row(&row)?;
+        }
+    } else {
+        for (name, vt) in &metrics {
+            let emit = |s: nanotdb::Sample, out: &mut Out<_>| {
+                out.row(&Row {
                     metric: name,
+                    aggregate: None,
+                    window: None,
+                    start_ns: None,
+                    start_utc: None,
+                    end_ns: None,
+                    end_utc: None,
                     timestamp_ns: s.ts,
-                    timestamp_utc: utc,
+                    timestamp_utc: time::format_timestamp_string(s.ts),
                     value_type: vt.as_str(),
                     value: value_string(s.value),
-                };
-                serde_json::to_writer(&mut *out, &row).map_err(std::io::Error::other)
-            }
-        }
-    };
-    for (name, vt) in &metrics {
-        match range {
-            Some((from, to)) => {
-                engine.query_range(&db, name, from, to, 1, |s| {
-                    match emit(name, *vt, s, rows == 0, &mut out) {
-                        Ok(()) => {
-                            rows += 1;
-                            ControlFlow::Continue(())
-                        }
+                })
+            };
+            match range {
+                Some((from, to)) => {
+                    engine.query_range(&db, name, from, to, 1, |s| match emit(s, &mut out) {
+                        Ok(()) => ControlFlow::Continue(()),
                         Err(e) => {
                             io_err = Some(e);
                             ControlFlow::Break(())
                         }
+                    })?;
+                }
+                None => {
+                    if let Some(s) = engine.query_last(&db, name)? {
+                        emit(s, &mut out)?;
                     }
-                })?;
-            }
-            None => {
-                if let Some(s) = engine.query_last(&db, name)? {
-                    emit(name, *vt, s, rows == 0, &mut out)?;
-                    rows += 1;
                 }
             }
-        }
-        if let Some(e) = io_err.take() {
-            return Err(e.into());
+            if let Some(e) = io_err.take() {
+                return Err(e.into());
+            }
         }
     }
-    let ms = started.elapsed().as_millis();
-    match format {
-        Format::Table => writeln!(out, "rows={rows} duration_ms={ms}")?,
-        Format::Json => writeln!(out, "],\"row_count\":{rows},\"duration_ms\":{ms}}}")?,
-    }
-    out.flush()?;
+    out.footer(started.elapsed().as_millis())?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn json(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }

@@ -1,8 +1,12 @@
 //! `nanocli`: offline tool working directly on a NanoTDB data directory.
 
+mod cmd_csv2nlp;
 mod cmd_export;
 mod cmd_import;
+mod cmd_inspect;
 mod cmd_query;
+mod cmd_retention;
+mod table;
 mod timearg;
 
 use std::path::{Path, PathBuf};
@@ -46,6 +50,26 @@ YYYY-MM-DD[ HH[:MM[:SS[.frac]]]] (UTC), float seconds, or an integer (seconds if
 Example:\n  nanocli query --root ./data --db edge --metric 'cpu' --start 1d --format json"
     )]
     Query(cmd_query::Args),
+    /// Inspect files of a database without opening it (read-only).
+    #[command(
+        subcommand,
+        after_help = "Example:\n  nanocli inspect dat --root ./data --db edge --verbose"
+    )]
+    Inspect(cmd_inspect::What),
+    /// Convert VictoriaMetrics CSV exports into time-sorted line protocol.
+    #[command(
+        after_help = "Example:\n  nanocli csv2nlp --in-dir ./csv --out sensors.lp --db sensors --meta meta.json"
+    )]
+    Csv2nlp(cmd_csv2nlp::Args),
+    /// Apply the retention policy now (or show it with --dry-run).
+    #[command(after_help = "Example:\n  nanocli retention --root ./data --db edge --dry-run")]
+    Retention(cmd_retention::Args),
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  nanocli completions bash > /etc/bash_completion.d/nanocli")]
+    Completions {
+        /// Shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -58,6 +82,19 @@ fn main() -> ExitCode {
         Command::Import(a) => cmd_import::run(a),
         Command::Export(a) => cmd_export::run(a),
         Command::Query(a) => cmd_query::run(a),
+        Command::Inspect(w) => cmd_inspect::run(w),
+        Command::Csv2nlp(a) => cmd_csv2nlp::run(a),
+        Command::Retention(a) => cmd_retention::run(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "nanocli",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -350,3 +350,327 @@ fn two_writers_the_second_gets_the_lock_error() {
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 60_001);
 }
+
+#[test]
+fn inspect_reports_damage_and_what_is_readable() {
+    let root = fixture_copy("torn-tail/root");
+    let out = nanocli()
+        .args(["inspect", "dat", "--db", "edge", "--json", "--root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["path"], "data-2026-01-01.dat");
+    assert_eq!(f["frames"], 6);
+    assert_eq!(f["records"], 54_432);
+    assert_eq!(f["damage"]["offset"], 175_332);
+    assert_eq!(f["damage"]["frame_index"], 6);
+    assert_eq!(f["damage"]["bytes"], 198_517 - 175_332);
+    assert_eq!(v["has_errors"], true);
+    let human = nanocli()
+        .args(["inspect", "db", "--db", "edge", "--root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let human = String::from_utf8(human).unwrap();
+    assert!(
+        human.contains("damage: data-2026-01-01.dat at offset 175332 (frame 6)"),
+        "{human}"
+    );
+    nanocli()
+        .args(["inspect", "wal", "--db", "ghost", "--root"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("database directory not found"));
+}
+
+#[test]
+fn inspect_wal_shows_where_decoding_stops() {
+    let root = fixture_copy("wal-replay/root");
+    let wal = root.path().join("live/live.wal");
+    let mut bytes = fs::read(&wal).unwrap();
+    let good = bytes.len();
+    bytes.extend_from_slice(&[0x30, 0x01]);
+    fs::write(&wal, &bytes).unwrap();
+    let out = nanocli()
+        .args(["inspect", "wal", "--db", "live", "--json", "--root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let f = &v["files"][0];
+    assert_eq!(f["records"], 6429);
+    assert_eq!(f["stop_offset"], good);
+    assert_eq!(f["tail_bytes"], 2);
+    assert!(
+        f["stop_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("truncated payload"),
+        "{f}"
+    );
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for sh in ["bash", "zsh", "fish"] {
+        let out = nanocli()
+            .args(["completions", sh])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert!(String::from_utf8(out).unwrap().contains("inspect"));
+    }
+}
+
+#[test]
+fn csv2nlp_sorts_merges_types_and_appends() {
+    let d = tempfile::tempdir().unwrap();
+    let csv = d.path().join("csv");
+    fs::create_dir(&csv).unwrap();
+    fs::write(
+        csv.join("temp.csv"),
+        "metric,sensor,value,timestamp\ntemp,probe 1,21.5,2000\ntemp,probe 1,22,1000\ntemp,probe 2,7,1000\n",
+    )
+    .unwrap();
+    fs::write(csv.join("door.csv"), "m,s,v,t\ndoor,,3,1500\ndoor,,4,500\n").unwrap();
+    fs::write(csv.join("off.csv"), "m,s,v,t\nx,,1,1\n").unwrap();
+    fs::write(csv.join("notes.txt"), "ignored").unwrap();
+    let meta = d.path().join("meta.json");
+    fs::write(&meta, r#"{"metrics":{"off":{"enabled":false},"door":{"metric":"door.count","value_type":"int"}}}"#).unwrap();
+    let out = d.path().join("out.lp");
+    nanocli()
+        .args(["csv2nlp", "--db", "s", "--in-dir"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .arg("--meta")
+        .arg(&meta)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "Wrote 5 NLP lines from 2/3 CSV files",
+        ));
+    // temp.probe_1 mixes 21.5 (float) and 22 (int) => float; probe_2 is int.
+    assert_eq!(
+        fs::read_to_string(&out).unwrap(),
+        "s/door.count 4i 500000000\n\
+s/temp.probe_1 22 1000000000\n\
+s/temp.probe_2 7i 1000000000\n\
+s/door.count 3i 1500000000\n\
+s/temp.probe_1 21.5 2000000000\n"
+    );
+    // Append: only rows newer than the last line are added.
+    fs::write(
+        csv.join("temp.csv"),
+        "h,h,h,h\ntemp,probe 1,23.5,3000\ntemp,probe 1,1,1500\n",
+    )
+    .unwrap();
+    nanocli()
+        .args(["csv2nlp", "--append", "--db", "s", "--in-dir"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .arg("--meta")
+        .arg(&meta)
+        .assert()
+        .success();
+    let text = fs::read_to_string(&out).unwrap();
+    assert!(
+        text.ends_with("s/temp.probe_1 21.5 2000000000\ns/temp.probe_1 23.5 3000000000\n"),
+        "{text}"
+    );
+    // Malformed rows name file and line.
+    fs::write(csv.join("temp.csv"), "h,h,h,h\ntemp,p,abc,1\n").unwrap();
+    nanocli()
+        .args(["csv2nlp", "--db", "s", "--in-dir"])
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "temp.csv:2: invalid value \"abc\"",
+        ));
+}
+
+#[test]
+fn query_aggregate_equals_the_engine_api_and_csv_works() {
+    let root = fixture_copy("edge-2h/root");
+    let out = nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--metric",
+            "^temp\\.probe01$",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-01 01:00:00",
+            "--aggregate",
+            "max,avg,p95",
+            "--window",
+            "15m",
+            "--json",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    // From the engine directly (read-only, like the CLI).
+    let engine = nanotdb::Engine::open_read_only(root.path()).unwrap();
+    let t0 = nanotdb::time::parse_timestamp("2026-01-01").unwrap();
+    let t1 = nanotdb::time::parse_timestamp("2026-01-01 01:00:00").unwrap();
+    let mut api: Vec<(String, i64, i64, String)> = Vec::new();
+    engine
+        .query_aggregate(
+            "edge",
+            "temp.probe01",
+            t0,
+            t1,
+            900_000_000_000,
+            &["max", "avg", "p95"],
+            |r| {
+                let mut b = Vec::new();
+                nanotdb::lineproto::write_value(&mut b, nanotdb::Value::F32(r.value as f32));
+                api.push((
+                    r.aggregate.to_string(),
+                    r.start,
+                    r.end,
+                    String::from_utf8(b).unwrap(),
+                ));
+                std::ops::ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    api.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    assert_eq!(api.len(), 12, "4 windows x 3 aggregates");
+    assert_eq!(rows.len(), api.len());
+    for (r, a) in rows.iter().zip(&api) {
+        assert_eq!(r["aggregate"], a.0.as_str());
+        assert_eq!(r["start_ns"], a.1);
+        assert_eq!(r["end_ns"], a.2);
+        assert_eq!(r["value"], a.3.as_str());
+        assert_eq!(r["window"], "15m0s");
+        assert_eq!(r["value_type"], "float32");
+    }
+    // CSV: header plus one line per sample.
+    let csv = nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--metric",
+            "^temp\\.probe01$",
+            "--start",
+            "2026-01-01",
+            "--end",
+            "2026-01-01 00:00:30",
+            "--format",
+            "csv",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "metric,timestamp_ns,timestamp_utc,value_type,value"
+    );
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[1].starts_with("temp.probe01,"), "{csv}");
+    // Usage rules.
+    nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--aggregate",
+            "avg",
+            "--window",
+            "5m",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "aggregate queries require --start",
+        ));
+    nanocli()
+        .args([
+            "query",
+            "--db",
+            "edge",
+            "--aggregate",
+            "avg",
+            "--window",
+            "5m",
+            "--start",
+            "1d",
+            "--root",
+        ])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("exactly one matching metric"));
+    nanocli()
+        .args(["query", "--db", "edge", "--aggregate", "avg", "--root"])
+        .arg(root.path())
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn retention_dry_run_then_apply() {
+    let root = fixture_copy("edge-2h/root");
+    let m = root.path().join("edge/manifest.toml");
+    let text = fs::read_to_string(&m).unwrap().replace(
+        "retention_action = \"keep\"",
+        "retention_action = \"archive\"",
+    );
+    fs::write(&m, text).unwrap();
+    let before = tree(root.path());
+    nanocli()
+        .args(["retention", "--dry-run", "--db", "edge", "--root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("would remove"));
+    assert!(tree(root.path()) == before, "dry run changed files");
+    nanocli()
+        .args(["retention", "--root"])
+        .arg(root.path())
+        .assert()
+        .success();
+    assert!(!root.path().join("edge/data-2026-01-01.dat").exists());
+    assert!(!root.path().join("edge/metric-2026-01-01.dat").exists());
+    let tar = root.path().join("edge/archive-2026-01.tar");
+    assert!(tar.is_file());
+    let entries = nanotdb::retention::bucket_entries(&tar).unwrap();
+    assert_eq!(entries, ["data-2026-01-01.dat", "metric-2026-01-01.dat"]);
+}

@@ -416,6 +416,20 @@ impl Engine {
         }
     }
 
+    /// Applies the retention policy of `db` now (wall clock): partitions
+    /// whose end is older than `retention_days` are deleted or archived per
+    /// `retention_action`. With `dry_run` nothing changes and the report says
+    /// what would go. Also runs automatically whenever a partition is sealed.
+    pub fn apply_retention(
+        &self,
+        db: &str,
+        dry_run: bool,
+    ) -> Result<crate::retention::RetentionReport> {
+        let database = self.existing_db(db)?;
+        let mut st = database.lock();
+        database.apply_retention(&mut st, time::now_ns(), dry_run)
+    }
+
     /// Drops the engine without flushing anything, as a crash would: open
     /// pages are lost from memory (the WAL still has them) and locks are
     /// released. Meant for tests of recovery paths.

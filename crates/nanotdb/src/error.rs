@@ -22,6 +22,9 @@ pub enum Error {
     /// A line of line protocol could not be parsed.
     #[error(transparent)]
     Line(#[from] crate::lineproto::LineError),
+    /// An aggregate query names an unknown aggregate, a bad window or range.
+    #[error(transparent)]
+    Aggregate(#[from] crate::aggregate::AggregateError),
     /// A timestamp or duration could not be parsed.
     #[error(transparent)]
     Time(#[from] crate::time::TimeError),
@@ -174,6 +177,7 @@ impl Error {
             self,
             Error::Line(_)
                 | Error::Time(_)
+                | Error::Aggregate(_)
                 | Error::InvalidDatabaseName { .. }
                 | Error::InvalidMetricName { .. }
                 | Error::Stale { .. }

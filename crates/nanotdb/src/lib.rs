@@ -20,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod catalog;
 pub mod config;
 mod database;
@@ -36,6 +37,7 @@ pub mod names;
 pub mod page;
 mod partition;
 mod query;
+pub mod retention;
 pub mod sample;
 pub mod stats;
 pub mod time;

@@ -9,6 +9,7 @@
 
 use std::ops::ControlFlow;
 
+use crate::aggregate::{self, AggregateRow, Aggregators, WindowedAggregation, default_aggregators};
 use crate::database::read_file_frames;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -126,6 +127,73 @@ impl Engine {
                     return Ok(());
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Windowed aggregates of one metric with the built-in aggregates
+    /// (BEHAVIOUR §1.11): epoch-aligned windows of `window_ns`, clipped to
+    /// `[from, to]`; one row per non-empty window and requested aggregate,
+    /// in request order. See [`crate::aggregate`] for definitions and NaN
+    /// handling.
+    // The argument list mirrors the reference's QueryAggregateRange.
+    #[allow(clippy::too_many_arguments)]
+    pub fn query_aggregate(
+        &self,
+        db: &str,
+        metric: &str,
+        from: i64,
+        to: i64,
+        window_ns: i64,
+        aggregates: &[&str],
+        f: impl FnMut(AggregateRow) -> ControlFlow<()>,
+    ) -> Result<()> {
+        self.query_aggregate_with(
+            default_aggregators(),
+            db,
+            metric,
+            from,
+            to,
+            window_ns,
+            aggregates,
+            f,
+        )
+    }
+
+    /// Like [`Engine::query_aggregate`] with a caller's registry, so an
+    /// embedding program can add its own aggregates.
+    #[allow(clippy::too_many_arguments)]
+    pub fn query_aggregate_with(
+        &self,
+        registry: &Aggregators,
+        db: &str,
+        metric: &str,
+        from: i64,
+        to: i64,
+        window_ns: i64,
+        aggregates: &[&str],
+        mut f: impl FnMut(AggregateRow) -> ControlFlow<()>,
+    ) -> Result<()> {
+        aggregate::validate_range(from, to)?;
+        aggregate::validate_window(window_ns)?;
+        let aggs = registry.resolve(aggregates)?;
+        let mut w = WindowedAggregation::new(from, to, window_ns, aggs)?;
+        let mut emit = |row: AggregateRow| -> std::result::Result<(), ()> {
+            match f(row) {
+                ControlFlow::Continue(()) => Ok(()),
+                ControlFlow::Break(()) => Err(()),
+            }
+        };
+        let mut stopped = false;
+        self.query_range(db, metric, from, to, 1, |s| {
+            if w.push_value(s.ts, s.value, &mut emit).is_err() {
+                stopped = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        })?;
+        if !stopped {
+            let _ = w.finish(&mut emit);
         }
         Ok(())
     }

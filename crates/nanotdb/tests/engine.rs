@@ -713,3 +713,123 @@ fn atomic_batch_stores_all_or_nothing() {
     assert_eq!(all(&engine, "a", "x").len(), 2);
     assert_eq!(all(&engine, "fresh", "m").len(), 1);
 }
+
+#[test]
+fn aggregate_queries_over_windows() {
+    let root = root_with("", "segment");
+    let engine = Engine::open(root.path()).unwrap();
+    // Two 10 s windows: [0,10) holds 1,2,3,4 ; [10,20) holds 10 and NaN.
+    let s = 1_000_000_000i64;
+    for (t, v) in [
+        (1, 1.0f32),
+        (2, 2.0),
+        (3, 3.0),
+        (9, 4.0),
+        (10, 10.0),
+        (15, f32::NAN),
+    ] {
+        engine
+            .add_sample("ag", "m", T0 + t * s, Value::F32(v))
+            .unwrap();
+    }
+    engine
+        .add_sample("ag", "i", T0, Value::I32(i32::MAX))
+        .unwrap();
+    let mut rows = Vec::new();
+    engine
+        .query_aggregate(
+            "ag",
+            "m",
+            T0 + 2 * s,
+            T0 + 100 * s,
+            10 * s,
+            &["avg", "count", "max", "p50", "sum"],
+            |r| {
+                rows.push((r.aggregate.to_string(), r.start - T0, r.end - T0, r.value));
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    let want = [
+        ("avg", 2 * s, 10 * s, 3.0),
+        ("count", 2 * s, 10 * s, 3.0),
+        ("max", 2 * s, 10 * s, 4.0),
+        ("p50", 2 * s, 10 * s, 3.0),
+        ("sum", 2 * s, 10 * s, 9.0),
+        ("avg", 10 * s, 20 * s, 10.0),
+        ("count", 10 * s, 20 * s, 1.0),
+        ("max", 10 * s, 20 * s, 10.0),
+        ("p50", 10 * s, 20 * s, 10.0),
+        ("sum", 10 * s, 20 * s, 10.0),
+    ];
+    assert_eq!(rows.len(), want.len());
+    for (got, w) in rows.iter().zip(want) {
+        assert_eq!((got.0.as_str(), got.1, got.2, got.3), w);
+    }
+    // int32 values are accumulated exactly (f64), unlike v1.4.0's float32.
+    let mut v = None;
+    engine
+        .query_aggregate("ag", "i", T0, T0 + s, s, &["sum"], |r| {
+            v = Some(r.value);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(v, Some(f64::from(i32::MAX)));
+    let e = engine
+        .query_aggregate("ag", "m", T0, T0 + s, s, &["mode"], |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("unsupported aggregate \"mode\""),
+        "{e}"
+    );
+    assert!(e.is_rejection());
+    assert!(
+        engine
+            .query_aggregate("ag", "m", T0, T0 + s, 0, &["sum"], |_| {
+                ControlFlow::Continue(())
+            })
+            .is_err()
+    );
+}
+
+#[test]
+fn retention_uses_the_wall_clock_and_spares_recent_and_open_partitions() {
+    let root = root_with(
+        "[manifest_defaults.retention]\nmax_active_days = 1\nretention_days = 30\nretention_action = \"delete\"",
+        "segment",
+    );
+    let engine = Engine::open(root.path()).unwrap();
+    let now = nanotdb::time::now_ns();
+    // Old days (2026-01-01 and -02) are sealed as newer ones open; each seal
+    // runs retention against the wall clock.
+    engine.add_sample("rt", "m", T0, Value::I32(1)).unwrap();
+    engine
+        .add_sample("rt", "m", T0 + DAY, Value::I32(2))
+        .unwrap();
+    assert!(
+        !root.path().join("rt/data-2026-01-01.dat").exists(),
+        "expired on seal"
+    );
+    // Recent data, then a far-future sample: the seal it causes must not
+    // remove yesterday's partition (v1.4.0 measured age from the sample).
+    engine
+        .add_sample("rt", "m", now - DAY, Value::I32(3))
+        .unwrap();
+    let yesterday = nanotdb::time::partition_key(nanotdb::time::PartitionMode::Day, now - DAY);
+    engine
+        .add_sample("rt", "m", now + 4000 * DAY, Value::I32(4))
+        .unwrap();
+    assert!(
+        root.path()
+            .join(format!("rt/data-{yesterday}.dat"))
+            .exists()
+    );
+    assert!(!root.path().join("rt/data-2026-01-02.dat").exists());
+    // Dry run reports without touching; the open (future) partition is never a candidate.
+    let r = engine.apply_retention("rt", true).unwrap();
+    assert!(r.expired.is_empty(), "{r:?}");
+    let got: Vec<Value> = all(&engine, "rt", "m").iter().map(|s| s.value).collect();
+    assert_eq!(got, [Value::I32(3), Value::I32(4)]);
+}

@@ -19,7 +19,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -38,6 +37,12 @@ use crate::sample::{MetricId, Value, ValueType};
 use crate::stats::DbCounters;
 use crate::time::{self, PartitionMode};
 use crate::wal::{self, WalEncoder};
+
+mod flush;
+mod read;
+mod replay;
+
+pub(crate) use read::{read_file_frames, read_frame_at};
 
 /// Multiset of samples keyed by (metric id, timestamp, value bits).
 type SampleCounts = HashMap<(MetricId, i64, u32), u32>;
@@ -364,7 +369,10 @@ impl Database {
     /// This keeps the stale check and last-value queries right after a
     /// restart (the reference forgot them) with bounded work at open.
     fn derive_last_values(&self, st: &mut DbState) -> Result<()> {
+        // Bounds: the newest partitions only, frames read newest first, and
+        // at most this many compressed bytes, however large the files are.
         const MAX_PARTITIONS: usize = 3;
+        const MAX_BYTES: u64 = 64 << 20;
         let wanted = st.catalog.len();
         if wanted == 0 {
             return Ok(());
@@ -377,220 +385,60 @@ impl Database {
             .collect();
         keys.sort();
         let mut found: HashSet<MetricId> = HashSet::new();
+        let mut budget = MAX_BYTES;
         let mut buf = DecodedFrame::default();
-        for (_, key) in keys.iter().rev().take(MAX_PARTITIONS) {
+        let mut block = Vec::new();
+        'partitions: for (_, key) in keys.iter().rev().take(MAX_PARTITIONS) {
             let files = st.files.get(key).cloned().unwrap_or_default();
-            let mut best: HashMap<MetricId, (i64, u32)> = HashMap::default();
-            let mut visit = |path: PathBuf, len: u64| -> Result<()> {
-                read_file_frames(&path, len, i64::MIN, i64::MAX, &mut buf, &mut |f| {
-                    for i in 0..f.len() {
-                        let (id, ts, v) = (f.id(i), f.ts(i), f.val(i));
+            // The data file is newer than a renamed raw file of the same key.
+            let sources = [
+                files.data_len.map(|l| (self.data_path(key), l)),
+                files.raw_len.map(|l| (self.raw_path(key), l)),
+            ];
+            for (path, len) in sources.into_iter().flatten() {
+                let scan = match datafile::scan_file(&path, false) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(file = %path.display(), "deriving last values: {e}");
+                        continue;
+                    }
+                };
+                let file = File::open(&path).at(&path)?;
+                for fi in scan.frames.iter().rev() {
+                    if fi.offset + fi.header.frame_len() > len {
+                        continue;
+                    }
+                    if budget < fi.header.clen {
+                        break 'partitions;
+                    }
+                    budget -= fi.header.clen;
+                    if let Err(e) = read_frame_at(&file, &path, fi, &mut block, &mut buf) {
+                        tracing::warn!("deriving last values: {e}");
+                        continue;
+                    }
+                    let mut best: HashMap<MetricId, (i64, u32)> = HashMap::default();
+                    for i in 0..buf.len() {
+                        let (id, ts, v) = (buf.id(i), buf.ts(i), buf.val(i));
+                        if found.contains(&id) {
+                            continue;
+                        }
                         let e = best.entry(id).or_insert((ts, v));
                         if ts >= e.0 {
                             *e = (ts, v);
                         }
                     }
-                    ControlFlow::Continue(())
-                })
-                .map(|_| ())
-            };
-            if let Some(len) = files.raw_len
-                && let Err(e) = visit(self.raw_path(key), len)
-            {
-                tracing::warn!("deriving last values: {e}");
-            }
-            if let Some(len) = files.data_len
-                && let Err(e) = visit(self.data_path(key), len)
-            {
-                tracing::warn!("deriving last values: {e}");
-            }
-            for (id, (ts, v)) in best {
-                if found.insert(id) {
-                    set_last(&mut st.last, id, ts, v);
-                }
-            }
-            if found.len() >= wanted {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    fn open_wal_and_replay(&self, st: &mut DbState) -> Result<()> {
-        let path = Self::wal_path(&self.dir, &self.name);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let scan = wal::scan_wal(&bytes);
-        let mut good_len = scan.good_len;
-        if let Some(stop) = &scan.stop {
-            tracing::warn!(
-                file = %path.display(),
-                offset = stop.offset,
-                "WAL ends in an undecodable tail ({}); {} records before it are replayed",
-                stop.reason,
-                scan.records.len()
-            );
-        }
-        if !self.manifest.wal.enabled {
-            // A disabled WAL must not hold records; the reference discards
-            // them unreplayed. We replay what is there first (it was
-            // acknowledged), then flush and empty the file below.
-            good_len = scan.good_len;
-        }
-        if !self.settings.read_only {
-            if scan.good_len < scan.file_len {
-                let copy = fsutil::preserve_and_truncate(&path, scan.good_len)?;
-                tracing::warn!(kept = %copy.display(), "cut the WAL's damaged tail");
-                st.counters.tails_cut += 1;
-            }
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .at(&path)?;
-            st.wal = Some(Wal {
-                path: path.clone(),
-                file,
-                enc: WalEncoder::new(),
-                pending: Vec::new(),
-                size: good_len,
-                named: HashSet::new(),
-                unsynced: false,
-            });
-        }
-        if scan.records.is_empty() {
-            return Ok(());
-        }
-        // Register names first: records of a metric may precede the record
-        // that carries its name only in corrupt files, never in ours.
-        for (_, rec) in &scan.records {
-            if let Some(nm) = &rec.new_metric {
-                let vt = ValueType::from_code(nm.value_type).ok_or_else(|| Error::Catalog {
-                    path: path.clone(),
-                    reason: format!(
-                        "WAL record for {:?} has value type {}",
-                        nm.name, nm.value_type
-                    ),
-                })?;
-                st.catalog
-                    .register_with_id(&nm.name, rec.metric_id, vt)
-                    .map_err(|reason| Error::Catalog {
-                        path: self.catalog_path(),
-                        reason,
-                    })?;
-            }
-        }
-        let mut skip = self.dedupe_against_files(st, &scan.records)?;
-        let mode = self.partition_mode();
-        st.replaying = true;
-        let mut replayed = 0u64;
-        let result = (|| -> Result<()> {
-            for (_, rec) in &scan.records {
-                let key3 = (rec.metric_id, rec.ts, rec.value);
-                if let Some(n) = skip.get_mut(&key3)
-                    && *n > 0
-                {
-                    *n -= 1;
-                    continue;
-                }
-                if st.catalog.get(rec.metric_id).is_none() {
-                    return Err(Error::UnknownMetricId {
-                        db: self.name.clone(),
-                        id: rec.metric_id,
-                    });
-                }
-                let key = partition_of(&mut st.hot, mode, rec.ts);
-                self.apply(st, &key, rec.metric_id, rec.ts, rec.value, true)?;
-                replayed += 1;
-            }
-            Ok(())
-        })();
-        st.replaying = false;
-        result?;
-        st.counters.replayed_records += replayed;
-        let deduped = scan.records.len() as u64 - replayed;
-        st.counters.replay_duplicates_dropped += deduped;
-        tracing::info!(
-            db = %self.name,
-            replayed,
-            duplicates_dropped = deduped,
-            "replayed WAL"
-        );
-        if !self.settings.read_only {
-            if !self.manifest.wal.enabled {
-                self.flush_all(st)?;
-                if let Some(w) = st.wal.as_mut() {
-                    w.file.set_len(0).at(&w.path)?;
-                    w.size = 0;
-                }
-            } else if deduped > 0 || st.counters.flushes > 0 {
-                // Make the WAL match the open pages exactly.
-                self.wal_checkpoint(st)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Finds WAL samples that a crash left in both the WAL and the tail of
-    /// their partition's data file (a frame was written but the WAL not yet
-    /// rewritten). Walking each partition's frames from the newest backwards,
-    /// a frame whose samples are all still unmatched WAL samples of that
-    /// partition was written from the WAL; its samples are skipped at replay.
-    /// Returns (metric, ts, value) → how many leading WAL occurrences to skip.
-    fn dedupe_against_files(
-        &self,
-        st: &mut DbState,
-        records: &[(u64, wal::WalRecord)],
-    ) -> Result<SampleCounts> {
-        let mode = self.partition_mode();
-        let mut per_part: BTreeMap<String, (i64, SampleCounts)> = BTreeMap::new();
-        for (_, r) in records {
-            let key = time::partition_key(mode, r.ts);
-            let e = per_part
-                .entry(key)
-                .or_insert((i64::MAX, HashMap::default()));
-            e.0 = e.0.min(r.ts);
-            *e.1.entry((r.metric_id, r.ts, r.value)).or_insert(0) += 1;
-        }
-        let mut skip = SampleCounts::default();
-        let mut buf = DecodedFrame::default();
-        for (key, (min_ts, mut avail)) in per_part {
-            let Some(len) = st.files.get(&key).and_then(|f| f.data_len) else {
-                continue;
-            };
-            let path = self.data_path(&key);
-            let file = File::open(&path).at(&path)?;
-            let scan = datafile::scan_file(&path, false).at(&path)?;
-            let mut block = Vec::new();
-            for fi in scan.frames.iter().rev() {
-                if fi.offset + fi.header.frame_len() > len || fi.header.end_ts < min_ts {
-                    break;
-                }
-                read_frame_at(&file, &path, fi, &mut block, &mut buf)?;
-                let mut want = SampleCounts::default();
-                for i in 0..buf.len() {
-                    *want.entry((buf.id(i), buf.ts(i), buf.val(i))).or_insert(0) += 1;
-                }
-                let contained = want
-                    .iter()
-                    .all(|(k, n)| avail.get(k).is_some_and(|have| have >= n));
-                if !contained {
-                    break;
-                }
-                for (k, n) in want {
-                    if let Some(have) = avail.get_mut(&k) {
-                        *have -= n;
+                    for (id, (ts, v)) in best {
+                        found.insert(id);
+                        set_last(&mut st.last, id, ts, v);
                     }
-                    *skip.entry(k).or_insert(0) += n;
+                    if found.len() >= wanted {
+                        break 'partitions;
+                    }
                 }
             }
         }
-        Ok(skip)
+        Ok(())
     }
-
     // --------------------------------------------------------------- ingest
 
     /// Validates one sample against the database state without changing
@@ -884,179 +732,6 @@ impl Database {
         Ok(())
     }
 
-    // ---------------------------------------------------------------- flush
-
-    /// Writes the page of `key` as one frame. The catalog is saved first when
-    /// it has new metrics, so every id in a frame on disk is resolvable.
-    pub fn flush_partition(&self, st: &mut DbState, key: &str) -> Result<bool> {
-        let Some(part) = st.open.get_mut(key) else {
-            return Ok(false);
-        };
-        let Some(mut page) = part.page.take() else {
-            return Ok(false);
-        };
-        if page.is_empty() {
-            return Ok(false);
-        }
-        // The WAL must hold these samples before the frame does.
-        self.write_pending_wal(st)?;
-        let cat_path = self.catalog_path();
-        if st.catalog.save_if_dirty(&cat_path)? {
-            st.counters.catalog_writes += 1;
-        }
-        page.sort();
-        let DbState {
-            frame_buf,
-            scratch,
-            open,
-            files,
-            counters,
-            unsynced_files,
-            ..
-        } = st;
-        frame_buf.clear();
-        page::encode_frame(&page.ids, &page.ts, &page.vals, scratch, frame_buf).map_err(|e| {
-            Error::Corrupt {
-                path: self.data_path(key),
-                offset: 0,
-                reason: format!("cannot encode page: {e}"),
-            }
-        })?;
-        let path = self.data_path(key);
-        let Some(part) = open.get_mut(key) else {
-            return Ok(false);
-        };
-        if part.file.is_none() {
-            let f = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .at(&path)?;
-            part.file = Some(f);
-        }
-        let Some(file) = part.file.as_mut() else {
-            return Ok(false);
-        };
-        if let Err(e) = file.write_all(frame_buf) {
-            // Put the samples back: they are still acknowledged data.
-            part.page = Some(page);
-            return Err(Error::io(&path, e));
-        }
-        if self.settings.durability.fsync_data() {
-            file.sync_data().at(&path)?;
-            counters.data_fsyncs += 1;
-        } else {
-            unsynced_files.push(path.clone());
-        }
-        let entry = files.entry(key.to_string()).or_default();
-        let was_new = entry.data_len.is_none();
-        entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
-        counters.flushes += 1;
-        counters.frames_written += 1;
-        counters.frame_bytes_written += frame_buf.len() as u64;
-        counters.records_flushed += page.len() as u64;
-        if was_new {
-            fsutil::sync_dir(&self.dir)?;
-        }
-        Ok(true)
-    }
-
-    /// Flushes every open page and checkpoints the WAL.
-    pub fn flush_all(&self, st: &mut DbState) -> Result<()> {
-        let keys: Vec<String> = st.open.keys().cloned().collect();
-        for k in keys {
-            self.flush_partition(st, &k)?;
-        }
-        self.wal_checkpoint(st)
-    }
-
-    fn seal(&self, st: &mut DbState, key: &str) -> Result<()> {
-        self.flush_partition(st, key)?;
-        st.open.remove(key);
-        st.sealed.insert(key.to_string());
-        self.wal_checkpoint(st)?;
-        // Hooks for later issues: rollups, metric-file build, retention.
-        Ok(())
-    }
-
-    /// Makes the WAL hold exactly the samples of the pages still open that
-    /// went through the WAL: truncated when there are none, otherwise
-    /// rewritten atomically. Data files are made durable first, so no WAL
-    /// record is dropped before the frame that replaces it is on disk.
-    fn wal_checkpoint(&self, st: &mut DbState) -> Result<()> {
-        if st.replaying || self.settings.read_only || st.wal.is_none() {
-            return Ok(());
-        }
-        self.write_pending_wal(st)?;
-        for p in st.unsynced_files.drain(..) {
-            match File::open(&p) {
-                Ok(f) => f.sync_data().at(&p)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(&p, e)),
-            }
-            st.counters.data_fsyncs += 1;
-        }
-        let cat_path = self.catalog_path();
-        if st.catalog.save_if_dirty(&cat_path)? {
-            st.counters.catalog_writes += 1;
-        }
-        let keep: Vec<&Page> = st
-            .open
-            .values()
-            .filter_map(|p| p.page.as_ref())
-            .filter(|p| p.logged && !p.is_empty())
-            .collect();
-        let Some(w) = st.wal.as_ref() else {
-            return Ok(());
-        };
-        if keep.is_empty() {
-            if w.size == 0 {
-                return Ok(());
-            }
-            let w = st.wal.as_mut().ok_or(Error::ReadOnly)?;
-            w.file.set_len(0).at(&w.path)?;
-            w.file.sync_data().at(&w.path)?;
-            w.size = 0;
-            w.enc.reset();
-            w.named.clear();
-            w.unsynced = false;
-            st.counters.wal_resets += 1;
-            return Ok(());
-        }
-        let mut enc = WalEncoder::new();
-        let mut named = HashSet::new();
-        let mut buf = Vec::new();
-        for page in keep {
-            for i in 0..page.len() {
-                let id = page.ids[i];
-                let name = if named.insert(id) {
-                    st.catalog
-                        .get(id)
-                        .map(|m| (m.name.as_str(), m.value_type.code()))
-                } else {
-                    None
-                };
-                enc.encode(id, page.ts[i], page.vals[i], name, &mut buf)
-                    .map_err(|e| Error::Corrupt {
-                        path: w.path.clone(),
-                        offset: 0,
-                        reason: format!("cannot re-encode WAL: {e}"),
-                    })?;
-            }
-        }
-        let path = w.path.clone();
-        fsutil::write_atomic(&path, &buf)?;
-        let file = OpenOptions::new().append(true).open(&path).at(&path)?;
-        let w = st.wal.as_mut().ok_or(Error::ReadOnly)?;
-        w.file = file;
-        w.size = buf.len() as u64;
-        w.enc = enc;
-        w.named = named;
-        w.unsynced = false;
-        st.counters.wal_rewrites += 1;
-        Ok(())
-    }
-
     /// Flushes and checkpoints everything; used by close.
     pub fn close(&self) -> Result<()> {
         if self.settings.read_only {
@@ -1071,118 +746,6 @@ impl Database {
         st.catalog.save_if_dirty(&cat)?;
         st.open.clear();
         Ok(())
-    }
-
-    // ---------------------------------------------------------------- reads
-
-    /// Last (timestamp, value) of a metric.
-    pub fn last(&self, metric: &str) -> Option<(i64, Value)> {
-        let st = self.lock();
-        let (id, vt) = st.catalog.lookup(metric)?;
-        let (ts, bits) = (*st.last.get(usize::from(id))?)?;
-        Some((ts, Value::from_bits(vt, bits)))
-    }
-
-    /// Snapshot of the partitions overlapping `[from, to]`, with copies of
-    /// the open pages' samples of `ids` (all metrics when `ids` is None)
-    /// within the range, each page copy sorted by time.
-    pub fn snapshot(
-        &self,
-        st: &DbState,
-        ids: Option<&[MetricId]>,
-        from: i64,
-        to: i64,
-    ) -> Vec<PartitionView> {
-        let mut keys: BTreeMap<(i64, String), ()> = BTreeMap::new();
-        for k in st.files.keys().chain(st.open.keys()) {
-            if let Some((_, s, e)) = time::parse_partition_key(k)
-                && s <= to
-                && e > from
-            {
-                keys.insert((s, k.clone()), ());
-            }
-        }
-        let mut out = Vec::with_capacity(keys.len());
-        for ((_, key), ()) in keys {
-            let f = st.files.get(&key).cloned().unwrap_or_default();
-            let mut page = Vec::new();
-            if let Some(pg) = st.open.get(&key).and_then(|p| p.page.as_ref()) {
-                for i in 0..pg.len() {
-                    let (id, ts) = (pg.ids[i], pg.ts[i]);
-                    if ts < from || ts > to {
-                        continue;
-                    }
-                    if ids.is_some_and(|ids| !ids.contains(&id)) {
-                        continue;
-                    }
-                    page.push(PageSample {
-                        id,
-                        ts,
-                        bits: pg.vals[i],
-                    });
-                }
-                page.sort_by_key(|s| s.ts);
-            }
-            out.push(PartitionView {
-                raw: f.raw_len.map(|l| (self.raw_path(&key), l)),
-                data: f.data_len.map(|l| (self.data_path(&key), l)),
-                page,
-            });
-        }
-        out
-    }
-
-    /// Metrics of the database sorted by name.
-    pub fn metrics(&self) -> Vec<MetricInfo> {
-        self.lock().catalog.metrics_sorted()
-    }
-
-    /// The records of the open pages that the WAL protects, as
-    /// (metric name, timestamp, value).
-    pub fn unflushed(&self) -> Vec<(String, i64, Value)> {
-        let st = self.lock();
-        let mut out = Vec::new();
-        for p in st.open.values() {
-            if let Some(pg) = &p.page {
-                for i in 0..pg.len() {
-                    if let Some(m) = st.catalog.get(pg.ids[i]) {
-                        out.push((
-                            m.name.clone(),
-                            pg.ts[i],
-                            Value::from_bits(m.value_type, pg.vals[i]),
-                        ));
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    /// Runtime statistics.
-    pub fn stats(&self) -> crate::stats::DbStats {
-        let st = self.lock();
-        crate::stats::DbStats {
-            database: self.name.clone(),
-            metrics: st.catalog.len(),
-            open_partitions: st
-                .open
-                .iter()
-                .map(|(k, p)| crate::stats::OpenPartitionStats {
-                    key: k.clone(),
-                    page_records: p.page.as_ref().map_or(0, |pg| pg.len()),
-                })
-                .collect(),
-            sealed_partitions: {
-                let mut v: Vec<String> = st.sealed.iter().cloned().collect();
-                v.sort();
-                v
-            },
-            wal_bytes: st
-                .wal
-                .as_ref()
-                .map_or(0, |w| w.size + w.pending.len() as u64),
-            counters: st.counters.clone(),
-        }
     }
 }
 
@@ -1213,54 +776,4 @@ fn set_last(last: &mut Vec<Option<(i64, u32)>>, id: MetricId, ts: i64, bits: u32
         Some(_) => {}
         slot @ None => *slot = Some((ts, bits)),
     }
-}
-
-/// Reads and decodes one frame given its header info.
-pub(crate) fn read_frame_at(
-    file: &File,
-    path: &Path,
-    fi: &datafile::FrameInfo,
-    block: &mut Vec<u8>,
-    out: &mut DecodedFrame,
-) -> Result<()> {
-    datafile::read_frame(file, fi, block, out)
-        .at(path)?
-        .map_err(|e| Error::Corrupt {
-            path: path.to_path_buf(),
-            offset: fi.offset,
-            reason: e.to_string(),
-        })
-}
-
-/// Visits the decoded frames of a raw file up to `len` bytes whose time range
-/// overlaps `[from, to]`, one frame in memory at a time.
-pub(crate) fn read_file_frames(
-    path: &Path,
-    len: u64,
-    from: i64,
-    to: i64,
-    buf: &mut DecodedFrame,
-    f: &mut dyn FnMut(&DecodedFrame) -> ControlFlow<()>,
-) -> Result<ControlFlow<()>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        // Removed by retention or a raw-ingest action since the snapshot.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let scan: DataScan = datafile::scan_file(path, false).at(path)?;
-    let mut block = Vec::new();
-    for fi in &scan.frames {
-        if fi.offset + fi.header.frame_len() > len {
-            break;
-        }
-        if fi.header.end_ts < from || fi.header.start_ts > to {
-            continue;
-        }
-        read_frame_at(&file, path, fi, &mut block, buf)?;
-        if f(buf).is_break() {
-            return Ok(ControlFlow::Break(()));
-        }
-    }
-    Ok(ControlFlow::Continue(()))
 }

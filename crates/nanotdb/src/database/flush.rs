@@ -1,0 +1,236 @@
+//! Page flushes, sealing, and WAL checkpoints (reset or atomic rewrite).
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+
+use super::*;
+
+impl Database {
+    /// Writes the page of `key` as one frame. The catalog is saved first when
+    /// it has new metrics, so every id in a frame on disk is resolvable.
+    pub fn flush_partition(&self, st: &mut DbState, key: &str) -> Result<bool> {
+        let Some(part) = st.open.get_mut(key) else {
+            return Ok(false);
+        };
+        let Some(mut page) = part.page.take() else {
+            return Ok(false);
+        };
+        if page.is_empty() {
+            return Ok(false);
+        }
+        // The WAL must hold these samples before the frame does.
+        self.write_pending_wal(st)?;
+        let cat_path = self.catalog_path();
+        if st.catalog.save_if_dirty(&cat_path)? {
+            st.counters.catalog_writes += 1;
+        }
+        page.sort();
+        let DbState {
+            frame_buf,
+            scratch,
+            open,
+            files,
+            counters,
+            unsynced_files,
+            ..
+        } = st;
+        frame_buf.clear();
+        page::encode_frame(&page.ids, &page.ts, &page.vals, scratch, frame_buf).map_err(|e| {
+            Error::Corrupt {
+                path: self.data_path(key),
+                offset: 0,
+                reason: format!("cannot encode page: {e}"),
+            }
+        })?;
+        let path = self.data_path(key);
+        let Some(part) = open.get_mut(key) else {
+            return Ok(false);
+        };
+        if part.file.is_none() {
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .at(&path)?;
+            part.file = Some(f);
+        }
+        let Some(file) = part.file.as_mut() else {
+            return Ok(false);
+        };
+        if let Err(e) = file.write_all(frame_buf) {
+            // Cut a partial frame so the next one never lands after garbage,
+            // and put the samples back: they are still acknowledged data.
+            let old_len = files.get(key).and_then(|f| f.data_len).unwrap_or(0);
+            if let Err(t) = file.set_len(old_len) {
+                tracing::error!(file = %path.display(), "cannot cut a partial frame: {t}");
+            }
+            part.page = Some(page);
+            return Err(Error::io(&path, e));
+        }
+        // The frame is in the file: account for it before the fsync, so a
+        // failing fsync cannot make the recorded length fall behind.
+        let entry = files.entry(key.to_string()).or_default();
+        let was_new = entry.data_len.is_none();
+        entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
+        if self.settings.durability.fsync_data() {
+            file.sync_data().at(&path)?;
+            counters.data_fsyncs += 1;
+        } else {
+            unsynced_files.push(path.clone());
+        }
+        counters.flushes += 1;
+        counters.frames_written += 1;
+        counters.frame_bytes_written += frame_buf.len() as u64;
+        counters.records_flushed += page.len() as u64;
+        if was_new {
+            fsutil::sync_dir(&self.dir)?;
+        }
+        Ok(true)
+    }
+
+    /// Flushes every open page and checkpoints the WAL.
+    pub fn flush_all(&self, st: &mut DbState) -> Result<()> {
+        let keys: Vec<String> = st.open.keys().cloned().collect();
+        for k in keys {
+            self.flush_partition(st, &k)?;
+        }
+        self.wal_checkpoint(st)
+    }
+
+    pub(super) fn seal(&self, st: &mut DbState, key: &str) -> Result<()> {
+        self.flush_partition(st, key)?;
+        st.open.remove(key);
+        st.sealed.insert(key.to_string());
+        self.wal_checkpoint(st)?;
+        // Retention failures must not fail the write that caused the seal.
+        if let Err(e) = self.apply_retention(st, time::now_ns(), false) {
+            tracing::error!(db = %self.name, "retention failed: {e}");
+        }
+        Ok(())
+    }
+
+    /// Removes or archives partitions past `retention_days` at wall-clock
+    /// `now` (see [`crate::retention`]); open partitions are skipped.
+    pub fn apply_retention(
+        &self,
+        st: &mut DbState,
+        now: i64,
+        dry_run: bool,
+    ) -> Result<crate::retention::RetentionReport> {
+        use crate::config::RetentionAction;
+        use crate::retention::{self, Action};
+        let r = &self.manifest.retention;
+        let action = match r.action {
+            RetentionAction::Keep => Action::Keep,
+            RetentionAction::Delete => Action::Delete,
+            RetentionAction::Archive => Action::Archive,
+        };
+        if self.settings.read_only && !dry_run {
+            return Err(Error::ReadOnly);
+        }
+        if !st.materialized {
+            return Ok(retention::RetentionReport {
+                dry_run,
+                ..Default::default()
+            });
+        }
+        let open: Vec<String> = st.open.keys().cloned().collect();
+        let report = retention::run(
+            &self.dir,
+            r.partition,
+            r.retention_days,
+            action,
+            now,
+            &|k| open.iter().any(|o| o == k),
+            dry_run,
+        )?;
+        if !dry_run {
+            for k in &report.expired {
+                st.files.remove(k);
+            }
+            if !report.expired.is_empty() {
+                tracing::info!(db = %self.name, expired = ?report.expired, "retention applied");
+            }
+        }
+        Ok(report)
+    }
+
+    /// Makes the WAL hold exactly the samples of the pages still open that
+    /// went through the WAL: truncated when there are none, otherwise
+    /// rewritten atomically. Data files are made durable first, so no WAL
+    /// record is dropped before the frame that replaces it is on disk.
+    pub(super) fn wal_checkpoint(&self, st: &mut DbState) -> Result<()> {
+        if st.replaying || self.settings.read_only || st.wal.is_none() {
+            return Ok(());
+        }
+        self.write_pending_wal(st)?;
+        for p in st.unsynced_files.drain(..) {
+            match File::open(&p) {
+                Ok(f) => f.sync_data().at(&p)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&p, e)),
+            }
+            st.counters.data_fsyncs += 1;
+        }
+        let cat_path = self.catalog_path();
+        if st.catalog.save_if_dirty(&cat_path)? {
+            st.counters.catalog_writes += 1;
+        }
+        let keep: Vec<&Page> = st
+            .open
+            .values()
+            .filter_map(|p| p.page.as_ref())
+            .filter(|p| p.logged && !p.is_empty())
+            .collect();
+        let Some(w) = st.wal.as_ref() else {
+            return Ok(());
+        };
+        if keep.is_empty() {
+            if w.size == 0 {
+                return Ok(());
+            }
+            let w = st.wal.as_mut().ok_or(Error::ReadOnly)?;
+            w.file.set_len(0).at(&w.path)?;
+            w.file.sync_data().at(&w.path)?;
+            w.size = 0;
+            w.enc.reset();
+            w.named.clear();
+            w.unsynced = false;
+            st.counters.wal_resets += 1;
+            return Ok(());
+        }
+        let mut enc = WalEncoder::new();
+        let mut named = HashSet::new();
+        let mut buf = Vec::new();
+        for page in keep {
+            for i in 0..page.len() {
+                let id = page.ids[i];
+                let name = if named.insert(id) {
+                    st.catalog
+                        .get(id)
+                        .map(|m| (m.name.as_str(), m.value_type.code()))
+                } else {
+                    None
+                };
+                enc.encode(id, page.ts[i], page.vals[i], name, &mut buf)
+                    .map_err(|e| Error::Corrupt {
+                        path: w.path.clone(),
+                        offset: 0,
+                        reason: format!("cannot re-encode WAL: {e}"),
+                    })?;
+            }
+        }
+        let path = w.path.clone();
+        fsutil::write_atomic(&path, &buf)?;
+        let file = OpenOptions::new().append(true).open(&path).at(&path)?;
+        let w = st.wal.as_mut().ok_or(Error::ReadOnly)?;
+        w.file = file;
+        w.size = buf.len() as u64;
+        w.enc = enc;
+        w.named = named;
+        w.unsynced = false;
+        st.counters.wal_rewrites += 1;
+        Ok(())
+    }
+}

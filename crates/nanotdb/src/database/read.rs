@@ -1,0 +1,171 @@
+//! Read side: last values, snapshots for queries, listings, stats, and
+//! frame-by-frame reading of raw files.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use super::*;
+
+impl Database {
+    /// Last (timestamp, value) of a metric.
+    pub fn last(&self, metric: &str) -> Option<(i64, Value)> {
+        let st = self.lock();
+        let (id, vt) = st.catalog.lookup(metric)?;
+        let (ts, bits) = (*st.last.get(usize::from(id))?)?;
+        Some((ts, Value::from_bits(vt, bits)))
+    }
+
+    /// Snapshot of the partitions overlapping `[from, to]`, with copies of
+    /// the open pages' samples of `ids` (all metrics when `ids` is None)
+    /// within the range, each page copy sorted by time.
+    pub fn snapshot(
+        &self,
+        st: &DbState,
+        ids: Option<&[MetricId]>,
+        from: i64,
+        to: i64,
+    ) -> Vec<PartitionView> {
+        let mut keys: BTreeMap<(i64, String), ()> = BTreeMap::new();
+        for k in st.files.keys().chain(st.open.keys()) {
+            if let Some((_, s, e)) = time::parse_partition_key(k)
+                && s <= to
+                && e > from
+            {
+                keys.insert((s, k.clone()), ());
+            }
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for ((_, key), ()) in keys {
+            let f = st.files.get(&key).cloned().unwrap_or_default();
+            let mut page = Vec::new();
+            if let Some(pg) = st.open.get(&key).and_then(|p| p.page.as_ref()) {
+                for i in 0..pg.len() {
+                    let (id, ts) = (pg.ids[i], pg.ts[i]);
+                    if ts < from || ts > to {
+                        continue;
+                    }
+                    if ids.is_some_and(|ids| !ids.contains(&id)) {
+                        continue;
+                    }
+                    page.push(PageSample {
+                        id,
+                        ts,
+                        bits: pg.vals[i],
+                    });
+                }
+                page.sort_by_key(|s| s.ts);
+            }
+            out.push(PartitionView {
+                raw: f.raw_len.map(|l| (self.raw_path(&key), l)),
+                data: f.data_len.map(|l| (self.data_path(&key), l)),
+                page,
+            });
+        }
+        out
+    }
+
+    /// Metrics of the database sorted by name.
+    pub fn metrics(&self) -> Vec<MetricInfo> {
+        self.lock().catalog.metrics_sorted()
+    }
+
+    /// The records of the open pages that the WAL protects, as
+    /// (metric name, timestamp, value).
+    pub fn unflushed(&self) -> Vec<(String, i64, Value)> {
+        let st = self.lock();
+        let mut out = Vec::new();
+        for p in st.open.values() {
+            if let Some(pg) = &p.page {
+                for i in 0..pg.len() {
+                    if let Some(m) = st.catalog.get(pg.ids[i]) {
+                        out.push((
+                            m.name.clone(),
+                            pg.ts[i],
+                            Value::from_bits(m.value_type, pg.vals[i]),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Runtime statistics.
+    pub fn stats(&self) -> crate::stats::DbStats {
+        let st = self.lock();
+        crate::stats::DbStats {
+            database: self.name.clone(),
+            metrics: st.catalog.len(),
+            open_partitions: st
+                .open
+                .iter()
+                .map(|(k, p)| crate::stats::OpenPartitionStats {
+                    key: k.clone(),
+                    page_records: p.page.as_ref().map_or(0, |pg| pg.len()),
+                })
+                .collect(),
+            sealed_partitions: {
+                let mut v: Vec<String> = st.sealed.iter().cloned().collect();
+                v.sort();
+                v
+            },
+            wal_bytes: st
+                .wal
+                .as_ref()
+                .map_or(0, |w| w.size + w.pending.len() as u64),
+            counters: st.counters.clone(),
+        }
+    }
+}
+
+/// Reads and decodes one frame given its header info.
+pub(crate) fn read_frame_at(
+    file: &File,
+    path: &Path,
+    fi: &datafile::FrameInfo,
+    block: &mut Vec<u8>,
+    out: &mut DecodedFrame,
+) -> Result<()> {
+    datafile::read_frame(file, fi, block, out)
+        .at(path)?
+        .map_err(|e| Error::Corrupt {
+            path: path.to_path_buf(),
+            offset: fi.offset,
+            reason: e.to_string(),
+        })
+}
+
+/// Visits the decoded frames of a raw file up to `len` bytes whose time range
+/// overlaps `[from, to]`, one frame in memory at a time.
+pub(crate) fn read_file_frames(
+    path: &Path,
+    len: u64,
+    from: i64,
+    to: i64,
+    buf: &mut DecodedFrame,
+    f: &mut dyn FnMut(&DecodedFrame) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        // Removed by retention or a raw-ingest action since the snapshot.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let scan: DataScan = datafile::scan_file(path, false).at(path)?;
+    let mut block = Vec::new();
+    for fi in &scan.frames {
+        if fi.offset + fi.header.frame_len() > len {
+            break;
+        }
+        if fi.header.end_ts < from || fi.header.start_ts > to {
+            continue;
+        }
+        read_frame_at(&file, path, fi, &mut block, buf)?;
+        if f(buf).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}

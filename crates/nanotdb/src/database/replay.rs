@@ -1,0 +1,184 @@
+//! Opening a database's WAL: tail repair, replay into pages, and
+//! de-duplication against frames a crash left in both places.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+
+use super::*;
+
+impl Database {
+    pub(super) fn open_wal_and_replay(&self, st: &mut DbState) -> Result<()> {
+        let path = Self::wal_path(&self.dir, &self.name);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let scan = wal::scan_wal(&bytes);
+        let mut good_len = scan.good_len;
+        if let Some(stop) = &scan.stop {
+            tracing::warn!(
+                file = %path.display(),
+                offset = stop.offset,
+                "WAL ends in an undecodable tail ({}); {} records before it are replayed",
+                stop.reason,
+                scan.records.len()
+            );
+        }
+        if !self.manifest.wal.enabled {
+            // A disabled WAL must not hold records; the reference discards
+            // them unreplayed. We replay what is there first (it was
+            // acknowledged), then flush and empty the file below.
+            good_len = scan.good_len;
+        }
+        if !self.settings.read_only {
+            if scan.good_len < scan.file_len {
+                let copy = fsutil::preserve_and_truncate(&path, scan.good_len)?;
+                tracing::warn!(kept = %copy.display(), "cut the WAL's damaged tail");
+                st.counters.tails_cut += 1;
+            }
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .at(&path)?;
+            st.wal = Some(Wal {
+                path: path.clone(),
+                file,
+                enc: WalEncoder::new(),
+                pending: Vec::new(),
+                size: good_len,
+                named: HashSet::new(),
+                unsynced: false,
+            });
+        }
+        if scan.records.is_empty() {
+            return Ok(());
+        }
+        // Register names first: records of a metric may precede the record
+        // that carries its name only in corrupt files, never in ours.
+        for (_, rec) in &scan.records {
+            if let Some(nm) = &rec.new_metric {
+                let vt = ValueType::from_code(nm.value_type).ok_or_else(|| Error::Catalog {
+                    path: path.clone(),
+                    reason: format!(
+                        "WAL record for {:?} has value type {}",
+                        nm.name, nm.value_type
+                    ),
+                })?;
+                st.catalog
+                    .register_with_id(&nm.name, rec.metric_id, vt)
+                    .map_err(|reason| Error::Catalog {
+                        path: self.catalog_path(),
+                        reason,
+                    })?;
+            }
+        }
+        let mut skip = self.dedupe_against_files(st, &scan.records)?;
+        let mode = self.partition_mode();
+        st.replaying = true;
+        let mut replayed = 0u64;
+        let result = (|| -> Result<()> {
+            for (_, rec) in &scan.records {
+                let key3 = (rec.metric_id, rec.ts, rec.value);
+                if let Some(n) = skip.get_mut(&key3)
+                    && *n > 0
+                {
+                    *n -= 1;
+                    continue;
+                }
+                if st.catalog.get(rec.metric_id).is_none() {
+                    return Err(Error::UnknownMetricId {
+                        db: self.name.clone(),
+                        id: rec.metric_id,
+                    });
+                }
+                let key = partition_of(&mut st.hot, mode, rec.ts);
+                self.apply(st, &key, rec.metric_id, rec.ts, rec.value, true)?;
+                replayed += 1;
+            }
+            Ok(())
+        })();
+        st.replaying = false;
+        result?;
+        st.counters.replayed_records += replayed;
+        let deduped = scan.records.len() as u64 - replayed;
+        st.counters.replay_duplicates_dropped += deduped;
+        tracing::info!(
+            db = %self.name,
+            replayed,
+            duplicates_dropped = deduped,
+            "replayed WAL"
+        );
+        if !self.settings.read_only {
+            if !self.manifest.wal.enabled {
+                self.flush_all(st)?;
+                if let Some(w) = st.wal.as_mut() {
+                    w.file.set_len(0).at(&w.path)?;
+                    w.size = 0;
+                }
+            } else if deduped > 0 || st.counters.flushes > 0 {
+                // Make the WAL match the open pages exactly.
+                self.wal_checkpoint(st)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finds WAL samples that a crash left in both the WAL and the tail of
+    /// their partition's data file (a frame was written but the WAL not yet
+    /// rewritten). Walking each partition's frames from the newest backwards,
+    /// a frame whose samples are all still unmatched WAL samples of that
+    /// partition was written from the WAL; its samples are skipped at replay.
+    /// Returns (metric, ts, value) → how many leading WAL occurrences to skip.
+    pub(super) fn dedupe_against_files(
+        &self,
+        st: &mut DbState,
+        records: &[(u64, wal::WalRecord)],
+    ) -> Result<SampleCounts> {
+        let mode = self.partition_mode();
+        let mut per_part: BTreeMap<String, (i64, SampleCounts)> = BTreeMap::new();
+        for (_, r) in records {
+            let key = time::partition_key(mode, r.ts);
+            let e = per_part
+                .entry(key)
+                .or_insert((i64::MAX, HashMap::default()));
+            e.0 = e.0.min(r.ts);
+            *e.1.entry((r.metric_id, r.ts, r.value)).or_insert(0) += 1;
+        }
+        let mut skip = SampleCounts::default();
+        let mut buf = DecodedFrame::default();
+        for (key, (min_ts, mut avail)) in per_part {
+            let Some(len) = st.files.get(&key).and_then(|f| f.data_len) else {
+                continue;
+            };
+            let path = self.data_path(&key);
+            let file = File::open(&path).at(&path)?;
+            let scan = datafile::scan_file(&path, false).at(&path)?;
+            let mut block = Vec::new();
+            for fi in scan.frames.iter().rev() {
+                if fi.offset + fi.header.frame_len() > len || fi.header.end_ts < min_ts {
+                    break;
+                }
+                read_frame_at(&file, &path, fi, &mut block, &mut buf)?;
+                let mut want = SampleCounts::default();
+                for i in 0..buf.len() {
+                    *want.entry((buf.id(i), buf.ts(i), buf.val(i))).or_insert(0) += 1;
+                }
+                let contained = want
+                    .iter()
+                    .all(|(k, n)| avail.get(k).is_some_and(|have| have >= n));
+                if !contained {
+                    break;
+                }
+                for (k, n) in want {
+                    if let Some(have) = avail.get_mut(&k) {
+                        *have -= n;
+                    }
+                    *skip.entry(k).or_insert(0) += n;
+                }
+            }
+        }
+        Ok(skip)
+    }
+}
