@@ -336,18 +336,9 @@ fn not_yet_available_routes_say_so() {
     let s = TestServer::start();
     seed(&s);
     for (m, p) in [
-        ("GET", "/api/v1/aggregates"),
         ("POST", "/api/v1/rollup/backfill"),
         ("POST", "/api/engine/recompact"),
         ("POST", "/api/engine/compact_metric"),
-        (
-            "GET",
-            "/api/v1/query_range?query=prod/temp.office&start=0&aggregate=sum&window=5m",
-        ),
-        (
-            "GET",
-            "/api/v1/query_range?query=prod/temp.office&start=0&step=60",
-        ),
     ] {
         let r = common::request(s.addr, m, p, &[], b"");
         assert_eq!(r.status, 501, "{p}");
@@ -359,4 +350,61 @@ fn not_yet_available_routes_say_so() {
                 .ends_with("not available yet")
         );
     }
+}
+
+#[test]
+fn aggregates_registry() {
+    let s = TestServer::start();
+    let r = s.get("/api/v1/aggregates");
+    assert_eq!(
+        r.text(),
+        "{\"status\":\"success\",\"data\":{\"default\":\"avg\",\"result\":[\"avg\",\"count\",\"max\",\"median\",\"min\",\"p50\",\"p95\",\"p99\",\"sum\",\"trimmed_average\",\"trimmed_avg\"],\"resultType\":\"aggregates\"}}\n"
+    );
+}
+
+#[test]
+fn query_range_aggregate_golden() {
+    let s = TestServer::start();
+    // The spec's example: 5m buckets ending 1779624300 and 1779624600.
+    let base = 1_779_624_000i64;
+    let body = format!(
+        "prod/temp.out_dry 10 {}\nprod/temp.out_dry 20 {}\nprod/temp.out_dry 30 {}\nprod/temp.out_dry 40 {}\n",
+        base * 1_000_000_000,
+        (base + 60) * 1_000_000_000,
+        (base + 300) * 1_000_000_000,
+        (base + 360) * 1_000_000_000
+    );
+    assert_eq!(s.post("/api/v1/import", body.as_bytes()).status, 200);
+    let r = s.get(&format!(
+        "/api/v1/query_range?db=prod&query=temp.out_dry&start={base}&end={}&aggregate=sum,count,sum&window=5m",
+        base + 600
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.text(),
+        "{\"status\":\"success\",\"data\":{\"result\":[\
+{\"metric\":{\"__name__\":\"temp.out_dry\",\"aggregate\":\"sum\",\"db\":\"prod\",\"window\":\"5m0s\"},\
+\"values\":[[1779624300,\"30\"],[1779624600,\"70\"]]},\
+{\"metric\":{\"__name__\":\"temp.out_dry\",\"aggregate\":\"count\",\"db\":\"prod\",\"window\":\"5m0s\"},\
+\"values\":[[1779624300,\"2\"],[1779624600,\"2\"]]}],\"resultType\":\"matrix\"}}\n"
+    );
+    // step alone = avg over step-wide windows (Grafana's query shape).
+    let r = s.get(&format!(
+        "/api/v1/query_range?query=prod/temp.out_dry&start={base}&end={}&step=300",
+        base + 600
+    ));
+    assert_eq!(
+        r.json()["data"]["result"],
+        json!([{"metric":{"__name__":"temp.out_dry","aggregate":"avg","db":"prod","window":"5m0s"},
+                "values":[[1779624300,"15"],[1779624600,"35"]]}])
+    );
+    let r = s.get(&format!(
+        "/api/v1/query_range?query=prod/temp.out_dry&start={base}&aggregate=bogus&window=1m"
+    ));
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("bogus"));
+    let r = s.get(&format!(
+        "/api/v1/query_range?query=prod/none&start={base}&aggregate=sum&window=1m"
+    ));
+    assert_eq!(r.json()["data"]["result"], json!([]));
 }

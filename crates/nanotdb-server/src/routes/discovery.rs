@@ -74,7 +74,13 @@ pub async fn metrics(State(st): State<SharedState>, p: Params) -> ApiResult {
 
 /// `GET /api/v1/aggregates`.
 pub async fn aggregates() -> ApiResult {
-    Err(ApiError::not_available("the aggregate registry is"))
+    let mut names = nanotdb::aggregate::default_aggregators().names();
+    names.sort();
+    Ok(success(json!({
+        "default": nanotdb::aggregate::DEFAULT_STEP_AGGREGATE,
+        "result": names,
+        "resultType": "aggregates",
+    })))
 }
 
 /// `POST /api/v1/rollup/backfill`.

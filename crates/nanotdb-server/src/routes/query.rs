@@ -129,14 +129,89 @@ pub fn parse_range(p: &Params) -> Result<RangeQuery, ApiError> {
 /// `GET|POST /api/v1/query_range`.
 pub async fn query_range(State(st): State<SharedState>, p: Params) -> ApiResult {
     let q = parse_range(&p)?;
-    if q.aggregate.is_some() {
-        return Err(ApiError::not_available("aggregate range queries are"));
-    }
     let t0 = Instant::now();
     let st2 = st.clone();
-    let out = blocking(move || raw_range(&st2, &q)).await??;
+    let out = if q.aggregate.is_some() {
+        blocking(move || aggregate_range(&st2, &q)).await??
+    } else {
+        blocking(move || raw_range(&st2, &q)).await??
+    };
     st.metrics.observe_query(t0.elapsed());
     Ok(success_raw(&out))
+}
+
+/// Aggregate mode: one series per requested aggregate, in request order,
+/// each point `[bucket end, "value"]`; any engine error is 400 (§2.6).
+fn aggregate_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError> {
+    let Some((names, window)) = &q.aggregate else {
+        return Err(ApiError::execution("not an aggregate query"));
+    };
+    let max_series = st.settings.max_series_per_query;
+    if names.len() > max_series {
+        return Err(ApiError::too_large(format!(
+            "the query asks for {} series, more than {max_series} (max_series_per_query)",
+            names.len()
+        )));
+    }
+    let max = st.settings.max_points_per_series;
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    // Per requested aggregate: its points (JSON) and count.
+    let mut series: Vec<(Vec<u8>, usize)> = vec![(Vec::new(), 0); names.len()];
+    let mut over = false;
+    st.engine
+        .query_aggregate(&q.db, &q.metric, q.start, q.end, *window, &refs, |row| {
+            let Some((vals, n)) = series.get_mut(row.index) else {
+                return ControlFlow::Continue(());
+            };
+            if *n == max {
+                over = true;
+                return ControlFlow::Break(());
+            }
+            if *n > 0 {
+                vals.push(b',');
+            }
+            *n += 1;
+            vals.push(b'[');
+            write_seconds(vals, row.end);
+            vals.push(b',');
+            write_value_string(vals, nanotdb::Value::F32(row.value as f32));
+            vals.push(b']');
+            ControlFlow::Continue(())
+        })
+        .map_err(|e| match e {
+            nanotdb::Error::DatabaseNotFound(_) => ApiError::from_engine(&e),
+            e => ApiError::bad_data(e.to_string()),
+        })?;
+    if over {
+        return Err(ApiError::too_large(format!(
+            "the query returns more than {max} points for one series \
+             (max_points_per_series); use a wider window or a narrower range"
+        )));
+    }
+    let window_s = nanotdb::time::format_go_duration(*window);
+    let mut out = Vec::with_capacity(series.iter().map(|s| s.0.len() + 128).sum::<usize>() + 64);
+    out.extend_from_slice(br#"{"result":["#);
+    let mut first = true;
+    for (name, (vals, n)) in names.iter().zip(&series) {
+        if *n == 0 {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        series_header(
+            &mut out,
+            &q.db,
+            &q.metric,
+            &[("aggregate", name.as_str()), ("window", window_s.as_str())],
+        );
+        out.extend_from_slice(br#""values":["#);
+        out.extend_from_slice(vals);
+        out.extend_from_slice(b"]}");
+    }
+    out.extend_from_slice(br#"],"resultType":"matrix"}"#);
+    Ok(out)
 }
 
 fn raw_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError> {
