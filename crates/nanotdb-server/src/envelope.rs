@@ -117,16 +117,66 @@ pub fn write_seconds(out: &mut Vec<u8>, ts: i64) {
     use std::io::Write;
     let s = ts as f64 / 1e9;
     if s.fract() == 0.0 && s.abs() < 1e15 {
-        let _ = write!(out, "{}", s as i64);
+        let mut b = itoa_buf(s as i64);
+        out.extend_from_slice(b.as_bytes_mut());
+    } else if s.abs() >= 1e-4 && s.abs() < 1e15 {
+        // ryu prints the same shortest round-trip digits as Display, faster;
+        // in this magnitude range it never uses an exponent.
+        let mut b = ryu::Buffer::new();
+        out.extend_from_slice(b.format_finite(s).as_bytes());
     } else {
         let _ = write!(out, "{s}");
     }
+}
+
+/// Decimal digits of an integer (no allocation).
+struct ItoaBuf {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl ItoaBuf {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn itoa_buf(n: i64) -> ItoaBuf {
+    let mut buf = [0u8; 20];
+    let mut w = buf.len();
+    let mut u = n.unsigned_abs();
+    loop {
+        w -= 1;
+        buf[w] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        w -= 1;
+        buf[w] = b'-';
+    }
+    ItoaBuf { buf, start: w }
 }
 
 /// Writes a sample value as the API's JSON string: int32 decimal, float32
 /// shortest round-trip plain notation, `"NaN"`, `"+Inf"`, `"-Inf"`.
 pub fn write_value_string(out: &mut Vec<u8>, v: nanotdb::Value) {
     out.push(b'"');
+    if let nanotdb::Value::F32(f) = v
+        && f.is_finite()
+        && f != 0.0
+        && f.abs() >= 1e-4
+        && f.abs() < 1e7
+    {
+        // Fast path: ryu's shortest digits, plain notation in this range.
+        let mut b = ryu::Buffer::new();
+        let t = b.format_finite(f);
+        out.extend_from_slice(t.strip_suffix(".0").unwrap_or(t).as_bytes());
+        out.push(b'"');
+        return;
+    }
     let start = out.len();
     nanotdb::lineproto::write_value(out, v);
     if matches!(v, nanotdb::Value::I32(_)) && out.len() > start {
@@ -165,5 +215,22 @@ mod tests {
         assert_eq!(value_string(Value::F32(0.000001)), "0.000001");
         assert_eq!(value_string(Value::F32(f32::NAN)), "NaN");
         assert_eq!(value_string(Value::F32(f32::NEG_INFINITY)), "-Inf");
+        assert_eq!(value_string(Value::I32(i32::MIN)), "-2147483648");
+        assert_eq!(value_string(Value::F32(-0.0)), "-0");
+        assert_eq!(value_string(Value::F32(16777216.0)), "16777216");
+        assert_eq!(value_string(Value::F32(0.0001)), "0.0001");
+        // The fast path agrees with the export formatter.
+        for f in [
+            21.5f32, 0.1, 1234.5678, 9999999.0, 0.00012345, -3.25, 1.0, 100.0,
+        ] {
+            let mut slow = Vec::new();
+            nanotdb::lineproto::write_value(&mut slow, Value::F32(f));
+            assert_eq!(value_string(Value::F32(f)).as_bytes(), &slow[..], "{f}");
+        }
+        let mut o = Vec::new();
+        write_seconds(&mut o, -1_500_000_000);
+        o.push(b' ');
+        write_seconds(&mut o, 1_767_225_600_123_456_789);
+        assert_eq!(String::from_utf8(o).unwrap(), "-1.5 1767225600.1234567");
     }
 }
