@@ -408,3 +408,29 @@ fn query_range_aggregate_golden() {
     ));
     assert_eq!(r.json()["data"]["result"], json!([]));
 }
+
+#[test]
+fn self_metrics_exposition() {
+    let s = TestServer::start();
+    seed(&s);
+    s.get("/api/v1/query?query=prod/count");
+    let r = s.get("/metrics");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let t = r.text();
+    for want in [
+        "nanotdb_ingest_samples_total 3\n",
+        "nanotdb_ingest_requests_total 1\n",
+        "nanotdb_query_duration_seconds_count 1\n",
+        "# TYPE nanotdb_wal_bytes gauge\n",
+        "nanotdb_flushes_total ",
+        "nanotdb_open_pages ",
+        "process_resident_memory_bytes ",
+    ] {
+        assert!(t.contains(want), "{want:?} missing:\n{t}");
+    }
+}
