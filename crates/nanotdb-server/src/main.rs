@@ -1,26 +1,32 @@
-//! `nanotdb`: the NanoTDB server.
+//! `nanotdb`: the NanoTDB HTTP server (BEHAVIOUR §2).
 //!
-//! This first version opens the engine on the data directory and keeps it
-//! open until SIGINT/SIGTERM, then flushes and closes it. The HTTP API is
-//! being built on top of it (see the project's issues).
+//! `nanotdb` alone serves `./data` on 127.0.0.1:8428 (creating both the
+//! directory and its `engine.toml`); `nanotdb --config DIR/engine.toml` serves
+//! `DIR` on the configured `[engine].listen`; `--init` only creates the root.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use nanotdb::Engine;
+use nanotdb_server::settings::ServerSettings;
+use nanotdb_server::{AppState, serve};
 
 /// NanoTDB server.
 #[derive(Parser, Debug)]
 #[command(name = "nanotdb", version, about)]
 struct Cli {
     /// Path of engine.toml; its directory is the data root. Without it the
-    /// embedded defaults are used with the data root `./data`.
+    /// data root is `./data` and the server listens on 127.0.0.1:8428.
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
     /// Create the root and engine.toml (if missing), validate, and exit.
     #[arg(long)]
     init: bool,
+    /// Listen address overriding `[engine].listen` (`host:port` or `:port`).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
 }
 
 fn root_of(config: &Path) -> Result<PathBuf> {
@@ -37,10 +43,23 @@ fn root_of(config: &Path) -> Result<PathBuf> {
         .to_path_buf())
 }
 
+/// Go-style `:8428` means every interface.
+fn bind_addr(listen: &str) -> String {
+    let l = listen.trim();
+    if l.starts_with(':') {
+        format!("0.0.0.0{l}")
+    } else {
+        l.to_string()
+    }
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
         .init();
     let cli = Cli::parse();
     let root = match &cli.config {
@@ -58,27 +77,43 @@ fn main() -> Result<()> {
         );
         return Ok(());
     }
+    if cli.config.is_some() && !root.is_dir() {
+        bail!(
+            "load runtime config failed: data root {} does not exist (run with --init first)",
+            root.display()
+        );
+    }
+    std::fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
     let engine =
         Engine::open(&root).with_context(|| format!("open engine at {}", root.display()))?;
-    tracing::info!(
-        root = %root.display(),
-        listen = %engine.config().listen,
-        "engine open; HTTP API not yet available in this build; waiting for SIGINT/SIGTERM"
-    );
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let settings =
+        ServerSettings::load(&root.join("engine.toml")).context("load runtime config failed")?;
+    let listen = match (&cli.listen, &cli.config) {
+        (Some(l), _) => bind_addr(l),
+        // The embedded default stays on loopback: no auth is configured yet.
+        (None, None) if engine.config().listen.trim() == ":8428" => "127.0.0.1:8428".to_string(),
+        (None, _) => bind_addr(&engine.config().listen),
+    };
+    let engine = Arc::new(engine);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(8)
         .enable_all()
         .build()
         .context("start runtime")?;
-    rt.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("install SIGTERM handler")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("wait for SIGINT")?,
-            _ = term.recv() => {}
-        }
-        anyhow::Ok(())
-    })?;
-    tracing::info!("shutdown signal received");
+    let state = AppState::new(engine.clone(), settings);
+    let served = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("listen on {listen}"))?;
+        tracing::info!(root = %root.display(), listen = %listener.local_addr()?, "nanotdb listening");
+        serve::run(listener, state, serve::signals())
+            .await
+            .context("serve")
+    });
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    served?;
     engine.close().context("close engine")?;
+    tracing::info!("engine closed");
     Ok(())
 }

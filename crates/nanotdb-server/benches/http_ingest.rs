@@ -1,0 +1,199 @@
+//! HTTP load generator: one keep-alive connection posting
+//! `gen_workload.py edge --hours 24` line protocol in 5,000-line bodies to a
+//! release `nanotdb` with `skip_before = "0s"` (every sample goes through the
+//! WAL), then the same again into a second database while another connection
+//! runs full-day `query_range` requests of one metric of the first.
+//!
+//! Reports ingest samples/s for both phases, query latency percentiles under
+//! load, and the server's peak RSS. Run with
+//! `cargo bench -p nanotdb-server --bench http_ingest` (see BENCHMARKS.md).
+
+#[path = "../tests/common/client.rs"]
+mod client;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const LINES_PER_BODY: usize = 5_000;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn workload() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+        .join("bench-data");
+    let file = dir.join("edge-24h.lp");
+    if !file.is_file() {
+        std::fs::create_dir_all(&dir).expect("mkdir bench-data");
+        let shared = std::env::var_os("NANOTDB_SHARED")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("../shared"));
+        let st = Command::new("python3")
+            .arg(shared.join("tools/gen_workload.py"))
+            .args(["edge", "--hours", "24", "--out"])
+            .arg(&file)
+            .status()
+            .expect("run gen_workload.py");
+        assert!(st.success(), "gen_workload.py failed");
+    }
+    file
+}
+
+fn bodies(text: &str, db: &str) -> Vec<Vec<u8>> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .chunks(LINES_PER_BODY)
+        .map(|c| {
+            let mut b = Vec::with_capacity(c.len() * 56);
+            for l in c {
+                let rest = l.split_once('/').map(|x| x.1).unwrap_or(l);
+                b.extend_from_slice(db.as_bytes());
+                b.push(b'/');
+                b.extend_from_slice(rest.as_bytes());
+                b.push(b'\n');
+            }
+            b
+        })
+        .collect()
+}
+
+fn ingest(addr: SocketAddr, bodies: &[Vec<u8>]) -> (u64, Duration) {
+    let mut c = client::Conn::open(addr).expect("connect");
+    let t0 = Instant::now();
+    let mut n = 0u64;
+    for b in bodies {
+        let r = c.send("POST", "/api/v1/import", &[], b).expect("post");
+        assert_eq!(r.status, 200, "{}", r.text());
+        n += r.json()["data"]["imported"].as_u64().unwrap_or(0);
+    }
+    (n, t0.elapsed())
+}
+
+fn peak_rss(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v.get(i).copied().unwrap_or_default()
+}
+
+fn main() {
+    // `cargo test --benches` runs this with --bench absent: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let text = std::fs::read_to_string(workload()).expect("read workload");
+    let first_metric = text
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.split_once('/'))
+        .map(|(_, m)| m.to_string())
+        .expect("workload metric");
+    let root = tempfile::tempdir().expect("tempdir");
+    let cfg = nanotdb::config::DEFAULT_ENGINE_TOML
+        .replace("skip_before = \"1h\"", "skip_before = \"0s\"");
+    assert_ne!(
+        cfg,
+        nanotdb::config::DEFAULT_ENGINE_TOML,
+        "template changed"
+    );
+    std::fs::write(root.path().join("engine.toml"), cfg).expect("write engine.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .arg("--config")
+        .arg(root.path().join("engine.toml"))
+        .arg("--listen")
+        .arg(addr.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn nanotdb");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let b1 = bodies(&text, "edge");
+    let (n1, d1) = ingest(addr, &b1);
+    println!(
+        "phase 1 ingest (edge, 24 h): {n1} samples in {:.3} s = {:.2} M samples/s",
+        d1.as_secs_f64(),
+        n1 as f64 / d1.as_secs_f64() / 1e6
+    );
+
+    let b2 = bodies(&text, "edge2");
+    let stop = Arc::new(AtomicBool::new(false));
+    let q = {
+        let stop = stop.clone();
+        let metric = first_metric.clone();
+        std::thread::spawn(move || {
+            let mut c = client::Conn::open(addr).expect("connect");
+            let path = format!(
+                "/api/v1/query_range?db=edge&query={metric}&start=2026-01-01T00:00:00Z&end=2026-01-01T23:59:59.999Z"
+            );
+            let mut lat = Vec::new();
+            let mut points = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = c.send("GET", &path, &[], b"").expect("query");
+                lat.push(t.elapsed());
+                assert_eq!(r.status, 200);
+                points = r.json()["data"]["result"][0]["values"]
+                    .as_array()
+                    .map(|a| a.len())
+                    .unwrap_or(0);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            (lat, points)
+        })
+    };
+    let (n2, d2) = ingest(addr, &b2);
+    stop.store(true, Ordering::Relaxed);
+    let (mut lat, points) = q.join().expect("query thread");
+    println!(
+        "phase 2 ingest (edge2) with concurrent queries: {n2} samples in {:.3} s = {:.2} M samples/s",
+        d2.as_secs_f64(),
+        n2 as f64 / d2.as_secs_f64() / 1e6
+    );
+    println!(
+        "query_range {first_metric} full day ({points} points) under load: {} queries, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        lat.len(),
+        pct(&mut lat, 0.5).as_secs_f64() * 1e3,
+        pct(&mut lat, 0.99).as_secs_f64() * 1e3,
+        pct(&mut lat, 1.0).as_secs_f64() * 1e3
+    );
+    println!(
+        "server peak RSS: {:.1} MB",
+        peak_rss(child.id()) as f64 / 1e6
+    );
+    // SAFETY: kill(2) on our own child with a valid signal.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let _ = child.wait();
+}

@@ -1,0 +1,91 @@
+//! The router: every route with its methods, the 405/404 answers, and the
+//! middleware (request timeout everywhere, bearer token on writes and admin).
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, any, get, post};
+use serde_json::json;
+
+use crate::envelope::{ApiError, json_response};
+use crate::routes::{discovery, engine_view, grafana, ingest, query};
+use crate::{SharedState, limits, selfmetrics};
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "bad_data",
+        "method not allowed",
+    )
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
+}
+
+async fn health() -> Response {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
+fn g(r: MethodRouter<SharedState>) -> MethodRouter<SharedState> {
+    r.fallback(method_not_allowed)
+}
+
+/// Builds the application.
+pub fn router(state: SharedState) -> Router {
+    let admin = Router::new()
+        .route("/api/v1/import", g(post(ingest::import_lines)))
+        .route(
+            "/api/v1/import/prometheus",
+            g(post(ingest::import_prometheus)),
+        )
+        .route(
+            "/api/v1/rollup/backfill",
+            g(post(discovery::rollup_backfill)),
+        )
+        .route("/api/engine/recompact", g(post(engine_view::recompact)))
+        .route(
+            "/api/engine/compact_metric",
+            g(post(engine_view::compact_metric)),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::require_token,
+        ));
+    Router::new()
+        .route("/health", any(health))
+        .route("/metrics", g(get(selfmetrics::metrics_handler)))
+        .route("/api/v1/query", g(get(query::query).post(query::query)))
+        .route(
+            "/api/v1/query_range",
+            g(get(query::query_range).post(query::query_range)),
+        )
+        .route("/api/v1/aggregates", g(get(discovery::aggregates)))
+        .route("/api/v1/databases", g(get(discovery::databases)))
+        .route("/api/v1/metrics", g(get(discovery::metrics)))
+        .route("/api/v1/status/buildinfo", g(get(grafana::buildinfo)))
+        .route(
+            "/api/v1/labels",
+            g(get(grafana::labels).post(grafana::labels)),
+        )
+        .route(
+            "/api/v1/label/{name}/values",
+            g(get(grafana::label_values).post(grafana::label_values)),
+        )
+        .route(
+            "/api/v1/series",
+            g(get(grafana::series).post(grafana::series)),
+        )
+        .merge(crate::routes::engine_view::routes())
+        .merge(admin)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::timeout,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.settings.max_body_bytes,
+        ))
+        .with_state(state)
+}

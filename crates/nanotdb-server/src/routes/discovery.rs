@@ -1,0 +1,89 @@
+//! `/api/v1/databases`, `/api/v1/metrics`, `/api/v1/aggregates`,
+//! `/api/v1/rollup/backfill`.
+
+use axum::extract::State;
+use serde_json::json;
+
+use crate::envelope::{ApiError, ApiResult, success};
+use crate::params::{Params, bool_param, check_db};
+use crate::{SharedState, blocking};
+
+/// `GET /api/v1/databases[?include_internal=bool]`.
+pub async fn databases(State(st): State<SharedState>, p: Params) -> ApiResult {
+    let internal = bool_param(&p, "include_internal")?;
+    let st2 = st.clone();
+    let mut names = blocking(move || st2.engine.databases())
+        .await?
+        .map_err(|e| ApiError::execution(e.to_string()))?;
+    if !internal {
+        names.retain(|n| n != "internal");
+    }
+    Ok(success(json!({"result": names, "resultType": "databases"})))
+}
+
+/// `GET /api/v1/metrics?db=…[&details=bool][&lineage=rollups][&max_hops=1..5]`.
+pub async fn metrics(State(st): State<SharedState>, p: Params) -> ApiResult {
+    let db = p
+        .get_trimmed("db")
+        .ok_or_else(|| ApiError::bad_data("missing db parameter"))?
+        .to_string();
+    let details = bool_param(&p, "details")?;
+    let lineage = p.get_trimmed("lineage");
+    if let Some(l) = lineage {
+        if !details {
+            return Err(ApiError::bad_data("lineage requires details=true"));
+        }
+        if l != "rollups" {
+            return Err(ApiError::bad_data(
+                "invalid lineage: supported values are rollups",
+            ));
+        }
+    }
+    if let Some(h) = p.get_trimmed("max_hops")
+        && !h.parse::<u32>().is_ok_and(|h| (1..=5).contains(&h))
+    {
+        return Err(ApiError::bad_data(
+            "invalid max_hops: must be in range [1,5]",
+        ));
+    }
+    check_db(&db)?;
+    if lineage.is_some() {
+        return Err(ApiError::not_available("rollup lineage is"));
+    }
+    let st2 = st.clone();
+    let db2 = db.clone();
+    let list = blocking(move || st2.engine.metrics(&db2))
+        .await?
+        .map_err(|e| match e {
+            nanotdb::Error::DatabaseNotFound(_) => ApiError::from_engine(&e),
+            e => ApiError::bad_data(e.to_string()),
+        })?;
+    let result = if details {
+        json!(
+            list.iter()
+                .map(|m| json!({"name": m.name, "id": m.id, "type": m.value_type.as_str()}))
+                .collect::<Vec<_>>()
+        )
+    } else {
+        json!(list.iter().map(|m| m.name.as_str()).collect::<Vec<_>>())
+    };
+    Ok(success(
+        json!({"db": db, "result": result, "resultType": "metrics"}),
+    ))
+}
+
+/// `GET /api/v1/aggregates`.
+pub async fn aggregates() -> ApiResult {
+    let mut names = nanotdb::aggregate::default_aggregators().names();
+    names.sort();
+    Ok(success(json!({
+        "default": nanotdb::aggregate::DEFAULT_STEP_AGGREGATE,
+        "result": names,
+        "resultType": "aggregates",
+    })))
+}
+
+/// `POST /api/v1/rollup/backfill`.
+pub async fn rollup_backfill() -> ApiResult {
+    Err(ApiError::not_available("rollup backfill is"))
+}

@@ -1,0 +1,7 @@
+//! HTTP handlers, one module per route family.
+
+pub mod discovery;
+pub mod engine_view;
+pub mod grafana;
+pub mod ingest;
+pub mod query;

@@ -1,0 +1,127 @@
+//! The `nanotdb` binary: flags, startup, graceful shutdown on SIGTERM.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_up(addr: std::net::SocketAddr) {
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    // SAFETY: kill(2) with a pid we own and a valid signal number.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+}
+
+#[test]
+fn config_must_be_named_engine_toml() {
+    let d = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .arg("--config")
+        .arg(d.path().join("other.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config file must be named engine.toml"));
+}
+
+#[test]
+fn init_then_serve_then_graceful_sigterm() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("r").join("engine.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .arg("--init")
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("initialized config at"));
+    assert!(cfg.is_file());
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--listen")
+        .arg(addr.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_up(addr);
+    let now = nanotdb::time::now_ns();
+    let body = format!("edge/m 1.5 {now}\nedge/m 2.5 {}\n", now + 1);
+    let r = common::request(addr, "POST", "/api/v1/import", &[], body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    sigterm(&child);
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("shutdown signal received"), "{err}");
+    assert!(err.contains("engine closed"), "{err}");
+    // Flushed and closed: the WAL is empty and the samples are in a data file.
+    let root = d.path().join("r");
+    let wal = root.join("edge").join("edge.wal");
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+    let e = nanotdb::Engine::open_read_only(&root).unwrap();
+    let mut n = 0;
+    e.query_range("edge", "m", i64::MIN, i64::MAX, 1, |_| {
+        n += 1;
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn no_flags_serves_data_in_the_working_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .current_dir(d.path())
+        .arg("--listen")
+        .arg(addr.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_up(addr);
+    assert_eq!(
+        common::request(addr, "GET", "/health", &[], b"").status,
+        200
+    );
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    assert!(d.path().join("data").join("engine.toml").is_file());
+}

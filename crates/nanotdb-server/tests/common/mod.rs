@@ -1,0 +1,100 @@
+//! Starts the server in-process on a loopback port for each test.
+
+#![allow(dead_code)]
+
+pub mod client;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use nanotdb::Engine;
+use nanotdb_server::AppState;
+use nanotdb_server::settings::ServerSettings;
+
+#[allow(unused_imports)]
+pub use client::{Conn, Resp, request};
+
+/// A running server on a temporary root.
+pub struct TestServer {
+    /// Listening address.
+    pub addr: SocketAddr,
+    /// The data root.
+    pub dir: tempfile::TempDir,
+    /// The engine (shared with the server).
+    pub engine: Arc<Engine>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Default settings.
+    pub fn start() -> TestServer {
+        TestServer::with(ServerSettings::default())
+    }
+
+    /// Given settings.
+    pub fn with(settings: ServerSettings) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        let engine = Arc::new(Engine::open(&root).expect("open engine"));
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::new(engine.clone(), settings);
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
+                nanotdb_server::serve::run(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+            });
+        });
+        TestServer {
+            addr,
+            dir,
+            engine,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// The data root.
+    pub fn root(&self) -> std::path::PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// GET.
+    pub fn get(&self, path: &str) -> Resp {
+        request(self.addr, "GET", path, &[], b"")
+    }
+
+    /// POST with a body.
+    pub fn post(&self, path: &str, body: &[u8]) -> Resp {
+        request(self.addr, "POST", path, &[], body)
+    }
+
+    /// POST with headers.
+    pub fn post_h(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        request(self.addr, "POST", path, headers, body)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
