@@ -50,6 +50,9 @@ pub struct Args {
     /// Aggregation window (Go duration, e.g. 5m, 1h).
     #[arg(long, value_name = "DUR", requires = "aggregate")]
     window: Option<String>,
+    /// Read metric files when present (config/on, the default) or raw files only (off).
+    #[arg(long, value_name = "config|on|off", default_value = "config")]
+    metric_files: String,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,

@@ -4,6 +4,7 @@ mod cmd_csv2nlp;
 mod cmd_export;
 mod cmd_import;
 mod cmd_inspect;
+mod cmd_maint;
 mod cmd_query;
 mod cmd_retention;
 mod table;
@@ -64,6 +65,20 @@ Example:\n  nanocli query --root ./data --db edge --metric 'cpu' --start 1d --fo
     /// Apply the retention policy now (or show it with --dry-run).
     #[command(after_help = "Example:\n  nanocli retention --root ./data --db edge --dry-run")]
     Retention(cmd_retention::Args),
+    /// Build files (see `build metric --help`).
+    #[command(
+        subcommand,
+        after_help = "Example:\n  nanocli build metric --root ./data --db edge --verify"
+    )]
+    Build(cmd_maint::Build),
+    /// Rewrite a sealed raw file with full pages.
+    #[command(after_help = "Example:\n  nanocli compact --root ./data --db edge --part 2026-01-01")]
+    Compact(cmd_maint::CompactArgs),
+    /// Copy the intact frames of a damaged raw file into a new file.
+    #[command(
+        after_help = "Example:\n  nanocli recover --root ./data --db edge --part 2026-01-01 --out fixed.dat"
+    )]
+    Recover(cmd_maint::RecoverArgs),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  nanocli completions bash > /etc/bash_completion.d/nanocli")]
     Completions {
@@ -85,6 +100,9 @@ fn main() -> ExitCode {
         Command::Inspect(w) => cmd_inspect::run(w),
         Command::Csv2nlp(a) => cmd_csv2nlp::run(a),
         Command::Retention(a) => cmd_retention::run(a),
+        Command::Build(b) => cmd_maint::build(b),
+        Command::Compact(a) => cmd_maint::compact(a),
+        Command::Recover(a) => cmd_maint::recover(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

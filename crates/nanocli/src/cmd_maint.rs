@@ -1,0 +1,229 @@
+//! `nanocli build metric`, `compact`, `recover`: metric-file builds and raw
+//! file maintenance (BEHAVIOUR §3.7–3.9).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Subcommand;
+use nanotdb::config::{Codec, RawIngestAction};
+use nanotdb::metricfile::Version;
+use nanotdb::{BuildOptions, Engine};
+use serde_json::json;
+
+use crate::table::{Align, Table};
+
+/// `build` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Build {
+    /// Build query-optimised metric files from raw partitions.
+    Metric(BuildArgs),
+}
+
+/// Arguments of `build metric`.
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// Data directory.
+    #[arg(long)]
+    root: PathBuf,
+    /// Database.
+    #[arg(long)]
+    db: String,
+    /// One partition (default: every partition with raw files).
+    #[arg(long)]
+    part: Option<String>,
+    /// Layout: v2 (default) or v1.
+    #[arg(long, default_value = "v2")]
+    format: String,
+    /// Codec: s2, s2_better, zstd_fastest, zstd_default (default: [metrics].compression).
+    #[arg(long)]
+    codec: Option<String>,
+    /// keep, rename or delete the raw files afterwards (default: [metrics].raw_ingest_action).
+    #[arg(long)]
+    raw_ingest_action: Option<String>,
+    /// Compare the metric file with its sources sample by sample (before any delete).
+    #[arg(long)]
+    verify: bool,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `compact`.
+#[derive(clap::Args, Debug)]
+pub struct CompactArgs {
+    /// Data directory.
+    #[arg(long)]
+    root: PathBuf,
+    /// Database.
+    #[arg(long)]
+    db: String,
+    /// Partition key.
+    #[arg(long)]
+    part: String,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `recover`.
+#[derive(clap::Args, Debug)]
+pub struct RecoverArgs {
+    /// Data directory.
+    #[arg(long)]
+    root: PathBuf,
+    /// Database.
+    #[arg(long)]
+    db: String,
+    /// Partition key.
+    #[arg(long)]
+    part: String,
+    /// Output file (relative to the current directory).
+    #[arg(long)]
+    out: PathBuf,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+fn open(root: &std::path::Path) -> Result<(PathBuf, Engine)> {
+    let root = crate::resolve_root(root, false)?;
+    let engine = Engine::open(&root).with_context(|| format!("open {}", root.display()))?;
+    Ok((root, engine))
+}
+
+/// Runs `build metric`.
+pub fn build(b: Build) -> Result<ExitCode> {
+    let Build::Metric(a) = b;
+    let started = Instant::now();
+    let version = match a.format.trim().to_ascii_lowercase().as_str() {
+        "v2" => Version::V2,
+        "v1" => Version::V1,
+        other => bail!("--format must be v1 or v2, got {other:?}"),
+    };
+    let (root, engine) = open(&a.root)?;
+    let db = crate::normalize_db(&a.db)?;
+    let cfg = engine.config().metrics.clone();
+    let codec = match &a.codec {
+        Some(c) => Codec::from_name(&c.trim().to_ascii_lowercase()).ok_or_else(|| {
+            anyhow!("unknown --codec {c:?} (valid: s2, s2_better, zstd_fastest, zstd_default)")
+        })?,
+        None => cfg.compression,
+    };
+    let raw_action = match a
+        .raw_ingest_action
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase())
+    {
+        None => cfg.raw_ingest_action,
+        Some(s) if s == "keep" => RawIngestAction::Keep,
+        Some(s) if s == "rename" => RawIngestAction::Rename,
+        Some(s) if s == "delete" => RawIngestAction::Delete,
+        Some(s) => bail!("--raw-ingest-action must be keep, rename or delete, got {s:?}"),
+    };
+    let opts = BuildOptions {
+        version,
+        codec,
+        raw_action,
+        verify: a.verify,
+    };
+    let reports = engine.build_metric_files(&db, a.part.as_deref(), Some(opts))?;
+    engine.close()?;
+    if reports.is_empty() {
+        bail!(
+            "no data-*.dat or raw-*.dat partitions found under {}",
+            root.join(&db).display()
+        );
+    }
+    let (src, met): (u64, u64) = reports.iter().fold((0, 0), |acc, r| {
+        (acc.0 + r.source_bytes, acc.1 + r.metric_bytes)
+    });
+    let ms = started.elapsed().as_millis();
+    if a.json {
+        let v = json!({"root_dir": root, "database": db, "format": version.name(), "codec": codec.name(),
+            "raw_ingest_action": raw_action.as_str(), "verified": reports.iter().all(|r| r.verified),
+            "partitions": reports, "partition_count": reports.len(), "source_bytes": src, "metric_bytes": met,
+            "duration_ms": ms});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Metric build for {db}");
+    println!("Root: {}", root.display());
+    println!(
+        "format={} codec={} raw_ingest_action={} partitions={} duration_ms={ms}",
+        version.name(),
+        codec.name(),
+        raw_action.as_str(),
+        reports.len()
+    );
+    let mut t = Table::new(&[
+        ("partition", Align::Left),
+        ("source_bytes", Align::Right),
+        ("metric_bytes", Align::Right),
+        ("metric_vs_source", Align::Right),
+        ("points", Align::Right),
+        ("verified", Align::Left),
+    ]);
+    for r in &reports {
+        let ratio = if r.source_bytes == 0 {
+            "-".to_string()
+        } else {
+            format!(
+                "{:.2}%",
+                r.metric_bytes as f64 * 100.0 / r.source_bytes as f64
+            )
+        };
+        t.row(vec![
+            r.partition.clone(),
+            r.source_bytes.to_string(),
+            r.metric_bytes.to_string(),
+            ratio,
+            r.points.to_string(),
+            r.verified.to_string(),
+        ]);
+    }
+    print!("{}", t.render());
+    println!("totals: source_bytes={src} metric_bytes={met}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `compact`.
+pub fn compact(a: CompactArgs) -> Result<ExitCode> {
+    let (_, engine) = open(&a.root)?;
+    let db = crate::normalize_db(&a.db)?;
+    let r = engine.recompact_data_file(&db, &a.part)?;
+    engine.close()?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "Recompacted {}/data-{}.dat ({} -> {} frames, {} -> {} bytes)",
+            r.database, r.part, r.old_frames, r.new_frames, r.old_bytes, r.new_bytes
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `recover` (read-only on the database: the source is not touched).
+pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
+    let root = crate::resolve_root(&a.root, false)?;
+    let engine =
+        Engine::open_read_only(&root).with_context(|| format!("open {}", root.display()))?;
+    let db = crate::normalize_db(&a.db)?;
+    let out = std::path::absolute(&a.out)?;
+    let r = engine.recover_data_file(&db, &a.part, &out)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "Recovered {} to {} ({} frames, {} records, {} skipped bytes)",
+            r.source_path.display(),
+            r.output_path.display(),
+            r.recovered_frames,
+            r.recovered_records,
+            r.skipped_bytes
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
