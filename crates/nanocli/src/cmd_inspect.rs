@@ -677,11 +677,7 @@ fn metric(a: Args) -> Result<ExitCode> {
             Ok(mf) => {
                 let s = mf.summary();
                 let frames = s.frames.len() as u64;
-                let avg = if frames > 0 {
-                    s.payload_bytes() / frames
-                } else {
-                    0
-                };
+                let avg = s.payload_bytes().checked_div(frames).unwrap_or(0);
                 tf += frames;
                 tm += s.distinct_metrics() as u64;
                 tp += s.points();
