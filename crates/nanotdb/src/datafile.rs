@@ -181,6 +181,44 @@ pub fn scan_file(path: &Path, verify_last: bool) -> io::Result<DataScan> {
     Ok(scan)
 }
 
+/// Header walk of the bytes `[start, end)` of an open file, `start` being a
+/// frame boundary (used to extend an earlier walk as the file grows). Stops
+/// quietly at the first frame that does not fit before `end`.
+pub fn scan_file_range(file: &File, start: u64, end: u64) -> io::Result<DataScan> {
+    let mut scan = DataScan {
+        file_len: end,
+        ..DataScan::default()
+    };
+    let mut hdr = [0u8; MAX_HEADER];
+    let mut off = start;
+    while off < end {
+        let want = (end - off).min(MAX_HEADER as u64) as usize;
+        file.read_exact_at(&mut hdr[..want], off)?;
+        match check_header(&hdr[..want], off, end) {
+            Ok(h) => {
+                scan.frames.push(FrameInfo {
+                    offset: off,
+                    header: h,
+                });
+                off += h.frame_len();
+            }
+            Err(reason) => {
+                scan.damage = Some(Damage {
+                    offset: off,
+                    frame_index: scan.frames.len(),
+                    reason,
+                });
+                break;
+            }
+        }
+    }
+    scan.valid_len = scan
+        .frames
+        .last()
+        .map_or(start, |f| f.offset + f.header.frame_len());
+    Ok(scan)
+}
+
 /// Reads and decodes one frame found by a scan. The outer error is I/O, the
 /// inner one a damaged frame. `block` is a reusable buffer.
 pub fn read_frame(

@@ -14,7 +14,6 @@ use std::path::Path;
 use crate::engine::Engine;
 use crate::error::{Error, IoContext, Result};
 use crate::lineproto;
-use crate::page::DecodedFrame;
 use crate::sample::{Value, ValueType};
 
 /// What an export wrote.
@@ -76,16 +75,18 @@ impl Engine {
                 report.bytes += line.len() as u64;
                 Ok(())
             };
-        let mut buf = DecodedFrame::default();
         for view in &views {
             let _flow =
-                database.read_view(view, None, from, to, &mut buf, &mut |id, ts, bits| {
-                    match write_one(id, ts, bits, &mut report) {
-                        Ok(()) => ControlFlow::Continue(()),
-                        Err(e) => {
-                            failure = Some(e);
-                            ControlFlow::Break(())
-                        }
+                database.read_view(view, None, from, to, &mut |id, ts, bits| match write_one(
+                    id,
+                    ts,
+                    bits,
+                    &mut report,
+                ) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        failure = Some(e);
+                        ControlFlow::Break(())
                     }
                 })?;
             if let Some(e) = failure.take() {

@@ -12,7 +12,6 @@ use std::ops::ControlFlow;
 use crate::aggregate::{self, AggregateRow, Aggregators, WindowedAggregation, default_aggregators};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::page::DecodedFrame;
 use crate::sample::{MetricId, Sample, Value, ValueType};
 
 impl Engine {
@@ -99,9 +98,8 @@ impl Engine {
             )
         };
         let ids: Vec<MetricId> = wanted.iter().map(|w| w.0).collect();
-        let mut buf = DecodedFrame::default();
         for view in &views {
-            let flow = database.read_view(view, Some(&ids), from, to, &mut buf, &mut emit)?;
+            let flow = database.read_view(view, Some(&ids), from, to, &mut emit)?;
             if flow.is_break() {
                 return Ok(());
             }

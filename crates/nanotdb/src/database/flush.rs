@@ -159,6 +159,9 @@ impl Database {
             dry_run,
         )?;
         if !dry_run {
+            for p in &report.removed {
+                self.frames.forget(p);
+            }
             for k in &report.expired {
                 st.files.remove(k);
             }

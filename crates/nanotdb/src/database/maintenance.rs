@@ -186,6 +186,7 @@ impl Database {
         }
         emit(&mut ids, &mut ts, &mut vals, &mut out)?;
         write_atomic_named(&path, "recompact.tmp", &out)?;
+        self.frames.forget(&path);
         if let Some(p) = st.open.get_mut(&part) {
             p.file = None;
         }

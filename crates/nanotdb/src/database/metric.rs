@@ -18,7 +18,7 @@
 //! build (the reference's rebuild did, FORMATS §8.6 [hazard]).
 
 use std::collections::HashMap as StdHashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -213,7 +213,6 @@ impl Database {
         ids: Option<&[MetricId]>,
         from: i64,
         to: i64,
-        buf: &mut DecodedFrame,
         f: &mut dyn FnMut(MetricId, i64, u32) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         let mut data_from = 0u64;
@@ -247,7 +246,8 @@ impl Database {
             sources.push((p, data_from, *len));
         }
         for (path, start, len) in sources {
-            let flow = read_file_frames_from(path, start, len, from, to, buf, &mut |fr| {
+            let cache = (!self.settings.read_only).then_some(&self.frames);
+            let flow = read_file_frames(cache, path, start, len, from, to, &mut |fr| {
                 match ids {
                     Some([single]) => {
                         for i in fr.indices_of(*single) {
@@ -383,24 +383,16 @@ impl Database {
     fn collect_partition(&self, view: &PartitionView) -> Result<Vec<(MetricId, Series)>> {
         let mut order: Vec<MetricId> = Vec::new();
         let mut groups: StdHashMap<MetricId, Vec<(i64, u32)>> = StdHashMap::new();
-        let mut buf = DecodedFrame::default();
-        let _ = self.read_view(
-            view,
-            None,
-            i64::MIN,
-            i64::MAX,
-            &mut buf,
-            &mut |id, ts, v| {
-                groups
-                    .entry(id)
-                    .or_insert_with(|| {
-                        order.push(id);
-                        Vec::new()
-                    })
-                    .push((ts, v));
-                ControlFlow::Continue(())
-            },
-        )?;
+        let _ = self.read_view(view, None, i64::MIN, i64::MAX, &mut |id, ts, v| {
+            groups
+                .entry(id)
+                .or_insert_with(|| {
+                    order.push(id);
+                    Vec::new()
+                })
+                .push((ts, v));
+            ControlFlow::Continue(())
+        })?;
         Ok(order
             .into_iter()
             .map(|id| {
@@ -417,6 +409,8 @@ impl Database {
         if let Some(p) = st.open.get_mut(key) {
             p.file = None;
         }
+        self.frames.forget(&data);
+        self.frames.forget(&raw);
         let entry = st.files.entry(key.to_string()).or_default();
         match action {
             RawIngestAction::Keep => {}
@@ -569,39 +563,4 @@ fn verify_against(path: &Path, want: &[MetricSamples]) -> Result<u64> {
         )));
     }
     Ok(points)
-}
-
-/// Like [`read_file_frames`] but starting at byte `start` (a frame boundary).
-pub(crate) fn read_file_frames_from(
-    path: &Path,
-    start: u64,
-    len: u64,
-    from: i64,
-    to: i64,
-    buf: &mut DecodedFrame,
-    f: &mut dyn FnMut(&DecodedFrame) -> ControlFlow<()>,
-) -> Result<ControlFlow<()>> {
-    if start == 0 {
-        return read_file_frames(path, len, from, to, buf, f);
-    }
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let scan = datafile::scan_file(path, false).at(path)?;
-    let mut block = Vec::new();
-    for fi in scan.frames.iter().filter(|fi| fi.offset >= start) {
-        if fi.offset + fi.header.frame_len() > len {
-            break;
-        }
-        if fi.header.end_ts < from || fi.header.start_ts > to {
-            continue;
-        }
-        read_frame_at(&file, path, fi, &mut block, buf)?;
-        if f(buf).is_break() {
-            return Ok(ControlFlow::Break(()));
-        }
-    }
-    Ok(ControlFlow::Continue(()))
 }

@@ -26,7 +26,7 @@ use foldhash::HashMap;
 
 use crate::catalog::{Catalog, MetricInfo};
 use crate::config::{DurabilityProfile, EngineConfig, FsyncPolicy, Manifest};
-use crate::datafile::{self, DataScan};
+use crate::datafile;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::lock::DbLock;
@@ -39,14 +39,16 @@ use crate::time::{self, PartitionMode};
 use crate::wal::{self, WalEncoder};
 
 mod flush;
+mod framecache;
 mod maintenance;
 mod metric;
 mod read;
 mod replay;
 
+pub(crate) use framecache::read_file_frames;
 pub use maintenance::{RecompactReport, RecoverReport};
 pub use metric::{BuildOptions, BuildReport};
-pub(crate) use read::{read_file_frames, read_frame_at};
+pub(crate) use read::read_frame_at;
 
 /// Multiset of samples keyed by (metric id, timestamp, value bits).
 type SampleCounts = HashMap<(MetricId, i64, u32), u32>;
@@ -135,6 +137,8 @@ pub(crate) struct Database {
     state: Mutex<DbState>,
     /// Held while the database is open for writing.
     lock: Mutex<Option<DbLock>>,
+    /// Decoded raw frames (writable engines only).
+    pub(crate) frames: framecache::FrameCache,
     /// Open metric files and their read plans, by path.
     metric_cache: Mutex<std::collections::HashMap<PathBuf, metric::MetricEntry>>,
 }
@@ -263,6 +267,7 @@ impl Database {
             settings,
             limits,
             lock: Mutex::new(None),
+            frames: framecache::FrameCache::default(),
             metric_cache: Mutex::new(std::collections::HashMap::new()),
             state: Mutex::new(DbState {
                 materialized,

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::ops::ControlFlow;
 use std::path::Path;
 
 use super::*;
@@ -137,37 +136,4 @@ pub(crate) fn read_frame_at(
             offset: fi.offset,
             reason: e.to_string(),
         })
-}
-
-/// Visits the decoded frames of a raw file up to `len` bytes whose time range
-/// overlaps `[from, to]`, one frame in memory at a time.
-pub(crate) fn read_file_frames(
-    path: &Path,
-    len: u64,
-    from: i64,
-    to: i64,
-    buf: &mut DecodedFrame,
-    f: &mut dyn FnMut(&DecodedFrame) -> ControlFlow<()>,
-) -> Result<ControlFlow<()>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        // Removed by retention or a raw-ingest action since the snapshot.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let scan: DataScan = datafile::scan_file(path, false).at(path)?;
-    let mut block = Vec::new();
-    for fi in &scan.frames {
-        if fi.offset + fi.header.frame_len() > len {
-            break;
-        }
-        if fi.header.end_ts < from || fi.header.start_ts > to {
-            continue;
-        }
-        read_frame_at(&file, path, fi, &mut block, buf)?;
-        if f(buf).is_break() {
-            return Ok(ControlFlow::Break(()));
-        }
-    }
-    Ok(ControlFlow::Continue(()))
 }
