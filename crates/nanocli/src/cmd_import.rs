@@ -84,6 +84,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .len();
     let db = a.db.as_deref().map(crate::normalize_db).transpose()?;
     let engine = Engine::open(&root).with_context(|| format!("open {}", root.display()))?;
+    // A tool run is not worth self-metrics: they would grow on every import.
+    engine.set_stats_enabled(false);
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(size);
         b.set_style(

@@ -38,6 +38,10 @@ pub struct Engine {
     dbs: RwLock<HashMap<String, Arc<Database>>>,
     closed: AtomicBool,
     prefer_metric_files: AtomicBool,
+    /// Self-metrics into `internal` (`[stats]`; off for read-only engines).
+    stats_enabled: AtomicBool,
+    /// When the last self-metrics snapshot was written.
+    last_stats: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// One sample to write, borrowed.
@@ -117,7 +121,13 @@ impl Engine {
             dbs: RwLock::new(HashMap::new()),
             closed: AtomicBool::new(false),
             prefer_metric_files: AtomicBool::new(true),
+            stats_enabled: AtomicBool::new(false),
+            last_stats: std::sync::Mutex::new(None),
         };
+        engine.stats_enabled.store(
+            engine.config.stats.enabled && !opts.read_only,
+            Ordering::Relaxed,
+        );
         crate::metricfile::cache::global_cache()
             .set_capacity(engine.config.metrics.time_cache_slots);
         for name in engine.config.default_databases.clone() {
@@ -150,6 +160,53 @@ impl Engine {
     /// Sets [`Engine::prefer_metric_files`] (`nanocli query --metric-files`).
     pub fn set_prefer_metric_files(&self, on: bool) {
         self.prefer_metric_files.store(on, Ordering::Relaxed);
+    }
+
+    /// Turns the self-metrics snapshots into the `internal` database on or
+    /// off (`[stats].enabled` by default). Tools that run briefly turn them
+    /// off so that every run does not add samples.
+    pub fn set_stats_enabled(&self, on: bool) {
+        self.stats_enabled
+            .store(on && !self.settings.read_only, Ordering::Relaxed);
+    }
+
+    /// Writes one snapshot of the self-metrics into `internal` if enabled
+    /// and `[stats].interval` has passed since the last one (`force` skips
+    /// the interval check).
+    fn maybe_emit_stats(&self, force: bool) {
+        if !self.stats_enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        {
+            let mut last = self.last_stats.lock().unwrap_or_else(|p| p.into_inner());
+            let interval =
+                std::time::Duration::from_nanos(self.config.stats.interval_ns.max(0) as u64);
+            if !force && last.is_some_and(|t| t.elapsed() < interval) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let stats: Vec<DbStats> = self
+            .loaded()
+            .iter()
+            .filter(|d| d.is_materialized())
+            .map(|d| d.stats())
+            .collect();
+        let metrics = crate::stats::snapshot_metrics(&stats);
+        let now = time::now_ns();
+        let samples: Vec<WriteSample<'_>> = metrics
+            .iter()
+            .map(|(name, v)| WriteSample {
+                db: crate::stats::INTERNAL_DB,
+                metric: name,
+                ts: now,
+                value: Value::F32(*v),
+            })
+            .collect();
+        let mut report = WriteReport::default();
+        if let Err(e) = self.write_run(&samples, 0, now, false, &mut report) {
+            tracing::debug!("self-metrics snapshot failed: {e}");
+        }
     }
 
     /// Builds metric files for one partition (`part`) or every partition
@@ -343,6 +400,9 @@ impl Engine {
             }
             i = j;
         }
+        if report.accepted > 0 && samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
+            self.maybe_emit_stats(false);
+        }
         Ok(report)
     }
 
@@ -400,6 +460,10 @@ impl Engine {
             }
             let fin = db.finish_batch(st);
             result.and(fin)?;
+        }
+        drop(guards);
+        if report.accepted > 0 && samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
+            self.maybe_emit_stats(false);
         }
         Ok(report)
     }
@@ -495,6 +559,19 @@ impl Engine {
     /// Flushes and closes every database. Every database is attempted even
     /// when another fails; the failures are returned together.
     pub fn close(&self) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        // One last snapshot, as the reference does at close — but only when
+        // this process wrote something, so idle runs never add samples.
+        let emitted = self
+            .last_stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if emitted {
+            self.maybe_emit_stats(true);
+        }
         if self.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }

@@ -62,3 +62,58 @@ pub struct DbStats {
     /// Counters.
     pub counters: DbCounters,
 }
+
+/// Name of the database holding the engine's own metrics.
+pub const INTERNAL_DB: &str = "internal";
+
+/// The self-metrics of one snapshot, as (metric name, value), named like
+/// the reference's (`nanotdb/<db>/wal/append_count`, …) where a figure has
+/// a counterpart, plus process figures in place of Go's runtime ones.
+pub fn snapshot_metrics(dbs: &[DbStats]) -> Vec<(String, f32)> {
+    let mut out = Vec::new();
+    for d in dbs {
+        let c = &d.counters;
+        let p = format!("nanotdb/{}", d.database);
+        let mut put = |k: &str, v: u64| out.push((format!("{p}/{k}"), v as f32));
+        put("wal/append_count", c.wal_appends);
+        put("wal/append_bytes", c.wal_bytes_written);
+        put("wal/buffer_bytes", d.wal_bytes);
+        put("wal/fsync_count", c.wal_fsyncs);
+        put("wal/flush_count", c.wal_resets + c.wal_rewrites);
+        put("wal/replay_records", c.replayed_records);
+        put("data/flush_count", c.flushes);
+        put("data/flush_records", c.records_flushed);
+        put("data/flush_compressed_bytes", c.frame_bytes_written);
+        put("data/fsync_count", c.data_fsyncs);
+        put("ingest/samples", c.samples_ingested);
+        put(
+            "open_pages",
+            d.open_partitions
+                .iter()
+                .filter(|p| p.page_records > 0)
+                .count() as u64,
+        );
+    }
+    if let Some(rss) = process_rss_bytes() {
+        out.push(("nanotdb/runtime/rss_bytes".into(), rss as f32));
+    }
+    let tc = crate::metricfile::cache::global_cache();
+    out.push((
+        "nanotdb/metric_file/time_cache_entries".into(),
+        tc.len() as f32,
+    ));
+    out.push((
+        "nanotdb/metric_file/time_cache_bytes".into(),
+        tc.bytes() as f32,
+    ));
+    out
+}
+
+/// Resident set size of this process (Linux `/proc/self/statm`).
+pub fn process_rss_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}

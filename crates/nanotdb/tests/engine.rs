@@ -833,3 +833,32 @@ fn retention_uses_the_wall_clock_and_spares_recent_and_open_partitions() {
     let got: Vec<Value> = all(&engine, "rt", "m").iter().map(|s| s.value).collect();
     assert_eq!(got, [Value::I32(3), Value::I32(4)]);
 }
+
+#[test]
+fn self_metrics_go_to_internal_only_when_something_was_written() {
+    let root = tempfile::tempdir().unwrap();
+    fs::write(
+        root.path().join("engine.toml"),
+        "[stats]\nenabled = true\ninterval = \"1h\"\n[manifest_defaults.wal]\nenabled = true\nskip_before = \"0s\"\n",
+    )
+    .unwrap();
+    // A run that writes nothing adds nothing.
+    let engine = Engine::open(root.path()).unwrap();
+    engine.close().unwrap();
+    drop(engine);
+    assert!(!root.path().join("internal").exists());
+    let engine = Engine::open(root.path()).unwrap();
+    engine.add_sample("s", "m", T0, Value::I32(1)).unwrap();
+    engine.add_sample("s", "m", T0 + 1, Value::I32(2)).unwrap();
+    // First write emitted a snapshot; the second is within the interval.
+    let snap: Vec<Sample> = all(&engine, "internal", "nanotdb/s/ingest/samples");
+    assert_eq!(snap.len(), 1);
+    assert_eq!(snap[0].value, Value::F32(1.0));
+    engine.close().unwrap();
+    drop(engine);
+    let engine = Engine::open(root.path()).unwrap();
+    let snap = all(&engine, "internal", "nanotdb/s/ingest/samples");
+    assert_eq!(snap.len(), 2, "one more at close");
+    assert_eq!(snap[1].value, Value::F32(2.0));
+    assert!(all(&engine, "internal", "nanotdb/s/wal/append_count")[1].value == Value::F32(2.0));
+}
