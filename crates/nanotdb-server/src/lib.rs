@@ -7,6 +7,7 @@
 pub mod app;
 pub mod envelope;
 pub mod limits;
+pub mod logging;
 pub mod params;
 pub mod prom;
 pub mod routes;

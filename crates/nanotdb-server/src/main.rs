@@ -54,19 +54,13 @@ fn bind_addr(listen: &str) -> String {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let cli = Cli::parse();
     let root = match &cli.config {
         Some(c) => root_of(c)?,
         None => PathBuf::from("data"),
     };
     if cli.init {
+        init_console_logging();
         std::fs::create_dir_all(&root)
             .with_context(|| format!("init failed: create {}", root.display()))?;
         let engine = Engine::open(&root).context("init failed")?;
@@ -84,8 +78,21 @@ fn main() -> Result<()> {
         );
     }
     std::fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
-    let engine =
-        Engine::open(&root).with_context(|| format!("open engine at {}", root.display()))?;
+    // The loggers come from engine.toml, so read it before opening the engine.
+    let (config, warnings) = nanotdb::config::load_or_create_engine_config(&root)
+        .context("load runtime config failed")?;
+    nanotdb_server::logging::init(&config.loggers)?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let engine = Engine::open_with(
+        &root,
+        nanotdb::EngineOptions {
+            read_only: false,
+            config: Some(config),
+        },
+    )
+    .with_context(|| format!("open engine at {}", root.display()))?;
     let settings =
         ServerSettings::load(&root.join("engine.toml")).context("load runtime config failed")?;
     let listen = match (&cli.listen, &cli.config) {
@@ -116,4 +123,12 @@ fn main() -> Result<()> {
     engine.close().context("close engine")?;
     tracing::info!("engine closed");
     Ok(())
+}
+
+/// Console logging at info for `--init` (no engine.toml may exist yet).
+fn init_console_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
 }

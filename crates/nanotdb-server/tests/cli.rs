@@ -125,3 +125,36 @@ fn no_flags_serves_data_in_the_working_directory() {
     assert!(child.wait().unwrap().success());
     assert!(d.path().join("data").join("engine.toml").is_file());
 }
+
+#[test]
+fn loggers_from_engine_toml_write_to_their_file() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("r");
+    std::fs::create_dir_all(&root).unwrap();
+    let log = d.path().join("nanotdb.log");
+    std::fs::write(
+        root.join("engine.toml"),
+        format!(
+            "[stats]\nenabled = false\n[[logging.logger]]\noutput = {:?}\nlevel = \"debug\"\n",
+            log.display().to_string()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .arg("--config")
+        .arg(root.join("engine.toml"))
+        .arg("--listen")
+        .arg(addr.to_string())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_up(addr);
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("engine opened"), "{text}");
+    assert!(text.contains("nanotdb listening"), "{text}");
+    assert!(!text.contains("\u{1b}["), "no colours in files");
+}
