@@ -117,8 +117,7 @@ pub fn write_seconds(out: &mut Vec<u8>, ts: i64) {
     use std::io::Write;
     let s = ts as f64 / 1e9;
     if s.fract() == 0.0 && s.abs() < 1e15 {
-        let mut b = itoa_buf(s as i64);
-        out.extend_from_slice(b.as_bytes_mut());
+        out.extend_from_slice(itoa::Buffer::new().format(s as i64).as_bytes());
     } else if s.abs() >= 1e-4 && s.abs() < 1e15 {
         // ryu prints the same shortest round-trip digits as Display, faster;
         // in this magnitude range it never uses an exponent.
@@ -127,37 +126,6 @@ pub fn write_seconds(out: &mut Vec<u8>, ts: i64) {
     } else {
         let _ = write!(out, "{s}");
     }
-}
-
-/// Decimal digits of an integer (no allocation).
-struct ItoaBuf {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl ItoaBuf {
-    fn as_bytes_mut(&mut self) -> &[u8] {
-        &self.buf[self.start..]
-    }
-}
-
-fn itoa_buf(n: i64) -> ItoaBuf {
-    let mut buf = [0u8; 20];
-    let mut w = buf.len();
-    let mut u = n.unsigned_abs();
-    loop {
-        w -= 1;
-        buf[w] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        w -= 1;
-        buf[w] = b'-';
-    }
-    ItoaBuf { buf, start: w }
 }
 
 /// Writes a sample value as the API's JSON string: int32 decimal, float32

@@ -72,119 +72,14 @@ fn check_header(
     Ok(h)
 }
 
-/// Header walk over bytes in memory. With `verify_last` the last
-/// structurally complete frame is also fully verified (CRC, S2, length), so
-/// a torn write whose length bytes made it to disk is noticed too.
-pub fn scan_bytes(bytes: &[u8], verify_last: bool) -> DataScan {
-    let file_len = bytes.len() as u64;
-    let mut scan = DataScan {
-        file_len,
-        ..DataScan::default()
-    };
-    let mut off = 0u64;
-    while off < file_len {
-        let start = off as usize;
-        let end = (start + MAX_HEADER).min(bytes.len());
-        match check_header(&bytes[start..end], off, file_len) {
-            Ok(h) => {
-                scan.frames.push(FrameInfo {
-                    offset: off,
-                    header: h,
-                });
-                off += h.frame_len();
-            }
-            Err(reason) => {
-                scan.damage = Some(Damage {
-                    offset: off,
-                    frame_index: scan.frames.len(),
-                    reason,
-                });
-                break;
-            }
-        }
-    }
-    if verify_last && let Some(last) = scan.frames.last().copied() {
-        let s = last.offset as usize + last.header.header_len;
-        let c = last.header.clen as usize;
-        let block = &bytes[s..s + c];
-        let crc = u32::from_le_bytes([
-            bytes[s + c],
-            bytes[s + c + 1],
-            bytes[s + c + 2],
-            bytes[s + c + 3],
-        ]);
-        if let Err(e) =
-            page::decode_frame_into(&last.header, block, crc, &mut DecodedFrame::default())
-        {
-            scan.frames.pop();
-            scan.damage = Some(Damage {
-                offset: last.offset,
-                frame_index: scan.frames.len(),
-                reason: e.to_string(),
-            });
-        }
-    }
-    scan.valid_len = scan
-        .frames
-        .last()
-        .map_or(0, |f| f.offset + f.header.frame_len());
-    scan
-}
-
-/// Header walk of a file with positioned reads (the payloads are not read,
-/// except the last frame's with `verify_last`).
-pub fn scan_file(path: &Path, verify_last: bool) -> io::Result<DataScan> {
-    let file = File::open(path)?;
-    let file_len = file.metadata()?.len();
-    let mut scan = DataScan {
-        file_len,
-        ..DataScan::default()
-    };
-    let mut hdr = [0u8; MAX_HEADER];
-    let mut off = 0u64;
-    while off < file_len {
-        let want = (file_len - off).min(MAX_HEADER as u64) as usize;
-        file.read_exact_at(&mut hdr[..want], off)?;
-        match check_header(&hdr[..want], off, file_len) {
-            Ok(h) => {
-                scan.frames.push(FrameInfo {
-                    offset: off,
-                    header: h,
-                });
-                off += h.frame_len();
-            }
-            Err(reason) => {
-                scan.damage = Some(Damage {
-                    offset: off,
-                    frame_index: scan.frames.len(),
-                    reason,
-                });
-                break;
-            }
-        }
-    }
-    if verify_last && let Some(last) = scan.frames.last().copied() {
-        let mut block = Vec::new();
-        if let Err(e) = read_frame(&file, &last, &mut block, &mut DecodedFrame::default())? {
-            scan.frames.pop();
-            scan.damage = Some(Damage {
-                offset: last.offset,
-                frame_index: scan.frames.len(),
-                reason: e.to_string(),
-            });
-        }
-    }
-    scan.valid_len = scan
-        .frames
-        .last()
-        .map_or(0, |f| f.offset + f.header.frame_len());
-    Ok(scan)
-}
-
-/// Header walk of the bytes `[start, end)` of an open file, `start` being a
-/// frame boundary (used to extend an earlier walk as the file grows). Stops
-/// quietly at the first frame that does not fit before `end`.
-pub fn scan_file_range(file: &File, start: u64, end: u64) -> io::Result<DataScan> {
+/// The header walk shared by every scan: frames from `start` (a frame
+/// boundary) while they fit before `end`; `read` fills a header buffer from
+/// an offset (at most 28 bytes, fewer near the end).
+fn walk(
+    start: u64,
+    end: u64,
+    mut read: impl FnMut(u64, &mut [u8]) -> io::Result<()>,
+) -> io::Result<DataScan> {
     let mut scan = DataScan {
         file_len: end,
         ..DataScan::default()
@@ -193,7 +88,7 @@ pub fn scan_file_range(file: &File, start: u64, end: u64) -> io::Result<DataScan
     let mut off = start;
     while off < end {
         let want = (end - off).min(MAX_HEADER as u64) as usize;
-        file.read_exact_at(&mut hdr[..want], off)?;
+        read(off, &mut hdr[..want])?;
         match check_header(&hdr[..want], off, end) {
             Ok(h) => {
                 scan.frames.push(FrameInfo {
@@ -217,6 +112,80 @@ pub fn scan_file_range(file: &File, start: u64, end: u64) -> io::Result<DataScan
         .last()
         .map_or(start, |f| f.offset + f.header.frame_len());
     Ok(scan)
+}
+
+/// Drops the last frame of `scan` when it fails full verification (CRC,
+/// S2, length): a torn write whose length bytes made it to disk.
+fn verify_last_frame(
+    scan: &mut DataScan,
+    check: impl FnOnce(&FrameInfo) -> io::Result<Result<(), FrameError>>,
+) -> io::Result<()> {
+    if let Some(last) = scan.frames.last().copied()
+        && let Err(e) = check(&last)?
+    {
+        scan.frames.pop();
+        scan.damage = Some(Damage {
+            offset: last.offset,
+            frame_index: scan.frames.len(),
+            reason: e.to_string(),
+        });
+        scan.valid_len = last.offset;
+    }
+    Ok(())
+}
+
+/// Header walk over bytes in memory. With `verify_last` the last
+/// structurally complete frame is also fully verified (CRC, S2, length), so
+/// a torn write whose length bytes made it to disk is noticed too.
+pub fn scan_bytes(bytes: &[u8], verify_last: bool) -> DataScan {
+    let copy = |off: u64, buf: &mut [u8]| {
+        let o = off as usize;
+        buf.copy_from_slice(&bytes[o..o + buf.len()]);
+        Ok(())
+    };
+    // Reading from memory cannot fail.
+    let mut scan = walk(0, bytes.len() as u64, copy).unwrap_or_default();
+    if verify_last {
+        let _ = verify_last_frame(&mut scan, |last| {
+            let s = last.offset as usize + last.header.header_len;
+            let c = last.header.clen as usize;
+            let crc = u32::from_le_bytes([
+                bytes[s + c],
+                bytes[s + c + 1],
+                bytes[s + c + 2],
+                bytes[s + c + 3],
+            ]);
+            Ok(page::decode_frame_into(
+                &last.header,
+                &bytes[s..s + c],
+                crc,
+                &mut DecodedFrame::default(),
+            ))
+        });
+    }
+    scan
+}
+
+/// Header walk of a file with positioned reads (the payloads are not read,
+/// except the last frame's with `verify_last`).
+pub fn scan_file(path: &Path, verify_last: bool) -> io::Result<DataScan> {
+    let file = File::open(path)?;
+    let file_len = file.metadata()?.len();
+    let mut scan = walk(0, file_len, |off, buf| file.read_exact_at(buf, off))?;
+    if verify_last {
+        let mut block = Vec::new();
+        verify_last_frame(&mut scan, |last| {
+            read_frame(&file, last, &mut block, &mut DecodedFrame::default())
+        })?;
+    }
+    Ok(scan)
+}
+
+/// Header walk of the bytes `[start, end)` of an open file, `start` being a
+/// frame boundary (used to extend an earlier walk as the file grows). Stops
+/// quietly at the first frame that does not fit before `end`.
+pub fn scan_file_range(file: &File, start: u64, end: u64) -> io::Result<DataScan> {
+    walk(start, end, |off, buf| file.read_exact_at(buf, off))
 }
 
 /// Reads and decodes one frame found by a scan. The outer error is I/O, the

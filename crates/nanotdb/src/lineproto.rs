@@ -513,22 +513,7 @@ fn parse_go_f32(tok: &str) -> Option<f32> {
 /// Appends the decimal form of `n`.
 #[inline]
 fn write_i32(out: &mut Vec<u8>, n: i32) {
-    let mut buf = [0u8; 11];
-    let mut w = buf.len();
-    let mut u = n.unsigned_abs();
-    loop {
-        w -= 1;
-        buf[w] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        w -= 1;
-        buf[w] = b'-';
-    }
-    out.extend_from_slice(&buf[w..]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends a value in export form: int32 as `-7i` (our choice, see the module docs), float32
