@@ -48,11 +48,40 @@ pub fn run(a: Args) -> Result<ExitCode> {
     match a.out {
         None => {
             let stdout = std::io::stdout();
-            engine.export_to_writer(&db, stdout.lock())?;
+            let w = crate::progress::Counting {
+                inner: stdout.lock(),
+                bar: crate::progress::bytes_spinner("exporting"),
+            };
+            let r = engine.export_to_writer(&db, w);
+            match r {
+                Ok(_) => {}
+                // `nanocli export | head` is not an error.
+                Err(nanotdb::Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Some(out) => {
             let out = std::path::absolute(&out)?;
-            let r = engine.export_file(&db, &out)?;
+            // Fail on an unknown database before creating the output file.
+            engine.metrics(&db)?;
+            if let Some(parent) = out.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("create {}", parent.display()))?;
+            }
+            let file =
+                std::fs::File::create(&out).with_context(|| format!("create {}", out.display()))?;
+            let bar = crate::progress::bytes_spinner("exporting");
+            let w = crate::progress::Counting {
+                inner: std::io::BufWriter::new(&file),
+                bar: bar.clone(),
+            };
+            let r = engine.export_to_writer(&db, w)?;
+            file.sync_all()
+                .with_context(|| format!("sync {}", out.display()))?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
             let s = Summary {
                 root_dir: root.display().to_string(),
                 database: db.clone(),

@@ -128,7 +128,33 @@ pub fn build(b: Build) -> Result<ExitCode> {
         raw_action,
         verify: a.verify,
     };
-    let reports = engine.build_metric_files(&db, a.part.as_deref(), Some(opts))?;
+    let parts: Vec<String> = match &a.part {
+        Some(p) => vec![p.clone()],
+        // Partitions still being written are left for a later build.
+        None => engine
+            .raw_partitions(&db)?
+            .into_iter()
+            .filter(|(_, open)| !open)
+            .map(|(k, _)| k)
+            .collect(),
+    };
+    let bar = crate::progress::bar(
+        parts.len() as u64,
+        "{bar:40} {pos}/{len} partitions {per_sec} eta {eta}",
+    );
+    let mut reports = Vec::new();
+    for p in &parts {
+        let r = engine
+            .build_metric_files(&db, Some(p), Some(opts))
+            .with_context(|| format!("build metric partition {p}"))?;
+        reports.extend(r);
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     engine.close()?;
     if reports.is_empty() {
         bail!(
@@ -212,7 +238,12 @@ pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
         Engine::open_read_only(&root).with_context(|| format!("open {}", root.display()))?;
     let db = crate::normalize_db(&a.db)?;
     let out = std::path::absolute(&a.out)?;
-    let r = engine.recover_data_file(&db, &a.part, &out)?;
+    let spin = crate::progress::bytes_spinner("scanning for intact frames");
+    let r = engine.recover_data_file(&db, &a.part, &out);
+    if let Some(s) = spin {
+        s.finish_and_clear();
+    }
+    let r = r?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

@@ -7,6 +7,7 @@ mod cmd_inspect;
 mod cmd_maint;
 mod cmd_query;
 mod cmd_retention;
+mod progress;
 mod table;
 mod timearg;
 

@@ -285,6 +285,29 @@ impl Engine {
         database.recover(&st, part, out)
     }
 
+    /// Partition keys of `db` that have raw files (`data-`/`raw-<p>.dat`),
+    /// oldest first, and whether each has an open page.
+    pub fn raw_partitions(&self, db: &str) -> Result<Vec<(String, bool)>> {
+        let database = self.existing_db(db)?;
+        let st = database.lock();
+        let mut keys: Vec<(i64, String, bool)> = st
+            .files
+            .iter()
+            .filter(|(_, f)| f.data_len.is_some() || f.raw_len.is_some())
+            .map(|(k, _)| {
+                let start = time::parse_partition_key(k).map_or(i64::MIN, |p| p.1);
+                let open = st
+                    .open
+                    .get(k)
+                    .and_then(|p| p.page.as_ref())
+                    .is_some_and(|p| !p.is_empty());
+                (start, k.clone(), open)
+            })
+            .collect();
+        keys.sort();
+        Ok(keys.into_iter().map(|(_, k, o)| (k, o)).collect())
+    }
+
     /// Compares a partition's metric file with its raw files, sample by
     /// sample; returns the number of samples compared.
     pub fn verify_metric_file(&self, db: &str, part: &str) -> Result<u64> {
