@@ -6,6 +6,7 @@ mod cmd_import;
 mod cmd_inspect;
 mod cmd_query;
 mod cmd_retention;
+mod cmd_rollup;
 mod table;
 mod timearg;
 
@@ -64,6 +65,9 @@ Example:\n  nanocli query --root ./data --db edge --metric 'cpu' --start 1d --fo
     /// Apply the retention policy now (or show it with --dry-run).
     #[command(after_help = "Example:\n  nanocli retention --root ./data --db edge --dry-run")]
     Retention(cmd_retention::Args),
+    /// Rebuild rollup destinations from their sources (keeps user data in them).
+    #[command(after_help = "Example:\n  nanocli rollup --root ./data --db edge --json")]
+    Rollup(cmd_rollup::Args),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  nanocli completions bash > /etc/bash_completion.d/nanocli")]
     Completions {
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Inspect(w) => cmd_inspect::run(w),
         Command::Csv2nlp(a) => cmd_csv2nlp::run(a),
         Command::Retention(a) => cmd_retention::run(a),
+        Command::Rollup(a) => cmd_rollup::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(
