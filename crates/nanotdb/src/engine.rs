@@ -336,14 +336,31 @@ impl Engine {
         if !self.auto_rollups.load(Ordering::Relaxed) || self.settings.read_only {
             return;
         }
-        let mut touched: Vec<&str> = Vec::new();
-        for s in samples {
-            if !touched.contains(&s.db) {
-                touched.push(s.db);
+        // Split into runs of one database, comparing names only at run
+        // boundaries (address first: a batch usually borrows one string).
+        let mut runs: Vec<(&str, &[WriteSample<'_>])> = Vec::new();
+        let mut i = 0;
+        while i < samples.len() {
+            let db = samples[i].db;
+            let mut j = i + 1;
+            while j < samples.len() && (std::ptr::eq(samples[j].db, db) || samples[j].db == db) {
+                j += 1;
             }
+            runs.push((db, &samples[i..j]));
+            i = j;
         }
-        for db in touched {
-            if let Err(e) = self.rollup_trigger_after_write(db, samples) {
+        let mut done: Vec<&str> = Vec::new();
+        for (db, _) in &runs {
+            if done.contains(db) {
+                continue;
+            }
+            done.push(db);
+            let mine: Vec<&[WriteSample<'_>]> = runs
+                .iter()
+                .filter(|(d, _)| d == db)
+                .map(|(_, r)| *r)
+                .collect();
+            if let Err(e) = self.rollup_trigger_after_write(db, &mine) {
                 tracing::warn!(db, "automatic rollup failed: {e}");
             }
         }
@@ -364,6 +381,13 @@ impl Engine {
     /// The effective manifest of an existing database.
     pub fn db_manifest(&self, name: &str) -> Result<config::Manifest> {
         Ok(self.existing_db(name)?.manifest.clone())
+    }
+
+    /// Whether a database has rollups enabled with at least one job (no copy
+    /// of the manifest: this runs after every user batch).
+    pub(crate) fn has_rollup_jobs(&self, name: &str) -> Result<bool> {
+        let r = &self.existing_db(name)?.manifest.rollups;
+        Ok(r.enabled && !r.jobs.is_empty())
     }
 
     /// Number of metrics in a database's catalog (cheap: no copy).

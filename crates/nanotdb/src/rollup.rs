@@ -344,6 +344,10 @@ struct SourceDue {
     due: HashMap<String, (i64, i64)>,
     /// Smallest timestamp in `due`, for the fast path.
     min_ts: i64,
+    /// Jobs expanded against a catalog of `metric_count` metrics.
+    jobs: Arc<Vec<ExpandedJob>>,
+    /// The checkpoint log as last read or appended by this engine.
+    cps: BTreeMap<String, i64>,
 }
 
 /// Per-engine rollup state, behind the mutex that serialises rollup passes.
@@ -477,11 +481,21 @@ impl Engine {
         self.root().join(db).join(name)
     }
 
-    fn first_ts(&self, db: &str, metric: &str) -> Result<Option<i64>> {
-        let mut first = None;
-        self.query_range(db, metric, i64::MIN, i64::MAX, 1, |s| {
-            first = Some(s.ts);
-            ControlFlow::Break(())
+    /// First timestamp of each metric, in one scan that stops as soon as
+    /// every metric was seen (partitions are read oldest first).
+    fn first_ts_many(&self, db: &str, metrics: &[&str]) -> Result<HashMap<String, i64>> {
+        let mut first: HashMap<String, i64> = HashMap::default();
+        if metrics.is_empty() {
+            return Ok(first);
+        }
+        self.query_range_many(db, metrics, i64::MIN, i64::MAX, 1, |m, s| {
+            if !first.contains_key(m) {
+                first.insert(m.to_string(), s.ts);
+                if first.len() == metrics.len() {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
         })?;
         Ok(first)
     }
@@ -490,21 +504,49 @@ impl Engine {
     /// complete period of every job, writes the outputs, flushes the
     /// destinations, then appends the checkpoints. Returns the report and
     /// the trigger state for the source.
-    fn rollup_pass(&self, source: &str, now: i64) -> Result<(PassReport, Option<SourceDue>)> {
+    fn rollup_pass(
+        &self,
+        source: &str,
+        now: i64,
+        prev: Option<SourceDue>,
+    ) -> Result<(PassReport, Option<SourceDue>)> {
         let mut report = PassReport::default();
         let manifest = self.db_manifest(source)?;
         if !manifest.rollups.enabled || manifest.rollups.jobs.is_empty() {
             return Ok((report, None));
         }
-        let names: Vec<String> = self.metrics(source)?.into_iter().map(|m| m.name).collect();
+        let count = self.metric_count(source)?;
+        let cp_path = self.checkpoint_path(source, &manifest);
+        let (jobs, mut cps) = match prev {
+            Some(p) if p.metric_count == count => (p.jobs, p.cps),
+            prev => {
+                let names: Vec<String> =
+                    self.metrics(source)?.into_iter().map(|m| m.name).collect();
+                let cps = match prev {
+                    Some(p) => p.cps,
+                    None => read_checkpoints(&cp_path)?,
+                };
+                (Arc::new(expand_jobs(&manifest, &names)), cps)
+            }
+        };
         let mut due = SourceDue {
-            metric_count: names.len(),
+            metric_count: count,
             due: HashMap::default(),
             min_ts: i64::MAX,
+            jobs: jobs.clone(),
+            cps: BTreeMap::new(),
         };
-        let jobs = expand_jobs(&manifest, &names);
-        let cp_path = self.checkpoint_path(source, &manifest);
-        let cps = read_checkpoints(&cp_path)?;
+        let need_first: Vec<&str> = {
+            let mut v: Vec<&str> = jobs
+                .iter()
+                .filter(|j| !matches!(cps.get(&j.key), Some(&c) if c != 0))
+                .map(|j| j.source_metric.as_str())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let firsts = self.first_ts_many(source, &need_first)?;
         let mut runs: Vec<JobRun> = Vec::new();
         for (i, job) in jobs.iter().enumerate() {
             let iv = job.interval_ns;
@@ -516,8 +558,8 @@ impl Engine {
             };
             let start = match cps.get(&job.key) {
                 Some(&v) if v != 0 => v,
-                _ => match self.first_ts(source, &job.source_metric)? {
-                    Some(t) => floor_to(t, iv),
+                _ => match firsts.get(&job.source_metric) {
+                    Some(&t) => floor_to(t, iv),
                     None => continue,
                 },
             };
@@ -558,6 +600,7 @@ impl Engine {
             });
         }
         if runs.is_empty() {
+            due.cps = cps;
             return Ok((report, Some(due)));
         }
         // One scan of the source over every metric involved.
@@ -571,11 +614,24 @@ impl Engine {
         let metrics: Vec<&str> = by_metric.keys().copied().collect();
         let from = runs.iter().map(|r| r.start).min().unwrap_or(0);
         let to = runs.iter().map(|r| r.end).max().unwrap_or(0) - 1;
+        // The callback's names borrow the query's own strings, so their
+        // address identifies the metric: hash that, not the text.
+        let mut by_addr: HashMap<usize, usize> = HashMap::default();
+        let slots: Vec<&Vec<usize>> = metrics.iter().filter_map(|m| by_metric.get(m)).collect();
         self.query_range_many(source, &metrics, from, to, 1, |name, s| {
-            if let Some(rs) = by_metric.get(name) {
-                for &r in rs {
-                    let run = &mut runs[r];
-                    push_sample(run, s.ts, s.value);
+            let slot = match by_addr.get(&(name.as_ptr() as usize)) {
+                Some(&k) => Some(k),
+                None => {
+                    let k = metrics.iter().position(|m| *m == name);
+                    if let Some(k) = k {
+                        by_addr.insert(name.as_ptr() as usize, k);
+                    }
+                    k
+                }
+            };
+            if let Some(rs) = slot.and_then(|k| slots.get(k)) {
+                for &r in rs.iter() {
+                    push_sample(&mut runs[r], s.ts, s.value);
                 }
             }
             ControlFlow::Continue(())
@@ -601,12 +657,15 @@ impl Engine {
             let job = &jobs[run.job];
             let mut end = run.end;
             if !run.rows.is_empty() {
-                let text =
-                    config::rollup_destination_manifest_toml(&config::rollup_destination_manifest(
-                        &self.config().manifest_defaults,
-                        job.interval_ns,
-                    ));
-                self.open_or_create_with_manifest(&job.destination_db, &text)?;
+                if not_found_is_none(self.db_manifest(&job.destination_db))?.is_none() {
+                    let text = config::rollup_destination_manifest_toml(
+                        &config::rollup_destination_manifest(
+                            &self.config().manifest_defaults,
+                            job.interval_ns,
+                        ),
+                    );
+                    self.open_or_create_with_manifest(&job.destination_db, &text)?;
+                }
                 let mut last = Vec::with_capacity(job.outputs.len());
                 for o in &job.outputs {
                     let l = not_found_is_none(self.query_last(&job.destination_db, o))?.flatten();
@@ -653,7 +712,12 @@ impl Engine {
         for d in &report.destinations {
             self.flush_db(d)?;
         }
-        append_checkpoints(&cp_path, &checkpoints)?;
+        if append_checkpoints(&cp_path, &checkpoints)? {
+            cps = read_checkpoints(&cp_path)?;
+        } else {
+            cps.extend(checkpoints);
+        }
+        due.cps = cps;
         due.min_ts = due.due.values().map(|v| v.0).min().unwrap_or(i64::MAX);
         Ok((report, Some(due)))
     }
@@ -671,7 +735,8 @@ impl Engine {
         let mut queue: std::collections::VecDeque<String> = sources.iter().cloned().collect();
         let mut seen: HashSet<String> = sources.iter().cloned().collect();
         while let Some(s) = queue.pop_front() {
-            let (r, due) = self.rollup_pass(&s, now)?;
+            let prev = cache.sources.remove(&s);
+            let (r, due) = self.rollup_pass(&s, now, prev)?;
             match due {
                 Some(d) => {
                     cache.sources.insert(s.clone(), d);
@@ -712,12 +777,9 @@ impl Engine {
     pub(crate) fn rollup_trigger_after_write(
         &self,
         db: &str,
-        samples: &[WriteSample<'_>],
+        runs: &[&[WriteSample<'_>]],
     ) -> Result<()> {
-        let Some(database) = not_found_is_none(self.db_manifest(db))? else {
-            return Ok(());
-        };
-        if !database.rollups.enabled || database.rollups.jobs.is_empty() {
+        if !not_found_is_none(self.has_rollup_jobs(db))?.unwrap_or(false) {
             return Ok(());
         }
         let Ok(mut cache) = self.rollups.try_lock() else {
@@ -728,20 +790,15 @@ impl Engine {
         if let Some(d) = cache.sources.get(db)
             && d.metric_count == count
         {
-            let max_ts = samples
-                .iter()
-                .filter(|s| s.db == db)
-                .map(|s| s.ts)
-                .max()
-                .unwrap_or(i64::MIN);
+            let samples = || runs.iter().flat_map(|r| r.iter());
+            let max_ts = samples().map(|s| s.ts).max().unwrap_or(i64::MIN);
             if max_ts < d.min_ts {
                 return Ok(());
             }
-            let hit = samples.iter().any(|s| {
-                s.db == db
-                    && d.due
-                        .get(s.metric)
-                        .is_some_and(|&(ts, wall)| s.ts >= ts && now >= wall)
+            let hit = samples().any(|s| {
+                d.due
+                    .get(s.metric)
+                    .is_some_and(|&(ts, wall)| s.ts >= ts && now >= wall)
             });
             if !hit {
                 return Ok(());
@@ -886,7 +943,8 @@ impl Engine {
             report.replay_passes += 1;
             let mut advanced = 0;
             for s in manifests.keys() {
-                let (r, due) = self.rollup_pass(s, now)?;
+                let prev = cache.sources.remove(s);
+                let (r, due) = self.rollup_pass(s, now, prev)?;
                 if let Some(d) = due {
                     cache.sources.insert(s.clone(), d);
                 }
