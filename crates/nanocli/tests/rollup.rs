@@ -167,3 +167,43 @@ fn rollup_without_sources_says_so() {
         .success()
         .stdout("No rollup sources found.\n");
 }
+
+#[test]
+fn import_rolls_up_the_sources_it_touched_at_the_end() {
+    let fx = shared().join("fixtures/rollups");
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    fs::create_dir_all(root.join("edge")).unwrap();
+    fs::copy(fx.join("root/engine.toml"), root.join("engine.toml")).unwrap();
+    fs::copy(
+        fx.join("root/edge/manifest.toml"),
+        root.join("edge/manifest.toml"),
+    )
+    .unwrap();
+    // Re-import the fixture's source data as line protocol.
+    let src = d.path().join("src");
+    copy_dir(&fx.join("root"), &src);
+    let lp = d.path().join("edge.lp");
+    export(&src, "edge", &lp);
+    let out = Command::cargo_bin("nanocli")
+        .unwrap()
+        .args(["import", "--root"])
+        .arg(&root)
+        .arg("--in")
+        .arg(&lp)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("Rolled up edge into edge_15m, edge_1h"),
+        "{text}"
+    );
+    for db in ["edge_1h", "edge_15m"] {
+        let actual = d.path().join(format!("{db}.lp"));
+        export(&root, db, &actual);
+        lpcompare(&fx.join(format!("expected-{db}.lp")), &actual);
+    }
+}

@@ -258,3 +258,38 @@ fn downstream_lineage_follows_explicit_jobs() {
     assert!(e.rollup_downstream("src", "s.a", 0).is_err());
     assert!(e.rollup_downstream("nope", "s.a", 1).is_err());
 }
+
+#[test]
+fn trigger_picks_up_new_pattern_metrics_and_skips_destinations_with_metric_files() {
+    let d = tempfile::tempdir().unwrap();
+    write_manifest(d.path(), "src", SRC);
+    let e = Engine::open(d.path()).unwrap();
+    let write = |metric: &str, from: i64, to: i64| {
+        for i in from..to {
+            e.add_sample("src", metric, T0 + i * 10 * S, Value::F32(2.0))
+                .unwrap();
+        }
+    };
+    write("s.a", 0, 200);
+    // A metric appearing later is rolled up from its own first sample.
+    write("s.new", 100, 200);
+    let r10 = dump(&e, "r10");
+    let new: Vec<i64> = r10
+        .iter()
+        .filter(|r| r.0 == "s.new.count")
+        .map(|r| (r.1 - T0) / S)
+        .collect();
+    // First sample at 00:16:40: periods 00:10 and 00:20; 00:30 is incomplete.
+    assert_eq!(new, [600, 1200]);
+    // A destination holding a user metric and a metric-*.dat file is left alone.
+    e.add_sample("r10", "user", T0, Value::F32(1.0)).unwrap();
+    e.flush().unwrap();
+    fs::write(d.path().join("r10/metric-2026-01.dat"), b"").unwrap();
+    let rep = e.rollup_backfill(&["src"]).unwrap();
+    assert_eq!(rep.skipped_destinations.len(), 1, "{rep:?}");
+    assert!(rep.cleared_data_files.is_empty());
+    assert_eq!(
+        dump(&e, "r10").iter().filter(|r| r.0 != "user").count(),
+        r10.len()
+    );
+}
