@@ -339,9 +339,9 @@ fn is_produced(
 struct SourceDue {
     /// Catalog size when computed; a different size forces a run.
     metric_count: usize,
-    /// Per source metric: (sample timestamp, wall clock) both of which must
-    /// be reached before one of its jobs has a period to compute.
-    due: HashMap<String, (i64, i64)>,
+    /// Per source metric, per job: (sample timestamp, wall clock) both of
+    /// which must be reached before that job has a period to compute.
+    due: HashMap<String, Vec<(i64, i64)>>,
     /// Smallest timestamp in `due`, for the fast path.
     min_ts: i64,
     /// Jobs expanded against a catalog of `metric_count` metrics.
@@ -548,6 +548,8 @@ impl Engine {
         };
         let firsts = self.first_ts_many(source, &need_first)?;
         let mut runs: Vec<JobRun> = Vec::new();
+        // Next period end of every job that has data, for the trigger cache.
+        let mut next_ends: Vec<Option<i64>> = vec![None; jobs.len()];
         for (i, job) in jobs.iter().enumerate() {
             let iv = job.interval_ns;
             if iv <= 0 || job.aggregates.is_empty() {
@@ -564,15 +566,7 @@ impl Engine {
                 },
             };
             let next_end = start.saturating_add(iv);
-            let wall = next_end.saturating_add(job.grace_ns.max(0));
-            let e = due
-                .due
-                .entry(job.source_metric.clone())
-                .or_insert((i64::MAX, i64::MAX));
-            if next_end < e.0 {
-                *e = (next_end, wall);
-            }
-            due.min_ts = due.min_ts.min(next_end);
+            next_ends[i] = Some(next_end);
             let horizon = last.ts.min(now.saturating_sub(job.grace_ns.max(0)));
             if next_end > horizon || next_end == i64::MAX {
                 continue;
@@ -601,6 +595,7 @@ impl Engine {
         }
         if runs.is_empty() {
             due.cps = cps;
+            fill_due(&mut due, &jobs, &next_ends);
             return Ok((report, Some(due)));
         }
         // One scan of the source over every metric involved.
@@ -698,15 +693,7 @@ impl Engine {
                 report.jobs_advanced += 1;
                 report.periods += ((end - run.start) / job.interval_ns) as u64;
                 checkpoints.push((job.key.clone(), end));
-                let next = end.saturating_add(job.interval_ns);
-                let e = due
-                    .due
-                    .entry(job.source_metric.clone())
-                    .or_insert((i64::MAX, i64::MAX));
-                // Recompute this metric's due point from the new checkpoint.
-                if e.0 == run.start.saturating_add(job.interval_ns) || next < e.0 {
-                    *e = (next, next.saturating_add(job.grace_ns.max(0)));
-                }
+                next_ends[run.job] = Some(end.saturating_add(job.interval_ns));
             }
         }
         for d in &report.destinations {
@@ -718,7 +705,7 @@ impl Engine {
             cps.extend(checkpoints);
         }
         due.cps = cps;
-        due.min_ts = due.due.values().map(|v| v.0).min().unwrap_or(i64::MAX);
+        fill_due(&mut due, &jobs, &next_ends);
         Ok((report, Some(due)))
     }
 
@@ -798,7 +785,7 @@ impl Engine {
             let hit = samples().any(|s| {
                 d.due
                     .get(s.metric)
-                    .is_some_and(|&(ts, wall)| s.ts >= ts && now >= wall)
+                    .is_some_and(|v| v.iter().any(|&(ts, wall)| s.ts >= ts && now >= wall))
             });
             if !hit {
                 return Ok(());
@@ -1063,6 +1050,25 @@ impl Engine {
 
     fn existing_db_check(&self, db: &str) -> Result<()> {
         self.db_manifest(db).map(|_| ())
+    }
+}
+
+/// Per source metric, each job's (period end, period end + grace): the
+/// trigger runs the source once a written sample and the wall clock reach
+/// both for some job.
+fn fill_due(due: &mut SourceDue, jobs: &[ExpandedJob], next_ends: &[Option<i64>]) {
+    due.due.clear();
+    due.min_ts = i64::MAX;
+    for (job, next) in jobs.iter().zip(next_ends) {
+        let Some(next) = *next else {
+            continue;
+        };
+        let wall = next.saturating_add(job.grace_ns.max(0));
+        due.due
+            .entry(job.source_metric.clone())
+            .or_default()
+            .push((next, wall));
+        due.min_ts = due.min_ts.min(next);
     }
 }
 
