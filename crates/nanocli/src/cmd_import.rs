@@ -86,6 +86,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let engine = Engine::open(&root).with_context(|| format!("open {}", root.display()))?;
     // A tool run is not worth self-metrics: they would grow on every import.
     engine.set_stats_enabled(false);
+    // Rollups run once at the end, as a backfill of the databases touched.
+    engine.set_auto_rollups(false);
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(size);
         b.set_style(
@@ -112,8 +114,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
     if let Some(b) = &obs.bar {
         b.finish_and_clear();
     }
+    let rollups = match &result {
+        Ok(r) => {
+            let touched: Vec<&str> = r.databases.iter().map(String::as_str).collect();
+            if touched.is_empty() {
+                Ok(None)
+            } else {
+                engine.rollup_backfill(&touched).map(Some)
+            }
+        }
+        Err(_) => Ok(None),
+    };
     let close = engine.close();
     let report = result?;
+    let rollups = rollups.context("rolling up the imported databases")?;
     close.context("closing the engine")?;
     let summary = Summary {
         root_dir: root.display().to_string(),
@@ -138,6 +152,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
             summary.duration_ms
         );
         println!("Databases seen: {}", summary.databases_seen.join(", "));
+        if let Some(r) = rollups.as_ref().filter(|r| !r.source_databases.is_empty()) {
+            println!(
+                "Rolled up {} into {} ({} samples written).",
+                r.source_databases.join(", "),
+                r.destination_databases.join(", "),
+                r.samples_written
+            );
+        }
     }
     Ok(if report.rejected > 0 {
         ExitCode::from(1)

@@ -7,6 +7,7 @@ mod cmd_inspect;
 mod cmd_maint;
 mod cmd_query;
 mod cmd_retention;
+mod cmd_rollup;
 mod progress;
 mod table;
 mod timearg;
@@ -80,6 +81,9 @@ Example:\n  nanocli query --root ./data --db edge --metric 'cpu' --start 1d --fo
         after_help = "Example:\n  nanocli recover --root ./data --db edge --part 2026-01-01 --out fixed.dat"
     )]
     Recover(cmd_maint::RecoverArgs),
+    /// Rebuild rollup destinations from their sources (keeps user data in them).
+    #[command(after_help = "Example:\n  nanocli rollup --root ./data --db edge --json")]
+    Rollup(cmd_rollup::Args),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  nanocli completions bash > /etc/bash_completion.d/nanocli")]
     Completions {
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::Build(b) => cmd_maint::build(b),
         Command::Compact(a) => cmd_maint::compact(a),
         Command::Recover(a) => cmd_maint::recover(a),
+        Command::Rollup(a) => cmd_rollup::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::catalog::MetricInfo;
 use crate::config::{self, EngineConfig};
@@ -42,6 +42,10 @@ pub struct Engine {
     stats_enabled: AtomicBool,
     /// When the last self-metrics snapshot was written.
     last_stats: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Run due rollups after user writes (see [`Engine::set_auto_rollups`]).
+    auto_rollups: AtomicBool,
+    /// Serialises rollup passes and backfills; holds the per-source trigger cache.
+    pub(crate) rollups: Mutex<crate::rollup::TriggerCache>,
 }
 
 /// One sample to write, borrowed.
@@ -123,6 +127,8 @@ impl Engine {
             prefer_metric_files: AtomicBool::new(true),
             stats_enabled: AtomicBool::new(false),
             last_stats: std::sync::Mutex::new(None),
+            auto_rollups: AtomicBool::new(true),
+            rollups: Mutex::new(crate::rollup::TriggerCache::default()),
         };
         engine.stats_enabled.store(
             engine.config.stats.enabled && !opts.read_only,
@@ -408,6 +414,20 @@ impl Engine {
         samples: &[WriteSample<'_>],
         stop_at_first_rejection: bool,
     ) -> Result<WriteReport> {
+        let report = self.write_no_rollups(samples, stop_at_first_rejection)?;
+        if report.accepted > 0 {
+            self.after_user_write(samples);
+        }
+        Ok(report)
+    }
+
+    /// [`Engine::write_with`] without the automatic rollup trigger; rollup
+    /// outputs are written this way so they never re-enter the trigger.
+    pub(crate) fn write_no_rollups(
+        &self,
+        samples: &[WriteSample<'_>],
+        stop_at_first_rejection: bool,
+    ) -> Result<WriteReport> {
         let mut report = WriteReport::default();
         let now = time::now_ns();
         let mut i = 0;
@@ -485,10 +505,143 @@ impl Engine {
             result.and(fin)?;
         }
         drop(guards);
-        if report.accepted > 0 && samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
-            self.maybe_emit_stats(false);
+        if report.accepted > 0 {
+            self.after_user_write(samples);
+            if samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
+                self.maybe_emit_stats(false);
+            }
         }
         Ok(report)
+    }
+
+    /// Runs the automatic rollup trigger for the databases of a user batch
+    /// (outside every database lock). Failures are logged, never returned:
+    /// the batch itself is already acknowledged.
+    fn after_user_write(&self, samples: &[WriteSample<'_>]) {
+        if !self.auto_rollups.load(Ordering::Relaxed) || self.settings.read_only {
+            return;
+        }
+        // Split into runs of one database, comparing names only at run
+        // boundaries (address first: a batch usually borrows one string).
+        let mut runs: Vec<(&str, &[WriteSample<'_>])> = Vec::new();
+        let mut i = 0;
+        while i < samples.len() {
+            let db = samples[i].db;
+            let mut j = i + 1;
+            while j < samples.len() && (std::ptr::eq(samples[j].db, db) || samples[j].db == db) {
+                j += 1;
+            }
+            runs.push((db, &samples[i..j]));
+            i = j;
+        }
+        let mut done: Vec<&str> = Vec::new();
+        for (db, _) in &runs {
+            if done.contains(db) {
+                continue;
+            }
+            done.push(db);
+            let mine: Vec<&[WriteSample<'_>]> = runs
+                .iter()
+                .filter(|(d, _)| d == db)
+                .map(|(_, r)| *r)
+                .collect();
+            if let Err(e) = self.rollup_trigger_after_write(db, &mine) {
+                tracing::warn!(db, "automatic rollup failed: {e}");
+            }
+        }
+    }
+
+    /// Turns the automatic rollup trigger after user writes on or off
+    /// (default on). Bulk loaders turn it off and run
+    /// [`Engine::rollup_backfill`] once at the end.
+    pub fn set_auto_rollups(&self, on: bool) {
+        self.auto_rollups.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether the automatic rollup trigger is on.
+    pub fn auto_rollups(&self) -> bool {
+        self.auto_rollups.load(Ordering::Relaxed)
+    }
+
+    /// The effective manifest of an existing database.
+    pub fn db_manifest(&self, name: &str) -> Result<config::Manifest> {
+        Ok(self.existing_db(name)?.manifest.clone())
+    }
+
+    /// Whether a database has rollups enabled with at least one job (no copy
+    /// of the manifest: this runs after every user batch).
+    pub(crate) fn has_rollup_jobs(&self, name: &str) -> Result<bool> {
+        let r = &self.existing_db(name)?.manifest.rollups;
+        Ok(r.enabled && !r.jobs.is_empty())
+    }
+
+    /// Number of metrics in a database's catalog (cheap: no copy).
+    pub(crate) fn metric_count(&self, name: &str) -> Result<usize> {
+        Ok(self.existing_db(name)?.lock().catalog.len())
+    }
+
+    /// Opens `name`, creating it with `manifest` (written with `text`) when
+    /// neither loaded nor on disk. An existing manifest is never rewritten.
+    pub(crate) fn open_or_create_with_manifest(&self, name: &str, text: &str) -> Result<()> {
+        names::validate_db_name(name)?;
+        if self.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let loaded = self
+            .dbs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(name);
+        let dir = self.root.join(name);
+        let manifest = dir.join("manifest.toml");
+        if !loaded && !manifest.exists() {
+            fs::create_dir_all(&dir).at(&dir)?;
+            match config::write_new_manifest_text(&manifest, text) {
+                Ok(()) => {}
+                Err(config::ConfigError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.db(name, true)?;
+        Ok(())
+    }
+
+    /// Flushes every open page of one database and checkpoints its WAL, so
+    /// everything it acknowledged is in fsynced data files.
+    pub fn flush_db(&self, name: &str) -> Result<()> {
+        if self.settings.read_only {
+            return Ok(());
+        }
+        let db = self.existing_db(name)?;
+        if !db.is_materialized() {
+            return Ok(());
+        }
+        let mut st = db.lock();
+        db.flush_all(&mut st)
+    }
+
+    /// Flushes, closes and forgets a loaded database (releasing its write
+    /// lock), so its files can be rewritten; it is reopened on next use.
+    pub(crate) fn unload_db(&self, name: &str) -> Result<()> {
+        let db = self
+            .dbs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        match db {
+            Some(db) => db.close(),
+            None => Ok(()),
+        }
+    }
+
+    /// Names of the databases currently loaded, sorted.
+    pub(crate) fn loaded_names(&self) -> Vec<String> {
+        self.loaded()
+            .into_iter()
+            .filter(|d| d.is_materialized())
+            .map(|d| d.name.clone())
+            .collect()
     }
 
     fn write_run(

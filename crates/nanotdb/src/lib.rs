@@ -40,6 +40,7 @@ pub mod page;
 mod partition;
 mod query;
 pub mod retention;
+pub mod rollup;
 pub mod sample;
 pub mod stats;
 pub mod time;

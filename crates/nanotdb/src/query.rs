@@ -85,7 +85,7 @@ impl Engine {
             let s = s as usize;
             let c = counters[s];
             counters[s] += 1;
-            if c % stride != 0 {
+            if stride > 1 && c % stride != 0 {
                 return ControlFlow::Continue(());
             }
             let (_, vt, name) = &wanted[s];

@@ -1,0 +1,209 @@
+//! `nanocli rollup` against the v1.4.0 rollup fixture.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+
+fn shared() -> PathBuf {
+    std::env::var("NANOTDB_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap();
+    for e in fs::read_dir(src).unwrap().flatten() {
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            fs::copy(e.path(), &to).unwrap();
+            let mut p = fs::metadata(&to).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            p.set_readonly(false);
+            fs::set_permissions(&to, p).unwrap();
+        }
+    }
+}
+
+fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p.clone());
+                out.push((p, Vec::new()));
+            } else {
+                out.push((p.clone(), fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn lpcompare(expected: &Path, actual: &Path) {
+    let out = StdCommand::new("python3")
+        .arg(shared().join("tools/lpcompare.py"))
+        .arg(expected)
+        .arg(actual)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "lpcompare {}:\n{}{}",
+        expected.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn export(root: &Path, db: &str, out: &Path) {
+    Command::cargo_bin("nanocli")
+        .unwrap()
+        .args(["export", "--root"])
+        .arg(root)
+        .args(["--db", db, "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
+#[test]
+fn rollup_rebuilds_fixture_destinations_exactly_and_is_idempotent() {
+    let fx = shared().join("fixtures/rollups");
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    copy_dir(&fx.join("root"), &root);
+    fs::remove_dir_all(root.join("edge_1h")).unwrap();
+    fs::remove_dir_all(root.join("edge_15m")).unwrap();
+    let out = Command::cargo_bin("nanocli")
+        .unwrap()
+        .args(["rollup", "--root"])
+        .arg(&root)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.starts_with("Backfilled 1 rollup source DBs into 2 destination DBs in "),
+        "{text}"
+    );
+    // The destinations were created with the rollup-tuned manifest.
+    let m = fs::read_to_string(root.join("edge_1h/manifest.toml")).unwrap();
+    assert!(
+        m.starts_with("# Auto-created rollup destination manifest.\n"),
+        "{m}"
+    );
+    assert!(m.contains("partition = \"month\""), "{m}");
+    assert!(m.contains("enabled = false"), "{m}");
+    for db in ["edge_1h", "edge_15m"] {
+        let actual = d.path().join(format!("{db}.lp"));
+        export(&root, db, &actual);
+        lpcompare(&fx.join(format!("expected-{db}.lp")), &actual);
+    }
+    // The checkpoint log reads back in the reference's format.
+    let log = fs::read_to_string(root.join("edge/rollup.checkpoints.log")).unwrap();
+    let mut lines: Vec<&str> = log.lines().collect();
+    lines.sort();
+    let mut reference: Vec<String> =
+        fs::read_to_string(fx.join("root/edge/rollup.checkpoints.log"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+    reference.sort();
+    assert_eq!(lines, reference);
+    for l in &lines {
+        let (k, v) = l.split_once(',').unwrap();
+        assert!(!k.is_empty());
+        v.parse::<i64>().unwrap();
+    }
+    // Running it again changes nothing.
+    let before = tree(&root);
+    Command::cargo_bin("nanocli")
+        .unwrap()
+        .args(["rollup", "--root"])
+        .arg(&root)
+        .args(["--json"])
+        .assert()
+        .success();
+    let after = tree(&root);
+    assert_eq!(before.len(), after.len());
+    for ((pa, ba), (pb, bb)) in before.iter().zip(&after) {
+        assert_eq!(pa, pb);
+        if pa.ends_with("nanotdb.lock") {
+            continue; // names the last writer's pid and start time
+        }
+        assert!(ba == bb, "{} changed", pa.display());
+    }
+}
+
+#[test]
+fn rollup_without_sources_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    let input = d.path().join("in.lp");
+    fs::write(&input, "a/m 1 1\n").unwrap();
+    Command::cargo_bin("nanocli")
+        .unwrap()
+        .args(["import", "--root"])
+        .arg(&root)
+        .arg("--in")
+        .arg(&input)
+        .assert()
+        .success();
+    Command::cargo_bin("nanocli")
+        .unwrap()
+        .args(["rollup", "--root"])
+        .arg(&root)
+        .assert()
+        .success()
+        .stdout("No rollup sources found.\n");
+}
+
+#[test]
+fn import_rolls_up_the_sources_it_touched_at_the_end() {
+    let fx = shared().join("fixtures/rollups");
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    fs::create_dir_all(root.join("edge")).unwrap();
+    fs::copy(fx.join("root/engine.toml"), root.join("engine.toml")).unwrap();
+    fs::copy(
+        fx.join("root/edge/manifest.toml"),
+        root.join("edge/manifest.toml"),
+    )
+    .unwrap();
+    // Re-import the fixture's source data as line protocol.
+    let src = d.path().join("src");
+    copy_dir(&fx.join("root"), &src);
+    let lp = d.path().join("edge.lp");
+    export(&src, "edge", &lp);
+    let out = Command::cargo_bin("nanocli")
+        .unwrap()
+        .args(["import", "--root"])
+        .arg(&root)
+        .arg("--in")
+        .arg(&lp)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("Rolled up edge into edge_15m, edge_1h"),
+        "{text}"
+    );
+    for db in ["edge_1h", "edge_15m"] {
+        let actual = d.path().join(format!("{db}.lp"));
+        export(&root, db, &actual);
+        lpcompare(&fx.join(format!("expected-{db}.lp")), &actual);
+    }
+}

@@ -1,0 +1,122 @@
+//! Cost of incremental rollups during ingest (see BENCHMARKS.md):
+//! imports a line-protocol file into fresh roots whose `edge` database rolls
+//! every metric up into 1 h min/max/avg/sum/count, alternately with the
+//! automatic trigger on and off, and prints the median times.
+//!
+//! With BATCH, lines are parsed up front and written with `Engine::write`
+//! in batches of BATCH lines (a server receiving scrapes) instead of
+//! `import_file` (1 MiB chunks).
+//!
+//! `cargo run --release -p nanotdb --example rollup_ingest -- FILE [RUNS [BATCH]]`
+
+use std::time::Instant;
+
+use nanotdb::{Engine, ImportOptions, WriteSample, lineproto};
+
+const MANIFEST: &str = r#"[retention]
+  grace = "5m"
+  partition = "day"
+  max_active_days = 2
+[wal]
+  enabled = true
+  skip_before = "1h"
+[page]
+  max_records = 16000
+  max_bytes = 127000
+  max_age = "60s"
+[rollups]
+  enabled = true
+  default_grace = "5m"
+  default_interval = "1h"
+  default_destination_db = "edge_1h"
+  default_aggregates = ["min", "max", "avg", "sum", "count"]
+  [[rollups.jobs]]
+    id = "all_1h"
+    source_pattern = "*"
+"#;
+
+fn run(
+    file: &str,
+    text: Option<(&str, usize)>,
+    auto: bool,
+) -> Result<(f64, usize), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("engine.toml"), "[stats]\nenabled = false\n")?;
+    std::fs::create_dir_all(dir.path().join("edge"))?;
+    std::fs::write(dir.path().join("edge/manifest.toml"), MANIFEST)?;
+    let t = Instant::now();
+    let engine = Engine::open(dir.path())?;
+    engine.set_auto_rollups(auto);
+    match text {
+        None => {
+            engine.import_file(file, &ImportOptions::default(), &mut ())?;
+        }
+        Some((text, batch)) => {
+            let lines: Vec<lineproto::Line<'_>> = text
+                .lines()
+                .filter_map(|l| lineproto::parse_line(l).ok())
+                .collect();
+            let t = Instant::now();
+            for chunk in lines.chunks(batch.max(1)) {
+                let samples: Vec<WriteSample<'_>> = chunk
+                    .iter()
+                    .map(|l| WriteSample {
+                        db: l.db,
+                        metric: l.metric,
+                        ts: l.ts.unwrap_or(0),
+                        value: l.value,
+                    })
+                    .collect();
+                engine.write(&samples)?;
+            }
+            engine.close()?;
+            let secs = t.elapsed().as_secs_f64();
+            drop(engine);
+            let engine = Engine::open(dir.path())?;
+            let outputs = engine.metrics("edge_1h").map_or(0, |m| m.len());
+            return Ok((secs, outputs));
+        }
+    }
+    engine.close()?;
+    let secs = t.elapsed().as_secs_f64();
+    let engine = Engine::open(dir.path())?;
+    let outputs = match engine.metrics("edge_1h") {
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    };
+    Ok((secs, outputs))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let file = args.get(1).ok_or("usage: rollup_ingest FILE [RUNS]")?;
+    let runs: usize = args.get(2).map_or(Ok(5), |s| s.parse())?;
+    let batch: Option<usize> = args.get(3).map(|s| s.parse()).transpose()?;
+    let body = match batch {
+        Some(_) => Some(std::fs::read_to_string(file)?),
+        None => None,
+    };
+    let text = body.as_deref().zip(batch);
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    let mut outputs = 0;
+    for _ in 0..runs {
+        off.push(run(file, text, false)?.0);
+        let (t, o) = run(file, text, true)?;
+        on.push(t);
+        outputs = o;
+    }
+    let (a, b) = (median(&mut off), median(&mut on));
+    println!(
+        "trigger off: {:.1} ms, trigger on: {:.1} ms ({:+.1} %), {} rollup metrics",
+        a * 1e3,
+        b * 1e3,
+        (b / a - 1.0) * 100.0,
+        outputs
+    );
+    Ok(())
+}

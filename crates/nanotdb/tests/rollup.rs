@@ -1,0 +1,295 @@
+//! Rollups: cascades computed during ingest equal a backfill, user data in a
+//! destination survives a backfill, grace, lineage.
+
+use std::fs;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use nanotdb::{Engine, Value, WriteSample};
+
+const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01 00:00:00 UTC
+const S: i64 = 1_000_000_000;
+
+fn write_manifest(root: &Path, db: &str, text: &str) {
+    fs::create_dir_all(root.join(db)).unwrap();
+    fs::write(root.join(db).join("manifest.toml"), text).unwrap();
+}
+
+const SRC: &str = r#"
+[retention]
+partition = "day"
+max_active_days = 2
+[wal]
+enabled = true
+[rollups]
+enabled = true
+default_grace = "1m"
+[[rollups.jobs]]
+id = "ten"
+source_pattern = "s.*"
+interval = "10m"
+aggregates = ["avg", "count"]
+destination_db = "r10"
+"#;
+
+const R10: &str = r#"
+[retention]
+partition = "month"
+[rollups]
+enabled = true
+[[rollups.jobs]]
+id = "hour"
+source_metric = "s.a.avg"
+interval = "1h"
+aggregates = ["avg", "max"]
+destination_db = "r1h"
+destination_metric_prefix = "a"
+"#;
+
+type Dump = Vec<(String, i64, u32)>;
+
+fn dump(e: &Engine, db: &str) -> Dump {
+    let names: Vec<String> = e.metrics(db).unwrap().into_iter().map(|m| m.name).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    e.query_range_many(db, &refs, i64::MIN, i64::MAX, 1, |m, s| {
+        out.push((m.to_string(), s.ts, s.value.to_bits()));
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    out.sort();
+    out
+}
+
+/// 5 hours of two metrics every 10 s, written in batches of 5 minutes.
+fn ingest(e: &Engine) {
+    let names = ["s.a", "s.b"];
+    for batch in 0..60 {
+        let mut samples = Vec::new();
+        for k in 0..30 {
+            let i = batch * 30 + k;
+            for (j, n) in names.iter().enumerate() {
+                samples.push(WriteSample {
+                    db: "src",
+                    metric: n,
+                    ts: T0 + i * 10 * S,
+                    value: Value::F32(((i * 7 + j as i64 * 3) % 23) as f32 * 0.5),
+                });
+            }
+        }
+        let r = e.write(&samples).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    }
+}
+
+#[test]
+fn cascade_during_ingest_equals_backfill() {
+    let incremental = tempfile::tempdir().unwrap();
+    write_manifest(incremental.path(), "src", SRC);
+    write_manifest(incremental.path(), "r10", R10);
+    let e = Engine::open(incremental.path()).unwrap();
+    ingest(&e);
+    let r10 = dump(&e, "r10");
+    let r1h = dump(&e, "r1h");
+    // 5 h → 29 complete 10-minute periods per metric (the last one waits for
+    // a later sample), 2 metrics × 2 aggregates.
+    assert_eq!(r10.len(), 29 * 2 * 2);
+    // The 1 h cascade ran during ingest too: periods 00:00..03:00 are complete
+    // (04:00 needs a 10-minute average at or after 05:00).
+    assert_eq!(r1h.len(), 4 * 2);
+    assert!(
+        r1h.iter()
+            .any(|(m, ts, _)| m == "a.max" && *ts == T0 + 3 * 3600 * S)
+    );
+    // A backfill afterwards on the same root computes the same samples.
+    let rep = e.rollup_backfill(&[]).unwrap();
+    assert_eq!(rep.source_databases, ["r10", "src"]);
+    assert_eq!(dump(&e, "r10"), r10);
+    assert_eq!(dump(&e, "r1h"), r1h);
+    e.close().unwrap();
+
+    // And so does a backfill of the same data ingested without the trigger.
+    let bulk = tempfile::tempdir().unwrap();
+    write_manifest(bulk.path(), "src", SRC);
+    write_manifest(bulk.path(), "r10", R10);
+    let e = Engine::open(bulk.path()).unwrap();
+    e.set_auto_rollups(false);
+    ingest(&e);
+    assert!(e.metrics("r10").unwrap().is_empty());
+    e.rollup_backfill(&["src"]).unwrap();
+    assert_eq!(dump(&e, "r10"), r10);
+    assert_eq!(dump(&e, "r1h"), r1h);
+    // Period starts, float32 values of the f64 aggregates.
+    let first: Vec<&(String, i64, u32)> = r10.iter().filter(|r| r.1 == T0).collect();
+    assert_eq!(first.len(), 4);
+    let count = first.iter().find(|r| r.0 == "s.a.count").unwrap();
+    assert_eq!(f32::from_bits(count.2), 60.0);
+}
+
+#[test]
+fn backfill_keeps_user_metrics_in_destinations_and_self_rollups_keep_sources() {
+    let d = tempfile::tempdir().unwrap();
+    write_manifest(
+        d.path(),
+        "src",
+        r#"
+[rollups]
+enabled = true
+default_grace = "1m"
+[[rollups.jobs]]
+id = "h"
+source_metric = "x"
+interval = "1h"
+aggregates = ["sum"]
+destination_db = "dst"
+[[rollups.jobs]]
+id = "self"
+source_metric = "x"
+interval = "1h"
+aggregates = ["max"]
+destination_db = "src"
+"#,
+    );
+    let e = Engine::open(d.path()).unwrap();
+    e.set_auto_rollups(false);
+    for i in 0..(3 * 360) {
+        e.add_sample("src", "x", T0 + i * 10 * S, Value::F32(1.0))
+            .unwrap();
+    }
+    for i in 0..5 {
+        e.add_sample("dst", "user.metric", T0 + i * S, Value::I32(i as i32))
+            .unwrap();
+    }
+    e.rollup_backfill(&[]).unwrap();
+    let first = dump(&e, "dst");
+    e.flush().unwrap();
+    let rep = e.rollup_backfill(&[]).unwrap();
+    assert!(rep.cleared_data_files.is_empty(), "{rep:?}");
+    assert!(!rep.rewritten_data_files.is_empty(), "{rep:?}");
+    let dst = dump(&e, "dst");
+    assert_eq!(dst, first);
+    let user: Vec<_> = dst.iter().filter(|r| r.0 == "user.metric").collect();
+    assert_eq!(user.len(), 5);
+    let sums: Vec<_> = dst.iter().filter(|r| r.0 == "x.sum").collect();
+    assert_eq!(sums.len(), 2); // 00:00 and 01:00; 02:00 waits for a later sample
+    assert_eq!(f32::from_bits(sums[0].2), 360.0);
+    let src = dump(&e, "src");
+    assert_eq!(src.iter().filter(|r| r.0 == "x").count(), 3 * 360);
+    assert_eq!(src.iter().filter(|r| r.0 == "x.max").count(), 2);
+}
+
+#[test]
+fn grace_holds_back_recent_periods() {
+    let d = tempfile::tempdir().unwrap();
+    write_manifest(
+        d.path(),
+        "src",
+        r#"
+[rollups]
+enabled = true
+[[rollups.jobs]]
+id = "slow"
+source_metric = "x"
+interval = "1h"
+grace = "87600h"
+aggregates = ["count"]
+destination_db = "slow"
+[[rollups.jobs]]
+id = "fast"
+source_metric = "x"
+interval = "1h"
+grace = "1s"
+aggregates = ["count"]
+destination_db = "fast"
+"#,
+    );
+    let e = Engine::open(d.path()).unwrap();
+    for i in 0..(2 * 360 + 1) {
+        e.add_sample("src", "x", T0 + i * 10 * S, Value::F32(1.0))
+            .unwrap();
+    }
+    assert!(e.metrics("slow").is_err() || e.metrics("slow").unwrap().is_empty());
+    assert_eq!(dump(&e, "fast").len(), 2);
+    let cp = fs::read_to_string(d.path().join("src/rollup.checkpoints.log")).unwrap();
+    assert!(cp.lines().all(|l| l.starts_with("fast,")), "{cp}");
+    assert!(
+        cp.ends_with(&format!("fast,{}\n", T0 + 2 * 3600 * S)),
+        "{cp}"
+    );
+}
+
+#[test]
+fn downstream_lineage_follows_explicit_jobs() {
+    let d = tempfile::tempdir().unwrap();
+    write_manifest(
+        d.path(),
+        "src",
+        SRC.replace("source_pattern = \"s.*\"", "source_metric = \"s.a\"")
+            .as_str(),
+    );
+    write_manifest(d.path(), "r10", R10);
+    let e = Engine::open(d.path()).unwrap();
+    e.add_sample("src", "s.a", T0, Value::F32(1.0)).unwrap();
+    let one = e.rollup_downstream("src", "s.a", 1).unwrap();
+    let got: Vec<(u32, &str, &str)> = one
+        .steps
+        .iter()
+        .map(|s| (s.hop, s.database.as_str(), s.metric.as_str()))
+        .collect();
+    assert_eq!(got, [(1, "r10", "s.a.avg"), (1, "r10", "s.a.count")]);
+    assert!(one.truncated);
+    assert_eq!(one.steps[0].interval, "10m0s");
+    let two = e.rollup_downstream("src", "s.a", 5).unwrap();
+    let got: Vec<(u32, &str, &str)> = two
+        .steps
+        .iter()
+        .map(|s| (s.hop, s.database.as_str(), s.metric.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, "r10", "s.a.avg"),
+            (1, "r10", "s.a.count"),
+            (2, "r1h", "a.avg"),
+            (2, "r1h", "a.max")
+        ]
+    );
+    assert!(!two.truncated);
+    assert!(e.rollup_downstream("src", "s.a", 0).is_err());
+    assert!(e.rollup_downstream("nope", "s.a", 1).is_err());
+}
+
+#[test]
+fn trigger_picks_up_new_pattern_metrics_and_skips_destinations_with_metric_files() {
+    let d = tempfile::tempdir().unwrap();
+    write_manifest(d.path(), "src", SRC);
+    let e = Engine::open(d.path()).unwrap();
+    let write = |metric: &str, from: i64, to: i64| {
+        for i in from..to {
+            e.add_sample("src", metric, T0 + i * 10 * S, Value::F32(2.0))
+                .unwrap();
+        }
+    };
+    write("s.a", 0, 200);
+    // A metric appearing later is rolled up from its own first sample.
+    write("s.new", 100, 200);
+    let r10 = dump(&e, "r10");
+    let new: Vec<i64> = r10
+        .iter()
+        .filter(|r| r.0 == "s.new.count")
+        .map(|r| (r.1 - T0) / S)
+        .collect();
+    // First sample at 00:16:40: periods 00:10 and 00:20; 00:30 is incomplete.
+    assert_eq!(new, [600, 1200]);
+    // A destination holding a user metric and a metric-*.dat file is left alone.
+    e.add_sample("r10", "user", T0, Value::F32(1.0)).unwrap();
+    e.flush().unwrap();
+    fs::write(d.path().join("r10/metric-2026-01.dat"), b"").unwrap();
+    let rep = e.rollup_backfill(&["src"]).unwrap();
+    assert_eq!(rep.skipped_destinations.len(), 1, "{rep:?}");
+    assert!(rep.cleared_data_files.is_empty());
+    assert_eq!(
+        dump(&e, "r10").iter().filter(|r| r.0 != "user").count(),
+        r10.len()
+    );
+}
