@@ -434,3 +434,50 @@ fn self_metrics_exposition() {
         assert!(t.contains(want), "{want:?} missing:\n{t}");
     }
 }
+
+fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap().flatten() {
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+            let mut p = std::fs::metadata(&to).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            p.set_readonly(false);
+            std::fs::set_permissions(&to, p).unwrap();
+        }
+    }
+}
+
+#[test]
+fn rollup_backfill_rebuilds_destinations() {
+    let s = TestServer::start();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/rollups/root/edge");
+    copy_dir(&fixture, &s.root().join("edge"));
+    let r = s.post("/api/v1/rollup/backfill", b"{\"source_db\":\" edge \"}");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["data"]["resultType"], "rollup_backfill");
+    let report = &v["data"]["result"];
+    assert_eq!(report["source_databases"], json!(["edge"]));
+    assert_eq!(
+        report["destination_databases"],
+        json!(["edge_15m", "edge_1h"])
+    );
+    let r = s.get("/api/v1/metrics?db=edge_1h");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!r.json()["data"]["result"].as_array().unwrap().is_empty());
+    let r = s.post("/api/v1/rollup/backfill", b"{");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON body")
+    );
+    let r = s.post("/api/v1/rollup/backfill", b"{\"source_dbs\":[\"../x\"]}");
+    assert_eq!(r.status, 400);
+}
