@@ -335,21 +335,15 @@ fn methods_and_unknown_paths() {
 fn not_yet_available_routes_say_so() {
     let s = TestServer::start();
     seed(&s);
-    for (m, p) in [
-        ("POST", "/api/v1/rollup/backfill"),
-        ("POST", "/api/engine/recompact"),
-        ("POST", "/api/engine/compact_metric"),
-    ] {
-        let r = common::request(s.addr, m, p, &[], b"");
-        assert_eq!(r.status, 501, "{p}");
-        assert_eq!(r.json()["errorType"], "execution");
-        assert!(
-            r.json()["error"]
-                .as_str()
-                .unwrap()
-                .ends_with("not available yet")
-        );
-    }
+    let r = common::request(s.addr, "POST", "/api/v1/rollup/backfill", &[], b"");
+    assert_eq!(r.status, 501);
+    assert_eq!(r.json()["errorType"], "execution");
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("not available yet")
+    );
 }
 
 #[test]
