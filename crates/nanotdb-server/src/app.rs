@@ -12,7 +12,8 @@ use crate::envelope::{ApiError, json_response};
 use crate::routes::{discovery, engine_view, grafana, ingest, query};
 use crate::{SharedState, limits, selfmetrics};
 
-async fn method_not_allowed() -> ApiError {
+/// 405 `bad_data` for a wrong method on an API route.
+pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "bad_data",

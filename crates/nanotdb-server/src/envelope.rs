@@ -34,14 +34,6 @@ impl ApiError {
     pub fn too_large(msg: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_data", msg)
     }
-    /// 501 `execution`: the route exists but its engine support is missing.
-    pub fn not_available(what: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "execution",
-            format!("{what} not available yet"),
-        )
-    }
     /// Any status.
     pub fn new(status: StatusCode, kind: &'static str, msg: impl Into<String>) -> ApiError {
         ApiError {

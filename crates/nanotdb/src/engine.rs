@@ -17,6 +17,8 @@ use crate::sample::Value;
 use crate::stats::DbStats;
 use crate::time;
 
+mod view;
+
 /// How to open an engine.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {

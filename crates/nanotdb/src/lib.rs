@@ -48,10 +48,12 @@ mod varint;
 pub mod wal;
 
 pub use catalog::MetricInfo;
-pub use database::{BuildOptions, BuildReport, RecompactReport, RecoverReport};
+pub use database::{
+    BuildOptions, BuildReport, CompactMetricReport, RecompactReport, RecoverReport,
+};
 pub use engine::{Engine, EngineOptions, WriteReport, WriteSample};
 pub use error::{Error, Result};
 pub use export::ExportReport;
 pub use import::{ImportObserver, ImportOptions, ImportReport, MAX_IMPORT_LINE};
 pub use sample::{MetricId, Sample, Value, ValueType};
-pub use stats::{DbCounters, DbStats};
+pub use stats::{DbCounters, DbStats, OpenPageStats, Tally};

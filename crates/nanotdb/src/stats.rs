@@ -35,6 +35,59 @@ pub struct DbCounters {
     pub replay_duplicates_dropped: u64,
     /// Damaged tails cut off data files or the WAL at open.
     pub tails_cut: u64,
+    /// Records per page flush.
+    pub flush_records: Tally,
+    /// Frame bytes (compressed, on disk) per page flush.
+    pub flush_frame_bytes: Tally,
+    /// Wall time of each page flush (encode + write + fsync), ns.
+    pub flush_ns: Tally,
+    /// Wall time of each data-file fsync, ns.
+    pub data_fsync_ns: Tally,
+    /// Wall time of each WAL fsync, ns.
+    pub wal_fsync_ns: Tally,
+    /// Bytes per write of buffered WAL records to the file ("WAL flush").
+    pub wal_write_bytes: Tally,
+    /// Time between consecutive WAL writes, ns.
+    pub wal_write_interval_ns: Tally,
+    /// Wall time of each WAL checkpoint that reset or rewrote the WAL, ns.
+    pub wal_checkpoint_ns: Tally,
+    /// Last WAL record append, ns since the epoch (0 = never).
+    pub last_wal_append_ns: i64,
+    /// Last WAL fsync, ns since the epoch (0 = never).
+    pub last_wal_fsync_ns: i64,
+    /// Last write of buffered WAL records, ns since the epoch (0 = never).
+    pub last_wal_write_ns: i64,
+}
+
+/// Count, sum, minimum and maximum of an observed quantity (min and max are
+/// 0 while `count` is 0).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Tally {
+    /// Observations.
+    pub count: u64,
+    /// Sum of the observations (saturating).
+    pub total: u64,
+    /// Smallest observation.
+    pub min: u64,
+    /// Largest observation.
+    pub max: u64,
+}
+
+impl Tally {
+    /// Adds one observation.
+    pub fn record(&mut self, v: u64) {
+        if self.count == 0 || v < self.min {
+            self.min = v;
+        }
+        self.max = self.max.max(v);
+        self.count += 1;
+        self.total = self.total.saturating_add(v);
+    }
+
+    /// Adds the elapsed time since `start`, in ns.
+    pub fn record_since(&mut self, start: std::time::Instant) {
+        self.record(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+    }
 }
 
 /// A partition in the open set.
@@ -116,4 +169,36 @@ pub fn process_rss_bytes() -> Option<u64> {
     // SAFETY: sysconf has no memory-safety preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     Some(pages * u64::try_from(page).ok()?)
+}
+
+/// The in-memory page of one open partition, as the engine view API shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct OpenPageStats {
+    /// Partition key.
+    pub key: String,
+    /// False when the partition is open but holds no page.
+    pub has_page: bool,
+    /// Records in the page.
+    pub records: u64,
+    /// Distinct metric ids in the page.
+    pub unique_metrics: u64,
+    /// Estimated payload bytes (14 per record, the `[page].max_bytes` measure).
+    pub value_bytes: u64,
+    /// Smallest timestamp in the page.
+    pub start_ts: i64,
+    /// Largest timestamp in the page.
+    pub end_ts: i64,
+    /// `[page].max_records` in effect.
+    pub max_records: u64,
+    /// `[page].max_bytes` in effect.
+    pub max_bytes: u64,
+    /// `[page].max_age` in effect, ns.
+    pub max_age_ns: i64,
+    /// Wall time since the page was created, ns.
+    pub age_ns: i64,
+    /// Whether the page meets a flush limit (it is flushed at the end of the
+    /// current batch or by the idle flusher).
+    pub full: bool,
+    /// Whether at least one record of the page went through the WAL.
+    pub logged: bool,
 }

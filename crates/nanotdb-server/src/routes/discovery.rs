@@ -39,17 +39,16 @@ pub async fn metrics(State(st): State<SharedState>, p: Params) -> ApiResult {
             ));
         }
     }
-    if let Some(h) = p.get_trimmed("max_hops")
-        && !h.parse::<u32>().is_ok_and(|h| (1..=5).contains(&h))
-    {
-        return Err(ApiError::bad_data(
-            "invalid max_hops: must be in range [1,5]",
-        ));
-    }
+    let max_hops = match p.get_trimmed("max_hops") {
+        None => 1,
+        Some(h) => h
+            .parse::<u32>()
+            .ok()
+            .filter(|h| (1..=5).contains(h))
+            .ok_or_else(|| ApiError::bad_data("invalid max_hops: must be in range [1,5]"))?,
+    };
     check_db(&db)?;
-    if lineage.is_some() {
-        return Err(ApiError::not_available("rollup lineage is"));
-    }
+    let want_lineage = lineage.is_some();
     let st2 = st.clone();
     let db2 = db.clone();
     let list = blocking(move || st2.engine.metrics(&db2))
@@ -59,11 +58,35 @@ pub async fn metrics(State(st): State<SharedState>, p: Params) -> ApiResult {
             e => ApiError::bad_data(e.to_string()),
         })?;
     let result = if details {
-        json!(
-            list.iter()
-                .map(|m| json!({"name": m.name, "id": m.id, "type": m.value_type.as_str()}))
-                .collect::<Vec<_>>()
-        )
+        let mut items: Vec<serde_json::Value> = list
+            .iter()
+            .map(|m| json!({"name": m.name, "id": m.id, "type": m.value_type.as_str()}))
+            .collect();
+        if want_lineage {
+            let names: Vec<String> = list.iter().map(|m| m.name.clone()).collect();
+            let (st2, db2) = (st.clone(), db.clone());
+            let lineages = blocking(move || {
+                names
+                    .iter()
+                    .map(|n| st2.engine.rollup_downstream(&db2, n, max_hops))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?
+            .map_err(|e| ApiError::bad_data(e.to_string()))?;
+            for (item, l) in items.iter_mut().zip(lineages) {
+                let steps: Vec<serde_json::Value> = l
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        json!({"hop": s.hop, "job_id": s.job_id, "interval": s.interval,
+                            "aggregate": s.aggregate, "db": s.database, "metric": s.metric})
+                    })
+                    .collect();
+                item["rollups"] =
+                    json!({"downstream": steps, "truncated": l.truncated, "max_hops": max_hops});
+            }
+        }
+        json!(items)
     } else {
         json!(list.iter().map(|m| m.name.as_str()).collect::<Vec<_>>())
     };

@@ -19,6 +19,7 @@ impl Database {
         if page.is_empty() {
             return Ok(false);
         }
+        let started = std::time::Instant::now();
         // The WAL must hold these samples before the frame does.
         self.write_pending_wal(st)?;
         let cat_path = self.catalog_path();
@@ -74,7 +75,9 @@ impl Database {
         let was_new = entry.data_len.is_none();
         entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
         if self.settings.durability.fsync_data() {
+            let t = std::time::Instant::now();
             file.sync_data().at(&path)?;
+            counters.data_fsync_ns.record_since(t);
             counters.data_fsyncs += 1;
         } else {
             unsynced_files.push(path.clone());
@@ -83,6 +86,9 @@ impl Database {
         counters.frames_written += 1;
         counters.frame_bytes_written += frame_buf.len() as u64;
         counters.records_flushed += page.len() as u64;
+        counters.flush_records.record(page.len() as u64);
+        counters.flush_frame_bytes.record(frame_buf.len() as u64);
+        counters.flush_ns.record_since(started);
         if was_new {
             fsutil::sync_dir(&self.dir)?;
         }
@@ -180,13 +186,16 @@ impl Database {
         if st.replaying || self.settings.read_only || st.wal.is_none() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         self.write_pending_wal(st)?;
         for p in st.unsynced_files.drain(..) {
+            let t = std::time::Instant::now();
             match File::open(&p) {
                 Ok(f) => f.sync_data().at(&p)?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io(&p, e)),
             }
+            st.counters.data_fsync_ns.record_since(t);
             st.counters.data_fsyncs += 1;
         }
         let cat_path = self.catalog_path();
@@ -214,6 +223,7 @@ impl Database {
             w.named.clear();
             w.unsynced = false;
             st.counters.wal_resets += 1;
+            st.counters.wal_checkpoint_ns.record_since(started);
             return Ok(());
         }
         let mut enc = WalEncoder::new();
@@ -247,6 +257,7 @@ impl Database {
         w.named = named;
         w.unsynced = false;
         st.counters.wal_rewrites += 1;
+        st.counters.wal_checkpoint_ns.record_since(started);
         Ok(())
     }
 }

@@ -44,11 +44,13 @@ mod maintenance;
 mod metric;
 mod read;
 mod replay;
+mod view;
 
 pub(crate) use framecache::read_file_frames;
 pub use maintenance::{RecompactReport, RecoverReport};
 pub use metric::{BuildOptions, BuildReport};
 pub(crate) use read::read_frame_at;
+pub use view::CompactMetricReport;
 
 /// Multiset of samples keyed by (metric id, timestamp, value bits).
 type SampleCounts = HashMap<(MetricId, i64, u32), u32>;
@@ -613,6 +615,7 @@ impl Database {
                 })?;
             w.unsynced = true;
             st.counters.wal_appends += 1;
+            st.counters.last_wal_append_ns = now;
         }
         self.apply(st, &key, id, ts, bits, log)?;
         st.counters.samples_ingested += 1;
@@ -699,11 +702,22 @@ impl Database {
         if !w.pending.is_empty() {
             w.file.write_all(&w.pending).at(&w.path)?;
             w.size += w.pending.len() as u64;
-            st.counters.wal_bytes_written += w.pending.len() as u64;
+            let c = &mut st.counters;
+            c.wal_bytes_written += w.pending.len() as u64;
+            c.wal_write_bytes.record(w.pending.len() as u64);
+            let now = time::now_ns();
+            if c.last_wal_write_ns != 0 {
+                c.wal_write_interval_ns
+                    .record(u64::try_from(now - c.last_wal_write_ns).unwrap_or(0));
+            }
+            c.last_wal_write_ns = now;
             w.pending.clear();
         }
         if w.unsynced && (policy == FsyncPolicy::Always || w.size >= max_seg) {
+            let t = std::time::Instant::now();
             w.file.sync_data().at(&w.path)?;
+            st.counters.wal_fsync_ns.record_since(t);
+            st.counters.last_wal_fsync_ns = time::now_ns();
             st.counters.wal_fsyncs += 1;
             w.unsynced = false;
         }
