@@ -401,10 +401,19 @@ mod tests {
                 }
             }
             b.truncate(cut.min(b.len()));
+            crate::metricfile::tests::alloc_probe::reset();
             let s = scan_bytes(&b, true);
             prop_assert!(s.valid_len <= b.len() as u64);
+            // Damage is reported where the intact frames end.
+            if let Some(d) = &s.damage {
+                prop_assert_eq!(d.offset, s.valid_len);
+            }
             let r = recover_frames(&b, |_| true);
             prop_assert!(r.frames.len() <= 4 + 1);
+            // No single allocation beyond a small multiple of the input
+            // (frames decode to 14 bytes per record; a 50-record frame here).
+            let peak = crate::metricfile::tests::alloc_probe::peak();
+            prop_assert!(peak <= 4 * b.len() + 64 * 1024, "peak allocation {} for {} bytes", peak, b.len());
         }
     }
 }

@@ -873,7 +873,7 @@ impl MetricFile {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::datafile;
     use crate::page::DecodedFrame;
@@ -1505,7 +1505,7 @@ mod tests {
 
     /// Counts the largest single allocation per thread, to show damaged
     /// files never make the reader allocate from an unchecked length.
-    mod alloc_probe {
+    pub(crate) mod alloc_probe {
         use std::alloc::{GlobalAlloc, Layout, System};
         use std::cell::Cell;
 
