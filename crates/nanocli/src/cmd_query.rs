@@ -38,10 +38,11 @@ pub struct Args {
     #[arg(long, default_value = ".*")]
     metric: String,
     /// Range start (inclusive). Without --start and --end, last values are shown.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     start: Option<String>,
-    /// Range end (inclusive); unbounded when absent.
-    #[arg(long)]
+    /// Range end (inclusive); unbounded when absent. A negative duration
+    /// (`-1h`) means the future.
+    #[arg(long, allow_hyphen_values = true)]
     end: Option<String>,
     /// Aggregates, comma-separated (avg,count,max,median,min,p50,p95,p99,sum,trimmed_avg);
     /// needs --window and --start, and a --metric matching exactly one metric.

@@ -93,7 +93,7 @@ Example:\n  nanocli query --root ./data --db edge --metric 'cpu' --start 1d --fo
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(go_style_flags(std::env::args_os()));
     if let Err(e) = init_logging(cli.log_file.as_deref(), cli.log_level.as_deref()) {
         eprintln!("error: {e:#}");
         return ExitCode::from(2);
@@ -127,6 +127,42 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Accepts the reference's Go-style single-dash long flags (`-root R`,
+/// `-json`, `-db=x`) by rewriting them to `--root`, … before parsing, so
+/// scripts written for v1.4.0 keep working. Only names that are long flags
+/// of some command are rewritten; values such as `-5m` are left alone.
+fn go_style_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    fn collect(cmd: &clap::Command, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            if let Some(l) = a.get_long() {
+                out.push(l.to_string());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            collect(sub, out);
+        }
+    }
+    let mut longs = vec!["help".to_string(), "version".to_string()];
+    collect(&Cli::command(), &mut longs);
+    args.map(|a| {
+        let Some(s) = a.to_str() else { return a };
+        let Some(rest) = s.strip_prefix('-') else {
+            return a;
+        };
+        if rest.starts_with('-') {
+            return a;
+        }
+        let name = rest.split('=').next().unwrap_or("");
+        if name.len() > 1 && longs.iter().any(|l| l == name) {
+            format!("--{rest}").into()
+        } else {
+            a
+        }
+    })
+    .collect()
 }
 
 fn init_logging(file: Option<&Path>, level: Option<&str>) -> Result<()> {

@@ -779,3 +779,30 @@ fn build_inspect_compact_recover() {
         nanocli().args(cmd).arg("--help").assert().success();
     }
 }
+
+#[test]
+fn go_style_single_dash_flags_still_work() {
+    let root = fixture_copy("types/root");
+    let out = nanocli()
+        .args(["export", "-db", "t", "-root"])
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .contains("t/int.max 2147483647i")
+    );
+    nanocli()
+        .args([
+            "query", "-db=t", "-metric", "int.max", "-json", "-start", "1000d", "-end", "-1d",
+            "-root",
+        ])
+        .arg(root.path())
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("\"row_count\":1"));
+}
