@@ -806,3 +806,32 @@ fn go_style_single_dash_flags_still_work() {
         .success()
         .stdout(predicates::str::contains("\"row_count\":1"));
 }
+
+#[test]
+fn query_json_of_every_sample_is_one_valid_document() {
+    let root = fixture_copy("edge-2h/root");
+    for mf in ["on", "off"] {
+        let out = nanocli()
+            .args([
+                "query",
+                "--db",
+                "edge",
+                "--start",
+                "2026-01-01",
+                "--format",
+                "json",
+                "--metric-files",
+                mf,
+                "--root",
+            ])
+            .arg(root.path())
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["row_count"], 61_920, "{mf}");
+        assert_eq!(v["rows"].as_array().unwrap().len(), 61_920);
+    }
+}
