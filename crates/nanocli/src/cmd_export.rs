@@ -48,11 +48,22 @@ pub fn run(a: Args) -> Result<ExitCode> {
     match a.out {
         None => {
             let stdout = std::io::stdout();
-            let w = crate::progress::Counting {
-                inner: stdout.lock(),
-                bar: crate::progress::bytes_spinner("exporting"),
-            };
-            let r = engine.export_to_writer(&db, w);
+            let bar = crate::progress::partitions_bar();
+            let r = engine.export_with_progress(
+                &db,
+                i64::MIN,
+                i64::MAX,
+                stdout.lock(),
+                &mut |done, total| {
+                    if let Some(b) = &bar {
+                        b.set_length(total);
+                        b.set_position(done);
+                    }
+                },
+            );
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
             match r {
                 Ok(_) => {}
                 // `nanocli export | head` is not an error.
@@ -71,12 +82,19 @@ pub fn run(a: Args) -> Result<ExitCode> {
             }
             let file =
                 std::fs::File::create(&out).with_context(|| format!("create {}", out.display()))?;
-            let bar = crate::progress::bytes_spinner("exporting");
-            let w = crate::progress::Counting {
-                inner: std::io::BufWriter::new(&file),
-                bar: bar.clone(),
-            };
-            let r = engine.export_to_writer(&db, w)?;
+            let bar = crate::progress::partitions_bar();
+            let r = engine.export_with_progress(
+                &db,
+                i64::MIN,
+                i64::MAX,
+                std::io::BufWriter::new(&file),
+                &mut |done, total| {
+                    if let Some(b) = &bar {
+                        b.set_length(total);
+                        b.set_position(done);
+                    }
+                },
+            )?;
             file.sync_all()
                 .with_context(|| format!("sync {}", out.display()))?;
             if let Some(b) = bar {

@@ -238,7 +238,7 @@ pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
         Engine::open_read_only(&root).with_context(|| format!("open {}", root.display()))?;
     let db = crate::normalize_db(&a.db)?;
     let out = std::path::absolute(&a.out)?;
-    let spin = crate::progress::bytes_spinner("scanning for intact frames");
+    let spin = crate::progress::spinner("scanning for intact frames");
     let r = engine.recover_data_file(&db, &a.part, &out);
     if let Some(s) = spin {
         s.finish_and_clear();

@@ -17,14 +17,15 @@ pub fn bar(len: u64, template: &str) -> Option<ProgressBar> {
     Some(b)
 }
 
-/// A spinner counting bytes with their rate, or `None` off a terminal.
-pub fn bytes_spinner(msg: &'static str) -> Option<ProgressBar> {
+/// A spinner with a message and the elapsed time, or `None` off a terminal
+/// (for work whose size is not known in advance).
+pub fn spinner(msg: &'static str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
     let b = ProgressBar::new_spinner();
     b.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {bytes} ({binary_bytes_per_sec}, {elapsed})")
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     b.set_message(msg);
@@ -32,24 +33,10 @@ pub fn bytes_spinner(msg: &'static str) -> Option<ProgressBar> {
     Some(b)
 }
 
-/// A writer that advances a progress bar by the bytes written through it.
-pub struct Counting<W> {
-    /// The wrapped writer.
-    pub inner: W,
-    /// The bar, if any.
-    pub bar: Option<ProgressBar>,
-}
-
-impl<W: std::io::Write> std::io::Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        if let Some(b) = &self.bar {
-            b.inc(n as u64);
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
+/// Progress over partitions for an export: a bar with rate and ETA.
+pub fn partitions_bar() -> Option<ProgressBar> {
+    bar(
+        0,
+        "{bar:40} {pos}/{len} partitions {per_sec} eta {eta} ({elapsed})",
+    )
 }

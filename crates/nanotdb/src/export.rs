@@ -39,6 +39,19 @@ impl Engine {
         to: i64,
         out: impl Write,
     ) -> Result<ExportReport> {
+        self.export_with_progress(db, from, to, out, &mut |_, _| {})
+    }
+
+    /// Like [`Engine::export_range_to_writer`], calling `progress(done,
+    /// total)` in partitions after each partition (for progress bars).
+    pub fn export_with_progress(
+        &self,
+        db: &str,
+        from: i64,
+        to: i64,
+        out: impl Write,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ExportReport> {
         let database = self.existing_db(db)?;
         let (names, views) = {
             let st = database.lock();
@@ -75,7 +88,9 @@ impl Engine {
                 report.bytes += line.len() as u64;
                 Ok(())
             };
-        for view in &views {
+        let total = views.len() as u64;
+        for (done, view) in views.iter().enumerate() {
+            progress(done as u64, total);
             let _flow =
                 database.read_view(view, None, from, to, &mut |id, ts, bits| match write_one(
                     id,
@@ -93,6 +108,7 @@ impl Engine {
                 return Err(e);
             }
         }
+        progress(total, total);
         w.flush().map_err(|e| Error::io("<export output>", e))?;
         Ok(report)
     }
