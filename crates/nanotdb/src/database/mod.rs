@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use foldhash::HashMap;
 
@@ -119,7 +119,7 @@ pub(crate) struct DbState {
     /// last-value queries.
     last: Vec<Option<(i64, u32)>>,
     /// Cached bounds of the most recently used partition.
-    hot: Option<(i64, i64, String)>,
+    hot: Option<(i64, i64, Arc<str>)>,
     /// Data files written without fsync since the last WAL checkpoint.
     unsynced_files: Vec<PathBuf>,
     /// While replaying, WAL checkpoints are deferred to the end.
@@ -147,9 +147,9 @@ pub(crate) struct Database {
 
 /// Effects of the samples accepted so far by a dry run.
 #[derive(Debug, Default)]
-pub(crate) struct Overlay {
-    new_metrics: HashMap<String, ValueType>,
-    last: HashMap<String, i64>,
+pub(crate) struct Overlay<'a> {
+    new_metrics: HashMap<&'a str, ValueType>,
+    last: HashMap<&'a str, i64>,
     open: std::collections::BTreeSet<String>,
     sealed: HashSet<String>,
 }
@@ -465,11 +465,11 @@ impl Database {
     fn check(
         &self,
         st: &mut DbState,
-        overlay: Option<&Overlay>,
+        overlay: Option<&Overlay<'_>>,
         metric: &str,
         ts: i64,
         value: Value,
-    ) -> Result<(Option<MetricId>, String)> {
+    ) -> Result<(Option<MetricId>, Arc<str>)> {
         let existing = st.catalog.lookup(metric);
         let known_type = existing
             .map(|(_, vt)| vt)
@@ -510,10 +510,10 @@ impl Database {
             }
         }
         let key = partition_of(&mut st.hot, self.partition_mode(), ts);
-        if st.sealed.contains(&key) || overlay.is_some_and(|o| o.sealed.contains(&key)) {
+        if st.sealed.contains(&*key) || overlay.is_some_and(|o| o.sealed.contains(&*key)) {
             return Err(Error::Sealed {
                 db: self.name.clone(),
-                key,
+                key: key.to_string(),
             });
         }
         Ok((existing.map(|(id, _)| id), key))
@@ -539,20 +539,18 @@ impl Database {
                 Err(e) => rejected.push((i, e)),
                 Ok((existing, key)) => {
                     if existing.is_none() {
-                        overlay
-                            .new_metrics
-                            .insert(metric.to_string(), value.value_type());
+                        overlay.new_metrics.insert(metric, value.value_type());
                     }
-                    let last = overlay.last.entry(metric.to_string()).or_insert(ts);
+                    let last = overlay.last.entry(metric).or_insert(ts);
                     *last = (*last).max(ts);
-                    if !overlay.open.contains(&key) {
+                    if !overlay.open.contains(&*key) {
                         while overlay.open.len() >= max_open {
                             let Some(oldest) = overlay.open.pop_first() else {
                                 break;
                             };
                             overlay.sealed.insert(oldest);
                         }
-                        overlay.open.insert(key);
+                        overlay.open.insert(key.to_string());
                     }
                 }
             }
@@ -780,8 +778,9 @@ impl Database {
     }
 }
 
-/// Partition key for `ts`, cached for consecutive samples of one partition.
-fn partition_of(hot: &mut Option<(i64, i64, String)>, mode: PartitionMode, ts: i64) -> String {
+/// Partition key for `ts`, cached for consecutive samples of one partition
+/// (shared, so the per-sample path does not allocate).
+fn partition_of(hot: &mut Option<(i64, i64, Arc<str>)>, mode: PartitionMode, ts: i64) -> Arc<str> {
     if let Some((s, e, k)) = hot.as_ref()
         && ts >= *s
         && (ts < *e || *e == i64::MAX)
@@ -789,7 +788,7 @@ fn partition_of(hot: &mut Option<(i64, i64, String)>, mode: PartitionMode, ts: i
         return k.clone();
     }
     let (s, e) = time::partition_bounds(mode, ts);
-    let k = time::partition_key(mode, ts);
+    let k: Arc<str> = Arc::from(time::partition_key(mode, ts));
     *hot = Some((s, e, k.clone()));
     k
 }
