@@ -680,6 +680,7 @@ mod tests {
     use proptest::prelude::*;
     use std::convert::Infallible;
 
+    /// The spec's eleven names, in the order the tables below use.
     const ALL: [&str; 11] = [
         "avg",
         "count",

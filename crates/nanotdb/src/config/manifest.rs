@@ -348,13 +348,15 @@ pub(super) fn normalize_job(
         ),
     };
     for (i, a) in aggregates.iter().enumerate() {
-        if !ALLOWED_AGGREGATES.contains(&a.as_str()) {
+        // One list of names: the aggregate registry's built-ins.
+        let registry = crate::aggregate::default_aggregators();
+        if registry.get(a).is_none() {
             return Err(invalid(
                 path,
                 format!("{agg_key}[{i}]"),
                 format!(
                     "unknown aggregate {a:?} (allowed: {})",
-                    ALLOWED_AGGREGATES.join(", ")
+                    registry.names().join(", ")
                 ),
             ));
         }

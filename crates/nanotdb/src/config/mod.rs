@@ -43,21 +43,6 @@ pub const MAX_PAGE_RECORDS: u32 = 65_535;
 pub const DEFAULT_CHECKPOINT_FILE: &str = "rollup.checkpoints.log";
 /// Aggregates used by a rollup job when neither the job nor `default_aggregates` lists any.
 pub const DEFAULT_JOB_AGGREGATES: [&str; 5] = ["min", "max", "sum", "avg", "count"];
-/// Aggregate names a rollup job may list (FORMATS §6.3).
-pub const ALLOWED_AGGREGATES: [&str; 11] = [
-    "avg",
-    "count",
-    "max",
-    "median",
-    "min",
-    "p50",
-    "p95",
-    "p99",
-    "sum",
-    "trimmed_avg",
-    "trimmed_average",
-];
-
 // ---------------------------------------------------------------------------------------------
 // Errors and warnings
 // ---------------------------------------------------------------------------------------------
@@ -500,7 +485,7 @@ pub struct RollupJob {
     pub exclude_patterns: Vec<String>,
     /// Period length in ns (job value or `default_interval`); ≤ 0 jobs never run.
     pub interval_ns: i64,
-    /// Aggregate names, lower-cased, from [`ALLOWED_AGGREGATES`] (not canonicalised).
+    /// Aggregate names, lower-cased, from the built-in aggregate registry (not canonicalised).
     pub aggregates: Vec<String>,
     /// Destination database (job value or `default_destination_db`).
     pub destination_db: String,
