@@ -1,50 +1,12 @@
 //! `nanocli rollup` against the v1.4.0 rollup fixture.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command as StdCommand;
 
-use assert_cmd::Command;
-
-fn shared() -> PathBuf {
-    std::env::var("NANOTDB_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).unwrap();
-    for e in fs::read_dir(src).unwrap().flatten() {
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            fs::copy(e.path(), &to).unwrap();
-            let mut p = fs::metadata(&to).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            p.set_readonly(false);
-            fs::set_permissions(&to, p).unwrap();
-        }
-    }
-}
-
-fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p.clone());
-                out.push((p, Vec::new()));
-            } else {
-                out.push((p.clone(), fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
-}
+use common::*;
 
 fn lpcompare(expected: &Path, actual: &Path) {
     let out = StdCommand::new("python3")
@@ -63,8 +25,7 @@ fn lpcompare(expected: &Path, actual: &Path) {
 }
 
 fn export(root: &Path, db: &str, out: &Path) {
-    Command::cargo_bin("nanocli")
-        .unwrap()
+    nanocli()
         .args(["export", "--root"])
         .arg(root)
         .args(["--db", db, "--out"])
@@ -81,8 +42,7 @@ fn rollup_rebuilds_fixture_destinations_exactly_and_is_idempotent() {
     copy_dir(&fx.join("root"), &root);
     fs::remove_dir_all(root.join("edge_1h")).unwrap();
     fs::remove_dir_all(root.join("edge_15m")).unwrap();
-    let out = Command::cargo_bin("nanocli")
-        .unwrap()
+    let out = nanocli()
         .args(["rollup", "--root"])
         .arg(&root)
         .assert()
@@ -127,8 +87,7 @@ fn rollup_rebuilds_fixture_destinations_exactly_and_is_idempotent() {
     }
     // Running it again changes nothing.
     let before = tree(&root);
-    Command::cargo_bin("nanocli")
-        .unwrap()
+    nanocli()
         .args(["rollup", "--root"])
         .arg(&root)
         .args(["--json"])
@@ -151,16 +110,14 @@ fn rollup_without_sources_says_so() {
     let root = d.path().join("root");
     let input = d.path().join("in.lp");
     fs::write(&input, "a/m 1 1\n").unwrap();
-    Command::cargo_bin("nanocli")
-        .unwrap()
+    nanocli()
         .args(["import", "--root"])
         .arg(&root)
         .arg("--in")
         .arg(&input)
         .assert()
         .success();
-    Command::cargo_bin("nanocli")
-        .unwrap()
+    nanocli()
         .args(["rollup", "--root"])
         .arg(&root)
         .assert()
@@ -185,8 +142,7 @@ fn import_rolls_up_the_sources_it_touched_at_the_end() {
     copy_dir(&fx.join("root"), &src);
     let lp = d.path().join("edge.lp");
     export(&src, "edge", &lp);
-    let out = Command::cargo_bin("nanocli")
-        .unwrap()
+    let out = nanocli()
         .args(["import", "--root"])
         .arg(&root)
         .arg("--in")
