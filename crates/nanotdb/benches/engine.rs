@@ -68,16 +68,20 @@ fn import(c: &mut Criterion) {
     g.finish();
 }
 
-fn query(c: &mut Criterion) {
+/// A root holding the 24 h `edge` workload, imported and closed.
+fn imported_day() -> tempfile::TempDir {
     let input = workload("edge", 24);
     let root = bench_root();
-    {
-        let engine = Engine::open(root.path()).expect("open");
-        engine
-            .import_file(&input, &ImportOptions::default(), &mut ())
-            .expect("import");
-        engine.close().expect("close");
-    }
+    let engine = Engine::open(root.path()).expect("open");
+    engine
+        .import_file(&input, &ImportOptions::default(), &mut ())
+        .expect("import");
+    engine.close().expect("close");
+    root
+}
+
+fn query(c: &mut Criterion) {
+    let root = imported_day();
     let engine = Engine::open(root.path()).expect("open");
     let metric = "temp.probe01";
     let mut n = 0u64;
@@ -147,15 +151,7 @@ fn query(c: &mut Criterion) {
 }
 
 fn build(c: &mut Criterion) {
-    let input = workload("edge", 24);
-    let root = bench_root();
-    {
-        let engine = Engine::open(root.path()).expect("open");
-        engine
-            .import_file(&input, &ImportOptions::default(), &mut ())
-            .expect("import");
-        engine.close().expect("close");
-    }
+    let root = imported_day();
     let engine = Engine::open(root.path()).expect("open");
     let mut g = c.benchmark_group("build_metric");
     g.sample_size(10);
