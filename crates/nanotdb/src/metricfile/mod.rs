@@ -1100,16 +1100,7 @@ pub(crate) mod tests {
                     rsize,
                     diff
                 );
-                // Known, reported deviation: libzstd level 3 compresses this
-                // data 7 % better than the reference's klauspost SpeedDefault,
-                // and no stable libzstd setting lands within 3 % (level 3
-                // without literal Huffman is +12 %). Smaller is harmless
-                // for compatibility, so only this case may undershoot.
-                let (lo, hi) = if (version, codec) == (Version::V2, Codec::ZstdDefault) {
-                    (-8.0, 3.0)
-                } else {
-                    (-3.0, 3.0)
-                };
+                let (lo, hi) = (-3.0, 3.0);
                 if diff < lo || diff > hi {
                     failures.push(format!("{version}/{}: {diff:+.2}%", codec.name()));
                 }
