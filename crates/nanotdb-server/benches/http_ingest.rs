@@ -4,9 +4,16 @@
 //! WAL), then the same again into a second database while another connection
 //! runs full-day `query_range` requests of one metric of the first.
 //!
-//! Reports ingest samples/s for both phases, query latency percentiles under
-//! load, and the server's peak RSS. Run with
-//! `cargo bench -p nanotdb-server --bench http_ingest` (see BENCHMARKS.md).
+//! Then, in the same run, VictoriaMetrics (the Debian package's
+//! `/usr/bin/victoria-metrics`, or `$VICTORIA_METRICS_BIN`) is started on
+//! loopback and gets the same samples as Influx line protocol on its
+//! `/write` route, the same way: one keep-alive connection, 5,000-line
+//! bodies.
+//!
+//! Reports ingest samples/s for every phase, the ratio to VictoriaMetrics,
+//! query latency percentiles under load, and each server's peak RSS. Run
+//! with `cargo bench -p nanotdb-server --bench http_ingest` (see
+//! BENCHMARKS.md).
 
 #[path = "../tests/common/client.rs"]
 mod client;
@@ -19,6 +26,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const LINES_PER_BODY: usize = 5_000;
+/// Ingest rounds per server in phase 1.
+const ROUNDS: usize = 7;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -76,6 +85,126 @@ fn ingest(addr: SocketAddr, bodies: &[Vec<u8>]) -> (u64, Duration) {
     (n, t0.elapsed())
 }
 
+/// The same chunks as Influx line protocol (`<prefix><metric> value=<v>
+/// <ns>`, which VictoriaMetrics stores as `<prefix><metric>_value`).
+fn influx_bodies(text: &str, prefix: &str) -> Vec<Vec<u8>> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .chunks(LINES_PER_BODY)
+        .map(|c| {
+            let mut b = Vec::with_capacity(c.len() * 60);
+            for l in c {
+                let mut f = l.split_whitespace();
+                let (Some(name), Some(v), Some(ts)) = (f.next(), f.next(), f.next()) else {
+                    continue;
+                };
+                let metric = name.split_once('/').map(|x| x.1).unwrap_or(name);
+                b.extend_from_slice(prefix.as_bytes());
+                b.extend_from_slice(metric.as_bytes());
+                b.extend_from_slice(b" value=");
+                b.extend_from_slice(v.as_bytes());
+                b.push(b' ');
+                b.extend_from_slice(ts.as_bytes());
+                b.push(b'\n');
+            }
+            b
+        })
+        .collect()
+}
+
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+}
+
+fn wait_listening(addr: SocketAddr, what: &str) {
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A VictoriaMetrics process on loopback with an empty data directory.
+struct Victoria {
+    child: std::process::Child,
+    addr: SocketAddr,
+    _data: tempfile::TempDir,
+}
+
+impl Victoria {
+    /// Starts it, or says why not and returns `None` when not installed.
+    fn start() -> Option<Victoria> {
+        let bin = std::env::var_os("VICTORIA_METRICS_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/victoria-metrics"));
+        if !bin.is_file() {
+            println!(
+                "victoria-metrics: {} not found, comparison skipped (apt-get install victoria-metrics)",
+                bin.display()
+            );
+            return None;
+        }
+        let data = tempfile::tempdir().expect("tempdir");
+        let addr = free_addr();
+        let child = Command::new(&bin)
+            .arg(format!("-storageDataPath={}", data.path().display()))
+            .arg(format!("-httpListenAddr={addr}"))
+            // The workload is dated 2026-01-01: the default 1-month
+            // retention would drop it.
+            .arg("-retentionPeriod=100y")
+            .arg("-loggerLevel=ERROR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn victoria-metrics");
+        wait_listening(addr, "victoria-metrics");
+        Some(Victoria {
+            child,
+            addr,
+            _data: data,
+        })
+    }
+
+    /// Posts every body to `/write` on one keep-alive connection.
+    fn ingest(&self, bodies: &[Vec<u8>]) -> Duration {
+        let mut c = client::Conn::open(self.addr).expect("connect");
+        let t0 = Instant::now();
+        for b in bodies {
+            let r = c.send("POST", "/write", &[], b).expect("post /write");
+            assert_eq!(r.status, 204, "{}", r.text());
+        }
+        t0.elapsed()
+    }
+
+    /// Its own count of accepted rows, to show nothing was dropped.
+    fn rows_inserted(&self) -> u64 {
+        let metrics = client::request(self.addr, "GET", "/metrics", &[], b"").text();
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("vm_rows_inserted_total{type=\"influx\"}"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum()
+    }
+}
+
+impl Drop for Victoria {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Samples/s over all rounds together (`rates` per round, same samples in
+/// each): the harmonic mean, i.e. total samples / total time.
+fn overall(rates: &[f64]) -> f64 {
+    rates.len() as f64 / rates.iter().map(|r| 1.0 / r).sum::<f64>()
+}
+
 fn peak_rss(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     s.lines()
@@ -114,11 +243,7 @@ fn main() {
         "template changed"
     );
     std::fs::write(root.path().join("engine.toml"), cfg).expect("write engine.toml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let addr = free_addr();
     let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
         .arg("--config")
         .arg(root.path().join("engine.toml"))
@@ -129,22 +254,52 @@ fn main() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn nanotdb");
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_listening(addr, "nanotdb");
 
-    let b1 = bodies(&text, "edge");
-    let (n1, d1) = ingest(addr, &b1);
+    // Phase 1: rounds alternating between nanotdb and VictoriaMetrics, so
+    // both see the same machine noise; the throughput over all rounds is
+    // compared. Every round writes new series to both (a new database here,
+    // a new metric-name prefix there), as the first round does.
+    let vm = Victoria::start();
+    let samples = text.lines().count() as f64;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let db = if round == 0 {
+            "edge".to_string()
+        } else {
+            format!("edge_r{round}")
+        };
+        let (n, d) = ingest(addr, &bodies(&text, &db));
+        assert_eq!(n as f64, samples, "every sample imported");
+        ours.push(n as f64 / d.as_secs_f64());
+        if let Some(vm) = &vm {
+            let vm_bodies = influx_bodies(&text, &format!("r{round}_"));
+            theirs.push(samples / vm.ingest(&vm_bodies).as_secs_f64());
+        }
+    }
+    let fmt = |v: &[f64]| {
+        v.iter()
+            .map(|r| format!("{:.2}", r / 1e6))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let ours_all = overall(&ours);
     println!(
-        "phase 1 ingest (edge, 24 h): {n1} samples in {:.3} s = {:.2} M samples/s",
-        d1.as_secs_f64(),
-        n1 as f64 / d1.as_secs_f64() / 1e6
+        "phase 1 ingest (edge, 24 h, {samples} samples per round): {:.2} M samples/s over {ROUNDS} rounds (rounds: {})",
+        ours_all / 1e6,
+        fmt(&ours)
     );
+    if let Some(vm) = vm {
+        let vm_all = overall(&theirs);
+        println!(
+            "victoria-metrics /write (Influx, same samples): {:.2} M samples/s over {ROUNDS} rounds (rounds: {}), {} rows inserted, peak RSS {:.1} MB",
+            vm_all / 1e6,
+            fmt(&theirs),
+            vm.rows_inserted(),
+            peak_rss(vm.child.id()) as f64 / 1e6
+        );
+        println!("nanotdb / victoria-metrics: {:.2}x", ours_all / vm_all);
+    }
 
     let b2 = bodies(&text, "edge2");
     let stop = Arc::new(AtomicBool::new(false));

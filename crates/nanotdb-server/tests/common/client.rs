@@ -110,7 +110,9 @@ pub fn read_response(r: &mut impl BufRead, head: bool) -> std::io::Result<Resp> 
     }
     let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let mut body = Vec::new();
-    if head {
+    // 1xx, 204 and 304 never have a body (RFC 9112 §6.3): reading to the
+    // end would wait for the server to close a keep-alive connection.
+    if head || status / 100 == 1 || status == 204 || status == 304 {
     } else if let Some(len) = get("content-length") {
         let len: usize = len.parse().map_err(|_| bad("bad content-length"))?;
         body.resize(len, 0);
