@@ -480,12 +480,14 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
+        // The usual batch names one database: no name comparison per sample.
+        let single = db_names.len() == 1;
         let mut guards: Vec<_> = dbs.iter().map(|d| d.lock()).collect();
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
             let mine = samples
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.db == db.name)
+                .filter(|(_, s)| single || s.db == db.name)
                 .map(|(i, s)| (i, s.metric, s.ts, s.value));
             report.rejected.extend(db.dry_run(st, mine));
         }
@@ -496,8 +498,8 @@ impl Engine {
         let now = time::now_ns();
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
             let mut result = Ok(());
-            for s in samples.iter().filter(|s| s.db == db.name) {
-                if let Err(e) = db.ingest(st, s.metric, s.ts, s.value, now) {
+            for s in samples.iter().filter(|s| single || s.db == db.name) {
+                if let Err(e) = db.ingest_checked(st, s.metric, s.ts, s.value, now) {
                     result = Err(e);
                     break;
                 }

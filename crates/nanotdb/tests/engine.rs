@@ -685,6 +685,8 @@ fn atomic_batch_stores_all_or_nothing() {
     };
     // Each of these is only wrong given the samples before it in the batch.
     let bad = [
+        s("a", "old", T0 + DAY + 10, Value::I32(1)),
+        s("a", "old", T0 + DAY + 9, Value::I32(1)), // stale: existing metric
         s("a", "x", T0 + DAY, Value::I32(1)),
         s("a", "x", T0 + DAY - 1, Value::I32(2)), // stale within the batch
         s("a", "y", T0 + DAY, Value::I32(3)),
@@ -697,8 +699,11 @@ fn atomic_batch_stores_all_or_nothing() {
     let r = engine.write_atomic(&bad).unwrap();
     assert_eq!(r.accepted, 0);
     let idx: Vec<usize> = r.rejected.iter().map(|x| x.0).collect();
-    assert_eq!(idx, [1, 3, 5, 7]);
-    assert!(matches!(r.rejected[2].1, Error::Sealed { .. }));
+    assert_eq!(idx, [1, 3, 5, 7, 9]);
+    assert!(matches!(r.rejected[0].1, Error::Stale { last, .. } if last == T0 + DAY + 10));
+    assert!(matches!(r.rejected[1].1, Error::Stale { .. }));
+    assert!(matches!(r.rejected[2].1, Error::TypeMismatch { .. }));
+    assert!(matches!(r.rejected[3].1, Error::Sealed { .. }));
     // Nothing was stored or created.
     assert_eq!(engine.metrics("a").unwrap().len(), 1);
     assert!(!root.path().join("fresh").exists());

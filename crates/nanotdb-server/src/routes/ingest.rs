@@ -19,41 +19,108 @@ pub const MAX_LINE: usize = 4 << 20;
 /// count of the rest is given.
 pub const MAX_LISTED_ERRORS: usize = 10_000;
 
-/// One sample parsed from a line-protocol body, borrowing the body.
-type Parsed<'a> = (WriteSample<'a>, u64);
+/// A parsed body: the samples in body order with the line number of each,
+/// and the bad lines. Samples and line numbers are separate vectors so the
+/// samples go to the engine as they are, without a copy.
+#[derive(Debug, Default)]
+pub struct ParsedBody<'a> {
+    /// Good samples, in body order.
+    pub samples: Vec<WriteSample<'a>>,
+    /// `lines[i]` is the 1-based line number of `samples[i]`.
+    pub lines: Vec<u64>,
+    /// (line number, reason) of every bad line.
+    pub bad: Vec<(u64, String)>,
+}
 
-/// Splits a line-protocol body into samples (with their line numbers) and bad lines.
-pub fn parse_lines(body: &[u8], now: i64) -> (Vec<Parsed<'_>>, Vec<(u64, String)>) {
-    let mut ok = Vec::new();
-    let mut bad = Vec::new();
-    for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
-        let n = i as u64 + 1;
-        if raw.len() > MAX_LINE {
-            bad.push((n, format!("line longer than {MAX_LINE} bytes")));
-            continue;
+/// Bodies at least this large are parsed by two threads: a keep-alive
+/// client waits for each response, so the second core would idle otherwise.
+const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
+
+/// Splits a line-protocol body into samples (with their line numbers) and
+/// bad lines; large bodies are parsed in two halves on two threads.
+pub fn parse_lines(body: &[u8], now: i64) -> ParsedBody<'_> {
+    if body.len() < PARALLEL_PARSE_BYTES {
+        return parse_from(body, 1, now);
+    }
+    // Cut after the first newline past the middle, so no line is split.
+    let Some(cut) = body[body.len() / 2..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| body.len() / 2 + i + 1)
+    else {
+        return parse_from(body, 1, now);
+    };
+    let (head, tail) = body.split_at(cut);
+    let tail_first_line = head.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let (mut first, second) = std::thread::scope(|s| {
+        let t = s.spawn(|| parse_from(tail, tail_first_line, now));
+        let h = parse_from(head, 1, now);
+        (h, t.join())
+    });
+    match second {
+        Ok(second) => {
+            first.samples.extend(second.samples);
+            first.lines.extend(second.lines);
+            first.bad.extend(second.bad);
+            first
         }
-        let Ok(text) = std::str::from_utf8(raw) else {
-            bad.push((n, "line is not valid UTF-8".to_string()));
-            continue;
-        };
-        let text = text.trim();
-        if text.is_empty() || text.starts_with('#') {
-            continue;
+        // The parser does not panic; should it ever, parse on this thread.
+        Err(_) => parse_from(body, 1, now),
+    }
+}
+
+/// [`parse_lines`] on one thread, numbering lines from `first_line`.
+fn parse_from(body: &[u8], first_line: u64, now: i64) -> ParsedBody<'_> {
+    let mut out = ParsedBody {
+        samples: Vec::with_capacity(body.len() / 40),
+        lines: Vec::with_capacity(body.len() / 40),
+        bad: Vec::new(),
+    };
+    // One UTF-8 check for the whole body instead of one per line; a body
+    // with invalid bytes is checked line by line to name the bad lines.
+    match std::str::from_utf8(body) {
+        Ok(text) => {
+            for (i, line) in text.split('\n').enumerate() {
+                parse_one(line, first_line + i as u64, now, &mut out);
+            }
         }
-        match nanotdb::lineproto::parse_line(text) {
-            Ok(l) => ok.push((
-                WriteSample {
-                    db: l.db,
-                    metric: l.metric,
-                    ts: l.ts.unwrap_or(now),
-                    value: l.value,
-                },
-                n,
-            )),
-            Err(e) => bad.push((n, e.to_string())),
+        Err(_) => {
+            for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
+                let n = first_line + i as u64;
+                match std::str::from_utf8(raw) {
+                    Ok(line) => parse_one(line, n, now, &mut out),
+                    Err(_) => out.bad.push((n, "line is not valid UTF-8".to_string())),
+                }
+            }
         }
     }
-    (ok, bad)
+    out
+}
+
+/// Parses line `n` into `out`.
+#[inline]
+fn parse_one<'a>(line: &'a str, n: u64, now: i64, out: &mut ParsedBody<'a>) {
+    if line.len() > MAX_LINE {
+        out.bad
+            .push((n, format!("line longer than {MAX_LINE} bytes")));
+        return;
+    }
+    let text = line.trim();
+    if text.is_empty() || text.starts_with('#') {
+        return;
+    }
+    match nanotdb::lineproto::parse_line(text) {
+        Ok(l) => {
+            out.samples.push(WriteSample {
+                db: l.db,
+                metric: l.metric,
+                ts: l.ts.unwrap_or(now),
+                value: l.value,
+            });
+            out.lines.push(n);
+        }
+        Err(e) => out.bad.push((n, e.to_string())),
+    }
 }
 
 /// Writes all samples or none. Parse errors still get the engine's verdict on
@@ -61,13 +128,16 @@ pub fn parse_lines(body: &[u8], now: i64) -> (Vec<Parsed<'_>>, Vec<(u64, String)
 /// reject the batch after validating every sample, so nothing is stored.
 pub fn write_all_or_nothing(
     engine: &nanotdb::Engine,
-    parsed: &[Parsed<'_>],
-    mut bad: Vec<(u64, String)>,
+    parsed: ParsedBody<'_>,
 ) -> Result<u64, ApiError> {
-    if parsed.is_empty() && bad.is_empty() {
+    let ParsedBody {
+        mut samples,
+        lines,
+        mut bad,
+    } = parsed;
+    if samples.is_empty() && bad.is_empty() {
         return Ok(0);
     }
-    let mut samples: Vec<WriteSample<'_>> = parsed.iter().map(|p| p.0).collect();
     let sentinel = !bad.is_empty();
     if sentinel {
         samples.push(WriteSample {
@@ -81,8 +151,8 @@ pub fn write_all_or_nothing(
         .write_atomic(&samples)
         .map_err(|e| ApiError::from_engine(&e))?;
     for (idx, e) in report.rejected {
-        if let Some(p) = parsed.get(idx) {
-            bad.push((p.1, e.to_string()));
+        if let Some(&line) = lines.get(idx) {
+            bad.push((line, e.to_string()));
         }
     }
     if bad.is_empty() {
@@ -145,8 +215,8 @@ pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiRes
         .fetch_add(body.len() as u64, Ordering::Relaxed);
     let st2 = st.clone();
     let res = blocking(move || {
-        let (parsed, bad) = parse_lines(&body, nanotdb::time::now_ns());
-        write_all_or_nothing(&st2.engine, &parsed, bad)
+        let parsed = parse_lines(&body, nanotdb::time::now_ns());
+        write_all_or_nothing(&st2.engine, parsed)
     })
     .await?;
     finish(&st, res)
@@ -195,21 +265,20 @@ pub async fn import_prometheus(State(st): State<SharedState>, req: Request) -> A
                 }
             }
         }
-        let parsed: Vec<Parsed<'_>> = samples
-            .iter()
-            .map(|s| {
-                (
-                    WriteSample {
-                        db: &s.db,
-                        metric: &s.metric,
-                        ts: s.ts,
-                        value: Value::F32(s.value),
-                    },
-                    s.line,
-                )
-            })
-            .collect();
-        write_all_or_nothing(&st2.engine, &parsed, bad)
+        let parsed = ParsedBody {
+            samples: samples
+                .iter()
+                .map(|s| WriteSample {
+                    db: &s.db,
+                    metric: &s.metric,
+                    ts: s.ts,
+                    value: Value::F32(s.value),
+                })
+                .collect(),
+            lines: samples.iter().map(|s| s.line).collect(),
+            bad,
+        };
+        write_all_or_nothing(&st2.engine, parsed)
     })
     .await?;
     finish(&st, res)
@@ -222,13 +291,38 @@ mod tests {
     #[test]
     fn parse_lines_numbers_and_skips() {
         let body = b"# c\n\nedge/a 1 5\r\nbad\nedge/b 2i\n\xff\n";
-        let (ok, bad) = parse_lines(body, 9);
-        assert_eq!(ok.len(), 2);
-        assert_eq!(ok[0].1, 3);
-        assert_eq!(ok[0].0.ts, 5);
-        assert_eq!(ok[1].0.ts, 9);
-        assert_eq!(ok[1].0.value, Value::I32(2));
-        let lines: Vec<u64> = bad.iter().map(|b| b.0).collect();
+        let p = parse_lines(body, 9);
+        assert_eq!(p.samples.len(), 2);
+        assert_eq!(p.lines, vec![3, 5]);
+        assert_eq!(p.samples[0].ts, 5);
+        assert_eq!(p.samples[1].ts, 9);
+        assert_eq!(p.samples[1].value, Value::I32(2));
+        let lines: Vec<u64> = p.bad.iter().map(|b| b.0).collect();
         assert_eq!(lines, vec![4, 6]);
+    }
+
+    #[test]
+    fn parallel_parse_numbers_lines_across_the_cut() {
+        // Over PARALLEL_PARSE_BYTES, so parsed in two halves.
+        let mut body = String::new();
+        for i in 0..4000u64 {
+            match i {
+                10 | 3990 => body.push_str("garbage\n"),
+                2000 => body.push_str("edge/x 1 \u{e9}\n"),
+                _ => body.push_str(&format!("edge/m{} {i} {i}\n", i % 7)),
+            }
+        }
+        let mut bytes = body.into_bytes();
+        bytes.extend_from_slice(b"\xff\nedge/last 1 1");
+        assert!(bytes.len() >= PARALLEL_PARSE_BYTES);
+        let p = parse_lines(&bytes, 0);
+        assert_eq!(p.samples.len(), 3997 + 1);
+        assert_eq!(p.samples.len(), p.lines.len());
+        for (s, &n) in p.samples.iter().zip(&p.lines).take(3997) {
+            assert_eq!(s.ts as u64 + 1, n, "line number of sample {s:?}");
+        }
+        assert_eq!(p.lines.last(), Some(&4002));
+        let bad: Vec<u64> = p.bad.iter().map(|b| b.0).collect();
+        assert_eq!(bad, vec![11, 2001, 3991, 4001]);
     }
 }

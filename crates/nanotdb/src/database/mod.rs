@@ -149,9 +149,23 @@ pub(crate) struct Database {
 #[derive(Debug, Default)]
 pub(crate) struct Overlay<'a> {
     new_metrics: HashMap<&'a str, ValueType>,
-    last: HashMap<&'a str, i64>,
+    /// Pending last timestamp of metrics the catalog already has, by id
+    /// (the hot path: no hashing of names).
+    last_by_id: Vec<Option<i64>>,
+    /// Pending last timestamp of metrics the batch creates.
+    last_new: HashMap<&'a str, i64>,
     open: std::collections::BTreeSet<String>,
     sealed: HashSet<String>,
+}
+
+impl Overlay<'_> {
+    /// Pending last timestamp of `metric` (id `existing` if it exists).
+    fn last(&self, existing: Option<MetricId>, metric: &str) -> Option<i64> {
+        match existing {
+            Some(id) => self.last_by_id.get(usize::from(id)).copied().flatten(),
+            None => self.last_new.get(metric).copied(),
+        }
+    }
 }
 
 /// A sample copied out of an open page for a query.
@@ -487,7 +501,7 @@ impl Database {
                 let stored = existing
                     .and_then(|(id, _)| st.last.get(usize::from(id)).copied().flatten())
                     .map(|(t, _)| t);
-                let pending = overlay.and_then(|o| o.last.get(metric).copied());
+                let pending = overlay.and_then(|o| o.last(existing.map(|(id, _)| id), metric));
                 if let Some(last) = stored.max(pending)
                     && ts < last
                 {
@@ -534,28 +548,53 @@ impl Database {
         };
         let max_open = self.manifest.retention.max_active_days.max(1) as usize;
         let mut rejected = Vec::new();
+        // Consecutive samples nearly always share a partition: its key is an
+        // `Arc` from the hot cache, so pointer equality skips the set lookup.
+        let mut known_open: Option<Arc<str>> = None;
         for (i, metric, ts, value) in samples {
             match self.check(st, Some(&overlay), metric, ts, value) {
                 Err(e) => rejected.push((i, e)),
                 Ok((existing, key)) => {
-                    if existing.is_none() {
-                        overlay.new_metrics.insert(metric, value.value_type());
-                    }
-                    let last = overlay.last.entry(metric).or_insert(ts);
-                    *last = (*last).max(ts);
-                    if !overlay.open.contains(&*key) {
-                        while overlay.open.len() >= max_open {
-                            let Some(oldest) = overlay.open.pop_first() else {
-                                break;
-                            };
-                            overlay.sealed.insert(oldest);
+                    match existing {
+                        Some(id) => {
+                            let i = usize::from(id);
+                            if overlay.last_by_id.len() <= i {
+                                overlay.last_by_id.resize(i + 1, None);
+                            }
+                            let slot = &mut overlay.last_by_id[i];
+                            *slot = Some(slot.map_or(ts, |l| l.max(ts)));
                         }
-                        overlay.open.insert(key.to_string());
+                        None => {
+                            overlay.new_metrics.insert(metric, value.value_type());
+                            let last = overlay.last_new.entry(metric).or_insert(ts);
+                            *last = (*last).max(ts);
+                        }
                     }
+                    note_open(&mut overlay, &mut known_open, key, max_open);
                 }
             }
         }
         rejected
+    }
+
+    /// Ingests a sample that [`Database::dry_run`] accepted in this same
+    /// lock hold, in batch order: the checks are not repeated (the dry run
+    /// simulated every earlier sample of the batch), only the metric id and
+    /// partition are resolved.
+    pub fn ingest_checked(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        ts: i64,
+        value: Value,
+        now: i64,
+    ) -> Result<()> {
+        if self.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let existing = st.catalog.lookup(metric).map(|(id, _)| id);
+        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
+        self.ingest_resolved(st, metric, existing, key, ts, value, now)
     }
 
     /// Ingests one sample: all checks first (a rejected sample changes
@@ -575,6 +614,22 @@ impl Database {
             return Err(Error::ReadOnly);
         }
         let (existing, key) = self.check(st, None, metric, ts, value)?;
+        self.ingest_resolved(st, metric, existing, key, ts, value, now)
+    }
+
+    /// The part of an ingest after the checks: `existing` is the metric's
+    /// id if the catalog has it, `key` the sample's partition.
+    #[allow(clippy::too_many_arguments)]
+    fn ingest_resolved(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        existing: Option<MetricId>,
+        key: Arc<str>,
+        ts: i64,
+        value: Value,
+        now: i64,
+    ) -> Result<()> {
         if !st.materialized {
             self.materialize(st)?;
         }
@@ -632,34 +687,29 @@ impl Database {
         bits: u32,
         logged: bool,
     ) -> Result<()> {
-        if !st.open.contains_key(key) {
-            let max_open = self.manifest.retention.max_active_days.max(1) as usize;
-            while st.open.len() >= max_open {
-                let Some(oldest) = st.open.keys().next().cloned() else {
-                    break;
-                };
-                self.seal(st, &oldest)?;
-            }
-            st.open.insert(
-                key.to_string(),
-                OpenPartition {
+        let part = match st.open.get_mut(key) {
+            Some(part) => part,
+            None => {
+                let max_open = self.manifest.retention.max_active_days.max(1) as usize;
+                while st.open.len() >= max_open {
+                    let Some(oldest) = st.open.keys().next().cloned() else {
+                        break;
+                    };
+                    self.seal(st, &oldest)?;
+                }
+                st.open.entry(key.to_string()).or_insert(OpenPartition {
                     page: None,
                     file: None,
-                },
-            );
-        }
-        let full = {
-            let Some(part) = st.open.get_mut(key) else {
-                return Ok(());
-            };
-            let page = part.page.get_or_insert_with(Page::new);
-            page.push(id, ts, bits);
-            page.logged |= logged;
-            // Replay honours the size limits too: a page beyond 65535 records
-            // could not be written as a frame.
-            page.is_full_by_size(&self.limits)
-                || (page.len() % 1024 == 0 && page.is_too_old(&self.limits))
+                })
+            }
         };
+        let page = part.page.get_or_insert_with(Page::new);
+        page.push(id, ts, bits);
+        page.logged |= logged;
+        // Replay honours the size limits too: a page beyond 65535 records
+        // could not be written as a frame.
+        let full = page.is_full_by_size(&self.limits)
+            || (page.len() % 1024 == 0 && page.is_too_old(&self.limits));
         set_last(&mut st.last, id, ts, bits);
         if full {
             self.flush_partition(st, key)?;
@@ -780,6 +830,29 @@ impl Database {
 
 /// Partition key for `ts`, cached for consecutive samples of one partition
 /// (shared, so the per-sample path does not allocate).
+/// Records in the dry-run overlay that partition `key` is (or becomes)
+/// open, sealing the oldest pending ones beyond `max_open` as `apply` would.
+fn note_open(
+    overlay: &mut Overlay<'_>,
+    known_open: &mut Option<Arc<str>>,
+    key: Arc<str>,
+    max_open: usize,
+) {
+    if known_open.as_ref().is_some_and(|k| Arc::ptr_eq(k, &key)) {
+        return;
+    }
+    if !overlay.open.contains(&*key) {
+        while overlay.open.len() >= max_open {
+            let Some(oldest) = overlay.open.pop_first() else {
+                break;
+            };
+            overlay.sealed.insert(oldest);
+        }
+        overlay.open.insert(key.to_string());
+    }
+    *known_open = Some(key);
+}
+
 fn partition_of(hot: &mut Option<(i64, i64, Arc<str>)>, mode: PartitionMode, ts: i64) -> Arc<str> {
     if let Some((s, e, k)) = hot.as_ref()
         && ts >= *s
