@@ -162,14 +162,14 @@ impl Bucket {
         bucket
     }
 
-    fn new(collect: bool) -> Bucket {
+    pub(crate) fn new(collect: bool) -> Bucket {
         Bucket {
             collect,
             ..Bucket::default()
         }
     }
 
-    fn add(&mut self, v: f64) {
+    pub(crate) fn add(&mut self, v: f64) {
         if v.is_nan() {
             self.nan_count += 1;
             return;
@@ -194,7 +194,7 @@ impl Bucket {
         }
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.values.clear();
         if let Some(v) = self.sorted.take() {
             self.spare.set(v);
@@ -207,7 +207,7 @@ impl Bucket {
     }
 
     /// Number of samples, NaN included; zero only for a bucket that was never filled.
-    fn samples(&self) -> usize {
+    pub(crate) fn samples(&self) -> usize {
         self.count + self.nan_count
     }
 
@@ -558,6 +558,9 @@ pub struct WindowedAggregation {
     /// Index (`ts.div_euclid(window)`) of the bucket being filled, if any; the index rather
     /// than the start so that buckets near `i64::MIN` cannot overflow.
     current: Option<i64>,
+    /// `[cur_lo, cur_hi)`: timestamps of bucket `current` (empty if unknown).
+    cur_lo: i64,
+    cur_hi: i64,
     bucket: Bucket,
 }
 
@@ -595,6 +598,8 @@ impl WindowedAggregation {
             aggs,
             names,
             current: None,
+            cur_lo: 0,
+            cur_hi: 0,
             bucket: Bucket::new(collect),
         })
     }
@@ -610,10 +615,24 @@ impl WindowedAggregation {
         if ts < self.from || ts > self.to {
             return Ok(());
         }
-        let index = ts.div_euclid(self.window_ns);
-        if self.current != Some(index) {
-            self.flush(emit)?;
-            self.current = Some(index);
+        // Consecutive samples mostly share a bucket: compare with its bounds
+        // before paying for a division.
+        if !(self.current.is_some() && ts >= self.cur_lo && ts < self.cur_hi) {
+            let index = ts.div_euclid(self.window_ns);
+            if self.current != Some(index) {
+                self.flush(emit)?;
+                self.current = Some(index);
+            }
+            // Bounds as i128 products can leave i64 near its ends: then keep
+            // dividing (the empty range never matches).
+            let lo = i128::from(index) * i128::from(self.window_ns);
+            match (
+                i64::try_from(lo),
+                i64::try_from(lo + i128::from(self.window_ns)),
+            ) {
+                (Ok(l), Ok(h)) => (self.cur_lo, self.cur_hi) = (l, h),
+                _ => (self.cur_lo, self.cur_hi) = (0, 0),
+            }
         }
         self.bucket.add(value);
         Ok(())

@@ -34,6 +34,16 @@ pub struct EngineOptions {
 /// `Arc`) between threads; writers of different databases run in parallel.
 /// Dropping it flushes and closes every database, like [`Engine::close`].
 pub struct Engine {
+    /// Everything the engine holds; shared with the background rollup
+    /// worker, which works through a non-owning handle.
+    pub(crate) s: Arc<EngineShared>,
+    /// Whether dropping this handle closes the engine (false for the
+    /// rollup worker's handle).
+    owner: bool,
+}
+
+/// State of an open engine, behind [`Engine`].
+pub(crate) struct EngineShared {
     root: PathBuf,
     config: EngineConfig,
     settings: Settings,
@@ -48,6 +58,8 @@ pub struct Engine {
     auto_rollups: AtomicBool,
     /// Serialises rollup passes and backfills; holds the per-source trigger cache.
     pub(crate) rollups: Mutex<crate::rollup::TriggerCache>,
+    /// Runs automatic rollup passes off the writers' threads.
+    pub(crate) rollup_worker: crate::rollup::worker::Worker,
 }
 
 /// One sample to write, borrowed.
@@ -74,6 +86,22 @@ pub struct WriteReport {
 }
 
 impl Engine {
+    fn from_shared(s: EngineShared) -> Engine {
+        Engine {
+            s: Arc::new(s),
+            owner: true,
+        }
+    }
+
+    /// A handle on the same engine that does not close it when dropped
+    /// (for the background rollup worker).
+    pub(crate) fn worker_handle(&self) -> Engine {
+        Engine {
+            s: self.s.clone(),
+            owner: false,
+        }
+    }
+
     /// Opens (creating if needed) the root directory and its `engine.toml`.
     pub fn open(root: impl AsRef<Path>) -> Result<Engine> {
         Engine::open_with(root, EngineOptions::default())
@@ -120,7 +148,7 @@ impl Engine {
             fs::create_dir_all(&root).at(&root)?;
         }
         let settings = Settings::from_config(&config, opts.read_only);
-        let engine = Engine {
+        let engine = Engine::from_shared(EngineShared {
             root,
             config,
             settings,
@@ -131,64 +159,66 @@ impl Engine {
             last_stats: std::sync::Mutex::new(None),
             auto_rollups: AtomicBool::new(true),
             rollups: Mutex::new(crate::rollup::TriggerCache::default()),
-        };
-        engine.stats_enabled.store(
-            engine.config.stats.enabled && !opts.read_only,
+            rollup_worker: crate::rollup::worker::Worker::default(),
+        });
+        engine.s.stats_enabled.store(
+            engine.s.config.stats.enabled && !opts.read_only,
             Ordering::Relaxed,
         );
         crate::metricfile::cache::global_cache()
-            .set_capacity(engine.config.metrics.time_cache_slots);
-        for name in engine.config.default_databases.clone() {
+            .set_capacity(engine.s.config.metrics.time_cache_slots);
+        for name in engine.s.config.default_databases.clone() {
             let name = name.trim();
             if name.is_empty() || name == "internal" {
                 continue;
             }
             engine.db(name, !opts.read_only)?;
         }
-        tracing::info!(root = %engine.root.display(), read_only = opts.read_only, "engine opened");
+        tracing::info!(root = %engine.s.root.display(), read_only = opts.read_only, "engine opened");
         Ok(engine)
     }
 
     /// The root directory.
     pub fn root(&self) -> &Path {
-        &self.root
+        &self.s.root
     }
 
     /// The effective configuration.
     pub fn config(&self) -> &EngineConfig {
-        &self.config
+        &self.s.config
     }
 
     /// Whether range queries and exports read `metric-<p>.dat` files when
     /// they exist (the default, as in v1.4.0) or only the raw files.
     pub fn prefer_metric_files(&self) -> bool {
-        self.prefer_metric_files.load(Ordering::Relaxed)
+        self.s.prefer_metric_files.load(Ordering::Relaxed)
     }
 
     /// Sets [`Engine::prefer_metric_files`] (`nanocli query --metric-files`).
     pub fn set_prefer_metric_files(&self, on: bool) {
-        self.prefer_metric_files.store(on, Ordering::Relaxed);
+        self.s.prefer_metric_files.store(on, Ordering::Relaxed);
     }
 
     /// Turns the self-metrics snapshots into the `internal` database on or
     /// off (`[stats].enabled` by default). Tools that run briefly turn them
     /// off so that every run does not add samples.
     pub fn set_stats_enabled(&self, on: bool) {
-        self.stats_enabled
-            .store(on && !self.settings.read_only, Ordering::Relaxed);
+        self.s
+            .stats_enabled
+            .store(on && !self.s.settings.read_only, Ordering::Relaxed);
     }
 
     /// Writes one snapshot of the self-metrics into `internal` if enabled
     /// and `[stats].interval` has passed since the last one (`force` skips
     /// the interval check).
     fn maybe_emit_stats(&self, force: bool) {
-        if !self.stats_enabled.load(Ordering::Relaxed) {
+        if !self.s.stats_enabled.load(Ordering::Relaxed) {
             return;
         }
         {
-            let mut last = self.last_stats.lock().unwrap_or_else(|p| p.into_inner());
+            let mut last = self.s.last_stats.lock().unwrap_or_else(|p| p.into_inner());
             let interval =
-                std::time::Duration::from_nanos(self.config.stats.interval_ns.max(0) as u64);
+                std::time::Duration::from_nanos(self.s.config.stats.interval_ns.max(0) as u64);
             if !force && last.is_some_and(|t| t.elapsed() < interval) {
                 return;
             }
@@ -229,8 +259,8 @@ impl Engine {
         let database = self.existing_db(db)?;
         let opts = opts.unwrap_or(crate::database::BuildOptions {
             version: crate::metricfile::Version::V2,
-            codec: self.config.metrics.compression,
-            raw_action: self.config.metrics.raw_ingest_action,
+            codec: self.s.config.metrics.compression,
+            raw_action: self.s.config.metrics.raw_ingest_action,
             verify: false,
         });
         let mut st = database.lock();
@@ -326,18 +356,18 @@ impl Engine {
 
     /// Whether the engine was opened read-only.
     pub fn is_read_only(&self) -> bool {
-        self.settings.read_only
+        self.s.settings.read_only
     }
 
     /// Finds a database: loaded, on disk, or (with `create`) a new one that
     /// will be created on its first accepted sample.
     pub(crate) fn db(&self, name: &str, create: bool) -> Result<Option<Arc<Database>>> {
         names::validate_db_name(name)?;
-        if self.closed.load(Ordering::SeqCst) {
+        if self.s.closed.load(Ordering::SeqCst) {
             return Err(Error::Closed);
         }
         {
-            let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
+            let map = self.s.dbs.read().unwrap_or_else(|p| p.into_inner());
             if let Some(d) = map.get(name) {
                 if create || d.is_materialized() {
                     return Ok(Some(d.clone()));
@@ -345,24 +375,24 @@ impl Engine {
                 return Ok(None);
             }
         }
-        let mut map = self.dbs.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.s.dbs.write().unwrap_or_else(|p| p.into_inner());
         if let Some(d) = map.get(name) {
             return Ok((create || d.is_materialized()).then(|| d.clone()));
         }
-        let dir = self.root.join(name);
+        let dir = self.s.root.join(name);
         let db = if dir.is_dir() && (Database::looks_like_db(&dir, name) || create) {
             Database::open(
                 name,
                 dir,
-                &self.config.manifest_defaults,
-                self.settings.clone(),
+                &self.s.config.manifest_defaults,
+                self.s.settings.clone(),
             )?
-        } else if create && !self.settings.read_only {
+        } else if create && !self.s.settings.read_only {
             Database::new_unmaterialized(
                 name,
                 dir,
-                self.config.manifest_defaults.clone(),
-                self.settings.clone(),
+                self.s.config.manifest_defaults.clone(),
+                self.s.settings.clone(),
             )
         } else {
             return Ok(None);
@@ -456,7 +486,23 @@ impl Engine {
     /// needed by an HTTP import that must be atomic. The databases involved
     /// are locked (in name order) from validation until the batch is applied.
     pub fn write_atomic(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
-        if self.settings.read_only {
+        let report = self.write_atomic_no_rollups(samples)?;
+        if report.accepted > 0 {
+            self.after_user_write(samples);
+            if samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
+                self.maybe_emit_stats(false);
+            }
+        }
+        Ok(report)
+    }
+
+    /// [`Engine::write_atomic`] without the automatic rollup trigger and
+    /// self-metrics (rollup outputs are written this way).
+    pub(crate) fn write_atomic_no_rollups(
+        &self,
+        samples: &[WriteSample<'_>],
+    ) -> Result<WriteReport> {
+        if self.s.settings.read_only {
             return Err(Error::ReadOnly);
         }
         let mut report = WriteReport::default();
@@ -509,12 +555,6 @@ impl Engine {
             result.and(fin)?;
         }
         drop(guards);
-        if report.accepted > 0 {
-            self.after_user_write(samples);
-            if samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
-                self.maybe_emit_stats(false);
-            }
-        }
         Ok(report)
     }
 
@@ -522,35 +562,24 @@ impl Engine {
     /// (outside every database lock). Failures are logged, never returned:
     /// the batch itself is already acknowledged.
     fn after_user_write(&self, samples: &[WriteSample<'_>]) {
-        if !self.auto_rollups.load(Ordering::Relaxed) || self.settings.read_only {
+        if !self.s.auto_rollups.load(Ordering::Relaxed) || self.s.settings.read_only {
             return;
         }
-        // Split into runs of one database, comparing names only at run
-        // boundaries (address first: a batch usually borrows one string).
-        let mut runs: Vec<(&str, &[WriteSample<'_>])> = Vec::new();
-        let mut i = 0;
-        while i < samples.len() {
-            let db = samples[i].db;
-            let mut j = i + 1;
-            while j < samples.len() && (std::ptr::eq(samples[j].db, db) || samples[j].db == db) {
-                j += 1;
-            }
-            runs.push((db, &samples[i..j]));
-            i = j;
-        }
+        // Each database once, comparing names only where they change
+        // (address first: a batch usually borrows one string).
         let mut done: Vec<&str> = Vec::new();
-        for (db, _) in &runs {
-            if done.contains(db) {
+        let mut prev: Option<&str> = None;
+        for s in samples {
+            if prev.is_some_and(|p| std::ptr::eq(p, s.db) || p == s.db) {
                 continue;
             }
-            done.push(db);
-            let mine: Vec<&[WriteSample<'_>]> = runs
-                .iter()
-                .filter(|(d, _)| d == db)
-                .map(|(_, r)| *r)
-                .collect();
-            if let Err(e) = self.rollup_trigger_after_write(db, &mine) {
-                tracing::warn!(db, "automatic rollup failed: {e}");
+            prev = Some(s.db);
+            if done.contains(&s.db) {
+                continue;
+            }
+            done.push(s.db);
+            if let Err(e) = self.rollup_trigger_after_write(s.db) {
+                tracing::warn!(db = s.db, "automatic rollup check failed: {e}");
             }
         }
     }
@@ -559,24 +588,17 @@ impl Engine {
     /// (default on). Bulk loaders turn it off and run
     /// [`Engine::rollup_backfill`] once at the end.
     pub fn set_auto_rollups(&self, on: bool) {
-        self.auto_rollups.store(on, Ordering::Relaxed);
+        self.s.auto_rollups.store(on, Ordering::Relaxed);
     }
 
     /// Whether the automatic rollup trigger is on.
     pub fn auto_rollups(&self) -> bool {
-        self.auto_rollups.load(Ordering::Relaxed)
+        self.s.auto_rollups.load(Ordering::Relaxed)
     }
 
     /// The effective manifest of an existing database.
     pub fn db_manifest(&self, name: &str) -> Result<config::Manifest> {
         Ok(self.existing_db(name)?.manifest.clone())
-    }
-
-    /// Whether a database has rollups enabled with at least one job (no copy
-    /// of the manifest: this runs after every user batch).
-    pub(crate) fn has_rollup_jobs(&self, name: &str) -> Result<bool> {
-        let r = &self.existing_db(name)?.manifest.rollups;
-        Ok(r.enabled && !r.jobs.is_empty())
     }
 
     /// Number of metrics in a database's catalog (cheap: no copy).
@@ -588,15 +610,16 @@ impl Engine {
     /// neither loaded nor on disk. An existing manifest is never rewritten.
     pub(crate) fn open_or_create_with_manifest(&self, name: &str, text: &str) -> Result<()> {
         names::validate_db_name(name)?;
-        if self.settings.read_only {
+        if self.s.settings.read_only {
             return Err(Error::ReadOnly);
         }
         let loaded = self
+            .s
             .dbs
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(name);
-        let dir = self.root.join(name);
+        let dir = self.s.root.join(name);
         let manifest = dir.join("manifest.toml");
         if !loaded && !manifest.exists() {
             fs::create_dir_all(&dir).at(&dir)?;
@@ -614,7 +637,7 @@ impl Engine {
     /// Flushes every open page of one database and checkpoints its WAL, so
     /// everything it acknowledged is in fsynced data files.
     pub fn flush_db(&self, name: &str) -> Result<()> {
-        if self.settings.read_only {
+        if self.s.settings.read_only {
             return Ok(());
         }
         let db = self.existing_db(name)?;
@@ -629,6 +652,7 @@ impl Engine {
     /// lock), so its files can be rewritten; it is reopened on next use.
     pub(crate) fn unload_db(&self, name: &str) -> Result<()> {
         let db = self
+            .s
             .dbs
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -656,7 +680,7 @@ impl Engine {
         stop: bool,
         report: &mut WriteReport,
     ) -> Result<()> {
-        if self.settings.read_only {
+        if self.s.settings.read_only {
             return Err(Error::ReadOnly);
         }
         let db = match self.db(run[0].db, true) {
@@ -704,8 +728,9 @@ impl Engine {
 
     /// Flushes every open page of every database and checkpoints the WALs.
     pub fn flush(&self) -> Result<()> {
+        self.s.rollup_worker.sync();
         for db in self.loaded() {
-            if self.settings.read_only || !db.is_materialized() {
+            if self.s.settings.read_only || !db.is_materialized() {
                 continue;
             }
             let mut st = db.lock();
@@ -719,7 +744,7 @@ impl Engine {
     /// a timer so idle databases do not keep pages in memory).
     pub fn flush_idle(&self) -> Result<()> {
         for db in self.loaded() {
-            if self.settings.read_only || !db.is_materialized() {
+            if self.s.settings.read_only || !db.is_materialized() {
                 continue;
             }
             let mut st = db.lock();
@@ -729,7 +754,7 @@ impl Engine {
     }
 
     fn loaded(&self) -> Vec<Arc<Database>> {
-        let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
+        let map = self.s.dbs.read().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<(String, Arc<Database>)> =
             map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -739,12 +764,16 @@ impl Engine {
     /// Flushes and closes every database. Every database is attempted even
     /// when another fails; the failures are returned together.
     pub fn close(&self) -> Result<()> {
-        if self.closed.load(Ordering::SeqCst) {
+        if self.s.closed.load(Ordering::SeqCst) {
             return Ok(());
         }
+        // Queued automatic rollups run to the end first (they need the
+        // databases open).
+        self.s.rollup_worker.shutdown();
         // One last snapshot, as the reference does at close — but only when
         // this process wrote something, so idle runs never add samples.
         let emitted = self
+            .s
             .last_stats
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -752,7 +781,7 @@ impl Engine {
         if emitted {
             self.maybe_emit_stats(true);
         }
-        if self.closed.swap(true, Ordering::SeqCst) {
+        if self.s.closed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
         let mut failures = Vec::new();
@@ -764,7 +793,11 @@ impl Engine {
         }
         // Release file handles and write locks (queries still running keep
         // their own references until they finish).
-        self.dbs.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.s
+            .dbs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         if failures.is_empty() {
             Ok(())
         } else {
@@ -790,7 +823,7 @@ impl Engine {
     /// pages are lost from memory (the WAL still has them) and locks are
     /// released. Meant for tests of recovery paths.
     pub fn abort(self) {
-        self.closed.store(true, Ordering::SeqCst);
+        self.s.closed.store(true, Ordering::SeqCst);
     }
 
     // ------------------------------------------------------------ discovery
@@ -798,7 +831,7 @@ impl Engine {
     /// Names of every database under the root (sorted), loaded or not.
     pub fn databases(&self) -> Result<Vec<String>> {
         let mut names: Vec<String> = Vec::new();
-        match fs::read_dir(&self.root) {
+        match fs::read_dir(&self.s.root) {
             Ok(rd) => {
                 for e in rd.flatten() {
                     let Ok(name) = e.file_name().into_string() else {
@@ -814,7 +847,7 @@ impl Engine {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&self.root, e)),
+            Err(e) => return Err(Error::io(&self.s.root, e)),
         }
         for db in self.loaded() {
             if db.is_materialized() && !names.contains(&db.name) {
@@ -844,6 +877,9 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         if let Err(e) = self.close() {
             tracing::error!("closing engine on drop: {e}");
         }

@@ -16,7 +16,7 @@
 //! ```
 //!
 //! The modules mirror the on-disk concepts: [`wal`], [`catalog`], [`page`]
-//! (raw frames), [`datafile`], [`partition`], [`config`], [`lineproto`].
+//! (raw frames), [`datafile`], `partition`, [`config`], [`lineproto`].
 
 #![warn(missing_docs)]
 

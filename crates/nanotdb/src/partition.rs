@@ -24,6 +24,9 @@ pub(crate) struct Page {
     /// True when at least one sample of the page went through the WAL; only
     /// such pages need to be carried over when the WAL is rewritten.
     pub logged: bool,
+    /// Records (from the start, arrival order) already fed to the live
+    /// rollup accumulators.
+    pub fed: usize,
 }
 
 impl Page {
@@ -35,7 +38,20 @@ impl Page {
             created: Instant::now(),
             sorted: true,
             logged: false,
+            fed: 0,
         }
+    }
+
+    /// A page on emptied buffers (kept capacity, no allocation).
+    pub fn with_buffers(ids: Vec<MetricId>, ts: Vec<i64>, vals: Vec<u32>) -> Page {
+        let mut p = Page::new();
+        p.ids = ids;
+        p.ts = ts;
+        p.vals = vals;
+        p.ids.clear();
+        p.ts.clear();
+        p.vals.clear();
+        p
     }
 
     pub fn len(&self) -> usize {

@@ -389,7 +389,7 @@ fn timestamp_bytes(ts: i64) -> [u8; 29] {
 
 /// Appends `ts` as `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (UTC, 9 digits) to a byte buffer.
 ///
-/// Negative timestamps get the floored second and a non-negative fraction (the spec's [rec]:
+/// Negative timestamps get the floored second and a non-negative fraction (the spec's \[rec\]:
 /// -1 → `1969-12-31 23:59:59.999999999`), so every output parses back to the same value,
 /// unlike the reference's `.-00000001`.
 pub fn write_timestamp(ts: i64, out: &mut Vec<u8>) {

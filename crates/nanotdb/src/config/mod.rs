@@ -14,7 +14,7 @@
 //! * Unknown keys are not silently ignored: they are returned as [`ConfigWarning`]s (except the
 //!   server-owned `[web]` table of engine.toml).
 //! * `page.max_records > 65535` is capped to 65535 with a warning: the frame record count is a
-//!   `u16`, and the reference's wrap-around produces unreadable frames (FORMATS §3.5 [hazard]).
+//!   `u16`, and the reference's wrap-around produces unreadable frames (FORMATS §3.5 \[hazard\]).
 //! * `page.max_age ≤ 0` is normalised to 10 s, the value the reference behaves as.
 //! * Durations are written in compact Go syntax (trailing zero units dropped: `5m`, `1h`,
 //!   `6h`), and exactly one minute is written `60s`, so a fresh manifest is byte-identical to

@@ -26,6 +26,15 @@ impl Database {
         if st.catalog.save_if_dirty(&cat_path)? {
             st.counters.catalog_writes += 1;
         }
+        // Sorting reorders the records; a partly fed page hands its new
+        // records to the live rollups in arrival order first.
+        if !page.sorted
+            && page.fed > 0
+            && let Some(inbox) = st.live_inbox.as_mut()
+        {
+            inbox.push_tail(&page);
+            page.fed = page.len();
+        }
         page.sort();
         let DbState {
             frame_buf,
@@ -34,6 +43,7 @@ impl Database {
             files,
             counters,
             unsynced_files,
+            live_inbox,
             ..
         } = st;
         frame_buf.clear();
@@ -89,6 +99,9 @@ impl Database {
         counters.flush_records.record(page.len() as u64);
         counters.flush_frame_bytes.record(frame_buf.len() as u64);
         counters.flush_ns.record_since(started);
+        if let Some(inbox) = live_inbox.as_mut() {
+            inbox.push_page(page);
+        }
         if was_new {
             fsutil::sync_dir(&self.dir)?;
         }

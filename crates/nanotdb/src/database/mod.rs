@@ -127,6 +127,60 @@ pub(crate) struct DbState {
     pub counters: DbCounters,
     frame_buf: Vec<u8>,
     scratch: Vec<u8>,
+    /// Published by the rollup worker after each pass over this database:
+    /// when a stored sample makes a rollup period computable.
+    pub(crate) rollup_due: Option<RollupDue>,
+    /// A sample stored since the last look reached its `rollup_due` entry.
+    pub(crate) rollup_hit: bool,
+    /// Flushed pages waiting for the live rollup accumulators (see
+    /// `rollup::live`); `None` while no accumulators exist.
+    pub(crate) live_inbox: Option<crate::rollup::live::Inbox>,
+}
+
+/// When the next rollup pass over a source can compute something.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RollupDue {
+    /// Per metric id: (sample timestamp, wall clock) both of which must be
+    /// reached; `(i64::MAX, _)` for metrics no job rolls up.
+    pub by_id: Vec<(i64, i64)>,
+    /// Catalog size the jobs were expanded against.
+    pub metric_count: usize,
+}
+
+impl DbState {
+    /// Takes what the live rollup accumulators have not seen yet: the
+    /// records of flushed pages, then those of the open pages (oldest
+    /// partition first, so each metric's samples stay in order). `None`
+    /// when the inbox overflowed (records were dropped).
+    pub(crate) fn take_live_input(&mut self) -> Option<Vec<crate::rollup::live::Columns>> {
+        let DbState {
+            live_inbox, open, ..
+        } = self;
+        let inbox = live_inbox.as_mut()?;
+        for part in open.values_mut() {
+            if let Some(page) = part.page.as_mut() {
+                inbox.push_tail(page);
+                page.fed = page.len();
+            }
+        }
+        inbox.take()
+    }
+
+    /// Hands the buffers of [`DbState::take_live_input`] back for reuse.
+    pub(crate) fn recycle_live_input(&mut self, pages: Vec<crate::rollup::live::Columns>) {
+        if let Some(inbox) = self.live_inbox.as_mut() {
+            inbox.recycle(pages);
+        }
+    }
+
+    /// Timestamp of the newest stored sample of metric `id`, if known.
+    pub(crate) fn last_ts(&self, id: MetricId) -> Option<i64> {
+        self.last
+            .get(usize::from(id))
+            .copied()
+            .flatten()
+            .map(|(t, _)| t)
+    }
 }
 
 /// One database under the root.
@@ -299,6 +353,9 @@ impl Database {
                 counters: DbCounters::default(),
                 frame_buf: Vec::new(),
                 scratch: Vec::new(),
+                rollup_due: None,
+                rollup_hit: false,
+                live_inbox: None,
             }),
         }
     }
@@ -671,6 +728,13 @@ impl Database {
             st.counters.last_wal_append_ns = now;
         }
         self.apply(st, &key, id, ts, bits, log)?;
+        if let Some(due) = &st.rollup_due
+            && let Some(&(t, wall)) = due.by_id.get(usize::from(id))
+            && ts >= t
+            && now >= wall
+        {
+            st.rollup_hit = true;
+        }
         st.counters.samples_ingested += 1;
         Ok(())
     }
@@ -703,7 +767,12 @@ impl Database {
                 })
             }
         };
-        let page = part.page.get_or_insert_with(Page::new);
+        let page =
+            part.page
+                .get_or_insert_with(|| match st.live_inbox.as_mut().and_then(|i| i.reuse()) {
+                    Some(c) => Page::with_buffers(c.ids, c.ts, c.vals),
+                    None => Page::new(),
+                });
         page.push(id, ts, bits);
         page.logged |= logged;
         // Replay honours the size limits too: a page beyond 65535 records

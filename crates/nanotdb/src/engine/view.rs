@@ -6,7 +6,7 @@ use super::*;
 impl Engine {
     /// Whether `db` is loaded in this process (never loads it).
     pub fn is_loaded(&self, db: &str) -> bool {
-        let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
+        let map = self.s.dbs.read().unwrap_or_else(|p| p.into_inner());
         map.get(db).is_some_and(|d| d.is_materialized())
     }
 
@@ -25,30 +25,30 @@ impl Engine {
     pub fn manifest(&self, db: &str) -> Result<config::Manifest> {
         names::validate_db_name(db)?;
         {
-            let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
+            let map = self.s.dbs.read().unwrap_or_else(|p| p.into_inner());
             if let Some(d) = map.get(db)
                 && d.is_materialized()
             {
                 return Ok(d.manifest.clone());
             }
         }
-        let dir = self.root.join(db);
+        let dir = self.s.root.join(db);
         if !(dir.is_dir() && Database::looks_like_db(&dir, db)) {
             return Err(Error::DatabaseNotFound(db.to_string()));
         }
         let path = dir.join("manifest.toml");
         if path.is_file() {
-            let (m, _warnings) = config::load_manifest(&path, &self.config.manifest_defaults)?;
+            let (m, _warnings) = config::load_manifest(&path, &self.s.config.manifest_defaults)?;
             Ok(m)
         } else {
-            Ok(self.config.manifest_defaults.clone())
+            Ok(self.s.config.manifest_defaults.clone())
         }
     }
 
     /// Stats of a database only if it is loaded (never loads it).
     pub fn loaded_stats(&self, db: &str) -> Option<DbStats> {
         let d = {
-            let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
+            let map = self.s.dbs.read().unwrap_or_else(|p| p.into_inner());
             map.get(db).cloned()
         }?;
         d.is_materialized().then(|| d.stats())
@@ -58,7 +58,7 @@ impl Engine {
     /// database is not loaded; never loads it).
     pub fn open_pages(&self, db: &str) -> Vec<crate::stats::OpenPageStats> {
         let d = {
-            let map = self.dbs.read().unwrap_or_else(|p| p.into_inner());
+            let map = self.s.dbs.read().unwrap_or_else(|p| p.into_inner());
             map.get(db).cloned()
         };
         d.map(|d| d.open_pages()).unwrap_or_default()
@@ -81,8 +81,8 @@ impl Engine {
         let database = self.existing_db(db)?;
         let opts = crate::database::BuildOptions {
             version: crate::metricfile::Version::V2,
-            codec: self.config.metrics.compression,
-            raw_action: self.config.metrics.raw_ingest_action,
+            codec: self.s.config.metrics.compression,
+            raw_action: self.s.config.metrics.raw_ingest_action,
             verify: false,
         };
         let mut st = database.lock();

@@ -31,15 +31,16 @@
 //!
 //! # Automatic trigger
 //!
-//! After every user write batch (outside the database locks) the engine checks
-//! a per-source cache: a source is run only when a written sample of a job's
-//! metric reaches that job's next period end and the wall clock is past that
-//! end plus the grace, or when the catalog grew (a new metric may match a
-//! pattern). Passes follow cascades: a destination that is itself a rollup
-//! source is run right after (each database once per trigger). A pass running
-//! in another thread makes the trigger skip; the next batch checks again.
-//! `nanocli import` turns the trigger off and backfills the sources it
-//! touched at the end.
+//! Automatic passes run on a background thread ([`worker`]): after every
+//! user write batch the writer only looks at a flag the write path raised
+//! when a stored sample reached its metric's next period end (and the wall
+//! clock that end plus grace), or at a grown catalog (a new metric may match
+//! a pattern), and then queues the source. Passes follow cascades: a
+//! destination that is itself a rollup source is run right after (each
+//! database once per pass). Live accumulators (module `live`) aggregate flushed
+//! pages as they come, so a pass seldom reads its periods back. `nanocli
+//! import` turns the trigger off and backfills the sources it touched at the
+//! end.
 //!
 //! # Backfill never deletes user data
 //!
@@ -80,6 +81,9 @@ use crate::fsutil;
 use crate::page;
 use crate::sample::{MetricId, Value};
 use crate::time;
+
+pub(crate) mod live;
+pub mod worker;
 
 /// Size above which the checkpoint log is compacted after an append (FORMATS §9).
 pub const CHECKPOINT_COMPACT_BYTES: u64 = 102_400;
@@ -335,7 +339,7 @@ fn is_produced(
 // ------------------------------------------------------------ trigger cache
 
 /// What the automatic trigger remembers about one source database.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct SourceDue {
     /// Catalog size when computed; a different size forces a run.
     metric_count: usize,
@@ -344,10 +348,14 @@ struct SourceDue {
     due: HashMap<String, Vec<(i64, i64)>>,
     /// Smallest timestamp in `due`, for the fast path.
     min_ts: i64,
+    /// Smallest wall clock in `due`.
+    min_wall: i64,
     /// Jobs expanded against a catalog of `metric_count` metrics.
     jobs: Arc<Vec<ExpandedJob>>,
     /// The checkpoint log as last read or appended by this engine.
     cps: BTreeMap<String, i64>,
+    /// Live accumulators (automatic passes only; see [`live`]).
+    live: Option<live::LiveRollups>,
 }
 
 /// Per-engine rollup state, behind the mutex that serialises rollup passes.
@@ -367,6 +375,8 @@ pub struct PassReport {
     pub periods: u64,
     /// Samples written to destinations.
     pub samples_written: u64,
+    /// Jobs whose periods came from the live accumulators (no read-back).
+    pub jobs_from_live: usize,
     /// Destinations written or flushed.
     pub destinations: BTreeSet<String>,
 }
@@ -509,6 +519,7 @@ impl Engine {
         source: &str,
         now: i64,
         prev: Option<SourceDue>,
+        install_live: bool,
     ) -> Result<(PassReport, Option<SourceDue>)> {
         let mut report = PassReport::default();
         let manifest = self.db_manifest(source)?;
@@ -517,6 +528,8 @@ impl Engine {
         }
         let count = self.metric_count(source)?;
         let cp_path = self.checkpoint_path(source, &manifest);
+        let mut prev = prev;
+        let mut live_acc = prev.as_mut().and_then(|p| p.live.take());
         let (jobs, mut cps) = match prev {
             Some(p) if p.metric_count == count => (p.jobs, p.cps),
             prev => {
@@ -533,8 +546,10 @@ impl Engine {
             metric_count: count,
             due: HashMap::default(),
             min_ts: i64::MAX,
+            min_wall: i64::MAX,
             jobs: jobs.clone(),
             cps: BTreeMap::new(),
+            live: None,
         };
         let need_first: Vec<&str> = {
             let mut v: Vec<&str> = jobs
@@ -550,12 +565,25 @@ impl Engine {
         let mut runs: Vec<JobRun> = Vec::new();
         // Next period end of every job that has data, for the trigger cache.
         let mut next_ends: Vec<Option<i64>> = vec![None; jobs.len()];
+        // Newest timestamp of every job's metric, under one lock (a writer
+        // may be hammering this database meanwhile).
+        let lasts: Vec<Option<i64>> = {
+            let db = self.existing_db(source)?;
+            let st = db.lock();
+            jobs.iter()
+                .map(|j| {
+                    st.catalog
+                        .lookup(&j.source_metric)
+                        .and_then(|(id, _)| st.last_ts(id))
+                })
+                .collect()
+        };
         for (i, job) in jobs.iter().enumerate() {
             let iv = job.interval_ns;
             if iv <= 0 || job.aggregates.is_empty() {
                 continue;
             }
-            let Some(last) = self.query_last(source, &job.source_metric)? else {
+            let Some(last_ts) = lasts.get(i).copied().flatten() else {
                 continue;
             };
             let start = match cps.get(&job.key) {
@@ -567,7 +595,7 @@ impl Engine {
             };
             let next_end = start.saturating_add(iv);
             next_ends[i] = Some(next_end);
-            let horizon = last.ts.min(now.saturating_sub(job.grace_ns.max(0)));
+            let horizon = last_ts.min(now.saturating_sub(job.grace_ns.max(0)));
             if next_end > horizon || next_end == i64::MAX {
                 continue;
             }
@@ -594,43 +622,72 @@ impl Engine {
             });
         }
         if runs.is_empty() {
+            due.live = self.install_live(source, &jobs, &cps, live_acc, install_live)?;
             due.cps = cps;
             fill_due(&mut due, &jobs, &next_ends);
             return Ok((report, Some(due)));
         }
-        // One scan of the source over every metric involved.
+        // Periods the live accumulators saw completely need no read-back.
+        if let Some(live) = live_acc.as_mut() {
+            let sdb = self.existing_db(source)?;
+            let input = sdb.lock().take_live_input();
+            match input {
+                Some(pages) => {
+                    for c in &pages {
+                        live.feed(&c.ids, &c.ts, &c.vals);
+                    }
+                    sdb.lock().recycle_live_input(pages);
+                    for run in &mut runs {
+                        if let Some(rows) = live.take(&jobs[run.job].key, run.start, run.end) {
+                            run.rows = rows;
+                            run.agg = None;
+                            report.jobs_from_live += 1;
+                        }
+                    }
+                }
+                // Samples were dropped: start over after the newest ones.
+                None => live_acc = None,
+            }
+        }
+        // One scan of the source over every metric still involved.
         let mut by_metric: HashMap<&str, Vec<usize>> = HashMap::default();
         for (r, run) in runs.iter().enumerate() {
+            if run.agg.is_none() {
+                continue;
+            }
             by_metric
                 .entry(jobs[run.job].source_metric.as_str())
                 .or_default()
                 .push(r);
         }
         let metrics: Vec<&str> = by_metric.keys().copied().collect();
-        let from = runs.iter().map(|r| r.start).min().unwrap_or(0);
-        let to = runs.iter().map(|r| r.end).max().unwrap_or(0) - 1;
+        let queried = || runs.iter().filter(|r| r.agg.is_some());
+        let from = queried().map(|r| r.start).min().unwrap_or(0);
+        let to = queried().map(|r| r.end).max().unwrap_or(0) - 1;
         // The callback's names borrow the query's own strings, so their
         // address identifies the metric: hash that, not the text.
         let mut by_addr: HashMap<usize, usize> = HashMap::default();
         let slots: Vec<&Vec<usize>> = metrics.iter().filter_map(|m| by_metric.get(m)).collect();
-        self.query_range_many(source, &metrics, from, to, 1, |name, s| {
-            let slot = match by_addr.get(&(name.as_ptr() as usize)) {
-                Some(&k) => Some(k),
-                None => {
-                    let k = metrics.iter().position(|m| *m == name);
-                    if let Some(k) = k {
-                        by_addr.insert(name.as_ptr() as usize, k);
+        if !metrics.is_empty() {
+            self.query_range_many(source, &metrics, from, to, 1, |name, s| {
+                let slot = match by_addr.get(&(name.as_ptr() as usize)) {
+                    Some(&k) => Some(k),
+                    None => {
+                        let k = metrics.iter().position(|m| *m == name);
+                        if let Some(k) = k {
+                            by_addr.insert(name.as_ptr() as usize, k);
+                        }
+                        k
                     }
-                    k
+                };
+                if let Some(rs) = slot.and_then(|k| slots.get(k)) {
+                    for &r in rs.iter() {
+                        push_sample(&mut runs[r], s.ts, s.value);
+                    }
                 }
-            };
-            if let Some(rs) = slot.and_then(|k| slots.get(k)) {
-                for &r in rs.iter() {
-                    push_sample(&mut runs[r], s.ts, s.value);
-                }
-            }
-            ControlFlow::Continue(())
-        })?;
+                ControlFlow::Continue(())
+            })?;
+        }
         for run in &mut runs {
             if let Some(agg) = run.agg.take() {
                 let JobRun {
@@ -646,49 +703,93 @@ impl Engine {
                 });
             }
         }
-        // Write outputs job by job, then make them durable, then checkpoint.
-        let mut checkpoints: Vec<(String, i64)> = Vec::new();
-        for run in &mut runs {
-            let job = &jobs[run.job];
-            let mut end = run.end;
+        // Write outputs destination by destination, then make them durable,
+        // then checkpoint.
+        let mut ends: Vec<i64> = runs.iter().map(|r| r.end).collect();
+        let mut by_dest: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (r, run) in runs.iter().enumerate() {
             if !run.rows.is_empty() {
-                if not_found_is_none(self.db_manifest(&job.destination_db))?.is_none() {
-                    let text = config::rollup_destination_manifest_toml(
-                        &config::rollup_destination_manifest(
-                            &self.config().manifest_defaults,
-                            job.interval_ns,
-                        ),
-                    );
-                    self.open_or_create_with_manifest(&job.destination_db, &text)?;
-                }
-                let mut last = Vec::with_capacity(job.outputs.len());
-                for o in &job.outputs {
-                    let l = not_found_is_none(self.query_last(&job.destination_db, o))?.flatten();
-                    last.push(l.map_or(i64::MIN, |s| s.ts));
-                }
-                let samples: Vec<WriteSample<'_>> = run
-                    .rows
-                    .iter()
-                    .filter(|(a, ts, _)| last.get(*a).is_some_and(|l| *ts > *l))
-                    .map(|&(a, ts, v)| WriteSample {
-                        db: &job.destination_db,
-                        metric: &job.outputs[a],
-                        ts,
-                        value: Value::F32(v),
-                    })
-                    .collect();
-                if !samples.is_empty() {
-                    let wr = self.write_no_rollups(&samples, true)?;
-                    report.samples_written += wr.accepted;
-                    if let Some((idx, e)) = wr.rejected.first() {
-                        // Stop this job at the failing period; earlier ones count.
-                        let failed = samples.get(*idx).map_or(run.start, |s| s.ts);
-                        end = failed.max(run.start);
-                        tracing::debug!(job = %job.key, "rollup period failed: {e}");
-                    }
-                }
-                report.destinations.insert(job.destination_db.clone());
+                by_dest
+                    .entry(jobs[run.job].destination_db.as_str())
+                    .or_default()
+                    .push(r);
             }
+        }
+        for (dest, members) in &by_dest {
+            let ddb = match not_found_is_none(self.existing_db(dest))? {
+                Some(d) => d,
+                None => {
+                    let iv = jobs[runs[members[0]].job].interval_ns;
+                    let text = config::rollup_destination_manifest_toml(
+                        &config::rollup_destination_manifest(&self.config().manifest_defaults, iv),
+                    );
+                    self.open_or_create_with_manifest(dest, &text)?;
+                    self.existing_db(dest)?
+                }
+            };
+            // Outputs not newer than what the destination holds are
+            // skipped: a recomputed period is never written twice.
+            let mut samples: Vec<WriteSample<'_>> = Vec::new();
+            let mut slices: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+            {
+                let st = ddb.lock();
+                for &r in members {
+                    let job = &jobs[runs[r].job];
+                    let last: Vec<i64> = job
+                        .outputs
+                        .iter()
+                        .map(|o| {
+                            st.catalog
+                                .lookup(o)
+                                .and_then(|(id, _)| st.last_ts(id))
+                                .unwrap_or(i64::MIN)
+                        })
+                        .collect();
+                    let from = samples.len();
+                    samples.extend(
+                        runs[r]
+                            .rows
+                            .iter()
+                            .filter(|(a, ts, _)| last.get(*a).is_some_and(|l| *ts > *l))
+                            .map(|&(a, ts, v)| WriteSample {
+                                db: dest,
+                                metric: &job.outputs[a],
+                                ts,
+                                value: Value::F32(v),
+                            }),
+                    );
+                    slices.push((r, from..samples.len()));
+                }
+            }
+            report.destinations.insert((*dest).to_string());
+            if samples.is_empty() {
+                continue;
+            }
+            // One atomic write per destination; should anything be
+            // rejected, nothing was stored and the jobs go one by one, each
+            // stopping at its failing period.
+            let wr = self.write_atomic_no_rollups(&samples)?;
+            if wr.rejected.is_empty() {
+                report.samples_written += wr.accepted;
+                continue;
+            }
+            for (r, range) in slices {
+                let part = &samples[range];
+                if part.is_empty() {
+                    continue;
+                }
+                let wr = self.write_no_rollups(part, true)?;
+                report.samples_written += wr.accepted;
+                if let Some((idx, e)) = wr.rejected.first() {
+                    let failed = part.get(*idx).map_or(runs[r].start, |s| s.ts);
+                    ends[r] = failed.max(runs[r].start);
+                    tracing::debug!(job = %jobs[runs[r].job].key, "rollup period failed: {e}");
+                }
+            }
+        }
+        let mut checkpoints: Vec<(String, i64)> = Vec::new();
+        for (run, &end) in runs.iter().zip(&ends) {
+            let job = &jobs[run.job];
             if end > run.start {
                 report.jobs_advanced += 1;
                 report.periods += ((end - run.start) / job.interval_ns) as u64;
@@ -704,9 +805,50 @@ impl Engine {
         } else {
             cps.extend(checkpoints);
         }
+        due.live = self.install_live(source, &jobs, &cps, live_acc, install_live)?;
         due.cps = cps;
         fill_due(&mut due, &jobs, &next_ends);
         Ok((report, Some(due)))
+    }
+
+    /// The live accumulators of `source` for exactly `jobs` after a pass
+    /// (keeping the state of the jobs `old` already had) with the database's
+    /// inbox on; or, when `enabled` is false, none and the inbox off.
+    fn install_live(
+        &self,
+        source: &str,
+        jobs: &Arc<Vec<ExpandedJob>>,
+        cps: &BTreeMap<String, i64>,
+        old: Option<live::LiveRollups>,
+        enabled: bool,
+    ) -> Result<Option<live::LiveRollups>> {
+        let db = self.existing_db(source)?;
+        let mut st = db.lock();
+        if !enabled {
+            st.live_inbox = None;
+            return Ok(None);
+        }
+        if st.live_inbox.is_none() {
+            st.live_inbox = Some(live::Inbox::default());
+        }
+        if old.as_ref().is_some_and(|o| o.is_for(jobs)) {
+            return Ok(old);
+        }
+        Ok(Some(live::LiveRollups::build(
+            jobs,
+            old,
+            |m| st.catalog.lookup(m),
+            |id| st.last_ts(id),
+            |job| cps.get(&job.key).copied().filter(|&c| c != 0).unwrap_or(0),
+        )))
+    }
+
+    /// Drops the live inbox of `source` (a backfill recomputes it).
+    fn drop_live(&self, source: &str) -> Result<()> {
+        if let Some(db) = not_found_is_none(self.existing_db(source))? {
+            db.lock().live_inbox = None;
+        }
+        Ok(())
     }
 
     /// Runs a pass over each of `sources` and then, breadth-first, over every
@@ -717,13 +859,14 @@ impl Engine {
         cache: &mut TriggerCache,
         sources: &[String],
         now: i64,
+        live: bool,
     ) -> Result<PassReport> {
         let mut total = PassReport::default();
         let mut queue: std::collections::VecDeque<String> = sources.iter().cloned().collect();
         let mut seen: HashSet<String> = sources.iter().cloned().collect();
         while let Some(s) = queue.pop_front() {
             let prev = cache.sources.remove(&s);
-            let (r, due) = self.rollup_pass(&s, now, prev)?;
+            let (r, due) = self.rollup_pass(&s, now, prev, live)?;
             match due {
                 Some(d) => {
                     cache.sources.insert(s.clone(), d);
@@ -735,6 +878,7 @@ impl Engine {
             total.jobs_advanced += r.jobs_advanced;
             total.periods += r.periods;
             total.samples_written += r.samples_written;
+            total.jobs_from_live += r.jobs_from_live;
             for d in r.destinations {
                 if seen.insert(d.clone()) {
                     queue.push_back(d.clone());
@@ -755,44 +899,128 @@ impl Engine {
             .collect();
         names.sort();
         names.dedup();
-        let mut cache = self.rollups.lock().unwrap_or_else(|p| p.into_inner());
-        self.rollup_cascade(&mut cache, &names, time::now_ns())
+        let mut cache = self.s.rollups.lock().unwrap_or_else(|p| p.into_inner());
+        self.rollup_cascade(&mut cache, &names, time::now_ns(), false)
     }
 
-    /// The cheap check run after a user batch to `db`; runs the source (and
-    /// its cascade) only when a written sample reaches a job's next period.
-    pub(crate) fn rollup_trigger_after_write(
-        &self,
-        db: &str,
-        runs: &[&[WriteSample<'_>]],
-    ) -> Result<()> {
-        if !not_found_is_none(self.has_rollup_jobs(db))?.unwrap_or(false) {
+    /// The cheap check run after a user batch to `db` (outside every
+    /// lock): queues the source for the background worker when a stored
+    /// sample made one of its periods computable, its catalog grew, or no
+    /// pass has run yet (see [`worker`]).
+    pub(crate) fn rollup_trigger_after_write(&self, db: &str) -> Result<()> {
+        let Some(d) = not_found_is_none(self.existing_db(db))? else {
+            return Ok(());
+        };
+        let r = &d.manifest.rollups;
+        if !r.enabled || r.jobs.is_empty() {
             return Ok(());
         }
-        let Ok(mut cache) = self.rollups.try_lock() else {
-            return Ok(()); // a pass is running; the next batch checks again
-        };
-        let count = self.metric_count(db)?;
-        let now = time::now_ns();
-        if let Some(d) = cache.sources.get(db)
-            && d.metric_count == count
-        {
-            let samples = || runs.iter().flat_map(|r| r.iter());
-            let max_ts = samples().map(|s| s.ts).max().unwrap_or(i64::MIN);
-            if max_ts < d.min_ts {
-                return Ok(());
+        let run = {
+            let mut st = d.lock();
+            let hit = std::mem::take(&mut st.rollup_hit);
+            let count = st.catalog.len();
+            let run = hit
+                || st
+                    .rollup_due
+                    .as_ref()
+                    .is_none_or(|due| due.metric_count != count);
+            if run {
+                // Until the pass publishes anew, further samples need not
+                // queue it again: it re-checks every metric's last sample.
+                st.rollup_due = Some(crate::database::RollupDue {
+                    by_id: Vec::new(),
+                    metric_count: count,
+                });
             }
-            let hit = samples().any(|s| {
-                d.due
-                    .get(s.metric)
-                    .is_some_and(|v| v.iter().any(|&(ts, wall)| s.ts >= ts && now >= wall))
+            run
+        };
+        if run {
+            self.s.rollup_worker.queue(self, db);
+        }
+        Ok(())
+    }
+
+    /// Worker side of the trigger: runs `db` and its cascade, then publishes
+    /// to every source it knows when its next pass can compute something.
+    pub(crate) fn run_queued_rollups(&self, db: &str) {
+        let mut cache = self.s.rollups.lock().unwrap_or_else(|p| p.into_inner());
+        let advanced =
+            match self.rollup_cascade(&mut cache, &[db.to_string()], time::now_ns(), true) {
+                Ok(r) => {
+                    self.s.rollup_worker.record(&r);
+                    r.jobs_advanced > 0
+                }
+                Err(e) => {
+                    tracing::warn!(db, "automatic rollup failed: {e}");
+                    false
+                }
+            };
+        let now = time::now_ns();
+        for (name, due) in &cache.sources {
+            let Ok(Some(d)) = not_found_is_none(self.existing_db(name)) else {
+                continue;
+            };
+            let mut st = d.lock();
+            let mut by_id = vec![(i64::MAX, i64::MAX); st.catalog.len() + 1];
+            // A job without a next period (its metric had no data) becomes
+            // computable with the metric's first sample.
+            for job in due.jobs.iter() {
+                if job.interval_ns > 0
+                    && !job.aggregates.is_empty()
+                    && !due.due.contains_key(&job.source_metric)
+                    && let Some((id, _)) = st.catalog.lookup(&job.source_metric)
+                    && let Some(slot) = by_id.get_mut(usize::from(id))
+                {
+                    *slot = (i64::MIN, i64::MIN);
+                }
+            }
+            for (metric, entries) in &due.due {
+                let Some((id, _)) = st.catalog.lookup(metric) else {
+                    continue;
+                };
+                let i = usize::from(id);
+                if by_id.len() <= i {
+                    by_id.resize(i + 1, (i64::MAX, i64::MAX));
+                }
+                // One pair per metric: the smallest of each is never later
+                // than any entry's, so no due period is missed.
+                for &(ts, wall) in entries {
+                    by_id[i].0 = by_id[i].0.min(ts);
+                    by_id[i].1 = by_id[i].1.min(wall);
+                }
+            }
+            // Samples stored while the pass ran were checked against the
+            // emptied entries: look at each metric's newest sample instead.
+            // (Only after progress, so a pass that cannot advance never loops.)
+            let again = advanced
+                && by_id.iter().enumerate().any(|(i, &(t, wall))| {
+                    now >= wall
+                        && MetricId::try_from(i)
+                            .ok()
+                            .and_then(|id| st.last_ts(id))
+                            .is_some_and(|last| last >= t)
+                });
+            st.rollup_due = Some(crate::database::RollupDue {
+                by_id,
+                metric_count: due.metric_count,
             });
-            if !hit {
-                return Ok(());
+            drop(st);
+            if again {
+                self.s.rollup_worker.queue(self, name);
             }
         }
-        self.rollup_cascade(&mut cache, &[db.to_string()], now)?;
-        Ok(())
+    }
+
+    /// Waits until the background worker has run every automatic rollup
+    /// pass queued so far (their outputs and checkpoints are then on disk).
+    /// [`Engine::flush`] and [`Engine::close`] do this too.
+    pub fn sync_rollups(&self) {
+        self.s.rollup_worker.sync();
+    }
+
+    /// What the background rollup worker has done since the engine opened.
+    pub fn rollup_worker_totals(&self) -> worker::WorkerTotals {
+        self.s.rollup_worker.totals()
     }
 
     /// Rebuilds the rollups of `sources` (all rollup sources under the root
@@ -803,7 +1031,7 @@ impl Engine {
         if self.is_read_only() {
             return Err(Error::ReadOnly);
         }
-        let mut cache = self.rollups.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.s.rollups.lock().unwrap_or_else(|p| p.into_inner());
         cache.sources.clear();
         let mut report = BackfillReport::default();
         let mut requested: Vec<String> = sources
@@ -849,6 +1077,9 @@ impl Engine {
         report.destination_databases = dests.iter().cloned().collect();
         if manifests.is_empty() {
             return Ok(report);
+        }
+        for s in manifests.keys() {
+            self.drop_live(s)?;
         }
         let mut source_metrics: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for s in manifests.keys() {
@@ -931,7 +1162,7 @@ impl Engine {
             let mut advanced = 0;
             for s in manifests.keys() {
                 let prev = cache.sources.remove(s);
-                let (r, due) = self.rollup_pass(s, now, prev)?;
+                let (r, due) = self.rollup_pass(s, now, prev, false)?;
                 if let Some(d) = due {
                     cache.sources.insert(s.clone(), d);
                 }
@@ -1059,6 +1290,7 @@ impl Engine {
 fn fill_due(due: &mut SourceDue, jobs: &[ExpandedJob], next_ends: &[Option<i64>]) {
     due.due.clear();
     due.min_ts = i64::MAX;
+    due.min_wall = i64::MAX;
     for (job, next) in jobs.iter().zip(next_ends) {
         let Some(next) = *next else {
             continue;
@@ -1069,6 +1301,7 @@ fn fill_due(due: &mut SourceDue, jobs: &[ExpandedJob], next_ends: &[Option<i64>]
             .or_default()
             .push((next, wall));
         due.min_ts = due.min_ts.min(next);
+        due.min_wall = due.min_wall.min(wall);
     }
 }
 
