@@ -85,6 +85,9 @@ use crate::time;
 pub(crate) mod live;
 pub mod worker;
 
+/// Rollup outputs per atomic destination write (bounds a backfill's memory).
+const OUTPUT_CHUNK: usize = 16_384;
+
 /// Size above which the checkpoint log is compacted after an append (FORMATS §9).
 pub const CHECKPOINT_COMPACT_BYTES: u64 = 102_400;
 
@@ -729,61 +732,67 @@ impl Engine {
             };
             // Outputs not newer than what the destination holds are
             // skipped: a recomputed period is never written twice.
-            let mut samples: Vec<WriteSample<'_>> = Vec::new();
-            let mut slices: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-            {
-                let st = ddb.lock();
-                for &r in members {
-                    let job = &jobs[runs[r].job];
-                    let last: Vec<i64> = job
-                        .outputs
-                        .iter()
-                        .map(|o| {
-                            st.catalog
-                                .lookup(o)
-                                .and_then(|(id, _)| st.last_ts(id))
-                                .unwrap_or(i64::MIN)
-                        })
-                        .collect();
-                    let from = samples.len();
-                    samples.extend(
-                        runs[r]
-                            .rows
-                            .iter()
-                            .filter(|(a, ts, _)| last.get(*a).is_some_and(|l| *ts > *l))
-                            .map(|&(a, ts, v)| WriteSample {
-                                db: dest,
-                                metric: &job.outputs[a],
-                                ts,
-                                value: Value::F32(v),
-                            }),
-                    );
-                    slices.push((r, from..samples.len()));
-                }
-            }
             report.destinations.insert((*dest).to_string());
-            if samples.is_empty() {
-                continue;
-            }
-            // One atomic write per destination; should anything be
-            // rejected, nothing was stored and the jobs go one by one, each
-            // stopping at its failing period.
-            let wr = self.write_atomic_no_rollups(&samples)?;
-            if wr.rejected.is_empty() {
-                report.samples_written += wr.accepted;
-                continue;
-            }
-            for (r, range) in slices {
-                let part = &samples[range];
-                if part.is_empty() {
+            // Atomic writes of up to OUTPUT_CHUNK samples (whole jobs);
+            // should anything be rejected, nothing of the chunk was stored
+            // and its jobs go one by one, each stopping at its failing period.
+            let mut next = 0;
+            while next < members.len() {
+                let mut samples: Vec<WriteSample<'_>> = Vec::new();
+                let mut slices: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+                {
+                    let st = ddb.lock();
+                    while next < members.len() && samples.len() < OUTPUT_CHUNK {
+                        let r = members[next];
+                        next += 1;
+                        let job = &jobs[runs[r].job];
+                        // Outputs not newer than what the destination holds
+                        // are skipped: a recomputed period is never written twice.
+                        let last: Vec<i64> = job
+                            .outputs
+                            .iter()
+                            .map(|o| {
+                                st.catalog
+                                    .lookup(o)
+                                    .and_then(|(id, _)| st.last_ts(id))
+                                    .unwrap_or(i64::MIN)
+                            })
+                            .collect();
+                        let from = samples.len();
+                        let rows = std::mem::take(&mut runs[r].rows);
+                        samples.extend(
+                            rows.iter()
+                                .filter(|(a, ts, _)| last.get(*a).is_some_and(|l| *ts > *l))
+                                .map(|&(a, ts, v)| WriteSample {
+                                    db: dest,
+                                    metric: &job.outputs[a],
+                                    ts,
+                                    value: Value::F32(v),
+                                }),
+                        );
+                        slices.push((r, from..samples.len()));
+                    }
+                }
+                if samples.is_empty() {
                     continue;
                 }
-                let wr = self.write_no_rollups(part, true)?;
-                report.samples_written += wr.accepted;
-                if let Some((idx, e)) = wr.rejected.first() {
-                    let failed = part.get(*idx).map_or(runs[r].start, |s| s.ts);
-                    ends[r] = failed.max(runs[r].start);
-                    tracing::debug!(job = %jobs[runs[r].job].key, "rollup period failed: {e}");
+                let wr = self.write_atomic_no_rollups(&samples)?;
+                if wr.rejected.is_empty() {
+                    report.samples_written += wr.accepted;
+                    continue;
+                }
+                for (r, range) in slices {
+                    let part = &samples[range];
+                    if part.is_empty() {
+                        continue;
+                    }
+                    let wr = self.write_no_rollups(part, true)?;
+                    report.samples_written += wr.accepted;
+                    if let Some((idx, e)) = wr.rejected.first() {
+                        let failed = part.get(*idx).map_or(runs[r].start, |s| s.ts);
+                        ends[r] = failed.max(runs[r].start);
+                        tracing::debug!(job = %jobs[runs[r].job].key, "rollup period failed: {e}");
+                    }
                 }
             }
         }
