@@ -171,7 +171,15 @@ fn run(engine: &Engine) {
         };
         let t0 = Instant::now();
         for db in batch {
-            engine.run_queued_rollups(&db);
+            // A panic in a pass must not take the worker (and every later
+            // pass, and anyone waiting in `sync`) down with it.
+            let run = std::panic::AssertUnwindSafe(|| engine.run_queued_rollups(&db));
+            if std::panic::catch_unwind(run).is_err() {
+                tracing::error!(
+                    db,
+                    "automatic rollup pass panicked; the source runs again on its next trigger"
+                );
+            }
         }
         // Pause for PAUSE_FACTOR times the round's duration before the next
         // one, so that a bulk load (whose periods complete every few
