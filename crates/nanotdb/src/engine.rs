@@ -545,7 +545,7 @@ impl Engine {
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
             let mut result = Ok(());
             for s in samples.iter().filter(|s| single || s.db == db.name) {
-                if let Err(e) = db.ingest_checked(st, s.metric, s.ts, s.value, now) {
+                if let Err(e) = db.ingest(st, s.metric, s.ts, s.value, now, true) {
                     result = Err(e);
                     break;
                 }
@@ -704,7 +704,7 @@ impl Engine {
         let mut st = db.lock();
         let mut result = Ok(());
         for (k, s) in run.iter().enumerate() {
-            match db.ingest(&mut st, s.metric, s.ts, s.value, now) {
+            match db.ingest(&mut st, s.metric, s.ts, s.value, now, false) {
                 Ok(()) => report.accepted += 1,
                 Err(e) if e.is_rejection() => {
                     report.rejected.push((base + k, e));

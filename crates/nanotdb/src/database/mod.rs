@@ -634,31 +634,16 @@ impl Database {
         rejected
     }
 
-    /// Ingests a sample that [`Database::dry_run`] accepted in this same
-    /// lock hold, in batch order: the checks are not repeated (the dry run
-    /// simulated every earlier sample of the batch), only the metric id and
-    /// partition are resolved.
-    pub fn ingest_checked(
-        &self,
-        st: &mut DbState,
-        metric: &str,
-        ts: i64,
-        value: Value,
-        now: i64,
-    ) -> Result<()> {
-        if self.settings.read_only {
-            return Err(Error::ReadOnly);
-        }
-        let existing = st.catalog.lookup(metric).map(|(id, _)| id);
-        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
-        self.ingest_resolved(st, metric, existing, key, ts, value, now)
-    }
-
     /// Ingests one sample: all checks first (a rejected sample changes
     /// nothing), then directory creation, partition open, metric
     /// registration, WAL record, page append. The WAL record is written to the
     /// file by [`Database::finish_batch`], which the caller must call before
     /// acknowledging.
+    ///
+    /// `prechecked`: [`Database::dry_run`] accepted the sample in this same
+    /// lock hold, in batch order, so the checks are not repeated (the dry run
+    /// simulated every earlier sample of the batch); only the metric id and
+    /// partition are resolved.
     pub fn ingest(
         &self,
         st: &mut DbState,
@@ -666,11 +651,20 @@ impl Database {
         ts: i64,
         value: Value,
         now: i64,
+        prechecked: bool,
     ) -> Result<()> {
         if self.settings.read_only {
             return Err(Error::ReadOnly);
         }
-        let (existing, key) = self.check(st, None, metric, ts, value)?;
+        let (existing, key) = if prechecked {
+            let existing = st.catalog.lookup(metric).map(|(id, _)| id);
+            (
+                existing,
+                partition_of(&mut st.hot, self.partition_mode(), ts),
+            )
+        } else {
+            self.check(st, None, metric, ts, value)?
+        };
         self.ingest_resolved(st, metric, existing, key, ts, value, now)
     }
 
