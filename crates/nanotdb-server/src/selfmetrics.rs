@@ -200,6 +200,35 @@ pub fn render(st: &SharedState) -> String {
         "Samples held in in-memory pages.",
         open_records,
     );
+    let r = st.engine.rollup_worker_totals();
+    metric(
+        &mut out,
+        "nanotdb_rollup_passes_total",
+        "counter",
+        "Automatic rollup passes run by the background worker.",
+        r.passes,
+    );
+    metric(
+        &mut out,
+        "nanotdb_rollup_jobs_advanced_total",
+        "counter",
+        "Rollup jobs whose checkpoint advanced in automatic passes.",
+        r.jobs_advanced,
+    );
+    metric(
+        &mut out,
+        "nanotdb_rollup_jobs_from_live_total",
+        "counter",
+        "Of those, jobs computed from the live accumulators (no read-back).",
+        r.jobs_from_live,
+    );
+    metric(
+        &mut out,
+        "nanotdb_rollup_samples_written_total",
+        "counter",
+        "Samples written to rollup destinations by automatic passes.",
+        r.samples_written,
+    );
     metric(
         &mut out,
         "process_resident_memory_bytes",

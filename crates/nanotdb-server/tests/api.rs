@@ -408,6 +408,7 @@ fn self_metrics_exposition() {
         "# TYPE nanotdb_wal_bytes gauge\n",
         "nanotdb_flushes_total ",
         "nanotdb_open_pages ",
+        "nanotdb_rollup_passes_total 0\n",
         "process_resident_memory_bytes ",
     ] {
         assert!(t.contains(want), "{want:?} missing:\n{t}");
