@@ -133,21 +133,21 @@ pub fn render(st: &SharedState) -> String {
     let mut open_pages = 0u64;
     let mut open_records = 0u64;
     let mut engine_samples = 0u64;
-    let mut dbs = 0u64;
-    if let Ok(names) = st.engine.databases() {
-        for db in names {
-            if let Ok(s) = st.engine.db_stats(&db) {
-                dbs += 1;
-                wal_bytes += s.wal_bytes;
-                wal_written += s.counters.wal_bytes_written;
-                flushes += s.counters.flushes;
-                engine_samples += s.counters.samples_ingested;
-                for p in &s.open_partitions {
-                    if p.page_records > 0 {
-                        open_pages += 1;
-                        open_records += p.page_records as u64;
-                    }
-                }
+    // Listing the root is cheap; stats come from the loaded databases only,
+    // so a scrape never opens (locks, replays) a database.
+    let dbs = st.engine.databases().map_or(0, |d| d.len());
+    for db in st.engine.loaded_databases() {
+        let Ok(s) = st.engine.db_stats(&db) else {
+            continue;
+        };
+        wal_bytes += s.wal_bytes;
+        wal_written += s.counters.wal_bytes_written;
+        flushes += s.counters.flushes;
+        engine_samples += s.counters.samples_ingested;
+        for p in &s.open_partitions {
+            if p.page_records > 0 {
+                open_pages += 1;
+                open_records += p.page_records as u64;
             }
         }
     }

@@ -473,3 +473,16 @@ fn rollup_backfill_rebuilds_destinations() {
     let r = s.post("/api/v1/rollup/backfill", b"{\"source_dbs\":[\"../x\"]}");
     assert_eq!(r.status, 400);
 }
+
+#[test]
+fn self_metrics_never_open_a_database() {
+    // A scrape lists the root but reads counters of loaded databases only:
+    // opening one would take its write lock and replay its WAL.
+    let s = TestServer::from_fixture(&common::fixture("edge-2h/root"));
+    let lock = s.root().join("edge").join("nanotdb.lock");
+    assert!(!lock.exists());
+    let r = s.get("/metrics");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("nanotdb_databases 1\n"), "{}", r.text());
+    assert!(!lock.exists(), "the scrape opened the database");
+}

@@ -3,14 +3,12 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::TestServer;
 use serde_json::{Value, json};
 
-const EDGE: &str = "/work/shared/fixtures/edge-2h/root";
-const CODECS: &str = "/work/shared/fixtures/codecs/root";
-const WAL_REPLAY: &str = "/work/shared/fixtures/wal-replay/root";
+const EDGE: &str = "edge-2h/root";
+const CODECS: &str = "codecs/root";
+const WAL_REPLAY: &str = "wal-replay/root";
 
 fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
@@ -72,7 +70,7 @@ fn check_edge_manifest(m: &Value) {
 
 #[test]
 fn overview_lists_without_loading() {
-    let s = TestServer::from_fixture(Path::new(CODECS));
+    let s = TestServer::from_fixture(&common::fixture(CODECS));
     let r = s.get("/api/engine/overview");
     assert_eq!(r.status, 200, "{}", r.text());
     let j = r.json();
@@ -157,7 +155,7 @@ fn internal_only_when_asked() {
 
 #[test]
 fn database_summary_and_metrics() {
-    let s = TestServer::from_fixture(Path::new(EDGE));
+    let s = TestServer::from_fixture(&common::fixture(EDGE));
     let r = s.get("/api/engine/database?db=edge");
     assert_eq!(r.status, 200, "{}", r.text());
     let j = r.json();
@@ -197,7 +195,7 @@ fn database_summary_and_metrics() {
 
 #[test]
 fn files_inspection() {
-    let s = TestServer::from_fixture(Path::new(EDGE));
+    let s = TestServer::from_fixture(&common::fixture(EDGE));
     let r = s.get("/api/engine/files?db=/edge/");
     assert_eq!(r.status, 200, "{}", r.text());
     let j = r.json();
@@ -277,7 +275,7 @@ fn files_inspection() {
 
 #[test]
 fn files_and_runtime_on_a_live_wal() {
-    let s = TestServer::from_fixture(Path::new(WAL_REPLAY));
+    let s = TestServer::from_fixture(&common::fixture(WAL_REPLAY));
     let r = s.get("/api/engine/runtime?db=live");
     assert_eq!(r.status, 200, "{}", r.text());
     let j = r.json();
@@ -397,7 +395,7 @@ fn stats_follow_ingest_and_flush() {
 
 #[test]
 fn recompact_and_compact_metric() {
-    let s = TestServer::from_fixture(Path::new(EDGE));
+    let s = TestServer::from_fixture(&common::fixture(EDGE));
     let r = s.post(
         "/api/engine/recompact",
         br#"{"db":"edge","part":"2026-01-01"}"#,
@@ -465,7 +463,7 @@ fn recompact_and_compact_metric() {
 
 #[test]
 fn maintenance_error_mapping() {
-    let s = TestServer::from_fixture(Path::new(EDGE));
+    let s = TestServer::from_fixture(&common::fixture(EDGE));
     for route in ["/api/engine/recompact", "/api/engine/compact_metric"] {
         for (body, status, kind, msg) in [
             (&b""[..], 400, "bad_data", "invalid JSON body: "),

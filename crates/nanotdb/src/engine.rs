@@ -663,15 +663,6 @@ impl Engine {
         }
     }
 
-    /// Names of the databases currently loaded, sorted.
-    pub(crate) fn loaded_names(&self) -> Vec<String> {
-        self.loaded()
-            .into_iter()
-            .filter(|d| d.is_materialized())
-            .map(|d| d.name.clone())
-            .collect()
-    }
-
     fn write_run(
         &self,
         run: &[WriteSample<'_>],

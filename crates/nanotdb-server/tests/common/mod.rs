@@ -14,6 +14,18 @@ use nanotdb_server::settings::ServerSettings;
 #[allow(unused_imports)]
 pub use client::{Conn, Resp, request};
 
+/// A fixture folder under the workspace's `../shared/fixtures` (override
+/// the shared folder with `NANOTDB_SHARED`).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::env::var("NANOTDB_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+        })
+        .join("fixtures")
+        .join(name)
+}
+
 /// A running server on a temporary root.
 pub struct TestServer {
     /// Listening address.
@@ -38,7 +50,7 @@ impl TestServer {
     }
 
     /// Default settings on a writable copy of a fixture root (e.g.
-    /// `/work/shared/fixtures/edge-2h/root`).
+    /// `fixture("edge-2h/root")`).
     pub fn from_fixture(fixture: &std::path::Path) -> TestServer {
         TestServer::with_fixture(ServerSettings::default(), Some(fixture))
     }

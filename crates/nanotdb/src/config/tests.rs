@@ -1,7 +1,7 @@
 //! Tests of engine.toml and manifest.toml loading, validation and writing.
 use super::*;
 
-const FIXTURES: &str = "/work/shared/fixtures";
+use crate::testutil::fixtures;
 
 fn p() -> PathBuf {
     PathBuf::from("/r/engine.toml")
@@ -53,7 +53,7 @@ fn template_equals_default_engine_config() {
 #[test]
 fn fixture_engine_tomls_parse_without_warnings() {
     let mut files = Vec::new();
-    find_files(Path::new(FIXTURES), "engine.toml", &mut files);
+    find_files(&fixtures(), "engine.toml", &mut files);
     assert!(files.len() >= 9, "{files:?}");
     for f in files {
         let (cfg, w) = load_engine_config(&f).unwrap();
@@ -64,7 +64,7 @@ fn fixture_engine_tomls_parse_without_warnings() {
         assert_eq!(cfg, expect, "{f:?}");
     }
     let (cfg, _) =
-        load_engine_config(&Path::new(FIXTURES).join("partitions/root-year/engine.toml")).unwrap();
+        load_engine_config(&fixtures().join("partitions/root-year/engine.toml")).unwrap();
     assert_eq!(
         cfg.manifest_defaults.retention.partition,
         PartitionMode::Year
@@ -74,7 +74,7 @@ fn fixture_engine_tomls_parse_without_warnings() {
 #[test]
 fn fixture_manifests_parse_without_warnings() {
     let mut files = Vec::new();
-    find_files(Path::new(FIXTURES), "manifest.toml", &mut files);
+    find_files(&fixtures(), "manifest.toml", &mut files);
     assert!(files.len() >= 16, "{files:?}");
     let d = default_engine_config().manifest_defaults;
     for f in files {
@@ -91,7 +91,7 @@ fn fixture_manifests_parse_without_warnings() {
 #[test]
 fn rollups_fixture_jobs_exact() {
     let d = default_engine_config().manifest_defaults;
-    let f = Path::new(FIXTURES).join("rollups/root/edge/manifest.toml");
+    let f = fixtures().join("rollups/root/edge/manifest.toml");
     let (m, w) = load_manifest(&f, &d).unwrap();
     assert!(w.is_empty());
     let h = 3600 * NS_PER_SEC;
@@ -145,11 +145,10 @@ fn rollups_fixture_jobs_exact() {
 
 #[test]
 fn destination_fixtures_parse_and_match_generated_text() {
-    let (cfg, _) =
-        load_engine_config(&Path::new(FIXTURES).join("rollups/root/engine.toml")).unwrap();
+    let (cfg, _) = load_engine_config(&fixtures().join("rollups/root/engine.toml")).unwrap();
     let d = &cfg.manifest_defaults;
     for (db, interval) in [("edge_15m", 15 * 60), ("edge_1h", 3600)] {
-        let f = Path::new(FIXTURES).join(format!("rollups/root/{db}/manifest.toml"));
+        let f = fixtures().join(format!("rollups/root/{db}/manifest.toml"));
         let (m, _) = load_manifest(&f, d).unwrap();
         assert!(!m.wal.enabled);
         assert_eq!(m.retention.partition, PartitionMode::Month);
@@ -169,8 +168,7 @@ fn destination_fixtures_parse_and_match_generated_text() {
 
 #[test]
 fn fresh_manifest_is_byte_identical_to_reference() {
-    let expect =
-        fs::read_to_string(Path::new(FIXTURES).join("edge-2h/root/edge/manifest.toml")).unwrap();
+    let expect = fs::read_to_string(fixtures().join("edge-2h/root/edge/manifest.toml")).unwrap();
     assert_eq!(
         manifest_to_toml(&default_engine_config().manifest_defaults),
         expect

@@ -879,7 +879,7 @@ pub(crate) mod tests {
     use crate::page::DecodedFrame;
     use std::collections::BTreeMap;
 
-    const FIX: &str = "/work/shared/fixtures";
+    use crate::testutil::fixtures;
 
     type Series = BTreeMap<u16, Vec<(i64, u32)>>;
 
@@ -975,7 +975,7 @@ pub(crate) mod tests {
             ("edge-2h/root/edge", Version::V2, 3, 169_465),
         ];
         for (dir, version, codec, size) in cases {
-            let dir = Path::new(FIX).join(dir);
+            let dir = fixtures().join(dir);
             let path = dir.join("metric-2026-01-01.dat");
             let mf = MetricFile::open(&path).unwrap();
             assert_eq!(mf.version(), version, "{dir:?}");
@@ -1031,7 +1031,7 @@ pub(crate) mod tests {
 
     /// The edge-2h samples as writer input (value types from the catalog).
     fn edge_input() -> Vec<MetricSamples> {
-        let dir = Path::new(FIX).join("edge-2h/root/edge");
+        let dir = fixtures().join("edge-2h/root/edge");
         let types = catalog_types(&dir);
         load_raw(&dir.join("data-2026-01-01.dat"))
             .into_iter()
@@ -1088,7 +1088,7 @@ pub(crate) mod tests {
             assert!(ids.windows(2).all(|w| w[0] < w[1]), "frames in id order");
             assert!(read_series(&mf) == want, "{version} {}", codec.name());
             if let Some(r) = reference {
-                let rpath = Path::new(FIX).join(r).join("metric-2026-01-01.dat");
+                let rpath = fixtures().join(r).join("metric-2026-01-01.dat");
                 let rsize = fs::metadata(&rpath).unwrap().len();
                 let rs = MetricFile::open(&rpath).unwrap().summary();
                 assert_eq!(s.time_frames.len(), rs.time_frames.len(), "{r}");

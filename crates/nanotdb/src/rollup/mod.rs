@@ -1054,7 +1054,7 @@ impl Engine {
         let mut candidates = requested.clone();
         if candidates.is_empty() {
             candidates = self.databases()?;
-            candidates.extend(self.loaded_names());
+            candidates.extend(self.loaded_databases());
             candidates.sort();
             candidates.dedup();
             candidates.retain(|c| c != "internal");
