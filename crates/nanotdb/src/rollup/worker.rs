@@ -25,7 +25,10 @@ const PAUSE_FACTOR: u32 = 4;
 /// Longest pause between rounds.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
+use super::{not_found_is_none, time};
 use crate::engine::Engine;
+use crate::error::Result;
+use crate::sample::MetricId;
 
 /// What the background worker has done since the engine opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -205,5 +208,129 @@ fn run(engine: &Engine) {
                 .map(|(g, _)| g)
                 .unwrap_or_else(|p| p.into_inner().0);
         }
+    }
+}
+
+// ------------------------------------------------------------ engine side
+
+impl Engine {
+    /// The cheap check run after a user batch to `db` (outside every
+    /// lock): queues the source for the background worker when a stored
+    /// sample made one of its periods computable, its catalog grew, or no
+    /// pass has run yet (see [`worker`]).
+    pub(crate) fn rollup_trigger_after_write(&self, db: &str) -> Result<()> {
+        let Some(d) = not_found_is_none(self.existing_db(db))? else {
+            return Ok(());
+        };
+        let r = &d.manifest.rollups;
+        if !r.enabled || r.jobs.is_empty() {
+            return Ok(());
+        }
+        let run = {
+            let mut st = d.lock();
+            let hit = std::mem::take(&mut st.rollup_hit);
+            let count = st.catalog.len();
+            let run = hit
+                || st
+                    .rollup_due
+                    .as_ref()
+                    .is_none_or(|due| due.metric_count != count);
+            if run {
+                // Until the pass publishes anew, further samples need not
+                // queue it again: it re-checks every metric's last sample.
+                st.rollup_due = Some(crate::database::RollupDue {
+                    by_id: Vec::new(),
+                    metric_count: count,
+                });
+            }
+            run
+        };
+        if run {
+            self.s.rollup_worker.queue(self, db);
+        }
+        Ok(())
+    }
+
+    /// Worker side of the trigger: runs `db` and its cascade, then publishes
+    /// to every source it knows when its next pass can compute something.
+    pub(crate) fn run_queued_rollups(&self, db: &str) {
+        let mut cache = self.s.rollups.lock().unwrap_or_else(|p| p.into_inner());
+        let advanced =
+            match self.rollup_cascade(&mut cache, &[db.to_string()], time::now_ns(), true) {
+                Ok(r) => {
+                    self.s.rollup_worker.record(&r);
+                    r.jobs_advanced > 0
+                }
+                Err(e) => {
+                    tracing::warn!(db, "automatic rollup failed: {e}");
+                    false
+                }
+            };
+        let now = time::now_ns();
+        for (name, due) in &cache.sources {
+            let Ok(Some(d)) = not_found_is_none(self.existing_db(name)) else {
+                continue;
+            };
+            let mut st = d.lock();
+            let mut by_id = vec![(i64::MAX, i64::MAX); st.catalog.len() + 1];
+            // A job without a next period (its metric had no data) becomes
+            // computable with the metric's first sample.
+            for job in due.jobs.iter() {
+                if job.interval_ns > 0
+                    && !job.aggregates.is_empty()
+                    && !due.due.contains_key(&job.source_metric)
+                    && let Some((id, _)) = st.catalog.lookup(&job.source_metric)
+                    && let Some(slot) = by_id.get_mut(usize::from(id))
+                {
+                    *slot = (i64::MIN, i64::MIN);
+                }
+            }
+            for (metric, entries) in &due.due {
+                let Some((id, _)) = st.catalog.lookup(metric) else {
+                    continue;
+                };
+                let i = usize::from(id);
+                if by_id.len() <= i {
+                    by_id.resize(i + 1, (i64::MAX, i64::MAX));
+                }
+                // One pair per metric: the smallest of each is never later
+                // than any entry's, so no due period is missed.
+                for &(ts, wall) in entries {
+                    by_id[i].0 = by_id[i].0.min(ts);
+                    by_id[i].1 = by_id[i].1.min(wall);
+                }
+            }
+            // Samples stored while the pass ran were checked against the
+            // emptied entries: look at each metric's newest sample instead.
+            // (Only after progress, so a pass that cannot advance never loops.)
+            let again = advanced
+                && by_id.iter().enumerate().any(|(i, &(t, wall))| {
+                    now >= wall
+                        && MetricId::try_from(i)
+                            .ok()
+                            .and_then(|id| st.last_ts(id))
+                            .is_some_and(|last| last >= t)
+                });
+            st.rollup_due = Some(crate::database::RollupDue {
+                by_id,
+                metric_count: due.metric_count,
+            });
+            drop(st);
+            if again {
+                self.s.rollup_worker.queue(self, name);
+            }
+        }
+    }
+
+    /// Waits until the background worker has run every automatic rollup
+    /// pass queued so far (their outputs and checkpoints are then on disk).
+    /// [`Engine::flush`] and [`Engine::close`] do this too.
+    pub fn sync_rollups(&self) {
+        self.s.rollup_worker.sync();
+    }
+
+    /// What the background rollup worker has done since the engine opened.
+    pub fn rollup_worker_totals(&self) -> WorkerTotals {
+        self.s.rollup_worker.totals()
     }
 }
