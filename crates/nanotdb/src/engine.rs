@@ -814,6 +814,9 @@ impl Engine {
     /// pages are lost from memory (the WAL still has them) and locks are
     /// released. Meant for tests of recovery paths.
     pub fn abort(self) {
+        // The worker holds a handle on the shared state (and so on every
+        // database and its lock): stop it, dropping what it had queued.
+        self.s.rollup_worker.abandon();
         self.s.closed.store(true, Ordering::SeqCst);
     }
 

@@ -44,6 +44,7 @@ impl Database {
             counters,
             unsynced_files,
             live_inbox,
+            rollup_hit,
             ..
         } = st;
         frame_buf.clear();
@@ -100,7 +101,21 @@ impl Database {
         counters.flush_frame_bytes.record(frame_buf.len() as u64);
         counters.flush_ns.record_since(started);
         if let Some(inbox) = live_inbox.as_mut() {
+            // Older open partitions first: a metric's samples there precede
+            // its samples in this page.
+            for (k, part) in open.iter_mut() {
+                if k.as_str() >= key {
+                    break;
+                }
+                if let Some(older) = part.page.as_mut() {
+                    inbox.push_tail(older);
+                    older.fed = older.len();
+                }
+            }
             inbox.push_page(page);
+            if inbox.half_full() {
+                *rollup_hit = true;
+            }
         }
         if was_new {
             fsutil::sync_dir(&self.dir)?;

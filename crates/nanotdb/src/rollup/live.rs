@@ -82,6 +82,12 @@ impl Inbox {
         }
     }
 
+    /// Whether the inbox holds half of what it may: time for a pass to
+    /// drain it even if no period is complete yet.
+    pub(crate) fn half_full(&self) -> bool {
+        self.records >= MAX_INBOX_RECORDS / 2
+    }
+
     /// Takes a flushed page's records not fed yet, by move.
     pub(crate) fn push_page(&mut self, page: Page) {
         let f = page.fed.min(page.len());
@@ -141,6 +147,8 @@ pub(crate) struct LiveRollups {
     /// Indices into `live`, grouped by metric.
     order: Vec<u32>,
     live: Vec<LiveJob>,
+    /// Job key → index into `live`.
+    index: std::collections::HashMap<String, usize>,
 }
 
 /// One expanded job's accumulator.
@@ -327,17 +335,32 @@ impl LiveRollups {
             by_id[i].1 += 1;
             order.push(j as u32);
         }
+        let index = live_jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (j.key.clone(), i))
+            .collect();
         LiveRollups {
             jobs: jobs.clone(),
             by_id,
             order,
             live: live_jobs,
+            index,
         }
     }
 
-    /// Whether these accumulators were built for exactly `jobs`.
+    /// Whether these accumulators were built for exactly `jobs` and none
+    /// of them gave up (a rebuild restarts those after the last sample).
     pub(crate) fn is_for(&self, jobs: &Arc<Vec<ExpandedJob>>) -> bool {
-        Arc::ptr_eq(&self.jobs, jobs)
+        Arc::ptr_eq(&self.jobs, jobs) && !self.live.iter().any(|j| j.broken)
+    }
+
+    /// Makes job `key` give up: its periods were not all written (the
+    /// rows are gone), so they must be read back.
+    pub(crate) fn invalidate(&mut self, key: &str) {
+        if let Some(j) = self.index.get(key).and_then(|&i| self.live.get_mut(i)) {
+            j.set_broken();
+        }
     }
 
     /// Feeds page records (parallel columns, arrival order).
@@ -377,7 +400,7 @@ impl LiveRollups {
         start: i64,
         end: i64,
     ) -> Option<Vec<(usize, i64, f32)>> {
-        let live = self.live.iter_mut().find(|j| j.key == key)?;
+        let live = self.index.get(key).and_then(|&i| self.live.get_mut(i))?;
         let usable =
             !live.broken && live.from.is_some_and(|f| f <= start) && live.closed_before() >= end;
         let split = live.rows.partition_point(|r| r.1 < end);

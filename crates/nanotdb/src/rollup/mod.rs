@@ -548,13 +548,9 @@ impl Engine {
                 skip_group: false,
             });
         }
-        if runs.is_empty() {
-            due.live = self.install_live(source, &jobs, &cps, live_acc, install_live)?;
-            due.cps = cps;
-            fill_due(&mut due, &jobs, &next_ends);
-            return Ok((report, Some(due)));
-        }
-        // Periods the live accumulators saw completely need no read-back.
+        // Feed what the source flushed since the last pass to the live
+        // accumulators (on every pass, so the inbox never fills up), then
+        // take the periods they saw completely: those need no read-back.
         if let Some(live) = live_acc.as_mut() {
             let sdb = self.existing_db(source)?;
             let input = sdb.lock().take_live_input();
@@ -575,6 +571,12 @@ impl Engine {
                 // Samples were dropped: start over after the newest ones.
                 None => live_acc = None,
             }
+        }
+        if runs.is_empty() {
+            due.live = self.install_live(source, &jobs, &cps, live_acc, install_live)?;
+            due.cps = cps;
+            fill_due(&mut due, &jobs, &next_ends);
+            return Ok((report, Some(due)));
         }
         // One scan of the source over every metric still involved.
         let mut by_metric: HashMap<&str, Vec<usize>> = HashMap::default();
@@ -723,6 +725,11 @@ impl Engine {
         let mut checkpoints: Vec<(String, i64)> = Vec::new();
         for (run, &end) in runs.iter().zip(&ends) {
             let job = &jobs[run.job];
+            if end < run.end
+                && let Some(live) = live_acc.as_mut()
+            {
+                live.invalidate(&job.key);
+            }
             if end > run.start {
                 report.jobs_advanced += 1;
                 report.periods += ((end - run.start) / job.interval_ns) as u64;

@@ -47,12 +47,18 @@ pub struct WorkerTotals {
 struct State {
     /// Sources to run.
     pending: BTreeSet<String>,
-    /// A pass is running.
-    busy: bool,
     /// The engine is closing: finish the queue and exit.
     stop: bool,
     /// Someone waits for the queue to drain: skip the pause between rounds.
     urgent: bool,
+    /// Incremented by every `queue`; `done` is the value the worker had
+    /// taken when its last round ended, so `sync` waits for what was queued
+    /// before it, not for a queue that writers keep filling.
+    queued: u64,
+    done: u64,
+    /// A pass of the current round queued a follow-up (from the worker
+    /// thread): the round's generation is not done until that ran.
+    followup: bool,
 }
 
 /// The worker's shared state and thread.
@@ -87,6 +93,8 @@ impl Worker {
 
     /// Queues a pass over `db` and wakes the worker.
     pub(crate) fn queue(&self, engine: &Engine, db: &str) {
+        // Before the state lock: `ensure_thread` takes the thread lock first.
+        let from_worker = self.is_worker_thread();
         let mut st = self.lock();
         if st.stop {
             return;
@@ -94,26 +102,52 @@ impl Worker {
         if !st.pending.contains(db) {
             st.pending.insert(db.to_string());
         }
+        if from_worker {
+            st.followup = true;
+        } else {
+            st.queued += 1;
+        }
         drop(st);
-        self.ensure_thread(engine);
-        self.changed.notify_all();
+        if self.ensure_thread(engine) {
+            self.changed.notify_all();
+        } else {
+            // No thread: run the queue here rather than never.
+            let pending = {
+                let mut st = self.lock();
+                st.done = st.queued;
+                std::mem::take(&mut st.pending)
+            };
+            for db in pending {
+                engine.run_queued_rollups(&db);
+            }
+            self.changed.notify_all();
+        }
     }
 
-    fn ensure_thread(&self, engine: &Engine) {
+    /// Starts the thread if needed; false when it cannot run (the engine is
+    /// closing, or the thread could not be created).
+    fn ensure_thread(&self, engine: &Engine) -> bool {
         let mut t = self.thread.lock().unwrap_or_else(|p| p.into_inner());
         if t.is_some() {
-            return;
+            return true;
+        }
+        // Checked under the thread lock: `shutdown` sets `stop` before it
+        // takes the handle, so no thread starts after it looked.
+        if self.lock().stop {
+            return false;
         }
         let handle = engine.worker_handle();
         match std::thread::Builder::new()
             .name("nanotdb-rollup".into())
             .spawn(move || run(&handle))
         {
-            Ok(h) => *t = Some(h),
+            Ok(h) => {
+                *t = Some(h);
+                true
+            }
             Err(e) => {
-                // Without a thread the queue would never drain: drop it.
-                tracing::error!("cannot start the rollup worker: {e}; automatic rollups paused");
-                self.lock().pending.clear();
+                tracing::error!("cannot start the rollup worker: {e}; passes run in the writer");
+                false
             }
         }
     }
@@ -124,13 +158,20 @@ impl Worker {
             return;
         }
         let mut st = self.lock();
-        if !st.pending.is_empty() || st.busy {
+        let target = st.queued;
+        if st.done < target {
             st.urgent = true;
             self.changed.notify_all();
         }
-        while (!st.pending.is_empty() || st.busy) && !st.stop {
+        while st.done < target && !st.stop {
             st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
         }
+    }
+
+    /// Drops the queue and joins the worker (a simulated crash).
+    pub(crate) fn abandon(&self) {
+        self.lock().pending.clear();
+        self.shutdown();
     }
 
     /// Lets the worker finish the queue, then joins it.
@@ -169,9 +210,10 @@ fn run(engine: &Engine) {
             if st.pending.is_empty() {
                 return; // stop requested and nothing left
             }
-            st.busy = true;
-            std::mem::take(&mut st.pending)
+            st.followup = false;
+            (std::mem::take(&mut st.pending), st.queued)
         };
+        let (batch, taken) = batch;
         let t0 = Instant::now();
         for db in batch {
             // A panic in a pass must not take the worker (and every later
@@ -180,8 +222,9 @@ fn run(engine: &Engine) {
             if std::panic::catch_unwind(run).is_err() {
                 tracing::error!(
                     db,
-                    "automatic rollup pass panicked; the source runs again on its next trigger"
+                    "automatic rollup pass panicked; the next write retries it"
                 );
+                engine.reset_rollup_due(&db);
             }
         }
         // Pause for PAUSE_FACTOR times the round's duration before the next
@@ -192,7 +235,9 @@ fn run(engine: &Engine) {
         let pause = t0.elapsed().saturating_mul(PAUSE_FACTOR);
         let until = Instant::now() + pause.min(MAX_PAUSE);
         let mut st = w.lock();
-        st.busy = false;
+        if !st.followup {
+            st.done = st.done.max(taken);
+        }
         if st.pending.is_empty() {
             st.urgent = false;
         }
@@ -255,6 +300,17 @@ impl Engine {
     /// to every source it knows when its next pass can compute something.
     pub(crate) fn run_queued_rollups(&self, db: &str) {
         let mut cache = self.s.rollups.lock().unwrap_or_else(|p| p.into_inner());
+        // Newest sample of each metric of `db` before the pass: one that
+        // moves during the pass was checked against emptied entries.
+        let before: Vec<Option<i64>> = match not_found_is_none(self.existing_db(db)) {
+            Ok(Some(d)) => {
+                let st = d.lock();
+                (0..=st.catalog.len())
+                    .map(|i| MetricId::try_from(i).ok().and_then(|id| st.last_ts(id)))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         let advanced =
             match self.rollup_cascade(&mut cache, &[db.to_string()], time::now_ns(), true) {
                 Ok(r) => {
@@ -263,6 +319,8 @@ impl Engine {
                 }
                 Err(e) => {
                     tracing::warn!(db, "automatic rollup failed: {e}");
+                    // The next write queues the source again.
+                    self.reset_rollup_due(db);
                     false
                 }
             };
@@ -301,16 +359,14 @@ impl Engine {
                 }
             }
             // Samples stored while the pass ran were checked against the
-            // emptied entries: look at each metric's newest sample instead.
-            // (Only after progress, so a pass that cannot advance never loops.)
-            let again = advanced
-                && by_id.iter().enumerate().any(|(i, &(t, wall))| {
-                    now >= wall
-                        && MetricId::try_from(i)
-                            .ok()
-                            .and_then(|id| st.last_ts(id))
-                            .is_some_and(|last| last >= t)
-                });
+            // emptied entries: look at each metric's newest sample instead,
+            // when the pass made progress or that sample arrived during it
+            // (so a pass that cannot advance never loops).
+            let again = by_id.iter().enumerate().any(|(i, &(t, wall))| {
+                let last = MetricId::try_from(i).ok().and_then(|id| st.last_ts(id));
+                let moved = name == db && before.get(i).copied().flatten() != last;
+                (advanced || moved) && now >= wall && last.is_some_and(|l| l >= t)
+            });
             st.rollup_due = Some(crate::database::RollupDue {
                 by_id,
                 metric_count: due.metric_count,
@@ -319,6 +375,14 @@ impl Engine {
             if again {
                 self.s.rollup_worker.queue(self, name);
             }
+        }
+    }
+
+    /// Forgets what the last pass published for `db`, so that its next
+    /// write queues a pass (after a failed or panicked one).
+    pub(crate) fn reset_rollup_due(&self, db: &str) {
+        if let Ok(Some(d)) = not_found_is_none(self.existing_db(db)) {
+            d.lock().rollup_due = None;
         }
     }
 
