@@ -547,6 +547,56 @@ impl Source {
     }
 
     /// Reads a fixed-size structure at `offset`.
+    /// Reads the file header and checks, in the spec's reader order, its
+    /// magic, `version`, header length and CRC (the checks v1 and v2 share).
+    pub(crate) fn file_header(&self, version: u16) -> Result<[u8; FILE_HEADER_LEN]> {
+        let h: [u8; FILE_HEADER_LEN] = self.read_array(0, "file header")?;
+        if &h[0..4] != FILE_MAGIC {
+            return Err(self.corrupt(0, CorruptKind::BadMagic, "file magic is not NTMF"));
+        }
+        let v = le_u16(&h, 4);
+        if v != version {
+            return Err(self.corrupt(
+                4,
+                CorruptKind::BadVersion,
+                format!("version {v}, want {version}"),
+            ));
+        }
+        let hl = le_u16(&h, 6);
+        if usize::from(hl) != FILE_HEADER_LEN {
+            return Err(self.corrupt(
+                6,
+                CorruptKind::BadHeaderLen,
+                format!("header_len {hl}, want 64"),
+            ));
+        }
+        let stored = le_u32(&h, 60);
+        let computed = crc32fast::hash(&h[..60]);
+        if stored != computed {
+            return Err(self.corrupt(
+                0,
+                CorruptKind::Checksum,
+                format!("header CRC stored {stored:#010x}, computed {computed:#010x}"),
+            ));
+        }
+        Ok(h)
+    }
+
+    /// Checks the CRC of the footer `ft` read at `foff` (bytes 12..15 over
+    /// bytes 0..11, in both versions).
+    pub(crate) fn check_footer_crc(&self, foff: u64, ft: &[u8; FOOTER_LEN]) -> Result<()> {
+        let stored = le_u32(ft, 12);
+        let computed = crc32fast::hash(&ft[..12]);
+        if stored != computed {
+            return Err(self.corrupt(
+                foff,
+                CorruptKind::Checksum,
+                format!("footer CRC stored {stored:#010x}, computed {computed:#010x}"),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn read_array<const N: usize>(&self, offset: u64, what: &str) -> Result<[u8; N]> {
         let mut b = [0u8; N];
         self.read_at(offset, &mut b, what)?;

@@ -54,15 +54,7 @@ impl Index {
         if &ft[0..4] != super::FOOTER_MAGIC {
             return Err(src.corrupt(foff, CorruptKind::BadMagic, "footer magic is not NTFT"));
         }
-        let stored = le_u32(&ft, 12);
-        let computed = crc32fast::hash(&ft[..12]);
-        if stored != computed {
-            return Err(src.corrupt(
-                foff,
-                CorruptKind::Checksum,
-                format!("footer CRC stored {stored:#010x}, computed {computed:#010x}"),
-            ));
-        }
+        src.check_footer_crc(foff, &ft)?;
         let tv = le_u32(&ft, 4);
         if tv != 1 {
             return Err(src.corrupt(
@@ -83,35 +75,7 @@ impl Index {
                 ));
             }
         };
-        let h: [u8; FILE_HEADER_LEN] = src.read_array(0, "file header")?;
-        if &h[0..4] != super::FILE_MAGIC {
-            return Err(src.corrupt(0, CorruptKind::BadMagic, "file magic is not NTMF"));
-        }
-        let version = le_u16(&h, 4);
-        if version != 1 {
-            return Err(src.corrupt(
-                4,
-                CorruptKind::BadVersion,
-                format!("version {version}, want 1"),
-            ));
-        }
-        let hl = le_u16(&h, 6);
-        if usize::from(hl) != FILE_HEADER_LEN {
-            return Err(src.corrupt(
-                6,
-                CorruptKind::BadHeaderLen,
-                format!("header_len {hl}, want 64"),
-            ));
-        }
-        let stored = le_u32(&h, 60);
-        let computed = crc32fast::hash(&h[..60]);
-        if stored != computed {
-            return Err(src.corrupt(
-                0,
-                CorruptKind::Checksum,
-                format!("header CRC stored {stored:#010x}, computed {computed:#010x}"),
-            ));
-        }
+        let h = src.file_header(1)?;
         let metric_count = le_u32(&h, 32);
         let page_count = le_u32(&h, 36);
         if metric_count != count || page_count != count {

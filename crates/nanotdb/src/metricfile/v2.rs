@@ -9,10 +9,9 @@ use std::sync::Arc;
 
 use super::cache::{CacheKey, global_cache};
 use super::{
-    CorruptKind, FILE_HEADER_LEN, FOOTER_LEN, FRAME_HEADER_LEN, FileSummary, FrameInfo,
-    MetricFileError, MetricSamples, Out, Result, Source, TimeFrameInfo, Version, WriteSummary,
-    check_codec, check_frame_crc, compress_for, file_header, footer, le_i64, le_u16, le_u32,
-    le_u64,
+    CorruptKind, FOOTER_LEN, FRAME_HEADER_LEN, FileSummary, FrameInfo, MetricFileError,
+    MetricSamples, Out, Result, Source, TimeFrameInfo, Version, WriteSummary, check_codec,
+    check_frame_crc, compress_for, file_header, footer, le_i64, le_u16, le_u32, le_u64,
 };
 use crate::config::Codec;
 
@@ -98,44 +97,8 @@ impl Index {
         if le_u32(&ft, 8) != 0 {
             return Err(src.corrupt(foff + 8, CorruptKind::Reserved, "footer bytes 8..11"));
         }
-        let stored = le_u32(&ft, 12);
-        let computed = crc32fast::hash(&ft[..12]);
-        if stored != computed {
-            return Err(src.corrupt(
-                foff,
-                CorruptKind::Checksum,
-                format!("footer CRC stored {stored:#010x}, computed {computed:#010x}"),
-            ));
-        }
-        let h: [u8; FILE_HEADER_LEN] = src.read_array(0, "file header")?;
-        if &h[0..4] != super::FILE_MAGIC {
-            return Err(src.corrupt(0, CorruptKind::BadMagic, "file magic is not NTMF"));
-        }
-        let version = le_u16(&h, 4);
-        if version != 2 {
-            return Err(src.corrupt(
-                4,
-                CorruptKind::BadVersion,
-                format!("version {version}, want 2"),
-            ));
-        }
-        let hl = le_u16(&h, 6);
-        if usize::from(hl) != FILE_HEADER_LEN {
-            return Err(src.corrupt(
-                6,
-                CorruptKind::BadHeaderLen,
-                format!("header_len {hl}, want 64"),
-            ));
-        }
-        let stored = le_u32(&h, 60);
-        let computed = crc32fast::hash(&h[..60]);
-        if stored != computed {
-            return Err(src.corrupt(
-                0,
-                CorruptKind::Checksum,
-                format!("header CRC stored {stored:#010x}, computed {computed:#010x}"),
-            ));
-        }
+        src.check_footer_crc(foff, &ft)?;
+        let h = src.file_header(2)?;
         if le_u32(&h, 56) != 0 {
             return Err(src.corrupt(56, CorruptKind::Reserved, "header bytes 56..59"));
         }
