@@ -570,28 +570,27 @@ impl Source {
                 format!("header_len {hl}, want 64"),
             ));
         }
-        let stored = le_u32(&h, 60);
-        let computed = crc32fast::hash(&h[..60]);
-        if stored != computed {
-            return Err(self.corrupt(
-                0,
-                CorruptKind::Checksum,
-                format!("header CRC stored {stored:#010x}, computed {computed:#010x}"),
-            ));
-        }
+        self.check_crc(0, &h, 60, "header")?;
         Ok(h)
     }
 
-    /// Checks the CRC of the footer `ft` read at `foff` (bytes 12..15 over
-    /// bytes 0..11, in both versions).
-    pub(crate) fn check_footer_crc(&self, foff: u64, ft: &[u8; FOOTER_LEN]) -> Result<()> {
-        let stored = le_u32(ft, 12);
-        let computed = crc32fast::hash(&ft[..12]);
+    /// Checks a structure read at `offset` whose CRC-32 of bytes `..at` is
+    /// stored little-endian at `at` (file header, footer, frame headers);
+    /// `what` names it in the error.
+    pub(crate) fn check_crc<const N: usize>(
+        &self,
+        offset: u64,
+        b: &[u8; N],
+        at: usize,
+        what: &str,
+    ) -> Result<()> {
+        let stored = le_u32(b, at);
+        let computed = crc32fast::hash(&b[..at]);
         if stored != computed {
             return Err(self.corrupt(
-                foff,
+                offset,
                 CorruptKind::Checksum,
-                format!("footer CRC stored {stored:#010x}, computed {computed:#010x}"),
+                format!("{what} CRC stored {stored:#010x}, computed {computed:#010x}"),
             ));
         }
         Ok(())
@@ -648,25 +647,6 @@ impl Source {
             self.corrupt(offset, kind, format!("{what}: {e}"))
         })
     }
-}
-
-/// Checks a frame-header CRC (bytes 0..44 → 44..48).
-pub(crate) fn check_frame_crc(
-    src: &Source,
-    offset: u64,
-    h: &[u8; FRAME_HEADER_LEN],
-    what: &str,
-) -> Result<()> {
-    let stored = le_u32(h, 44);
-    let computed = crc32fast::hash(&h[..44]);
-    if stored != computed {
-        return Err(src.corrupt(
-            offset,
-            CorruptKind::Checksum,
-            format!("{what} header CRC stored {stored:#010x}, computed {computed:#010x}"),
-        ));
-    }
-    Ok(())
 }
 
 /// Checks a codec id is known.

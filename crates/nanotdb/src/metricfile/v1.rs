@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::{
     CorruptKind, FILE_HEADER_LEN, FOOTER_LEN, FRAME_HEADER_LEN, FileSummary, FrameInfo,
-    MetricSamples, Out, Result, Source, Version, WriteSummary, check_codec, check_frame_crc,
-    compress_for, file_header, footer, le_i64, le_u16, le_u32, le_u64,
+    MetricSamples, Out, Result, Source, Version, WriteSummary, check_codec, compress_for,
+    file_header, footer, le_i64, le_u16, le_u32, le_u64,
 };
 use crate::config::Codec;
 
@@ -54,7 +54,7 @@ impl Index {
         if &ft[0..4] != super::FOOTER_MAGIC {
             return Err(src.corrupt(foff, CorruptKind::BadMagic, "footer magic is not NTFT"));
         }
-        src.check_footer_crc(foff, &ft)?;
+        src.check_crc(foff, &ft, 12, "footer")?;
         let tv = le_u32(&ft, 4);
         if tv != 1 {
             return Err(src.corrupt(
@@ -211,7 +211,7 @@ fn read_frame(src: &Source, e: &Entry, raw: &mut Vec<u8>, decoded: &mut Vec<u8>)
     }
     let codec_id = le_u16(&h, 6);
     check_codec(src, off + 6, codec_id, "v1 frame")?;
-    check_frame_crc(src, off, &h, "v1 frame")?;
+    src.check_crc(off, &h, 44, "v1 frame header")?;
     let metric_id = le_u16(&h, 8);
     let value_type = h[10];
     let start_ts = le_i64(&h, 12);

@@ -11,7 +11,7 @@ use super::cache::{CacheKey, global_cache};
 use super::{
     CorruptKind, FOOTER_LEN, FRAME_HEADER_LEN, FileSummary, FrameInfo, MetricFileError,
     MetricSamples, Out, Result, Source, TimeFrameInfo, Version, WriteSummary, check_codec,
-    check_frame_crc, compress_for, file_header, footer, le_i64, le_u16, le_u32, le_u64,
+    compress_for, file_header, footer, le_i64, le_u16, le_u32, le_u64,
 };
 use crate::config::Codec;
 
@@ -97,7 +97,7 @@ impl Index {
         if le_u32(&ft, 8) != 0 {
             return Err(src.corrupt(foff + 8, CorruptKind::Reserved, "footer bytes 8..11"));
         }
-        src.check_footer_crc(foff, &ft)?;
+        src.check_crc(foff, &ft, 12, "footer")?;
         let h = src.file_header(2)?;
         if le_u32(&h, 56) != 0 {
             return Err(src.corrupt(56, CorruptKind::Reserved, "header bytes 56..59"));
@@ -308,7 +308,7 @@ fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64
     if le_u32(&h, 40) != 0 {
         return Err(src.corrupt(off + 40, CorruptKind::Reserved, "time frame bytes 40..43"));
     }
-    check_frame_crc(src, off, &h, "time frame")?;
+    src.check_crc(off, &h, 44, "time frame header")?;
     let codec_id = le_u16(&h, 6);
     let id = le_u16(&h, 8);
     let encoding = h[10];
@@ -424,7 +424,7 @@ fn read_metric_frame(
     if le_u16(&h, 30) != 0 {
         return Err(src.corrupt(off + 30, CorruptKind::Reserved, "metric frame bytes 30..31"));
     }
-    check_frame_crc(src, off, &h, "metric frame")?;
+    src.check_crc(off, &h, 44, "metric frame header")?;
     let codec_id = le_u16(&h, 6);
     let metric_id = le_u16(&h, 8);
     let value_type = h[10];
