@@ -55,22 +55,31 @@ fn workload() -> PathBuf {
     file
 }
 
-fn bodies(text: &str, db: &str) -> Vec<Vec<u8>> {
+/// The workload in bodies of LINES_PER_BODY lines, each line rewritten by
+/// `line` into the body.
+fn chunked(text: &str, line: impl Fn(&str, &mut Vec<u8>)) -> Vec<Vec<u8>> {
     let lines: Vec<&str> = text.lines().collect();
     lines
         .chunks(LINES_PER_BODY)
         .map(|c| {
-            let mut b = Vec::with_capacity(c.len() * 56);
+            let mut b = Vec::with_capacity(c.len() * 60);
             for l in c {
-                let rest = l.split_once('/').map(|x| x.1).unwrap_or(l);
-                b.extend_from_slice(db.as_bytes());
-                b.push(b'/');
-                b.extend_from_slice(rest.as_bytes());
-                b.push(b'\n');
+                line(l, &mut b);
             }
             b
         })
         .collect()
+}
+
+/// The workload as nanotdb line protocol into database `db`.
+fn bodies(text: &str, db: &str) -> Vec<Vec<u8>> {
+    chunked(text, |l, b| {
+        let rest = l.split_once('/').map(|x| x.1).unwrap_or(l);
+        b.extend_from_slice(db.as_bytes());
+        b.push(b'/');
+        b.extend_from_slice(rest.as_bytes());
+        b.push(b'\n');
+    })
 }
 
 fn ingest(addr: SocketAddr, bodies: &[Vec<u8>]) -> (u64, Duration) {
@@ -88,28 +97,20 @@ fn ingest(addr: SocketAddr, bodies: &[Vec<u8>]) -> (u64, Duration) {
 /// The same chunks as Influx line protocol (`<prefix><metric> value=<v>
 /// <ns>`, which VictoriaMetrics stores as `<prefix><metric>_value`).
 fn influx_bodies(text: &str, prefix: &str) -> Vec<Vec<u8>> {
-    let lines: Vec<&str> = text.lines().collect();
-    lines
-        .chunks(LINES_PER_BODY)
-        .map(|c| {
-            let mut b = Vec::with_capacity(c.len() * 60);
-            for l in c {
-                let mut f = l.split_whitespace();
-                let (Some(name), Some(v), Some(ts)) = (f.next(), f.next(), f.next()) else {
-                    continue;
-                };
-                let metric = name.split_once('/').map(|x| x.1).unwrap_or(name);
-                b.extend_from_slice(prefix.as_bytes());
-                b.extend_from_slice(metric.as_bytes());
-                b.extend_from_slice(b" value=");
-                b.extend_from_slice(v.as_bytes());
-                b.push(b' ');
-                b.extend_from_slice(ts.as_bytes());
-                b.push(b'\n');
-            }
-            b
-        })
-        .collect()
+    chunked(text, |l, b| {
+        let mut f = l.split_whitespace();
+        let (Some(name), Some(v), Some(ts)) = (f.next(), f.next(), f.next()) else {
+            return;
+        };
+        let metric = name.split_once('/').map(|x| x.1).unwrap_or(name);
+        b.extend_from_slice(prefix.as_bytes());
+        b.extend_from_slice(metric.as_bytes());
+        b.extend_from_slice(b" value=");
+        b.extend_from_slice(v.as_bytes());
+        b.push(b' ');
+        b.extend_from_slice(ts.as_bytes());
+        b.push(b'\n');
+    })
 }
 
 fn free_addr() -> SocketAddr {

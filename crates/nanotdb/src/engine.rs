@@ -717,7 +717,8 @@ impl Engine {
 
     // ---------------------------------------------------------- maintenance
 
-    /// Flushes every open page of every database and checkpoints the WALs.
+    /// Flushes every open page of every database and checkpoints the WALs,
+    /// after waiting for the automatic rollup passes queued so far.
     pub fn flush(&self) -> Result<()> {
         self.s.rollup_worker.sync();
         for db in self.loaded() {
