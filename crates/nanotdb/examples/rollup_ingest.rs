@@ -8,6 +8,11 @@
 //! `import_file` (1 MiB chunks).
 //!
 //! `cargo run --release -p nanotdb --example rollup_ingest -- FILE [RUNS [BATCH]]`
+//!
+//! For profiling: `ROLLUP_INGEST_ONLY=on|off` runs one side only, and with
+//! BATCH, `ROLLUP_INGEST_DETAIL=1` prints per run the writer thread's wall
+//! time, the close, its CPU time, run-queue wait and minor page faults
+//! (Linux `/proc/thread-self`), and the worker's totals.
 
 use std::time::Instant;
 
@@ -57,6 +62,7 @@ fn run(
                 .filter_map(|l| lineproto::parse_line(l).ok())
                 .collect();
             let t = Instant::now();
+            let s0 = sched();
             for chunk in lines.chunks(batch.max(1)) {
                 let samples: Vec<WriteSample<'_>> = chunk
                     .iter()
@@ -69,8 +75,23 @@ fn run(
                     .collect();
                 engine.write(&samples)?;
             }
+            let s1 = sched();
+            let totals = engine.rollup_worker_totals();
+            let tw = t.elapsed().as_secs_f64();
             engine.close()?;
             let secs = t.elapsed().as_secs_f64();
+            if std::env::var("ROLLUP_INGEST_DETAIL").is_ok() {
+                eprintln!(
+                    "{} write {:.1} close {:.1} cpu {:.1} wait {:.1} minflt {} {:?}",
+                    auto as u8,
+                    tw * 1e3,
+                    (secs - tw) * 1e3,
+                    (s1.0 - s0.0) as f64 / 1e6,
+                    (s1.1 - s0.1) as f64 / 1e6,
+                    s1.2 - s0.2,
+                    totals
+                );
+            }
             drop(engine);
             let engine = Engine::open(dir.path())?;
             let outputs = engine.metrics("edge_1h").map_or(0, |m| m.len());
@@ -85,6 +106,28 @@ fn run(
         Err(_) => 0,
     };
     Ok((secs, outputs))
+}
+
+/// This thread's (CPU ns, run-queue wait ns, minor faults); zeros where
+/// `/proc` cannot tell.
+fn sched() -> (u64, u64, u64) {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let v: Vec<u64> = s
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let st = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let f: Vec<&str> = st
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    (
+        v.first().copied().unwrap_or(0),
+        v.get(1).copied().unwrap_or(0),
+        f.get(7).and_then(|x| x.parse().ok()).unwrap_or(0),
+    )
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -104,6 +147,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = body.as_deref().zip(batch);
     let (mut on, mut off) = (Vec::new(), Vec::new());
     let mut outputs = 0;
+    if let Ok(mode) = std::env::var("ROLLUP_INGEST_ONLY") {
+        let mut v = Vec::new();
+        for _ in 0..runs {
+            v.push(run(file, text, mode == "on")?.0);
+        }
+        println!("{mode}: median {:.1} ms", median(&mut v) * 1e3);
+        return Ok(());
+    }
     for _ in 0..runs {
         off.push(run(file, text, false)?.0);
         let (t, o) = run(file, text, true)?;

@@ -194,6 +194,28 @@ impl Bucket {
         }
     }
 
+    /// Makes this bucket hold running statistics kept elsewhere (the live
+    /// rollups keep their own, cheaper to update): `values` (the non-NaN
+    /// values in arrival order, when an aggregate needs them) is swapped in
+    /// and the caller gets the bucket's old, emptied vector back.
+    pub(crate) fn set_running(
+        &mut self,
+        count: usize,
+        nan_count: usize,
+        sum: f64,
+        min: f64,
+        max: f64,
+        values: &mut Vec<f64>,
+    ) {
+        self.reset();
+        std::mem::swap(&mut self.values, values);
+        self.count = count;
+        self.nan_count = nan_count;
+        self.sum = sum;
+        self.min = min;
+        self.max = max;
+    }
+
     pub(crate) fn reset(&mut self) {
         self.values.clear();
         if let Some(v) = self.sorted.take() {

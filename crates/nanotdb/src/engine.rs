@@ -13,6 +13,7 @@ use crate::database::{Database, Settings};
 use crate::error::{Error, IoContext, Result};
 use crate::lineproto;
 use crate::names;
+use crate::rollup;
 use crate::sample::Value;
 use crate::stats::DbStats;
 use crate::time;
@@ -242,7 +243,7 @@ impl Engine {
             })
             .collect();
         let mut report = WriteReport::default();
-        if let Err(e) = self.write_run(&samples, 0, now, false, &mut report) {
+        if let Err(e) = self.write_run(&samples, 0, now, false, false, &mut report) {
             tracing::debug!("self-metrics snapshot failed: {e}");
         }
     }
@@ -446,11 +447,7 @@ impl Engine {
         samples: &[WriteSample<'_>],
         stop_at_first_rejection: bool,
     ) -> Result<WriteReport> {
-        let report = self.write_no_rollups(samples, stop_at_first_rejection)?;
-        if report.accepted > 0 {
-            self.after_user_write(samples);
-        }
-        Ok(report)
+        self.write_inner(samples, stop_at_first_rejection, self.rollup_trigger_on())
     }
 
     /// [`Engine::write_with`] without the automatic rollup trigger; rollup
@@ -459,6 +456,20 @@ impl Engine {
         &self,
         samples: &[WriteSample<'_>],
         stop_at_first_rejection: bool,
+    ) -> Result<WriteReport> {
+        self.write_inner(samples, stop_at_first_rejection, false)
+    }
+
+    /// Whether user writes run the automatic rollup trigger.
+    fn rollup_trigger_on(&self) -> bool {
+        self.s.auto_rollups.load(Ordering::Relaxed) && !self.s.settings.read_only
+    }
+
+    fn write_inner(
+        &self,
+        samples: &[WriteSample<'_>],
+        stop_at_first_rejection: bool,
+        trigger: bool,
     ) -> Result<WriteReport> {
         let mut report = WriteReport::default();
         let now = time::now_ns();
@@ -469,7 +480,14 @@ impl Engine {
             while j < samples.len() && samples[j].db == name {
                 j += 1;
             }
-            self.write_run(&samples[i..j], i, now, stop_at_first_rejection, &mut report)?;
+            self.write_run(
+                &samples[i..j],
+                i,
+                now,
+                stop_at_first_rejection,
+                trigger,
+                &mut report,
+            )?;
             if stop_at_first_rejection && !report.rejected.is_empty() {
                 break;
             }
@@ -486,12 +504,9 @@ impl Engine {
     /// needed by an HTTP import that must be atomic. The databases involved
     /// are locked (in name order) from validation until the batch is applied.
     pub fn write_atomic(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
-        let report = self.write_atomic_no_rollups(samples)?;
-        if report.accepted > 0 {
-            self.after_user_write(samples);
-            if samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
-                self.maybe_emit_stats(false);
-            }
+        let report = self.write_atomic_inner(samples, self.rollup_trigger_on())?;
+        if report.accepted > 0 && samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
+            self.maybe_emit_stats(false);
         }
         Ok(report)
     }
@@ -501,6 +516,14 @@ impl Engine {
     pub(crate) fn write_atomic_no_rollups(
         &self,
         samples: &[WriteSample<'_>],
+    ) -> Result<WriteReport> {
+        self.write_atomic_inner(samples, false)
+    }
+
+    fn write_atomic_inner(
+        &self,
+        samples: &[WriteSample<'_>],
+        trigger: bool,
     ) -> Result<WriteReport> {
         if self.s.settings.read_only {
             return Err(Error::ReadOnly);
@@ -542,8 +565,10 @@ impl Engine {
             return Ok(report);
         }
         let now = time::now_ns();
+        let mut queue: Vec<&Database> = Vec::new();
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
             let mut result = Ok(());
+            let before = report.accepted;
             for s in samples.iter().filter(|s| single || s.db == db.name) {
                 if let Err(e) = db.ingest(st, s.metric, s.ts, s.value, now, true) {
                     result = Err(e);
@@ -551,37 +576,17 @@ impl Engine {
                 }
                 report.accepted += 1;
             }
+            if trigger && report.accepted > before && rollup::worker::should_queue(db, st) {
+                queue.push(db);
+            }
             let fin = db.finish_batch(st);
             result.and(fin)?;
         }
         drop(guards);
+        for db in queue {
+            self.s.rollup_worker.queue(self, &db.name);
+        }
         Ok(report)
-    }
-
-    /// Runs the automatic rollup trigger for the databases of a user batch
-    /// (outside every database lock). Failures are logged, never returned:
-    /// the batch itself is already acknowledged.
-    fn after_user_write(&self, samples: &[WriteSample<'_>]) {
-        if !self.s.auto_rollups.load(Ordering::Relaxed) || self.s.settings.read_only {
-            return;
-        }
-        // Each database once, comparing names only where they change
-        // (address first: a batch usually borrows one string).
-        let mut done: Vec<&str> = Vec::new();
-        let mut prev: Option<&str> = None;
-        for s in samples {
-            if prev.is_some_and(|p| std::ptr::eq(p, s.db) || p == s.db) {
-                continue;
-            }
-            prev = Some(s.db);
-            if done.contains(&s.db) {
-                continue;
-            }
-            done.push(s.db);
-            if let Err(e) = self.rollup_trigger_after_write(s.db) {
-                tracing::warn!(db = s.db, "automatic rollup check failed: {e}");
-            }
-        }
     }
 
     /// Turns the automatic rollup trigger after user writes on or off
@@ -669,6 +674,7 @@ impl Engine {
         base: usize,
         now: i64,
         stop: bool,
+        trigger: bool,
         report: &mut WriteReport,
     ) -> Result<()> {
         if self.s.settings.read_only {
@@ -694,6 +700,7 @@ impl Engine {
         };
         let mut st = db.lock();
         let mut result = Ok(());
+        let before = report.accepted;
         for (k, s) in run.iter().enumerate() {
             match db.ingest(&mut st, s.metric, s.ts, s.value, now, false) {
                 Ok(()) => report.accepted += 1,
@@ -709,9 +716,15 @@ impl Engine {
                 }
             }
         }
+        let queue =
+            trigger && report.accepted > before && rollup::worker::should_queue(&db, &mut st);
         // Write the WAL records of whatever was accepted, even after an
         // I/O error on a later sample.
         let fin = db.finish_batch(&mut st);
+        drop(st);
+        if queue {
+            self.s.rollup_worker.queue(self, &db.name);
+        }
         result.and(fin)
     }
 

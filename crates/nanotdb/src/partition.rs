@@ -42,18 +42,6 @@ impl Page {
         }
     }
 
-    /// A page on emptied buffers (kept capacity, no allocation).
-    pub fn with_buffers(ids: Vec<MetricId>, ts: Vec<i64>, vals: Vec<u32>) -> Page {
-        let mut p = Page::new();
-        p.ids = ids;
-        p.ts = ts;
-        p.vals = vals;
-        p.ids.clear();
-        p.ts.clear();
-        p.vals.clear();
-        p
-    }
-
     pub fn len(&self) -> usize {
         self.ids.len()
     }

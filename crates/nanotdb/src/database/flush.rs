@@ -26,14 +26,19 @@ impl Database {
         if st.catalog.save_if_dirty(&cat_path)? {
             st.counters.catalog_writes += 1;
         }
-        // Sorting reorders the records; a partly fed page hands its new
-        // records to the live rollups in arrival order first.
-        if !page.sorted
-            && page.fed > 0
-            && let Some(inbox) = st.live_inbox.as_mut()
-        {
-            inbox.push_tail(&page);
-            page.fed = page.len();
+        // The live rollups take the page now, in arrival order (sorting
+        // reorders it) and while it is in the cache; older open partitions
+        // first: a metric's samples there precede its samples in this page.
+        if let Some(live) = st.live.as_mut() {
+            for (k, part) in st.open.iter_mut() {
+                if k.as_str() >= key {
+                    break;
+                }
+                if let Some(older) = part.page.as_mut() {
+                    live.feed_page(older);
+                }
+            }
+            live.feed_page(&mut page);
         }
         page.sort();
         let DbState {
@@ -43,8 +48,6 @@ impl Database {
             files,
             counters,
             unsynced_files,
-            live_inbox,
-            rollup_hit,
             ..
         } = st;
         frame_buf.clear();
@@ -100,23 +103,6 @@ impl Database {
         counters.flush_records.record(page.len() as u64);
         counters.flush_frame_bytes.record(frame_buf.len() as u64);
         counters.flush_ns.record_since(started);
-        if let Some(inbox) = live_inbox.as_mut() {
-            // Older open partitions first: a metric's samples there precede
-            // its samples in this page.
-            for (k, part) in open.iter_mut() {
-                if k.as_str() >= key {
-                    break;
-                }
-                if let Some(older) = part.page.as_mut() {
-                    inbox.push_tail(older);
-                    older.fed = older.len();
-                }
-            }
-            inbox.push_page(page);
-            if inbox.half_full() {
-                *rollup_hit = true;
-            }
-        }
         if was_new {
             fsutil::sync_dir(&self.dir)?;
         }

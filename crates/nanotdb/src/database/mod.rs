@@ -132,9 +132,9 @@ pub(crate) struct DbState {
     pub(crate) rollup_due: Option<RollupDue>,
     /// A sample stored since the last look reached its `rollup_due` entry.
     pub(crate) rollup_hit: bool,
-    /// Flushed pages waiting for the live rollup accumulators (see
-    /// `rollup::live`); `None` while no accumulators exist.
-    pub(crate) live_inbox: Option<crate::rollup::live::Inbox>,
+    /// Live rollup accumulators of this source, fed from the pages (see
+    /// `rollup::live`); `None` until an automatic pass installs them.
+    pub(crate) live: Option<crate::rollup::live::LiveRollups>,
 }
 
 /// When the next rollup pass over a source can compute something.
@@ -148,29 +148,18 @@ pub(crate) struct RollupDue {
 }
 
 impl DbState {
-    /// Takes what the live rollup accumulators have not seen yet: the
-    /// records of flushed pages, then those of the open pages (oldest
-    /// partition first, so each metric's samples stay in order). `None`
-    /// when the inbox overflowed (records were dropped).
-    pub(crate) fn take_live_input(&mut self) -> Option<Vec<crate::rollup::live::Columns>> {
-        let DbState {
-            live_inbox, open, ..
-        } = self;
-        let inbox = live_inbox.as_mut()?;
+    /// Feeds the live rollup accumulators what they have not seen of the
+    /// open pages (oldest partition first, so each metric's samples stay in
+    /// order) and returns them; `None` when there are none.
+    pub(crate) fn live_caught_up(&mut self) -> Option<&mut crate::rollup::live::LiveRollups> {
+        let DbState { live, open, .. } = self;
+        let live = live.as_mut()?;
         for part in open.values_mut() {
             if let Some(page) = part.page.as_mut() {
-                inbox.push_tail(page);
-                page.fed = page.len();
+                live.feed_page(page);
             }
         }
-        inbox.take()
-    }
-
-    /// Hands the buffers of [`DbState::take_live_input`] back for reuse.
-    pub(crate) fn recycle_live_input(&mut self, pages: Vec<crate::rollup::live::Columns>) {
-        if let Some(inbox) = self.live_inbox.as_mut() {
-            inbox.recycle(pages);
-        }
+        Some(live)
     }
 
     /// Timestamp of the newest stored sample of metric `id`, if known.
@@ -355,7 +344,7 @@ impl Database {
                 scratch: Vec::new(),
                 rollup_due: None,
                 rollup_hit: false,
-                live_inbox: None,
+                live: None,
             }),
         }
     }
@@ -761,12 +750,7 @@ impl Database {
                 })
             }
         };
-        let page =
-            part.page
-                .get_or_insert_with(|| match st.live_inbox.as_mut().and_then(|i| i.reuse()) {
-                    Some(c) => Page::with_buffers(c.ids, c.ts, c.vals),
-                    None => Page::new(),
-                });
+        let page = part.page.get_or_insert_with(Page::new);
         page.push(id, ts, bits);
         page.logged |= logged;
         // Replay honours the size limits too: a page beyond 65535 records

@@ -2,10 +2,14 @@
 //! from the database's in-memory pages, so that a pass finds its periods
 //! already computed instead of reading them back from the files.
 //!
-//! Pages are fed column-wise, in arrival order (non-decreasing per metric):
-//! each page when it is flushed, and the open pages when a pass starts
-//! (each record once: a page remembers how many records it has fed). A
-//! period is final once a later sample of its metric has been fed.
+//! They live in the source database's state and are fed by the writer,
+//! under the database lock it already holds, column-wise and in arrival
+//! order (non-decreasing per metric): each page just before it is flushed,
+//! while its records are still in the cache, and the open pages when a pass
+//! starts (each record once: a page remembers how many records it has fed).
+//! A pass only takes finished rows, so the background worker never walks
+//! the samples again. A period is final once a later sample of its metric
+//! has been fed.
 //!
 //! They are an optimisation only. A pass uses a job's live rows for the
 //! periods `[start, end)` it is about to write only when the accumulator saw
@@ -19,7 +23,7 @@ use std::sync::Arc;
 
 use crate::aggregate::{Aggregator, Bucket};
 use crate::partition::Page;
-use crate::sample::{MetricId, Value, ValueType};
+use crate::sample::{MetricId, ValueType};
 
 use super::ExpandedJob;
 
@@ -27,131 +31,102 @@ use super::ExpandedJob;
 /// back from the source instead): bounds memory when passes stop running.
 const MAX_ROWS_PER_JOB: usize = 1 << 16;
 
-/// Records the inbox holds at most (≈ 14 MiB); beyond, it drops them and
-/// the next pass reads its periods back from the files.
-const MAX_INBOX_RECORDS: usize = 1 << 20;
-
-/// Page columns, in stored order.
-#[derive(Debug, Default)]
-pub(crate) struct Columns {
-    pub ids: Vec<MetricId>,
-    pub ts: Vec<i64>,
-    pub vals: Vec<u32>,
-}
-
-/// Buffers for pages kept for reuse at most (each up to a page's size).
-const POOL_PAGES: usize = 4;
-
-/// Records flushed since the last pass, kept in the database state: the
-/// writer moves its flushed pages in (no copy), the worker takes them, feeds
-/// them to the accumulators outside the database lock and hands the emptied
-/// buffers back, which the writer's next pages reuse.
-#[derive(Debug, Default)]
-pub(crate) struct Inbox {
-    pages: Vec<Columns>,
-    records: usize,
-    overflowed: bool,
-    pool: Vec<Columns>,
-}
-
-impl Inbox {
-    fn room_for(&mut self, n: usize) -> bool {
-        if self.overflowed {
-            return false;
-        }
-        if self.records + n > MAX_INBOX_RECORDS {
-            self.overflowed = true;
-            self.pages = Vec::new();
-            self.records = 0;
-            return false;
-        }
-        self.records += n;
-        true
-    }
-
-    /// Copies the records of `page` not fed yet (before a flush reorders a
-    /// partly fed page, and for open pages at a pass).
-    pub(crate) fn push_tail(&mut self, page: &Page) {
-        let f = page.fed.min(page.len());
-        if f < page.len() && self.room_for(page.len() - f) {
-            let mut c = self.pool.pop().unwrap_or_default();
-            c.ids.extend_from_slice(&page.ids[f..]);
-            c.ts.extend_from_slice(&page.ts[f..]);
-            c.vals.extend_from_slice(&page.vals[f..]);
-            self.pages.push(c);
-        }
-    }
-
-    /// Whether the inbox holds half of what it may: time for a pass to
-    /// drain it even if no period is complete yet.
-    pub(crate) fn half_full(&self) -> bool {
-        self.records >= MAX_INBOX_RECORDS / 2
-    }
-
-    /// Takes a flushed page's records not fed yet, by move.
-    pub(crate) fn push_page(&mut self, page: Page) {
-        let f = page.fed.min(page.len());
-        if f >= page.len() || !self.room_for(page.len() - f) {
-            return;
-        }
-        let Page {
-            mut ids,
-            mut ts,
-            mut vals,
-            ..
-        } = page;
-        if f > 0 {
-            ids.drain(..f);
-            ts.drain(..f);
-            vals.drain(..f);
-        }
-        self.pages.push(Columns { ids, ts, vals });
-    }
-
-    /// Everything queued, or `None` when records were dropped since the
-    /// last take.
-    pub(crate) fn take(&mut self) -> Option<Vec<Columns>> {
-        self.records = 0;
-        let pages = std::mem::take(&mut self.pages);
-        if std::mem::take(&mut self.overflowed) {
-            return None;
-        }
-        Some(pages)
-    }
-
-    /// Returns buffers from [`Inbox::take`] for reuse by new pages.
-    pub(crate) fn recycle(&mut self, pages: Vec<Columns>) {
-        for mut c in pages {
-            if self.pool.len() >= POOL_PAGES {
-                break;
-            }
-            c.ids.clear();
-            c.ts.clear();
-            c.vals.clear();
-            self.pool.push(c);
-        }
-    }
-
-    /// Emptied buffers for a new page, if any.
-    pub(crate) fn reuse(&mut self) -> Option<Columns> {
-        self.pool.pop()
-    }
-}
-
 /// The accumulators of one source database.
 pub(crate) struct LiveRollups {
     /// Identity of the expansion the accumulators were built for.
     jobs: Arc<Vec<ExpandedJob>>,
-    /// Per metric id: `(first, count)` of its accumulators in `order`.
+    /// Per metric id: `(first, count)` of its accumulators in `hot`/`live`
+    /// (which are ordered by metric id).
     by_id: Vec<(u32, u32)>,
-    /// Indices into `live`, grouped by metric.
-    order: Vec<u32>,
+    /// What the feed touches per sample, one cache line per job.
+    hot: Vec<Hot>,
     live: Vec<LiveJob>,
     /// Job key → index into `live`.
     index: std::collections::HashMap<String, usize>,
 }
 
-/// One expanded job's accumulator.
+/// The running statistics of the period being filled and what decides
+/// whether a sample belongs to it. The fast path of the feed reads and
+/// writes only this.
+#[derive(Debug, Clone, Copy)]
+#[repr(align(64))]
+struct Hot {
+    /// `[win_start, win_end)`: the period being filled, which is the
+    /// period of the newest sample fed. `win_end` is `i64::MIN` when there
+    /// is none or the job is broken, so that the fast path never matches.
+    win_start: i64,
+    win_end: i64,
+    /// Sum in arrival order, from `-0.0` (`-0.0 + v == v` for every `v`).
+    sum: f64,
+    /// Smallest and largest value as [`f64::total_cmp`] keys.
+    min_key: i64,
+    max_key: i64,
+    count: u64,
+    nan_count: u64,
+    is_int: bool,
+    /// An aggregate needs the values themselves.
+    collect: bool,
+}
+
+impl Hot {
+    fn new(value_type: ValueType, collect: bool) -> Hot {
+        let mut h = Hot {
+            win_start: 0,
+            win_end: i64::MIN,
+            sum: 0.0,
+            min_key: 0,
+            max_key: 0,
+            count: 0,
+            nan_count: 0,
+            is_int: value_type == ValueType::Int32,
+            collect,
+        };
+        h.clear();
+        h
+    }
+
+    fn clear(&mut self) {
+        self.sum = -0.0;
+        self.min_key = i64::MAX;
+        self.max_key = i64::MIN;
+        self.count = 0;
+        self.nan_count = 0;
+    }
+
+    /// Adds a value of the period being filled and returns it; `None` for
+    /// NaN, which is only counted.
+    #[inline(always)]
+    fn add(&mut self, bits: u32) -> Option<f64> {
+        let v = if self.is_int {
+            f64::from(bits as i32)
+        } else {
+            f64::from(f32::from_bits(bits))
+        };
+        if v.is_nan() {
+            self.nan_count += 1;
+            return None;
+        }
+        self.sum += v;
+        let key = order_key(v);
+        self.min_key = self.min_key.min(key);
+        self.max_key = self.max_key.max(key);
+        self.count += 1;
+        Some(v)
+    }
+}
+
+/// The integer whose order is [`f64::total_cmp`]'s; its own inverse.
+#[inline(always)]
+fn order_key(v: f64) -> i64 {
+    let k = v.to_bits() as i64;
+    k ^ ((((k >> 63) as u64) >> 1) as i64)
+}
+
+fn from_order_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+/// The rest of one expanded job's accumulator.
 struct LiveJob {
     /// Checkpoint key of the job.
     key: String,
@@ -163,13 +138,11 @@ struct LiveJob {
     /// `None` while unknown (the metric's last sample was not loaded): then
     /// it becomes the period after the first sample fed.
     from: Option<i64>,
-    /// Timestamp of the newest sample fed, `i64::MIN` before any.
-    seen: i64,
     /// Set on any anomaly; the job's periods are then read back instead.
     broken: bool,
-    /// `[win_start, win_end)`: the period being filled (empty when none).
-    win_start: i64,
-    win_end: i64,
+    /// The period's non-NaN values in arrival order, when `Hot::collect`.
+    values: Vec<f64>,
+    /// Where the aggregates are evaluated (its buffers are reused).
     bucket: Bucket,
     aggregates: Vec<Arc<dyn Aggregator>>,
     /// (aggregate index, period start, value) of finished periods.
@@ -177,20 +150,30 @@ struct LiveJob {
 }
 
 impl LiveJob {
-    /// Adds one sample. Fast path: in order and inside the period being
-    /// filled (`seen`/`win_end` are set so that it never matches while the
-    /// job is broken or has no period yet).
-    #[inline]
-    fn push(&mut self, ts: i64, bits: u32) {
-        if ts >= self.seen && ts < self.win_end {
-            self.seen = ts;
-            self.bucket.add(to_f64(self.value_type, bits));
+    /// Adds one sample. Fast path: inside the period being filled
+    /// (`win_end` is set so that it never matches while the job is broken
+    /// or has no period yet).
+    ///
+    /// Only a sample before that period counts as out of order (and
+    /// disables the job): inside a period, order matters to no aggregate
+    /// but the last bits of a sum, and the engine stores each metric's
+    /// samples in non-decreasing order anyway; not tracking it keeps the
+    /// writer's feed to one compare per bound.
+    #[inline(always)]
+    fn push(&mut self, hot: &mut Hot, ts: i64, bits: u32) {
+        if ts >= hot.win_start && ts < hot.win_end {
+            if let Some(v) = hot.add(bits)
+                && hot.collect
+            {
+                self.values.push(v);
+            }
         } else {
-            self.push_slow(ts, bits);
+            self.push_slow(hot, ts, bits);
         }
     }
 
-    fn push_slow(&mut self, ts: i64, bits: u32) {
+    #[inline(never)]
+    fn push_slow(&mut self, hot: &mut Hot, ts: i64, bits: u32) {
         if self.broken {
             return;
         }
@@ -200,7 +183,7 @@ impl LiveJob {
                 // The sample's own period may have earlier samples: skip it.
                 match grid_floor(ts, self.offset, self.interval) {
                     Some(f) => self.from = Some(f.saturating_add(self.interval)),
-                    None => self.set_broken(),
+                    None => self.set_broken(hot),
                 }
                 return;
             }
@@ -208,54 +191,73 @@ impl LiveJob {
         if ts < from {
             return;
         }
-        if ts < self.seen {
+        let has_window = hot.win_end != i64::MIN;
+        if has_window && ts < hot.win_start {
             // Stored order is non-decreasing per metric; never trust it blindly.
-            self.set_broken();
+            self.set_broken(hot);
             return;
         }
-        self.seen = ts;
-        if ts >= self.win_end || ts < self.win_start {
-            self.close_window();
+        if !has_window || ts >= hot.win_end {
+            self.close_window(hot);
             let Some(start) = grid_floor(ts, self.offset, self.interval) else {
-                self.set_broken();
+                self.set_broken(hot);
                 return;
             };
-            self.win_start = start;
-            self.win_end = start.saturating_add(self.interval);
+            hot.win_start = start;
+            hot.win_end = start.saturating_add(self.interval);
         }
-        self.bucket.add(to_f64(self.value_type, bits));
+        if let Some(v) = hot.add(bits)
+            && hot.collect
+        {
+            self.values.push(v);
+        }
     }
 
-    fn set_broken(&mut self) {
+    fn set_broken(&mut self, hot: &mut Hot) {
         self.broken = true;
         self.rows = Vec::new();
-        self.win_end = i64::MIN;
+        self.values = Vec::new();
+        hot.win_end = i64::MIN;
+        hot.clear();
     }
 
     /// Emits the period being filled, if it has samples.
-    fn close_window(&mut self) {
-        if self.bucket.samples() > 0 {
+    fn close_window(&mut self, hot: &mut Hot) {
+        if hot.count + hot.nan_count > 0 {
+            self.bucket.set_running(
+                hot.count as usize,
+                hot.nan_count as usize,
+                hot.sum,
+                from_order_key(hot.min_key),
+                from_order_key(hot.max_key),
+                &mut self.values,
+            );
             for (i, agg) in self.aggregates.iter().enumerate() {
                 let v = agg.compute(&self.bucket);
-                self.rows.push((i, self.win_start, v as f32));
+                self.rows.push((i, hot.win_start, v as f32));
             }
+            // Hand the values' buffer back (emptied) for the next period.
+            self.bucket
+                .set_running(0, 0, 0.0, 0.0, 0.0, &mut self.values);
+            self.values.clear();
             if self.rows.len() > MAX_ROWS_PER_JOB {
-                self.set_broken();
+                self.set_broken(hot);
+                return;
             }
         }
-        self.bucket.reset();
+        hot.clear();
     }
 
     /// Start of the period of the newest sample: every earlier period (from
     /// `from` on) is complete.
-    fn closed_before(&self) -> i64 {
+    fn closed_before(&self, hot: &Hot) -> i64 {
         let Some(from) = self.from else {
             return i64::MIN;
         };
-        if self.seen == i64::MIN || self.seen < from {
+        if hot.win_end == i64::MIN {
             return from;
         }
-        grid_floor(self.seen, self.offset, self.interval).unwrap_or(from)
+        hot.win_start.max(from)
     }
 }
 
@@ -271,11 +273,16 @@ impl LiveRollups {
         last: impl Fn(MetricId) -> Option<i64>,
         offsets: impl Fn(&ExpandedJob) -> i64,
     ) -> LiveRollups {
-        let mut old_live: std::collections::HashMap<String, LiveJob> = old
-            .map(|o| o.live.into_iter().map(|j| (j.key.clone(), j)).collect())
+        let mut old_live: std::collections::HashMap<String, (Hot, LiveJob)> = old
+            .map(|o| {
+                o.hot
+                    .into_iter()
+                    .zip(o.live)
+                    .map(|(h, j)| (j.key.clone(), (h, j)))
+                    .collect()
+            })
             .unwrap_or_default();
-        let mut per_metric: Vec<(MetricId, usize)> = Vec::new();
-        let mut live_jobs = Vec::new();
+        let mut built: Vec<(MetricId, Hot, LiveJob)> = Vec::new();
         for job in jobs.iter() {
             let iv = job.interval_ns;
             if iv <= 0 || job.aggregates.is_empty() {
@@ -284,15 +291,15 @@ impl LiveRollups {
             let Some((id, value_type)) = id_of(&job.source_metric) else {
                 continue;
             };
-            let offset = offsets(job).rem_euclid(iv);
-            let live = match old_live.remove(&job.key) {
-                Some(j)
+            let offset = offset_of(offsets(job), iv);
+            let (hot, live) = match old_live.remove(&job.key) {
+                Some((h, j))
                     if j.interval == iv
                         && j.offset == offset
                         && j.value_type == value_type
                         && !j.broken =>
                 {
-                    j
+                    (h, j)
                 }
                 _ => {
                     let from = match last(id) {
@@ -302,40 +309,44 @@ impl LiveRollups {
                         },
                         None => None,
                     };
-                    LiveJob {
-                        key: job.key.clone(),
-                        value_type,
-                        offset,
-                        interval: iv,
-                        from,
-                        seen: i64::MIN,
-                        broken: false,
-                        win_start: 0,
-                        win_end: i64::MIN,
-                        bucket: Bucket::new(job.aggregates.iter().any(|a| a.needs_values())),
-                        aggregates: job.aggregates.clone(),
-                        rows: Vec::new(),
-                    }
+                    let collect = job.aggregates.iter().any(|a| a.needs_values());
+                    (
+                        Hot::new(value_type, collect),
+                        LiveJob {
+                            key: job.key.clone(),
+                            value_type,
+                            offset,
+                            interval: iv,
+                            from,
+                            broken: false,
+                            values: Vec::new(),
+                            bucket: Bucket::new(collect),
+                            aggregates: job.aggregates.clone(),
+                            rows: Vec::new(),
+                        },
+                    )
                 }
             };
-            per_metric.push((id, live_jobs.len()));
-            live_jobs.push(live);
+            built.push((id, hot, live));
         }
-        per_metric.sort_by_key(|&(id, _)| id);
-        let mut by_id = Vec::new();
-        let mut order = Vec::with_capacity(per_metric.len());
-        for (id, j) in per_metric {
+        // Grouped by metric, in job order within a metric.
+        built.sort_by_key(|b| b.0);
+        let mut by_id: Vec<(u32, u32)> = Vec::new();
+        let mut hot = Vec::with_capacity(built.len());
+        let mut live = Vec::with_capacity(built.len());
+        for (id, h, j) in built {
             let i = usize::from(id);
             if by_id.len() <= i {
                 by_id.resize(i + 1, (0, 0));
             }
             if by_id[i].1 == 0 {
-                by_id[i].0 = order.len() as u32;
+                by_id[i].0 = live.len() as u32;
             }
             by_id[i].1 += 1;
-            order.push(j as u32);
+            hot.push(h);
+            live.push(j);
         }
-        let index = live_jobs
+        let index = live
             .iter()
             .enumerate()
             .map(|(i, j)| (j.key.clone(), i))
@@ -343,8 +354,8 @@ impl LiveRollups {
         LiveRollups {
             jobs: jobs.clone(),
             by_id,
-            order,
-            live: live_jobs,
+            hot,
+            live,
             index,
         }
     }
@@ -358,9 +369,21 @@ impl LiveRollups {
     /// Makes job `key` give up: its periods were not all written (the
     /// rows are gone), so they must be read back.
     pub(crate) fn invalidate(&mut self, key: &str) {
-        if let Some(j) = self.index.get(key).and_then(|&i| self.live.get_mut(i)) {
-            j.set_broken();
+        if let Some(&i) = self.index.get(key)
+            && let (Some(j), Some(h)) = (self.live.get_mut(i), self.hot.get_mut(i))
+        {
+            j.set_broken(h);
         }
+    }
+
+    /// Feeds the records of `page` not fed yet, in arrival order, and
+    /// marks them fed.
+    pub(crate) fn feed_page(&mut self, page: &mut Page) {
+        let f = page.fed.min(page.len());
+        if f < page.len() {
+            self.feed(&page.ids[f..], &page.ts[f..], &page.vals[f..]);
+        }
+        page.fed = page.len();
     }
 
     /// Feeds page records (parallel columns, arrival order).
@@ -369,24 +392,27 @@ impl LiveRollups {
             let Some(&(first, n)) = self.by_id.get(usize::from(id)) else {
                 continue;
             };
-            if n == 1 {
-                if let Some(j) = self
-                    .order
-                    .get(first as usize)
-                    .and_then(|&j| self.live.get_mut(j as usize))
-                {
-                    j.push(t, v);
-                }
+            let first = first as usize;
+            // The fast path of the usual case (one job per metric, no
+            // values kept) touches only the job's `Hot` line.
+            if n == 1
+                && let Some(h) = self.hot.get_mut(first)
+                && t >= h.win_start
+                && t < h.win_end
+                && !h.collect
+            {
+                h.add(v);
                 continue;
             }
-            for k in first..first + n {
-                if let Some(j) = self
-                    .order
-                    .get(k as usize)
-                    .and_then(|&j| self.live.get_mut(j as usize))
-                {
-                    j.push(t, v);
-                }
+            self.feed_slow(first, n as usize, t, v);
+        }
+    }
+
+    #[inline(never)]
+    fn feed_slow(&mut self, first: usize, n: usize, t: i64, v: u32) {
+        for k in first..first + n {
+            if let (Some(h), Some(j)) = (self.hot.get_mut(k), self.live.get_mut(k)) {
+                j.push(h, t, v);
             }
         }
     }
@@ -400,9 +426,10 @@ impl LiveRollups {
         start: i64,
         end: i64,
     ) -> Option<Vec<(usize, i64, f32)>> {
-        let live = self.index.get(key).and_then(|&i| self.live.get_mut(i))?;
+        let i = *self.index.get(key)?;
+        let (live, hot) = (self.live.get_mut(i)?, self.hot.get(i)?);
         let usable =
-            !live.broken && live.from.is_some_and(|f| f <= start) && live.closed_before() >= end;
+            !live.broken && live.from.is_some_and(|f| f <= start) && live.closed_before(hot) >= end;
         let split = live.rows.partition_point(|r| r.1 < end);
         let taken: Vec<(usize, i64, f32)> = live.rows.drain(..split).collect();
         if !usable {
@@ -412,9 +439,9 @@ impl LiveRollups {
     }
 }
 
-#[inline]
-fn to_f64(value_type: ValueType, bits: u32) -> f64 {
-    Value::from_bits(value_type, bits).as_f64()
+/// The grid offset of a job as `[0, interval)`.
+fn offset_of(offset: i64, interval: i64) -> i64 {
+    offset.rem_euclid(interval)
 }
 
 /// Start of the period of the grid `offset + k·interval` holding `ts`
@@ -504,31 +531,72 @@ mod tests {
     #[test]
     fn out_of_order_input_disables_the_job() {
         let mut l = live(Some(-1));
-        feed(&mut l, &[(10, 1.0), (5, 2.0), (2 * H, 3.0)]);
+        feed(
+            &mut l,
+            &[(10, 1.0), (H + 5, 2.0), (H - 1, 3.0), (3 * H, 4.0)],
+        );
         assert_eq!(l.take("j", 0, H), None);
         assert_eq!(l.take("j", H, 2 * H), None);
+        assert_eq!(l.take("j", 2 * H, 3 * H), None);
     }
 
     #[test]
-    fn inbox_hands_over_pages_and_reports_overflow() {
-        let mut inbox = Inbox::default();
-        let mut p = Page::new();
-        p.push(1, 10, 7);
-        p.push(1, 20, 8);
-        p.fed = 1;
-        inbox.push_tail(&p);
-        inbox.push_page(p);
-        let pages = inbox.take().unwrap();
-        let ts: Vec<i64> = pages.iter().flat_map(|c| c.ts.clone()).collect();
-        assert_eq!(ts, [20, 20]);
-        inbox.recycle(pages);
-        assert!(inbox.reuse().is_some_and(|c| c.ids.is_empty()));
-        let mut big = Page::new();
-        for i in 0..=MAX_INBOX_RECORDS as i64 {
-            big.push(1, i, 0);
+    fn running_statistics_equal_a_bucket_bit_for_bit() {
+        let all = "\"min\", \"max\", \"sum\", \"avg\", \"count\", \"median\"";
+        let cases: [&[f32]; 6] = [
+            &[-0.0, -0.0],
+            &[0.0, -0.0],
+            &[-0.0, 0.0, f32::NAN],
+            &[f32::INFINITY, f32::NEG_INFINITY, 1.5],
+            &[f32::NAN],
+            &[3.25, -7.5, 1e30, -1e-30, 2.0],
+        ];
+        for values in cases {
+            let mut l = LiveRollups::build(
+                &jobs(all),
+                None,
+                |m| (m == "m").then_some((3, ValueType::Float32)),
+                |_| Some(-1),
+                |_| 0,
+            );
+            let samples: Vec<(i64, f32)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (i as i64, v))
+                .chain([(H, 0.0)])
+                .collect();
+            feed(&mut l, &samples);
+            let rows = l.take("j", 0, H).expect("period complete");
+            let widened: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+            let bucket = Bucket::from_values(&widened);
+            let job = &jobs(all)[0];
+            let want: Vec<(usize, i64, u32)> = job
+                .aggregates
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (i, 0, (a.compute(&bucket) as f32).to_bits()))
+                .collect();
+            let got: Vec<(usize, i64, u32)> =
+                rows.iter().map(|&(i, t, v)| (i, t, v.to_bits())).collect();
+            assert_eq!(got, want, "values {values:?}");
         }
-        inbox.push_page(big);
-        assert!(inbox.take().is_none(), "dropped records must be reported");
-        assert!(inbox.take().is_some_and(|p| p.is_empty()));
+    }
+
+    #[test]
+    fn a_page_feeds_each_record_once() {
+        let mut l = live(Some(-1));
+        let mut p = Page::new();
+        p.push(3, 10, 5.0f32.to_bits());
+        l.feed_page(&mut p);
+        p.push(3, 20, 1.0f32.to_bits());
+        p.push(3, H, 9.0f32.to_bits());
+        l.feed_page(&mut p);
+        l.feed_page(&mut p);
+        assert_eq!(p.fed, 3);
+        // min 1, median of (5, 1) = 3, count 2: nothing fed twice.
+        assert_eq!(
+            l.take("j", 0, H),
+            Some(vec![(0, 0, 1.0), (1, 0, 3.0), (2, 0, 2.0)])
+        );
     }
 }

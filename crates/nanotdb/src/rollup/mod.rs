@@ -281,8 +281,6 @@ struct SourceDue {
     jobs: Arc<Vec<ExpandedJob>>,
     /// The checkpoint log as last read or appended by this engine.
     cps: BTreeMap<String, i64>,
-    /// Live accumulators (automatic passes only; see [`live`]).
-    live: Option<live::LiveRollups>,
 }
 
 /// Per-engine rollup state, behind the mutex that serialises rollup passes.
@@ -451,12 +449,16 @@ impl Engine {
         let mut report = PassReport::default();
         let manifest = self.db_manifest(source)?;
         if !manifest.rollups.enabled || manifest.rollups.jobs.is_empty() {
+            self.drop_live(source)?;
             return Ok((report, None));
         }
         let count = self.metric_count(source)?;
         let cp_path = self.checkpoint_path(source, &manifest);
-        let mut prev = prev;
-        let mut live_acc = prev.as_mut().and_then(|p| p.live.take());
+        if prev.is_none() {
+            // Nothing known of the accumulators' history (first pass, or
+            // the last one failed): they start over after the newest samples.
+            self.drop_live(source)?;
+        }
         let (jobs, mut cps) = match prev {
             Some(p) if p.metric_count == count => (p.jobs, p.cps),
             prev => {
@@ -476,7 +478,6 @@ impl Engine {
             min_wall: i64::MAX,
             jobs: jobs.clone(),
             cps: BTreeMap::new(),
-            live: None,
         };
         let need_first: Vec<&str> = {
             let mut v: Vec<&str> = jobs
@@ -548,32 +549,23 @@ impl Engine {
                 skip_group: false,
             });
         }
-        // Feed what the source flushed since the last pass to the live
-        // accumulators (on every pass, so the inbox never fills up), then
-        // take the periods they saw completely: those need no read-back.
-        if let Some(live) = live_acc.as_mut() {
+        // Take the periods the live accumulators saw completely (after
+        // feeding them the open pages): those need no read-back.
+        {
             let sdb = self.existing_db(source)?;
-            let input = sdb.lock().take_live_input();
-            match input {
-                Some(pages) => {
-                    for c in &pages {
-                        live.feed(&c.ids, &c.ts, &c.vals);
-                    }
-                    sdb.lock().recycle_live_input(pages);
-                    for run in &mut runs {
-                        if let Some(rows) = live.take(&jobs[run.job].key, run.start, run.end) {
-                            run.rows = rows;
-                            run.agg = None;
-                            report.jobs_from_live += 1;
-                        }
+            let mut st = sdb.lock();
+            if let Some(live) = st.live_caught_up() {
+                for run in &mut runs {
+                    if let Some(rows) = live.take(&jobs[run.job].key, run.start, run.end) {
+                        run.rows = rows;
+                        run.agg = None;
+                        report.jobs_from_live += 1;
                     }
                 }
-                // Samples were dropped: start over after the newest ones.
-                None => live_acc = None,
             }
         }
         if runs.is_empty() {
-            due.live = self.install_live(source, &jobs, &cps, live_acc, install_live)?;
+            self.install_live(source, &jobs, &cps, install_live)?;
             due.cps = cps;
             fill_due(&mut due, &jobs, &next_ends);
             return Ok((report, Some(due)));
@@ -723,13 +715,22 @@ impl Engine {
             }
         }
         let mut checkpoints: Vec<(String, i64)> = Vec::new();
+        let failed: Vec<&str> = runs
+            .iter()
+            .zip(&ends)
+            .filter(|(run, end)| **end < run.end)
+            .map(|(run, _)| jobs[run.job].key.as_str())
+            .collect();
+        if !failed.is_empty() {
+            let sdb = self.existing_db(source)?;
+            if let Some(live) = sdb.lock().live.as_mut() {
+                for key in failed {
+                    live.invalidate(key);
+                }
+            }
+        }
         for (run, &end) in runs.iter().zip(&ends) {
             let job = &jobs[run.job];
-            if end < run.end
-                && let Some(live) = live_acc.as_mut()
-            {
-                live.invalidate(&job.key);
-            }
             if end > run.start {
                 report.jobs_advanced += 1;
                 report.periods += ((end - run.start) / job.interval_ns) as u64;
@@ -745,48 +746,48 @@ impl Engine {
         } else {
             cps.extend(checkpoints);
         }
-        due.live = self.install_live(source, &jobs, &cps, live_acc, install_live)?;
+        self.install_live(source, &jobs, &cps, install_live)?;
         due.cps = cps;
         fill_due(&mut due, &jobs, &next_ends);
         Ok((report, Some(due)))
     }
 
-    /// The live accumulators of `source` for exactly `jobs` after a pass
-    /// (keeping the state of the jobs `old` already had) with the database's
-    /// inbox on; or, when `enabled` is false, none and the inbox off.
+    /// Installs the live accumulators of `source` for exactly `jobs` after
+    /// a pass (keeping the state of the jobs it already had); or, when
+    /// `enabled` is false, drops them.
     fn install_live(
         &self,
         source: &str,
         jobs: &Arc<Vec<ExpandedJob>>,
         cps: &BTreeMap<String, i64>,
-        old: Option<live::LiveRollups>,
         enabled: bool,
-    ) -> Result<Option<live::LiveRollups>> {
+    ) -> Result<()> {
         let db = self.existing_db(source)?;
         let mut st = db.lock();
+        let old = st.live.take();
         if !enabled {
-            st.live_inbox = None;
-            return Ok(None);
-        }
-        if st.live_inbox.is_none() {
-            st.live_inbox = Some(live::Inbox::default());
+            return Ok(());
         }
         if old.as_ref().is_some_and(|o| o.is_for(jobs)) {
-            return Ok(old);
+            st.live = old;
+            return Ok(());
         }
-        Ok(Some(live::LiveRollups::build(
+        let built = live::LiveRollups::build(
             jobs,
             old,
             |m| st.catalog.lookup(m),
             |id| st.last_ts(id),
             |job| cps.get(&job.key).copied().filter(|&c| c != 0).unwrap_or(0),
-        )))
+        );
+        st.live = Some(built);
+        Ok(())
     }
 
-    /// Drops the live inbox of `source` (a backfill recomputes it).
+    /// Drops the live accumulators of `source` (a backfill recomputes its
+    /// outputs; a pass that failed may have taken rows it did not write).
     fn drop_live(&self, source: &str) -> Result<()> {
         if let Some(db) = not_found_is_none(self.existing_db(source))? {
-            db.lock().live_inbox = None;
+            db.lock().live = None;
         }
         Ok(())
     }

@@ -26,8 +26,8 @@ const PAUSE_FACTOR: u32 = 4;
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 use super::{not_found_is_none, time};
+use crate::database::{Database, DbState};
 use crate::engine::Engine;
-use crate::error::Result;
 use crate::sample::MetricId;
 
 /// What the background worker has done since the engine opened.
@@ -258,44 +258,34 @@ fn run(engine: &Engine) {
 
 // ------------------------------------------------------------ engine side
 
-impl Engine {
-    /// The cheap check run after a user batch to `db` (outside every
-    /// lock): queues the source for the background worker when a stored
-    /// sample made one of its periods computable, its catalog grew, or no
-    /// pass has run yet (see [`worker`]).
-    pub(crate) fn rollup_trigger_after_write(&self, db: &str) -> Result<()> {
-        let Some(d) = not_found_is_none(self.existing_db(db))? else {
-            return Ok(());
-        };
-        let r = &d.manifest.rollups;
-        if !r.enabled || r.jobs.is_empty() {
-            return Ok(());
-        }
-        let run = {
-            let mut st = d.lock();
-            let hit = std::mem::take(&mut st.rollup_hit);
-            let count = st.catalog.len();
-            let run = hit
-                || st
-                    .rollup_due
-                    .as_ref()
-                    .is_none_or(|due| due.metric_count != count);
-            if run {
-                // Until the pass publishes anew, further samples need not
-                // queue it again: it re-checks every metric's last sample.
-                st.rollup_due = Some(crate::database::RollupDue {
-                    by_id: Vec::new(),
-                    metric_count: count,
-                });
-            }
-            run
-        };
-        if run {
-            self.s.rollup_worker.queue(self, db);
-        }
-        Ok(())
+/// The cheap check at the end of a user batch to `db`, under the lock the
+/// writer already holds: whether to queue the source for the background
+/// worker, because a stored sample made one of its periods computable, its
+/// catalog grew, or no pass has run yet (see [`worker`](self)).
+pub(crate) fn should_queue(db: &Database, st: &mut DbState) -> bool {
+    let r = &db.manifest.rollups;
+    if !r.enabled || r.jobs.is_empty() {
+        return false;
     }
+    let hit = std::mem::take(&mut st.rollup_hit);
+    let count = st.catalog.len();
+    let run = hit
+        || st
+            .rollup_due
+            .as_ref()
+            .is_none_or(|due| due.metric_count != count);
+    if run {
+        // Until the pass publishes anew, further samples need not
+        // queue it again: it re-checks every metric's last sample.
+        st.rollup_due = Some(crate::database::RollupDue {
+            by_id: Vec::new(),
+            metric_count: count,
+        });
+    }
+    run
+}
 
+impl Engine {
     /// Worker side of the trigger: runs `db` and its cascade, then publishes
     /// to every source it knows when its next pass can compute something.
     pub(crate) fn run_queued_rollups(&self, db: &str) {
