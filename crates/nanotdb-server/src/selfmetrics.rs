@@ -224,6 +224,13 @@ pub fn render(st: &SharedState) -> String {
     );
     metric(
         &mut out,
+        "nanotdb_rollup_jobs_partly_from_live_total",
+        "counter",
+        "Of those, jobs whose first periods were read back and later ones came from the live accumulators.",
+        r.jobs_partly_from_live,
+    );
+    metric(
+        &mut out,
         "nanotdb_rollup_samples_written_total",
         "counter",
         "Samples written to rollup destinations by automatic passes.",

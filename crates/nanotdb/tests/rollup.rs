@@ -367,19 +367,80 @@ destination_db = "dst"
     }
     // Only the two jobs' first periods (begun before the accumulators
     // existed) are read back.
-    let live = live_equals_backfill(&e, 2);
+    let live = live_equals_backfill(&e, 2, 0);
     // 3 h of 3 s samples: 17 complete 10-minute periods (the last one waits
     // for a later sample) × 2 metrics × 10 aggregates.
     assert_eq!(live.len(), 17 * 2 * 10);
 }
 
+/// A pass whose periods begin before the accumulators existed reads only
+/// those first periods back and takes the rest from memory (the first
+/// automatic pass of a bulk load, or the first after a restart).
+#[test]
+fn live_accumulators_serve_the_periods_after_they_began() {
+    let d = tempfile::tempdir().unwrap();
+    write_manifest(
+        d.path(),
+        "src",
+        r#"
+[page]
+max_records = 400
+[rollups]
+enabled = true
+default_grace = "1m"
+[[rollups.jobs]]
+id = "all"
+source_pattern = "*"
+interval = "10m"
+aggregates = ["avg", "count", "max", "median", "min", "sum"]
+destination_db = "dst"
+"#,
+    );
+    let e = Engine::open(d.path()).unwrap();
+    let start = T0 + 21 * 3600 * S;
+    let batch = |from: i64, to: i64| {
+        let mut samples = Vec::new();
+        for i in from..to {
+            let ts = start + i * 3 * S;
+            samples.push(WriteSample {
+                db: "src",
+                metric: "f",
+                ts,
+                value: Value::F32(((i * 13) % 101) as f32 * 0.5 - 9.0),
+            });
+            samples.push(WriteSample {
+                db: "src",
+                metric: "n",
+                ts,
+                value: Value::I32(((i * 7919) % 1000) as i32 - 500),
+            });
+        }
+        let r = e.write(&samples).unwrap();
+        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    };
+    // Five minutes, then a pass: it installs the accumulators from 21:10.
+    batch(0, 100);
+    e.sync_rollups();
+    assert_eq!(e.rollup_worker_totals().jobs_advanced, 0);
+    // Two hours more in one batch: the next pass starts at 21:00.
+    batch(100, 2500);
+    e.sync_rollups();
+    // 21:00–21:10 read back for each of the two metrics; everything else
+    // from memory.
+    let live = live_equals_backfill(&e, 0, 2);
+    // 2 h 5 min of samples: 12 complete periods × 2 metrics × 6 aggregates.
+    assert_eq!(live.len(), 12 * 2 * 6);
+}
+
 /// Checks that all but `read_back` jobs of the automatic passes came from
-/// the live accumulators and that a backfill of `src` rebuilds `dst` to the
-/// same samples; returns them.
-fn live_equals_backfill(e: &Engine, read_back: u64) -> Dump {
+/// the live accumulators (`partly` of them with their first periods read
+/// back) and that a backfill of `src` rebuilds `dst` to the same samples;
+/// returns them.
+fn live_equals_backfill(e: &Engine, read_back: u64, partly: u64) -> Dump {
     let totals = e.rollup_worker_totals();
+    assert_eq!(totals.jobs_partly_from_live, partly, "{totals:?}");
     assert_eq!(
-        totals.jobs_from_live + read_back,
+        totals.jobs_from_live + partly + read_back,
         totals.jobs_advanced,
         "{totals:?}"
     );
@@ -431,7 +492,7 @@ destination_db = "dst"
     }
     // Only the first period (begun before the accumulators existed) is read
     // back, also across midnight.
-    live_equals_backfill(&e, 1);
+    live_equals_backfill(&e, 1, 0);
 }
 
 /// 3 s between samples.

@@ -27,6 +27,9 @@ use crate::sample::{MetricId, ValueType};
 
 use super::ExpandedJob;
 
+/// (aggregate index, period start, value) of a finished period.
+pub(crate) type Row = (usize, i64, f32);
+
 /// Live rows a job may hold before it gives up (and its periods are read
 /// back from the source instead): bounds memory when passes stop running.
 const MAX_ROWS_PER_JOB: usize = 1 << 16;
@@ -146,7 +149,7 @@ struct LiveJob {
     bucket: Bucket,
     aggregates: Vec<Arc<dyn Aggregator>>,
     /// (aggregate index, period start, value) of finished periods.
-    rows: Vec<(usize, i64, f32)>,
+    rows: Vec<Row>,
 }
 
 impl LiveJob {
@@ -417,25 +420,22 @@ impl LiveRollups {
         }
     }
 
-    /// The finished rows of job `key` for the periods `[start, end)`, if the
-    /// accumulator saw every sample of them; rows before `end` are removed
-    /// either way (they are being computed now, from here or the source).
-    pub(crate) fn take(
-        &mut self,
-        key: &str,
-        start: i64,
-        end: i64,
-    ) -> Option<Vec<(usize, i64, f32)>> {
+    /// The finished rows of job `key` for the periods `[start, end)` that
+    /// the accumulator saw every sample of: `(from, rows)` where the rows
+    /// cover `[from, end)` and the periods `[start, from)` (before the
+    /// accumulator existed) must be read back; `None` when it cannot help.
+    /// Rows before `end` are removed either way (they are being computed
+    /// now, from here or the source).
+    pub(crate) fn take(&mut self, key: &str, start: i64, end: i64) -> Option<(i64, Vec<Row>)> {
         let i = *self.index.get(key)?;
         let (live, hot) = (self.live.get_mut(i)?, self.hot.get(i)?);
-        let usable =
-            !live.broken && live.from.is_some_and(|f| f <= start) && live.closed_before(hot) >= end;
         let split = live.rows.partition_point(|r| r.1 < end);
-        let taken: Vec<(usize, i64, f32)> = live.rows.drain(..split).collect();
-        if !usable {
+        let taken: Vec<Row> = live.rows.drain(..split).collect();
+        let from = live.from?.max(start);
+        if live.broken || from >= end || live.closed_before(hot) < end {
             return None;
         }
-        Some(taken.into_iter().filter(|r| r.1 >= start).collect())
+        Some((from, taken.into_iter().filter(|r| r.1 >= from).collect()))
     }
 }
 
@@ -504,11 +504,11 @@ mod tests {
         // min, median (of 4, 1, 3), count (NaN not counted).
         assert_eq!(
             l.take("j", 0, H),
-            Some(vec![(0, 0, 1.0), (1, 0, 3.0), (2, 0, 3.0)])
+            Some((0, vec![(0, 0, 1.0), (1, 0, 3.0), (2, 0, 3.0)]))
         );
         // Taken rows are gone.
         feed(&mut l, &[(2 * H, 1.0)]);
-        assert_eq!(l.take("j", 0, H), Some(vec![]));
+        assert_eq!(l.take("j", 0, H), Some((0, vec![])));
     }
 
     #[test]
@@ -517,9 +517,11 @@ mod tests {
         let mut l = live(Some(H / 2));
         feed(&mut l, &[(H / 2 + 1, 1.0), (H + 5, 2.0), (2 * H, 3.0)]);
         assert_eq!(l.take("j", 0, H), None);
+        // A range starting earlier gets the hours it saw, and where they
+        // begin: the hours before are to be read back.
         assert_eq!(
-            l.take("j", H, 2 * H),
-            Some(vec![(0, H, 2.0), (1, H, 2.0), (2, H, 1.0)])
+            l.take("j", 0, 2 * H),
+            Some((H, vec![(0, H, 2.0), (1, H, 2.0), (2, H, 1.0)]))
         );
         // Unknown last sample: the period of the first sample fed is skipped.
         let mut l = live(None);
@@ -576,8 +578,11 @@ mod tests {
                 .enumerate()
                 .map(|(i, a)| (i, 0, (a.compute(&bucket) as f32).to_bits()))
                 .collect();
-            let got: Vec<(usize, i64, u32)> =
-                rows.iter().map(|&(i, t, v)| (i, t, v.to_bits())).collect();
+            let got: Vec<(usize, i64, u32)> = rows
+                .1
+                .iter()
+                .map(|&(i, t, v)| (i, t, v.to_bits()))
+                .collect();
             assert_eq!(got, want, "values {values:?}");
         }
     }
@@ -596,7 +601,7 @@ mod tests {
         // min 1, median of (5, 1) = 3, count 2: nothing fed twice.
         assert_eq!(
             l.take("j", 0, H),
-            Some(vec![(0, 0, 1.0), (1, 0, 3.0), (2, 0, 2.0)])
+            Some((0, vec![(0, 0, 1.0), (1, 0, 3.0), (2, 0, 2.0)]))
         );
     }
 }

@@ -302,6 +302,9 @@ pub struct PassReport {
     pub samples_written: u64,
     /// Jobs whose periods came from the live accumulators (no read-back).
     pub jobs_from_live: usize,
+    /// Jobs whose later periods came from the live accumulators and whose
+    /// first ones, begun before the accumulator existed, were read back.
+    pub jobs_partly_from_live: usize,
     /// Destinations written or flushed.
     pub destinations: BTreeSet<String>,
 }
@@ -387,9 +390,15 @@ struct JobRun {
     /// `start` modulo the interval: timestamps are shifted by it so that the
     /// epoch-aligned windows of [`WindowedAggregation`] match the job's grid.
     offset: i64,
+    /// Reads `[start, read_end)` back from the source (`None`: nothing to
+    /// read, the live accumulators had every period).
     agg: Option<WindowedAggregation>,
+    read_end: i64,
     /// (aggregate index, period start, value).
     rows: Vec<(usize, i64, f32)>,
+    /// Rows of the periods `[read_end, end)` from the live accumulators,
+    /// appended after the read-back ones.
+    live_rows: Vec<(usize, i64, f32)>,
     group_start: i64,
     skip_group: bool,
 }
@@ -531,37 +540,48 @@ impl Engine {
             let Ok(end) = i64::try_from(i128::from(start) + n * i128::from(iv)) else {
                 continue;
             };
-            let offset = start.rem_euclid(iv);
-            let agg = WindowedAggregation::new(
-                start - offset,
-                end - 1 - offset,
-                iv,
-                job.aggregates.clone(),
-            )?;
             runs.push(JobRun {
                 job: i,
                 start,
                 end,
-                offset,
-                agg: Some(agg),
+                offset: start.rem_euclid(iv),
+                agg: None,
+                read_end: end,
                 rows: Vec::new(),
+                live_rows: Vec::new(),
                 group_start: i64::MIN,
                 skip_group: false,
             });
         }
         // Take the periods the live accumulators saw completely (after
-        // feeding them the open pages): those need no read-back.
+        // feeding them the open pages): only the periods before those (a
+        // restart, a new accumulator) are read back.
         {
             let sdb = self.existing_db(source)?;
             let mut st = sdb.lock();
             if let Some(live) = st.live_caught_up() {
                 for run in &mut runs {
-                    if let Some(rows) = live.take(&jobs[run.job].key, run.start, run.end) {
-                        run.rows = rows;
-                        run.agg = None;
-                        report.jobs_from_live += 1;
+                    if let Some((from, rows)) = live.take(&jobs[run.job].key, run.start, run.end) {
+                        run.read_end = from;
+                        run.live_rows = rows;
+                        if from == run.start {
+                            report.jobs_from_live += 1;
+                        } else {
+                            report.jobs_partly_from_live += 1;
+                        }
                     }
                 }
+            }
+        }
+        for run in &mut runs {
+            if run.read_end > run.start {
+                let job = &jobs[run.job];
+                run.agg = Some(WindowedAggregation::new(
+                    run.start - run.offset,
+                    run.read_end - 1 - run.offset,
+                    job.interval_ns,
+                    job.aggregates.clone(),
+                )?);
             }
         }
         if runs.is_empty() {
@@ -584,7 +604,7 @@ impl Engine {
         let metrics: Vec<&str> = by_metric.keys().copied().collect();
         let queried = || runs.iter().filter(|r| r.agg.is_some());
         let from = queried().map(|r| r.start).min().unwrap_or(0);
-        let to = queried().map(|r| r.end).max().unwrap_or(0) - 1;
+        let to = queried().map(|r| r.read_end).max().unwrap_or(0) - 1;
         // The callback's names borrow the query's own strings, so their
         // address identifies the metric: hash that, not the text.
         let mut by_addr: HashMap<usize, usize> = HashMap::default();
@@ -622,6 +642,12 @@ impl Engine {
                     collect_row(rows, group_start, skip_group, *offset, &row);
                     Ok::<(), Infallible>(())
                 });
+            }
+            let live_rows = std::mem::take(&mut run.live_rows);
+            if run.rows.is_empty() {
+                run.rows = live_rows;
+            } else {
+                run.rows.extend(live_rows);
             }
         }
         // Write outputs destination by destination, then make them durable,
@@ -820,6 +846,7 @@ impl Engine {
             total.periods += r.periods;
             total.samples_written += r.samples_written;
             total.jobs_from_live += r.jobs_from_live;
+            total.jobs_partly_from_live += r.jobs_partly_from_live;
             for d in r.destinations {
                 if seen.insert(d.clone()) {
                     queue.push_back(d.clone());

@@ -39,6 +39,9 @@ pub struct WorkerTotals {
     pub jobs_advanced: u64,
     /// Of those, jobs whose periods came from the live accumulators.
     pub jobs_from_live: u64,
+    /// Of those, jobs whose later periods came from the live accumulators
+    /// (the first ones, begun before it existed, were read back).
+    pub jobs_partly_from_live: u64,
     /// Samples written to destinations.
     pub samples_written: u64,
 }
@@ -79,6 +82,7 @@ impl Worker {
         t.passes += 1;
         t.jobs_advanced += r.jobs_advanced as u64;
         t.jobs_from_live += r.jobs_from_live as u64;
+        t.jobs_partly_from_live += r.jobs_partly_from_live as u64;
         t.samples_written += r.samples_written;
     }
 
