@@ -24,9 +24,6 @@ pub(crate) struct Page {
     /// True when at least one sample of the page went through the WAL; only
     /// such pages need to be carried over when the WAL is rewritten.
     pub logged: bool,
-    /// Records (from the start, arrival order) already fed to the live
-    /// rollup accumulators.
-    pub fed: usize,
 }
 
 impl Page {
@@ -38,7 +35,6 @@ impl Page {
             created: Instant::now(),
             sorted: true,
             logged: false,
-            fed: 0,
         }
     }
 

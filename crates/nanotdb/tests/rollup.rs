@@ -452,7 +452,9 @@ fn live_equals_backfill(e: &Engine, read_back: u64, partly: u64) -> Dump {
 
 /// With periods that do not end at midnight, the old day's last page is
 /// flushed after the new day's first pages; the live accumulators must still
-/// see each metric's samples in order (and keep serving the passes).
+/// see each metric's samples in order (and keep serving the passes). They
+/// are fed as samples are stored; this guards against feeding them from the
+/// flushed pages, in flush order.
 #[test]
 fn live_accumulators_survive_a_day_boundary_between_passes() {
     let d = tempfile::tempdir().unwrap();

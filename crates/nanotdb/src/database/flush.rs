@@ -26,20 +26,6 @@ impl Database {
         if st.catalog.save_if_dirty(&cat_path)? {
             st.counters.catalog_writes += 1;
         }
-        // The live rollups take the page now, in arrival order (sorting
-        // reorders it) and while it is in the cache; older open partitions
-        // first: a metric's samples there precede its samples in this page.
-        if let Some(live) = st.live.as_mut() {
-            for (k, part) in st.open.iter_mut() {
-                if k.as_str() >= key {
-                    break;
-                }
-                if let Some(older) = part.page.as_mut() {
-                    live.feed_page(older);
-                }
-            }
-            live.feed_page(&mut page);
-        }
         page.sort();
         let DbState {
             frame_buf,

@@ -132,8 +132,9 @@ pub(crate) struct DbState {
     pub(crate) rollup_due: Option<RollupDue>,
     /// A sample stored since the last look reached its `rollup_due` entry.
     pub(crate) rollup_hit: bool,
-    /// Live rollup accumulators of this source, fed from the pages (see
-    /// `rollup::live`); `None` until an automatic pass installs them.
+    /// Live rollup accumulators of this source, fed every sample as it is
+    /// stored (see `rollup::live`); `None` until an automatic pass installs
+    /// them.
     pub(crate) live: Option<crate::rollup::live::LiveRollups>,
 }
 
@@ -148,20 +149,6 @@ pub(crate) struct RollupDue {
 }
 
 impl DbState {
-    /// Feeds the live rollup accumulators what they have not seen of the
-    /// open pages (oldest partition first, so each metric's samples stay in
-    /// order) and returns them; `None` when there are none.
-    pub(crate) fn live_caught_up(&mut self) -> Option<&mut crate::rollup::live::LiveRollups> {
-        let DbState { live, open, .. } = self;
-        let live = live.as_mut()?;
-        for part in open.values_mut() {
-            if let Some(page) = part.page.as_mut() {
-                live.feed_page(page);
-            }
-        }
-        Some(live)
-    }
-
     /// Timestamp of the newest stored sample of metric `id`, if known.
     pub(crate) fn last_ts(&self, id: MetricId) -> Option<i64> {
         self.last
@@ -711,6 +698,9 @@ impl Database {
             st.counters.last_wal_append_ns = now;
         }
         self.apply(st, &key, id, ts, bits, log)?;
+        if let Some(live) = st.live.as_mut() {
+            live.feed(id, ts, bits);
+        }
         if let Some(due) = &st.rollup_due
             && let Some(&(t, wall)) = due.by_id.get(usize::from(id))
             && ts >= t

@@ -2,14 +2,15 @@
 //! from the database's in-memory pages, so that a pass finds its periods
 //! already computed instead of reading them back from the files.
 //!
-//! They live in the source database's state and are fed by the writer,
-//! under the database lock it already holds, column-wise and in arrival
-//! order (non-decreasing per metric): each page just before it is flushed,
-//! while its records are still in the cache, and the open pages when a pass
-//! starts (each record once: a page remembers how many records it has fed).
-//! A pass only takes finished rows, so the background worker never walks
-//! the samples again. A period is final once a later sample of its metric
-//! has been fed.
+//! They live in the source database's state and the write path feeds them
+//! every sample it stores, under the database lock it already holds, while
+//! the sample is in registers (a few nanoseconds: one compare per period
+//! bound and a running count/sum/min/max in one cache line per job). Samples
+//! arrive in per-metric non-decreasing order; a sample stored before an
+//! accumulator existed is older than the point it starts from (the metric's
+//! newest sample then), so nothing is missed. A pass only takes finished
+//! rows, so the background worker never walks the samples again. A period is
+//! final once a later sample of its metric has been fed.
 //!
 //! They are an optimisation only. A pass uses a job's live rows for the
 //! periods `[start, end)` it is about to write only when the accumulator saw
@@ -22,7 +23,6 @@
 use std::sync::Arc;
 
 use crate::aggregate::{Aggregator, Bucket};
-use crate::partition::Page;
 use crate::sample::{MetricId, ValueType};
 
 use super::ExpandedJob;
@@ -379,34 +379,26 @@ impl LiveRollups {
         }
     }
 
-    /// Feeds the records of `page` not fed yet, in arrival order, and
-    /// marks them fed.
-    pub(crate) fn feed_page(&mut self, page: &mut Page) {
-        let f = page.fed.min(page.len());
-        if f < page.len() {
-            self.feed(&page.ids[f..], &page.ts[f..], &page.vals[f..]);
+    /// Feeds one stored sample (called by the write path, under the
+    /// database lock, for every sample it stores).
+    #[inline]
+    pub(crate) fn feed(&mut self, id: MetricId, t: i64, v: u32) {
+        let Some(&(first, n)) = self.by_id.get(usize::from(id)) else {
+            return;
+        };
+        let first = first as usize;
+        // The fast path of the usual case (one job per metric, no values
+        // kept) touches only the job's `Hot` line.
+        if n == 1
+            && let Some(h) = self.hot.get_mut(first)
+            && t >= h.win_start
+            && t < h.win_end
+            && !h.collect
+        {
+            h.add(v);
+            return;
         }
-        page.fed = page.len();
-    }
-
-    /// Feeds page records (parallel columns, arrival order).
-    pub(crate) fn feed(&mut self, ids: &[MetricId], ts: &[i64], vals: &[u32]) {
-        for ((&id, &t), &v) in ids.iter().zip(ts).zip(vals) {
-            let Some(&(first, n)) = self.by_id.get(usize::from(id)) else {
-                continue;
-            };
-            let first = first as usize;
-            // The fast path of the usual case (one job per metric, no
-            // values kept) touches only the job's `Hot` line.
-            if n == 1
-                && let Some(h) = self.hot.get_mut(first)
-                && t >= h.win_start
-                && t < h.win_end
-                && !h.collect
-            {
-                h.add(v);
-                continue;
-            }
+        if n > 0 {
             self.feed_slow(first, n as usize, t, v);
         }
     }
@@ -488,10 +480,9 @@ mod tests {
     }
 
     fn feed(l: &mut LiveRollups, samples: &[(i64, f32)]) {
-        let ids = vec![3u16; samples.len()];
-        let ts: Vec<i64> = samples.iter().map(|s| s.0).collect();
-        let vals: Vec<u32> = samples.iter().map(|s| s.1.to_bits()).collect();
-        l.feed(&ids, &ts, &vals);
+        for &(ts, v) in samples {
+            l.feed(3, ts, v.to_bits());
+        }
     }
 
     #[test]
@@ -585,23 +576,5 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "values {values:?}");
         }
-    }
-
-    #[test]
-    fn a_page_feeds_each_record_once() {
-        let mut l = live(Some(-1));
-        let mut p = Page::new();
-        p.push(3, 10, 5.0f32.to_bits());
-        l.feed_page(&mut p);
-        p.push(3, 20, 1.0f32.to_bits());
-        p.push(3, H, 9.0f32.to_bits());
-        l.feed_page(&mut p);
-        l.feed_page(&mut p);
-        assert_eq!(p.fed, 3);
-        // min 1, median of (5, 1) = 3, count 2: nothing fed twice.
-        assert_eq!(
-            l.take("j", 0, H),
-            Some((0, vec![(0, 0, 1.0), (1, 0, 3.0), (2, 0, 2.0)]))
-        );
     }
 }

@@ -553,13 +553,12 @@ impl Engine {
                 skip_group: false,
             });
         }
-        // Take the periods the live accumulators saw completely (after
-        // feeding them the open pages): only the periods before those (a
-        // restart, a new accumulator) are read back.
+        // Take the periods the live accumulators saw completely: only the
+        // periods before those (a restart, a new accumulator) are read back.
         {
             let sdb = self.existing_db(source)?;
             let mut st = sdb.lock();
-            if let Some(live) = st.live_caught_up() {
+            if let Some(live) = st.live.as_mut() {
                 for run in &mut runs {
                     if let Some((from, rows)) = live.take(&jobs[run.job].key, run.start, run.end) {
                         run.read_end = from;
