@@ -606,11 +606,6 @@ impl Engine {
         Ok(self.existing_db(name)?.manifest.clone())
     }
 
-    /// Number of metrics in a database's catalog (cheap: no copy).
-    pub(crate) fn metric_count(&self, name: &str) -> Result<usize> {
-        Ok(self.existing_db(name)?.lock().catalog.len())
-    }
-
     /// Opens `name`, creating it with `manifest` (written with `text`) when
     /// neither loaded nor on disk. An existing manifest is never rewritten.
     pub(crate) fn open_or_create_with_manifest(&self, name: &str, text: &str) -> Result<()> {

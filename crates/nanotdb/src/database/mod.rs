@@ -149,6 +149,15 @@ pub(crate) struct RollupDue {
 }
 
 impl DbState {
+    /// Timestamp of the newest stored sample of every metric id (index =
+    /// id, from 0 to the largest id).
+    pub(crate) fn last_by_id(&self) -> Vec<Option<i64>> {
+        let n = usize::from(self.catalog.max_id()).max(self.catalog.len());
+        (0..=n)
+            .map(|i| MetricId::try_from(i).ok().and_then(|id| self.last_ts(id)))
+            .collect()
+    }
+
     /// Timestamp of the newest stored sample of metric `id`, if known.
     pub(crate) fn last_ts(&self, id: MetricId) -> Option<i64> {
         self.last
@@ -698,9 +707,6 @@ impl Database {
             st.counters.last_wal_append_ns = now;
         }
         self.apply(st, &key, id, ts, bits, log)?;
-        if let Some(live) = st.live.as_mut() {
-            live.feed(id, ts, bits);
-        }
         if let Some(due) = &st.rollup_due
             && let Some(&(t, wall)) = due.by_id.get(usize::from(id))
             && ts >= t
@@ -748,6 +754,10 @@ impl Database {
         let full = page.is_full_by_size(&self.limits)
             || (page.len() % 1024 == 0 && page.is_too_old(&self.limits));
         set_last(&mut st.last, id, ts, bits);
+        // Before a flush that may fail: the sample is stored either way.
+        if let Some(live) = st.live.as_mut() {
+            live.feed(id, ts, bits);
+        }
         if full {
             self.flush_partition(st, key)?;
             self.wal_checkpoint(st)?;

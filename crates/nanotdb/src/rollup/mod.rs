@@ -279,6 +279,10 @@ struct SourceDue {
     min_wall: i64,
     /// Jobs expanded against a catalog of `metric_count` metrics.
     jobs: Arc<Vec<ExpandedJob>>,
+    /// Metric id of each job's source metric (ids never change).
+    job_ids: Arc<Vec<Option<MetricId>>>,
+    /// Newest timestamp of every metric id when the pass began.
+    pub(crate) last_by_id: Vec<Option<i64>>,
     /// The checkpoint log as last read or appended by this engine.
     cps: BTreeMap<String, i64>,
 }
@@ -461,15 +465,22 @@ impl Engine {
             self.drop_live(source)?;
             return Ok((report, None));
         }
-        let count = self.metric_count(source)?;
         let cp_path = self.checkpoint_path(source, &manifest);
-        if prev.is_none() {
-            // Nothing known of the accumulators' history (first pass, or
-            // the last one failed): they start over after the newest samples.
-            self.drop_live(source)?;
-        }
-        let (jobs, mut cps) = match prev {
-            Some(p) if p.metric_count == count => (p.jobs, p.cps),
+        let sdb = self.existing_db(source)?;
+        // The catalog size and every metric's newest sample under one lock
+        // (a writer may be hammering this database meanwhile).
+        let (count, last_by_id) = {
+            let mut st = sdb.lock();
+            if prev.is_none() {
+                // Nothing known of the accumulators' history (first pass, or
+                // the last one failed): they start over after the newest
+                // samples.
+                st.live = None;
+            }
+            (st.catalog.len(), st.last_by_id())
+        };
+        let (jobs, job_ids, mut cps) = match prev {
+            Some(p) if p.metric_count == count => (p.jobs, p.job_ids, p.cps),
             prev => {
                 let names: Vec<String> =
                     self.metrics(source)?.into_iter().map(|m| m.name).collect();
@@ -477,15 +488,29 @@ impl Engine {
                     Some(p) => p.cps,
                     None => read_checkpoints(&cp_path)?,
                 };
-                (Arc::new(expand_jobs(&manifest, &names)), cps)
+                let jobs = expand_jobs(&manifest, &names);
+                let ids = {
+                    let st = sdb.lock();
+                    jobs.iter()
+                        .map(|j| st.catalog.lookup(&j.source_metric).map(|(id, _)| id))
+                        .collect()
+                };
+                (Arc::new(jobs), Arc::new(ids), cps)
             }
         };
+        // Newest timestamp of every job's metric (as of the lock above).
+        let lasts: Vec<Option<i64>> = job_ids
+            .iter()
+            .map(|id| id.and_then(|id| last_by_id.get(usize::from(id)).copied().flatten()))
+            .collect();
         let mut due = SourceDue {
             metric_count: count,
             due: HashMap::default(),
             min_ts: i64::MAX,
             min_wall: i64::MAX,
             jobs: jobs.clone(),
+            job_ids,
+            last_by_id,
             cps: BTreeMap::new(),
         };
         let need_first: Vec<&str> = {
@@ -502,19 +527,6 @@ impl Engine {
         let mut runs: Vec<JobRun> = Vec::new();
         // Next period end of every job that has data, for the trigger cache.
         let mut next_ends: Vec<Option<i64>> = vec![None; jobs.len()];
-        // Newest timestamp of every job's metric, under one lock (a writer
-        // may be hammering this database meanwhile).
-        let lasts: Vec<Option<i64>> = {
-            let db = self.existing_db(source)?;
-            let st = db.lock();
-            jobs.iter()
-                .map(|j| {
-                    st.catalog
-                        .lookup(&j.source_metric)
-                        .and_then(|(id, _)| st.last_ts(id))
-                })
-                .collect()
-        };
         for (i, job) in jobs.iter().enumerate() {
             let iv = job.interval_ns;
             if iv <= 0 || job.aggregates.is_empty() {
@@ -555,10 +567,13 @@ impl Engine {
         }
         // Take the periods the live accumulators saw completely: only the
         // periods before those (a restart, a new accumulator) are read back.
+        // Whether the installed accumulators are the ones for `jobs` (then
+        // the pass need not lock the source again to install them).
+        let mut live_current = false;
         {
-            let sdb = self.existing_db(source)?;
             let mut st = sdb.lock();
             if let Some(live) = st.live.as_mut() {
+                live_current = live.is_for(&jobs);
                 for run in &mut runs {
                     if let Some((from, rows)) = live.take(&jobs[run.job].key, run.start, run.end) {
                         run.read_end = from;
@@ -584,7 +599,9 @@ impl Engine {
             }
         }
         if runs.is_empty() {
-            self.install_live(source, &jobs, &cps, install_live)?;
+            if !(install_live && live_current) {
+                self.install_live(source, &jobs, &cps, install_live)?;
+            }
             due.cps = cps;
             fill_due(&mut due, &jobs, &next_ends);
             return Ok((report, Some(due)));
@@ -747,7 +764,7 @@ impl Engine {
             .map(|(run, _)| jobs[run.job].key.as_str())
             .collect();
         if !failed.is_empty() {
-            let sdb = self.existing_db(source)?;
+            live_current = false;
             if let Some(live) = sdb.lock().live.as_mut() {
                 for key in failed {
                     live.invalidate(key);
@@ -771,7 +788,9 @@ impl Engine {
         } else {
             cps.extend(checkpoints);
         }
-        self.install_live(source, &jobs, &cps, install_live)?;
+        if !(install_live && live_current) {
+            self.install_live(source, &jobs, &cps, install_live)?;
+        }
         due.cps = cps;
         fill_due(&mut due, &jobs, &next_ends);
         Ok((report, Some(due)))

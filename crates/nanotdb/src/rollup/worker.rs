@@ -301,17 +301,6 @@ impl Engine {
     /// to every source it knows when its next pass can compute something.
     pub(crate) fn run_queued_rollups(&self, db: &str) {
         let mut cache = self.s.rollups.lock().unwrap_or_else(|p| p.into_inner());
-        // Newest sample of each metric of `db` before the pass: one that
-        // moves during the pass was checked against emptied entries.
-        let before: Vec<Option<i64>> = match not_found_is_none(self.existing_db(db)) {
-            Ok(Some(d)) => {
-                let st = d.lock();
-                (0..=st.catalog.len())
-                    .map(|i| MetricId::try_from(i).ok().and_then(|id| st.last_ts(id)))
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
         let advanced =
             match self.rollup_cascade(&mut cache, &[db.to_string()], time::now_ns(), true) {
                 Ok(r) => {
@@ -330,42 +319,42 @@ impl Engine {
             let Ok(Some(d)) = not_found_is_none(self.existing_db(name)) else {
                 continue;
             };
-            let mut st = d.lock();
-            let mut by_id = vec![(i64::MAX, i64::MAX); st.catalog.len() + 1];
-            // A job without a next period (its metric had no data) becomes
-            // computable with the metric's first sample.
-            for job in due.jobs.iter() {
-                if job.interval_ns > 0
-                    && !job.aggregates.is_empty()
-                    && !due.due.contains_key(&job.source_metric)
-                    && let Some((id, _)) = st.catalog.lookup(&job.source_metric)
-                    && let Some(slot) = by_id.get_mut(usize::from(id))
-                {
-                    *slot = (i64::MIN, i64::MIN);
-                }
-            }
-            for (metric, entries) in &due.due {
-                let Some((id, _)) = st.catalog.lookup(metric) else {
+            // Built outside the lock, from the metric ids the pass resolved.
+            let mut by_id = vec![(i64::MAX, i64::MAX); due.last_by_id.len().max(1)];
+            for (job, id) in due.jobs.iter().zip(due.job_ids.iter()) {
+                let Some(id) = *id else {
                     continue;
                 };
+                if job.interval_ns <= 0 || job.aggregates.is_empty() {
+                    continue;
+                }
                 let i = usize::from(id);
                 if by_id.len() <= i {
                     by_id.resize(i + 1, (i64::MAX, i64::MAX));
                 }
-                // One pair per metric: the smallest of each is never later
-                // than any entry's, so no due period is missed.
-                for &(ts, wall) in entries {
-                    by_id[i].0 = by_id[i].0.min(ts);
-                    by_id[i].1 = by_id[i].1.min(wall);
+                match due.due.get(&job.source_metric) {
+                    // No next period (the metric had no data): computable
+                    // with the metric's first sample.
+                    None => by_id[i] = (i64::MIN, i64::MIN),
+                    // One pair per metric: the smallest of each is never
+                    // later than any entry's, so no due period is missed.
+                    Some(entries) => {
+                        for &(ts, wall) in entries {
+                            by_id[i].0 = by_id[i].0.min(ts);
+                            by_id[i].1 = by_id[i].1.min(wall);
+                        }
+                    }
                 }
             }
+            let mut st = d.lock();
             // Samples stored while the pass ran were checked against the
             // emptied entries: look at each metric's newest sample instead,
             // when the pass made progress or that sample arrived during it
             // (so a pass that cannot advance never loops).
+            // (`last_by_id`: each metric's newest sample when the pass began.)
             let again = by_id.iter().enumerate().any(|(i, &(t, wall))| {
                 let last = MetricId::try_from(i).ok().and_then(|id| st.last_ts(id));
-                let moved = name == db && before.get(i).copied().flatten() != last;
+                let moved = name == db && due.last_by_id.get(i).copied().flatten() != last;
                 (advanced || moved) && now >= wall && last.is_some_and(|l| l >= t)
             });
             st.rollup_due = Some(crate::database::RollupDue {
