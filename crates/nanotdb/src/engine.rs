@@ -566,6 +566,7 @@ impl Engine {
         }
         let now = time::now_ns();
         let mut queue: Vec<&Database> = Vec::new();
+        let mut outcome = Ok(());
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
             let mut result = Ok(());
             let before = report.accepted;
@@ -580,13 +581,18 @@ impl Engine {
                 queue.push(db);
             }
             let fin = db.finish_batch(st);
-            result.and(fin)?;
+            outcome = result.and(fin);
+            if outcome.is_err() {
+                break;
+            }
         }
         drop(guards);
+        // Also after an error: `should_queue` consumed the trigger of what
+        // was stored, which is still there.
         for db in queue {
             self.s.rollup_worker.queue(self, &db.name);
         }
-        Ok(report)
+        outcome.map(|()| report)
     }
 
     /// Turns the automatic rollup trigger after user writes on or off

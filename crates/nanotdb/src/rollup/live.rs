@@ -1,24 +1,31 @@
 //! Live rollup accumulators: the rolled-up metrics' samples are aggregated
-//! from the database's in-memory pages, so that a pass finds its periods
-//! already computed instead of reading them back from the files.
+//! as they are stored, so that a pass finds its periods already summed up
+//! instead of reading them back from the files.
 //!
 //! They live in the source database's state and the write path feeds them
 //! every sample it stores, under the database lock it already holds, while
 //! the sample is in registers (a few nanoseconds: one compare per period
-//! bound and a running count/sum/min/max in one cache line per job). Samples
-//! arrive in per-metric non-decreasing order; a sample stored before an
-//! accumulator existed is older than the point it starts from (the metric's
-//! newest sample then), so nothing is missed. A pass only takes finished
-//! rows, so the background worker never walks the samples again. A period is
-//! final once a later sample of its metric has been fed.
+//! bound and a running count/sum/min/max in one cache line per job; values
+//! are kept only for aggregates that need them). Samples arrive in
+//! per-metric non-decreasing order; a sample stored before an accumulator
+//! existed is older than the point it starts from (the metric's newest
+//! sample then), so nothing is missed. A finished period is kept as running
+//! statistics; a pass takes them and evaluates the aggregates after
+//! releasing the lock, so the background worker never walks the samples
+//! again and the writers never wait for an aggregate. A period is final once
+//! a later sample of its metric has been fed.
 //!
-//! They are an optimisation only. A pass uses a job's live rows for the
-//! periods `[start, end)` it is about to write only when the accumulator saw
-//! every sample of them: it existed before the first of those periods began
-//! (`from ≤ start`) and has been fed a sample at or past `end`. In any other
-//! case (just installed, the engine restarted, a metric created after the
-//! last pass, anything unexpected) the pass reads the source as before, so
-//! the outputs are the same either way.
+//! They are an optimisation only. For the periods `[start, end)` a pass is
+//! about to write, it takes the ones the accumulator saw every sample of:
+//! those from `from` (the period after the metric's newest sample when the
+//! accumulator was built) up to the period of the newest sample fed, which
+//! must be at or past `end`; it reads `[start, from)` back from the source.
+//! Everything is read back when the accumulator cannot help: a metric whose
+//! newest sample was not known when it was due (see
+//! [`LiveRollups::build`]), a job invalidated after a failed write, one that
+//! gave up (too many periods or values held, a sample older than the period
+//! being filled), the engine just restarted. The outputs are the same
+//! either way.
 
 use std::sync::Arc;
 
@@ -30,9 +37,47 @@ use super::ExpandedJob;
 /// (aggregate index, period start, value) of a finished period.
 pub(crate) type Row = (usize, i64, f32);
 
-/// Live rows a job may hold before it gives up (and its periods are read
-/// back from the source instead): bounds memory when passes stop running.
-const MAX_ROWS_PER_JOB: usize = 1 << 16;
+/// Finished periods a job may hold before it gives up (and its periods are
+/// read back from the source instead): bounds memory when passes stop
+/// running (or wait out a long grace).
+const MAX_PERIODS_PER_JOB: usize = 1 << 16;
+/// Values (of aggregates that need them) its finished periods may hold.
+const MAX_VALUES_PER_JOB: usize = 1 << 20;
+
+/// A finished period's running statistics. The pass evaluates the
+/// aggregates on it ([`rows_of`]) after releasing the database lock: an
+/// aggregate may sort the period's values, or be a user's own.
+#[derive(Debug)]
+pub(crate) struct Period {
+    start: i64,
+    count: u64,
+    nan_count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    /// The non-NaN values in arrival order, when an aggregate needs them.
+    values: Vec<f64>,
+}
+
+/// The output rows of `periods` for a job with `aggregates`.
+pub(crate) fn rows_of(periods: Vec<Period>, aggregates: &[Arc<dyn Aggregator>]) -> Vec<Row> {
+    let mut bucket = Bucket::new(false);
+    let mut rows = Vec::with_capacity(periods.len() * aggregates.len());
+    for mut p in periods {
+        bucket.set_running(
+            p.count as usize,
+            p.nan_count as usize,
+            p.sum,
+            p.min,
+            p.max,
+            &mut p.values,
+        );
+        for (i, agg) in aggregates.iter().enumerate() {
+            rows.push((i, p.start, agg.compute(&bucket) as f32));
+        }
+    }
+    rows
+}
 
 /// The accumulators of one source database.
 pub(crate) struct LiveRollups {
@@ -46,6 +91,9 @@ pub(crate) struct LiveRollups {
     live: Vec<LiveJob>,
     /// Job key → index into `live`.
     index: std::collections::HashMap<String, usize>,
+    /// Metrics whose last sample was unknown when an accumulator was due
+    /// (see [`LiveRollups::build`]): none for them.
+    unknown: std::collections::HashSet<MetricId>,
 }
 
 /// The running statistics of the period being filled and what decides
@@ -137,19 +185,16 @@ struct LiveJob {
     /// Grid offset (`period start mod interval`).
     offset: i64,
     interval: i64,
-    /// First period start whose every sample this accumulator sees;
-    /// `None` while unknown (the metric's last sample was not loaded): then
-    /// it becomes the period after the first sample fed.
-    from: Option<i64>,
+    /// First period start whose every sample this accumulator sees (the
+    /// one after the metric's newest sample when it was built).
+    from: i64,
     /// Set on any anomaly; the job's periods are then read back instead.
     broken: bool,
     /// The period's non-NaN values in arrival order, when `Hot::collect`.
     values: Vec<f64>,
-    /// Where the aggregates are evaluated (its buffers are reused).
-    bucket: Bucket,
-    aggregates: Vec<Arc<dyn Aggregator>>,
-    /// (aggregate index, period start, value) of finished periods.
-    rows: Vec<Row>,
+    /// Finished periods, oldest first, and the values they hold.
+    done: Vec<Period>,
+    held: usize,
 }
 
 impl LiveJob {
@@ -177,21 +222,7 @@ impl LiveJob {
 
     #[inline(never)]
     fn push_slow(&mut self, hot: &mut Hot, ts: i64, bits: u32) {
-        if self.broken {
-            return;
-        }
-        let from = match self.from {
-            Some(f) => f,
-            None => {
-                // The sample's own period may have earlier samples: skip it.
-                match grid_floor(ts, self.offset, self.interval) {
-                    Some(f) => self.from = Some(f.saturating_add(self.interval)),
-                    None => self.set_broken(hot),
-                }
-                return;
-            }
-        };
-        if ts < from {
+        if self.broken || ts < self.from {
             return;
         }
         let has_window = hot.win_end != i64::MIN;
@@ -202,6 +233,9 @@ impl LiveJob {
         }
         if !has_window || ts >= hot.win_end {
             self.close_window(hot);
+            if self.broken {
+                return;
+            }
             let Some(start) = grid_floor(ts, self.offset, self.interval) else {
                 self.set_broken(hot);
                 return;
@@ -218,32 +252,29 @@ impl LiveJob {
 
     fn set_broken(&mut self, hot: &mut Hot) {
         self.broken = true;
-        self.rows = Vec::new();
+        self.done = Vec::new();
+        self.held = 0;
         self.values = Vec::new();
         hot.win_end = i64::MIN;
         hot.clear();
     }
 
-    /// Emits the period being filled, if it has samples.
+    /// Keeps the period being filled, if it has samples, for the next pass
+    /// (no aggregate runs here: this is the writer's lock).
     fn close_window(&mut self, hot: &mut Hot) {
         if hot.count + hot.nan_count > 0 {
-            self.bucket.set_running(
-                hot.count as usize,
-                hot.nan_count as usize,
-                hot.sum,
-                from_order_key(hot.min_key),
-                from_order_key(hot.max_key),
-                &mut self.values,
-            );
-            for (i, agg) in self.aggregates.iter().enumerate() {
-                let v = agg.compute(&self.bucket);
-                self.rows.push((i, hot.win_start, v as f32));
-            }
-            // Hand the values' buffer back (emptied) for the next period.
-            self.bucket
-                .set_running(0, 0, 0.0, 0.0, 0.0, &mut self.values);
-            self.values.clear();
-            if self.rows.len() > MAX_ROWS_PER_JOB {
+            let values = std::mem::take(&mut self.values);
+            self.held += values.len();
+            self.done.push(Period {
+                start: hot.win_start,
+                count: hot.count,
+                nan_count: hot.nan_count,
+                sum: hot.sum,
+                min: from_order_key(hot.min_key),
+                max: from_order_key(hot.max_key),
+                values,
+            });
+            if self.done.len() > MAX_PERIODS_PER_JOB || self.held > MAX_VALUES_PER_JOB {
                 self.set_broken(hot);
                 return;
             }
@@ -254,21 +285,24 @@ impl LiveJob {
     /// Start of the period of the newest sample: every earlier period (from
     /// `from` on) is complete.
     fn closed_before(&self, hot: &Hot) -> i64 {
-        let Some(from) = self.from else {
-            return i64::MIN;
-        };
         if hot.win_end == i64::MIN {
-            return from;
+            return self.from;
         }
-        hot.win_start.max(from)
+        hot.win_start.max(self.from)
     }
 }
 
 impl LiveRollups {
     /// Accumulators for `jobs`, taking over those of `old` with the same
     /// key and grid; new ones start at the period after the metric's last
-    /// stored sample (`last(metric id)`), or, when that is not known, at the
-    /// period after the first sample they are fed.
+    /// stored sample (`last(metric id)`).
+    ///
+    /// A metric whose last sample is not known (it is older than what the
+    /// database loads at open) gets none, for as long as these accumulators
+    /// and their rebuilds live: its stored order is not checked against the
+    /// files then, so a sample older than the files' newest could be fed,
+    /// and the periods after it claimed without the samples on disk. Its
+    /// periods are read back instead (an idle metric's few periods).
     pub(crate) fn build(
         jobs: &Arc<Vec<ExpandedJob>>,
         old: Option<LiveRollups>,
@@ -276,15 +310,18 @@ impl LiveRollups {
         last: impl Fn(MetricId) -> Option<i64>,
         offsets: impl Fn(&ExpandedJob) -> i64,
     ) -> LiveRollups {
-        let mut old_live: std::collections::HashMap<String, (Hot, LiveJob)> = old
-            .map(|o| {
-                o.hot
-                    .into_iter()
-                    .zip(o.live)
-                    .map(|(h, j)| (j.key.clone(), (h, j)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (mut old_live, mut unknown): (std::collections::HashMap<String, (Hot, LiveJob)>, _) =
+            match old {
+                Some(o) => (
+                    o.hot
+                        .into_iter()
+                        .zip(o.live)
+                        .map(|(h, j)| (j.key.clone(), (h, j)))
+                        .collect(),
+                    o.unknown,
+                ),
+                None => Default::default(),
+            };
         let mut built: Vec<(MetricId, Hot, LiveJob)> = Vec::new();
         for job in jobs.iter() {
             let iv = job.interval_ns;
@@ -294,6 +331,9 @@ impl LiveRollups {
             let Some((id, value_type)) = id_of(&job.source_metric) else {
                 continue;
             };
+            if unknown.contains(&id) {
+                continue;
+            }
             let offset = offset_of(offsets(job), iv);
             let (hot, live) = match old_live.remove(&job.key) {
                 Some((h, j))
@@ -305,12 +345,13 @@ impl LiveRollups {
                     (h, j)
                 }
                 _ => {
-                    let from = match last(id) {
-                        Some(ts) => match grid_floor(ts, offset, iv) {
-                            Some(f) => Some(f.saturating_add(iv)),
-                            None => continue,
-                        },
-                        None => None,
+                    let Some(ts) = last(id) else {
+                        unknown.insert(id);
+                        continue;
+                    };
+                    let Some(from) = grid_floor(ts, offset, iv).map(|f| f.saturating_add(iv))
+                    else {
+                        continue;
                     };
                     let collect = job.aggregates.iter().any(|a| a.needs_values());
                     (
@@ -323,9 +364,8 @@ impl LiveRollups {
                             from,
                             broken: false,
                             values: Vec::new(),
-                            bucket: Bucket::new(collect),
-                            aggregates: job.aggregates.clone(),
-                            rows: Vec::new(),
+                            done: Vec::new(),
+                            held: 0,
                         },
                     )
                 }
@@ -360,6 +400,7 @@ impl LiveRollups {
             hot,
             live,
             index,
+            unknown,
         }
     }
 
@@ -412,22 +453,28 @@ impl LiveRollups {
         }
     }
 
-    /// The finished rows of job `key` for the periods `[start, end)` that
-    /// the accumulator saw every sample of: `(from, rows)` where the rows
-    /// cover `[from, end)` and the periods `[start, from)` (before the
+    /// The finished periods of job `key` in `[start, end)` that the
+    /// accumulator saw every sample of: `(from, periods)` where the periods
+    /// cover `[from, end)` and those in `[start, from)` (before the
     /// accumulator existed) must be read back; `None` when it cannot help.
-    /// Rows before `end` are removed either way (they are being computed
+    /// Periods before `end` are removed either way (they are being computed
     /// now, from here or the source).
-    pub(crate) fn take(&mut self, key: &str, start: i64, end: i64) -> Option<(i64, Vec<Row>)> {
+    pub(crate) fn take(&mut self, key: &str, start: i64, end: i64) -> Option<(i64, Vec<Period>)> {
         let i = *self.index.get(key)?;
         let (live, hot) = (self.live.get_mut(i)?, self.hot.get(i)?);
-        let split = live.rows.partition_point(|r| r.1 < end);
-        let taken: Vec<Row> = live.rows.drain(..split).collect();
-        let from = live.from?.max(start);
+        let split = live.done.partition_point(|p| p.start < end);
+        let taken: Vec<Period> = live.done.drain(..split).collect();
+        live.held = live
+            .held
+            .saturating_sub(taken.iter().map(|p| p.values.len()).sum());
+        let from = live.from.max(start);
         if live.broken || from >= end || live.closed_before(hot) < end {
             return None;
         }
-        Some((from, taken.into_iter().filter(|r| r.1 >= from).collect()))
+        Some((
+            from,
+            taken.into_iter().filter(|p| p.start >= from).collect(),
+        ))
     }
 }
 
@@ -469,14 +516,26 @@ mod tests {
         Arc::new(super::super::expand_jobs(&m, &["m".to_string()]))
     }
 
+    const AGGS: &str = "\"min\", \"median\", \"count\"";
+
     fn live(last: Option<i64>) -> LiveRollups {
         LiveRollups::build(
-            &jobs("\"min\", \"median\", \"count\""),
+            &jobs(AGGS),
             None,
             |m| (m == "m").then_some((3, ValueType::Float32)),
             |_| last,
             |_| 0,
         )
+    }
+
+    /// `take`, with the periods' aggregates evaluated for `aggs`.
+    fn take_rows(l: &mut LiveRollups, aggs: &str, start: i64, end: i64) -> Option<(i64, Vec<Row>)> {
+        let (from, periods) = l.take("j", start, end)?;
+        Some((from, rows_of(periods, &jobs(aggs)[0].aggregates)))
+    }
+
+    fn take(l: &mut LiveRollups, start: i64, end: i64) -> Option<(i64, Vec<Row>)> {
+        take_rows(l, AGGS, start, end)
     }
 
     fn feed(l: &mut LiveRollups, samples: &[(i64, f32)]) {
@@ -490,16 +549,16 @@ mod tests {
         let mut l = live(Some(-1));
         feed(&mut l, &[(0, 4.0), (10, f32::NAN), (20, 1.0), (H - 1, 3.0)]);
         // Not closed yet: nothing usable (and nothing lost for the read-back).
-        assert_eq!(l.take("j", 0, H), None);
+        assert_eq!(take(&mut l, 0, H), None);
         feed(&mut l, &[(H, 9.0)]);
         // min, median (of 4, 1, 3), count (NaN not counted).
         assert_eq!(
-            l.take("j", 0, H),
+            take(&mut l, 0, H),
             Some((0, vec![(0, 0, 1.0), (1, 0, 3.0), (2, 0, 3.0)]))
         );
         // Taken rows are gone.
         feed(&mut l, &[(2 * H, 1.0)]);
-        assert_eq!(l.take("j", 0, H), Some((0, vec![])));
+        assert_eq!(take(&mut l, 0, H), Some((0, vec![])));
     }
 
     #[test]
@@ -507,18 +566,27 @@ mod tests {
         // The metric's last stored sample is inside hour 0: only hour 1 on.
         let mut l = live(Some(H / 2));
         feed(&mut l, &[(H / 2 + 1, 1.0), (H + 5, 2.0), (2 * H, 3.0)]);
-        assert_eq!(l.take("j", 0, H), None);
+        assert_eq!(take(&mut l, 0, H), None);
         // A range starting earlier gets the hours it saw, and where they
         // begin: the hours before are to be read back.
         assert_eq!(
-            l.take("j", 0, 2 * H),
+            take(&mut l, 0, 2 * H),
             Some((H, vec![(0, H, 2.0), (1, H, 2.0), (2, H, 1.0)]))
         );
-        // Unknown last sample: the period of the first sample fed is skipped.
+        // Unknown last sample: no accumulator, not even after a rebuild
+        // (the samples fed could be older than the files' newest).
         let mut l = live(None);
         feed(&mut l, &[(5, 1.0), (H + 5, 2.0), (2 * H, 3.0)]);
-        assert_eq!(l.take("j", 0, H), None);
-        assert!(l.take("j", H, 2 * H).is_some());
+        assert_eq!(take(&mut l, H, 2 * H), None);
+        let mut l = LiveRollups::build(
+            &jobs(AGGS),
+            Some(l),
+            |m| (m == "m").then_some((3, ValueType::Float32)),
+            |_| Some(2 * H),
+            |_| 0,
+        );
+        feed(&mut l, &[(3 * H, 1.0), (4 * H, 2.0), (5 * H, 3.0)]);
+        assert_eq!(take(&mut l, 3 * H, 4 * H), None);
     }
 
     #[test]
@@ -528,9 +596,9 @@ mod tests {
             &mut l,
             &[(10, 1.0), (H + 5, 2.0), (H - 1, 3.0), (3 * H, 4.0)],
         );
-        assert_eq!(l.take("j", 0, H), None);
-        assert_eq!(l.take("j", H, 2 * H), None);
-        assert_eq!(l.take("j", 2 * H, 3 * H), None);
+        assert_eq!(take(&mut l, 0, H), None);
+        assert_eq!(take(&mut l, H, 2 * H), None);
+        assert_eq!(take(&mut l, 2 * H, 3 * H), None);
     }
 
     #[test]
@@ -559,7 +627,7 @@ mod tests {
                 .chain([(H, 0.0)])
                 .collect();
             feed(&mut l, &samples);
-            let rows = l.take("j", 0, H).expect("period complete");
+            let rows = take_rows(&mut l, all, 0, H).expect("period complete");
             let widened: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
             let bucket = Bucket::from_values(&widened);
             let job = &jobs(all)[0];
@@ -576,5 +644,25 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "values {values:?}");
         }
+    }
+
+    #[test]
+    fn a_job_holding_too_many_values_gives_up_and_stays_closed() {
+        // `median` keeps values: two periods of 600,000 exceed the cap.
+        let mut l = live(Some(-1));
+        let n = (MAX_VALUES_PER_JOB / 2 + 100_000) as i64;
+        for base in [0, H] {
+            for i in 0..n {
+                l.feed(3, base + i, 1.0f32.to_bits());
+            }
+        }
+        assert!(!l.live[0].broken);
+        l.feed(3, 2 * H, 1.0f32.to_bits());
+        assert!(l.live[0].broken);
+        // No period reopened by the sample that broke it, nothing held.
+        assert_eq!(l.hot[0].win_end, i64::MIN);
+        assert_eq!(l.hot[0].count, 0);
+        assert!(l.live[0].done.is_empty() && l.live[0].values.is_empty());
+        assert_eq!(take(&mut l, 0, 2 * H), None);
     }
 }

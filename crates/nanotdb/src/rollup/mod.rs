@@ -37,8 +37,8 @@
 //! clock that end plus grace), or at a grown catalog (a new metric may match
 //! a pattern), and then queues the source. Passes follow cascades: a
 //! destination that is itself a rollup source is run right after (each
-//! database once per pass). Live accumulators (module `live`) aggregate flushed
-//! pages as they come, so a pass seldom reads its periods back. `nanocli
+//! database once per pass). Live accumulators (module `live`) are fed every sample
+//! as it is stored, so a pass seldom reads its periods back. `nanocli
 //! import` turns the trigger off and backfills the sources it touched at the
 //! end.
 //!
@@ -570,14 +570,16 @@ impl Engine {
         // Whether the installed accumulators are the ones for `jobs` (then
         // the pass need not lock the source again to install them).
         let mut live_current = false;
+        let mut taken: Vec<(usize, Vec<live::Period>)> = Vec::new();
         {
             let mut st = sdb.lock();
             if let Some(live) = st.live.as_mut() {
                 live_current = live.is_for(&jobs);
-                for run in &mut runs {
-                    if let Some((from, rows)) = live.take(&jobs[run.job].key, run.start, run.end) {
+                for (r, run) in runs.iter_mut().enumerate() {
+                    if let Some((from, periods)) = live.take(&jobs[run.job].key, run.start, run.end)
+                    {
                         run.read_end = from;
-                        run.live_rows = rows;
+                        taken.push((r, periods));
                         if from == run.start {
                             report.jobs_from_live += 1;
                         } else {
@@ -586,6 +588,11 @@ impl Engine {
                     }
                 }
             }
+        }
+        // The aggregates run here, with the writers' lock released.
+        for (r, periods) in taken {
+            let run = &mut runs[r];
+            run.live_rows = live::rows_of(periods, &jobs[run.job].aggregates);
         }
         for run in &mut runs {
             if run.read_end > run.start {
@@ -828,7 +835,7 @@ impl Engine {
     }
 
     /// Drops the live accumulators of `source` (a backfill recomputes its
-    /// outputs; a pass that failed may have taken rows it did not write).
+    /// outputs; rollups were turned off).
     fn drop_live(&self, source: &str) -> Result<()> {
         if let Some(db) = not_found_is_none(self.existing_db(source))? {
             db.lock().live = None;

@@ -315,6 +315,7 @@ impl Engine {
                 }
             };
         let now = time::now_ns();
+        let mut requeue: Vec<String> = Vec::new();
         for (name, due) in &cache.sources {
             let Ok(Some(d)) = not_found_is_none(self.existing_db(name)) else {
                 continue;
@@ -363,8 +364,14 @@ impl Engine {
             });
             drop(st);
             if again {
-                self.s.rollup_worker.queue(self, name);
+                requeue.push(name.clone());
             }
+        }
+        // After the cache lock: without a thread, `queue` runs the pass
+        // right here, which takes that lock.
+        drop(cache);
+        for name in requeue {
+            self.s.rollup_worker.queue(self, &name);
         }
     }
 
