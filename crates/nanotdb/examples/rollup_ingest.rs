@@ -80,9 +80,12 @@ fn run(
                     engine.write_atomic(&samples)?;
                 }
             } else {
-                for chunk in lines.chunks(batch.max(1)) {
+                for (k, chunk) in lines.chunks(batch.max(1)).enumerate() {
                     let samples: Vec<WriteSample<'_>> = chunk.iter().map(to_sample).collect();
                     engine.write(&samples)?;
+                    if k == 0 && std::env::var_os("SYNC1").is_some() {
+                        engine.sync_rollups();
+                    }
                 }
             }
             let s1 = sched();

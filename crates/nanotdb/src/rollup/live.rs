@@ -86,6 +86,9 @@ pub(crate) struct LiveRollups {
     /// Per metric id: `(first, count)` of its accumulators in `hot`/`live`
     /// (which are ordered by metric id).
     by_id: Vec<(u32, u32)>,
+    /// Per metric id: the index of its only accumulator when that one keeps
+    /// no values (the fast path), else `u32::MAX`.
+    fast: Vec<u32>,
     /// What the feed touches per sample, one cache line per job.
     hot: Vec<Hot>,
     live: Vec<LiveJob>,
@@ -102,11 +105,14 @@ pub(crate) struct LiveRollups {
 #[derive(Debug, Clone, Copy)]
 #[repr(align(64))]
 struct Hot {
-    /// `[win_start, win_end)`: the period being filled, which is the
-    /// period of the newest sample fed. `win_end` is `i64::MIN` when there
-    /// is none or the job is broken, so that the fast path never matches.
+    /// `[win_start, win_start + span)`: the period being filled, which is
+    /// the period of the newest sample fed; one unsigned compare tells
+    /// whether a sample is in it. `span` is 0 when there is none or the job
+    /// is broken, so that the fast path never matches. Before the first
+    /// period the accumulator sees, it is `[i64::MIN, from)`, whose samples
+    /// are dropped when it closes (cheaper than testing `from` each time).
     win_start: i64,
-    win_end: i64,
+    span: u64,
     /// Sum in arrival order, from `-0.0` (`-0.0 + v == v` for every `v`).
     sum: f64,
     /// Smallest and largest value as [`f64::total_cmp`] keys.
@@ -123,7 +129,7 @@ impl Hot {
     fn new(value_type: ValueType, collect: bool) -> Hot {
         let mut h = Hot {
             win_start: 0,
-            win_end: i64::MIN,
+            span: 0,
             sum: 0.0,
             min_key: 0,
             max_key: 0,
@@ -134,6 +140,22 @@ impl Hot {
         };
         h.clear();
         h
+    }
+
+    /// Whether `t` is in the period being filled.
+    #[inline(always)]
+    fn holds(&self, t: i64) -> bool {
+        (t as u64).wrapping_sub(self.win_start as u64) < self.span
+    }
+
+    fn has_window(&self) -> bool {
+        self.span != 0
+    }
+
+    /// Makes `[start, end)` the period being filled.
+    fn open(&mut self, start: i64, end: i64) {
+        self.win_start = start;
+        self.span = (end as u64).wrapping_sub(start as u64);
     }
 
     fn clear(&mut self) {
@@ -209,7 +231,7 @@ impl LiveJob {
     /// writer's feed to one compare per bound.
     #[inline(always)]
     fn push(&mut self, hot: &mut Hot, ts: i64, bits: u32) {
-        if ts >= hot.win_start && ts < hot.win_end {
+        if hot.holds(ts) {
             if let Some(v) = hot.add(bits)
                 && hot.collect
             {
@@ -225,24 +247,21 @@ impl LiveJob {
         if self.broken || ts < self.from {
             return;
         }
-        let has_window = hot.win_end != i64::MIN;
-        if has_window && ts < hot.win_start {
+        if hot.has_window() && ts < hot.win_start {
             // Stored order is non-decreasing per metric; never trust it blindly.
             self.set_broken(hot);
             return;
         }
-        if !has_window || ts >= hot.win_end {
-            self.close_window(hot);
-            if self.broken {
-                return;
-            }
-            let Some(start) = grid_floor(ts, self.offset, self.interval) else {
-                self.set_broken(hot);
-                return;
-            };
-            hot.win_start = start;
-            hot.win_end = start.saturating_add(self.interval);
+        // Not in the period being filled, not before it: a later one.
+        self.close_window(hot);
+        if self.broken {
+            return;
         }
+        let Some(start) = grid_floor(ts, self.offset, self.interval) else {
+            self.set_broken(hot);
+            return;
+        };
+        hot.open(start, start.saturating_add(self.interval));
         if let Some(v) = hot.add(bits)
             && hot.collect
         {
@@ -255,14 +274,17 @@ impl LiveJob {
         self.done = Vec::new();
         self.held = 0;
         self.values = Vec::new();
-        hot.win_end = i64::MIN;
+        hot.span = 0;
         hot.clear();
     }
 
     /// Keeps the period being filled, if it has samples, for the next pass
     /// (no aggregate runs here: this is the writer's lock).
     fn close_window(&mut self, hot: &mut Hot) {
-        if hot.count + hot.nan_count > 0 {
+        if hot.win_start < self.from {
+            // The samples before `from`: not ours to claim.
+            self.values.clear();
+        } else if hot.count + hot.nan_count > 0 {
             let values = std::mem::take(&mut self.values);
             self.held += values.len();
             self.done.push(Period {
@@ -285,7 +307,7 @@ impl LiveJob {
     /// Start of the period of the newest sample: every earlier period (from
     /// `from` on) is complete.
     fn closed_before(&self, hot: &Hot) -> i64 {
-        if hot.win_end == i64::MIN {
+        if !hot.has_window() {
             return self.from;
         }
         hot.win_start.max(self.from)
@@ -355,7 +377,11 @@ impl LiveRollups {
                     };
                     let collect = job.aggregates.iter().any(|a| a.needs_values());
                     (
-                        Hot::new(value_type, collect),
+                        {
+                            let mut h = Hot::new(value_type, collect);
+                            h.open(i64::MIN, from);
+                            h
+                        },
                         LiveJob {
                             key: job.key.clone(),
                             value_type,
@@ -389,6 +415,13 @@ impl LiveRollups {
             hot.push(h);
             live.push(j);
         }
+        let fast = by_id
+            .iter()
+            .map(|&(first, n)| {
+                let single = n == 1 && hot.get(first as usize).is_some_and(|h: &Hot| !h.collect);
+                if single { first } else { u32::MAX }
+            })
+            .collect();
         let index = live
             .iter()
             .enumerate()
@@ -397,6 +430,7 @@ impl LiveRollups {
         LiveRollups {
             jobs: jobs.clone(),
             by_id,
+            fast,
             hot,
             live,
             index,
@@ -424,29 +458,26 @@ impl LiveRollups {
     /// database lock, for every sample it stores).
     #[inline]
     pub(crate) fn feed(&mut self, id: MetricId, t: i64, v: u32) {
-        let Some(&(first, n)) = self.by_id.get(usize::from(id)) else {
-            return;
-        };
-        let first = first as usize;
-        // The fast path of the usual case (one job per metric, no values
-        // kept) touches only the job's `Hot` line.
-        if n == 1
-            && let Some(h) = self.hot.get_mut(first)
-            && t >= h.win_start
-            && t < h.win_end
-            && !h.collect
+        // The usual case (one job for the metric, no values kept, the
+        // sample in the period being filled) touches the metric's `fast`
+        // entry and the job's `Hot` line only.
+        if let Some(&k) = self.fast.get(usize::from(id))
+            && let Some(h) = self.hot.get_mut(k as usize)
+            && h.holds(t)
         {
             h.add(v);
             return;
         }
-        if n > 0 {
-            self.feed_slow(first, n as usize, t, v);
-        }
+        self.feed_slow(id, t, v);
     }
 
     #[inline(never)]
-    fn feed_slow(&mut self, first: usize, n: usize, t: i64, v: u32) {
-        for k in first..first + n {
+    fn feed_slow(&mut self, id: MetricId, t: i64, v: u32) {
+        let Some(&(first, n)) = self.by_id.get(usize::from(id)) else {
+            return;
+        };
+        let first = first as usize;
+        for k in first..first + n as usize {
             if let (Some(h), Some(j)) = (self.hot.get_mut(k), self.live.get_mut(k)) {
                 j.push(h, t, v);
             }
@@ -660,7 +691,7 @@ mod tests {
         l.feed(3, 2 * H, 1.0f32.to_bits());
         assert!(l.live[0].broken);
         // No period reopened by the sample that broke it, nothing held.
-        assert_eq!(l.hot[0].win_end, i64::MIN);
+        assert_eq!(l.hot[0].span, 0);
         assert_eq!(l.hot[0].count, 0);
         assert!(l.live[0].done.is_empty() && l.live[0].values.is_empty());
         assert_eq!(take(&mut l, 0, 2 * H), None);
