@@ -339,30 +339,7 @@ destination_db = "dst"
     let e = Engine::open(d.path()).unwrap();
     let start = T0 + 86_400 * S - 3 * 3600 * S; // 21:00, crosses midnight
     for batch in 0..72 {
-        let mut samples = Vec::new();
-        for k in 0..50 {
-            let i: i64 = batch * 50 + k;
-            let ts = start + i * 3 * S;
-            let f = match i % 37 {
-                0 => f32::NAN,
-                5 => f32::INFINITY,
-                _ => ((i * 13) % 101) as f32 * 0.25 - 7.0,
-            };
-            samples.push(WriteSample {
-                db: "src",
-                metric: "f",
-                ts,
-                value: Value::F32(f),
-            });
-            samples.push(WriteSample {
-                db: "src",
-                metric: "n",
-                ts,
-                value: Value::I32(((i * 7919) % 1000) as i32 - 500),
-            });
-        }
-        let r = e.write(&samples).unwrap();
-        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        write_f_and_n(&e, start, batch * 50..batch * 50 + 50);
         e.sync_rollups();
     }
     // Only the two jobs' first periods (begun before the accumulators
@@ -398,38 +375,46 @@ destination_db = "dst"
     );
     let e = Engine::open(d.path()).unwrap();
     let start = T0 + 21 * 3600 * S;
-    let batch = |from: i64, to: i64| {
-        let mut samples = Vec::new();
-        for i in from..to {
-            let ts = start + i * 3 * S;
-            samples.push(WriteSample {
-                db: "src",
-                metric: "f",
-                ts,
-                value: Value::F32(((i * 13) % 101) as f32 * 0.5 - 9.0),
-            });
-            samples.push(WriteSample {
-                db: "src",
-                metric: "n",
-                ts,
-                value: Value::I32(((i * 7919) % 1000) as i32 - 500),
-            });
-        }
-        let r = e.write(&samples).unwrap();
-        assert!(r.rejected.is_empty(), "{:?}", r.rejected);
-    };
     // Five minutes, then a pass: it installs the accumulators from 21:10.
-    batch(0, 100);
+    write_f_and_n(&e, start, 0..100);
     e.sync_rollups();
     assert_eq!(e.rollup_worker_totals().jobs_advanced, 0);
     // Two hours more in one batch: the next pass starts at 21:00.
-    batch(100, 2500);
+    write_f_and_n(&e, start, 100..2500);
     e.sync_rollups();
     // 21:00–21:10 read back for each of the two metrics; everything else
     // from memory.
     let live = live_equals_backfill(&e, 0, 2);
     // 2 h 5 min of samples: 12 complete periods × 2 metrics × 6 aggregates.
     assert_eq!(live.len(), 12 * 2 * 6);
+}
+
+/// Writes samples `range` (3 s apart from `start`) of `src/f` (float32,
+/// with NaN and +Inf among them) and `src/n` (int32) in one batch.
+fn write_f_and_n(e: &Engine, start: i64, range: std::ops::Range<i64>) {
+    let mut samples = Vec::new();
+    for i in range {
+        let ts = start + i * 3 * S;
+        let f = match i % 37 {
+            0 => f32::NAN,
+            5 => f32::INFINITY,
+            _ => ((i * 13) % 101) as f32 * 0.25 - 7.0,
+        };
+        samples.push(WriteSample {
+            db: "src",
+            metric: "f",
+            ts,
+            value: Value::F32(f),
+        });
+        samples.push(WriteSample {
+            db: "src",
+            metric: "n",
+            ts,
+            value: Value::I32(((i * 7919) % 1000) as i32 - 500),
+        });
+    }
+    let r = e.write(&samples).unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
 }
 
 /// Checks that all but `read_back` jobs of the automatic passes came from
