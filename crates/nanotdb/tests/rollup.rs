@@ -486,3 +486,68 @@ destination_db = "dst"
 fn midnight_step() -> i64 {
     3 * S
 }
+
+/// A metric whose newest sample is older than what a database reads at
+/// open gets no live accumulator: a sample older than the files' newest is
+/// then accepted (its order cannot be checked), and an accumulator starting
+/// after it would claim periods whose samples are on disk.
+#[test]
+fn a_metric_not_found_at_open_is_read_back() {
+    let d = tempfile::tempdir().unwrap();
+    write_manifest(
+        d.path(),
+        "src",
+        r#"
+[retention]
+partition = "day"
+[rollups]
+enabled = true
+default_grace = "1m"
+[[rollups.jobs]]
+id = "old"
+source_metric = "old"
+interval = "1h"
+aggregates = ["count", "sum"]
+destination_db = "dst"
+"#,
+    );
+    let sample = |metric: &'static str, ts: i64, v: f32| WriteSample {
+        db: "src",
+        metric,
+        ts,
+        value: Value::F32(v),
+    };
+    {
+        let e = Engine::open(d.path()).unwrap();
+        e.set_auto_rollups(false);
+        // "old" on day 0, 00:00–03:50; "new" once a day on days 1–5, so the
+        // three newest partitions (what open reads) hold no "old".
+        let mut samples: Vec<WriteSample> = (0..24)
+            .map(|k| sample("old", T0 + k * 600 * S, k as f32))
+            .collect();
+        samples.extend((1..=5).map(|day| sample("new", T0 + day * 86_400 * S, 1.0)));
+        assert!(e.write(&samples).unwrap().rejected.is_empty());
+        e.close().unwrap();
+    }
+    let e = Engine::open(d.path()).unwrap();
+    // 01:05, older than the 03:50 on disk: accepted, the engine cannot tell.
+    let r = e.write(&[sample("old", T0 + 3_900 * S, 100.0)]).unwrap();
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    e.sync_rollups();
+    let later: Vec<WriteSample> = (4..7)
+        .map(|h| sample("old", T0 + h * 3_600 * S + 600 * S, 7.0))
+        .collect();
+    assert!(e.write(&later).unwrap().rejected.is_empty());
+    e.sync_rollups();
+    let totals = e.rollup_worker_totals();
+    assert_eq!(
+        totals.jobs_from_live + totals.jobs_partly_from_live,
+        0,
+        "{totals:?}"
+    );
+    let live = dump(&e, "dst");
+    // Hours 0–5 of "old", count and sum.
+    assert_eq!(live.len(), 6 * 2, "{live:?}");
+    e.rollup_backfill(&["src"]).unwrap();
+    assert_eq!(dump(&e, "dst"), live);
+}

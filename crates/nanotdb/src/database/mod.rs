@@ -118,6 +118,12 @@ pub(crate) struct DbState {
     /// Last (timestamp, value bits) per metric id, for the stale check and
     /// last-value queries.
     last: Vec<Option<(i64, u32)>>,
+    /// Cataloged metrics whose newest sample was not found at open (older
+    /// than the partitions read then). A sample of theirs is accepted
+    /// without comparing it with the files, so what is stored later may
+    /// precede what the files hold: the live rollups never claim their
+    /// periods (they are read back).
+    pub(crate) last_unknown: HashSet<MetricId>,
     /// Cached bounds of the most recently used partition.
     hot: Option<(i64, i64, Arc<str>)>,
     /// Data files written without fsync since the last WAL checkpoint.
@@ -283,6 +289,13 @@ impl Database {
             db.load_files(&mut st)?;
             db.derive_last_values(&mut st)?;
             db.open_wal_and_replay(&mut st)?;
+            // Metrics whose newest sample is older than what was read: their
+            // order is not checked against the files (see `last_unknown`).
+            let ids = usize::from(st.catalog.max_id()).max(st.catalog.len());
+            st.last_unknown = (0..=ids)
+                .filter_map(|i| MetricId::try_from(i).ok())
+                .filter(|&id| st.catalog.get(id).is_some() && st.last_ts(id).is_none())
+                .collect();
         }
         Ok(db)
     }
@@ -332,6 +345,7 @@ impl Database {
                 sealed: HashSet::new(),
                 files: BTreeMap::new(),
                 last: Vec::new(),
+                last_unknown: HashSet::new(),
                 hot: None,
                 unsynced_files: Vec::new(),
                 replaying: false,

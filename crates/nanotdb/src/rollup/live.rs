@@ -94,9 +94,6 @@ pub(crate) struct LiveRollups {
     live: Vec<LiveJob>,
     /// Job key → index into `live`.
     index: std::collections::HashMap<String, usize>,
-    /// Metrics whose last sample was unknown when an accumulator was due
-    /// (see [`LiveRollups::build`]): none for them.
-    unknown: std::collections::HashSet<MetricId>,
 }
 
 /// The running statistics of the period being filled and what decides
@@ -152,10 +149,11 @@ impl Hot {
         self.span != 0
     }
 
-    /// Makes `[start, end)` the period being filled.
-    fn open(&mut self, start: i64, end: i64) {
+    /// Makes `[start, start + span)` the period being filled (`span` as
+    /// u64: a period may reach past `i64::MAX`).
+    fn open(&mut self, start: i64, span: u64) {
         self.win_start = start;
-        self.span = (end as u64).wrapping_sub(start as u64);
+        self.span = span;
     }
 
     fn clear(&mut self) {
@@ -232,13 +230,23 @@ impl LiveJob {
     #[inline(always)]
     fn push(&mut self, hot: &mut Hot, ts: i64, bits: u32) {
         if hot.holds(ts) {
-            if let Some(v) = hot.add(bits)
-                && hot.collect
-            {
-                self.values.push(v);
-            }
+            self.add(hot, bits);
         } else {
             self.push_slow(hot, ts, bits);
+        }
+    }
+
+    /// Adds a sample of the period being filled (and its value, for the
+    /// aggregates that need values, within the job's cap).
+    #[inline(always)]
+    fn add(&mut self, hot: &mut Hot, bits: u32) {
+        if let Some(v) = hot.add(bits)
+            && hot.collect
+        {
+            self.values.push(v);
+            if self.values.len() + self.held > MAX_VALUES_PER_JOB {
+                self.set_broken(hot);
+            }
         }
     }
 
@@ -261,12 +269,8 @@ impl LiveJob {
             self.set_broken(hot);
             return;
         };
-        hot.open(start, start.saturating_add(self.interval));
-        if let Some(v) = hot.add(bits)
-            && hot.collect
-        {
-            self.values.push(v);
-        }
+        hot.open(start, self.interval as u64);
+        self.add(hot, bits);
     }
 
     fn set_broken(&mut self, hot: &mut Hot) {
@@ -319,12 +323,12 @@ impl LiveRollups {
     /// key and grid; new ones start at the period after the metric's last
     /// stored sample (`last(metric id)`).
     ///
-    /// A metric whose last sample is not known (it is older than what the
-    /// database loads at open) gets none, for as long as these accumulators
-    /// and their rebuilds live: its stored order is not checked against the
-    /// files then, so a sample older than the files' newest could be fed,
-    /// and the periods after it claimed without the samples on disk. Its
-    /// periods are read back instead (an idle metric's few periods).
+    /// A metric whose last sample is not known (`last` says `None`: the
+    /// database did not find it at open, so its stored order is not
+    /// checked against the files and a sample older than the files' newest
+    /// could be fed, and the periods after it claimed without the samples
+    /// on disk) gets none; its periods are read back instead (an idle
+    /// metric's few periods).
     pub(crate) fn build(
         jobs: &Arc<Vec<ExpandedJob>>,
         old: Option<LiveRollups>,
@@ -332,18 +336,15 @@ impl LiveRollups {
         last: impl Fn(MetricId) -> Option<i64>,
         offsets: impl Fn(&ExpandedJob) -> i64,
     ) -> LiveRollups {
-        let (mut old_live, mut unknown): (std::collections::HashMap<String, (Hot, LiveJob)>, _) =
-            match old {
-                Some(o) => (
-                    o.hot
-                        .into_iter()
-                        .zip(o.live)
-                        .map(|(h, j)| (j.key.clone(), (h, j)))
-                        .collect(),
-                    o.unknown,
-                ),
-                None => Default::default(),
-            };
+        let mut old_live: std::collections::HashMap<String, (Hot, LiveJob)> = old
+            .map(|o| {
+                o.hot
+                    .into_iter()
+                    .zip(o.live)
+                    .map(|(h, j)| (j.key.clone(), (h, j)))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut built: Vec<(MetricId, Hot, LiveJob)> = Vec::new();
         for job in jobs.iter() {
             let iv = job.interval_ns;
@@ -353,9 +354,6 @@ impl LiveRollups {
             let Some((id, value_type)) = id_of(&job.source_metric) else {
                 continue;
             };
-            if unknown.contains(&id) {
-                continue;
-            }
             let offset = offset_of(offsets(job), iv);
             let (hot, live) = match old_live.remove(&job.key) {
                 Some((h, j))
@@ -368,7 +366,6 @@ impl LiveRollups {
                 }
                 _ => {
                     let Some(ts) = last(id) else {
-                        unknown.insert(id);
                         continue;
                     };
                     let Some(from) = grid_floor(ts, offset, iv).map(|f| f.saturating_add(iv))
@@ -379,7 +376,7 @@ impl LiveRollups {
                     (
                         {
                             let mut h = Hot::new(value_type, collect);
-                            h.open(i64::MIN, from);
+                            h.open(i64::MIN, (from as u64).wrapping_sub(i64::MIN as u64));
                             h
                         },
                         LiveJob {
@@ -434,7 +431,6 @@ impl LiveRollups {
             hot,
             live,
             index,
-            unknown,
         }
     }
 
@@ -495,6 +491,10 @@ impl LiveRollups {
         let (live, hot) = (self.live.get_mut(i)?, self.hot.get(i)?);
         let split = live.done.partition_point(|p| p.start < end);
         let taken: Vec<Period> = live.done.drain(..split).collect();
+        if live.done.is_empty() && live.done.capacity() > 64 {
+            // A backlog was drained: give its memory back.
+            live.done = Vec::new();
+        }
         live.held = live
             .held
             .saturating_sub(taken.iter().map(|p| p.values.len()).sum());
@@ -604,20 +604,10 @@ mod tests {
             take(&mut l, 0, 2 * H),
             Some((H, vec![(0, H, 2.0), (1, H, 2.0), (2, H, 1.0)]))
         );
-        // Unknown last sample: no accumulator, not even after a rebuild
-        // (the samples fed could be older than the files' newest).
+        // Unknown last sample: no accumulator.
         let mut l = live(None);
         feed(&mut l, &[(5, 1.0), (H + 5, 2.0), (2 * H, 3.0)]);
         assert_eq!(take(&mut l, H, 2 * H), None);
-        let mut l = LiveRollups::build(
-            &jobs(AGGS),
-            Some(l),
-            |m| (m == "m").then_some((3, ValueType::Float32)),
-            |_| Some(2 * H),
-            |_| 0,
-        );
-        feed(&mut l, &[(3 * H, 1.0), (4 * H, 2.0), (5 * H, 3.0)]);
-        assert_eq!(take(&mut l, 3 * H, 4 * H), None);
     }
 
     #[test]
@@ -678,22 +668,33 @@ mod tests {
     }
 
     #[test]
-    fn a_job_holding_too_many_values_gives_up_and_stays_closed() {
-        // `median` keeps values: two periods of 600,000 exceed the cap.
+    fn a_job_holding_too_much_gives_up_and_stays_closed() {
+        let closed = |l: &LiveRollups| {
+            l.live[0].broken
+                && l.hot[0].span == 0
+                && l.hot[0].count == 0
+                && l.live[0].done.is_empty()
+                && l.live[0].values.is_empty()
+        };
+        // Too many finished periods: the sample closing the last one must
+        // not open another.
         let mut l = live(Some(-1));
-        let n = (MAX_VALUES_PER_JOB / 2 + 100_000) as i64;
-        for base in [0, H] {
-            for i in 0..n {
-                l.feed(3, base + i, 1.0f32.to_bits());
-            }
+        for k in 0..=MAX_PERIODS_PER_JOB as i64 {
+            l.feed(3, k * H, 1.0f32.to_bits());
         }
         assert!(!l.live[0].broken);
+        l.feed(3, (MAX_PERIODS_PER_JOB as i64 + 1) * H, 1.0f32.to_bits());
+        assert!(closed(&l));
+        assert_eq!(take(&mut l, 0, 2 * H), None);
+        // Too many values (`median` keeps them), also in the period being
+        // filled.
+        let mut l = live(Some(-1));
+        for i in 0..=MAX_VALUES_PER_JOB as i64 {
+            l.feed(3, i, 1.0f32.to_bits());
+        }
+        assert!(closed(&l));
         l.feed(3, 2 * H, 1.0f32.to_bits());
-        assert!(l.live[0].broken);
-        // No period reopened by the sample that broke it, nothing held.
-        assert_eq!(l.hot[0].span, 0);
-        assert_eq!(l.hot[0].count, 0);
-        assert!(l.live[0].done.is_empty() && l.live[0].values.is_empty());
+        assert!(closed(&l));
         assert_eq!(take(&mut l, 0, 2 * H), None);
     }
 }

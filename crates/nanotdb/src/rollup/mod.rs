@@ -827,7 +827,13 @@ impl Engine {
             jobs,
             old,
             |m| st.catalog.lookup(m),
-            |id| st.last_ts(id),
+            |id| {
+                if st.last_unknown.contains(&id) {
+                    None
+                } else {
+                    st.last_ts(id)
+                }
+            },
             |job| cps.get(&job.key).copied().filter(|&c| c != 0).unwrap_or(0),
         );
         st.live = Some(built);
