@@ -399,10 +399,10 @@ struct JobRun {
     agg: Option<WindowedAggregation>,
     read_end: i64,
     /// (aggregate index, period start, value).
-    rows: Vec<(usize, i64, f32)>,
+    rows: Vec<live::Row>,
     /// Rows of the periods `[read_end, end)` from the live accumulators,
     /// appended after the read-back ones.
-    live_rows: Vec<(usize, i64, f32)>,
+    live_rows: Vec<live::Row>,
     group_start: i64,
     skip_group: bool,
 }
@@ -1020,7 +1020,7 @@ fn push_sample(run: &mut JobRun, ts: i64, value: Value) {
 /// than the period being filled, which per-metric ordering rules out) is
 /// dropped instead of written twice.
 fn collect_row(
-    rows: &mut Vec<(usize, i64, f32)>,
+    rows: &mut Vec<live::Row>,
     group_start: &mut i64,
     skip_group: &mut bool,
     offset: i64,
