@@ -79,6 +79,9 @@ pub(crate) struct Worker {
     /// Signalled when work is queued, a round ends, or on stop.
     changed: Condvar,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Tests: behave as if the thread could not be created.
+    #[cfg(test)]
+    pub(crate) no_thread: std::sync::atomic::AtomicBool,
 }
 
 impl Worker {
@@ -140,6 +143,10 @@ impl Worker {
         let mut t = self.thread.lock().unwrap_or_else(|p| p.into_inner());
         if t.is_some() {
             return true;
+        }
+        #[cfg(test)]
+        if self.no_thread.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
         }
         // Checked under the thread lock: `shutdown` sets `stop` before it
         // takes the handle, so no thread starts after it looked.
@@ -393,5 +400,64 @@ impl Engine {
     /// What the background rollup worker has done since the engine opened.
     pub fn rollup_worker_totals(&self) -> WorkerTotals {
         self.s.rollup_worker.totals()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use crate::{Engine, Value, WriteSample};
+
+    /// Without a worker thread (it could not be created) the queue runs in
+    /// the writer, with the same outputs. (A pass re-queueing a source from
+    /// there, which must not hold the rollup cache lock, needs another
+    /// writer storing samples during the pass: not reproduced here.)
+    #[test]
+    fn without_a_thread_passes_run_in_the_writer() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
+        std::fs::create_dir_all(d.path().join("src")).unwrap();
+        std::fs::write(
+            d.path().join("src/manifest.toml"),
+            "[rollups]\nenabled = true\ndefault_grace = \"1m\"\n[[rollups.jobs]]\nid = \"m\"\n\
+             source_metric = \"m\"\ninterval = \"10m\"\naggregates = [\"count\"]\n\
+             destination_db = \"dst\"\n",
+        )
+        .unwrap();
+        let e = Engine::open(d.path()).unwrap();
+        e.s.rollup_worker.no_thread.store(true, Ordering::Relaxed);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            const T0: i64 = 1_767_225_600_000_000_000;
+            for batch in 0..6i64 {
+                let samples: Vec<WriteSample> = (0..10i64)
+                    .map(|k| WriteSample {
+                        db: "src",
+                        metric: "m",
+                        ts: T0 + (batch * 10 + k) * 60_000_000_000,
+                        value: Value::F32(1.0),
+                    })
+                    .collect();
+                e.write(&samples).unwrap();
+            }
+            e.sync_rollups();
+            let mut counts = Vec::new();
+            e.query_range("dst", "m.count", i64::MIN, i64::MAX, 1, |s| {
+                counts.push(((s.ts - T0) / 60_000_000_000, s.value.as_f64()));
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+            let _ = tx.send(counts);
+        });
+        let counts = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the writer finished (no deadlock)");
+        writer.join().unwrap();
+        // One sample a minute for 60 minutes: the five 10-minute periods
+        // before the last sample's are complete, ten samples each.
+        let want: Vec<(i64, f64)> = (0..5).map(|p| (p * 10, 10.0)).collect();
+        assert_eq!(counts, want);
     }
 }
