@@ -158,10 +158,13 @@ impl DbState {
     /// Timestamp of the newest stored sample of every metric id (index =
     /// id, from 0 to the largest id).
     pub(crate) fn last_by_id(&self) -> Vec<Option<i64>> {
+        self.id_range().map(|id| self.last_ts(id)).collect()
+    }
+
+    /// Every metric id from 0 to the largest one the catalog holds.
+    fn id_range(&self) -> impl Iterator<Item = MetricId> + use<> {
         let n = usize::from(self.catalog.max_id()).max(self.catalog.len());
-        (0..=n)
-            .map(|i| MetricId::try_from(i).ok().and_then(|id| self.last_ts(id)))
-            .collect()
+        (0..=n).filter_map(|i| MetricId::try_from(i).ok())
     }
 
     /// Timestamp of the newest stored sample of metric `id`, if known.
@@ -291,9 +294,8 @@ impl Database {
             db.open_wal_and_replay(&mut st)?;
             // Metrics whose newest sample is older than what was read: their
             // order is not checked against the files (see `last_unknown`).
-            let ids = usize::from(st.catalog.max_id()).max(st.catalog.len());
-            st.last_unknown = (0..=ids)
-                .filter_map(|i| MetricId::try_from(i).ok())
+            st.last_unknown = st
+                .id_range()
                 .filter(|&id| st.catalog.get(id).is_some() && st.last_ts(id).is_none())
                 .collect();
         }

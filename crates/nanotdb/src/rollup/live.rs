@@ -354,7 +354,7 @@ impl LiveRollups {
             let Some((id, value_type)) = id_of(&job.source_metric) else {
                 continue;
             };
-            let offset = offset_of(offsets(job), iv);
+            let offset = offsets(job).rem_euclid(iv);
             let (hot, live) = match old_live.remove(&job.key) {
                 Some((h, j))
                     if j.interval == iv
@@ -507,11 +507,6 @@ impl LiveRollups {
             taken.into_iter().filter(|p| p.start >= from).collect(),
         ))
     }
-}
-
-/// The grid offset of a job as `[0, interval)`.
-fn offset_of(offset: i64, interval: i64) -> i64 {
-    offset.rem_euclid(interval)
 }
 
 /// Start of the period of the grid `offset + k·interval` holding `ts`
