@@ -15,7 +15,10 @@
 //! For profiling: `ROLLUP_INGEST_ONLY=on|off` runs one side only, and with
 //! BATCH, `ROLLUP_INGEST_DETAIL=1` prints per run the writer thread's wall
 //! time, the close, its CPU time, run-queue wait and minor page faults
-//! (Linux `/proc/thread-self`), and the worker's totals.
+//! (Linux `/proc/thread-self`), and the worker's totals. With BATCH,
+//! `ROLLUP_INGEST_SYNC_FIRST=1` waits for the first pass after the first
+//! batch, so the live accumulators exist from then on even where the worker
+//! thread barely runs (under valgrind, for instruction counts).
 
 use std::time::Instant;
 
@@ -80,10 +83,11 @@ fn run(
                     engine.write_atomic(&samples)?;
                 }
             } else {
+                let sync_first = std::env::var_os("ROLLUP_INGEST_SYNC_FIRST").is_some();
                 for (k, chunk) in lines.chunks(batch.max(1)).enumerate() {
                     let samples: Vec<WriteSample<'_>> = chunk.iter().map(to_sample).collect();
                     engine.write(&samples)?;
-                    if k == 0 && std::env::var_os("SYNC1").is_some() {
+                    if k == 0 && sync_first {
                         engine.sync_rollups();
                     }
                 }

@@ -4,8 +4,8 @@
 //!
 //! They live in the source database's state and the write path feeds them
 //! every sample it stores, under the database lock it already holds, while
-//! the sample is in registers (a few nanoseconds: one compare per period
-//! bound and a running count/sum/min/max in one cache line per job; values
+//! the sample is in registers (a few dozen instructions: one compare for the
+//! period and a running count/sum/min/max in one cache line per job; values
 //! are kept only for aggregates that need them). Samples arrive in
 //! per-metric non-decreasing order; a sample stored before an accumulator
 //! existed is older than the point it starts from (the metric's newest

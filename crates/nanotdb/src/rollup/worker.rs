@@ -24,9 +24,8 @@ use std::time::{Duration, Instant};
 const PAUSE_FACTOR: u32 = 4;
 /// Shortest pause between rounds: a pass takes the source's lock a few
 /// times, and each time a writer holding it back to back pays for the
-/// hand-over, so a bulk load gets a pass every 50 ms at most (measured:
-/// +10 % → +5 % on pre-parsed 86-sample writes; 200 ms was worse again,
-/// the pass left for `close` grows).
+/// hand-over, so a bulk load gets a pass every 50 ms at most. Much longer
+/// pauses leave more work for the pass run by `close` (see BENCHMARKS.md).
 const MIN_PAUSE: Duration = Duration::from_millis(50);
 /// Longest pause between rounds.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
