@@ -415,28 +415,13 @@ fn self_metrics_exposition() {
     }
 }
 
-fn copy_dir(src: &std::path::Path, dst: &std::path::Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap().flatten() {
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).unwrap();
-            let mut p = std::fs::metadata(&to).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            p.set_readonly(false);
-            std::fs::set_permissions(&to, p).unwrap();
-        }
-    }
-}
-
 #[test]
 fn rollup_backfill_rebuilds_destinations() {
     let s = TestServer::start();
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/rollups/root/edge");
-    copy_dir(&fixture, &s.root().join("edge"));
+    common::copy_dir(
+        &common::fixture("rollups/root/edge"),
+        &s.root().join("edge"),
+    );
     let r = s.post("/api/v1/rollup/backfill", b"{\"source_db\":\" edge \"}");
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();

@@ -61,14 +61,8 @@ pub use stats::{DbCounters, DbStats, OpenPageStats, Tally};
 /// Test helpers shared by the unit tests.
 #[cfg(test)]
 pub(crate) mod testutil {
-    use std::path::{Path, PathBuf};
-
-    /// The workspace's `../shared/fixtures` (override the shared folder with
-    /// `NANOTDB_SHARED`).
-    pub fn fixtures() -> PathBuf {
-        std::env::var("NANOTDB_SHARED")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-            .join("fixtures")
+    /// The repository's `tests/fixtures` folder.
+    pub fn fixtures() -> std::path::PathBuf {
+        nanotdb_testkit::fixtures_dir()
     }
 }

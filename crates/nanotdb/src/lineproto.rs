@@ -938,14 +938,7 @@ mod tests {
 
     #[test]
     fn types_fixture() {
-        // shared/ sits beside the project checkout (and beside helper crates): search upwards.
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .map(|a| a.join("shared/fixtures/types"))
-            .find(|p| p.join("input.lp").is_file());
-        let Some(dir) = dir else {
-            panic!("shared/fixtures/types not found above the crate")
-        };
+        let dir = crate::testutil::fixtures().join("types");
         let read = |name: &str| match std::fs::read_to_string(dir.join(name)) {
             Ok(s) => s,
             Err(e) => panic!("{name}: {e}"),

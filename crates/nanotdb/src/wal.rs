@@ -474,8 +474,7 @@ mod tests {
     /// and re-encoding its records reproduces it byte for byte.
     #[test]
     fn reference_wal_decodes_and_re_encodes_identically() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/wal-replay/root/live/live.wal");
+        let path = crate::testutil::fixtures().join("wal-replay/root/live/live.wal");
         let bytes = std::fs::read(&path).expect("wal-replay fixture");
         let s = scan_wal(&bytes);
         assert!(s.stop.is_none());

@@ -14,17 +14,8 @@ use nanotdb_server::settings::ServerSettings;
 #[allow(unused_imports)]
 pub use client::{Conn, Resp, request};
 
-/// A fixture folder under the workspace's `../shared/fixtures` (override
-/// the shared folder with `NANOTDB_SHARED`).
-pub fn fixture(name: &str) -> std::path::PathBuf {
-    std::env::var("NANOTDB_SHARED")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-        })
-        .join("fixtures")
-        .join(name)
-}
+#[allow(unused_imports)]
+pub use nanotdb_testkit::{copy_dir, fixture};
 
 /// A running server on a temporary root.
 pub struct TestServer {
