@@ -352,9 +352,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         duration_ms: started.elapsed().as_millis(),
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(&s)?);
     } else {
-        println!(
+        outln!(
             "Wrote {} NLP lines from {}/{} CSV files to {} ({} skipped, {}ms)",
             s.rows_written,
             s.files_included,
@@ -363,12 +363,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
             s.files_skipped,
             s.duration_ms
         );
-        println!("Database: {}", s.database);
+        outln!("Database: {}", s.database);
         if s.append_mode {
-            println!("Mode: append");
+            outln!("Mode: append");
         }
         if let Some(m) = &s.metadata_file {
-            println!("Metadata: {m}");
+            outln!("Metadata: {m}");
         }
     }
     Ok(ExitCode::SUCCESS)

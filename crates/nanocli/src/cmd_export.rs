@@ -109,11 +109,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 duration_ms: started.elapsed().as_millis(),
             };
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
+                outln!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                println!(
+                outln!(
                     "Exported {} to {} ({} lines, {} bytes, {}ms)",
-                    s.database, s.output_file, s.lines, s.bytes, s.duration_ms
+                    s.database,
+                    s.output_file,
+                    s.lines,
+                    s.bytes,
+                    s.duration_ms
                 );
             }
         }

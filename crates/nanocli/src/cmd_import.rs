@@ -140,9 +140,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         duration_ms: started.elapsed().as_millis(),
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!(
+        outln!(
             "Imported {}/{} lines from {} ({} skipped, {} rejected, {}ms)",
             summary.imported_lines,
             summary.total_lines,
@@ -151,9 +151,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             summary.rejected_lines,
             summary.duration_ms
         );
-        println!("Databases seen: {}", summary.databases_seen.join(", "));
+        outln!("Databases seen: {}", summary.databases_seen.join(", "));
         if let Some(r) = rollups.as_ref().filter(|r| !r.source_databases.is_empty()) {
-            println!(
+            outln!(
                 "Rolled up {} into {} ({} samples written).",
                 r.source_databases.join(", "),
                 r.destination_databases.join(", "),

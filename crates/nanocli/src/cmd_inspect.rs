@@ -116,16 +116,16 @@ fn catalog(a: CatalogArgs) -> Result<ExitCode> {
             "metrics": metrics.iter().map(|m| json!({"name": m.name, "id": m.id, "type": m.value_type.as_str()})).collect::<Vec<_>>(),
             "generated_at": format_rfc3339(now_ns()),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Catalog for {}", c.db);
-    println!("Root: {}", c.root.display());
-    println!("DB dir: {}", c.dir.display());
-    println!("Catalog: {}", path.display());
-    println!("metrics={}", metrics.len());
+    outln!("Catalog for {}", c.db);
+    outln!("Root: {}", c.root.display());
+    outln!("DB dir: {}", c.dir.display());
+    outln!("Catalog: {}", path.display());
+    outln!("metrics={}", metrics.len());
     if metrics.is_empty() {
-        println!("no metrics registered");
+        outln!("no metrics registered");
     } else {
         let mut t = Table::new(&[
             ("name", Align::Left),
@@ -139,7 +139,7 @@ fn catalog(a: CatalogArgs) -> Result<ExitCode> {
                 m.value_type.as_str().into(),
             ]);
         }
-        print!("{}", t.render());
+        out!("{}", t.render());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -332,20 +332,23 @@ fn dat(a: Args) -> Result<ExitCode> {
     let files: Vec<_> = raw_files(&c.dir).iter().map(|p| scan_dat(p)).collect();
     let v = dat_json(&c, &files, a.verbose);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Data files for {}", c.db);
-    println!("Root: {}", c.root.display());
-    println!("DB dir: {}", c.dir.display());
-    println!(
+    outln!("Data files for {}", c.db);
+    outln!("Root: {}", c.root.display());
+    outln!("DB dir: {}", c.dir.display());
+    outln!(
         "summary: files={} bytes={} frames={} records={}",
-        v["file_count"], v["total_bytes"], v["total_frames"], v["total_records"]
+        v["file_count"],
+        v["total_bytes"],
+        v["total_frames"],
+        v["total_records"]
     );
     if files.is_empty() {
-        println!("no data files discovered");
+        outln!("no data files discovered");
     } else {
-        print!("{}", dat_tables(&c, &files, a.verbose));
+        out!("{}", dat_tables(&c, &files, a.verbose));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -465,17 +468,20 @@ fn wal(a: Args) -> Result<ExitCode> {
         .collect();
     let v = wal_json(&c, &files, a.verbose);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("WAL files for {}", c.db);
-    println!("Root: {}", c.root.display());
-    println!("DB dir: {}", c.dir.display());
-    println!(
+    outln!("WAL files for {}", c.db);
+    outln!("Root: {}", c.root.display());
+    outln!("DB dir: {}", c.dir.display());
+    outln!(
         "summary: files={} bytes={} records={} has_tail={}",
-        v["file_count"], v["total_bytes"], v["total_records"], v["has_tail"]
+        v["file_count"],
+        v["total_bytes"],
+        v["total_records"],
+        v["has_tail"]
     );
-    print!("{}", wal_table(&c, &files, a.verbose));
+    out!("{}", wal_table(&c, &files, a.verbose));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -568,63 +574,71 @@ fn db(a: Args) -> Result<ExitCode> {
             v["data_detail"] = dj["files"].clone();
             v["wal_detail"] = wj["files"].clone();
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Database: {}", c.db);
-    println!("Root: {}", c.root.display());
-    println!("DB dir: {}", c.dir.display());
-    println!("Engine config: {}", c.root.join("engine.toml").display());
-    println!("\nCatalog");
-    println!("  path: {}", cat.path.display());
-    println!("  exists: {}", cat.exists);
-    println!(
+    outln!("Database: {}", c.db);
+    outln!("Root: {}", c.root.display());
+    outln!("DB dir: {}", c.dir.display());
+    outln!("Engine config: {}", c.root.join("engine.toml").display());
+    outln!("\nCatalog");
+    outln!("  path: {}", cat.path.display());
+    outln!("  exists: {}", cat.exists);
+    outln!(
         "  parse_error: {}",
         cat.parse_error.as_deref().unwrap_or("-")
     );
-    println!(
+    outln!(
         "  metrics: total={} int32={} float32={}",
-        cat.metrics_count, cat.int32_count, cat.float32_count
+        cat.metrics_count,
+        cat.int32_count,
+        cat.float32_count
     );
-    println!("\nManifest");
-    println!("  path: {}", man_path.display());
-    println!("  exists: {man_exists}");
-    println!("  parse_error: {}", man_err.as_deref().unwrap_or("-"));
+    outln!("\nManifest");
+    outln!("  path: {}", man_path.display());
+    outln!("  exists: {man_exists}");
+    outln!("  parse_error: {}", man_err.as_deref().unwrap_or("-"));
     if let Some(m) = &man_cfg {
-        println!(
+        outln!(
             "  retention: grace={} retention_days={} retention_action={} max_active_days={}",
             m.retention.grace,
             m.retention.retention_days,
             m.retention.retention_action,
             m.retention.max_active_days
         );
-        println!(
+        outln!(
             "  wal: enabled={} skip_before={}",
-            m.wal.enabled, m.wal.skip_before
+            m.wal.enabled,
+            m.wal.skip_before
         );
-        println!(
+        outln!(
             "  page: max_records={} max_bytes={} max_age={}",
-            m.page.max_records, m.page.max_bytes, m.page.max_age
+            m.page.max_records,
+            m.page.max_bytes,
+            m.page.max_age
         );
     }
-    println!("\nData");
-    print!(
+    outln!("\nData");
+    out!(
         "  files={} bytes={} frames={} records={}",
-        data["files"], data["total_bytes"], data["total_frames"], data["total_records"]
+        data["files"],
+        data["total_bytes"],
+        data["total_frames"],
+        data["total_records"]
     );
     if let (Some(a), Some(b)) = (min_ts, max_ts) {
-        print!(
+        out!(
             " start={} duration={}",
             utc(a),
             format_go_duration(b.saturating_sub(a))
         );
     }
-    println!();
+    outln!();
     for (p, r) in &dats {
         if let Ok(r) = r
             && let Some(d) = &r.damage
         {
-            println!(
+            outln!(
                 "  damage: {} at offset {} (frame {}): {}; {} intact frames ({} records) readable, {} bytes after",
                 rel(&c, p),
                 d.offset,
@@ -636,16 +650,19 @@ fn db(a: Args) -> Result<ExitCode> {
             );
         }
     }
-    println!("\nWAL");
-    println!(
+    outln!("\nWAL");
+    outln!(
         "  files={} bytes={} records={} tail_present={}",
-        walj["files"], walj["total_bytes"], walj["total_records"], walj["has_tail"]
+        walj["files"],
+        walj["total_bytes"],
+        walj["total_records"],
+        walj["has_tail"]
     );
     if a.verbose {
-        println!("\nData Detail");
-        print!("{}", dat_tables(&c, &dats, true));
-        println!("\nWAL Detail");
-        print!("{}", wal_table(&c, &wals, true));
+        outln!("\nData Detail");
+        out!("{}", dat_tables(&c, &dats, true));
+        outln!("\nWAL Detail");
+        out!("{}", wal_table(&c, &wals, true));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -758,21 +775,21 @@ fn metric(a: Args) -> Result<ExitCode> {
         let v = json!({"root_dir": c.root, "database": c.db, "database_dir": c.dir, "files": files,
             "file_count": paths.len(), "total_bytes": tb, "total_frames": tf, "total_metrics": tm,
             "total_points": tp, "has_errors": errors, "generated_at": format_rfc3339(now_ns())});
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Metric files for {}", c.db);
-    println!("Root: {}", c.root.display());
-    println!("DB dir: {}", c.dir.display());
-    println!(
+    outln!("Metric files for {}", c.db);
+    outln!("Root: {}", c.root.display());
+    outln!("DB dir: {}", c.dir.display());
+    outln!(
         "summary: files={} bytes={tb} frames={tf} distinct_metrics={tm} points={tp}",
         paths.len()
     );
     if paths.is_empty() {
-        println!("no metric files discovered");
+        outln!("no metric files discovered");
     } else {
-        print!("{}", t.render());
-        print!("{details}");
+        out!("{}", t.render());
+        out!("{details}");
     }
     Ok(ExitCode::SUCCESS)
 }

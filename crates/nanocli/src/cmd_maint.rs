@@ -171,12 +171,12 @@ pub fn build(b: Build) -> Result<ExitCode> {
             "raw_ingest_action": raw_action.as_str(), "verified": reports.iter().all(|r| r.verified),
             "partitions": reports, "partition_count": reports.len(), "source_bytes": src, "metric_bytes": met,
             "duration_ms": ms});
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Metric build for {db}");
-    println!("Root: {}", root.display());
-    println!(
+    outln!("Metric build for {db}");
+    outln!("Root: {}", root.display());
+    outln!(
         "format={} codec={} raw_ingest_action={} partitions={} duration_ms={ms}",
         version.name(),
         codec.name(),
@@ -209,8 +209,8 @@ pub fn build(b: Build) -> Result<ExitCode> {
             r.verified.to_string(),
         ]);
     }
-    print!("{}", t.render());
-    println!("totals: source_bytes={src} metric_bytes={met}");
+    out!("{}", t.render());
+    outln!("totals: source_bytes={src} metric_bytes={met}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -221,11 +221,16 @@ pub fn compact(a: CompactArgs) -> Result<ExitCode> {
     let r = engine.recompact_data_file(&db, &a.part)?;
     engine.close()?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        outln!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        println!(
+        outln!(
             "Recompacted {}/data-{}.dat ({} -> {} frames, {} -> {} bytes)",
-            r.database, r.part, r.old_frames, r.new_frames, r.old_bytes, r.new_bytes
+            r.database,
+            r.part,
+            r.old_frames,
+            r.new_frames,
+            r.old_bytes,
+            r.new_bytes
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -245,9 +250,9 @@ pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
     }
     let r = r?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        outln!("{}", serde_json::to_string_pretty(&r)?);
     } else {
-        println!(
+        outln!(
             "Recovered {} to {} ({} frames, {} records, {} skipped bytes)",
             r.source_path.display(),
             r.output_path.display(),

@@ -178,7 +178,7 @@ impl<W: Write> Out<W> {
                 if self.rows > 0 {
                     self.w.write_all(b",")?;
                 }
-                serde_json::to_writer(&mut self.w, r).map_err(std::io::Error::other)?;
+                serde_json::to_writer(&mut self.w, r).map_err(std::io::Error::from)?;
             }
         }
         self.rows += 1;
@@ -258,6 +258,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let format = if a.json { Format::Json } else { a.format };
     let engine =
         Engine::open_read_only(&root).with_context(|| format!("open {}", root.display()))?;
+    // `config` is the engine's default, which always prefers metric files.
+    match a.metric_files.as_str() {
+        "config" | "on" => engine.set_prefer_metric_files(true),
+        "off" => engine.set_prefer_metric_files(false),
+        other => bail!("invalid --metric-files {other:?}: want config, on or off"),
+    }
     let metrics: Vec<(String, ValueType)> = engine
         .metrics(&db)?
         .into_iter()

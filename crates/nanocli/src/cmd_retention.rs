@@ -50,25 +50,25 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .iter()
             .map(|(db, r)| serde_json::json!({"database": db, "report": r}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
     let verb = if a.dry_run { "would remove" } else { "removed" };
     for (db, r) in &reports {
         if r.expired.is_empty() {
-            println!("{db}: nothing past retention");
+            outln!("{db}: nothing past retention");
             continue;
         }
-        println!(
+        outln!(
             "{db}: {} partitions past retention: {}",
             r.expired.len(),
             r.expired.join(", ")
         );
         for f in &r.removed {
-            println!("  {verb} {}", f.display());
+            outln!("  {verb} {}", f.display());
         }
         for (bucket, entry) in &r.archived {
-            println!("  archived {entry} into {}", bucket.display());
+            outln!("  archived {entry} into {}", bucket.display());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -44,20 +44,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let report = result?;
     close.context("closing the engine")?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
     if report.source_databases.is_empty() {
-        println!("No rollup sources found.");
+        outln!("No rollup sources found.");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "Backfilled {} rollup source DBs into {} destination DBs in {} passes.",
         report.source_databases.len(),
         report.destination_databases.len(),
         report.replay_passes
     );
-    println!(
+    outln!(
         "Cleared {} checkpoint files, {} data files, {} WAL files, {} catalog files.",
         report.cleared_checkpoint_files.len(),
         report.cleared_data_files.len(),
@@ -65,7 +65,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         report.cleared_catalog_files.len()
     );
     for f in &report.rewritten_data_files {
-        println!("Rewrote {f} without its rollup outputs (user metrics kept).");
+        outln!("Rewrote {f} without its rollup outputs (user metrics kept).");
     }
     for s in &report.skipped_destinations {
         eprintln!("warning: skipped destination {s}");

@@ -1,5 +1,18 @@
 //! `nanocli`: offline tool working directly on a NanoTDB data directory.
 
+/// `outln!` for the command's output: ends the process quietly with
+/// status 0 when the reader has gone (`nanocli … | head`), as Unix tools do,
+/// instead of panicking on the broken pipe.
+macro_rules! outln {
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `out!` for the command's output; see [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
+}
+
 mod cmd_csv2nlp;
 mod cmd_export;
 mod cmd_import;
@@ -122,11 +135,39 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output has gone (`| head`): not a failure.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Writes command output to stdout; a closed pipe ends the process with
+/// status 0 (nothing is left to say to a reader that has gone, and every
+/// command writes its output only after its work is durable).
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// True when `e` was caused by writing into a pipe whose reader has closed.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            // serde_json keeps the io::Error inside without exposing it as a source.
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
+    })
 }
 
 /// Accepts the reference's Go-style single-dash long flags (`-root R`,
