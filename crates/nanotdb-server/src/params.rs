@@ -64,10 +64,17 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     }
 }
 
-/// Parses a `start`/`end` value; forms tried in order: RFC 3339 with a zone,
-/// float seconds (contains `.`), integer (seconds if ≤ 10¹², else ns),
-/// `YYYY-MM-DD[ HH[:MM[:SS[.fraction]]]]` UTC.
+/// Parses a time parameter (`start`, `end`, `time`); forms tried in order:
+/// RFC 3339 with a zone, float seconds (contains `.`), integer (seconds if
+/// ≤ 10¹², else ns), a time relative to now (`now`, `now-1h`, `now+5m`, or
+/// `-10m` meaning ten minutes ago; Go durations plus `d` and `w`, as
+/// `nanocli` takes them), `YYYY-MM-DD[ HH[:MM[:SS[.fraction]]]]` UTC.
 pub fn parse_time(s: &str) -> Result<i64, String> {
+    parse_time_at(s, nanotdb::time::now_ns())
+}
+
+/// [`parse_time`] with `now` given.
+pub fn parse_time_at(s: &str, now: i64) -> Result<i64, String> {
     let t = s.trim();
     if t.is_empty() {
         return Err("missing time value".to_string());
@@ -95,7 +102,35 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         }
         return Ok(n);
     }
+    if let Some(ts) = relative_time(t, now) {
+        return ts;
+    }
     nanotdb::time::parse_timestamp(t).map_err(|_| format!("cannot parse {t:?} as a time"))
+}
+
+/// `now`, `now±DUR` or `-DUR`; None when `t` has none of these forms.
+fn relative_time(t: &str, now: i64) -> Option<Result<i64, String>> {
+    let (sign, dur) = if let Some(rest) = t.strip_prefix("now") {
+        match rest.trim_start().as_bytes().first() {
+            None => return Some(Ok(now)),
+            Some(b'-') => (-1, rest.trim_start()[1..].trim()),
+            Some(b'+') => (1, rest.trim_start()[1..].trim()),
+            Some(_) => return None,
+        }
+    } else if let Some(rest) = t.strip_prefix('-') {
+        (-1, rest)
+    } else {
+        return None;
+    };
+    let d = match nanotdb::time::parse_ext_duration(dur) {
+        Ok(d) => d,
+        Err(_) => return Some(Err(format!("cannot parse {t:?} as a time"))),
+    };
+    Some(
+        d.checked_mul(sign)
+            .and_then(|d| now.checked_add(d))
+            .ok_or_else(|| format!("time {t:?} out of range")),
+    )
 }
 
 /// Parses `step`: empty → 0; a Go duration ≥ 0, or non-negative float seconds.
@@ -216,7 +251,20 @@ mod tests {
         );
         assert_eq!(parse_time("2026-05-24").unwrap(), 1_779_580_800_000_000_000);
         assert_eq!(parse_time("").unwrap_err(), "missing time value");
-        assert!(parse_time("now").is_err());
+        let now = 1_779_580_800_000_000_000;
+        assert_eq!(parse_time_at("now", now), Ok(now));
+        assert_eq!(parse_time_at("-10m", now), Ok(now - 600_000_000_000));
+        assert_eq!(parse_time_at("now-1h", now), Ok(now - 3_600_000_000_000));
+        assert_eq!(parse_time_at("now - 1d", now), Ok(now - 86_400_000_000_000));
+        assert_eq!(parse_time_at("now+90s", now), Ok(now + 90_000_000_000));
+        assert_eq!(
+            parse_time_at("-5", now),
+            Ok(-5_000_000_000),
+            "an integer stays seconds"
+        );
+        assert!(parse_time_at("now-", now).is_err());
+        assert!(parse_time_at("-10x", now).is_err());
+        assert!(parse_time_at("nowish", now).is_err());
         assert!(parse_time("1e400.").is_err());
         assert!(parse_time("99999999999999999999").is_err());
     }

@@ -46,6 +46,11 @@ pub enum LineErrorKind {
     Encoding,
     /// The line is longer than the import limit.
     TooLong,
+    /// The value field is not a number but the field after it is: either a
+    /// bad value or a name containing a space; the message names both.
+    SpaceInName,
+    /// An integer timestamp is followed by more fields.
+    TooManyFields,
 }
 
 /// A rejected line: the kind plus the offending text (the whole line for `Fields`, the
@@ -100,6 +105,19 @@ impl fmt::Display for LineError {
             LineErrorKind::Timestamp => write!(f, "invalid timestamp {q}"),
             LineErrorKind::Encoding => f.write_str("line is not valid UTF-8"),
             LineErrorKind::TooLong => write!(f, "line longer than {} bytes", self.text),
+            LineErrorKind::SpaceInName => {
+                // `text` is `target value`: name both readings of the line.
+                let value = self.text.rsplit(' ').next().unwrap_or("");
+                write!(
+                    f,
+                    "invalid numeric value {} (or a metric name with a space, {q}: names cannot contain whitespace)",
+                    GoQuoted(value)
+                )
+            }
+            LineErrorKind::TooManyFields => write!(
+                f,
+                "too many fields in {q}: expected 'DB/metric value [ts]' (names cannot contain whitespace)"
+            ),
         }
     }
 }
@@ -153,9 +171,20 @@ impl<'a> Iterator for AsciiFields<'a> {
 /// timestamp may span two fields.
 pub fn parse_line(line: &str) -> Result<Line<'_>, LineError> {
     if line.is_ascii() {
-        parse_fields(line, AsciiFields { s: line, pos: 0 })
+        parse_fields(line, AsciiFields { s: line, pos: 0 }, None)
     } else {
-        parse_fields(line, line.split_whitespace())
+        parse_fields(line, line.split_whitespace(), None)
+    }
+}
+
+/// Parses one record into database `db` whatever the line names: the first
+/// field is `metric` or `anydb/metric` (whose database part is replaced, as
+/// `nanocli import --db` does).
+pub fn parse_line_in<'a>(line: &'a str, db: &'a str) -> Result<Line<'a>, LineError> {
+    if line.is_ascii() {
+        parse_fields(line, AsciiFields { s: line, pos: 0 }, Some(db))
+    } else {
+        parse_fields(line, line.split_whitespace(), Some(db))
     }
 }
 
@@ -164,15 +193,21 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, LineError> {
 fn parse_fields<'a>(
     line: &'a str,
     mut fields: impl Iterator<Item = &'a str>,
+    db_override: Option<&'a str>,
 ) -> Result<Line<'a>, LineError> {
     let (Some(target), Some(value_tok)) = (fields.next(), fields.next()) else {
         return Err(LineError::new(LineErrorKind::Fields, line));
     };
-    let (db, metric) = match target.split_once('/') {
-        Some((db, metric)) if !db.is_empty() && !metric.is_empty() => (db, metric),
+    let (db, metric) = match (target.split_once('/'), db_override) {
+        (Some((db, metric)), None) if !db.is_empty() && !metric.is_empty() => (db, metric),
+        (Some((_, metric)), Some(db)) if !metric.is_empty() => (db, metric),
+        (None, Some(db)) => (db, target),
         _ => return Err(LineError::new(LineErrorKind::Target, target)),
     };
-    let value = parse_value(value_tok)?;
+    let value = match parse_value(value_tok) {
+        Ok(v) => v,
+        Err(e) => return Err(explain_value_error(e, target, value_tok, fields.next())),
+    };
     let ts = match fields.next() {
         None => None,
         Some(first) => match fields.next() {
@@ -189,10 +224,15 @@ fn parse_fields<'a>(
                     joined.push(' ');
                     joined.push_str(f);
                 }
-                Some(
-                    parse_timestamp(&joined)
-                        .map_err(|_| LineError::new(LineErrorKind::Timestamp, &joined))?,
-                )
+                match parse_timestamp(&joined) {
+                    Ok(ts) => Some(ts),
+                    // `ns extra…`: an integer timestamp takes one field, so the
+                    // rest is surplus (a date and a time may take two).
+                    Err(_) if parse_i64_dec(first.as_bytes()).is_some() => {
+                        return Err(LineError::new(LineErrorKind::TooManyFields, line));
+                    }
+                    Err(_) => return Err(LineError::new(LineErrorKind::Timestamp, &joined)),
+                }
             }
         },
     };
@@ -202,6 +242,24 @@ fn parse_fields<'a>(
         value,
         ts,
     })
+}
+
+/// A value token that is not a number, followed by one that is, means the
+/// name had a space in it (`edge/has space 1`): say so instead of calling
+/// the second word of the name a bad number.
+#[cold]
+fn explain_value_error(
+    e: LineError,
+    target: &str,
+    value_tok: &str,
+    next: Option<&str>,
+) -> LineError {
+    match next {
+        Some(n) if parse_value(n).is_ok() => {
+            LineError::new(LineErrorKind::SpaceInName, &format!("{target} {value_tok}"))
+        }
+        _ => e,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,6 +751,16 @@ mod tests {
         assert_eq!(e.to_string(), r#"invalid timestamp "1715000000.5""#);
         // Value errors come before timestamp errors.
         assert_eq!(line_err("db/m x y").kind(), LineErrorKind::FloatValue);
+        // A bad value followed by a number: a bad value, or a name with a space.
+        let e = line_err("edge/has space 1");
+        assert_eq!(e.kind(), LineErrorKind::SpaceInName);
+        assert_eq!(
+            e.to_string(),
+            r#"invalid numeric value "space" (or a metric name with a space, "edge/has space": names cannot contain whitespace)"#
+        );
+        let e = line_err("d/m 1 1715000000 extra");
+        assert_eq!(e.kind(), LineErrorKind::TooManyFields);
+        assert!(e.to_string().starts_with(r#"too many fields in "d/m 1 1715000000 extra""#));
         assert_eq!(
             line_err("d/m 1 2026-01-01 25:00").text(),
             "2026-01-01 25:00"

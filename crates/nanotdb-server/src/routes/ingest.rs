@@ -37,10 +37,11 @@ pub struct ParsedBody<'a> {
 const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 
 /// Splits a line-protocol body into samples (with their line numbers) and
-/// bad lines; large bodies are parsed in two halves on two threads.
-pub fn parse_lines(body: &[u8], now: i64) -> ParsedBody<'_> {
+/// bad lines; large bodies are parsed in two halves on two threads. With
+/// `db`, every line goes into that database (see [`nanotdb::lineproto::parse_line_in`]).
+pub fn parse_lines<'a>(body: &'a [u8], now: i64, db: Option<&'a str>) -> ParsedBody<'a> {
     if body.len() < PARALLEL_PARSE_BYTES {
-        return parse_from(body, 1, now);
+        return parse_from(body, 1, now, db);
     }
     // Cut after the first newline past the middle, so no line is split.
     let Some(cut) = body[body.len() / 2..]
@@ -48,13 +49,13 @@ pub fn parse_lines(body: &[u8], now: i64) -> ParsedBody<'_> {
         .position(|&b| b == b'\n')
         .map(|i| body.len() / 2 + i + 1)
     else {
-        return parse_from(body, 1, now);
+        return parse_from(body, 1, now, db);
     };
     let (head, tail) = body.split_at(cut);
     let tail_first_line = head.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     let (mut first, second) = std::thread::scope(|s| {
-        let t = s.spawn(|| parse_from(tail, tail_first_line, now));
-        let h = parse_from(head, 1, now);
+        let t = s.spawn(|| parse_from(tail, tail_first_line, now, db));
+        let h = parse_from(head, 1, now, db);
         (h, t.join())
     });
     match second {
@@ -65,12 +66,17 @@ pub fn parse_lines(body: &[u8], now: i64) -> ParsedBody<'_> {
             first
         }
         // The parser does not panic; should it ever, parse on this thread.
-        Err(_) => parse_from(body, 1, now),
+        Err(_) => parse_from(body, 1, now, db),
     }
 }
 
 /// [`parse_lines`] on one thread, numbering lines from `first_line`.
-fn parse_from(body: &[u8], first_line: u64, now: i64) -> ParsedBody<'_> {
+fn parse_from<'a>(
+    body: &'a [u8],
+    first_line: u64,
+    now: i64,
+    db: Option<&'a str>,
+) -> ParsedBody<'a> {
     let mut out = ParsedBody {
         samples: Vec::with_capacity(body.len() / 40),
         lines: Vec::with_capacity(body.len() / 40),
@@ -81,14 +87,14 @@ fn parse_from(body: &[u8], first_line: u64, now: i64) -> ParsedBody<'_> {
     match std::str::from_utf8(body) {
         Ok(text) => {
             for (i, line) in text.split('\n').enumerate() {
-                parse_one(line, first_line + i as u64, now, &mut out);
+                parse_one(line, first_line + i as u64, now, db, &mut out);
             }
         }
         Err(_) => {
             for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
                 let n = first_line + i as u64;
                 match std::str::from_utf8(raw) {
-                    Ok(line) => parse_one(line, n, now, &mut out),
+                    Ok(line) => parse_one(line, n, now, db, &mut out),
                     Err(_) => out.bad.push((n, "line is not valid UTF-8".to_string())),
                 }
             }
@@ -99,7 +105,7 @@ fn parse_from(body: &[u8], first_line: u64, now: i64) -> ParsedBody<'_> {
 
 /// Parses line `n` into `out`.
 #[inline]
-fn parse_one<'a>(line: &'a str, n: u64, now: i64, out: &mut ParsedBody<'a>) {
+fn parse_one<'a>(line: &'a str, n: u64, now: i64, db: Option<&'a str>, out: &mut ParsedBody<'a>) {
     if line.len() > MAX_LINE {
         out.bad
             .push((n, format!("line longer than {MAX_LINE} bytes")));
@@ -109,7 +115,11 @@ fn parse_one<'a>(line: &'a str, n: u64, now: i64, out: &mut ParsedBody<'a>) {
     if text.is_empty() || text.starts_with('#') {
         return;
     }
-    match nanotdb::lineproto::parse_line(text) {
+    let parsed = match db {
+        None => nanotdb::lineproto::parse_line(text),
+        Some(db) => nanotdb::lineproto::parse_line_in(text, db),
+    };
+    match parsed {
         Ok(l) => {
             out.samples.push(WriteSample {
                 db: l.db,
@@ -192,8 +202,14 @@ fn is_json(req: &Request) -> bool {
         })
 }
 
-/// `POST /api/v1/import`.
+/// `POST /api/v1/import[?db=NAME]`: with `db`, every line goes into that
+/// database (a line's own `db/` prefix is replaced; a bare `metric` is allowed).
 pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiResult {
+    let params = Params::parse(req.uri().query().unwrap_or("").as_bytes());
+    let db = params.get_trimmed("db").map(str::to_string);
+    if let Some(db) = &db {
+        check_db(db)?;
+    }
     let json = is_json(&req);
     let (parts, body) = req.into_parts();
     let body = limits::read_body(&parts.headers, body, st.settings.max_body_bytes).await?;
@@ -215,7 +231,7 @@ pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiRes
         .fetch_add(body.len() as u64, Ordering::Relaxed);
     let st2 = st.clone();
     let res = blocking(move || {
-        let parsed = parse_lines(&body, nanotdb::time::now_ns());
+        let parsed = parse_lines(&body, nanotdb::time::now_ns(), db.as_deref());
         write_all_or_nothing(&st2.engine, parsed)
     })
     .await?;
@@ -291,7 +307,7 @@ mod tests {
     #[test]
     fn parse_lines_numbers_and_skips() {
         let body = b"# c\n\nedge/a 1 5\r\nbad\nedge/b 2i\n\xff\n";
-        let p = parse_lines(body, 9);
+        let p = parse_lines(body, 9, None);
         assert_eq!(p.samples.len(), 2);
         assert_eq!(p.lines, vec![3, 5]);
         assert_eq!(p.samples[0].ts, 5);
@@ -315,7 +331,7 @@ mod tests {
         let mut bytes = body.into_bytes();
         bytes.extend_from_slice(b"\xff\nedge/last 1 1");
         assert!(bytes.len() >= PARALLEL_PARSE_BYTES);
-        let p = parse_lines(&bytes, 0);
+        let p = parse_lines(&bytes, 0, None);
         assert_eq!(p.samples.len(), 3997 + 1);
         assert_eq!(p.samples.len(), p.lines.len());
         for (s, &n) in p.samples.iter().zip(&p.lines).take(3997) {
