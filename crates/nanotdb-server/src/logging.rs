@@ -8,6 +8,8 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use nanotdb::config::{LogLevel, LoggerConfig};
+use std::io::IsTerminal;
+
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -32,6 +34,8 @@ pub fn init(loggers: &[LoggerConfig]) -> Result<()> {
             layers.push(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::io::stderr)
+                    // Colour codes only for a person at a terminal, not in log files or journals.
+                    .with_ansi(std::io::stderr().is_terminal())
                     .with_filter(filter)
                     .boxed(),
             );

@@ -1,8 +1,9 @@
 //! `nanotdb`: the NanoTDB HTTP server (BEHAVIOUR §2).
 //!
 //! `nanotdb` alone serves `./data` on 127.0.0.1:8428 (creating both the
-//! directory and its `engine.toml`); `nanotdb --config DIR/engine.toml` serves
-//! `DIR` on the configured `[engine].listen`; `--init` only creates the root.
+//! directory and its `engine.toml`, whose `listen` is that address too);
+//! `nanotdb --config DIR/engine.toml` serves `DIR` on the configured
+//! `[engine].listen`; `--init` only creates the root.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -78,6 +79,9 @@ fn main() -> Result<()> {
         );
     }
     std::fs::create_dir_all(&root).with_context(|| format!("create {}", root.display()))?;
+    // Refuse to start beside another server on this root (it would answer
+    // 500 for every database the other one holds); held until exit.
+    let _root_lock = nanotdb::RootLock::acquire(&root)?;
     // The loggers come from engine.toml, so read it before opening the engine.
     let (config, warnings) = nanotdb::config::load_or_create_engine_config(&root)
         .context("load runtime config failed")?;
@@ -97,7 +101,8 @@ fn main() -> Result<()> {
         ServerSettings::load(&root.join("engine.toml")).context("load runtime config failed")?;
     let listen = match (&cli.listen, &cli.config) {
         (Some(l), _) => bind_addr(l),
-        // The embedded default stays on loopback: no auth is configured yet.
+        // Without flags stay on loopback also for roots whose engine.toml says
+        // `:8428` (written by v1.4.0 or by our earlier templates).
         (None, None) if engine.config().listen.trim() == ":8428" => "127.0.0.1:8428".to_string(),
         (None, _) => bind_addr(&engine.config().listen),
     };
@@ -127,8 +132,10 @@ fn main() -> Result<()> {
 
 /// Console logging at info for `--init` (no engine.toml may exist yet).
 fn init_console_logging() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(tracing::Level::INFO)
         .try_init();
 }

@@ -158,3 +158,63 @@ fn loggers_from_engine_toml_write_to_their_file() {
     assert!(text.contains("nanotdb listening"), "{text}");
     assert!(!text.contains("\u{1b}["), "no colours in files");
 }
+
+#[test]
+fn a_second_server_on_a_served_root_refuses_to_start() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (free_port(), free_port());
+    let first = |port: u16| {
+        Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+            .current_dir(d.path())
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = first(a);
+    wait_up(format!("127.0.0.1:{a}").parse().unwrap());
+    let out = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .current_dir(d.path())
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{b}"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is already served by another server (pid "),
+        "{err}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", b)).is_err(),
+        "the second server must not listen"
+    );
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+    // The console log of a process whose stderr is not a terminal has no colour codes.
+    let mut log = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(log.contains("nanotdb listening"), "{log}");
+    assert!(!log.contains('\u{1b}'), "ANSI escape in {log:?}");
+    // Once the first has stopped, the root can be served again.
+    let mut again = first(b);
+    wait_up(format!("127.0.0.1:{b}").parse().unwrap());
+    sigterm(&again);
+    assert!(again.wait().unwrap().success());
+}
+
+#[test]
+fn the_generated_engine_toml_listens_where_the_no_flag_start_does() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("r").join("engine.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .args(["--init", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("\n  listen = \"127.0.0.1:8428\"\n"), "{text}");
+}

@@ -115,7 +115,7 @@ fn overview_lists_without_loading() {
         ])
     );
     let st = &j["data"]["settings"];
-    assert_eq!(st["listen"], ":8428");
+    assert_eq!(st["listen"], ":8428"); // as the fixture's engine.toml (v1.4.0) says
     assert_eq!(st["wal_fsync_policy"], "segment");
     assert_eq!(st["durability_profile"], "strict");
     assert_eq!(st["stats_interval"], "30s");

@@ -140,6 +140,16 @@ pub enum Error {
         /// Who holds it, as written in the lock file.
         holder: String,
     },
+    /// Another server already serves this data root.
+    #[error("data root {} is already served by another server ({holder}); lock file {}", root.display(), path.display())]
+    RootLocked {
+        /// The data root.
+        root: PathBuf,
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it, as written in the lock file.
+        holder: String,
+    },
     /// The engine was closed.
     #[error("the engine is closed")]
     Closed,

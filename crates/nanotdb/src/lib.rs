@@ -55,6 +55,7 @@ pub use engine::{Engine, EngineOptions, WriteReport, WriteSample};
 pub use error::{Error, Result};
 pub use export::ExportReport;
 pub use import::{ImportObserver, ImportOptions, ImportReport, MAX_IMPORT_LINE};
+pub use lock::RootLock;
 pub use sample::{MetricId, Sample, Value, ValueType};
 pub use stats::{DbCounters, DbStats, OpenPageStats, Tally};
 

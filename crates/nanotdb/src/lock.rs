@@ -1,20 +1,22 @@
 //! Exclusive per-database lock, so two writers (two `nanocli` runs, or
 //! `nanocli` beside a running server) can never write one database at once.
 //!
-//! The lock is an `flock` on `<db>/nanotdb.lock`, held for as long as the
+//! The lock is an `flock` (`File::try_lock`) on `<db>/nanotdb.lock`, held for as long as the
 //! database is open for writing; the kernel drops it when the process dies,
 //! so a crash never leaves a stale lock. The file's text names the holder
 //! for the error message of the process that finds it taken.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
 
 /// Name of the lock file inside a database directory.
 pub const LOCK_FILE: &str = "nanotdb.lock";
+
+/// Name of the lock file a server holds at the top of its data root.
+pub const ROOT_LOCK_FILE: &str = "nanotdb-server.lock";
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
@@ -27,42 +29,75 @@ impl DbLock {
     /// [`Error::Locked`] naming the current holder.
     pub fn acquire(dir: &Path, db: &str) -> Result<DbLock> {
         let path = dir.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .at(&path)?;
-        // SAFETY: flock on a file descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                return Err(Error::Locked {
-                    db: db.to_string(),
-                    path,
-                    holder: holder.trim().to_string(),
-                });
-            }
-            return Err(Error::io(&path, err));
+        match take(&path)? {
+            Ok(file) => Ok(DbLock { _file: file }),
+            Err(holder) => Err(Error::Locked {
+                db: db.to_string(),
+                path,
+                holder,
+            }),
         }
-        let exe = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "unknown".into());
-        let text = format!(
-            "pid {} ({exe}) since {}\n",
-            std::process::id(),
-            crate::time::format_rfc3339(crate::time::now_ns())
-        );
-        file.set_len(0).at(&path)?;
-        file.seek(SeekFrom::Start(0)).at(&path)?;
-        file.write_all(text.as_bytes()).at(&path)?;
-        Ok(DbLock { _file: file })
     }
+}
+
+/// The lock a server holds on its whole data root, so a second server on the
+/// same root refuses to start instead of serving errors for every database
+/// the first one has open. `nanocli` does not take it: it locks only the
+/// databases it writes.
+#[derive(Debug)]
+pub struct RootLock {
+    _file: File,
+}
+
+impl RootLock {
+    /// Takes the lock of the data root `root` or fails with
+    /// [`Error::RootLocked`] naming the current holder.
+    pub fn acquire(root: &Path) -> Result<RootLock> {
+        let path = root.join(ROOT_LOCK_FILE);
+        match take(&path)? {
+            Ok(file) => Ok(RootLock { _file: file }),
+            Err(holder) => Err(Error::RootLocked {
+                root: root.to_path_buf(),
+                path,
+                holder,
+            }),
+        }
+    }
+}
+
+/// Takes an exclusive lock on the file at `path` (created if missing) and
+/// writes the holder's description into it. `Ok(Err(holder))` when another
+/// process holds it.
+fn take(path: &PathBuf) -> Result<std::result::Result<File, String>> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .at(path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Ok(Err(holder.trim().to_string()));
+        }
+        Err(TryLockError::Error(e)) => return Err(Error::io(path, e)),
+    }
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "unknown".into());
+    let text = format!(
+        "pid {} ({exe}) since {}\n",
+        std::process::id(),
+        crate::time::format_rfc3339(crate::time::now_ns())
+    );
+    file.set_len(0).at(path)?;
+    file.seek(SeekFrom::Start(0)).at(path)?;
+    file.write_all(text.as_bytes()).at(path)?;
+    Ok(Ok(file))
 }
 
 #[cfg(test)]
@@ -82,5 +117,21 @@ mod tests {
         );
         drop(first);
         DbLock::acquire(dir.path(), "d").unwrap();
+    }
+}
+
+#[cfg(test)]
+mod root_tests {
+    use super::*;
+
+    #[test]
+    fn a_second_server_lock_on_one_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = RootLock::acquire(dir.path()).unwrap();
+        let err = RootLock::acquire(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::RootLocked { .. }), "{err}");
+        assert!(err.to_string().contains("already served"), "{err}");
+        drop(first);
+        RootLock::acquire(dir.path()).unwrap();
     }
 }

@@ -51,7 +51,7 @@ impl TestServer {
         let root = dir.path().join("root");
         std::fs::create_dir_all(&root).expect("mkdir");
         if let Some(src) = fixture {
-            copy_tree(src, &root);
+            copy_dir(src, &root);
         }
         let engine = Arc::new(Engine::open(&root).expect("open engine"));
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -111,24 +111,6 @@ impl Drop for TestServer {
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-        }
-    }
-}
-
-/// Copies a directory tree, making every copied file writable.
-pub fn copy_tree(src: &std::path::Path, dst: &std::path::Path) {
-    std::fs::create_dir_all(dst).expect("mkdir");
-    for e in std::fs::read_dir(src).expect("read fixture") {
-        let e = e.expect("entry");
-        let to = dst.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_tree(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), &to).expect("copy");
-            let mut perm = std::fs::metadata(&to).expect("meta").permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perm.set_readonly(false);
-            std::fs::set_permissions(&to, perm).expect("chmod");
         }
     }
 }

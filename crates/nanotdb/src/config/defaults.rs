@@ -2,7 +2,9 @@
 
 use super::*;
 
-pub(crate) const DEFAULT_LISTEN: &str = ":8428";
+/// Loopback by default: a fresh box is not reachable from the network until
+/// its owner says so (v1.4.0 used `:8428`, every interface).
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8428";
 pub(crate) const DEFAULT_MAX_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
 pub(crate) const DEFAULT_TIME_CACHE_SLOTS: usize = 256;
 pub(crate) const DEFAULT_STATS_INTERVAL_NS: i64 = 30 * NS_PER_SEC;
@@ -109,15 +111,17 @@ pub(crate) fn default_logger() -> LoggerConfig {
     }
 }
 
-/// Template written to `<root>/engine.toml` when it is missing. Its values are exactly the
-/// reference's shipped template values; unlike the reference we keep the comments.
+/// Template written to `<root>/engine.toml` when it is missing. Its values are the
+/// reference's shipped template values except `listen` (loopback here); unlike the reference
+/// we keep the comments.
 pub const DEFAULT_ENGINE_TOML: &str = r#"# NanoTDB engine configuration.
 # Durations use Go syntax ("250ms", "30s", "5m", "1h30m"); there is no "d" unit.
 # A key that is left out keeps the built-in default.
 
 [engine]
-  # HTTP bind address of the server.
-  listen = ":8428"
+  # HTTP bind address of the server: loopback only. To reach it from other machines use
+  # "0.0.0.0:8428" (or ":8428", every interface) and set auth_token.
+  listen = "127.0.0.1:8428"
 
 [wal]
   # With fsync_policy = "segment", the WAL is fsynced after an append only once it holds at
@@ -165,7 +169,8 @@ pub const DEFAULT_ENGINE_TOML: &str = r#"# NanoTDB engine configuration.
   [manifest_defaults.retention]
     # Only used as the last fallback for rollup grace.
     grace = "5m"
-    # Partitions whose start is older than this many days expire (see retention_action).
+    # Partitions whose end is older than this many days (by the wall clock) expire (see
+    # retention_action).
     retention_days = 30
     # "keep", "delete" or "archive" ("archive" is not allowed with partition = "forever").
     retention_action = "keep"
