@@ -1,5 +1,5 @@
 //! HTTP load generator: one keep-alive connection posting
-//! `gen_workload.py edge --hours 24` line protocol in 5,000-line bodies to a
+//! `gen-workload edge --hours 24` (crates/workload) line protocol in 5,000-line bodies to a
 //! release `nanotdb` with `skip_before = "0s"` (every sample goes through the
 //! WAL), then the same again into a second database while another connection
 //! runs full-day `query_range` requests of one metric of the first.
@@ -38,21 +38,8 @@ fn workload() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"))
         .join("bench-data");
-    let file = dir.join("edge-24h.lp");
-    if !file.is_file() {
-        std::fs::create_dir_all(&dir).expect("mkdir bench-data");
-        let shared = std::env::var_os("NANOTDB_SHARED")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("../shared"));
-        let st = Command::new("python3")
-            .arg(shared.join("tools/gen_workload.py"))
-            .args(["edge", "--hours", "24", "--out"])
-            .arg(&file)
-            .status()
-            .expect("run gen_workload.py");
-        assert!(st.success(), "gen_workload.py failed");
-    }
-    file
+    nanotdb_workload::cached_file(&dir, nanotdb_workload::Workload::Edge, 24)
+        .expect("generate the edge workload")
 }
 
 /// The workload in bodies of LINES_PER_BODY lines, each line rewritten by

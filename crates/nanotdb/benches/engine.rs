@@ -1,39 +1,21 @@
-//! Criterion benchmarks on `gen_workload.py` data (see BENCHMARKS.md).
+//! Criterion benchmarks on generated workloads (see BENCHMARKS.md).
 //!
-//! The workload file is generated once into `target/bench-data/` with
-//! `../shared/tools/gen_workload.py edge --hours 24` (743,040 lines).
+//! The workload file is generated once into `target/bench-data/` by the
+//! `nanotdb-workload` crate (`gen-workload edge --hours 24`, 743,040 lines,
+//! the same bytes as the original `gen_workload.py`).
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use nanotdb::{Engine, ImportOptions};
 
-fn shared() -> PathBuf {
-    std::env::var("NANOTDB_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
 /// Generates (once) and returns a workload file.
-pub fn workload(kind: &str, hours: u32) -> PathBuf {
+pub fn workload(kind: &str, hours: i64) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
-    std::fs::create_dir_all(&dir).expect("mkdir bench-data");
-    let path = dir.join(format!("{kind}-{hours}h.lp"));
-    if !path.exists() {
-        let tmp = path.with_extension("tmp");
-        let st = Command::new("python3")
-            .arg(shared().join("tools/gen_workload.py"))
-            .args([kind, "--hours", &hours.to_string(), "--out"])
-            .arg(&tmp)
-            .status()
-            .expect("run gen_workload.py");
-        assert!(st.success());
-        std::fs::rename(&tmp, &path).expect("rename");
-    }
-    path
+    let kind = kind.parse().expect("workload name");
+    nanotdb_workload::cached_file(&dir, kind, hours).expect("generate workload")
 }
 
 /// An engine.toml for benchmarks: the shipped defaults (the WAL is skipped
