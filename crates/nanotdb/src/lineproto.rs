@@ -1,5 +1,5 @@
-//! The line protocol `db/metric value [ts]`: parsing (FORMATS.md §11.1–§11.3) and the export
-//! line writer (§11.6).
+//! The line protocol `db/metric value [ts]`: parsing (docs/FORMATS.md §11.1–§11.3) and the export
+//! line writer (docs/FORMATS.md §11.6).
 //!
 //! Parsing is the hot path of bulk import, so pure-ASCII lines (the normal case) are split
 //! with a byte scanner and parsed without allocating; only lines containing non-ASCII bytes go
@@ -164,7 +164,7 @@ impl<'a> Iterator for AsciiFields<'a> {
     }
 }
 
-/// Parses one line-protocol record (FORMATS §11.1).
+/// Parses one line-protocol record (docs/FORMATS.md §11.1).
 ///
 /// Checks run in the reference's order: field count, target, value, timestamp. Fields 3.. are
 /// re-joined with single spaces (allocating only when there are two or more) so a human
@@ -263,7 +263,7 @@ fn explain_value_error(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Value parsing (§11.2)
+// Value parsing (docs/FORMATS.md §11.2)
 // ---------------------------------------------------------------------------------------------
 
 /// Parses a value token: `<int>i` → int32, anything else → float32 with Go's
@@ -565,7 +565,7 @@ fn parse_go_f32(tok: &str) -> Option<f32> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Output (§11.6)
+// Output (docs/FORMATS.md §11.6)
 // ---------------------------------------------------------------------------------------------
 
 /// Appends the decimal form of `n`.
@@ -760,7 +760,10 @@ mod tests {
         );
         let e = line_err("d/m 1 1715000000 extra");
         assert_eq!(e.kind(), LineErrorKind::TooManyFields);
-        assert!(e.to_string().starts_with(r#"too many fields in "d/m 1 1715000000 extra""#));
+        assert!(
+            e.to_string()
+                .starts_with(r#"too many fields in "d/m 1 1715000000 extra""#)
+        );
         assert_eq!(
             line_err("d/m 1 2026-01-01 25:00").text(),
             "2026-01-01 25:00"
