@@ -1,5 +1,5 @@
 //! `nanocli csv2nlp`: VictoriaMetrics-style CSV exports → time-sorted line
-//! protocol (BEHAVIOUR §3.10). No engine, no `--root`.
+//! protocol (docs/BEHAVIOUR.md §3.10). No engine, no `--root`.
 //!
 //! Each `*.csv` file of `--in-dir` (name order) has a header row and rows
 //! `metric, sensor, value, timestamp_ms`. Rows are sorted per file by

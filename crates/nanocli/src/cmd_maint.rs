@@ -1,5 +1,5 @@
 //! `nanocli build metric`, `compact`, `recover`: metric-file builds and raw
-//! file maintenance (BEHAVIOUR §3.7–3.9).
+//! file maintenance (docs/BEHAVIOUR.md §3.7–3.9).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,5 +1,5 @@
 //! `nanocli rollup`: rebuild the rollups of one or every source database
-//! (BEHAVIOUR §3.6). Data a user wrote into a destination is kept.
+//! (docs/BEHAVIOUR.md §3.6). Data a user wrote into a destination is kept.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The VictoriaMetrics-style response envelope (BEHAVIOUR §2.3):
+//! The VictoriaMetrics-style response envelope (docs/BEHAVIOUR.md §2.3):
 //! `{"status":"success","data":…}` and
 //! `{"status":"error","errorType":…,"error":…}`, JSON followed by a newline.
 

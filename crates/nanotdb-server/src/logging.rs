@@ -1,4 +1,4 @@
-//! Logging per `[[logging.logger]]` of engine.toml (BEHAVIOUR §1.19):
+//! Logging per `[[logging.logger]]` of engine.toml (docs/BEHAVIOUR.md §1.19):
 //! `console` (stderr) or a file opened for append, each with its own level
 //! (`info`, `debug`, `trace`). `RUST_LOG`, when set, overrides the console
 //! level for debugging.

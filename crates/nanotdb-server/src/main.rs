@@ -1,4 +1,4 @@
-//! `nanotdb`: the NanoTDB HTTP server (BEHAVIOUR §2).
+//! `nanotdb`: the NanoTDB HTTP server (docs/BEHAVIOUR.md §2).
 //!
 //! `nanotdb` alone serves `./data` on 127.0.0.1:8428 (creating both the
 //! directory and its `engine.toml`, whose `listen` is that address too);

@@ -1,6 +1,6 @@
 //! Request parameters: URL query plus `application/x-www-form-urlencoded`
 //! POST bodies (Grafana posts its queries), and the parsers of time, step
-//! and boolean values (BEHAVIOUR §2.3).
+//! and boolean values (docs/BEHAVIOUR.md §2.3).
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{Method, header};

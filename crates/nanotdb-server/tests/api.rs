@@ -1,5 +1,5 @@
 //! Golden tests of every route's status code and JSON shape, over real HTTP,
-//! built from the examples of BEHAVIOUR §2.
+//! built from the examples of docs/BEHAVIOUR.md §2.
 
 mod common;
 
@@ -153,7 +153,7 @@ fn query_range_raw_golden() {
         r.text(),
         "{\"status\":\"success\",\"data\":{\"result\":[{\"metric\":{\"__name__\":\"temp.office\",\"db\":\"prod\"},\"values\":[[1715000001,\"22.75\"],[1715000002,\"23\"]]}],\"resultType\":\"matrix\"}}\n"
     );
-    // Every time form of §2.3 selects the same range.
+    // Every time form of docs/BEHAVIOUR.md §2.3 selects the same range.
     for (start, end) in [
         ("1715000001", "1715000002"),
         ("1715000000.5", "1715000002.0"),
@@ -344,7 +344,7 @@ fn aggregates_registry() {
 #[test]
 fn query_range_aggregate_golden() {
     let s = TestServer::start();
-    // The spec's example: 5m buckets ending 1779624300 and 1779624600.
+    // docs/BEHAVIOUR.md's example: 5m buckets ending 1779624300 and 1779624600.
     let base = 1_779_624_000i64;
     let body = format!(
         "prod/temp.out_dry 10 {}\nprod/temp.out_dry 20 {}\nprod/temp.out_dry 30 {}\nprod/temp.out_dry 40 {}\n",

@@ -1,4 +1,4 @@
-//! Golden tests of the engine view API (BEHAVIOUR §2.9) over real HTTP, on
+//! Golden tests of the engine view API (docs/BEHAVIOUR.md §2.9) over real HTTP, on
 //! copies of the reference's fixtures.
 
 mod common;

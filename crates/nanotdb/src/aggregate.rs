@@ -1,4 +1,4 @@
-//! Windowed aggregate range queries (BEHAVIOUR.md §1.11).
+//! Windowed aggregate range queries (docs/BEHAVIOUR.md §1.11).
 //!
 //! The engine, the CLI (`nanocli query --aggregate`), the HTTP API (`query_range` aggregate
 //! mode) and rollups all evaluate aggregates through this module, so every caller sees the same
@@ -8,7 +8,7 @@
 //!
 //! * **One evaluation path.** v1.4.0 had two paths (a float32 running sum when only
 //!   min/max/sum/avg/count were requested, float64 otherwise) whose results differed in the last
-//!   bits depending on the *combination* requested, and whose NaN handling differed (a §1.11 quirk).
+//!   bits depending on the *combination* requested, and whose NaN handling differed (a docs/BEHAVIOUR.md §1.11 quirk).
 //!   Here every value is accumulated in `f64` whatever is requested; results are returned as
 //!   `f64` and callers narrow to `f32` for output.
 //! * **int32 samples are widened exactly** to `f64` (v1.4.0 first narrowed them to `f32`, which
@@ -101,7 +101,7 @@ pub trait Aggregator: Send + Sync {
     fn name(&self) -> &str;
 
     /// Name used for rollup destination metrics; aliases map to their canonical aggregate
-    /// (`trimmed_average` → `trimmed_avg`, §1.16).
+    /// (`trimmed_average` → `trimmed_avg`, docs/BEHAVIOUR.md §1.16).
     fn canonical_name(&self) -> &str {
         self.name()
     }
@@ -721,7 +721,7 @@ mod tests {
     use proptest::prelude::*;
     use std::convert::Infallible;
 
-    /// The spec's eleven names, in the order the tables below use.
+    /// The eleven documented names, in the order the tables below use.
     const ALL: [&str; 11] = [
         "avg",
         "count",

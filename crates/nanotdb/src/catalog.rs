@@ -1,4 +1,4 @@
-//! `catalog.json`: the registry mapping metric names to ids and types (FORMATS §5).
+//! `catalog.json`: the registry mapping metric names to ids and types (docs/FORMATS.md §5).
 
 use std::fs;
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! Block compression codecs of metric files (FORMATS §2).
+//! Block compression codecs of metric files (docs/FORMATS.md §2).
 //!
 //! Ids 1–2 are S2 *block* format (not the stream format), ids 3–4 one zstd
 //! frame with content size and checksum. Decoding is bounded: the caller

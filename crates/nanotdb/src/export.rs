@@ -1,4 +1,4 @@
-//! Export of a database as line protocol (FORMATS §11.6, with our fixes).
+//! Export of a database as line protocol (docs/FORMATS.md §11.6, with our fixes).
 //!
 //! Differences from v1.4.0, chosen so that export → import round-trips:
 //! int32 values carry the `i` suffix, every source of a partition is

@@ -1,4 +1,4 @@
-//! Bulk import of line protocol from any reader (FORMATS §11.4).
+//! Bulk import of line protocol from any reader (docs/FORMATS.md §11.4).
 //!
 //! The input is read in large chunks and cut at line boundaries; each chunk
 //! is parsed without per-line allocation and written as one batch per

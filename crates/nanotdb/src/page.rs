@@ -1,4 +1,4 @@
-//! The raw frame: one flushed page of samples (FORMATS §3.2–3.4).
+//! The raw frame: one flushed page of samples (docs/FORMATS.md §3.2–3.4).
 //!
 //! ```text
 //! start_ts i64 | end_ts i64 | n u16 | uvarint clen | S2 block (clen bytes) | crc32 u32
@@ -247,7 +247,7 @@ impl DecodedFrame {
             .map(|(i, _)| i)
     }
 
-    /// The stricter checks of `compact`/`recover` (FORMATS §3.6): header
+    /// The stricter checks of `compact`/`recover` (docs/FORMATS.md §3.6): header
     /// start/end equal the first/last timestamps, timestamps non-decreasing.
     pub fn validate_strict(&self, header: &FrameHeader) -> Result<(), FrameError> {
         if self.n == 0 {
@@ -278,7 +278,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// FORMATS §3.4's worked example, byte for byte.
+    /// docs/FORMATS.md §3.4's worked example, byte for byte.
     const EXAMPLE: [u8; 39] = [
         0x00, 0x80, 0xcb, 0xdd, 0x69, 0xe7, 0xcc, 0x17, 0x00, 0x80, 0xcb, 0xdd, 0x69, 0xe7, 0xcc,
         0x17, 0x01, 0x00, 0x10, 0x0e, 0x34, 0x01, 0x00, 0x00, 0x80, 0xcb, 0xdd, 0x69, 0xe7, 0xcc,

@@ -1,4 +1,4 @@
-//! Open partitions and their in-memory pages (FORMATS §3.5, §7).
+//! Open partitions and their in-memory pages (docs/FORMATS.md §3.5, docs/BEHAVIOUR.md §7).
 //!
 //! A page buffers samples of every metric of one partition in arrival order.
 //! Ordering is only required per metric, so a page is stably sorted by

@@ -1,4 +1,4 @@
-//! Range, multi-metric and last-value queries (BEHAVIOUR §1.10).
+//! Range, multi-metric and last-value queries (docs/BEHAVIOUR.md §1.10).
 //!
 //! A query takes a consistent snapshot under the database lock (valid file
 //! lengths plus copies of the open pages' matching samples) and reads the
@@ -108,7 +108,7 @@ impl Engine {
     }
 
     /// Windowed aggregates of one metric with the built-in aggregates
-    /// (BEHAVIOUR §1.11): epoch-aligned windows of `window_ns`, clipped to
+    /// (docs/BEHAVIOUR.md §1.11): epoch-aligned windows of `window_ns`, clipped to
     /// `[from, to]`; one row per non-empty window and requested aggregate,
     /// in request order. See [`crate::aggregate`] for definitions and NaN
     /// handling.

@@ -1,5 +1,5 @@
 //! Retention: removing or archiving whole partition families that are older
-//! than `retention_days` (FORMATS §10, with the reference's hazards fixed).
+//! than `retention_days` (docs/FORMATS.md §10, with the reference's hazards fixed).
 //!
 //! * Age is measured against the **wall clock**, not a sample's timestamp,
 //!   so one future-dated sample can never expire recent data.

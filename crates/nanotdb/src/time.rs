@@ -1,4 +1,4 @@
-//! Timestamps, Go-compatible durations and partition keys (FORMATS.md §6.1, §7.1, §11.3, §11.6).
+//! Timestamps, Go-compatible durations and partition keys (docs/FORMATS.md §6.1, docs/FORMATS.md §7.1, docs/FORMATS.md §11.3, docs/FORMATS.md §11.6).
 //!
 //! Everything here is UTC and works on `i64` nanoseconds since the Unix epoch. Calendar math is
 //! hand-written (Howard Hinnant's civil-from-days algorithms) because timestamp formatting sits on
@@ -148,7 +148,7 @@ fn day_start_ns(days: i64) -> i64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Timestamp parsing (§11.3)
+// Timestamp parsing (docs/FORMATS.md §11.3)
 // ---------------------------------------------------------------------------------------------
 
 /// Parses a signed base-10 integer exactly like Go's `strconv.ParseInt(s, 10, 64)`.
@@ -179,7 +179,7 @@ pub(crate) fn parse_i64_dec(b: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parses a timestamp: raw integer nanoseconds, else a human UTC form (FORMATS §11.3).
+/// Parses a timestamp: raw integer nanoseconds, else a human UTC form (docs/FORMATS.md §11.3).
 ///
 /// Human forms are `YYYY-MM-DD`, `YYYY-MM-DD HH`, `YYYY-MM-DD HH:MM`, `YYYY-MM-DD HH:MM:SS`
 /// (hour 1 or 2 digits), with an optional `.fraction` split off at the LAST `.`. The
@@ -305,7 +305,7 @@ fn parse_human_base(b: &[u8]) -> Option<i128> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Timestamp formatting (§11.6)
+// Timestamp formatting (docs/FORMATS.md §11.6)
 // ---------------------------------------------------------------------------------------------
 
 /// "00".."99" for two-digits-at-a-time formatting.
@@ -389,7 +389,7 @@ fn timestamp_bytes(ts: i64) -> [u8; 29] {
 
 /// Appends `ts` as `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (UTC, 9 digits) to a byte buffer.
 ///
-/// Negative timestamps get the floored second and a non-negative fraction (the spec's \[rec\]:
+/// Negative timestamps get the floored second and a non-negative fraction (the recommended form, docs/FORMATS.md §11.6:
 /// -1 → `1969-12-31 23:59:59.999999999`), so every output parses back to the same value,
 /// unlike the reference's `.-00000001`.
 pub fn write_timestamp(ts: i64, out: &mut Vec<u8>) {
@@ -446,7 +446,7 @@ pub fn now_ns() -> i64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Go durations (§6.1)
+// Go durations (docs/FORMATS.md §6.1)
 // ---------------------------------------------------------------------------------------------
 
 /// Go's `time.ParseDuration`: returns nanoseconds.
@@ -672,7 +672,7 @@ pub fn format_go_duration(ns: i64) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Partitions (§7.1, §7.2)
+// Partitions (docs/FORMATS.md §7.1, docs/FORMATS.md §7.2)
 // ---------------------------------------------------------------------------------------------
 
 /// How a database groups samples into files (`retention.partition`).
@@ -689,7 +689,7 @@ pub enum PartitionMode {
 }
 
 impl PartitionMode {
-    /// The byte stored in metric files (§7.2): 1 day, 2 month, 3 year, 4 forever.
+    /// The byte stored in metric files (docs/FORMATS.md §7.2): 1 day, 2 month, 3 year, 4 forever.
     pub fn code(self) -> u8 {
         match self {
             PartitionMode::Day => 1,

@@ -1,4 +1,4 @@
-//! Unsigned LEB128 ("uvarint"), the only varint NanoTDB uses (FORMATS §0).
+//! Unsigned LEB128 ("uvarint"), the only varint NanoTDB uses (docs/FORMATS.md §0).
 
 /// Appends the minimal encoding of `v`.
 pub fn encode(mut v: u64, out: &mut Vec<u8>) {

@@ -1,4 +1,4 @@
-//! The write-ahead log's compact-v2 records (FORMATS §4.2–4.4).
+//! The write-ahead log's compact-v2 records (docs/FORMATS.md §4.2–4.4).
 //!
 //! ```text
 //! uvarint(len) | id u16 | ts_delta u24 | flags u8 [| baseline i64] [| name_len u8 | name | type u8] | value [4]
@@ -297,7 +297,7 @@ mod tests {
 
     const TS: i64 = 1_715_000_000_000_000_000;
 
-    /// FORMATS §4.2's example records.
+    /// docs/FORMATS.md §4.2's example records.
     const EXAMPLE: [u8; 35] = [
         0x17, 0x01, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x80, 0xcb, 0xdd, 0x69, 0xe7, 0xcc, 0x17,
         0x03, 0x63, 0x70, 0x75, 0x01, 0x2a, 0x00, 0x00, 0x00, 0x0a, 0x01, 0x00, 0xe8, 0x03, 0x00,

@@ -1,4 +1,4 @@
-//! The engine view API (`/api/engine/…`, BEHAVIOUR §2.9).
+//! The engine view API (`/api/engine/…`, docs/BEHAVIOUR.md §2.9).
 //!
 //! Differences from the reference, on purpose: inspection never creates a
 //! database (unknown → 404); `overview` and `runtime` without `db` never load
@@ -725,7 +725,7 @@ async fn part_body(st: &SharedState, req: Request) -> Result<(String, String), A
     Ok((db, part))
 }
 
-/// Error mapping of the maintenance routes (BEHAVIOUR §2.9).
+/// Error mapping of the maintenance routes (docs/BEHAVIOUR.md §2.9).
 fn maintenance_error(e: &nanotdb::Error) -> ApiError {
     match e {
         nanotdb::Error::DatabaseNotFound(_) => ApiError::not_found(e.to_string()),

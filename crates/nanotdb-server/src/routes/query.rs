@@ -69,7 +69,7 @@ pub struct RangeQuery {
     pub stride: u64,
 }
 
-/// Validates `query_range` parameters (BEHAVIOUR §2.6).
+/// Validates `query_range` parameters (docs/BEHAVIOUR.md §2.6).
 pub fn parse_range(p: &Params) -> Result<RangeQuery, ApiError> {
     let (db, metric) = db_metric(p)?;
     let start = parse_time(p.get("start").unwrap_or(""))
@@ -141,7 +141,7 @@ pub async fn query_range(State(st): State<SharedState>, p: Params) -> ApiResult 
 }
 
 /// Aggregate mode: one series per requested aggregate, in request order,
-/// each point `[bucket end, "value"]`; any engine error is 400 (§2.6).
+/// each point `[bucket end, "value"]`; any engine error is 400 (docs/BEHAVIOUR.md §2.6).
 fn aggregate_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError> {
     let Some((names, window)) = &q.aggregate else {
         return Err(ApiError::execution("not an aggregate query"));

@@ -34,7 +34,7 @@ pub fn load_manifest(
     parse_manifest(&text, defaults, path)
 }
 
-/// Normalises raw manifest values against `defaults` (FORMATS §6.3, BEHAVIOUR §1.2).
+/// Normalises raw manifest values against `defaults` (docs/FORMATS.md §6.3, docs/BEHAVIOUR.md §1.2).
 pub fn normalize_manifest(
     raw: &RawManifestView,
     defaults: &Manifest,

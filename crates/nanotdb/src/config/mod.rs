@@ -1,4 +1,4 @@
-//! `engine.toml` and `manifest.toml` (FORMATS §6, BEHAVIOUR §1.1, §1.2, §1.16, §1.19).
+//! `engine.toml` and `manifest.toml` (docs/FORMATS.md §6, docs/BEHAVIOUR.md §1.1, docs/BEHAVIOUR.md §1.2, docs/BEHAVIOUR.md §1.16, docs/BEHAVIOUR.md §1.19).
 //!
 //! Two layers are kept apart on purpose:
 //! * *raw file* structs mirror the on-disk keys exactly (all-`Option` for engine.toml, because
@@ -7,14 +7,14 @@
 //! * *normalised* structs ([`EngineConfig`], [`Manifest`]) hold typed, validated values with
 //!   every fallback applied, so the rest of the engine never re-checks a string.
 //!
-//! Choices made where the spec leaves room (all documented on the items):
+//! Choices made where v1.4.0's behaviour leaves room (all documented on the items):
 //! * A missing `engine.toml` is created from [`DEFAULT_ENGINE_TOML`] *verbatim* (with comments
 //!   and a commented `[web]` example), atomically and without overwriting, instead of the
 //!   reference's comment-less re-encoding. Values are identical.
 //! * Unknown keys are not silently ignored: they are returned as [`ConfigWarning`]s (except the
 //!   server-owned `[web]` table of engine.toml).
 //! * `page.max_records > 65535` is capped to 65535 with a warning: the frame record count is a
-//!   `u16`, and the reference's wrap-around produces unreadable frames (FORMATS §3.5 \[hazard\]).
+//!   `u16`, and the reference's wrap-around produces unreadable frames (docs/FORMATS.md §3.5 \[hazard\]).
 //! * `page.max_age ≤ 0` is normalised to 10 s, the value the reference behaves as.
 //! * Durations are written in compact Go syntax (trailing zero units dropped: `5m`, `1h`,
 //!   `6h`), and exactly one minute is written `60s`, so a fresh manifest is byte-identical to
@@ -37,7 +37,7 @@ fn parse_go_duration(s: &str) -> Result<i64, String> {
 }
 
 const NS_PER_SEC: i64 = 1_000_000_000;
-/// Largest record count a frame header can carry (u16 count field, FORMATS §3.2).
+/// Largest record count a frame header can carry (u16 count field, docs/FORMATS.md §3.2).
 pub const MAX_PAGE_RECORDS: u32 = 65_535;
 /// Name of the rollup checkpoint file when neither manifest nor engine defaults set one.
 pub const DEFAULT_CHECKPOINT_FILE: &str = "rollup.checkpoints.log";
@@ -47,7 +47,7 @@ pub const DEFAULT_JOB_AGGREGATES: [&str; 5] = ["min", "max", "sum", "avg", "coun
 // Small typed enums
 // ---------------------------------------------------------------------------------------------
 
-/// `[wal].fsync_policy` (FORMATS §4.6).
+/// `[wal].fsync_policy` (docs/FORMATS.md §4.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FsyncPolicy {
     /// fsync only once the WAL byte counter reaches `max_segment_size`, and before a reset.
@@ -66,7 +66,7 @@ impl FsyncPolicy {
     }
 }
 
-/// `durability.profile` (FORMATS §6.4).
+/// `durability.profile` (docs/FORMATS.md §6.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DurabilityProfile {
     /// fsync data files and write the catalog after every frame.
@@ -101,7 +101,7 @@ impl DurabilityProfile {
     }
 }
 
-/// Metric-file block codec (FORMATS §2); the id is stored in every metric-file frame header.
+/// Metric-file block codec (docs/FORMATS.md §2); the id is stored in every metric-file frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Codec {
     /// S2 block, default encoder.
@@ -175,7 +175,7 @@ impl RawIngestAction {
     }
 }
 
-/// Logger threshold; ordering trace < debug < info (BEHAVIOUR §1.19).
+/// Logger threshold; ordering trace < debug < info (docs/BEHAVIOUR.md §1.19).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LogLevel {
     /// Most verbose.
@@ -197,7 +197,7 @@ impl LogLevel {
     }
 }
 
-/// `retention.retention_action` (FORMATS §10).
+/// `retention.retention_action` (docs/FORMATS.md §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RetentionAction {
     /// Never expire partitions.
@@ -315,7 +315,7 @@ pub struct RetentionConfig {
 /// `[wal]` of a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestWal {
-    /// Absent in the file means `false` (reference quirk kept: BEHAVIOUR §1.2).
+    /// Absent in the file means `false` (reference quirk kept: docs/BEHAVIOUR.md §1.2).
     pub enabled: bool,
     /// Samples older than now − this are not logged; ≤ 0 logs everything.
     pub skip_before_ns: i64,

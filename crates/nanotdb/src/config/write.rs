@@ -145,7 +145,7 @@ pub fn manifest_to_toml(m: &Manifest) -> String {
     o
 }
 
-/// Manifest of an auto-created rollup destination (FORMATS §6.3): engine defaults with the
+/// Manifest of an auto-created rollup destination (docs/FORMATS.md §6.3): engine defaults with the
 /// WAL and rollups off, and `year`/`168h` for intervals ≥ 24 h, else `month`/`6h`.
 pub fn rollup_destination_manifest(defaults: &Manifest, interval_ns: i64) -> Manifest {
     let mut m = defaults.clone();

@@ -1,5 +1,5 @@
 //! Offline maintenance of raw files: recompaction and recovery of damaged
-//! files (BEHAVIOUR §1.14, FORMATS §3.7–3.8).
+//! files (docs/BEHAVIOUR.md §1.14, docs/FORMATS.md §3.7–3.8).
 
 use std::fs::{self, File};
 use std::io::Write;

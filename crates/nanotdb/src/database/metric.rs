@@ -15,7 +15,7 @@
 //! Our builds keep this rule true: a build reads the partition exactly as a
 //! query would (metric file + post-build frames, or raw files) and writes
 //! all of it, so rebuilding never loses samples written after an earlier
-//! build (the reference's rebuild did, FORMATS §8.6 [hazard]).
+//! build (the reference's rebuild did, docs/FORMATS.md §8.6 [hazard]).
 
 use std::collections::HashMap as StdHashMap;
 use std::fs::{self, OpenOptions};

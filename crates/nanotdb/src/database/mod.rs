@@ -240,7 +240,7 @@ impl Database {
         dir.join(format!("{name}.wal"))
     }
 
-    /// Whether `dir` looks like a database (reference rule, FORMATS §1).
+    /// Whether `dir` looks like a database (reference rule, docs/FORMATS.md §1).
     pub fn looks_like_db(dir: &Path, name: &str) -> bool {
         if dir.join("manifest.toml").is_file()
             || dir.join("catalog.json").is_file()

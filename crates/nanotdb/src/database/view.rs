@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::*;
 use crate::stats::OpenPageStats;
 
-/// What `compact_metric` did (BEHAVIOUR §1.14 `CompactDataFileToMetricV2`).
+/// What `compact_metric` did (docs/BEHAVIOUR.md §1.14 `CompactDataFileToMetricV2`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CompactMetricReport {
     /// Database.

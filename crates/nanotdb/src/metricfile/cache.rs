@@ -1,4 +1,4 @@
-//! Process-wide LRU cache of decoded v2 time frames (BEHAVIOUR §1.14).
+//! Process-wide LRU cache of decoded v2 time frames (docs/BEHAVIOUR.md §1.14).
 //!
 //! Many metric frames share one time frame, and repeated queries over the
 //! same sealed partition re-read the same ones, so decoded timestamp vectors

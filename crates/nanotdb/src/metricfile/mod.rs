@@ -1,4 +1,4 @@
-//! Query-optimised per-metric files `metric-<partition>.dat` (FORMATS §8).
+//! Query-optimised per-metric files `metric-<partition>.dat` (docs/FORMATS.md §8).
 //!
 //! Two layouts share the `NTMF` header magic and the `NTFT` footer magic:
 //! v1 (one frame of timestamps + values per metric, [`v1`]) and v2 (shared
@@ -547,7 +547,7 @@ impl Source {
     }
 
     /// Reads a fixed-size structure at `offset`.
-    /// Reads the file header and checks, in the spec's reader order, its
+    /// Reads the file header and checks, in v1.4.0's reader order (docs/FORMATS.md §8), its
     /// magic, `version`, header length and CRC (the checks v1 and v2 share).
     pub(crate) fn file_header(&self, version: u16) -> Result<[u8; FILE_HEADER_LEN]> {
         let h: [u8; FILE_HEADER_LEN] = self.read_array(0, "file header")?;
@@ -718,7 +718,7 @@ pub struct FileSummary {
     pub file_len: u64,
     /// Header flags (1 = sealed; never checked).
     pub flags: u32,
-    /// Partition kind code (§7.2; never checked).
+    /// Partition kind code (docs/FORMATS.md §7.2; never checked).
     pub partition_kind: u8,
     /// Header file_min_ts.
     pub min_ts: i64,
@@ -765,7 +765,7 @@ pub struct MetricFile {
 
 impl MetricFile {
     /// Opens `path` and validates footer, header and indexes in the
-    /// reference order (§8.2 steps 1–6, §8.5 steps 1–4). Frames are checked
+    /// reference order (docs/FORMATS.md §8.2 steps 1–6, docs/FORMATS.md §8.5 steps 1–4). Frames are checked
     /// only when read.
     pub fn open(path: &Path) -> Result<MetricFile> {
         let io_err = |source| MetricFileError::Io {

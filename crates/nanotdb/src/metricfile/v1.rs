@@ -1,4 +1,4 @@
-//! Metric file v1 (FORMATS §8.2): one `MPG1` frame per metric holding its
+//! Metric file v1 (docs/FORMATS.md §8.2): one `MPG1` frame per metric holding its
 //! timestamps then its values, a PAGE_INFO array and a counting footer.
 
 use std::collections::HashSet;
@@ -43,7 +43,7 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    /// Validation steps 1–6 of §8.2 (step 1, the size, is done by the caller
+    /// Validation steps 1–6 of docs/FORMATS.md §8.2 (step 1, the size, is done by the caller
     /// but repeated here so the function stands alone).
     pub(crate) fn load(src: &Source) -> Result<Index> {
         if src.len < super::MIN_FILE_LEN {
@@ -160,7 +160,7 @@ impl Index {
         }
     }
 
-    /// Step 7 of §8.2 for every entry matching `id` (all when `None`) whose
+    /// Step 7 of docs/FORMATS.md §8.2 for every entry matching `id` (all when `None`) whose
     /// [min, max] overlaps [from, to], then emission of the samples in range.
     pub(crate) fn read(
         &self,

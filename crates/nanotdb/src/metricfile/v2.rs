@@ -1,4 +1,4 @@
-//! Metric file v2 (FORMATS §8.3–8.5): each distinct timestamp vector is
+//! Metric file v2 (docs/FORMATS.md §8.3–8.5): each distinct timestamp vector is
 //! stored once in a `TPG2` time frame; each metric's `MPG2` frame holds only
 //! values and points at a contiguous slice of one time frame.
 
@@ -76,7 +76,7 @@ fn read_table(src: &Source, offset: u64, count: u32, len: usize, what: &str) -> 
 }
 
 impl Index {
-    /// Validation steps 1–4 of §8.5.
+    /// Validation steps 1–4 of docs/FORMATS.md §8.5.
     pub(crate) fn load(src: &Source) -> Result<Index> {
         if src.len < super::MIN_FILE_LEN {
             return Err(src.corrupt(0, CorruptKind::TooSmall, format!("{} bytes", src.len)));
@@ -215,7 +215,7 @@ impl Index {
         }
     }
 
-    /// Step 5 of §8.5 for every metric entry matching `id` (all when `None`)
+    /// Step 5 of docs/FORMATS.md §8.5 for every metric entry matching `id` (all when `None`)
     /// whose [start, end] overlaps [from, to].
     pub(crate) fn read(
         &self,
@@ -280,7 +280,7 @@ impl Index {
 }
 
 /// The decoded timestamps of time frame `t`, from the process-wide cache or
-/// read, checked (§8.5 step 5b) and inserted.
+/// read, checked (docs/FORMATS.md §8.5 step 5b) and inserted.
 fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64]>> {
     let key = CacheKey {
         path: src.path.clone(),
@@ -400,7 +400,7 @@ fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64
     Ok(ts)
 }
 
-/// Reads and checks a metric frame (§8.5 step 5c); `vals` ends up holding
+/// Reads and checks a metric frame (docs/FORMATS.md §8.5 step 5c); `vals` ends up holding
 /// exactly decoded_len bytes, a multiple of 4.
 fn read_metric_frame(
     src: &Source,
@@ -522,7 +522,7 @@ pub struct Placement {
     pub time_offset: u32,
 }
 
-/// Plans the shared time frames (§8.4 steps 1–2). `lists` are timestamp
+/// Plans the shared time frames (docs/FORMATS.md §8.4 steps 1–2). `lists` are timestamp
 /// vectors in metric-id order, each non-empty and non-decreasing. Returns
 /// the time frames in id order (as indices into `lists` whose vector they
 /// store) and one placement per list. `None` when more than 65535 time

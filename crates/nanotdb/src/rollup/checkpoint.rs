@@ -1,4 +1,4 @@
-//! The checkpoint log `<source>/rollup.checkpoints.log` (FORMATS §9): one
+//! The checkpoint log `<source>/rollup.checkpoints.log` (docs/FORMATS.md §9): one
 //! `key,period_end_ns` line per advance, last line per key wins, compacted
 //! past 100 KiB.
 
@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 
-/// Size above which the checkpoint log is compacted after an append (FORMATS §9).
+/// Size above which the checkpoint log is compacted after an append (docs/FORMATS.md §9).
 pub const CHECKPOINT_COMPACT_BYTES: u64 = 102_400;
 
 // ------------------------------------------------------------ checkpoint log

@@ -1,4 +1,4 @@
-//! Rollups (BEHAVIOUR §1.16, §1.17; checkpoint log FORMATS §9).
+//! Rollups (docs/BEHAVIOUR.md §1.16, docs/BEHAVIOUR.md §1.17; checkpoint log docs/FORMATS.md §9).
 //!
 //! A source database's manifest `[rollups]` lists jobs; each job turns one
 //! source metric into per-period aggregates written as float32 metrics
@@ -26,7 +26,7 @@
 //! page). A crash between the two makes the next pass recompute those
 //! periods; outputs whose timestamp is not newer than the destination
 //! metric's last sample are skipped, so a recomputation never duplicates a
-//! sample (this also covers checkpoint keys containing `,`, which FORMATS §9
+//! sample (this also covers checkpoint keys containing `,`, which docs/FORMATS.md §9
 //! cannot read back).
 //!
 //! # Automatic trigger
@@ -358,7 +358,7 @@ pub struct BackfillReport {
     pub samples_written: u64,
 }
 
-/// One step of a downstream lineage walk (§1.17).
+/// One step of a downstream lineage walk (docs/BEHAVIOUR.md §1.17).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct LineageStep {
     /// Distance from the queried metric (1 = direct rollup).
@@ -902,7 +902,7 @@ impl Engine {
         self.rollup_cascade(&mut cache, &names, time::now_ns(), false)
     }
 
-    /// Downstream lineage of `db/metric` (§1.17): every rollup output derived
+    /// Downstream lineage of `db/metric` (docs/BEHAVIOUR.md §1.17): every rollup output derived
     /// from it, following explicit-metric jobs through up to `max_hops`
     /// databases. Pattern jobs are not followed (as in v1.4.0).
     pub fn rollup_downstream(&self, db: &str, metric: &str, max_hops: u32) -> Result<Lineage> {
