@@ -115,11 +115,12 @@ fn main() -> Result<()> {
         .context("start runtime")?;
     let state = AppState::new(engine.clone(), settings);
     let served = rt.block_on(async {
+        let shutdown = serve::signals();
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| format!("listen on {listen}"))?;
         tracing::info!(root = %root.display(), listen = %listener.local_addr()?, "nanotdb listening");
-        serve::run(listener, state, serve::signals())
+        serve::run(listener, state, shutdown)
             .await
             .context("serve")
     });

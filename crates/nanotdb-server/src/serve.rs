@@ -80,46 +80,37 @@ pub async fn run(
     Ok(())
 }
 
-/// Resolves on the first SIGINT or SIGTERM; a second one exits the process
-/// at once (status 130).
-pub async fn signals() {
-    let first = async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    };
-    first.await;
-    tracing::info!("shutdown signal received");
-    tokio::spawn(async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            if let Ok(mut term) = signal(SignalKind::terminate()) {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            } else {
+/// Registers the SIGINT and SIGTERM handlers now (call it inside the
+/// runtime, before the listener is bound, so a signal sent as soon as the
+/// port answers is never lost to the default action) and returns a future
+/// that resolves on the first of them; a second one exits the process at
+/// once (status 130).
+pub fn signals() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        let (mut term, mut int) = match (term, int) {
+            (Ok(t), Ok(i)) => (t, i),
+            // Cannot register (no such signal support): wait for Ctrl-C.
+            _ => {
                 let _ = tokio::signal::ctrl_c().await;
+                tracing::info!("shutdown signal received");
+                return;
             }
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-        eprintln!("second signal: exiting immediately");
-        std::process::exit(130);
-    });
+        tracing::info!("shutdown signal received");
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("second signal: exiting immediately");
+            std::process::exit(130);
+        });
+    }
 }

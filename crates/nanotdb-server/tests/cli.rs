@@ -162,7 +162,9 @@ fn loggers_from_engine_toml_write_to_their_file() {
 #[test]
 fn a_second_server_on_a_served_root_refuses_to_start() {
     let d = tempfile::tempdir().unwrap();
-    let (a, b) = (free_port(), free_port());
+    let a = free_port();
+    // A different port, so "the second must not listen" cannot see the first.
+    let b = std::iter::repeat_with(free_port).find(|&p| p != a).unwrap();
     let first = |port: u16| {
         Command::new(env!("CARGO_BIN_EXE_nanotdb"))
             .current_dir(d.path())
