@@ -140,6 +140,16 @@ pub enum Error {
         /// Who holds it, as written in the lock file.
         holder: String,
     },
+    /// A WAL record could not be encoded (names are validated before they
+    /// get here, so this is an internal error, not a rejected sample).
+    #[error("{}: cannot encode a WAL record: {source}", path.display())]
+    WalEncode {
+        /// The WAL file.
+        path: PathBuf,
+        /// What the encoder refused.
+        #[source]
+        source: crate::wal::WalError,
+    },
     /// Another server already serves this data root.
     #[error("data root {} is already served by another server ({holder}); lock file {}", root.display(), path.display())]
     RootLocked {

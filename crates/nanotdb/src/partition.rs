@@ -5,7 +5,6 @@
 //! timestamp when it is flushed: the frame then satisfies the reference's
 //! "non-decreasing across the page" invariant and stays readable by v1.4.0.
 
-use std::fs::File;
 use std::time::Instant;
 
 use crate::sample::MetricId;
@@ -103,5 +102,5 @@ pub(crate) struct PageLimits {
 pub(crate) struct OpenPartition {
     pub page: Option<Page>,
     /// Append handle of `data-<key>.dat`, opened on the first flush.
-    pub file: Option<File>,
+    pub file: Option<crate::datafile::DataFileAppender>,
 }

@@ -1,8 +1,8 @@
 //! Page flushes, sealing, and WAL checkpoints (reset or atomic rewrite).
 
-use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
+
+use crate::datafile::DataFileAppender;
 
 use super::*;
 
@@ -49,25 +49,16 @@ impl Database {
             return Ok(false);
         };
         if part.file.is_none() {
-            let f = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .at(&path)?;
-            part.file = Some(f);
+            part.file = Some(DataFileAppender::open(&path)?);
         }
         let Some(file) = part.file.as_mut() else {
             return Ok(false);
         };
-        if let Err(e) = file.write_all(frame_buf) {
-            // Cut a partial frame so the next one never lands after garbage,
-            // and put the samples back: they are still acknowledged data.
-            let old_len = files.get(key).and_then(|f| f.data_len).unwrap_or(0);
-            if let Err(t) = file.set_len(old_len) {
-                tracing::error!(file = %path.display(), "cannot cut a partial frame: {t}");
-            }
+        let old_len = files.get(key).and_then(|f| f.data_len).unwrap_or(0);
+        if let Err(e) = file.append(frame_buf, old_len) {
+            // The samples are still acknowledged data: back into the page.
             part.page = Some(page);
-            return Err(Error::io(&path, e));
+            return Err(e);
         }
         // The frame is in the file: account for it before the fsync, so a
         // failing fsync cannot make the recorded length fall behind.
@@ -76,7 +67,7 @@ impl Database {
         entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
         if self.settings.durability.fsync_data() {
             let t = std::time::Instant::now();
-            file.sync_data().at(&path)?;
+            file.sync_data()?;
             counters.data_fsync_ns.record_since(t);
             counters.data_fsyncs += 1;
         } else {
@@ -208,56 +199,34 @@ impl Database {
             .filter_map(|p| p.page.as_ref())
             .filter(|p| p.logged && !p.is_empty())
             .collect();
-        let Some(w) = st.wal.as_ref() else {
+        let DbState {
+            wal: Some(w),
+            catalog,
+            counters,
+            ..
+        } = st
+        else {
             return Ok(());
         };
         if keep.is_empty() {
-            if w.size == 0 {
+            if w.is_empty() {
                 return Ok(());
             }
-            let w = st.wal.as_mut().ok_or(Error::ReadOnly)?;
-            w.file.set_len(0).at(&w.path)?;
-            w.file.sync_data().at(&w.path)?;
-            w.size = 0;
-            w.enc.reset();
-            w.named.clear();
-            w.unsynced = false;
-            st.counters.wal_resets += 1;
-            st.counters.wal_checkpoint_ns.record_since(started);
+            w.reset(true)?;
+            counters.wal_resets += 1;
+            counters.wal_checkpoint_ns.record_since(started);
             return Ok(());
         }
-        let mut enc = WalEncoder::new();
-        let mut named = HashSet::new();
-        let mut buf = Vec::new();
-        for page in keep {
-            for i in 0..page.len() {
-                let id = page.ids[i];
-                let name = if named.insert(id) {
-                    st.catalog
-                        .get(id)
-                        .map(|m| (m.name.as_str(), m.value_type.code()))
-                } else {
-                    None
-                };
-                enc.encode(id, page.ts[i], page.vals[i], name, &mut buf)
-                    .map_err(|e| Error::Corrupt {
-                        path: w.path.clone(),
-                        offset: 0,
-                        reason: format!("cannot re-encode WAL: {e}"),
-                    })?;
-            }
-        }
-        let path = w.path.clone();
-        fsutil::write_atomic(&path, &buf)?;
-        let file = OpenOptions::new().append(true).open(&path).at(&path)?;
-        let w = st.wal.as_mut().ok_or(Error::ReadOnly)?;
-        w.file = file;
-        w.size = buf.len() as u64;
-        w.enc = enc;
-        w.named = named;
-        w.unsynced = false;
-        st.counters.wal_rewrites += 1;
-        st.counters.wal_checkpoint_ns.record_since(started);
+        let samples = keep
+            .iter()
+            .flat_map(|page| (0..page.len()).map(|i| (page.ids[i], page.ts[i], page.vals[i])));
+        w.rewrite(samples, |id| {
+            catalog
+                .get(id)
+                .map(|m| (m.name.as_str(), m.value_type.code()))
+        })?;
+        counters.wal_rewrites += 1;
+        counters.wal_checkpoint_ns.record_since(started);
         Ok(())
     }
 }

@@ -17,8 +17,7 @@
 //!    of their partition's data file (see [`Database::dedupe_against_files`]).
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -36,7 +35,7 @@ use crate::partition::{OpenPartition, Page, PageLimits};
 use crate::sample::{MetricId, Value, ValueType};
 use crate::stats::DbCounters;
 use crate::time::{self, PartitionMode};
-use crate::wal::{self, WalEncoder};
+use crate::wal::{self, WalWriter};
 
 mod flush;
 mod framecache;
@@ -89,29 +88,12 @@ pub(crate) struct PartFiles {
     pub metric: bool,
 }
 
-/// The live WAL of a database.
-struct Wal {
-    path: PathBuf,
-    file: File,
-    enc: WalEncoder,
-    /// Encoded records not yet written to the file.
-    pending: Vec<u8>,
-    /// Bytes in the file.
-    size: u64,
-    /// Metrics whose name is already carried by a record of the current WAL
-    /// contents; the first record of any other metric embeds its name, so the
-    /// WAL can always be replayed without `catalog.json`.
-    named: HashSet<MetricId>,
-    /// True while records are pending or written but not fsynced.
-    unsynced: bool,
-}
-
 /// Mutable state of a database.
 pub(crate) struct DbState {
     /// False until the first accepted sample creates the directory.
     materialized: bool,
     pub catalog: Catalog,
-    wal: Option<Wal>,
+    wal: Option<WalWriter>,
     pub open: BTreeMap<String, OpenPartition>,
     sealed: HashSet<String>,
     pub files: BTreeMap<String, PartFiles>,
@@ -697,28 +679,7 @@ impl Database {
         let log = wal_cfg.enabled
             && (wal_cfg.skip_before_ns <= 0 || ts >= now.saturating_sub(wal_cfg.skip_before_ns));
         if log && let Some(w) = st.wal.as_mut() {
-            let name = if w.named.insert(id) {
-                Some(metric)
-            } else {
-                None
-            };
-            w.enc
-                .encode(
-                    id,
-                    ts,
-                    bits,
-                    name.map(|n| (n, value.value_type().code())),
-                    &mut w.pending,
-                )
-                .map_err(|e| Error::InvalidMetricName {
-                    name: metric.to_string(),
-                    reason: if matches!(e, wal::WalError::NameTooLong { .. }) {
-                        "longer than 255 bytes (the WAL cannot encode it)"
-                    } else {
-                        "cannot be encoded in the WAL"
-                    },
-                })?;
-            w.unsynced = true;
+            w.log(id, ts, bits, metric, value.value_type().code())?;
             st.counters.wal_appends += 1;
             st.counters.last_wal_append_ns = now;
         }
@@ -805,34 +766,14 @@ impl Database {
     }
 
     fn write_pending_wal(&self, st: &mut DbState) -> Result<()> {
-        let policy = self.settings.fsync_policy;
-        let max_seg = self.settings.max_segment_size;
-        let Some(w) = st.wal.as_mut() else {
-            return Ok(());
-        };
-        if !w.pending.is_empty() {
-            w.file.write_all(&w.pending).at(&w.path)?;
-            w.size += w.pending.len() as u64;
-            let c = &mut st.counters;
-            c.wal_bytes_written += w.pending.len() as u64;
-            c.wal_write_bytes.record(w.pending.len() as u64);
-            let now = time::now_ns();
-            if c.last_wal_write_ns != 0 {
-                c.wal_write_interval_ns
-                    .record(u64::try_from(now - c.last_wal_write_ns).unwrap_or(0));
-            }
-            c.last_wal_write_ns = now;
-            w.pending.clear();
+        match st.wal.as_mut() {
+            Some(w) => w.write_pending(
+                self.settings.fsync_policy,
+                self.settings.max_segment_size,
+                &mut st.counters,
+            ),
+            None => Ok(()),
         }
-        if w.unsynced && (policy == FsyncPolicy::Always || w.size >= max_seg) {
-            let t = std::time::Instant::now();
-            w.file.sync_data().at(&w.path)?;
-            st.counters.wal_fsync_ns.record_since(t);
-            st.counters.last_wal_fsync_ns = time::now_ns();
-            st.counters.wal_fsyncs += 1;
-            w.unsynced = false;
-        }
-        Ok(())
     }
 
     fn materialize(&self, st: &mut DbState) -> Result<()> {
@@ -851,25 +792,12 @@ impl Database {
         if !cat.exists() {
             File::create(&cat).at(&cat)?;
         }
-        let path = Self::wal_path(&self.dir, &self.name);
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .at(&path)?;
+        let wal = WalWriter::open(&Self::wal_path(&self.dir, &self.name), 0)?;
         fsutil::sync_dir(&self.dir)?;
         if let Some(parent) = self.dir.parent() {
             fsutil::sync_dir(parent)?;
         }
-        st.wal = Some(Wal {
-            path,
-            file,
-            enc: WalEncoder::new(),
-            pending: Vec::new(),
-            size: 0,
-            named: HashSet::new(),
-            unsynced: false,
-        });
+        st.wal = Some(wal);
         st.materialized = true;
         Ok(())
     }

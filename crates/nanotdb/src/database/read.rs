@@ -112,10 +112,7 @@ impl Database {
                 v.sort();
                 v
             },
-            wal_bytes: st
-                .wal
-                .as_ref()
-                .map_or(0, |w| w.size + w.pending.len() as u64),
+            wal_bytes: st.wal.as_ref().map_or(0, WalWriter::len_with_pending),
             counters: st.counters.clone(),
         }
     }

@@ -1,8 +1,8 @@
 //! Opening a database's WAL: tail repair, replay into pages, and
 //! de-duplication against frames a crash left in both places.
 
-use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
 
 use super::*;
 
@@ -37,20 +37,7 @@ impl Database {
                 tracing::warn!(kept = %copy.display(), "cut the WAL's damaged tail");
                 st.counters.tails_cut += 1;
             }
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .at(&path)?;
-            st.wal = Some(Wal {
-                path: path.clone(),
-                file,
-                enc: WalEncoder::new(),
-                pending: Vec::new(),
-                size: good_len,
-                named: HashSet::new(),
-                unsynced: false,
-            });
+            st.wal = Some(WalWriter::open(&path, good_len)?);
         }
         if scan.records.is_empty() {
             return Ok(());
@@ -114,8 +101,7 @@ impl Database {
             if !self.manifest.wal.enabled {
                 self.flush_all(st)?;
                 if let Some(w) = st.wal.as_mut() {
-                    w.file.set_len(0).at(&w.path)?;
-                    w.size = 0;
+                    w.reset(false)?;
                 }
             } else if deduped > 0 || st.counters.flushes > 0 {
                 // Make the WAL match the open pages exactly.

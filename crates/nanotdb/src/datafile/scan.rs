@@ -1,5 +1,4 @@
-//! Raw data files (`data-<p>.dat`, `raw-<p>.dat`): a plain concatenation of
-//! frames with no file header (docs/FORMATS.md §3.1, docs/FORMATS.md §3.6, docs/FORMATS.md §3.7).
+//! Reading and repairing raw data files (docs/FORMATS.md §3.6, §3.7).
 //!
 //! Scanning walks frame headers only (positioned reads, no decompression),
 //! so it is cheap even for large files, and stops at the first frame that

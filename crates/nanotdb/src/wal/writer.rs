@@ -1,0 +1,164 @@
+//! The live WAL of an open database: records are encoded into a pending
+//! buffer as samples arrive, written with one `write` per batch, fsynced
+//! per `fsync_policy`, and replaced at each checkpoint (truncated when no
+//! open page needs it, else rewritten atomically to hold exactly those pages).
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::record::{WalEncoder, WalError};
+use crate::config::FsyncPolicy;
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::sample::MetricId;
+use crate::stats::DbCounters;
+use crate::time;
+
+/// An open WAL file with its encoder state.
+#[derive(Debug)]
+pub(crate) struct WalWriter {
+    path: PathBuf,
+    file: File,
+    enc: WalEncoder,
+    /// Encoded records not yet written to the file.
+    pending: Vec<u8>,
+    /// Bytes in the file.
+    size: u64,
+    /// Metrics whose name is already carried by a record of the current WAL
+    /// contents; the first record of any other metric embeds its name, so the
+    /// WAL can always be replayed without `catalog.json`.
+    named: HashSet<MetricId>,
+    /// True while records are pending or written but not fsynced.
+    unsynced: bool,
+}
+
+impl WalWriter {
+    /// Opens (creating if missing) the WAL at `path` for appending after its
+    /// first `size` bytes, which the caller has checked decode.
+    pub fn open(path: &Path, size: u64) -> Result<WalWriter> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .at(path)?;
+        Ok(WalWriter {
+            path: path.to_path_buf(),
+            file,
+            enc: WalEncoder::new(),
+            pending: Vec::new(),
+            size,
+            named: HashSet::new(),
+            unsynced: false,
+        })
+    }
+
+    /// Bytes in the file plus bytes still pending.
+    pub fn len_with_pending(&self) -> u64 {
+        self.size + self.pending.len() as u64
+    }
+
+    /// Encodes one sample into the pending buffer; the metric's first record
+    /// since the last checkpoint carries `name` and its type code.
+    pub fn log(
+        &mut self,
+        id: MetricId,
+        ts: i64,
+        bits: u32,
+        name: &str,
+        type_code: u8,
+    ) -> Result<()> {
+        let new_metric = self.named.insert(id).then_some((name, type_code));
+        self.enc
+            .encode(id, ts, bits, new_metric, &mut self.pending)
+            .map_err(|source| self.encode_error(source))?;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    fn encode_error(&self, source: WalError) -> Error {
+        Error::WalEncode {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Writes the pending records in one `write` and fsyncs when the policy
+    /// asks for it (`always`, or `segment` once the file holds at least
+    /// `max_segment` bytes).
+    pub fn write_pending(
+        &mut self,
+        policy: FsyncPolicy,
+        max_segment: u64,
+        c: &mut DbCounters,
+    ) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.file.write_all(&self.pending).at(&self.path)?;
+            self.size += self.pending.len() as u64;
+            c.wal_bytes_written += self.pending.len() as u64;
+            c.wal_write_bytes.record(self.pending.len() as u64);
+            let now = time::now_ns();
+            if c.last_wal_write_ns != 0 {
+                c.wal_write_interval_ns
+                    .record(u64::try_from(now - c.last_wal_write_ns).unwrap_or(0));
+            }
+            c.last_wal_write_ns = now;
+            self.pending.clear();
+        }
+        if self.unsynced && (policy == FsyncPolicy::Always || self.size >= max_segment) {
+            let t = std::time::Instant::now();
+            self.file.sync_data().at(&self.path)?;
+            c.wal_fsync_ns.record_since(t);
+            c.last_wal_fsync_ns = time::now_ns();
+            c.wal_fsyncs += 1;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// True when the file holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Empties the file (fsynced when `sync`) and forgets the encoder state.
+    pub fn reset(&mut self, sync: bool) -> Result<()> {
+        self.file.set_len(0).at(&self.path)?;
+        if sync {
+            self.file.sync_data().at(&self.path)?;
+        }
+        self.size = 0;
+        self.enc.reset();
+        self.named.clear();
+        self.unsynced = false;
+        Ok(())
+    }
+
+    /// Replaces the file atomically with `samples` (id, ts, value bits), the
+    /// first record of each metric carrying the name `name_of` gives.
+    pub fn rewrite<'a>(
+        &mut self,
+        samples: impl Iterator<Item = (MetricId, i64, u32)>,
+        name_of: impl Fn(MetricId) -> Option<(&'a str, u8)>,
+    ) -> Result<()> {
+        let mut enc = WalEncoder::new();
+        let mut named = HashSet::new();
+        let mut buf = Vec::new();
+        for (id, ts, bits) in samples {
+            let name = if named.insert(id) { name_of(id) } else { None };
+            enc.encode(id, ts, bits, name, &mut buf)
+                .map_err(|source| self.encode_error(source))?;
+        }
+        fsutil::write_atomic(&self.path, &buf)?;
+        self.file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .at(&self.path)?;
+        self.size = buf.len() as u64;
+        self.enc = enc;
+        self.named = named;
+        self.unsynced = false;
+        Ok(())
+    }
+}
