@@ -11,6 +11,7 @@ use anyhow::{Result, bail};
 use clap::Subcommand;
 use nanotdb::catalog::Catalog;
 use nanotdb::inspect::{self, DataFileReport, WalFileReport};
+use nanotdb::layout::{self, DbFileKind, DbLayout, PartitionFileKind};
 use nanotdb::time::{format_go_duration, format_rfc3339, format_timestamp_string, now_ns};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -67,14 +68,21 @@ struct Ctx {
     root: PathBuf,
     db: String,
     dir: PathBuf,
+    layout: DbLayout,
 }
 
 fn ctx(root: &Path, db: &str) -> Result<Ctx> {
     let root = crate::resolve_root(root, false)?;
     let db = crate::normalize_db(db)?;
     nanotdb::names::validate_db_name(&db)?;
-    let dir = root.join(&db);
-    Ok(Ctx { root, db, dir })
+    let layout = DbLayout::new(&root, &db);
+    let dir = layout.dir().to_path_buf();
+    Ok(Ctx {
+        root,
+        db,
+        dir,
+        layout,
+    })
 }
 
 fn require_dir(c: &Ctx) -> Result<()> {
@@ -105,7 +113,7 @@ pub fn run(w: What) -> Result<ExitCode> {
 
 fn catalog(a: CatalogArgs) -> Result<ExitCode> {
     let c = ctx(&a.root, &a.db)?;
-    let path = c.dir.join("catalog.json");
+    let path = c.layout.catalog();
     let bytes = fs::read(&path).map_err(|e| anyhow::anyhow!("read {}: {e}", path.display()))?;
     let cat = Catalog::parse(&bytes, &path)?;
     let metrics = cat.metrics_sorted();
@@ -144,27 +152,28 @@ fn catalog(a: CatalogArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(dir: &Path, pred: impl Fn(&str) -> bool) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_name().to_str().is_some_and(&pred))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+/// The files of the database directory that `pred` selects, sorted by name
+/// (none when it cannot be listed: each command reports that on its own).
+fn list(c: &Ctx, pred: impl Fn(&DbFileKind) -> bool) -> Vec<PathBuf> {
+    c.layout
+        .files()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| pred(&f.kind))
+        .map(|f| f.path)
+        .collect()
 }
 
-fn raw_files(dir: &Path) -> Vec<PathBuf> {
-    list(dir, |n| {
-        (n.starts_with("data-") || n.starts_with("raw-")) && n.ends_with(".dat")
-    })
+/// `data-` and `raw-` files: the ones holding raw frames.
+fn raw_files(c: &Ctx) -> Vec<PathBuf> {
+    list(
+        c,
+        |k| matches!(k, DbFileKind::Partition(p, _) if p.holds_frames()),
+    )
 }
 
-fn wal_files(dir: &Path) -> Vec<PathBuf> {
-    list(dir, |n| n.ends_with(".wal"))
+fn wal_files(c: &Ctx) -> Vec<PathBuf> {
+    list(c, |k| *k == DbFileKind::Wal)
 }
 
 /// One data file's scan, or the error that prevented it.
@@ -329,7 +338,7 @@ fn dat_tables(
 fn dat(a: Args) -> Result<ExitCode> {
     let c = ctx(&a.root, &a.db)?;
     require_dir(&c)?;
-    let files: Vec<_> = raw_files(&c.dir).iter().map(|p| scan_dat(p)).collect();
+    let files: Vec<_> = raw_files(&c).iter().map(|p| scan_dat(p)).collect();
     let v = dat_json(&c, &files, a.verbose);
     if a.json {
         outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -462,7 +471,7 @@ fn wal_table(
 fn wal(a: Args) -> Result<ExitCode> {
     let c = ctx(&a.root, &a.db)?;
     require_dir(&c)?;
-    let files: Vec<_> = wal_files(&c.dir)
+    let files: Vec<_> = wal_files(&c)
         .iter()
         .map(|p| scan_wal(p, a.verbose))
         .collect();
@@ -498,7 +507,7 @@ struct CatalogBlock {
 
 fn db(a: Args) -> Result<ExitCode> {
     let c = ctx(&a.root, &a.db)?;
-    let cat_path = c.dir.join("catalog.json");
+    let cat_path = c.layout.catalog();
     let mut cat = CatalogBlock {
         path: cat_path.clone(),
         exists: cat_path.is_file(),
@@ -521,7 +530,7 @@ fn db(a: Args) -> Result<ExitCode> {
             Err(e) => cat.parse_error = Some(e.to_string()),
         }
     }
-    let man_path = c.dir.join("manifest.toml");
+    let man_path = c.layout.manifest();
     let man_exists = man_path.is_file();
     let (man_cfg, man_err) = if man_exists {
         match nanotdb::config::read_raw_manifest(&man_path) {
@@ -531,11 +540,8 @@ fn db(a: Args) -> Result<ExitCode> {
     } else {
         (None, None)
     };
-    let dats: Vec<_> = raw_files(&c.dir).iter().map(|p| scan_dat(p)).collect();
-    let wals: Vec<_> = wal_files(&c.dir)
-        .iter()
-        .map(|p| scan_wal(p, false))
-        .collect();
+    let dats: Vec<_> = raw_files(&c).iter().map(|p| scan_dat(p)).collect();
+    let wals: Vec<_> = wal_files(&c).iter().map(|p| scan_wal(p, false)).collect();
     if !c.dir.is_dir() {
         bail!("database directory not found: {}", c.dir.display());
     }
@@ -568,7 +574,7 @@ fn db(a: Args) -> Result<ExitCode> {
             manifest["config"] = serde_json::to_value(m)?;
         }
         let mut v = json!({"root_dir": c.root, "database": c.db, "database_dir": c.dir,
-            "engine_config": c.root.join("engine.toml"), "catalog": cat, "manifest": manifest,
+            "engine_config": layout::engine_config(&c.root), "catalog": cat, "manifest": manifest,
             "data": data, "wal": walj, "verbose": a.verbose, "generated_at": format_rfc3339(now_ns())});
         if a.verbose {
             v["data_detail"] = dj["files"].clone();
@@ -580,7 +586,10 @@ fn db(a: Args) -> Result<ExitCode> {
     outln!("Database: {}", c.db);
     outln!("Root: {}", c.root.display());
     outln!("DB dir: {}", c.dir.display());
-    outln!("Engine config: {}", c.root.join("engine.toml").display());
+    outln!(
+        "Engine config: {}",
+        layout::engine_config(&c.root).display()
+    );
     outln!("\nCatalog");
     outln!("  path: {}", cat.path.display());
     outln!("  exists: {}", cat.exists);
@@ -671,7 +680,9 @@ fn metric(a: Args) -> Result<ExitCode> {
     use nanotdb::metricfile::MetricFile;
     let c = ctx(&a.root, &a.db)?;
     require_dir(&c)?;
-    let paths = list(&c.dir, |n| n.starts_with("metric-") && n.ends_with(".dat"));
+    let paths = list(&c, |k| {
+        matches!(k, DbFileKind::Partition(PartitionFileKind::Metric, _))
+    });
     let mut files = Vec::new();
     let (mut tb, mut tf, mut tm, mut tp, mut errors) = (0u64, 0u64, 0u64, 0u64, false);
     let mut t = Table::new(&[

@@ -239,7 +239,7 @@ fn init_logging(file: Option<&Path>, level: Option<&str>) -> Result<()> {
 pub(crate) fn resolve_root(root: &Path, create: bool) -> Result<PathBuf> {
     let abs =
         std::path::absolute(root).with_context(|| format!("resolve --root {}", root.display()))?;
-    let cfg = abs.join("engine.toml");
+    let cfg = nanotdb::layout::engine_config(&abs);
     if !create && !cfg.is_file() {
         bail!("engine config not found at {}", cfg.display());
     }

@@ -31,7 +31,7 @@ struct Cli {
 }
 
 fn root_of(config: &Path) -> Result<PathBuf> {
-    if config.file_name().and_then(|n| n.to_str()) != Some("engine.toml") {
+    if config.file_name().and_then(|n| n.to_str()) != Some(nanotdb::layout::ENGINE_CONFIG_FILE) {
         bail!(
             "config file must be named engine.toml: {}",
             config.display()
@@ -68,7 +68,7 @@ fn main() -> Result<()> {
         engine.close().context("init failed")?;
         eprintln!(
             "initialized config at {}",
-            root.join("engine.toml").display()
+            nanotdb::layout::engine_config(&root).display()
         );
         return Ok(());
     }
@@ -97,8 +97,8 @@ fn main() -> Result<()> {
         },
     )
     .with_context(|| format!("open engine at {}", root.display()))?;
-    let settings =
-        ServerSettings::load(&root.join("engine.toml")).context("load runtime config failed")?;
+    let settings = ServerSettings::load(&nanotdb::layout::engine_config(&root))
+        .context("load runtime config failed")?;
     let listen = match (&cli.listen, &cli.config) {
         (Some(l), _) => bind_addr(l),
         // Without flags stay on loopback also for roots whose engine.toml says

@@ -125,7 +125,7 @@ impl Engine {
         let config = match opts.config {
             Some(c) => c,
             None if opts.read_only => {
-                let path = root.join("engine.toml");
+                let path = crate::layout::engine_config(&root);
                 if path.is_file() {
                     let (c, warnings) = config::load_engine_config(&path)?;
                     for w in warnings {

@@ -32,6 +32,7 @@ mod export;
 mod fsutil;
 mod import;
 pub mod inspect;
+pub mod layout;
 pub mod lineproto;
 mod lock;
 pub mod metricfile;

@@ -12,11 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
 
-/// Name of the lock file inside a database directory.
-pub const LOCK_FILE: &str = "nanotdb.lock";
-
-/// Name of the lock file a server holds at the top of its data root.
-pub const ROOT_LOCK_FILE: &str = "nanotdb-server.lock";
+use crate::layout::{DB_LOCK_FILE, ROOT_LOCK_FILE};
 
 /// A held lock; released when dropped.
 #[derive(Debug)]
@@ -28,7 +24,7 @@ impl DbLock {
     /// Takes the lock of the database in `dir` or fails with
     /// [`Error::Locked`] naming the current holder.
     pub fn acquire(dir: &Path, db: &str) -> Result<DbLock> {
-        let path = dir.join(LOCK_FILE);
+        let path = dir.join(DB_LOCK_FILE);
         match take(&path)? {
             Ok(file) => Ok(DbLock { _file: file }),
             Err(holder) => Err(Error::Locked {

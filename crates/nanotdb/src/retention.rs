@@ -45,13 +45,7 @@ pub fn families(dir: &Path) -> Result<Vec<Family>> {
         let Ok(name) = e.file_name().into_string() else {
             continue;
         };
-        let Some(stem) = name.strip_suffix(".dat") else {
-            continue;
-        };
-        let key = ["data-", "metric-", "raw-"]
-            .iter()
-            .find_map(|p| stem.strip_prefix(p));
-        if let Some(key) = key {
+        if let Some((_, key)) = crate::layout::parse_partition_file(&name) {
             by_key.entry(key.to_string()).or_default().push(e.path());
         }
     }

@@ -5,7 +5,7 @@
 //! databases (unloaded ones are described from their files on disk); the
 //! `internal` database is listed only with `include_internal=true`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -14,6 +14,7 @@ use serde_json::{Value as Json, json};
 
 use nanotdb::config::Manifest;
 use nanotdb::inspect::WalRecordSummary;
+use nanotdb::layout::{DbFile, DbFileKind, DbLayout, PartitionFileKind};
 use nanotdb::stats::{DbStats, OpenPageStats, Tally};
 use nanotdb::time::{format_go_duration, format_rfc3339};
 use nanotdb::{Engine, MetricInfo, Value};
@@ -189,7 +190,7 @@ impl DbView {
         let metric_count = match &stats {
             Some(s) => s.metrics,
             None => {
-                let path = engine.root().join(name).join("catalog.json");
+                let path = DbLayout::new(engine.root(), name).catalog();
                 nanotdb::catalog::Catalog::load(&path)
                     .map_err(|e| ApiError::execution(e.to_string()))?
                     .len()
@@ -215,16 +216,16 @@ impl DbView {
         })
     }
 
-    fn summary(&self, dir: &Path) -> Json {
+    fn summary(&self, files: &[DbFile]) -> Json {
         let (mut data_files, mut data_bytes, mut wal_files, mut wal_bytes) =
             (0u64, 0u64, 0u64, 0u64);
-        for (name, len) in dir_files(dir) {
-            if name.ends_with(".dat") {
+        for f in files {
+            if f.name.ends_with(".dat") {
                 data_files += 1;
-                data_bytes += len;
-            } else if name.ends_with(".wal") {
+                data_bytes += f.len;
+            } else if f.kind == DbFileKind::Wal {
                 wal_files += 1;
-                wal_bytes += len;
+                wal_bytes += f.len;
             }
         }
         json!({
@@ -241,22 +242,6 @@ impl DbView {
             "runtime": self.runtime(),
         })
     }
-}
-
-/// Regular files of a directory with their sizes, sorted by name.
-fn dir_files(dir: &Path) -> Vec<(String, u64)> {
-    let mut out: Vec<(String, u64)> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter_map(|e| {
-                    let md = e.metadata().ok().filter(|m| m.is_file())?;
-                    Some((e.file_name().into_string().ok()?, md.len()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
 }
 
 fn required_db(p: &Params) -> Result<String, ApiError> {
@@ -316,7 +301,7 @@ pub async fn overview(State(st): State<SharedState>, p: Params) -> ApiResult {
         let mut result = Vec::new();
         for name in listed_names(engine, internal)? {
             let v = DbView::gather(engine, &name, engine.is_loaded(&name))?;
-            result.push(v.summary(&engine.root().join(&name)));
+            result.push(v.summary(&engine.db_files(&name).unwrap_or_default()));
         }
         Ok(json!({
             "result": result,
@@ -372,7 +357,7 @@ pub async fn database(State(st): State<SharedState>, p: Params) -> ApiResult {
             list.push(item);
         }
         Ok(json!({
-            "result": {"summary": v.summary(&engine.root().join(&db)), "metrics": list},
+            "result": {"summary": v.summary(&engine.db_files(&db).unwrap_or_default()), "metrics": list},
             "resultType": "engine_database",
         }))
     })
@@ -467,18 +452,17 @@ pub async fn files(State(st): State<SharedState>, p: Params) -> ApiResult {
             .filter(|p| p.has_page)
             .map(|p| p.key)
             .collect();
-        let dir: PathBuf = engine.root().join(&db);
-        let listing = dir_files(&dir);
+        let listing = engine.db_files(&db).map_err(|e| ApiError::from_engine(&e))?;
         let data_names: Vec<&String> = listing
             .iter()
-            .map(|(n, _)| n)
-            .filter(|n| n.starts_with("data-") && n.ends_with(".dat"))
+            .filter(|f| matches!(f.kind, DbFileKind::Partition(PartitionFileKind::Data, _)))
+            .map(|f| &f.name)
             .collect();
         let selected: Option<&String> = match &wanted {
             None => data_names.first().copied(),
             Some(w) => {
                 let hit = data_names.iter().copied().find(|n| {
-                    let full = dir.join(n);
+                    let full = DbLayout::new(engine.root(), &db).dir().join(n);
                     w == *n || Path::new(w) == full || w.ends_with(&format!("/{n}"))
                 });
                 Some(hit.ok_or_else(|| ApiError::not_found(format!("data file not found: {w}")))?)
@@ -488,10 +472,15 @@ pub async fn files(State(st): State<SharedState>, p: Params) -> ApiResult {
         let mut metric = Vec::new();
         let mut wal = Vec::new();
         let mut wal_preview = Json::Null;
-        for (name, len) in &listing {
-            let path = dir.join(name);
+        for DbFile {
+            name,
+            path,
+            len,
+            kind,
+        } in &listing
+        {
             let path_s = path.display().to_string();
-            if let Some(part) = name.strip_prefix("data-").and_then(|s| s.strip_suffix(".dat")) {
+            if let DbFileKind::Partition(PartitionFileKind::Data, part) = kind {
                 let mut e = json!({"path": path_s, "part": part, "active": active.iter().any(|a| a == part),
                     "bytes": len, "frames": 0, "records": 0, "pages": null});
                 match nanotdb::inspect::data_file(&path) {
@@ -530,7 +519,7 @@ pub async fn files(State(st): State<SharedState>, p: Params) -> ApiResult {
                     Err(err) => e["scan_error"] = json!(err.to_string()),
                 }
                 data.push(e);
-            } else if let Some(part) = name.strip_prefix("metric-").and_then(|s| s.strip_suffix(".dat")) {
+            } else if let DbFileKind::Partition(PartitionFileKind::Metric, part) = kind {
                 let mut e = json!({"path": path_s, "part": part, "bytes": len, "frames": 0,
                     "distinct_metrics": 0, "points": 0});
                 match nanotdb::metricfile::MetricFile::open(&path) {
@@ -549,7 +538,7 @@ pub async fn files(State(st): State<SharedState>, p: Params) -> ApiResult {
                     Err(err) => e["scan_error"] = json!(err.to_string()),
                 }
                 metric.push(e);
-            } else if name.ends_with(".wal") {
+            } else if *kind == DbFileKind::Wal {
                 let mut e = json!({"path": path_s, "bytes": len, "records": 0, "decoded_bytes": 0, "has_tail": false});
                 match nanotdb::inspect::wal_file(&path, true) {
                     Ok(r) => {

@@ -80,7 +80,7 @@ pub fn load_engine_config(path: &Path) -> Result<(EngineConfig, Vec<ConfigWarnin
 pub fn load_or_create_engine_config(
     root: &Path,
 ) -> Result<(EngineConfig, Vec<ConfigWarning>), ConfigError> {
-    let path = root.join("engine.toml");
+    let path = crate::layout::engine_config(root);
     match fs::metadata(&path) {
         Ok(_) => load_engine_config(&path),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {

@@ -91,7 +91,7 @@ enum Plan {
 
 impl Database {
     pub fn metric_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("metric-{key}.dat"))
+        self.layout().metric(key)
     }
 
     /// Opens (or reuses) the metric file at `path`.

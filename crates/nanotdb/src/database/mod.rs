@@ -28,6 +28,7 @@ use crate::config::{DurabilityProfile, EngineConfig, FsyncPolicy, Manifest};
 use crate::datafile;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use crate::layout::{DbLayout, PartitionFileKind};
 use crate::lock::DbLock;
 use crate::names;
 use crate::page::{self, DecodedFrame};
@@ -218,25 +219,14 @@ pub(crate) struct PartitionView {
 }
 
 impl Database {
-    fn wal_path(dir: &Path, name: &str) -> PathBuf {
-        dir.join(format!("{name}.wal"))
+    /// The paths of this database's files.
+    pub fn layout(&self) -> DbLayout {
+        DbLayout::at(self.dir.clone(), &self.name)
     }
 
     /// Whether `dir` looks like a database (reference rule, docs/FORMATS.md §1).
     pub fn looks_like_db(dir: &Path, name: &str) -> bool {
-        if dir.join("manifest.toml").is_file()
-            || dir.join("catalog.json").is_file()
-            || Self::wal_path(dir, name).is_file()
-        {
-            return true;
-        }
-        fs::read_dir(dir).is_ok_and(|rd| {
-            rd.flatten().any(|e| {
-                let n = e.file_name();
-                let n = n.to_string_lossy();
-                n.starts_with("data-") && n.ends_with(".dat")
-            })
-        })
+        DbLayout::at(dir.to_path_buf(), name).looks_like_db()
     }
 
     /// Opens an existing database directory: loads catalog and manifest, cuts
@@ -253,7 +243,8 @@ impl Database {
         } else {
             Some(DbLock::acquire(&dir, name)?)
         };
-        let manifest_path = dir.join("manifest.toml");
+        let layout = DbLayout::at(dir.clone(), name);
+        let manifest_path = layout.manifest();
         let manifest = if manifest_path.is_file() {
             let (m, warnings) = crate::config::load_manifest(&manifest_path, defaults)?;
             for w in warnings {
@@ -266,7 +257,7 @@ impl Database {
             }
             defaults.clone()
         };
-        let catalog = Catalog::load(&dir.join("catalog.json"))?;
+        let catalog = Catalog::load(&layout.catalog())?;
         let db = Database::with_state(name, dir, manifest, settings, catalog, true);
         *db.lock.lock().unwrap_or_else(|p| p.into_inner()) = lock;
         {
@@ -360,15 +351,15 @@ impl Database {
     }
 
     pub fn data_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("data-{key}.dat"))
+        self.layout().data(key)
     }
 
     pub fn raw_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("raw-{key}.dat"))
+        self.layout().raw(key)
     }
 
     pub fn catalog_path(&self) -> PathBuf {
-        self.dir.join("catalog.json")
+        self.layout().catalog()
     }
 
     // ----------------------------------------------------------------- open
@@ -376,32 +367,11 @@ impl Database {
     /// Lists partition files; cuts torn tails of data files (keeping a copy of
     /// the cut bytes) unless read-only.
     fn load_files(&self, st: &mut DbState) -> Result<()> {
-        let rd = fs::read_dir(&self.dir).at(&self.dir)?;
-        let mut names: Vec<String> = rd
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        names.sort();
-        for n in names {
-            let Some(stem) = n.strip_suffix(".dat") else {
-                continue;
-            };
-            let (kind, key) = if let Some(k) = stem.strip_prefix("data-") {
-                (0, k)
-            } else if let Some(k) = stem.strip_prefix("raw-") {
-                (1, k)
-            } else if let Some(k) = stem.strip_prefix("metric-") {
-                (2, k)
-            } else {
-                continue;
-            };
-            if time::parse_partition_key(key).is_none() {
-                continue;
-            }
-            let path = self.dir.join(&n);
-            let entry = st.files.entry(key.to_string()).or_default();
+        let files = self.layout().partition_files().at(&self.dir)?;
+        for (kind, key, path) in files {
+            let entry = st.files.entry(key.clone()).or_default();
             match kind {
-                0 => {
+                PartitionFileKind::Data => {
                     let scan = datafile::scan_file(&path, true).at(&path)?;
                     if let Some(d) = &scan.damage {
                         if self.settings.read_only {
@@ -427,11 +397,11 @@ impl Database {
                     }
                     entry.data_len = Some(scan.valid_len);
                 }
-                1 => {
+                PartitionFileKind::Raw => {
                     let len = fs::metadata(&path).at(&path)?.len();
                     entry.raw_len = Some(len);
                 }
-                _ => entry.metric = true,
+                PartitionFileKind::Metric => entry.metric = true,
             }
         }
         Ok(())
@@ -784,7 +754,7 @@ impl Database {
                 *held = Some(DbLock::acquire(&self.dir, &self.name)?);
             }
         }
-        let manifest_path = self.dir.join("manifest.toml");
+        let manifest_path = self.layout().manifest();
         if !manifest_path.exists() {
             crate::config::write_new_manifest(&manifest_path, &self.manifest)?;
         }
@@ -792,7 +762,7 @@ impl Database {
         if !cat.exists() {
             File::create(&cat).at(&cat)?;
         }
-        let wal = WalWriter::open(&Self::wal_path(&self.dir, &self.name), 0)?;
+        let wal = WalWriter::open(&self.layout().wal(), 0)?;
         fsutil::sync_dir(&self.dir)?;
         if let Some(parent) = self.dir.parent() {
             fsutil::sync_dir(parent)?;

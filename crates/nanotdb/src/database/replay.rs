@@ -8,7 +8,7 @@ use super::*;
 
 impl Database {
     pub(super) fn open_wal_and_replay(&self, st: &mut DbState) -> Result<()> {
-        let path = Self::wal_path(&self.dir, &self.name);
+        let path = self.layout().wal();
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),

@@ -73,7 +73,7 @@ impl Database {
     /// first only by ingest; this never writes).
     pub fn inspect_wal(&self) -> Result<crate::inspect::WalFileReport> {
         let _st = self.lock();
-        let path = Self::wal_path(&self.dir, &self.name);
+        let path = self.layout().wal();
         if !path.is_file() {
             return Ok(crate::inspect::WalFileReport {
                 path,

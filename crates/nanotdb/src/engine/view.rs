@@ -36,13 +36,24 @@ impl Engine {
         if !(dir.is_dir() && Database::looks_like_db(&dir, db)) {
             return Err(Error::DatabaseNotFound(db.to_string()));
         }
-        let path = dir.join("manifest.toml");
+        let path = crate::layout::DbLayout::at(dir, db).manifest();
         if path.is_file() {
             let (m, _warnings) = config::load_manifest(&path, &self.s.config.manifest_defaults)?;
             Ok(m)
         } else {
             Ok(self.s.config.manifest_defaults.clone())
         }
+    }
+
+    /// The regular files of an existing database's directory, sorted by name,
+    /// each with its kind (never loads the database).
+    pub fn db_files(&self, db: &str) -> Result<Vec<crate::layout::DbFile>> {
+        names::validate_db_name(db)?;
+        let layout = crate::layout::DbLayout::new(&self.s.root, db);
+        if !(layout.dir().is_dir() && layout.looks_like_db()) {
+            return Err(Error::DatabaseNotFound(db.to_string()));
+        }
+        layout.files().at(layout.dir())
     }
 
     /// Stats of a database only if it is loaded (never loads it).
