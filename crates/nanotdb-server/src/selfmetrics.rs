@@ -53,19 +53,6 @@ impl SelfMetrics {
     }
 }
 
-/// Resident set size of this process in bytes (Linux; 0 elsewhere).
-pub fn rss_bytes() -> u64 {
-    let Ok(s) = std::fs::read_to_string("/proc/self/statm") else {
-        return 0;
-    };
-    let pages: u64 = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
     let _ = writeln!(
         out,
@@ -73,40 +60,69 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
     );
 }
 
+/// One exposed series: name, type, help text and value.
+type Line = (&'static str, &'static str, &'static str, f64);
+
 /// Renders the whole exposition.
 pub fn render(st: &SharedState) -> String {
-    let m = &st.metrics;
     let mut out = String::with_capacity(4096);
-    let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    metric(
-        &mut out,
-        "nanotdb_ingest_requests_total",
-        "counter",
-        "Ingest requests received.",
-        g(&m.ingest_requests),
-    );
-    metric(
-        &mut out,
-        "nanotdb_ingest_rejected_requests_total",
-        "counter",
-        "Ingest requests rejected as a whole (bad lines).",
-        g(&m.ingest_rejected_requests),
-    );
-    metric(
-        &mut out,
-        "nanotdb_ingest_bytes_total",
-        "counter",
-        "Body bytes received by ingest routes.",
-        g(&m.ingest_bytes),
-    );
-    metric(
-        &mut out,
-        "nanotdb_ingest_samples_total",
-        "counter",
-        "Samples stored by ingest routes.",
-        g(&m.ingest_samples),
-    );
+    let lines = ingest_lines(&st.metrics);
+    for (name, kind, help, value) in &lines {
+        metric(&mut out, name, kind, help, value);
+    }
+    query_histogram(&mut out, &st.metrics);
+    let mut lines = engine_lines(st);
+    lines.extend(rollup_lines(st));
+    lines.push((
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident set size.",
+        nanotdb::stats::process_rss_bytes().unwrap_or(0) as f64,
+    ));
+    lines.push((
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process.",
+        st.started_ns as f64 / 1e9,
+    ));
+    for (name, kind, help, value) in &lines {
+        metric(&mut out, name, kind, help, value);
+    }
+    out
+}
 
+fn ingest_lines(m: &SelfMetrics) -> Vec<Line> {
+    let g = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
+    vec![
+        (
+            "nanotdb_ingest_requests_total",
+            "counter",
+            "Ingest requests received.",
+            g(&m.ingest_requests),
+        ),
+        (
+            "nanotdb_ingest_rejected_requests_total",
+            "counter",
+            "Ingest requests rejected as a whole (bad lines).",
+            g(&m.ingest_rejected_requests),
+        ),
+        (
+            "nanotdb_ingest_bytes_total",
+            "counter",
+            "Body bytes received by ingest routes.",
+            g(&m.ingest_bytes),
+        ),
+        (
+            "nanotdb_ingest_samples_total",
+            "counter",
+            "Samples stored by ingest routes.",
+            g(&m.ingest_samples),
+        ),
+    ]
+}
+
+fn query_histogram(out: &mut String, m: &SelfMetrics) {
+    let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let name = "nanotdb_query_duration_seconds";
     let _ = writeln!(
         out,
@@ -125,16 +141,13 @@ pub fn render(st: &SharedState) -> String {
     let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cum}");
     let _ = writeln!(out, "{name}_sum {}", g(&m.query_latency_ns) as f64 / 1e9);
     let _ = writeln!(out, "{name}_count {}", g(&m.queries));
+}
 
-    // Engine counters, summed over the databases.
-    let mut wal_bytes = 0u64;
-    let mut wal_written = 0u64;
-    let mut flushes = 0u64;
-    let mut open_pages = 0u64;
-    let mut open_records = 0u64;
-    let mut engine_samples = 0u64;
-    // Listing the root is cheap; stats come from the loaded databases only,
-    // so a scrape never opens (locks, replays) a database.
+/// Engine counters, summed over the loaded databases: a scrape never opens
+/// (locks, replays) a database; listing the root is cheap.
+fn engine_lines(st: &SharedState) -> Vec<Line> {
+    let (mut wal_bytes, mut wal_written, mut flushes) = (0u64, 0u64, 0u64);
+    let (mut open_pages, mut open_records, mut samples) = (0u64, 0u64, 0u64);
     let dbs = st.engine.databases().map_or(0, |d| d.len());
     for db in st.engine.loaded_databases() {
         let Ok(s) = st.engine.db_stats(&db) else {
@@ -143,114 +156,77 @@ pub fn render(st: &SharedState) -> String {
         wal_bytes += s.wal_bytes;
         wal_written += s.counters.wal_bytes_written;
         flushes += s.counters.flushes;
-        engine_samples += s.counters.samples_ingested;
-        for p in &s.open_partitions {
-            if p.page_records > 0 {
-                open_pages += 1;
-                open_records += p.page_records as u64;
-            }
+        samples += s.counters.samples_ingested;
+        for p in s.open_partitions.iter().filter(|p| p.page_records > 0) {
+            open_pages += 1;
+            open_records += p.page_records as u64;
         }
     }
-    metric(
-        &mut out,
-        "nanotdb_databases",
-        "gauge",
-        "Databases under the root.",
-        dbs,
-    );
-    metric(
-        &mut out,
-        "nanotdb_engine_samples_ingested_total",
-        "counter",
-        "Samples accepted by the engine since its databases were opened.",
-        engine_samples,
-    );
-    metric(
-        &mut out,
-        "nanotdb_wal_bytes",
-        "gauge",
-        "Current total WAL size.",
-        wal_bytes,
-    );
-    metric(
-        &mut out,
-        "nanotdb_wal_bytes_written_total",
-        "counter",
-        "Bytes appended to WALs.",
-        wal_written,
-    );
-    metric(
-        &mut out,
-        "nanotdb_flushes_total",
-        "counter",
-        "Page flushes.",
-        flushes,
-    );
-    metric(
-        &mut out,
-        "nanotdb_open_pages",
-        "gauge",
-        "In-memory pages holding samples.",
-        open_pages,
-    );
-    metric(
-        &mut out,
-        "nanotdb_open_page_records",
-        "gauge",
-        "Samples held in in-memory pages.",
-        open_records,
-    );
+    vec![
+        ("nanotdb_databases", "gauge", "Databases under the root.", dbs as f64),
+        (
+            "nanotdb_engine_samples_ingested_total",
+            "counter",
+            "Samples accepted by the engine since its databases were opened.",
+            samples as f64,
+        ),
+        ("nanotdb_wal_bytes", "gauge", "Current total WAL size.", wal_bytes as f64),
+        (
+            "nanotdb_wal_bytes_written_total",
+            "counter",
+            "Bytes appended to WALs.",
+            wal_written as f64,
+        ),
+        ("nanotdb_flushes_total", "counter", "Page flushes.", flushes as f64),
+        (
+            "nanotdb_open_pages",
+            "gauge",
+            "In-memory pages holding samples.",
+            open_pages as f64,
+        ),
+        (
+            "nanotdb_open_page_records",
+            "gauge",
+            "Samples held in in-memory pages.",
+            open_records as f64,
+        ),
+    ]
+}
+
+fn rollup_lines(st: &SharedState) -> Vec<Line> {
     let r = st.engine.rollup_worker_totals();
-    metric(
-        &mut out,
-        "nanotdb_rollup_passes_total",
-        "counter",
-        "Automatic rollup passes run by the background worker.",
-        r.passes,
-    );
-    metric(
-        &mut out,
-        "nanotdb_rollup_jobs_advanced_total",
-        "counter",
-        "Rollup jobs whose checkpoint advanced in automatic passes.",
-        r.jobs_advanced,
-    );
-    metric(
-        &mut out,
-        "nanotdb_rollup_jobs_from_live_total",
-        "counter",
-        "Of those, jobs computed from the live accumulators (no read-back).",
-        r.jobs_from_live,
-    );
-    metric(
-        &mut out,
-        "nanotdb_rollup_jobs_partly_from_live_total",
-        "counter",
-        "Of those, jobs whose first periods were read back and later ones came from the live accumulators.",
-        r.jobs_partly_from_live,
-    );
-    metric(
-        &mut out,
-        "nanotdb_rollup_samples_written_total",
-        "counter",
-        "Samples written to rollup destinations by automatic passes.",
-        r.samples_written,
-    );
-    metric(
-        &mut out,
-        "process_resident_memory_bytes",
-        "gauge",
-        "Resident set size.",
-        rss_bytes(),
-    );
-    metric(
-        &mut out,
-        "process_start_time_seconds",
-        "gauge",
-        "Start time of the process.",
-        st.started_ns as f64 / 1e9,
-    );
-    out
+    vec![
+        (
+            "nanotdb_rollup_passes_total",
+            "counter",
+            "Automatic rollup passes run by the background worker.",
+            r.passes as f64,
+        ),
+        (
+            "nanotdb_rollup_jobs_advanced_total",
+            "counter",
+            "Rollup jobs whose checkpoint advanced in automatic passes.",
+            r.jobs_advanced as f64,
+        ),
+        (
+            "nanotdb_rollup_jobs_from_live_total",
+            "counter",
+            "Of those, jobs computed from the live accumulators (no read-back).",
+            r.jobs_from_live as f64,
+        ),
+        (
+            "nanotdb_rollup_jobs_partly_from_live_total",
+            "counter",
+            "Of those, jobs whose first periods were read back and later ones came from the live accumulators.",
+            r.jobs_partly_from_live as f64,
+        ),
+        (
+            "nanotdb_rollup_samples_written_total",
+            "counter",
+            "Samples written to rollup destinations by automatic passes.",
+            r.samples_written as f64,
+        ),
+    ]
 }
 
 /// `GET /metrics`.

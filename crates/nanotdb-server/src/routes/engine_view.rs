@@ -618,7 +618,7 @@ pub async fn runtime(State(st): State<SharedState>, p: Params) -> ApiResult {
         }
         pages.sort_by(|a, b| (&a.0, &a.1.key, a.1.start_ts).cmp(&(&b.0, &b.1.key, b.1.start_ts)));
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let rss = crate::selfmetrics::rss_bytes();
+        let rss = nanotdb::stats::process_rss_bytes().unwrap_or(0);
         let anon = proc_status(&status, "RssAnon");
         let data_seg = proc_status(&status, "VmData");
         let stack = proc_status(&status, "VmStk");
