@@ -236,25 +236,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     {
         bail!("--end must be >= --start");
     }
-    let aggregate = match (&a.aggregate, &a.window) {
-        (Some(list), Some(w)) => {
-            if start.is_none() {
-                bail!("aggregate queries require --start");
-            }
-            let window =
-                time::parse_go_duration(w.trim()).map_err(|e| anyhow!("invalid --window: {e}"))?;
-            if window <= 0 {
-                bail!("invalid --window: must be > 0");
-            }
-            let names: Vec<String> = list
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-            Some((names, window))
-        }
-        _ => None,
-    };
+    let aggregate = parse_aggregate(&a, start.is_some())?;
     let format = if a.json { Format::Json } else { a.format };
     let engine =
         Engine::open_read_only(&root).with_context(|| format!("open {}", root.display()))?;
@@ -296,83 +278,139 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     prefix.push_str("\"output_format\":\"json\",");
     out.header(&prefix)?;
-    let mut io_err: Option<std::io::Error> = None;
-    if let Some((names, window)) = &aggregate {
-        let (from, to) = range.unwrap_or((i64::MIN, i64::MAX));
-        let (name, _) = &metrics[0];
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        // Rows sorted by aggregate, then time: aggregate output is small
-        // (one row per window and aggregate), so it is collected first.
-        let mut rows: Vec<(usize, i64, i64, f64)> = Vec::new();
-        engine.query_aggregate(&db, name, from, to, *window, &refs, |r| {
-            rows.push((r.index, r.start, r.end, r.value));
-            ControlFlow::Continue(())
-        })?;
-        let canonical: Vec<&str> = {
-            let mut v: Vec<&str> = Vec::new();
-            for n in &refs {
-                if !v.contains(n) {
-                    v.push(n);
-                }
-            }
-            v
-        };
-        rows.sort_by(|x, y| (canonical.get(x.0), x.1).cmp(&(canonical.get(y.0), y.1)));
-        let window_go = time::format_go_duration(*window);
-        for (idx, s, e, v) in rows {
-            let row = Row {
-                metric: name,
-                aggregate: canonical.get(idx).copied(),
-                window: Some(&window_go),
-                start_ns: Some(s),
-                start_utc: Some(time::format_timestamp_string(s)),
-                end_ns: Some(e),
-                end_utc: Some(time::format_timestamp_string(e)),
-                timestamp_ns: e,
-                timestamp_utc: time::format_timestamp_string(e),
-                value_type: "float32",
-                value: value_string(Value::F32(v as f32)),
+    match &aggregate {
+        Some((names, window)) => {
+            let (from, to) = range.unwrap_or((i64::MIN, i64::MAX));
+            let q = AggregateQuery {
+                db: &db,
+                metric: &metrics[0].0,
+                names,
+                window: *window,
+                from,
+                to,
             };
-            out.row(&row)?;
+            write_aggregate_rows(&engine, &q, &mut out)?;
         }
-    } else {
-        for (name, vt) in &metrics {
-            let emit = |s: nanotdb::Sample, out: &mut Out<_>| {
-                out.row(&Row {
-                    metric: name,
-                    aggregate: None,
-                    window: None,
-                    start_ns: None,
-                    start_utc: None,
-                    end_ns: None,
-                    end_utc: None,
-                    timestamp_ns: s.ts,
-                    timestamp_utc: time::format_timestamp_string(s.ts),
-                    value_type: vt.as_str(),
-                    value: value_string(s.value),
-                })
-            };
-            match range {
-                Some((from, to)) => {
-                    engine.query_range(&db, name, from, to, 1, |s| match emit(s, &mut out) {
-                        Ok(()) => ControlFlow::Continue(()),
-                        Err(e) => {
-                            io_err = Some(e);
-                            ControlFlow::Break(())
-                        }
-                    })?;
-                }
-                None => {
-                    if let Some(s) = engine.query_last(&db, name)? {
-                        emit(s, &mut out)?;
-                    }
-                }
-            }
-            if let Some(e) = io_err.take() {
-                return Err(e.into());
-            }
-        }
+        None => write_sample_rows(&engine, &db, &metrics, range, &mut out)?,
     }
     out.footer(started.elapsed().as_millis())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--aggregate LIST --window DUR` as (names, window ns); None without them.
+fn parse_aggregate(a: &Args, has_start: bool) -> Result<Option<(Vec<String>, i64)>> {
+    let (Some(list), Some(w)) = (&a.aggregate, &a.window) else {
+        return Ok(None);
+    };
+    if !has_start {
+        bail!("aggregate queries require --start");
+    }
+    let window = time::parse_go_duration(w.trim()).map_err(|e| anyhow!("invalid --window: {e}"))?;
+    if window <= 0 {
+        bail!("invalid --window: must be > 0");
+    }
+    let names: Vec<String> = list
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    Ok(Some((names, window)))
+}
+
+/// One aggregate query of one metric.
+struct AggregateQuery<'a> {
+    db: &'a str,
+    metric: &'a str,
+    names: &'a [String],
+    window: i64,
+    from: i64,
+    to: i64,
+}
+
+/// Aggregate rows, sorted by aggregate, then time. Aggregate output is small
+/// (one row per window and aggregate), so it is collected first.
+fn write_aggregate_rows<W: Write>(
+    engine: &Engine,
+    q: &AggregateQuery<'_>,
+    out: &mut Out<W>,
+) -> Result<()> {
+    let refs: Vec<&str> = q.names.iter().map(String::as_str).collect();
+    let mut rows: Vec<(usize, i64, i64, f64)> = Vec::new();
+    engine.query_aggregate(q.db, q.metric, q.from, q.to, q.window, &refs, |r| {
+        rows.push((r.index, r.start, r.end, r.value));
+        ControlFlow::Continue(())
+    })?;
+    let mut canonical: Vec<&str> = Vec::new();
+    for n in &refs {
+        if !canonical.contains(n) {
+            canonical.push(n);
+        }
+    }
+    rows.sort_by(|x, y| (canonical.get(x.0), x.1).cmp(&(canonical.get(y.0), y.1)));
+    let window_go = time::format_go_duration(q.window);
+    for (idx, s, e, v) in rows {
+        out.row(&Row {
+            metric: q.metric,
+            aggregate: canonical.get(idx).copied(),
+            window: Some(&window_go),
+            start_ns: Some(s),
+            start_utc: Some(time::format_timestamp_string(s)),
+            end_ns: Some(e),
+            end_utc: Some(time::format_timestamp_string(e)),
+            timestamp_ns: e,
+            timestamp_utc: time::format_timestamp_string(e),
+            value_type: "float32",
+            value: value_string(Value::F32(v as f32)),
+        })?;
+    }
+    Ok(())
+}
+
+/// Raw samples of every metric in `range`, or each metric's last value
+/// without a range; streamed.
+fn write_sample_rows<W: Write>(
+    engine: &Engine,
+    db: &str,
+    metrics: &[(String, ValueType)],
+    range: Option<(i64, i64)>,
+    out: &mut Out<W>,
+) -> Result<()> {
+    let mut io_err: Option<std::io::Error> = None;
+    for (name, vt) in metrics {
+        let emit = |s: nanotdb::Sample, out: &mut Out<W>| {
+            out.row(&Row {
+                metric: name,
+                aggregate: None,
+                window: None,
+                start_ns: None,
+                start_utc: None,
+                end_ns: None,
+                end_utc: None,
+                timestamp_ns: s.ts,
+                timestamp_utc: time::format_timestamp_string(s.ts),
+                value_type: vt.as_str(),
+                value: value_string(s.value),
+            })
+        };
+        match range {
+            Some((from, to)) => {
+                engine.query_range(db, name, from, to, 1, |s| match emit(s, out) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(e) => {
+                        io_err = Some(e);
+                        ControlFlow::Break(())
+                    }
+                })?;
+            }
+            None => {
+                if let Some(s) = engine.query_last(db, name)? {
+                    emit(s, out)?;
+                }
+            }
+        }
+        if let Some(e) = io_err.take() {
+            return Err(e.into());
+        }
+    }
+    Ok(())
 }

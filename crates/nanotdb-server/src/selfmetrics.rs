@@ -163,21 +163,36 @@ fn engine_lines(st: &SharedState) -> Vec<Line> {
         }
     }
     vec![
-        ("nanotdb_databases", "gauge", "Databases under the root.", dbs as f64),
+        (
+            "nanotdb_databases",
+            "gauge",
+            "Databases under the root.",
+            dbs as f64,
+        ),
         (
             "nanotdb_engine_samples_ingested_total",
             "counter",
             "Samples accepted by the engine since its databases were opened.",
             samples as f64,
         ),
-        ("nanotdb_wal_bytes", "gauge", "Current total WAL size.", wal_bytes as f64),
+        (
+            "nanotdb_wal_bytes",
+            "gauge",
+            "Current total WAL size.",
+            wal_bytes as f64,
+        ),
         (
             "nanotdb_wal_bytes_written_total",
             "counter",
             "Bytes appended to WALs.",
             wal_written as f64,
         ),
-        ("nanotdb_flushes_total", "counter", "Page flushes.", flushes as f64),
+        (
+            "nanotdb_flushes_total",
+            "counter",
+            "Page flushes.",
+            flushes as f64,
+        ),
         (
             "nanotdb_open_pages",
             "gauge",

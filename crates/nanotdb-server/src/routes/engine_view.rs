@@ -483,7 +483,7 @@ pub async fn files(State(st): State<SharedState>, p: Params) -> ApiResult {
             if let DbFileKind::Partition(PartitionFileKind::Data, part) = kind {
                 let mut e = json!({"path": path_s, "part": part, "active": active.iter().any(|a| a == part),
                     "bytes": len, "frames": 0, "records": 0, "pages": null});
-                match nanotdb::inspect::data_file(&path) {
+                match nanotdb::inspect::data_file(path) {
                     Ok(r) => {
                         e["bytes"] = json!(r.bytes);
                         e["frames"] = json!(r.frames.len());
@@ -522,7 +522,7 @@ pub async fn files(State(st): State<SharedState>, p: Params) -> ApiResult {
             } else if let DbFileKind::Partition(PartitionFileKind::Metric, part) = kind {
                 let mut e = json!({"path": path_s, "part": part, "bytes": len, "frames": 0,
                     "distinct_metrics": 0, "points": 0});
-                match nanotdb::metricfile::MetricFile::open(&path) {
+                match nanotdb::metricfile::MetricFile::open(path) {
                     Ok(mf) => {
                         let s = mf.summary();
                         let frames = s.frames.len() as u64;
@@ -540,7 +540,7 @@ pub async fn files(State(st): State<SharedState>, p: Params) -> ApiResult {
                 metric.push(e);
             } else if *kind == DbFileKind::Wal {
                 let mut e = json!({"path": path_s, "bytes": len, "records": 0, "decoded_bytes": 0, "has_tail": false});
-                match nanotdb::inspect::wal_file(&path, true) {
+                match nanotdb::inspect::wal_file(path, true) {
                     Ok(r) => {
                         e["records"] = json!(r.records);
                         e["decoded_bytes"] = json!(r.decoded_bytes);
