@@ -351,9 +351,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         rows_written: written,
         duration_ms: started.elapsed().as_millis(),
     };
-    if a.json {
-        outln!("{}", serde_json::to_string_pretty(&s)?);
-    } else {
+    crate::print_report(a.json, &s, |s| {
         outln!(
             "Wrote {} NLP lines from {}/{} CSV files to {} ({} skipped, {}ms)",
             s.rows_written,
@@ -370,7 +368,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         if let Some(m) = &s.metadata_file {
             outln!("Metadata: {m}");
         }
-    }
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,12 +11,8 @@ use serde::Serialize;
 /// Arguments of `nanocli export`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Database to export.
-    #[arg(long)]
-    db: String,
+    #[command(flatten)]
+    at: crate::DbArgs,
     /// Output file (relative to the current directory); stdout when absent.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -37,8 +33,8 @@ struct Summary {
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let root = crate::resolve_root(&a.root, false)?;
-    let db = crate::normalize_db(&a.db)?;
+    let root = crate::resolve_root(&a.at.root, false)?;
+    let db = crate::normalize_db(&a.at.db)?;
     if a.json && a.out.is_none() {
         bail!("--json requires --out when exporting to stdout");
     }
@@ -108,9 +104,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 bytes: r.bytes,
                 duration_ms: started.elapsed().as_millis(),
             };
-            if a.json {
-                outln!("{}", serde_json::to_string_pretty(&s)?);
-            } else {
+            crate::print_report(a.json, &s, |s| {
                 outln!(
                     "Exported {} to {} ({} lines, {} bytes, {}ms)",
                     s.database,
@@ -119,7 +113,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     s.bytes,
                     s.duration_ms
                 );
-            }
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)

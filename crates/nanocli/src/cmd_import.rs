@@ -139,9 +139,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         databases_seen: report.databases.iter().cloned().collect(),
         duration_ms: started.elapsed().as_millis(),
     };
-    if a.json {
-        outln!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
+    crate::print_report(a.json, &summary, |summary| {
         outln!(
             "Imported {}/{} lines from {} ({} skipped, {} rejected, {}ms)",
             summary.imported_lines,
@@ -160,7 +158,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 r.samples_written
             );
         }
-    }
+    })?;
     Ok(if report.rejected > 0 {
         ExitCode::from(1)
     } else {

@@ -24,12 +24,8 @@ pub enum Build {
 /// Arguments of `build metric`.
 #[derive(clap::Args, Debug)]
 pub struct BuildArgs {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Database.
-    #[arg(long)]
-    db: String,
+    #[command(flatten)]
+    at: crate::DbArgs,
     /// One partition (default: every partition with raw files).
     #[arg(long)]
     part: Option<String>,
@@ -53,12 +49,8 @@ pub struct BuildArgs {
 /// Arguments of `compact`.
 #[derive(clap::Args, Debug)]
 pub struct CompactArgs {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Database.
-    #[arg(long)]
-    db: String,
+    #[command(flatten)]
+    at: crate::DbArgs,
     /// Partition key.
     #[arg(long)]
     part: String,
@@ -70,12 +62,8 @@ pub struct CompactArgs {
 /// Arguments of `recover`.
 #[derive(clap::Args, Debug)]
 pub struct RecoverArgs {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Database.
-    #[arg(long)]
-    db: String,
+    #[command(flatten)]
+    at: crate::DbArgs,
     /// Partition key.
     #[arg(long)]
     part: String,
@@ -102,8 +90,8 @@ pub fn build(b: Build) -> Result<ExitCode> {
         "v1" => Version::V1,
         other => bail!("--format must be v1 or v2, got {other:?}"),
     };
-    let (root, engine) = open(&a.root)?;
-    let db = crate::normalize_db(&a.db)?;
+    let (root, engine) = open(&a.at.root)?;
+    let db = crate::normalize_db(&a.at.db)?;
     let cfg = engine.config().metrics.clone();
     let codec = match &a.codec {
         Some(c) => Codec::from_name(&c.trim().to_ascii_lowercase()).ok_or_else(|| {
@@ -216,13 +204,11 @@ pub fn build(b: Build) -> Result<ExitCode> {
 
 /// Runs `compact`.
 pub fn compact(a: CompactArgs) -> Result<ExitCode> {
-    let (_, engine) = open(&a.root)?;
-    let db = crate::normalize_db(&a.db)?;
+    let (_, engine) = open(&a.at.root)?;
+    let db = crate::normalize_db(&a.at.db)?;
     let r = engine.recompact_data_file(&db, &a.part)?;
     engine.close()?;
-    if a.json {
-        outln!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
+    crate::print_report(a.json, &r, |r| {
         outln!(
             "Recompacted {}/data-{}.dat ({} -> {} frames, {} -> {} bytes)",
             r.database,
@@ -232,16 +218,16 @@ pub fn compact(a: CompactArgs) -> Result<ExitCode> {
             r.old_bytes,
             r.new_bytes
         );
-    }
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `recover` (read-only on the database: the source is not touched).
 pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
-    let root = crate::resolve_root(&a.root, false)?;
+    let root = crate::resolve_root(&a.at.root, false)?;
     let engine =
         Engine::open_read_only(&root).with_context(|| format!("open {}", root.display()))?;
-    let db = crate::normalize_db(&a.db)?;
+    let db = crate::normalize_db(&a.at.db)?;
     let out = std::path::absolute(&a.out)?;
     let spin = crate::progress::spinner("scanning for intact frames");
     let r = engine.recover_data_file(&db, &a.part, &out);
@@ -249,9 +235,7 @@ pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
         s.finish_and_clear();
     }
     let r = r?;
-    if a.json {
-        outln!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
+    crate::print_report(a.json, &r, |r| {
         outln!(
             "Recovered {} to {} ({} frames, {} records, {} skipped bytes)",
             r.source_path.display(),
@@ -260,6 +244,6 @@ pub fn recover(a: RecoverArgs) -> Result<ExitCode> {
             r.recovered_records,
             r.skipped_bytes
         );
-    }
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,6 @@
 
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -28,12 +27,8 @@ pub enum Format {
 /// Arguments of `nanocli query`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Database to query.
-    #[arg(long)]
-    db: String,
+    #[command(flatten)]
+    at: crate::DbArgs,
     /// Regular expression selecting metric names (unanchored).
     #[arg(long, default_value = ".*")]
     metric: String,
@@ -213,8 +208,8 @@ fn json(s: &str) -> String {
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let root = crate::resolve_root(&a.root, false)?;
-    let db = crate::normalize_db(&a.db)?;
+    let root = crate::resolve_root(&a.at.root, false)?;
+    let db = crate::normalize_db(&a.at.db)?;
     let re = Regex::new(&a.metric).map_err(|e| anyhow!("invalid --metric regex: {e}"))?;
     let now = time::now_ns();
     let start = a

@@ -170,6 +170,33 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Prints a command's report: pretty JSON with `--json`, else the text
+/// `human` writes.
+pub(crate) fn print_report<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    human: impl FnOnce(&T),
+) -> Result<()> {
+    if json {
+        outln!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        human(report);
+    }
+    Ok(())
+}
+
+/// `--root DIR --db NAME`: the data directory and the database most
+/// commands work on.
+#[derive(clap::Args, Debug)]
+pub(crate) struct DbArgs {
+    /// Data directory.
+    #[arg(long)]
+    pub root: PathBuf,
+    /// Database.
+    #[arg(long)]
+    pub db: String,
+}
+
 /// Accepts the reference's Go-style single-dash long flags (`-root R`,
 /// `-json`, `-db=x`) by rewriting them to `--root`, … before parsing, so
 /// scripts written for v1.4.0 keep working. Only names that are long flags

@@ -128,7 +128,7 @@ impl DbReport {
 }
 
 pub(super) fn db(a: Args) -> Result<ExitCode> {
-    let c = ctx(&a.root, &a.db)?;
+    let c = ctx(&a.at.root, &a.at.db)?;
     let r = DbReport::gather(&c, a.verbose)?;
     if a.json {
         print_json(&c, &r, a.verbose)?;

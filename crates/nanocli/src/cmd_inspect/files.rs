@@ -162,7 +162,7 @@ pub(super) fn dat_tables(
 }
 
 pub(super) fn dat(a: Args) -> Result<ExitCode> {
-    let c = ctx(&a.root, &a.db)?;
+    let c = ctx(&a.at.root, &a.at.db)?;
     require_dir(&c)?;
     let files: Vec<_> = raw_files(&c).iter().map(|p| scan_dat(p)).collect();
     let v = dat_json(&c, &files, a.verbose);
@@ -298,7 +298,7 @@ pub(super) fn wal_table(
 }
 
 pub(super) fn wal(a: Args) -> Result<ExitCode> {
-    let c = ctx(&a.root, &a.db)?;
+    let c = ctx(&a.at.root, &a.at.db)?;
     require_dir(&c)?;
     let files: Vec<_> = wal_files(&c)
         .iter()

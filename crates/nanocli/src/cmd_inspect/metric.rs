@@ -4,7 +4,7 @@ use super::*;
 
 pub(super) fn metric(a: Args) -> Result<ExitCode> {
     use nanotdb::metricfile::MetricFile;
-    let c = ctx(&a.root, &a.db)?;
+    let c = ctx(&a.at.root, &a.at.db)?;
     require_dir(&c)?;
     let paths = list(&c, |k| {
         matches!(k, DbFileKind::Partition(PartitionFileKind::Metric, _))

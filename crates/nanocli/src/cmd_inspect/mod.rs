@@ -36,12 +36,8 @@ pub enum What {
 /// Common arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Database.
-    #[arg(long)]
-    db: String,
+    #[command(flatten)]
+    at: crate::DbArgs,
     /// Per-frame / per-file detail.
     #[arg(long)]
     verbose: bool,
@@ -53,12 +49,8 @@ pub struct Args {
 /// Arguments of `inspect catalog`.
 #[derive(clap::Args, Debug)]
 pub struct CatalogArgs {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Database.
-    #[arg(long)]
-    db: String,
+    #[command(flatten)]
+    at: crate::DbArgs,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -112,7 +104,7 @@ pub fn run(w: What) -> Result<ExitCode> {
 }
 
 fn catalog(a: CatalogArgs) -> Result<ExitCode> {
-    let c = ctx(&a.root, &a.db)?;
+    let c = ctx(&a.at.root, &a.at.db)?;
     let path = c.layout.catalog();
     let bytes = fs::read(&path).map_err(|e| anyhow::anyhow!("read {}: {e}", path.display()))?;
     let cat = Catalog::parse(&bytes, &path)?;
