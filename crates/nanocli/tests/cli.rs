@@ -8,13 +8,7 @@ use common::*;
 
 #[test]
 fn help_and_version() {
-    let out = nanocli()
-        .arg("--help")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = nanocli().arg("--help").ok_stdout();
     let text = String::from_utf8(out).unwrap();
     for cmd in ["import", "export", "query", "Examples"] {
         assert!(text.contains(cmd), "{text}");
@@ -66,11 +60,7 @@ fn import_reports_bad_lines_and_exits_1() {
     let exported = nanocli()
         .args(["export", "--db", "b", "--root"])
         .arg(&root)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     assert_eq!(
         String::from_utf8(exported).unwrap(),
         "b/m 1 1970-01-01 00:00:00.000000001\n"
@@ -87,11 +77,7 @@ fn import_json_summary_and_db_override() {
         .arg(d.path())
         .arg("--in")
         .arg(&input)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["imported_lines"], 2);
     assert_eq!(v["databases_seen"], serde_json::json!(["z"]));
@@ -177,11 +163,7 @@ fn query_table_and_json() {
             "--root",
         ])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let rows = v["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 6, "one sample every 10 s");
@@ -199,11 +181,7 @@ fn query_table_and_json() {
             "--root",
         ])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let table = String::from_utf8(table).unwrap();
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].starts_with("METRIC"), "{table}");
@@ -293,11 +271,7 @@ fn two_writers_the_second_gets_the_lock_error() {
     let out = nanocli()
         .args(["export", "--db", "w", "--root"])
         .arg(&root)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 60_001);
 }
@@ -308,11 +282,7 @@ fn inspect_reports_damage_and_what_is_readable() {
     let out = nanocli()
         .args(["inspect", "dat", "--db", "edge", "--json", "--root"])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let f = &v["files"][0];
     assert_eq!(f["path"], "data-2026-01-01.dat");
@@ -325,11 +295,7 @@ fn inspect_reports_damage_and_what_is_readable() {
     let human = nanocli()
         .args(["inspect", "db", "--db", "edge", "--root"])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let human = String::from_utf8(human).unwrap();
     assert!(
         human.contains("damage: data-2026-01-01.dat at offset 175332 (frame 6)"),
@@ -354,11 +320,7 @@ fn inspect_wal_shows_where_decoding_stops() {
     let out = nanocli()
         .args(["inspect", "wal", "--db", "live", "--json", "--root"])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let f = &v["files"][0];
     assert_eq!(f["records"], 6429);
@@ -376,13 +338,7 @@ fn inspect_wal_shows_where_decoding_stops() {
 #[test]
 fn completions_for_each_shell() {
     for sh in ["bash", "zsh", "fish"] {
-        let out = nanocli()
-            .args(["completions", sh])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+        let out = nanocli().args(["completions", sh]).ok_stdout();
         assert!(String::from_utf8(out).unwrap().contains("inspect"));
     }
 }
@@ -480,11 +436,7 @@ fn query_aggregate_equals_the_engine_api_and_csv_works() {
             "--root",
         ])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let rows = v["rows"].as_array().unwrap();
     // From the engine directly (read-only, like the CLI).
@@ -541,11 +493,7 @@ fn query_aggregate_equals_the_engine_api_and_csv_works() {
             "--root",
         ])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let csv = String::from_utf8(csv).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
@@ -636,11 +584,7 @@ fn build_inspect_compact_recover() {
             "--json", "--root",
         ])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["format"], "v1");
     assert_eq!(v["codec"], "s2");
@@ -657,11 +601,7 @@ fn build_inspect_compact_recover() {
             "--root",
         ])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["files"][0]["version"], 1);
     assert_eq!(v["total_points"], 61_920);
@@ -682,11 +622,7 @@ fn build_inspect_compact_recover() {
             ])
             .args(["--metric-files", mf, "--root"])
             .arg(root.path())
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
+            .ok_stdout()
     };
     assert_eq!(q("on"), q("off"));
     nanocli()
@@ -737,11 +673,7 @@ fn go_style_single_dash_flags_still_work() {
     let out = nanocli()
         .args(["export", "-db", "t", "-root"])
         .arg(root.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     assert!(
         String::from_utf8(out)
             .unwrap()
@@ -776,11 +708,7 @@ fn query_json_of_every_sample_is_one_valid_document() {
                 "--root",
             ])
             .arg(root.path())
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+            .ok_stdout();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["row_count"], 61_920, "{mf}");
         assert_eq!(v["rows"].as_array().unwrap().len(), 61_920);

@@ -73,11 +73,7 @@ fn metric_files_option_chooses_what_is_read() {
             ])
             .args(["--format", "json", "--metric-files", mf, "--root"])
             .arg(root.path())
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
+            .ok_stdout();
         let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
         v["row_count"].as_u64().expect("row_count")
     };

@@ -3,19 +3,8 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
 
 use common::*;
-
-fn export(root: &Path, db: &str, out: &Path) {
-    nanocli()
-        .args(["export", "--root"])
-        .arg(root)
-        .args(["--db", db, "--out"])
-        .arg(out)
-        .assert()
-        .success();
-}
 
 #[test]
 fn rollup_rebuilds_fixture_destinations_exactly_and_is_idempotent() {
@@ -25,14 +14,7 @@ fn rollup_rebuilds_fixture_destinations_exactly_and_is_idempotent() {
     copy_dir(&fx.join("root"), &root);
     fs::remove_dir_all(root.join("edge_1h")).unwrap();
     fs::remove_dir_all(root.join("edge_15m")).unwrap();
-    let out = nanocli()
-        .args(["rollup", "--root"])
-        .arg(&root)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = nanocli().args(["rollup", "--root"]).arg(&root).ok_stdout();
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.starts_with("Backfilled 1 rollup source DBs into 2 destination DBs in "),
@@ -130,11 +112,7 @@ fn import_rolls_up_the_sources_it_touched_at_the_end() {
         .arg(&root)
         .arg("--in")
         .arg(&lp)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+        .ok_stdout();
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains("Rolled up edge into edge_15m, edge_1h"),

@@ -100,22 +100,7 @@ fn influx_bodies(text: &str, prefix: &str) -> Vec<Vec<u8>> {
     })
 }
 
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-}
-
-fn wait_listening(addr: SocketAddr, what: &str) {
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "{what} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use nanotdb_testkit::{free_addr, wait_listening};
 
 /// A VictoriaMetrics process on loopback with an empty data directory.
 struct Victoria {

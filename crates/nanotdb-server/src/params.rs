@@ -45,15 +45,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
     async fn from_request(req: Request, state: &S) -> Result<Params, ApiError> {
         let mut p = Params::parse(req.uri().query().unwrap_or("").as_bytes());
         let is_form = req.method() == Method::POST
-            && req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| {
-                    v.trim()
-                        .to_ascii_lowercase()
-                        .starts_with("application/x-www-form-urlencoded")
-                });
+            && content_type_is(req.headers(), "application/x-www-form-urlencoded");
         if is_form {
             let body = axum::body::Bytes::from_request(req, state)
                 .await
@@ -62,6 +54,25 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         }
         Ok(p)
     }
+}
+
+/// Whether the request's `Content-Type` starts with `prefix` (compared
+/// case-insensitively, parameters such as `charset` ignored).
+pub fn content_type_is(headers: &axum::http::HeaderMap, prefix: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with(prefix))
+}
+
+/// The optional `db` query parameter, validated.
+pub fn db_param(uri: &axum::http::Uri) -> Result<Option<String>, ApiError> {
+    let params = Params::parse(uri.query().unwrap_or("").as_bytes());
+    let db = params.get_trimmed("db").map(str::to_string);
+    if let Some(db) = &db {
+        check_db(db)?;
+    }
+    Ok(db)
 }
 
 /// Parses a time parameter (`start`, `end`, `time`); forms tried in order:

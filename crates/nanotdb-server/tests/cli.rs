@@ -6,22 +6,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    nanotdb_testkit::free_addr().port()
 }
 
 fn wait_up(addr: std::net::SocketAddr) {
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    nanotdb_testkit::wait_listening(addr, "nanotdb");
 }
 
 fn sigterm(child: &std::process::Child) {

@@ -24,15 +24,12 @@ impl DbLock {
     /// Takes the lock of the database in `dir` or fails with
     /// [`Error::Locked`] naming the current holder.
     pub fn acquire(dir: &Path, db: &str) -> Result<DbLock> {
-        let path = dir.join(DB_LOCK_FILE);
-        match take(&path)? {
-            Ok(file) => Ok(DbLock { _file: file }),
-            Err(holder) => Err(Error::Locked {
-                db: db.to_string(),
-                path,
-                holder,
-            }),
-        }
+        let file = take(&dir.join(DB_LOCK_FILE), |path, holder| Error::Locked {
+            db: db.to_string(),
+            path,
+            holder,
+        })?;
+        Ok(DbLock { _file: file })
     }
 }
 
@@ -49,22 +46,21 @@ impl RootLock {
     /// Takes the lock of the data root `root` or fails with
     /// [`Error::RootLocked`] naming the current holder.
     pub fn acquire(root: &Path) -> Result<RootLock> {
-        let path = root.join(ROOT_LOCK_FILE);
-        match take(&path)? {
-            Ok(file) => Ok(RootLock { _file: file }),
-            Err(holder) => Err(Error::RootLocked {
+        let file = take(&root.join(ROOT_LOCK_FILE), |path, holder| {
+            Error::RootLocked {
                 root: root.to_path_buf(),
                 path,
                 holder,
-            }),
-        }
+            }
+        })?;
+        Ok(RootLock { _file: file })
     }
 }
 
 /// Takes an exclusive lock on the file at `path` (created if missing) and
-/// writes the holder's description into it. `Ok(Err(holder))` when another
-/// process holds it.
-fn take(path: &PathBuf) -> Result<std::result::Result<File, String>> {
+/// writes the holder's description into it; when another process holds it,
+/// fails with `held(path, holder)`.
+fn take(path: &Path, held: impl FnOnce(PathBuf, String) -> Error) -> Result<File> {
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -77,7 +73,7 @@ fn take(path: &PathBuf) -> Result<std::result::Result<File, String>> {
         Err(TryLockError::WouldBlock) => {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
-            return Ok(Err(holder.trim().to_string()));
+            return Err(held(path.to_path_buf(), holder.trim().to_string()));
         }
         Err(TryLockError::Error(e)) => return Err(Error::io(path, e)),
     }
@@ -93,7 +89,7 @@ fn take(path: &PathBuf) -> Result<std::result::Result<File, String>> {
     file.set_len(0).at(path)?;
     file.seek(SeekFrom::Start(0)).at(path)?;
     file.write_all(text.as_bytes()).at(path)?;
-    Ok(Ok(file))
+    Ok(file)
 }
 
 #[cfg(test)]

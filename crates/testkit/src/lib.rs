@@ -61,6 +61,27 @@ pub fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
+/// A loopback address with a port that was free a moment ago (another
+/// process may still take it before the caller binds it).
+pub fn free_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+}
+
+/// Waits until something accepts connections on `addr`; panics naming
+/// `what` after 20 s.
+pub fn wait_listening(addr: std::net::SocketAddr, what: &str) {
+    let t0 = std::time::Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "{what} did not start listening on {addr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Every file and directory under `root` with its bytes (empty for
 /// directories), sorted by path: equal snapshots prove that an operation
 /// changed nothing.

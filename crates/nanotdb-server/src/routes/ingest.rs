@@ -5,11 +5,10 @@
 use std::sync::atomic::Ordering;
 
 use axum::extract::{Request, State};
-use axum::http::header;
 use nanotdb::{Value, WriteSample};
 
 use crate::envelope::{ApiError, ApiResult, success};
-use crate::params::{Params, check_db};
+use crate::params::{content_type_is, db_param};
 use crate::{SharedState, blocking, limits, prom};
 
 /// Longest accepted line (as in the reference's HTTP import).
@@ -191,26 +190,11 @@ pub fn describe(bad: &[(u64, String)]) -> String {
     msg
 }
 
-fn is_json(req: &Request) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        })
-}
-
 /// `POST /api/v1/import[?db=NAME]`: with `db`, every line goes into that
 /// database (a line's own `db/` prefix is replaced; a bare `metric` is allowed).
 pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiResult {
-    let params = Params::parse(req.uri().query().unwrap_or("").as_bytes());
-    let db = params.get_trimmed("db").map(str::to_string);
-    if let Some(db) = &db {
-        check_db(db)?;
-    }
-    let json = is_json(&req);
+    let db = db_param(req.uri())?;
+    let json = content_type_is(req.headers(), "application/json");
     let (parts, body) = req.into_parts();
     let body = limits::read_body(&parts.headers, body, st.settings.max_body_bytes).await?;
     let body: bytes::Bytes = if json {
@@ -225,10 +209,7 @@ pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiRes
     } else {
         body
     };
-    let m = &st.metrics;
-    m.ingest_requests.fetch_add(1, Ordering::Relaxed);
-    m.ingest_bytes
-        .fetch_add(body.len() as u64, Ordering::Relaxed);
+    count_request(&st, body.len());
     let st2 = st.clone();
     let res = blocking(move || {
         let parsed = parse_lines(&body, nanotdb::time::now_ns(), db.as_deref());
@@ -236,6 +217,13 @@ pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiRes
     })
     .await?;
     finish(&st, res)
+}
+
+/// Counts an ingest request and its body bytes for `/metrics`.
+fn count_request(st: &SharedState, bytes: usize) {
+    let m = &st.metrics;
+    m.ingest_requests.fetch_add(1, Ordering::Relaxed);
+    m.ingest_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
 }
 
 fn finish(st: &SharedState, res: Result<u64, ApiError>) -> ApiResult {
@@ -255,17 +243,10 @@ fn finish(st: &SharedState, res: Result<u64, ApiError>) -> ApiResult {
 
 /// `POST /api/v1/import/prometheus[?db=NAME]`.
 pub async fn import_prometheus(State(st): State<SharedState>, req: Request) -> ApiResult {
-    let params = Params::parse(req.uri().query().unwrap_or("").as_bytes());
-    let db = params.get_trimmed("db").map(str::to_string);
-    if let Some(db) = &db {
-        check_db(db)?;
-    }
+    let db = db_param(req.uri())?;
     let (parts, body) = req.into_parts();
     let body = limits::read_body(&parts.headers, body, st.settings.max_body_bytes).await?;
-    let m = &st.metrics;
-    m.ingest_requests.fetch_add(1, Ordering::Relaxed);
-    m.ingest_bytes
-        .fetch_add(body.len() as u64, Ordering::Relaxed);
+    count_request(&st, body.len());
     let st2 = st.clone();
     let res = blocking(move || {
         let text = match std::str::from_utf8(&body) {
