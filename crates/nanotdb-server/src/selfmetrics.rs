@@ -63,6 +63,14 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std:
 /// One exposed series: name, type, help text and value.
 type Line = (&'static str, &'static str, &'static str, f64);
 
+fn counter(name: &'static str, help: &'static str, value: f64) -> Line {
+    (name, "counter", help, value)
+}
+
+fn gauge(name: &'static str, help: &'static str, value: f64) -> Line {
+    (name, "gauge", help, value)
+}
+
 /// Renders the whole exposition.
 pub fn render(st: &SharedState) -> String {
     let mut out = String::with_capacity(4096);
@@ -73,15 +81,13 @@ pub fn render(st: &SharedState) -> String {
     query_histogram(&mut out, &st.metrics);
     let mut lines = engine_lines(st);
     lines.extend(rollup_lines(st));
-    lines.push((
+    lines.push(gauge(
         "process_resident_memory_bytes",
-        "gauge",
         "Resident set size.",
         nanotdb::stats::process_rss_bytes().unwrap_or(0) as f64,
     ));
-    lines.push((
+    lines.push(gauge(
         "process_start_time_seconds",
-        "gauge",
         "Start time of the process.",
         st.started_ns as f64 / 1e9,
     ));
@@ -94,27 +100,23 @@ pub fn render(st: &SharedState) -> String {
 fn ingest_lines(m: &SelfMetrics) -> Vec<Line> {
     let g = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
     vec![
-        (
+        counter(
             "nanotdb_ingest_requests_total",
-            "counter",
             "Ingest requests received.",
             g(&m.ingest_requests),
         ),
-        (
+        counter(
             "nanotdb_ingest_rejected_requests_total",
-            "counter",
             "Ingest requests rejected as a whole (bad lines).",
             g(&m.ingest_rejected_requests),
         ),
-        (
+        counter(
             "nanotdb_ingest_bytes_total",
-            "counter",
             "Body bytes received by ingest routes.",
             g(&m.ingest_bytes),
         ),
-        (
+        counter(
             "nanotdb_ingest_samples_total",
-            "counter",
             "Samples stored by ingest routes.",
             g(&m.ingest_samples),
         ),
@@ -163,45 +165,30 @@ fn engine_lines(st: &SharedState) -> Vec<Line> {
         }
     }
     vec![
-        (
-            "nanotdb_databases",
-            "gauge",
-            "Databases under the root.",
-            dbs as f64,
-        ),
-        (
+        gauge("nanotdb_databases", "Databases under the root.", dbs as f64),
+        counter(
             "nanotdb_engine_samples_ingested_total",
-            "counter",
             "Samples accepted by the engine since its databases were opened.",
             samples as f64,
         ),
-        (
+        gauge(
             "nanotdb_wal_bytes",
-            "gauge",
             "Current total WAL size.",
             wal_bytes as f64,
         ),
-        (
+        counter(
             "nanotdb_wal_bytes_written_total",
-            "counter",
             "Bytes appended to WALs.",
             wal_written as f64,
         ),
-        (
-            "nanotdb_flushes_total",
-            "counter",
-            "Page flushes.",
-            flushes as f64,
-        ),
-        (
+        counter("nanotdb_flushes_total", "Page flushes.", flushes as f64),
+        gauge(
             "nanotdb_open_pages",
-            "gauge",
             "In-memory pages holding samples.",
             open_pages as f64,
         ),
-        (
+        gauge(
             "nanotdb_open_page_records",
-            "gauge",
             "Samples held in in-memory pages.",
             open_records as f64,
         ),
@@ -211,33 +198,28 @@ fn engine_lines(st: &SharedState) -> Vec<Line> {
 fn rollup_lines(st: &SharedState) -> Vec<Line> {
     let r = st.engine.rollup_worker_totals();
     vec![
-        (
+        counter(
             "nanotdb_rollup_passes_total",
-            "counter",
             "Automatic rollup passes run by the background worker.",
             r.passes as f64,
         ),
-        (
+        counter(
             "nanotdb_rollup_jobs_advanced_total",
-            "counter",
             "Rollup jobs whose checkpoint advanced in automatic passes.",
             r.jobs_advanced as f64,
         ),
-        (
+        counter(
             "nanotdb_rollup_jobs_from_live_total",
-            "counter",
             "Of those, jobs computed from the live accumulators (no read-back).",
             r.jobs_from_live as f64,
         ),
-        (
+        counter(
             "nanotdb_rollup_jobs_partly_from_live_total",
-            "counter",
             "Of those, jobs whose first periods were read back and later ones came from the live accumulators.",
             r.jobs_partly_from_live as f64,
         ),
-        (
+        counter(
             "nanotdb_rollup_samples_written_total",
-            "counter",
             "Samples written to rollup destinations by automatic passes.",
             r.samples_written as f64,
         ),

@@ -13,6 +13,26 @@ fn wait_up(addr: std::net::SocketAddr) {
     nanotdb_testkit::wait_listening(addr, "nanotdb");
 }
 
+/// Starts `nanotdb ARGS --listen <free port>` in `cwd` and waits until it
+/// listens; stderr is piped so a test can read the console log.
+fn serve(
+    cwd: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+) -> (std::process::Child, std::net::SocketAddr) {
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .current_dir(cwd)
+        .args(args)
+        .arg("--listen")
+        .arg(addr.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_up(addr);
+    (child, addr)
+}
+
 fn sigterm(child: &std::process::Child) {
     // SAFETY: kill(2) with a pid we own and a valid signal number.
     unsafe {
@@ -45,18 +65,7 @@ fn init_then_serve_then_graceful_sigterm() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("initialized config at"));
     assert!(cfg.is_file());
-    let port = free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--listen")
-        .arg(addr.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_up(addr);
+    let (mut child, addr) = serve(d.path(), &["--config".as_ref(), cfg.as_os_str()]);
     let now = nanotdb::time::now_ns();
     let body = format!("edge/m 1.5 {now}\nedge/m 2.5 {}\n", now + 1);
     let r = common::request(addr, "POST", "/api/v1/import", &[], body.as_bytes());
@@ -95,17 +104,7 @@ fn init_then_serve_then_graceful_sigterm() {
 #[test]
 fn no_flags_serves_data_in_the_working_directory() {
     let d = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
-        .current_dir(d.path())
-        .arg("--listen")
-        .arg(addr.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_up(addr);
+    let (mut child, addr) = serve(d.path(), &[]);
     assert_eq!(
         common::request(addr, "GET", "/health", &[], b"").status,
         200
@@ -129,17 +128,8 @@ fn loggers_from_engine_toml_write_to_their_file() {
         ),
     )
     .unwrap();
-    let port = free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
-        .arg("--config")
-        .arg(root.join("engine.toml"))
-        .arg("--listen")
-        .arg(addr.to_string())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_up(addr);
+    let cfg = root.join("engine.toml");
+    let (mut child, _) = serve(d.path(), &["--config".as_ref(), cfg.as_os_str()]);
     sigterm(&child);
     assert!(child.wait().unwrap().success());
     let text = std::fs::read_to_string(&log).unwrap();
@@ -151,21 +141,11 @@ fn loggers_from_engine_toml_write_to_their_file() {
 #[test]
 fn a_second_server_on_a_served_root_refuses_to_start() {
     let d = tempfile::tempdir().unwrap();
-    let a = free_port();
+    let (mut child, a) = serve(d.path(), &[]);
     // A different port, so "the second must not listen" cannot see the first.
-    let b = std::iter::repeat_with(free_port).find(|&p| p != a).unwrap();
-    let first = |port: u16| {
-        Command::new(env!("CARGO_BIN_EXE_nanotdb"))
-            .current_dir(d.path())
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let mut child = first(a);
-    wait_up(format!("127.0.0.1:{a}").parse().unwrap());
+    let b = std::iter::repeat_with(free_port)
+        .find(|&p| p != a.port())
+        .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
         .current_dir(d.path())
         .arg("--listen")
@@ -190,8 +170,7 @@ fn a_second_server_on_a_served_root_refuses_to_start() {
     assert!(log.contains("nanotdb listening"), "{log}");
     assert!(!log.contains('\u{1b}'), "ANSI escape in {log:?}");
     // Once the first has stopped, the root can be served again.
-    let mut again = first(b);
-    wait_up(format!("127.0.0.1:{b}").parse().unwrap());
+    let (mut again, _) = serve(d.path(), &[]);
     sigterm(&again);
     assert!(again.wait().unwrap().success());
 }

@@ -18,6 +18,19 @@ pub fn workload(kind: &str, hours: i64) -> PathBuf {
     nanotdb_workload::cached_file(&dir, kind, hours).expect("generate workload")
 }
 
+/// Reads every sample of `metric` (the whole day) and sums the values, so
+/// nothing is optimised away.
+fn sum_of_day(engine: &Engine, metric: &str) -> f64 {
+    let mut sum = 0f64;
+    engine
+        .query_range("edge", metric, i64::MIN, i64::MAX, 1, |s| {
+            sum += s.value.as_f64();
+            ControlFlow::Continue(())
+        })
+        .expect("query");
+    sum
+}
+
 /// An engine.toml for benchmarks: the shipped defaults (the WAL is skipped
 /// for the 2026 timestamps by `skip_before = "1h"`), no stats.
 fn bench_root() -> tempfile::TempDir {
@@ -77,16 +90,7 @@ fn query(c: &mut Criterion) {
     let mut g = c.benchmark_group("query_raw");
     g.throughput(Throughput::Elements(n));
     g.bench_function("one_metric_full_day", |b| {
-        b.iter(|| {
-            let mut sum = 0f64;
-            engine
-                .query_range("edge", metric, i64::MIN, i64::MAX, 1, |s| {
-                    sum += s.value.as_f64();
-                    ControlFlow::Continue(())
-                })
-                .expect("query");
-            sum
-        })
+        b.iter(|| sum_of_day(&engine, metric))
     });
     g.finish();
 
@@ -97,16 +101,7 @@ fn query(c: &mut Criterion) {
     let mut g = c.benchmark_group("query_metric_file");
     g.throughput(Throughput::Elements(n));
     g.bench_function("one_metric_full_day", |b| {
-        b.iter(|| {
-            let mut sum = 0f64;
-            engine
-                .query_range("edge", metric, i64::MIN, i64::MAX, 1, |s| {
-                    sum += s.value.as_f64();
-                    ControlFlow::Continue(())
-                })
-                .expect("query");
-            sum
-        })
+        b.iter(|| sum_of_day(&engine, metric))
     });
     let names: Vec<String> = engine
         .metrics("edge")
