@@ -1,6 +1,9 @@
 //! `nanocli`: offline tool working directly on a NanoTDB data directory.
 
-/// `outln!` for the command's output: ends the process quietly with
+#![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+/// `println!` for the command's output: ends the process quietly with
 /// status 0 when the reader has gone (`nanocli … | head`), as Unix tools do,
 /// instead of panicking on the broken pipe.
 macro_rules! outln {
@@ -8,7 +11,7 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
 }
 
-/// `out!` for the command's output; see [`outln!`].
+/// `print!` for the command's output; see [`outln!`].
 macro_rules! out {
     ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
 }

@@ -3,6 +3,8 @@
 //! server in-process on a loopback port.
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod app;
 pub mod envelope;

@@ -5,6 +5,9 @@
 //! `nanotdb --config DIR/engine.toml` serves `DIR` on the configured
 //! `[engine].listen`; `--init` only creates the root.
 
+#![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

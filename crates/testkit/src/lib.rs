@@ -7,6 +7,8 @@
 //! with [`fixture_copy`] before opening it, since opening may replay a WAL,
 //! cut a torn tail or write a catalog.
 
+#![deny(unsafe_code)]
+
 mod lpcompare;
 
 use std::fs;

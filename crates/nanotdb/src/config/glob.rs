@@ -1,8 +1,5 @@
 //! Glob patterns for rollup job sources and exclusions (Go `path.Match` rules).
 
-#[allow(unused_imports)]
-use super::*;
-
 // ---------------------------------------------------------------------------------------------
 // Globs (Go path.Match syntax)
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 //! Loading, normalising and creating `engine.toml`.
 
-#[allow(unused_imports)]
 use super::*;
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 //! Loading and normalising `manifest.toml`, including rollup jobs.
 
-#[allow(unused_imports)]
 use super::*;
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 //! Writing manifests (fresh databases and rollup destinations).
 
-#[allow(unused_imports)]
 use super::*;
 
 // ---------------------------------------------------------------------------------------------

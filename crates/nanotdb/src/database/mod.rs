@@ -789,8 +789,6 @@ impl Database {
     }
 }
 
-/// Partition key for `ts`, cached for consecutive samples of one partition
-/// (shared, so the per-sample path does not allocate).
 /// Records in the dry-run overlay that partition `key` is (or becomes)
 /// open, sealing the oldest pending ones beyond `max_open` as `apply` would.
 fn note_open(
@@ -814,6 +812,8 @@ fn note_open(
     *known_open = Some(key);
 }
 
+/// Partition key for `ts`, cached for consecutive samples of one partition
+/// (shared, so the per-sample path does not allocate).
 fn partition_of(hot: &mut Option<(i64, i64, Arc<str>)>, mode: PartitionMode, ts: i64) -> Arc<str> {
     if let Some((s, e, k)) = hot.as_ref()
         && ts >= *s
