@@ -577,7 +577,10 @@ impl Engine {
                 }
                 report.accepted += 1;
             }
-            if trigger && report.accepted > before && rollup::worker::should_queue(db, st) {
+            if trigger
+                && report.accepted > before
+                && rollup::trigger::should_queue(&db.manifest, st)
+            {
                 queue.push(db);
             }
             let fin = db.finish_batch(st);
@@ -717,8 +720,9 @@ impl Engine {
                 }
             }
         }
-        let queue =
-            trigger && report.accepted > before && rollup::worker::should_queue(&db, &mut st);
+        let queue = trigger
+            && report.accepted > before
+            && rollup::trigger::should_queue(&db.manifest, &mut st);
         // Write the WAL records of whatever was accepted, even after an
         // I/O error on a later sample.
         let fin = db.finish_batch(&mut st);

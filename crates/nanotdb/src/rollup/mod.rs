@@ -84,6 +84,7 @@ use crate::time;
 mod backfill;
 mod checkpoint;
 pub(crate) mod live;
+pub(crate) mod trigger;
 pub mod worker;
 
 pub use checkpoint::{
@@ -475,7 +476,9 @@ impl Engine {
                 // Nothing known of the accumulators' history (first pass, or
                 // the last one failed): they start over after the newest
                 // samples.
-                st.live = None;
+                if let Some(h) = trigger::installed(&mut st) {
+                    h.live = None;
+                }
             }
             (st.catalog.len(), st.last_by_id())
         };
@@ -573,7 +576,7 @@ impl Engine {
         let mut taken: Vec<(usize, Vec<live::Period>)> = Vec::new();
         {
             let mut st = sdb.lock();
-            if let Some(live) = st.live.as_mut() {
+            if let Some(live) = trigger::installed(&mut st).and_then(|h| h.live.as_mut()) {
                 live_current = live.is_for(&jobs);
                 for (r, run) in runs.iter_mut().enumerate() {
                     if let Some((from, periods)) = live.take(&jobs[run.job].key, run.start, run.end)
@@ -772,7 +775,8 @@ impl Engine {
             .collect();
         if !failed.is_empty() {
             live_current = false;
-            if let Some(live) = sdb.lock().live.as_mut() {
+            let mut st = sdb.lock();
+            if let Some(live) = trigger::installed(&mut st).and_then(|h| h.live.as_mut()) {
                 for key in failed {
                     live.invalidate(key);
                 }
@@ -815,12 +819,12 @@ impl Engine {
     ) -> Result<()> {
         let db = self.existing_db(source)?;
         let mut st = db.lock();
-        let old = st.live.take();
+        let old = trigger::installed(&mut st).and_then(|h| h.live.take());
         if !enabled {
             return Ok(());
         }
         if old.as_ref().is_some_and(|o| o.is_for(jobs)) {
-            st.live = old;
+            trigger::hook(&mut st).live = old;
             return Ok(());
         }
         let built = live::LiveRollups::build(
@@ -836,15 +840,17 @@ impl Engine {
             },
             |job| cps.get(&job.key).copied().filter(|&c| c != 0).unwrap_or(0),
         );
-        st.live = Some(built);
+        trigger::hook(&mut st).live = Some(built);
         Ok(())
     }
 
     /// Drops the live accumulators of `source` (a backfill recomputes its
     /// outputs; rollups were turned off).
     fn drop_live(&self, source: &str) -> Result<()> {
-        if let Some(db) = not_found_is_none(self.existing_db(source))? {
-            db.lock().live = None;
+        if let Some(db) = not_found_is_none(self.existing_db(source))?
+            && let Some(h) = trigger::installed(&mut db.lock())
+        {
+            h.live = None;
         }
         Ok(())
     }

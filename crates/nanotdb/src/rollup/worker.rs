@@ -31,7 +31,6 @@ const MIN_PAUSE: Duration = Duration::from_millis(50);
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
 use super::{not_found_is_none, time};
-use crate::database::{Database, DbState};
 use crate::engine::Engine;
 use crate::sample::MetricId;
 
@@ -275,33 +274,6 @@ fn run(engine: &Engine) {
 
 // ------------------------------------------------------------ engine side
 
-/// The cheap check at the end of a user batch to `db`, under the lock the
-/// writer already holds: whether to queue the source for the background
-/// worker, because a stored sample made one of its periods computable, its
-/// catalog grew, or no pass has run yet (see [`worker`](self)).
-pub(crate) fn should_queue(db: &Database, st: &mut DbState) -> bool {
-    let r = &db.manifest.rollups;
-    if !r.enabled || r.jobs.is_empty() {
-        return false;
-    }
-    let hit = std::mem::take(&mut st.rollup_hit);
-    let count = st.catalog.len();
-    let run = hit
-        || st
-            .rollup_due
-            .as_ref()
-            .is_none_or(|due| due.metric_count != count);
-    if run {
-        // Until the pass publishes anew, further samples need not
-        // queue it again: it re-checks every metric's last sample.
-        st.rollup_due = Some(crate::database::RollupDue {
-            by_id: Vec::new(),
-            metric_count: count,
-        });
-    }
-    run
-}
-
 impl Engine {
     /// Worker side of the trigger: runs `db` and its cascade, then publishes
     /// to every source it knows when its next pass can compute something.
@@ -364,7 +336,7 @@ impl Engine {
                 let moved = name == db && due.last_by_id.get(i).copied().flatten() != last;
                 (advanced || moved) && now >= wall && last.is_some_and(|l| l >= t)
             });
-            st.rollup_due = Some(crate::database::RollupDue {
+            super::trigger::hook(&mut st).due = Some(super::trigger::RollupDue {
                 by_id,
                 metric_count: due.metric_count,
             });
@@ -384,8 +356,10 @@ impl Engine {
     /// Forgets what the last pass published for `db`, so that its next
     /// write queues a pass (after a failed or panicked one).
     pub(crate) fn reset_rollup_due(&self, db: &str) {
-        if let Ok(Some(d)) = not_found_is_none(self.existing_db(db)) {
-            d.lock().rollup_due = None;
+        if let Ok(Some(d)) = not_found_is_none(self.existing_db(db))
+            && let Some(h) = super::trigger::installed(&mut d.lock())
+        {
+            h.due = None;
         }
     }
 
