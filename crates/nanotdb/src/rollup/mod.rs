@@ -70,10 +70,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use foldhash::HashMap;
-use serde::Serialize;
 
-use crate::aggregate::{AggregateRow, Aggregator, WindowedAggregation, default_aggregators};
-use crate::config::{self, Manifest, RollupsConfig};
+use crate::aggregate::{AggregateRow, WindowedAggregation};
+use crate::config::{self, Manifest};
 use crate::engine::{Engine, WriteSample};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
@@ -83,9 +82,15 @@ use crate::time;
 
 mod backfill;
 mod checkpoint;
+mod jobs;
 pub(crate) mod live;
+mod report;
 pub(crate) mod trigger;
 pub mod worker;
+
+pub use jobs::{ExpandedJob, expand_jobs};
+pub(crate) use jobs::{is_produced, resolve_aggregates};
+pub use report::{BackfillReport, Lineage, LineageStep, PassReport};
 
 pub use checkpoint::{
     CHECKPOINT_COMPACT_BYTES, append_checkpoints, parse_checkpoints, read_checkpoints,
@@ -94,175 +99,6 @@ pub use checkpoint::{
 
 /// Rollup outputs per atomic destination write (bounds a backfill's memory).
 const OUTPUT_CHUNK: usize = 16_384;
-
-// ------------------------------------------------------------ job expansion
-
-/// One runnable job: an explicit job, or one metric of a pattern job.
-#[derive(Clone)]
-pub struct ExpandedJob {
-    /// Checkpoint key: the job id, or `<id>::<metric>` for pattern jobs.
-    pub key: String,
-    /// The configured job id.
-    pub job_id: String,
-    /// Source metric.
-    pub source_metric: String,
-    /// Destination database.
-    pub destination_db: String,
-    /// Output name prefix (`<prefix>.<aggregate>`).
-    pub prefix: String,
-    /// Period length in ns.
-    pub interval_ns: i64,
-    /// Effective grace in ns.
-    pub grace_ns: i64,
-    /// Resolved aggregates, de-duplicated by canonical name.
-    pub aggregates: Vec<Arc<dyn Aggregator>>,
-    /// Output metric names, parallel to `aggregates`.
-    pub outputs: Vec<String>,
-}
-
-impl std::fmt::Debug for ExpandedJob {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExpandedJob")
-            .field("key", &self.key)
-            .field("source_metric", &self.source_metric)
-            .field("destination_db", &self.destination_db)
-            .field("interval_ns", &self.interval_ns)
-            .field("grace_ns", &self.grace_ns)
-            .field("outputs", &self.outputs)
-            .finish()
-    }
-}
-
-fn resolve_aggregates(names: &[String]) -> Vec<Arc<dyn Aggregator>> {
-    let list: Vec<&str> = if names.is_empty() {
-        vec!["min", "max", "sum", "avg", "count"]
-    } else {
-        names.iter().map(String::as_str).collect()
-    };
-    let mut out: Vec<Arc<dyn Aggregator>> = Vec::new();
-    for n in list {
-        // Names were validated with the manifest; an unknown one is skipped.
-        let Some(a) = default_aggregators().get(n.trim()) else {
-            continue;
-        };
-        if !out.iter().any(|o| o.canonical_name() == a.canonical_name()) {
-            out.push(a);
-        }
-    }
-    out
-}
-
-fn excluded(cfg: &RollupsConfig, job: &config::RollupJob, metric: &str) -> bool {
-    cfg.global_exclude_patterns
-        .iter()
-        .chain(&job.exclude_patterns)
-        .any(|p| config::glob_match(p, metric))
-}
-
-/// Expands the jobs of `manifest` against the source catalog `metrics`
-/// (explicit jobs stay as they are; pattern jobs yield one job per matching,
-/// non-excluded metric in name order), sorted like v1.4.0 runs them: by
-/// destination, interval, then key.
-pub fn expand_jobs(manifest: &Manifest, metrics: &[String]) -> Vec<ExpandedJob> {
-    let cfg = &manifest.rollups;
-    if !cfg.enabled {
-        return Vec::new();
-    }
-    let mut sorted: Vec<&String> = metrics.iter().collect();
-    sorted.sort();
-    let mut out = Vec::new();
-    for job in &cfg.jobs {
-        let grace_ns = job
-            .grace_ns
-            .or(cfg.default_grace_ns)
-            .unwrap_or(manifest.retention.grace_ns);
-        let aggregates = resolve_aggregates(&job.aggregates);
-        let mk = |key: String, metric: &str, prefix: &str| {
-            let outputs = aggregates
-                .iter()
-                .map(|a| format!("{prefix}.{}", a.canonical_name()))
-                .collect();
-            ExpandedJob {
-                key,
-                job_id: job.id.clone(),
-                source_metric: metric.to_string(),
-                destination_db: job.destination_db.clone(),
-                prefix: prefix.to_string(),
-                interval_ns: job.interval_ns,
-                grace_ns,
-                aggregates: aggregates.clone(),
-                outputs,
-            }
-        };
-        if let Some(m) = &job.source_metric {
-            let prefix = if job.destination_metric_prefix.is_empty() {
-                m.as_str()
-            } else {
-                job.destination_metric_prefix.as_str()
-            };
-            out.push(mk(job.id.clone(), m, prefix));
-        } else if let Some(p) = &job.source_pattern {
-            for m in &sorted {
-                if config::glob_match(p, m) && !excluded(cfg, job, m) {
-                    let prefix = if job.destination_metric_prefix.is_empty() {
-                        m.as_str()
-                    } else {
-                        job.destination_metric_prefix.as_str()
-                    };
-                    out.push(mk(format!("{}::{m}", job.id), m, prefix));
-                }
-            }
-        }
-    }
-    out.sort_by(|a, b| {
-        (&a.destination_db, a.interval_ns, &a.key).cmp(&(&b.destination_db, b.interval_ns, &b.key))
-    });
-    out
-}
-
-/// Whether `name` in `dest` is generated by some job of `manifest` (see the
-/// module docs); `source_metrics` is the source catalog.
-fn is_produced(
-    manifest: &Manifest,
-    source_metrics: &HashSet<&str>,
-    dest: &str,
-    name: &str,
-) -> bool {
-    let cfg = &manifest.rollups;
-    if !cfg.enabled {
-        return false;
-    }
-    cfg.jobs
-        .iter()
-        .filter(|j| j.destination_db == dest)
-        .any(|job| {
-            resolve_aggregates(&job.aggregates).iter().any(|a| {
-                let Some(stem) = name
-                    .strip_suffix(a.canonical_name())
-                    .and_then(|s| s.strip_suffix('.'))
-                else {
-                    return false;
-                };
-                if let Some(m) = &job.source_metric {
-                    let prefix = if job.destination_metric_prefix.is_empty() {
-                        m
-                    } else {
-                        &job.destination_metric_prefix
-                    };
-                    return stem == prefix;
-                }
-                let Some(p) = &job.source_pattern else {
-                    return false;
-                };
-                if !job.destination_metric_prefix.is_empty() {
-                    return stem == job.destination_metric_prefix;
-                }
-                source_metrics.contains(stem)
-                    && config::glob_match(p, stem)
-                    && !excluded(cfg, job, stem)
-            })
-        })
-}
 
 // ------------------------------------------------------------ trigger cache
 
@@ -292,97 +128,6 @@ struct SourceDue {
 #[derive(Debug, Default)]
 pub struct TriggerCache {
     sources: HashMap<String, SourceDue>,
-}
-
-// ------------------------------------------------------------ reports
-
-/// Outcome of one rollup pass over one source database.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PassReport {
-    /// Jobs (expanded) whose checkpoint advanced.
-    pub jobs_advanced: usize,
-    /// Periods computed (empty ones included).
-    pub periods: u64,
-    /// Samples written to destinations.
-    pub samples_written: u64,
-    /// Jobs whose periods came from the live accumulators (no read-back).
-    pub jobs_from_live: usize,
-    /// Jobs whose later periods came from the live accumulators and whose
-    /// first ones, begun before the accumulator existed, were read back.
-    pub jobs_partly_from_live: usize,
-    /// Destinations written or flushed.
-    pub destinations: BTreeSet<String>,
-}
-
-fn null_if_empty<S: serde::Serializer>(v: &[String], s: S) -> std::result::Result<S::Ok, S::Error> {
-    if v.is_empty() {
-        s.serialize_none()
-    } else {
-        s.collect_seq(v)
-    }
-}
-
-/// Report of [`Engine::rollup_backfill`]; the first eight fields are the
-/// reference's (empty lists other than `requested_sources` serialise as null).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct BackfillReport {
-    /// Requested sources (trimmed, de-duplicated, sorted).
-    pub requested_sources: Vec<String>,
-    /// Sources found (enabled with at least one job).
-    #[serde(serialize_with = "null_if_empty")]
-    pub source_databases: Vec<String>,
-    /// Destinations of their jobs (followed through chains).
-    #[serde(serialize_with = "null_if_empty")]
-    pub destination_databases: Vec<String>,
-    /// Checkpoint logs removed or rewritten.
-    #[serde(serialize_with = "null_if_empty")]
-    pub cleared_checkpoint_files: Vec<String>,
-    /// Destination data files removed.
-    #[serde(serialize_with = "null_if_empty")]
-    pub cleared_data_files: Vec<String>,
-    /// Destination WAL files removed.
-    #[serde(serialize_with = "null_if_empty")]
-    pub cleared_wal_files: Vec<String>,
-    /// Destination catalogs removed.
-    #[serde(serialize_with = "null_if_empty")]
-    pub cleared_catalog_files: Vec<String>,
-    /// Passes run until no job advanced.
-    pub replay_passes: u32,
-    /// Data files of destinations with user metrics, rewritten without the
-    /// rollup-produced samples (not in v1.4.0).
-    #[serde(serialize_with = "null_if_empty")]
-    pub rewritten_data_files: Vec<String>,
-    /// Destinations left untouched, with the reason (not in v1.4.0).
-    #[serde(serialize_with = "null_if_empty")]
-    pub skipped_destinations: Vec<String>,
-    /// Samples written by the passes.
-    pub samples_written: u64,
-}
-
-/// One step of a downstream lineage walk (docs/BEHAVIOUR.md §1.17).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct LineageStep {
-    /// Distance from the queried metric (1 = direct rollup).
-    pub hop: u32,
-    /// Destination database.
-    pub database: String,
-    /// Destination metric `<prefix>.<aggregate>`.
-    pub metric: String,
-    /// Canonical aggregate name.
-    pub aggregate: String,
-    /// Job id.
-    pub job_id: String,
-    /// Interval as a Go duration (`1h0m0s`).
-    pub interval: String,
-}
-
-/// Result of [`Engine::rollup_downstream`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Lineage {
-    /// Steps sorted by hop, database, metric, aggregate, job id.
-    pub steps: Vec<LineageStep>,
-    /// Whether a node at `max_hops` still had downstream jobs.
-    pub truncated: bool,
 }
 
 // ------------------------------------------------------------ one pass
@@ -1049,73 +794,4 @@ fn collect_row(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    fn manifest(toml: &str) -> Manifest {
-        let defaults = config::default_engine_config().manifest_defaults;
-        let (m, _) = config::parse_manifest(toml, &defaults, Path::new("manifest.toml")).unwrap();
-        m
-    }
-
-    #[test]
-    fn pattern_jobs_expand_with_exclusions_and_defaults() {
-        let m = manifest(
-            r#"
-[rollups]
-enabled = true
-default_interval = "1h"
-default_destination_db = "d1h"
-global_exclude_patterns = ["temp.cpu"]
-[[rollups.jobs]]
-id = "t"
-source_pattern = "temp.*"
-exclude_patterns = ["temp.probe0[2-3]"]
-[[rollups.jobs]]
-id = "load"
-source_metric = "load.1m"
-interval = "15m"
-aggregates = ["max", "trimmed_average", "trimmed_avg"]
-destination_db = "d15"
-destination_metric_prefix = "l1"
-grace = "1m"
-"#,
-        );
-        let metrics: Vec<String> = [
-            "temp.probe03",
-            "temp.probe01",
-            "temp.cpu",
-            "temp.probe02",
-            "temp/x",
-            "load.1m",
-            "temp.a.b",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let jobs = expand_jobs(&m, &metrics);
-        let keys: Vec<&str> = jobs.iter().map(|j| j.key.as_str()).collect();
-        assert_eq!(keys, ["load", "t::temp.a.b", "t::temp.probe01"]);
-        assert_eq!(jobs[0].outputs, ["l1.max", "l1.trimmed_avg"]);
-        assert_eq!(jobs[0].grace_ns, 60_000_000_000);
-        assert_eq!(jobs[0].interval_ns, 900_000_000_000);
-        assert_eq!(
-            jobs[2].outputs,
-            [
-                "temp.probe01.min",
-                "temp.probe01.max",
-                "temp.probe01.sum",
-                "temp.probe01.avg",
-                "temp.probe01.count"
-            ]
-        );
-        assert_eq!(jobs[2].destination_db, "d1h");
-        assert_eq!(jobs[2].grace_ns, 300_000_000_000); // retention.grace
-        let set: HashSet<&str> = metrics.iter().map(String::as_str).collect();
-        assert!(is_produced(&m, &set, "d1h", "temp.probe01.avg"));
-        assert!(!is_produced(&m, &set, "d1h", "temp.probe02.avg"));
-        assert!(!is_produced(&m, &set, "d1h", "temp.cpu.avg"));
-        assert!(!is_produced(&m, &set, "d1h", "temp.probe01.p99"));
-        assert!(is_produced(&m, &set, "d15", "l1.trimmed_avg"));
-        assert!(!is_produced(&m, &set, "d1h", "l1.max"));
-    }
-}
+mod tests;
