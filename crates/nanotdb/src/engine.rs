@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use crate::catalog::MetricInfo;
 use crate::config::{self, EngineConfig};
@@ -17,7 +17,9 @@ use crate::rollup;
 use crate::sample::Value;
 use crate::stats::DbStats;
 use crate::time;
+pub use crate::write::{WriteReport, WriteSample};
 
+mod rollups;
 mod view;
 
 /// How to open an engine.
@@ -57,33 +59,8 @@ pub(crate) struct EngineShared {
     last_stats: std::sync::Mutex<Option<std::time::Instant>>,
     /// Run due rollups after user writes (see [`Engine::set_auto_rollups`]).
     auto_rollups: AtomicBool,
-    /// Serialises rollup passes and backfills; holds the per-source trigger cache.
-    pub(crate) rollups: Mutex<crate::rollup::TriggerCache>,
-    /// Runs automatic rollup passes off the writers' threads.
-    pub(crate) rollup_worker: crate::rollup::worker::Worker,
-}
-
-/// One sample to write, borrowed.
-#[derive(Debug, Clone, Copy)]
-pub struct WriteSample<'a> {
-    /// Database name.
-    pub db: &'a str,
-    /// Metric name.
-    pub metric: &'a str,
-    /// Timestamp, ns since the epoch.
-    pub ts: i64,
-    /// Value.
-    pub value: Value,
-}
-
-/// Outcome of a batch write: accepted samples are durable per the WAL
-/// policy when this is returned; each rejected one is reported with its index.
-#[derive(Debug, Default)]
-pub struct WriteReport {
-    /// Samples stored.
-    pub accepted: u64,
-    /// (index in the batch, reason) of each rejected sample.
-    pub rejected: Vec<(usize, Error)>,
+    /// Rollup passes: the mutex serialising them and the background worker.
+    pub(crate) rollups: rollup::Rollups,
 }
 
 impl Engine {
@@ -159,8 +136,7 @@ impl Engine {
             stats_enabled: AtomicBool::new(false),
             last_stats: std::sync::Mutex::new(None),
             auto_rollups: AtomicBool::new(true),
-            rollups: Mutex::new(crate::rollup::TriggerCache::default()),
-            rollup_worker: crate::rollup::worker::Worker::default(),
+            rollups: rollup::Rollups::default(),
         });
         engine.s.stats_enabled.store(
             engine.s.config.stats.enabled && !opts.read_only,
@@ -593,21 +569,9 @@ impl Engine {
         // Also after an error: `should_queue` consumed the trigger of what
         // was stored, which is still there.
         for db in queue {
-            self.s.rollup_worker.queue(self, &db.name);
+            self.s.rollups.worker.queue(self, &db.name);
         }
         outcome.map(|()| report)
-    }
-
-    /// Turns the automatic rollup trigger after user writes on or off
-    /// (default on). Bulk loaders turn it off and run
-    /// [`Engine::rollup_backfill`] once at the end.
-    pub fn set_auto_rollups(&self, on: bool) {
-        self.s.auto_rollups.store(on, Ordering::Relaxed);
-    }
-
-    /// Whether the automatic rollup trigger is on.
-    pub fn auto_rollups(&self) -> bool {
-        self.s.auto_rollups.load(Ordering::Relaxed)
     }
 
     /// The effective manifest of an existing database.
@@ -728,7 +692,7 @@ impl Engine {
         let fin = db.finish_batch(&mut st);
         drop(st);
         if queue {
-            self.s.rollup_worker.queue(self, &db.name);
+            self.s.rollups.worker.queue(self, &db.name);
         }
         result.and(fin)
     }
@@ -738,7 +702,7 @@ impl Engine {
     /// Flushes every open page of every database and checkpoints the WALs,
     /// after waiting for the automatic rollup passes queued so far.
     pub fn flush(&self) -> Result<()> {
-        self.s.rollup_worker.sync();
+        self.s.rollups.worker.sync();
         for db in self.loaded() {
             if self.s.settings.read_only || !db.is_materialized() {
                 continue;
@@ -779,7 +743,7 @@ impl Engine {
         }
         // Queued automatic rollups run to the end first (they need the
         // databases open).
-        self.s.rollup_worker.shutdown();
+        self.s.rollups.worker.shutdown();
         // One last snapshot, as the reference does at close — but only when
         // this process wrote something, so idle runs never add samples.
         let emitted = self
@@ -835,7 +799,7 @@ impl Engine {
     pub fn abort(self) {
         // The worker holds a handle on the shared state (and so on every
         // database and its lock): stop it, dropping what it had queued.
-        self.s.rollup_worker.abandon();
+        self.s.rollups.worker.abandon();
         self.s.closed.store(true, Ordering::SeqCst);
     }
 

@@ -46,6 +46,7 @@ pub mod stats;
 pub mod time;
 mod varint;
 pub mod wal;
+mod write;
 
 pub use catalog::MetricInfo;
 pub use database::{
