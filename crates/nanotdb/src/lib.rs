@@ -52,7 +52,7 @@ pub use catalog::MetricInfo;
 pub use database::{
     BuildOptions, BuildReport, CompactMetricReport, RecompactReport, RecoverReport,
 };
-pub use engine::{Engine, EngineOptions, WriteReport, WriteSample};
+pub use engine::{Engine, EngineOptions, WriteOptions, WriteReport, WriteSample};
 pub use error::{Error, Result};
 pub use export::ExportReport;
 pub use import::{ImportObserver, ImportOptions, ImportReport, MAX_IMPORT_LINE};

@@ -64,11 +64,12 @@ impl RollupHost for Engine {
     }
 
     fn write_outputs(&self, samples: &[WriteSample<'_>], atomic: bool) -> Result<WriteReport> {
-        if atomic {
-            self.write_atomic_no_rollups(samples)
-        } else {
-            self.write_no_rollups(samples, true)
-        }
+        let opts = WriteOptions {
+            atomic,
+            stop_at_first_error: !atomic,
+            rollups: false,
+        };
+        self.write_with(samples, opts)
     }
 
     fn flush_db(&self, db: &str) -> Result<()> {
