@@ -22,8 +22,8 @@ impl RollupHost for Engine {
         Engine::is_read_only(self)
     }
 
-    fn manifest(&self, db: &str) -> Result<config::Manifest> {
-        self.db_manifest(db)
+    fn db_manifest(&self, db: &str) -> Result<config::Manifest> {
+        Engine::db_manifest(self, db)
     }
 
     fn metrics(&self, db: &str) -> Result<Vec<MetricInfo>> {

@@ -49,10 +49,11 @@ impl Engine {
     }
 
     /// Stores a batch as `opts` says (see [`WriteOptions`]); every other
-    /// write method comes down to this one. Accepted samples are
-    /// acknowledged when it returns; an `Err` means an I/O failure (what was
-    /// accepted before it is stored, except for atomic writes, which stop
-    /// before storing anything when a sample is rejected).
+    /// write method comes down to this one, so they all behave alike.
+    /// Accepted samples are acknowledged when it returns. Rejected samples
+    /// are reported, not returned as an `Err`: that is for a write that
+    /// could not be carried out (an I/O failure, after which the samples
+    /// accepted before it stay stored; a read-only or closed engine).
     pub fn write_with(
         &self,
         samples: &[WriteSample<'_>],

@@ -101,7 +101,7 @@ fn plan_sources<H: RollupHost>(
         if crate::names::validate_db_name(&c).is_err() {
             continue;
         }
-        let Some(m) = not_found_is_none(host.manifest(&c))? else {
+        let Some(m) = not_found_is_none(host.db_manifest(&c))? else {
             continue;
         };
         if !m.rollups.enabled || m.rollups.jobs.is_empty() {

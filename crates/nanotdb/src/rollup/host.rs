@@ -40,8 +40,8 @@ pub(crate) trait RollupHost: Send + Sync + Sized + 'static {
     /// Whether nothing may be written.
     fn is_read_only(&self) -> bool;
 
-    /// The effective manifest of database `db`.
-    fn manifest(&self, db: &str) -> Result<Manifest>;
+    /// The effective manifest of database `db` (loading it).
+    fn db_manifest(&self, db: &str) -> Result<Manifest>;
 
     /// The metrics of `db`, sorted by name.
     fn metrics(&self, db: &str) -> Result<Vec<MetricInfo>>;

@@ -34,7 +34,7 @@ pub(crate) fn downstream<H: RollupHost>(
             reason: "max_hops must be >= 1",
         });
     }
-    host.manifest(db)?;
+    host.db_manifest(db)?;
     let mut out = Lineage::default();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut queue = std::collections::VecDeque::new();
@@ -42,7 +42,7 @@ pub(crate) fn downstream<H: RollupHost>(
     seen.insert((db.to_string(), metric.to_string()));
     let mut steps: BTreeSet<LineageStep> = BTreeSet::new();
     while let Some((d, m, depth)) = queue.pop_front() {
-        let Some(man) = not_found_is_none(host.manifest(&d))? else {
+        let Some(man) = not_found_is_none(host.db_manifest(&d))? else {
             continue;
         };
         if !man.rollups.enabled {

@@ -80,7 +80,7 @@ pub(super) fn rollup_pass<H: RollupHost>(
     install_live: bool,
 ) -> Result<(PassReport, Option<SourceDue>)> {
     let mut report = PassReport::default();
-    let manifest = host.manifest(source)?;
+    let manifest = host.db_manifest(source)?;
     if !manifest.rollups.enabled || manifest.rollups.jobs.is_empty() {
         drop_live(host, source)?;
         return Ok((report, None));
