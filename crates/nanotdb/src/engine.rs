@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use crate::catalog::MetricInfo;
 use crate::config::{self, EngineConfig};
@@ -17,8 +17,11 @@ use crate::rollup;
 use crate::sample::Value;
 use crate::stats::DbStats;
 use crate::time;
+pub use crate::write::{WriteOptions, WriteReport, WriteSample};
 
+mod rollups;
 mod view;
+mod write;
 
 /// How to open an engine.
 #[derive(Debug, Clone, Default)]
@@ -57,33 +60,8 @@ pub(crate) struct EngineShared {
     last_stats: std::sync::Mutex<Option<std::time::Instant>>,
     /// Run due rollups after user writes (see [`Engine::set_auto_rollups`]).
     auto_rollups: AtomicBool,
-    /// Serialises rollup passes and backfills; holds the per-source trigger cache.
-    pub(crate) rollups: Mutex<crate::rollup::TriggerCache>,
-    /// Runs automatic rollup passes off the writers' threads.
-    pub(crate) rollup_worker: crate::rollup::worker::Worker,
-}
-
-/// One sample to write, borrowed.
-#[derive(Debug, Clone, Copy)]
-pub struct WriteSample<'a> {
-    /// Database name.
-    pub db: &'a str,
-    /// Metric name.
-    pub metric: &'a str,
-    /// Timestamp, ns since the epoch.
-    pub ts: i64,
-    /// Value.
-    pub value: Value,
-}
-
-/// Outcome of a batch write: accepted samples are durable per the WAL
-/// policy when this is returned; each rejected one is reported with its index.
-#[derive(Debug, Default)]
-pub struct WriteReport {
-    /// Samples stored.
-    pub accepted: u64,
-    /// (index in the batch, reason) of each rejected sample.
-    pub rejected: Vec<(usize, Error)>,
+    /// Rollup passes: the mutex serialising them and the background worker.
+    pub(crate) rollups: rollup::Rollups,
 }
 
 impl Engine {
@@ -159,8 +137,7 @@ impl Engine {
             stats_enabled: AtomicBool::new(false),
             last_stats: std::sync::Mutex::new(None),
             auto_rollups: AtomicBool::new(true),
-            rollups: Mutex::new(crate::rollup::TriggerCache::default()),
-            rollup_worker: crate::rollup::worker::Worker::default(),
+            rollups: rollup::Rollups::default(),
         });
         engine.s.stats_enabled.store(
             engine.s.config.stats.enabled && !opts.read_only,
@@ -409,204 +386,6 @@ impl Engine {
             .ok_or_else(|| Error::DatabaseNotFound(name.to_string()))
     }
 
-    // --------------------------------------------------------------- writes
-
-    /// Parses one line of line protocol (`db/metric value [ts]`) and stores it.
-    pub fn add_line(&self, line: &str) -> Result<()> {
-        let l = lineproto::parse_line(line)?;
-        let ts = l.ts.unwrap_or_else(time::now_ns);
-        self.add_sample(l.db, l.metric, ts, l.value)
-    }
-
-    /// Stores one sample. It is acknowledged (in the WAL, fsynced under
-    /// `fsync_policy = "always"`) when this returns `Ok`.
-    pub fn add_sample(&self, db: &str, metric: &str, ts: i64, value: Value) -> Result<()> {
-        let report = self.write(&[WriteSample {
-            db,
-            metric,
-            ts,
-            value,
-        }])?;
-        match report.rejected.into_iter().next() {
-            Some((_, e)) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    /// Stores a batch of samples with one WAL write (and one fsync) per
-    /// database run. Bad samples are rejected individually; the rest are
-    /// stored. Returns an `Err` only for I/O failures.
-    pub fn write(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
-        self.write_with(samples, false)
-    }
-
-    /// Like [`Engine::write`]; with `stop_at_first_rejection` nothing after
-    /// the first rejected sample is stored.
-    pub fn write_with(
-        &self,
-        samples: &[WriteSample<'_>],
-        stop_at_first_rejection: bool,
-    ) -> Result<WriteReport> {
-        self.write_inner(samples, stop_at_first_rejection, self.rollup_trigger_on())
-    }
-
-    /// [`Engine::write_with`] without the automatic rollup trigger; rollup
-    /// outputs are written this way so they never re-enter the trigger.
-    pub(crate) fn write_no_rollups(
-        &self,
-        samples: &[WriteSample<'_>],
-        stop_at_first_rejection: bool,
-    ) -> Result<WriteReport> {
-        self.write_inner(samples, stop_at_first_rejection, false)
-    }
-
-    /// Whether user writes run the automatic rollup trigger.
-    fn rollup_trigger_on(&self) -> bool {
-        self.s.auto_rollups.load(Ordering::Relaxed) && !self.s.settings.read_only
-    }
-
-    fn write_inner(
-        &self,
-        samples: &[WriteSample<'_>],
-        stop_at_first_rejection: bool,
-        trigger: bool,
-    ) -> Result<WriteReport> {
-        let mut report = WriteReport::default();
-        let now = time::now_ns();
-        let mut i = 0;
-        while i < samples.len() {
-            let name = samples[i].db;
-            let mut j = i + 1;
-            while j < samples.len() && samples[j].db == name {
-                j += 1;
-            }
-            self.write_run(
-                &samples[i..j],
-                i,
-                now,
-                stop_at_first_rejection,
-                trigger,
-                &mut report,
-            )?;
-            if stop_at_first_rejection && !report.rejected.is_empty() {
-                break;
-            }
-            i = j;
-        }
-        if report.accepted > 0 && samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
-            self.maybe_emit_stats(false);
-        }
-        Ok(report)
-    }
-
-    /// Stores all samples or none: when any sample would be rejected,
-    /// nothing is written and every rejection is reported (by index), as
-    /// needed by an HTTP import that must be atomic. The databases involved
-    /// are locked (in name order) from validation until the batch is applied.
-    pub fn write_atomic(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
-        let report = self.write_atomic_inner(samples, self.rollup_trigger_on())?;
-        if report.accepted > 0 && samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB) {
-            self.maybe_emit_stats(false);
-        }
-        Ok(report)
-    }
-
-    /// [`Engine::write_atomic`] without the automatic rollup trigger and
-    /// self-metrics (rollup outputs are written this way).
-    pub(crate) fn write_atomic_no_rollups(
-        &self,
-        samples: &[WriteSample<'_>],
-    ) -> Result<WriteReport> {
-        self.write_atomic_inner(samples, false)
-    }
-
-    fn write_atomic_inner(
-        &self,
-        samples: &[WriteSample<'_>],
-        trigger: bool,
-    ) -> Result<WriteReport> {
-        if self.s.settings.read_only {
-            return Err(Error::ReadOnly);
-        }
-        let mut report = WriteReport::default();
-        let mut db_names: Vec<&str> = samples.iter().map(|s| s.db).collect();
-        db_names.sort_unstable();
-        db_names.dedup();
-        let mut dbs = Vec::with_capacity(db_names.len());
-        for name in &db_names {
-            match self.db(name, true) {
-                Ok(Some(db)) => dbs.push(db),
-                Ok(None) => return Err(Error::DatabaseNotFound((*name).to_string())),
-                Err(e) if e.is_rejection() => {
-                    for (i, s) in samples.iter().enumerate() {
-                        if s.db == *name
-                            && let Err(e) = names::validate_db_name(s.db)
-                        {
-                            report.rejected.push((i, e));
-                        }
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        // The usual batch names one database: no name comparison per sample.
-        let single = db_names.len() == 1;
-        let mut guards: Vec<_> = dbs.iter().map(|d| d.lock()).collect();
-        for (db, st) in dbs.iter().zip(guards.iter_mut()) {
-            let mine = samples
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| single || s.db == db.name)
-                .map(|(i, s)| (i, s.metric, s.ts, s.value));
-            report.rejected.extend(db.dry_run(st, mine));
-        }
-        if !report.rejected.is_empty() {
-            report.rejected.sort_by_key(|r| r.0);
-            return Ok(report);
-        }
-        let now = time::now_ns();
-        let mut queue: Vec<&Database> = Vec::new();
-        let mut outcome = Ok(());
-        for (db, st) in dbs.iter().zip(guards.iter_mut()) {
-            let mut result = Ok(());
-            let before = report.accepted;
-            for s in samples.iter().filter(|s| single || s.db == db.name) {
-                if let Err(e) = db.ingest(st, s.metric, s.ts, s.value, now, true) {
-                    result = Err(e);
-                    break;
-                }
-                report.accepted += 1;
-            }
-            if trigger && report.accepted > before && rollup::worker::should_queue(db, st) {
-                queue.push(db);
-            }
-            let fin = db.finish_batch(st);
-            outcome = result.and(fin);
-            if outcome.is_err() {
-                break;
-            }
-        }
-        drop(guards);
-        // Also after an error: `should_queue` consumed the trigger of what
-        // was stored, which is still there.
-        for db in queue {
-            self.s.rollup_worker.queue(self, &db.name);
-        }
-        outcome.map(|()| report)
-    }
-
-    /// Turns the automatic rollup trigger after user writes on or off
-    /// (default on). Bulk loaders turn it off and run
-    /// [`Engine::rollup_backfill`] once at the end.
-    pub fn set_auto_rollups(&self, on: bool) {
-        self.s.auto_rollups.store(on, Ordering::Relaxed);
-    }
-
-    /// Whether the automatic rollup trigger is on.
-    pub fn auto_rollups(&self) -> bool {
-        self.s.auto_rollups.load(Ordering::Relaxed)
-    }
-
     /// The effective manifest of an existing database.
     pub fn db_manifest(&self, name: &str) -> Result<config::Manifest> {
         Ok(self.existing_db(name)?.manifest.clone())
@@ -669,72 +448,12 @@ impl Engine {
         }
     }
 
-    fn write_run(
-        &self,
-        run: &[WriteSample<'_>],
-        base: usize,
-        now: i64,
-        stop: bool,
-        trigger: bool,
-        report: &mut WriteReport,
-    ) -> Result<()> {
-        if self.s.settings.read_only {
-            return Err(Error::ReadOnly);
-        }
-        let db = match self.db(run[0].db, true) {
-            Ok(Some(db)) => db,
-            Ok(None) => return Err(Error::DatabaseNotFound(run[0].db.to_string())),
-            Err(e) if e.is_rejection() => {
-                // Every sample of the run names the same invalid database.
-                report.rejected.push((base, e));
-                if stop {
-                    return Ok(());
-                }
-                for (k, s) in run.iter().enumerate().skip(1) {
-                    if let Err(e) = names::validate_db_name(s.db) {
-                        report.rejected.push((base + k, e));
-                    }
-                }
-                return Ok(());
-            }
-            Err(e) => return Err(e),
-        };
-        let mut st = db.lock();
-        let mut result = Ok(());
-        let before = report.accepted;
-        for (k, s) in run.iter().enumerate() {
-            match db.ingest(&mut st, s.metric, s.ts, s.value, now, false) {
-                Ok(()) => report.accepted += 1,
-                Err(e) if e.is_rejection() => {
-                    report.rejected.push((base + k, e));
-                    if stop {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        let queue =
-            trigger && report.accepted > before && rollup::worker::should_queue(&db, &mut st);
-        // Write the WAL records of whatever was accepted, even after an
-        // I/O error on a later sample.
-        let fin = db.finish_batch(&mut st);
-        drop(st);
-        if queue {
-            self.s.rollup_worker.queue(self, &db.name);
-        }
-        result.and(fin)
-    }
-
     // ---------------------------------------------------------- maintenance
 
     /// Flushes every open page of every database and checkpoints the WALs,
     /// after waiting for the automatic rollup passes queued so far.
     pub fn flush(&self) -> Result<()> {
-        self.s.rollup_worker.sync();
+        self.s.rollups.worker.sync();
         for db in self.loaded() {
             if self.s.settings.read_only || !db.is_materialized() {
                 continue;
@@ -775,7 +494,7 @@ impl Engine {
         }
         // Queued automatic rollups run to the end first (they need the
         // databases open).
-        self.s.rollup_worker.shutdown();
+        self.s.rollups.worker.shutdown();
         // One last snapshot, as the reference does at close — but only when
         // this process wrote something, so idle runs never add samples.
         let emitted = self
@@ -831,7 +550,7 @@ impl Engine {
     pub fn abort(self) {
         // The worker holds a handle on the shared state (and so on every
         // database and its lock): stop it, dropping what it had queued.
-        self.s.rollup_worker.abandon();
+        self.s.rollups.worker.abandon();
         self.s.closed.store(true, Ordering::SeqCst);
     }
 

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use crate::engine::{Engine, WriteSample};
+use crate::engine::{Engine, WriteOptions, WriteSample};
 use crate::error::{Error, IoContext, Result};
 use crate::lineproto;
 use crate::time;
@@ -227,7 +227,13 @@ impl Engine {
                 }
             }
         }
-        let wr = self.write_with(&samples, opts.strict)?;
+        let wr = self.write_with(
+            &samples,
+            WriteOptions {
+                stop_at_first_error: opts.strict,
+                ..WriteOptions::default()
+            },
+        )?;
         report.imported += wr.accepted;
         let mut refused = vec![false; samples.len()];
         for (idx, e) in wr.rejected {

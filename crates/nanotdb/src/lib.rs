@@ -48,12 +48,13 @@ pub mod stats;
 pub mod time;
 mod varint;
 pub mod wal;
+mod write;
 
 pub use catalog::MetricInfo;
 pub use database::{
     BuildOptions, BuildReport, CompactMetricReport, RecompactReport, RecoverReport,
 };
-pub use engine::{Engine, EngineOptions, WriteReport, WriteSample};
+pub use engine::{Engine, EngineOptions, WriteOptions, WriteReport, WriteSample};
 pub use error::{Error, Result};
 pub use export::ExportReport;
 pub use import::{ImportObserver, ImportOptions, ImportReport, MAX_IMPORT_LINE};

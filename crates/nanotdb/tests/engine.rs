@@ -720,6 +720,58 @@ fn atomic_batch_stores_all_or_nothing() {
 }
 
 #[test]
+fn validate_gives_the_atomic_verdict_and_stores_nothing() {
+    let root = root_with(
+        "[manifest_defaults.retention]\nmax_active_days = 1",
+        "segment",
+    );
+    let engine = Engine::open(root.path()).unwrap();
+    engine
+        .add_sample("a", "old", T0 + DAY, Value::I32(0))
+        .unwrap();
+    let s = |db, metric, ts, value| WriteSample {
+        db,
+        metric,
+        ts,
+        value,
+    };
+    let batch = [
+        s("a", "old", T0 + DAY + 10, Value::I32(1)),
+        s("a", "old", T0 + DAY + 9, Value::I32(1)), // stale given sample 0
+        s("a", "y", T0 + DAY, Value::I32(3)),
+        s("a", "y", T0 + DAY, Value::F32(4.0)), // type fixed by sample 2
+        s("fresh", "m", T0, Value::I32(7)),
+        s("../x", "m", T0, Value::I32(8)),
+    ];
+    let r = engine.validate(&batch).unwrap();
+    let idx: Vec<usize> = r.rejected.iter().map(|x| x.0).collect();
+    assert_eq!(idx, [1, 3, 5]);
+    assert_eq!(r.accepted, 3);
+    let atomic = engine.write_atomic(&batch).unwrap();
+    let atomic: Vec<(usize, String)> = atomic
+        .rejected
+        .iter()
+        .map(|(i, e)| (*i, e.to_string()))
+        .collect();
+    let dry: Vec<(usize, String)> = r
+        .rejected
+        .iter()
+        .map(|(i, e)| (*i, e.to_string()))
+        .collect();
+    assert_eq!(dry, atomic);
+    // A clean batch validates too, and is still not stored.
+    let good = [
+        s("a", "x", T0 + DAY, Value::I32(1)),
+        s("fresh", "m", T0, Value::I32(7)),
+    ];
+    let r = engine.validate(&good).unwrap();
+    assert_eq!((r.accepted, r.rejected.len()), (2, 0));
+    assert_eq!(engine.metrics("a").unwrap().len(), 1);
+    assert!(!root.path().join("fresh").exists());
+    assert!(all(&engine, "a", "old").len() == 1);
+}
+
+#[test]
 fn aggregate_queries_over_windows() {
     let root = root_with("", "segment");
     let engine = Engine::open(root.path()).unwrap();

@@ -132,33 +132,27 @@ fn parse_one<'a>(line: &'a str, n: u64, now: i64, db: Option<&'a str>, out: &mut
     }
 }
 
-/// Writes all samples or none. Parse errors still get the engine's verdict on
-/// the other lines: an invalid sentinel sample forces the atomic write to
-/// reject the batch after validating every sample, so nothing is stored.
+/// Writes all samples or none. A body with unparsable lines stores nothing,
+/// but its other lines still get the engine's verdict (a dry run of the
+/// atomic write), so the error lists every bad line at once.
 pub fn write_all_or_nothing(
     engine: &nanotdb::Engine,
     parsed: ParsedBody<'_>,
 ) -> Result<u64, ApiError> {
     let ParsedBody {
-        mut samples,
+        samples,
         lines,
         mut bad,
     } = parsed;
     if samples.is_empty() && bad.is_empty() {
         return Ok(0);
     }
-    let sentinel = !bad.is_empty();
-    if sentinel {
-        samples.push(WriteSample {
-            db: "",
-            metric: "x",
-            ts: 0,
-            value: Value::F32(0.0),
-        });
+    let report = if bad.is_empty() {
+        engine.write_atomic(&samples)
+    } else {
+        engine.validate(&samples)
     }
-    let report = engine
-        .write_atomic(&samples)
-        .map_err(|e| ApiError::from_engine(&e))?;
+    .map_err(|e| ApiError::from_engine(&e))?;
     for (idx, e) in report.rejected {
         if let Some(&line) = lines.get(idx) {
             bad.push((line, e.to_string()));

@@ -116,25 +116,25 @@ pub(crate) struct DbState {
     pub counters: DbCounters,
     frame_buf: Vec<u8>,
     scratch: Vec<u8>,
-    /// Published by the rollup worker after each pass over this database:
-    /// when a stored sample makes a rollup period computable.
-    pub(crate) rollup_due: Option<RollupDue>,
-    /// A sample stored since the last look reached its `rollup_due` entry.
-    pub(crate) rollup_hit: bool,
-    /// Live rollup accumulators of this source, fed every sample as it is
-    /// stored (see `rollup::live`); `None` until an automatic pass installs
-    /// them.
-    pub(crate) live: Option<crate::rollup::live::LiveRollups>,
+    /// Told of every sample the write path stores (the rollups' trigger and
+    /// live accumulators install one); `None` for most databases, which
+    /// then pay one predictable branch per sample.
+    pub(crate) hook: Option<Box<dyn StoredSampleHook>>,
 }
 
-/// When the next rollup pass over a source can compute something.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RollupDue {
-    /// Per metric id: (sample timestamp, wall clock) both of which must be
-    /// reached; `(i64::MAX, _)` for metrics no job rolls up.
-    pub by_id: Vec<(i64, i64)>,
-    /// Catalog size the jobs were expanded against.
-    pub metric_count: usize,
+/// Something that must see every sample the write path stores, as it is
+/// stored. Rollups implement it (their trigger and live accumulators), so
+/// the database needs to know nothing of them: it only calls the hook.
+pub(crate) trait StoredSampleHook: Send {
+    /// Called once per ingested sample, under the database lock, after the
+    /// sample is in its page and before that page may be flushed: a flush
+    /// can fail, and the sample is stored either way. `now` is the batch's
+    /// wall clock. It runs in the write path's inner loop, so it must not
+    /// allocate, block or take a lock.
+    fn stored(&mut self, id: MetricId, ts: i64, bits: u32, now: i64);
+
+    /// The hook itself, so that whoever installed it can reach its state.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
 impl DbState {
@@ -327,9 +327,7 @@ impl Database {
                 counters: DbCounters::default(),
                 frame_buf: Vec::new(),
                 scratch: Vec::new(),
-                rollup_due: None,
-                rollup_hit: false,
-                live: None,
+                hook: None,
             }),
         }
     }
@@ -653,14 +651,12 @@ impl Database {
             st.counters.wal_appends += 1;
             st.counters.last_wal_append_ns = now;
         }
-        self.apply(st, &key, id, ts, bits, log)?;
-        if let Some(due) = &st.rollup_due
-            && let Some(&(t, wall)) = due.by_id.get(usize::from(id))
-            && ts >= t
-            && now >= wall
-        {
-            st.rollup_hit = true;
+        let full = self.append(st, &key, id, ts, bits, log)?;
+        // Before a flush that may fail: the sample is stored either way.
+        if let Some(hook) = st.hook.as_mut() {
+            hook.stored(id, ts, bits, now);
         }
+        self.flush_if_full(st, &key, full)?;
         st.counters.samples_ingested += 1;
         Ok(())
     }
@@ -677,6 +673,21 @@ impl Database {
         bits: u32,
         logged: bool,
     ) -> Result<()> {
+        let full = self.append(st, key, id, ts, bits, logged)?;
+        self.flush_if_full(st, key, full)
+    }
+
+    /// [`Database::apply`] up to the flush: returns whether the page is
+    /// full (the caller flushes it with [`Database::flush_if_full`]).
+    fn append(
+        &self,
+        st: &mut DbState,
+        key: &str,
+        id: MetricId,
+        ts: i64,
+        bits: u32,
+        logged: bool,
+    ) -> Result<bool> {
         let part = match st.open.get_mut(key) {
             Some(part) => part,
             None => {
@@ -701,10 +712,11 @@ impl Database {
         let full = page.is_full_by_size(&self.limits)
             || (page.len() % 1024 == 0 && page.is_too_old(&self.limits));
         set_last(&mut st.last, id, ts, bits);
-        // Before a flush that may fail: the sample is stored either way.
-        if let Some(live) = st.live.as_mut() {
-            live.feed(id, ts, bits);
-        }
+        Ok(full)
+    }
+
+    /// Flushes partition `key`'s page and checkpoints the WAL when `full`.
+    fn flush_if_full(&self, st: &mut DbState, key: &str, full: bool) -> Result<()> {
         if full {
             self.flush_partition(st, key)?;
             self.wal_checkpoint(st)?;

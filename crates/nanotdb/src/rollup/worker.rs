@@ -9,8 +9,9 @@
 //! writer queues the source only when the flag is up, the catalog grew (a new
 //! metric may match a pattern job), or nothing was published yet. Queued
 //! sources are coalesced: a burst of batches costs one pass. The worker is started on first use;
-//! [`Engine::close`] lets it finish the queue and joins it, and
-//! [`Engine::flush`] and [`Engine::sync_rollups`] wait for the queue to be
+//! [`Engine::close`](crate::Engine::close) lets it finish the queue and joins it, and
+//! [`Engine::flush`](crate::Engine::flush) and
+//! [`Engine::sync_rollups`](crate::Engine::sync_rollups) wait for the queue to be
 //! empty. Passes keep every guarantee of the synchronous ones (outputs
 //! durable before checkpoints; at most one pass at a time, serialised with
 //! backfills by the rollup mutex).
@@ -30,9 +31,9 @@ const MIN_PAUSE: Duration = Duration::from_millis(50);
 /// Longest pause between rounds.
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
+use super::host::RollupHost;
+use super::trigger::{self, RollupDue};
 use super::{not_found_is_none, time};
-use crate::database::{Database, DbState};
-use crate::engine::Engine;
 use crate::sample::MetricId;
 
 /// What the background worker has done since the engine opened.
@@ -104,7 +105,7 @@ impl Worker {
     }
 
     /// Queues a pass over `db` and wakes the worker.
-    pub(crate) fn queue(&self, engine: &Engine, db: &str) {
+    pub(crate) fn queue<H: RollupHost>(&self, host: &H, db: &str) {
         // Before the state lock: `ensure_thread` takes the thread lock first.
         let from_worker = self.is_worker_thread();
         let mut st = self.lock();
@@ -120,7 +121,7 @@ impl Worker {
             st.queued += 1;
         }
         drop(st);
-        if self.ensure_thread(engine) {
+        if self.ensure_thread(host) {
             self.changed.notify_all();
         } else {
             // No thread: run the queue here rather than never.
@@ -130,7 +131,7 @@ impl Worker {
                 std::mem::take(&mut st.pending)
             };
             for db in pending {
-                engine.run_queued_rollups(&db);
+                run_queued(host, &db);
             }
             self.changed.notify_all();
         }
@@ -138,7 +139,7 @@ impl Worker {
 
     /// Starts the thread if needed; false when it cannot run (the engine is
     /// closing, or the thread could not be created).
-    fn ensure_thread(&self, engine: &Engine) -> bool {
+    fn ensure_thread<H: RollupHost>(&self, host: &H) -> bool {
         let mut t = self.thread.lock().unwrap_or_else(|p| p.into_inner());
         if t.is_some() {
             return true;
@@ -152,7 +153,7 @@ impl Worker {
         if self.lock().stop {
             return false;
         }
-        let handle = engine.worker_handle();
+        let handle = host.worker_handle();
         match std::thread::Builder::new()
             .name("nanotdb-rollup".into())
             .spawn(move || run(&handle))
@@ -215,8 +216,8 @@ impl Worker {
 }
 
 /// The worker thread: runs queued sources until stopped with an empty queue.
-fn run(engine: &Engine) {
-    let w = &engine.s.rollup_worker;
+fn run<H: RollupHost>(host: &H) {
+    let w = &host.rollups().worker;
     loop {
         let batch = {
             let mut st = w.lock();
@@ -234,13 +235,13 @@ fn run(engine: &Engine) {
         for db in batch {
             // A panic in a pass must not take the worker (and every later
             // pass, and anyone waiting in `sync`) down with it.
-            let run = std::panic::AssertUnwindSafe(|| engine.run_queued_rollups(&db));
+            let run = std::panic::AssertUnwindSafe(|| run_queued(host, &db));
             if std::panic::catch_unwind(run).is_err() {
                 tracing::error!(
                     db,
                     "automatic rollup pass panicked; the next write retries it"
                 );
-                engine.reset_rollup_due(&db);
+                reset_due(host, &db);
             }
         }
         // Pause for PAUSE_FACTOR times the round's duration (at least
@@ -273,87 +274,60 @@ fn run(engine: &Engine) {
     }
 }
 
-// ------------------------------------------------------------ engine side
+// ------------------------------------------------------------ host side
 
-/// The cheap check at the end of a user batch to `db`, under the lock the
-/// writer already holds: whether to queue the source for the background
-/// worker, because a stored sample made one of its periods computable, its
-/// catalog grew, or no pass has run yet (see [`worker`](self)).
-pub(crate) fn should_queue(db: &Database, st: &mut DbState) -> bool {
-    let r = &db.manifest.rollups;
-    if !r.enabled || r.jobs.is_empty() {
-        return false;
-    }
-    let hit = std::mem::take(&mut st.rollup_hit);
-    let count = st.catalog.len();
-    let run = hit
-        || st
-            .rollup_due
-            .as_ref()
-            .is_none_or(|due| due.metric_count != count);
-    if run {
-        // Until the pass publishes anew, further samples need not
-        // queue it again: it re-checks every metric's last sample.
-        st.rollup_due = Some(crate::database::RollupDue {
-            by_id: Vec::new(),
-            metric_count: count,
-        });
-    }
-    run
-}
-
-impl Engine {
-    /// Worker side of the trigger: runs `db` and its cascade, then publishes
-    /// to every source it knows when its next pass can compute something.
-    pub(crate) fn run_queued_rollups(&self, db: &str) {
-        let mut cache = self.s.rollups.lock().unwrap_or_else(|p| p.into_inner());
-        let advanced =
-            match self.rollup_cascade(&mut cache, &[db.to_string()], time::now_ns(), true) {
-                Ok(r) => {
-                    self.s.rollup_worker.record(&r);
-                    r.jobs_advanced > 0
-                }
-                Err(e) => {
-                    tracing::warn!(db, "automatic rollup failed: {e}");
-                    // The next write queues the source again.
-                    self.reset_rollup_due(db);
-                    false
-                }
-            };
-        let now = time::now_ns();
-        let mut requeue: Vec<String> = Vec::new();
-        for (name, due) in &cache.sources {
-            let Ok(Some(d)) = not_found_is_none(self.existing_db(name)) else {
+/// Worker side of the trigger: runs `db` and its cascade, then publishes
+/// to every source it knows when its next pass can compute something.
+pub(crate) fn run_queued<H: RollupHost>(host: &H, db: &str) {
+    let mut cache = host
+        .rollups()
+        .cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let advanced =
+        match super::rollup_cascade(host, &mut cache, &[db.to_string()], time::now_ns(), true) {
+            Ok(r) => {
+                host.rollups().worker.record(&r);
+                r.jobs_advanced > 0
+            }
+            Err(e) => {
+                tracing::warn!(db, "automatic rollup failed: {e}");
+                // The next write queues the source again.
+                reset_due(host, db);
+                false
+            }
+        };
+    let now = time::now_ns();
+    let mut requeue: Vec<String> = Vec::new();
+    for (name, due) in &cache.sources {
+        // Built outside the lock, from the metric ids the pass resolved.
+        let mut by_id = vec![(i64::MAX, i64::MAX); due.last_by_id.len().max(1)];
+        for (job, id) in due.jobs.iter().zip(due.job_ids.iter()) {
+            let Some(id) = *id else {
                 continue;
             };
-            // Built outside the lock, from the metric ids the pass resolved.
-            let mut by_id = vec![(i64::MAX, i64::MAX); due.last_by_id.len().max(1)];
-            for (job, id) in due.jobs.iter().zip(due.job_ids.iter()) {
-                let Some(id) = *id else {
-                    continue;
-                };
-                if job.interval_ns <= 0 || job.aggregates.is_empty() {
-                    continue;
-                }
-                let i = usize::from(id);
-                if by_id.len() <= i {
-                    by_id.resize(i + 1, (i64::MAX, i64::MAX));
-                }
-                match due.due.get(&job.source_metric) {
-                    // No next period (the metric had no data): computable
-                    // with the metric's first sample.
-                    None => by_id[i] = (i64::MIN, i64::MIN),
-                    // One pair per metric: the smallest of each is never
-                    // later than any entry's, so no due period is missed.
-                    Some(entries) => {
-                        for &(ts, wall) in entries {
-                            by_id[i].0 = by_id[i].0.min(ts);
-                            by_id[i].1 = by_id[i].1.min(wall);
-                        }
+            if job.interval_ns <= 0 || job.aggregates.is_empty() {
+                continue;
+            }
+            let i = usize::from(id);
+            if by_id.len() <= i {
+                by_id.resize(i + 1, (i64::MAX, i64::MAX));
+            }
+            match due.due.get(&job.source_metric) {
+                // No next period (the metric had no data): computable
+                // with the metric's first sample.
+                None => by_id[i] = (i64::MIN, i64::MIN),
+                // One pair per metric: the smallest of each is never
+                // later than any entry's, so no due period is missed.
+                Some(entries) => {
+                    for &(ts, wall) in entries {
+                        by_id[i].0 = by_id[i].0.min(ts);
+                        by_id[i].1 = by_id[i].1.min(wall);
                     }
                 }
             }
-            let mut st = d.lock();
+        }
+        let published = host.with_state(name, |st| {
             // Samples stored while the pass ran were checked against the
             // emptied entries: look at each metric's newest sample instead,
             // when the pass made progress or that sample arrived during it
@@ -364,99 +338,33 @@ impl Engine {
                 let moved = name == db && due.last_by_id.get(i).copied().flatten() != last;
                 (advanced || moved) && now >= wall && last.is_some_and(|l| l >= t)
             });
-            st.rollup_due = Some(crate::database::RollupDue {
+            trigger::hook(st).due = Some(RollupDue {
                 by_id,
                 metric_count: due.metric_count,
             });
-            drop(st);
-            if again {
-                requeue.push(name.clone());
-            }
-        }
-        // After the cache lock: without a thread, `queue` runs the pass
-        // right here, which takes that lock.
-        drop(cache);
-        for name in requeue {
-            self.s.rollup_worker.queue(self, &name);
+            again
+        });
+        let Ok(Some(again)) = not_found_is_none(published) else {
+            continue;
+        };
+        if again {
+            requeue.push(name.clone());
         }
     }
-
-    /// Forgets what the last pass published for `db`, so that its next
-    /// write queues a pass (after a failed or panicked one).
-    pub(crate) fn reset_rollup_due(&self, db: &str) {
-        if let Ok(Some(d)) = not_found_is_none(self.existing_db(db)) {
-            d.lock().rollup_due = None;
-        }
-    }
-
-    /// Waits until the background worker has run every automatic rollup
-    /// pass queued so far (their outputs and checkpoints are then on disk).
-    /// [`Engine::flush`] and [`Engine::close`] do this too.
-    pub fn sync_rollups(&self) {
-        self.s.rollup_worker.sync();
-    }
-
-    /// What the background rollup worker has done since the engine opened.
-    pub fn rollup_worker_totals(&self) -> WorkerTotals {
-        self.s.rollup_worker.totals()
+    // After the cache lock: without a thread, `queue` runs the pass
+    // right here, which takes that lock.
+    drop(cache);
+    for name in requeue {
+        host.rollups().worker.queue(host, &name);
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::Ordering;
-    use std::time::Duration;
-
-    use crate::{Engine, Value, WriteSample};
-
-    /// Without a worker thread (it could not be created) the queue runs in
-    /// the writer, with the same outputs. (A pass re-queueing a source from
-    /// there, which must not hold the rollup cache lock, needs another
-    /// writer storing samples during the pass: not reproduced here.)
-    #[test]
-    fn without_a_thread_passes_run_in_the_writer() {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
-        std::fs::create_dir_all(d.path().join("src")).unwrap();
-        std::fs::write(
-            d.path().join("src/manifest.toml"),
-            "[rollups]\nenabled = true\ndefault_grace = \"1m\"\n[[rollups.jobs]]\nid = \"m\"\n\
-             source_metric = \"m\"\ninterval = \"10m\"\naggregates = [\"count\"]\n\
-             destination_db = \"dst\"\n",
-        )
-        .unwrap();
-        let e = Engine::open(d.path()).unwrap();
-        e.s.rollup_worker.no_thread.store(true, Ordering::Relaxed);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let writer = std::thread::spawn(move || {
-            const T0: i64 = 1_767_225_600_000_000_000;
-            for batch in 0..6i64 {
-                let samples: Vec<WriteSample> = (0..10i64)
-                    .map(|k| WriteSample {
-                        db: "src",
-                        metric: "m",
-                        ts: T0 + (batch * 10 + k) * 60_000_000_000,
-                        value: Value::F32(1.0),
-                    })
-                    .collect();
-                e.write(&samples).unwrap();
-            }
-            e.sync_rollups();
-            let mut counts = Vec::new();
-            e.query_range("dst", "m.count", i64::MIN, i64::MAX, 1, |s| {
-                counts.push(((s.ts - T0) / 60_000_000_000, s.value.as_f64()));
-                std::ops::ControlFlow::Continue(())
-            })
-            .unwrap();
-            let _ = tx.send(counts);
-        });
-        let counts = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the writer finished (no deadlock)");
-        writer.join().unwrap();
-        // One sample a minute for 60 minutes: the five 10-minute periods
-        // before the last sample's are complete, ten samples each.
-        let want: Vec<(i64, f64)> = (0..5).map(|p| (p * 10, 10.0)).collect();
-        assert_eq!(counts, want);
-    }
+/// Forgets what the last pass published for `db`, so that its next
+/// write queues a pass (after a failed or panicked one).
+pub(crate) fn reset_due<H: RollupHost>(host: &H, db: &str) {
+    let _ = host.with_state(db, |st| {
+        if let Some(h) = trigger::installed(st) {
+            h.due = None;
+        }
+    });
 }

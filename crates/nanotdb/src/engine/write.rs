@@ -1,0 +1,279 @@
+//! The engine's write path: one entry point, [`Engine::write_with`], with
+//! [`WriteOptions`]; the other public write methods are conveniences over
+//! it, and [`Engine::validate`] is its dry run.
+
+use super::*;
+
+impl Engine {
+    /// Parses one line of line protocol (`db/metric value [ts]`) and stores it.
+    pub fn add_line(&self, line: &str) -> Result<()> {
+        let l = lineproto::parse_line(line)?;
+        let ts = l.ts.unwrap_or_else(time::now_ns);
+        self.add_sample(l.db, l.metric, ts, l.value)
+    }
+
+    /// Stores one sample. It is acknowledged (in the WAL, fsynced under
+    /// `fsync_policy = "always"`) when this returns `Ok`.
+    pub fn add_sample(&self, db: &str, metric: &str, ts: i64, value: Value) -> Result<()> {
+        let report = self.write(&[WriteSample {
+            db,
+            metric,
+            ts,
+            value,
+        }])?;
+        match report.rejected.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Stores a batch of samples with one WAL write (and one fsync) per
+    /// database run. Bad samples are rejected individually; the rest are
+    /// stored. Returns an `Err` only for I/O failures.
+    pub fn write(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
+        self.write_with(samples, WriteOptions::default())
+    }
+
+    /// Stores all samples or none: when any sample would be rejected,
+    /// nothing is written and every rejection is reported (by index), as
+    /// needed by an HTTP import that must be atomic. The databases involved
+    /// are locked (in name order) from validation until the batch is applied.
+    pub fn write_atomic(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
+        self.write_with(
+            samples,
+            WriteOptions {
+                atomic: true,
+                ..WriteOptions::default()
+            },
+        )
+    }
+
+    /// Stores a batch as `opts` says (see [`WriteOptions`]); every other
+    /// write method comes down to this one, so they all behave alike.
+    /// Accepted samples are acknowledged when it returns. Rejected samples
+    /// are reported, not returned as an `Err`: that is for a write that
+    /// could not be carried out (an I/O failure, after which the samples
+    /// accepted before it stay stored; a read-only or closed engine).
+    pub fn write_with(
+        &self,
+        samples: &[WriteSample<'_>],
+        opts: WriteOptions,
+    ) -> Result<WriteReport> {
+        let trigger = opts.rollups && self.rollup_trigger_on();
+        let report = if opts.atomic {
+            self.write_atomic_batch(samples, trigger, true)?
+        } else {
+            self.write_runs(samples, opts.stop_at_first_error, trigger)?
+        };
+        // Self-metrics follow writes that stored something outside
+        // `internal`; the rollup passes' atomic output writes never took a
+        // snapshot (their one-by-one fallback did), and still do not.
+        let snapshot = opts.rollups || !opts.atomic;
+        if snapshot
+            && report.accepted > 0
+            && samples.iter().any(|s| s.db != crate::stats::INTERNAL_DB)
+        {
+            self.maybe_emit_stats(false);
+        }
+        Ok(report)
+    }
+
+    /// Checks `samples` exactly as [`Engine::write_atomic`] would (each
+    /// sample as if every accepted one before it had been stored, under the
+    /// same locks) but stores nothing: the report lists every rejection with
+    /// its index and reason, and `accepted` counts the samples that would
+    /// have been stored. For callers that must refuse a batch for reasons
+    /// of their own (an HTTP body with unparsable lines) yet report the
+    /// engine's verdict on the rest. Fails like the write would: on a
+    /// read-only engine, a closed one, or an I/O error opening a database.
+    pub fn validate(&self, samples: &[WriteSample<'_>]) -> Result<WriteReport> {
+        let mut report = self.write_atomic_batch(samples, false, false)?;
+        report.accepted = (samples.len() - report.rejected.len()) as u64;
+        Ok(report)
+    }
+
+    /// Whether user writes run the automatic rollup trigger.
+    fn rollup_trigger_on(&self) -> bool {
+        self.s.auto_rollups.load(Ordering::Relaxed) && !self.s.settings.read_only
+    }
+
+    /// A non-atomic write: each run of samples naming one database is
+    /// stored under one lock hold ([`Engine::write_run`]).
+    fn write_runs(
+        &self,
+        samples: &[WriteSample<'_>],
+        stop_at_first_error: bool,
+        trigger: bool,
+    ) -> Result<WriteReport> {
+        let mut report = WriteReport::default();
+        let now = time::now_ns();
+        let mut i = 0;
+        while i < samples.len() {
+            let name = samples[i].db;
+            let mut j = i + 1;
+            while j < samples.len() && samples[j].db == name {
+                j += 1;
+            }
+            self.write_run(
+                &samples[i..j],
+                i,
+                now,
+                stop_at_first_error,
+                trigger,
+                &mut report,
+            )?;
+            if stop_at_first_error && !report.rejected.is_empty() {
+                break;
+            }
+            i = j;
+        }
+        Ok(report)
+    }
+
+    /// An atomic write (or, without `store`, its dry run): every database
+    /// involved is locked in name order, the whole batch is checked, and it
+    /// is stored only if nothing was rejected, in the same lock hold.
+    fn write_atomic_batch(
+        &self,
+        samples: &[WriteSample<'_>],
+        trigger: bool,
+        store: bool,
+    ) -> Result<WriteReport> {
+        if self.s.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let mut report = WriteReport::default();
+        let mut db_names: Vec<&str> = samples.iter().map(|s| s.db).collect();
+        db_names.sort_unstable();
+        db_names.dedup();
+        let mut dbs = Vec::with_capacity(db_names.len());
+        for name in &db_names {
+            match self.db(name, true) {
+                Ok(Some(db)) => dbs.push(db),
+                Ok(None) => return Err(Error::DatabaseNotFound((*name).to_string())),
+                Err(e) if e.is_rejection() => {
+                    for (i, s) in samples.iter().enumerate() {
+                        if s.db == *name
+                            && let Err(e) = names::validate_db_name(s.db)
+                        {
+                            report.rejected.push((i, e));
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // The usual batch names one database: no name comparison per sample.
+        let single = db_names.len() == 1;
+        let mut guards: Vec<_> = dbs.iter().map(|d| d.lock()).collect();
+        for (db, st) in dbs.iter().zip(guards.iter_mut()) {
+            let mine = samples
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| single || s.db == db.name)
+                .map(|(i, s)| (i, s.metric, s.ts, s.value));
+            report.rejected.extend(db.dry_run(st, mine));
+        }
+        if !report.rejected.is_empty() || !store {
+            report.rejected.sort_by_key(|r| r.0);
+            return Ok(report);
+        }
+        let now = time::now_ns();
+        let mut queue: Vec<&Database> = Vec::new();
+        let mut outcome = Ok(());
+        for (db, st) in dbs.iter().zip(guards.iter_mut()) {
+            let mut result = Ok(());
+            let before = report.accepted;
+            for s in samples.iter().filter(|s| single || s.db == db.name) {
+                if let Err(e) = db.ingest(st, s.metric, s.ts, s.value, now, true) {
+                    result = Err(e);
+                    break;
+                }
+                report.accepted += 1;
+            }
+            if trigger
+                && report.accepted > before
+                && rollup::trigger::should_queue(&db.manifest, st)
+            {
+                queue.push(db);
+            }
+            let fin = db.finish_batch(st);
+            outcome = result.and(fin);
+            if outcome.is_err() {
+                break;
+            }
+        }
+        drop(guards);
+        // Also after an error: `should_queue` consumed the trigger of what
+        // was stored, which is still there.
+        for db in queue {
+            self.s.rollups.worker.queue(self, &db.name);
+        }
+        outcome.map(|()| report)
+    }
+
+    /// Stores `run` (samples naming one database; `base` is the index of
+    /// the first in the batch) under one hold of that database's lock, and
+    /// queues a rollup pass if the trigger says so (checked inside the same
+    /// hold).
+    pub(super) fn write_run(
+        &self,
+        run: &[WriteSample<'_>],
+        base: usize,
+        now: i64,
+        stop: bool,
+        trigger: bool,
+        report: &mut WriteReport,
+    ) -> Result<()> {
+        if self.s.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let db = match self.db(run[0].db, true) {
+            Ok(Some(db)) => db,
+            Ok(None) => return Err(Error::DatabaseNotFound(run[0].db.to_string())),
+            Err(e) if e.is_rejection() => {
+                // Every sample of the run names the same invalid database.
+                report.rejected.push((base, e));
+                if stop {
+                    return Ok(());
+                }
+                for (k, s) in run.iter().enumerate().skip(1) {
+                    if let Err(e) = names::validate_db_name(s.db) {
+                        report.rejected.push((base + k, e));
+                    }
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let mut st = db.lock();
+        let mut result = Ok(());
+        let before = report.accepted;
+        for (k, s) in run.iter().enumerate() {
+            match db.ingest(&mut st, s.metric, s.ts, s.value, now, false) {
+                Ok(()) => report.accepted += 1,
+                Err(e) if e.is_rejection() => {
+                    report.rejected.push((base + k, e));
+                    if stop {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let queue = trigger
+            && report.accepted > before
+            && rollup::trigger::should_queue(&db.manifest, &mut st);
+        // Write the WAL records of whatever was accepted, even after an
+        // I/O error on a later sample.
+        let fin = db.finish_batch(&mut st);
+        drop(st);
+        if queue {
+            self.s.rollups.worker.queue(self, &db.name);
+        }
+        result.and(fin)
+    }
+}
