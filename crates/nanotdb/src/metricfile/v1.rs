@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::Path;
 
+use super::source::{Source, check_codec, le_i64, le_u16, le_u32, le_u64};
+use super::writer::{Out, compress_for, file_header, footer};
 use super::{
     CorruptKind, FILE_HEADER_LEN, FOOTER_LEN, FRAME_HEADER_LEN, FileSummary, FrameInfo,
-    MetricSamples, Out, Result, Source, Version, WriteSummary, check_codec, compress_for,
-    file_header, footer, le_i64, le_u16, le_u32, le_u64,
+    MetricSamples, Result, Version, WriteSummary,
 };
 use crate::config::Codec;
 

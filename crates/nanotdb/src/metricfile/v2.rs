@@ -8,10 +8,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::cache::{CacheKey, global_cache};
+use super::source::{Source, check_codec, le_i64, le_u16, le_u32, le_u64};
+use super::writer::{Out, compress_for, file_header, footer};
 use super::{
     CorruptKind, FOOTER_LEN, FRAME_HEADER_LEN, FileSummary, FrameInfo, MetricFileError,
-    MetricSamples, Out, Result, Source, TimeFrameInfo, Version, WriteSummary, check_codec,
-    compress_for, file_header, footer, le_i64, le_u16, le_u32, le_u64,
+    MetricSamples, Result, TimeFrameInfo, Version, WriteSummary,
 };
 use crate::config::Codec;
 

@@ -1,0 +1,712 @@
+//! Tests of the metric-file reader and writer: reference fixtures, byte
+//! layouts, damage detection and the time-frame cache.
+
+use super::source::{le_i64, le_u16, le_u32, le_u64};
+use super::*;
+use crate::config::Codec;
+use crate::datafile;
+use crate::page::DecodedFrame;
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::testutil::fixtures;
+
+type Series = BTreeMap<u16, Vec<(i64, u32)>>;
+
+/// Samples of a raw data file grouped per metric id (file order, then a
+/// stable sort by timestamp), as the reference build does.
+fn load_raw(path: &Path) -> Series {
+    let scan = datafile::scan_file(path, true).unwrap();
+    assert!(scan.damage.is_none(), "{path:?}: {:?}", scan.damage);
+    let file = File::open(path).unwrap();
+    let mut block = Vec::new();
+    let mut dec = DecodedFrame::default();
+    let mut out = Series::new();
+    for fi in &scan.frames {
+        datafile::read_frame(&file, fi, &mut block, &mut dec)
+            .unwrap()
+            .unwrap();
+        for i in 0..dec.len() {
+            out.entry(dec.id(i))
+                .or_default()
+                .push((dec.ts(i), dec.val(i)));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by_key(|s| s.0);
+    }
+    out
+}
+
+fn read_series(mf: &MetricFile) -> Series {
+    let mut out = Series::new();
+    mf.read_all(i64::MIN, i64::MAX, |id, ts, v| {
+        out.entry(id).or_default().push((ts, v))
+    })
+    .unwrap();
+    out
+}
+
+/// (id, type) pairs of a catalog.json, without a JSON dependency: every
+/// entry is `"id": N,` followed by `"type": T`.
+fn catalog_types(dir: &Path) -> BTreeMap<u16, u8> {
+    let text = fs::read_to_string(dir.join("catalog.json")).unwrap();
+    let num_after = |s: &str, key: &str| -> Vec<u64> {
+        s.split(key)
+            .skip(1)
+            .map(|rest| {
+                let d: String = rest
+                    .trim_start_matches([':', ' '])
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                d.parse().unwrap()
+            })
+            .collect()
+    };
+    let ids = num_after(&text, "\"id\"");
+    let types = num_after(&text, "\"type\"");
+    assert_eq!(ids.len(), types.len());
+    ids.into_iter()
+        .zip(types)
+        .map(|(i, t)| (i as u16, t as u8))
+        .collect()
+}
+
+fn raw_file(dir: &Path) -> PathBuf {
+    let d = dir.join("data-2026-01-01.dat");
+    if d.exists() {
+        d
+    } else {
+        dir.join("raw-2026-01-01.dat")
+    }
+}
+
+/// Codec ids found in every frame header of a file.
+fn frame_codecs(path: &Path, s: &FileSummary) -> Vec<u16> {
+    let bytes = fs::read(path).unwrap();
+    let at = |off: u64| u16::from_le_bytes([bytes[off as usize + 6], bytes[off as usize + 7]]);
+    let mut ids: Vec<u16> = s.frames.iter().map(|f| at(f.offset)).collect();
+    ids.extend(s.time_frames.iter().map(|t| at(t.offset)));
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+#[test]
+fn reference_fixtures_match_raw_files() {
+    let cases: [(&str, Version, u16, u64); 7] = [
+        ("codecs/root/edge_s2", Version::V2, 1, 189_026),
+        ("codecs/root/edge_s2b", Version::V2, 2, 182_273),
+        ("codecs/root/edge_zd", Version::V2, 4, 148_288),
+        ("codecs/root/edge_v1", Version::V1, 3, 662_134),
+        ("codecs/root/edge_v1s2", Version::V1, 1, 690_461),
+        ("codecs/root/edge_renamed", Version::V2, 3, 169_465),
+        ("edge-2h/root/edge", Version::V2, 3, 169_465),
+    ];
+    for (dir, version, codec, size) in cases {
+        let dir = fixtures().join(dir);
+        let path = dir.join("metric-2026-01-01.dat");
+        let mf = MetricFile::open(&path).unwrap();
+        assert_eq!(mf.version(), version, "{dir:?}");
+        assert_eq!(mf.len(), size, "{dir:?}");
+        let s = mf.summary();
+        assert_eq!(frame_codecs(&path, &s), vec![codec], "{dir:?}");
+        let raw = load_raw(&raw_file(&dir));
+        let got = read_series(&mf);
+        assert_eq!(got.len(), raw.len(), "{dir:?}");
+        assert_eq!(mf.metrics(), raw.keys().copied().collect::<Vec<_>>());
+        for (id, want) in &raw {
+            let have = &got[id];
+            assert_eq!(have.len(), want.len(), "{dir:?} metric {id}");
+            assert!(have == want, "{dir:?} metric {id}: samples differ");
+        }
+        let points: usize = raw.values().map(Vec::len).sum();
+        assert_eq!(points, 61_920);
+        assert_eq!(s.points(), 61_920);
+        assert_eq!(s.distinct_metrics(), raw.len());
+        let types = catalog_types(&dir);
+        for id in mf.metrics() {
+            assert_eq!(mf.value_type(id), types.get(&id).copied(), "metric {id}");
+        }
+        // Per-metric reads agree with the full read, also for a sub-range.
+        let (&id, want) = raw.iter().next().unwrap();
+        let (lo, hi) = (want[10].0, want[want.len() - 10].0);
+        let mut have = Vec::new();
+        mf.read_metric(id, lo, hi, &mut |ts, v| {
+            have.push((ts, v));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let expect: Vec<_> = want
+            .iter()
+            .copied()
+            .filter(|s| s.0 >= lo && s.0 <= hi)
+            .collect();
+        assert_eq!(have, expect);
+        // Early stop.
+        let mut n = 0;
+        mf.read_metric(id, i64::MIN, i64::MAX, &mut |_, _| {
+            n += 1;
+            if n == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+        assert_eq!(n, 3);
+    }
+}
+
+/// The edge-2h samples as writer input (value types from the catalog).
+fn edge_input() -> Vec<MetricSamples> {
+    let dir = fixtures().join("edge-2h/root/edge");
+    let types = catalog_types(&dir);
+    load_raw(&dir.join("data-2026-01-01.dat"))
+        .into_iter()
+        .map(|(id, v)| MetricSamples {
+            id,
+            value_type: types[&id],
+            ts: v.iter().map(|s| s.0).collect(),
+            vals: v.iter().map(|s| s.1).collect(),
+        })
+        .collect()
+}
+
+#[test]
+fn writer_round_trip_and_sizes_vs_reference() {
+    let input = edge_input();
+    let want: Series = input
+        .iter()
+        .map(|m| {
+            (
+                m.id,
+                m.ts.iter().copied().zip(m.vals.iter().copied()).collect(),
+            )
+        })
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let refs: [(Version, Codec, Option<&str>); 8] = [
+        (Version::V2, Codec::S2, Some("codecs/root/edge_s2")),
+        (Version::V2, Codec::S2Better, Some("codecs/root/edge_s2b")),
+        (Version::V2, Codec::ZstdFastest, Some("edge-2h/root/edge")),
+        (Version::V2, Codec::ZstdDefault, Some("codecs/root/edge_zd")),
+        (Version::V1, Codec::S2, Some("codecs/root/edge_v1s2")),
+        (Version::V1, Codec::S2Better, None),
+        (Version::V1, Codec::ZstdFastest, Some("codecs/root/edge_v1")),
+        (Version::V1, Codec::ZstdDefault, None),
+    ];
+    let mut failures = Vec::new();
+    for (version, codec, reference) in refs {
+        let path = tmp
+            .path()
+            .join(format!("metric-{}-{}.dat", version, codec.name()));
+        // Reversed input order: the writer must order frames by id itself.
+        let mut rev = input.clone();
+        rev.reverse();
+        let sum = write_metric_file(&path, version, codec, 1, &rev, false).unwrap();
+        assert!(!tmp.path().join(format!("{}.tmp", path.display())).exists());
+        assert_eq!(sum.bytes, fs::metadata(&path).unwrap().len());
+        assert_eq!(sum.points, 61_920);
+        assert_eq!(sum.metric_frames as usize, input.len());
+        let mf = MetricFile::open(&path).unwrap();
+        assert_eq!(mf.version(), version);
+        let s = mf.summary();
+        assert_eq!(frame_codecs(&path, &s), vec![u16::from(codec.id())]);
+        let ids: Vec<u16> = s.frames.iter().map(|f| f.metric_id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "frames in id order");
+        assert!(read_series(&mf) == want, "{version} {}", codec.name());
+        if let Some(r) = reference {
+            let rpath = fixtures().join(r).join("metric-2026-01-01.dat");
+            let rsize = fs::metadata(&rpath).unwrap().len();
+            let rs = MetricFile::open(&rpath).unwrap().summary();
+            assert_eq!(s.time_frames.len(), rs.time_frames.len(), "{r}");
+            let diff = (sum.bytes as f64 - rsize as f64) / rsize as f64 * 100.0;
+            println!(
+                "{version}/{:<13} ours={:>7} reference={:>7} diff={:+.2}%",
+                codec.name(),
+                sum.bytes,
+                rsize,
+                diff
+            );
+            let (lo, hi) = (-3.0, 3.0);
+            if diff < lo || diff > hi {
+                failures.push(format!("{version}/{}: {diff:+.2}%", codec.name()));
+            }
+        } else {
+            println!(
+                "{version}/{:<13} ours={:>7} (no reference)",
+                codec.name(),
+                sum.bytes
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "size off by more than 3%: {failures:?}"
+    );
+}
+
+fn ms(id: u16, vt: u8, ts: &[i64], vals: &[u32]) -> MetricSamples {
+    MetricSamples {
+        id,
+        value_type: vt,
+        ts: ts.to_vec(),
+        vals: vals.to_vec(),
+    }
+}
+
+#[test]
+fn v2_planning_reference_example() {
+    let ts = [100, 200, 300, 400];
+    let metrics = [
+        ms(12, 1, &[300, 400], &[7, 8]),
+        ms(10, 1, &ts, &[1, 2, 3, 4]),
+        ms(
+            11,
+            2,
+            &ts,
+            &[0x3f80_0000, 0x4000_0000, 0x4040_0000, 0x4080_0000],
+        ),
+    ];
+    let lists: Vec<&[i64]> = vec![&ts, &ts, &[300, 400]];
+    let (frames, placements) = v2::plan_time_frames(&lists).unwrap();
+    assert_eq!(frames, vec![0]);
+    let p = |time_frame_id, time_offset| v2::Placement {
+        time_frame_id,
+        time_offset,
+    };
+    assert_eq!(placements, vec![p(1, 0), p(1, 0), p(1, 2)]);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("metric-2026-01-01.dat");
+    let sum = write_metric_file(&path, Version::V2, Codec::ZstdFastest, 1, &metrics, true).unwrap();
+    assert_eq!((sum.time_frames, sum.metric_frames), (1, 3));
+    assert_eq!((sum.min_ts, sum.max_ts), (100, 400));
+    let bytes = fs::read(&path).unwrap();
+    let h: [u8; 64] = bytes[..64].try_into().unwrap();
+    assert_eq!(&h[0..4], b"NTMF");
+    assert_eq!(le_u16(&h, 4), 2);
+    assert_eq!(le_u32(&h, 8), 1);
+    assert_eq!(h[12], 1);
+    assert_eq!((le_i64(&h, 16), le_i64(&h, 24)), (100, 400));
+    assert_eq!((le_u32(&h, 32), le_u32(&h, 36)), (1, 3));
+    assert_eq!(le_u64(&h, 48), le_u64(&h, 40) + 40);
+    assert_eq!(le_u64(&h, 48) + 3 * 44 + 16, bytes.len() as u64);
+    assert_eq!(&bytes[64..68], b"TPG2");
+    assert_eq!(&bytes[bytes.len() - 16..bytes.len() - 12], b"NTFT");
+
+    let mf = MetricFile::open(&path).unwrap();
+    let s = mf.summary();
+    assert_eq!(s.time_frames.len(), 1);
+    let t = s.time_frames[0];
+    assert_eq!(
+        (t.id, t.offset, t.point_count, t.decoded_len),
+        (1, 64, 4, 32)
+    );
+    assert_eq!((t.start_ts, t.end_ts), (100, 400));
+    let got: Vec<_> = s
+        .frames
+        .iter()
+        .map(|f| {
+            (
+                f.metric_id,
+                f.value_type,
+                f.time_frame_id,
+                f.time_offset,
+                f.point_count,
+                f.decoded_len,
+                f.start_ts,
+                f.end_ts,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (10, 1, Some(1), Some(0), 4, 16, 100, 400),
+            (11, 2, Some(1), Some(0), 4, 16, 100, 400),
+            (12, 1, Some(1), Some(2), 2, 8, 300, 400),
+        ]
+    );
+    let mut out = Vec::new();
+    mf.read_metric(12, i64::MIN, i64::MAX, &mut |ts, v| {
+        out.push((ts, v));
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(out, vec![(300, 7), (400, 8)]);
+    let mut out = Vec::new();
+    mf.read_metric(11, 150, 300, &mut |ts, v| {
+        out.push((ts, v));
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(out, vec![(200, 0x4000_0000), (300, 0x4040_0000)]);
+}
+
+#[test]
+fn planning_picks_first_frame_and_lowest_offset() {
+    let a: &[i64] = &[1, 2, 2, 2, 3, 5];
+    let b: &[i64] = &[2, 2, 3];
+    let c: &[i64] = &[7, 8, 9, 10, 11, 12, 13];
+    let d: &[i64] = &[2, 3];
+    let e: &[i64] = &[4];
+    let (frames, pl) = v2::plan_time_frames(&[a, b, c, d, e]).unwrap();
+    // Visit order: c (7), a (6), b (3), d (2), e (1) → c gets id 1, a id 2.
+    assert_eq!(frames, vec![2, 0, 4]);
+    let got: Vec<(u16, u32)> = pl
+        .iter()
+        .map(|p| (p.time_frame_id, p.time_offset))
+        .collect();
+    assert_eq!(got, vec![(2, 0), (2, 2), (1, 0), (2, 3), (3, 0)]);
+}
+
+#[test]
+fn writer_rejects_bad_input_and_leaves_no_tmp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("metric-x.dat");
+    let cases = [
+        vec![ms(0, 1, &[1], &[1])],
+        vec![ms(1, 3, &[1], &[1])],
+        vec![ms(1, 1, &[], &[])],
+        vec![ms(1, 1, &[1, 2], &[1])],
+        vec![ms(1, 1, &[2, 1], &[1, 1])],
+        vec![ms(1, 1, &[1], &[1]), ms(1, 2, &[1], &[1])],
+    ];
+    for c in cases {
+        for v in [Version::V1, Version::V2] {
+            let e = write_metric_file(&path, v, Codec::S2, 1, &c, false).unwrap_err();
+            assert!(matches!(e, MetricFileError::InvalidInput { .. }), "{e}");
+        }
+    }
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+    // A missing directory: I/O error, nothing left behind.
+    let bad = tmp.path().join("nope/metric.dat");
+    let e = write_metric_file(
+        &bad,
+        Version::V2,
+        Codec::S2,
+        1,
+        &[ms(1, 1, &[1], &[1])],
+        false,
+    )
+    .unwrap_err();
+    assert!(matches!(e, MetricFileError::Io { .. }));
+    // Empty input is a valid (empty) file for both versions.
+    for v in [Version::V1, Version::V2] {
+        let s = write_metric_file(&path, v, Codec::S2, 4, &[], false).unwrap();
+        assert_eq!(s.bytes, 80);
+        let mf = MetricFile::open(&path).unwrap();
+        assert_eq!(mf.version(), v);
+        assert!(mf.metrics().is_empty());
+        assert_eq!(mf.summary().partition_kind, 4);
+    }
+}
+
+#[test]
+fn v1_layout_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("m.dat");
+    let metrics = [ms(9, 2, &[5, 6], &[1, 2]), ms(3, 1, &[-4], &[7])];
+    let s = write_metric_file(&path, Version::V1, Codec::S2, 2, &metrics, false).unwrap();
+    assert_eq!((s.min_ts, s.max_ts, s.metric_frames), (-4, 6, 2));
+    let b = fs::read(&path).unwrap();
+    let h: [u8; 64] = b[..64].try_into().unwrap();
+    assert_eq!(
+        (le_u16(&h, 4), le_u16(&h, 6), le_u32(&h, 8), h[12]),
+        (1, 64, 1, 2)
+    );
+    assert_eq!((le_i64(&h, 16), le_i64(&h, 24)), (-4, 6));
+    assert_eq!((le_u32(&h, 32), le_u32(&h, 36)), (2, 2));
+    assert_eq!(le_u32(&h, 60), crc32fast::hash(&h[..60]));
+    // First frame is metric 3 at offset 64, a literal-only S2 block of 12 bytes.
+    let f: [u8; 48] = b[64..112].try_into().unwrap();
+    assert_eq!(&f[0..4], b"MPG1");
+    assert_eq!(
+        (le_u16(&f, 4), le_u16(&f, 6), le_u16(&f, 8), f[10]),
+        (48, 1, 3, 1)
+    );
+    assert_eq!((le_i64(&f, 12), le_i64(&f, 20)), (-4, -4));
+    assert_eq!(
+        (le_u32(&f, 28), le_u32(&f, 32), le_u32(&f, 36)),
+        (1, 14, 12)
+    );
+    assert_eq!(&b[112..114], &[12, 11 << 2]);
+    let ft: [u8; 16] = b[b.len() - 16..].try_into().unwrap();
+    assert_eq!(
+        (&ft[0..4], le_u32(&ft, 4), le_u32(&ft, 8)),
+        (&b"NTFT"[..], 1, 2)
+    );
+    let pi: [u8; 44] = b[b.len() - 16 - 88..b.len() - 16 - 44].try_into().unwrap();
+    assert_eq!((le_u16(&pi, 0), pi[2], le_u64(&pi, 4)), (3, 1, 64));
+    assert_eq!(
+        (le_u32(&pi, 28), le_u32(&pi, 32), le_u32(&pi, 36)),
+        (1, 12, 14)
+    );
+}
+
+/// A small file of either version with several metrics and two time frames.
+fn small_file(dir: &Path, version: Version, name: &str) -> (PathBuf, Vec<u8>) {
+    let ts: Vec<i64> = (0..40).map(|i| 1_000_000_000 * i + (i * i) % 7).collect();
+    let vals: Vec<u32> = (0..40u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+    let metrics = [
+        ms(1, 1, &ts, &vals),
+        ms(2, 2, &ts[5..20], &vals[5..20]),
+        ms(3, 1, &[3, 4, 5], &[1, 2, 3]),
+    ];
+    let path = dir.join(name);
+    write_metric_file(&path, version, Codec::ZstdFastest, 1, &metrics, false).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    (path, bytes)
+}
+
+/// Opens and fully reads a file; the first error, if any.
+fn open_and_read(path: &Path) -> Result<usize> {
+    let mf = MetricFile::open(path)?;
+    let mut n = 0;
+    mf.read_all(i64::MIN, i64::MAX, |_, _, _| n += 1)?;
+    Ok(n)
+}
+
+fn flipped(dir: &Path, bytes: &[u8], at: usize, mask: u8, tag: &str) -> PathBuf {
+    let mut b = bytes.to_vec();
+    b[at] ^= mask;
+    // A fresh name per variant: the time-frame cache key is (path, size,
+    // mtime, id) and same-size rewrites within one mtime tick would hit it.
+    let p = dir.join(format!("{tag}-{at}-{mask}.dat"));
+    fs::write(&p, b).unwrap();
+    p
+}
+
+#[test]
+fn v1_flips_in_every_region_are_typed_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, b) = small_file(tmp.path(), Version::V1, "v1.dat");
+    assert_eq!(open_and_read(&path).unwrap(), 58);
+    let len = b.len();
+    let s = MetricFile::open(&path).unwrap().summary();
+    let f1 = s.frames[1].offset as usize;
+    let pi = len - 16 - 3 * 44;
+    let cases: Vec<(usize, CorruptKind, u64)> = vec![
+        (0, CorruptKind::BadMagic, 0),
+        (20, CorruptKind::Checksum, 0),
+        (64 + 12, CorruptKind::Checksum, 64),
+        (64, CorruptKind::BadMagic, 64),
+        (f1 + 48 + 3, CorruptKind::Checksum, f1 as u64 + 48),
+        (pi, CorruptKind::IndexMismatch, 64),
+        (
+            pi + 44 + 11,
+            CorruptKind::OutOfBounds,
+            s.frames[1].offset ^ (1 << 56),
+        ),
+        (pi + 40, CorruptKind::Reserved, pi as u64 + 40),
+        (len - 16, CorruptKind::BadMagic, len as u64 - 16),
+        (len - 8, CorruptKind::Checksum, len as u64 - 16),
+        (len - 1, CorruptKind::Checksum, len as u64 - 16),
+    ];
+    for (at, kind, offset) in cases {
+        let p = flipped(tmp.path(), &b, at, 1, "v1");
+        let e = open_and_read(&p).unwrap_err();
+        assert_eq!(e.corrupt_kind(), Some(kind), "flip at {at}: {e}");
+        assert_eq!(e.offset(), Some(offset), "flip at {at}: {e}");
+        assert!(e.to_string().contains(&format!("offset {offset}")), "{e}");
+    }
+    // Exhaustive: every flip fails except in the unchecked PAGE_INFO
+    // fields (reserved byte 3, min/max timestamps 12..27).
+    for at in 0..len {
+        let unchecked = at >= pi && at < len - 16 && {
+            let k = (at - pi) % 44;
+            k == 3 || (12..28).contains(&k)
+        };
+        let p = flipped(tmp.path(), &b, at, 0x80, "v1x");
+        let r = open_and_read(&p);
+        if unchecked {
+            assert_eq!(r.unwrap(), 58, "flip at {at}");
+        } else {
+            assert!(r.is_err(), "flip at {at} not detected");
+        }
+        fs::remove_file(p).unwrap();
+    }
+}
+
+#[test]
+fn v2_flips_in_every_region_are_typed_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, b) = small_file(tmp.path(), Version::V2, "v2.dat");
+    assert_eq!(open_and_read(&path).unwrap(), 58);
+    let len = b.len();
+    let s = MetricFile::open(&path).unwrap().summary();
+    assert_eq!(s.time_frames.len(), 2);
+    let t1 = s.time_frames[1].offset as usize;
+    let m0 = s.frames[0].offset as usize;
+    let ti = len - 16 - 3 * 44 - 2 * 40;
+    let mi = len - 16 - 3 * 44;
+    let cases: Vec<(usize, CorruptKind, u64)> = vec![
+        (20, CorruptKind::Checksum, 0),
+        (57, CorruptKind::Checksum, 0),
+        (64 + 12, CorruptKind::Checksum, 64),
+        (64 + 41, CorruptKind::Reserved, 104),
+        (64 + 48, CorruptKind::Checksum, 112),
+        (t1 + 10, CorruptKind::Checksum, t1 as u64),
+        (m0 + 12, CorruptKind::Checksum, m0 as u64),
+        (m0 + 30, CorruptKind::Reserved, m0 as u64 + 30),
+        (m0 + 48 + 2, CorruptKind::Checksum, m0 as u64 + 48),
+        (ti + 12, CorruptKind::IndexMismatch, 64),
+        (ti + 2, CorruptKind::Reserved, ti as u64 + 2),
+        (ti, CorruptKind::UnknownTimeFrame, m0 as u64),
+        (mi + 3, CorruptKind::Reserved, mi as u64 + 3),
+        (mi + 33, CorruptKind::IndexMismatch, m0 as u64),
+        (len - 16, CorruptKind::BadMagic, len as u64 - 16),
+        (len - 12, CorruptKind::BadVersion, len as u64 - 12),
+        (len - 8, CorruptKind::Reserved, len as u64 - 8),
+        (len - 1, CorruptKind::Checksum, len as u64 - 16),
+    ];
+    for (at, kind, offset) in cases {
+        let p = flipped(tmp.path(), &b, at, 1, "v2");
+        let e = open_and_read(&p).unwrap_err();
+        assert_eq!(e.corrupt_kind(), Some(kind), "flip at {at}: {e}");
+        assert_eq!(e.offset(), Some(offset), "flip at {at}: {e}");
+    }
+    // Exhaustive: in v2 every byte is checked by a CRC or a cross-check.
+    for at in 0..len {
+        let p = flipped(tmp.path(), &b, at, 0x80, "v2x");
+        assert!(open_and_read(&p).is_err(), "flip at {at} not detected");
+        fs::remove_file(p).unwrap();
+    }
+}
+
+#[test]
+fn truncations_and_bad_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    for v in [Version::V1, Version::V2] {
+        let (_, b) = small_file(tmp.path(), v, "t.dat");
+        for cut in [0, 10, 79] {
+            let p = tmp.path().join(format!("cut-{v}-{cut}"));
+            fs::write(&p, &b[..cut]).unwrap();
+            let e = MetricFile::open(&p).unwrap_err();
+            assert_eq!(e.corrupt_kind(), Some(CorruptKind::TooSmall));
+        }
+        let mut c = b.clone();
+        c[4] = 3;
+        let p = tmp.path().join(format!("ver-{v}"));
+        fs::write(&p, &c).unwrap();
+        let e = MetricFile::open(&p).unwrap_err();
+        assert_eq!(
+            (e.corrupt_kind(), e.offset()),
+            (Some(CorruptKind::BadVersion), Some(4))
+        );
+    }
+    let e = MetricFile::open(&tmp.path().join("missing")).unwrap_err();
+    assert!(matches!(e, MetricFileError::Io { .. }));
+}
+
+#[test]
+fn time_frame_cache_is_used_and_keyed_by_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, _) = small_file(tmp.path(), Version::V2, "cache.dat");
+    let mf = MetricFile::open(&path).unwrap();
+    let key = |id| cache::CacheKey {
+        path: Arc::from(path.as_path()),
+        size: mf.len(),
+        mtime: fs::metadata(&path).unwrap().modified().ok(),
+        id,
+    };
+    assert!(cache::global_cache().get(&key(1)).is_none());
+    mf.read_metric(2, i64::MIN, i64::MAX, &mut |_, _| ControlFlow::Continue(()))
+        .unwrap();
+    let ts = cache::global_cache().get(&key(1)).unwrap();
+    assert_eq!(ts.len(), 40);
+    // Rewriting the file purges its entries even if size and mtime match.
+    let (_, _) = small_file(tmp.path(), Version::V2, "cache.dat");
+    assert!(cache::global_cache().get(&key(1)).is_none());
+}
+
+pub(crate) mod alloc_probe;
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn originals() -> &'static [(Vec<u8>, Vec<u8>); 1] {
+        static O: OnceLock<[(Vec<u8>, Vec<u8>); 1]> = OnceLock::new();
+        O.get_or_init(|| {
+            let tmp = tempfile::tempdir().unwrap();
+            let (_, a) = small_file(tmp.path(), Version::V1, "a");
+            let (_, b) = small_file(tmp.path(), Version::V2, "b");
+            [(a, b)]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn damaged_files_never_panic_or_overallocate(
+            v2 in any::<bool>(),
+            flips in proptest::collection::vec((any::<usize>(), 1u8..=255), 0..4),
+            cut in proptest::option::of(any::<usize>()),
+        ) {
+            let (a, b) = &originals()[0];
+            let mut bytes = if v2 { b.clone() } else { a.clone() };
+            for (at, mask) in flips {
+                let i = at % bytes.len();
+                bytes[i] ^= mask;
+            }
+            if let Some(c) = cut {
+                bytes.truncate(c % (bytes.len() + 1));
+            }
+            let tmp = tempfile::tempdir().unwrap();
+            let p = tmp.path().join("m.dat");
+            fs::write(&p, &bytes).unwrap();
+            alloc_probe::reset();
+            let _ = open_and_read(&p);
+            let peak = alloc_probe::peak();
+            prop_assert!(peak > 0, "probe not counting");
+            prop_assert!(peak <= 8 * bytes.len() + 64 * 1024, "peak {peak} for {} bytes", bytes.len());
+        }
+    }
+}
+
+/// Timing of a full-day query (8,640 points) with a warm time-frame
+/// cache. Run with `cargo test --release -- --ignored full_day`.
+#[test]
+#[ignore]
+fn full_day_query_timing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("metric-day.dat");
+    let day0 = 1_767_225_600_000_000_000i64;
+    let ts: Vec<i64> = (0..8640).map(|i| day0 + i * 10_000_000_000).collect();
+    let metrics: Vec<MetricSamples> = (1..=50u16)
+        .map(|id| MetricSamples {
+            id,
+            value_type: 2,
+            ts: ts.clone(),
+            vals: (0..8640u32)
+                .map(|i| (20.0f32 + (i % 97) as f32 / 10.0).to_bits())
+                .collect(),
+        })
+        .collect();
+    write_metric_file(&path, Version::V2, Codec::ZstdFastest, 1, &metrics, false).unwrap();
+    let mf = MetricFile::open(&path).unwrap();
+    let mut n = 0u64;
+    let mut run = || {
+        mf.read_metric(17, i64::MIN, i64::MAX, &mut |_, _| {
+            n += 1;
+            ControlFlow::Continue(())
+        })
+        .unwrap()
+    };
+    run();
+    let t = std::time::Instant::now();
+    for _ in 0..100 {
+        run();
+    }
+    let per = t.elapsed() / 100;
+    println!("full-day query: {per:?} per call");
+    assert_eq!(n, 8640 * 101);
+}
