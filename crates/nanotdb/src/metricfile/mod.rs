@@ -13,6 +13,8 @@
 
 pub mod cache;
 mod error;
+mod frame;
+pub mod header;
 mod reader;
 mod source;
 pub mod v1;
@@ -22,21 +24,12 @@ mod writer;
 use std::fmt;
 
 pub use error::{CorruptKind, MetricFileError, Result};
+pub use header::{
+    FILE_HEADER_LEN, FILE_MAGIC, FOOTER_LEN, FOOTER_MAGIC, FRAME_HEADER_LEN, FileHeader, Footer,
+    FrameHeader, FrameKind, MIN_FILE_LEN,
+};
 pub use reader::{FileSummary, FrameInfo, MetricFile, TimeFrameInfo};
 pub use writer::{MetricSamples, WriteSummary, write_metric_file};
-
-/// Header length of both versions.
-pub const FILE_HEADER_LEN: usize = 64;
-/// Footer length of both versions.
-pub const FOOTER_LEN: usize = 16;
-/// Frame header length of every frame kind.
-pub const FRAME_HEADER_LEN: usize = 48;
-/// Smallest possible file: header + footer.
-pub const MIN_FILE_LEN: u64 = (FILE_HEADER_LEN + FOOTER_LEN) as u64;
-/// File header magic.
-pub const FILE_MAGIC: &[u8; 4] = b"NTMF";
-/// Footer magic.
-pub const FOOTER_MAGIC: &[u8; 4] = b"NTFT";
 
 /// Metric-file layout version (header bytes 4–5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

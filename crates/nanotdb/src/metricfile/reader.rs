@@ -6,8 +6,9 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::header::{FileHeader, HDR_MAGIC, HDR_VERSION, MIN_FILE_LEN};
 use super::source::Source;
-use super::{CorruptKind, FILE_MAGIC, MIN_FILE_LEN, MetricFileError, Result, Version, v1, v2};
+use super::{CorruptKind, MetricFileError, Result, Version, v1, v2};
 
 /// One metric frame as listed by the index (no payload decoded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,16 +132,21 @@ impl MetricFile {
                 format!("{} bytes, need at least {MIN_FILE_LEN}", src.len),
             ));
         }
-        let head: [u8; 8] = src.read_array(0, "file header")?;
-        if &head[0..4] != FILE_MAGIC {
-            return Err(src.corrupt(0, CorruptKind::BadMagic, "file magic is not NTMF"));
+        // Bytes 0..8 pick the layout; the layout's loader checks the rest.
+        let head = FileHeader::from_bytes(src.read_array(0, "file header")?);
+        if !head.has_magic() {
+            return Err(src.corrupt(
+                HDR_MAGIC as u64,
+                CorruptKind::BadMagic,
+                "file magic is not NTMF",
+            ));
         }
-        let layout = match u16::from_le_bytes([head[4], head[5]]) {
+        let layout = match head.version() {
             1 => Layout::V1(v1::Index::load(&src)?),
             2 => Layout::V2(v2::Index::load(&src)?),
             v => {
                 return Err(src.corrupt(
-                    4,
+                    HDR_VERSION as u64,
                     CorruptKind::BadVersion,
                     format!("unsupported metric file version {v}"),
                 ));

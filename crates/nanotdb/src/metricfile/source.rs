@@ -8,36 +8,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{CorruptKind, FILE_HEADER_LEN, FILE_MAGIC, MetricFileError, Result};
+use super::header::{
+    FILE_HEADER_LEN, FOOTER_LEN, FileHeader, Footer, HDR_LEN, HDR_MAGIC, HDR_VERSION, MIN_FILE_LEN,
+};
+use super::{CorruptKind, MetricFileError, Result};
 use crate::codec::CodecError;
 use crate::config::Codec;
-
-/// Little-endian field readers over a fixed-size buffer. Callers always
-/// pass offsets inside the buffer they just read, so these take arrays.
-pub(crate) fn le_u16<const N: usize>(b: &[u8; N], off: usize) -> u16 {
-    let mut a = [0u8; 2];
-    a.copy_from_slice(&b[off..off + 2]);
-    u16::from_le_bytes(a)
-}
-
-/// See [`le_u16`].
-pub(crate) fn le_u32<const N: usize>(b: &[u8; N], off: usize) -> u32 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[off..off + 4]);
-    u32::from_le_bytes(a)
-}
-
-/// See [`le_u16`].
-pub(crate) fn le_u64<const N: usize>(b: &[u8; N], off: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[off..off + 8]);
-    u64::from_le_bytes(a)
-}
-
-/// See [`le_u16`].
-pub(crate) fn le_i64<const N: usize>(b: &[u8; N], off: usize) -> i64 {
-    le_u64(b, off) as i64
-}
 
 /// The open file plus what identifies its contents for caching.
 #[derive(Debug)]
@@ -90,46 +66,66 @@ impl Source {
             })
     }
 
-    /// Reads a fixed-size structure at `offset`.
+    /// Fails unless the file can hold a header and a footer (step 1 of
+    /// both validation orders, docs/FORMATS.md §8.2 and §8.5).
+    pub(crate) fn require_min_len(&self) -> Result<()> {
+        if self.len < MIN_FILE_LEN {
+            return Err(self.corrupt(0, CorruptKind::TooSmall, format!("{} bytes", self.len)));
+        }
+        Ok(())
+    }
+
+    /// Reads the footer and checks its magic, the first footer check of both
+    /// versions; returns the footer's offset with it.
+    pub(crate) fn footer(&self) -> Result<(u64, Footer)> {
+        let foff = self.len - FOOTER_LEN as u64;
+        let ft = Footer::from_bytes(self.read_array(foff, "footer")?);
+        if !ft.has_magic() {
+            return Err(self.corrupt(foff, CorruptKind::BadMagic, "footer magic is not NTFT"));
+        }
+        Ok((foff, ft))
+    }
+
     /// Reads the file header and checks, in v1.4.0's reader order (docs/FORMATS.md §8), its
     /// magic, `version`, header length and CRC (the checks v1 and v2 share).
-    pub(crate) fn file_header(&self, version: u16) -> Result<[u8; FILE_HEADER_LEN]> {
-        let h: [u8; FILE_HEADER_LEN] = self.read_array(0, "file header")?;
-        if &h[0..4] != FILE_MAGIC {
-            return Err(self.corrupt(0, CorruptKind::BadMagic, "file magic is not NTMF"));
+    pub(crate) fn file_header(&self, version: u16) -> Result<FileHeader> {
+        let h = FileHeader::from_bytes(self.read_array(0, "file header")?);
+        if !h.has_magic() {
+            return Err(self.corrupt(
+                HDR_MAGIC as u64,
+                CorruptKind::BadMagic,
+                "file magic is not NTMF",
+            ));
         }
-        let v = le_u16(&h, 4);
+        let v = h.version();
         if v != version {
             return Err(self.corrupt(
-                4,
+                HDR_VERSION as u64,
                 CorruptKind::BadVersion,
                 format!("version {v}, want {version}"),
             ));
         }
-        let hl = le_u16(&h, 6);
+        let hl = h.header_len();
         if usize::from(hl) != FILE_HEADER_LEN {
             return Err(self.corrupt(
-                6,
+                HDR_LEN as u64,
                 CorruptKind::BadHeaderLen,
                 format!("header_len {hl}, want 64"),
             ));
         }
-        self.check_crc(0, &h, 60, "header")?;
+        self.check_crc(0, h.crc(), "header")?;
         Ok(h)
     }
 
-    /// Checks a structure read at `offset` whose CRC-32 of bytes `..at` is
-    /// stored little-endian at `at` (file header, footer, frame headers);
-    /// `what` names it in the error.
-    pub(crate) fn check_crc<const N: usize>(
+    /// Checks the (stored, computed) CRC pair of a structure read at
+    /// `offset` (file header, footer, frame header, payload); `what` names
+    /// it in the error.
+    pub(crate) fn check_crc(
         &self,
         offset: u64,
-        b: &[u8; N],
-        at: usize,
+        (stored, computed): (u32, u32),
         what: &str,
     ) -> Result<()> {
-        let stored = le_u32(b, at);
-        let computed = crc32fast::hash(&b[..at]);
         if stored != computed {
             return Err(self.corrupt(
                 offset,
@@ -140,10 +136,28 @@ impl Source {
         Ok(())
     }
 
+    /// Reads a fixed-size structure at `offset`.
     pub(crate) fn read_array<const N: usize>(&self, offset: u64, what: &str) -> Result<[u8; N]> {
         let mut b = [0u8; N];
         self.read_at(offset, &mut b, what)?;
         Ok(b)
+    }
+
+    /// Reads a whole index table of `count` entries of `len` bytes at
+    /// `offset` after checking it lies inside the file (so the allocation is
+    /// bounded by the file size).
+    pub(crate) fn read_table(
+        &self,
+        offset: u64,
+        count: u32,
+        len: usize,
+        what: &str,
+    ) -> Result<Vec<u8>> {
+        let n = u64::from(count) * len as u64;
+        self.check_range(offset, n, what)?;
+        let mut buf = vec![0u8; n as usize];
+        self.read_at(offset, &mut buf, what)?;
+        Ok(buf)
     }
 
     /// Reads `payload_len` bytes plus the 4-byte CRC after them into `buf`
@@ -162,14 +176,7 @@ impl Source {
         self.read_at(offset, buf, what)?;
         let (payload, crc) = buf.split_at(payload_len as usize);
         let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-        let computed = crc32fast::hash(payload);
-        if stored != computed {
-            return Err(self.corrupt(
-                offset,
-                CorruptKind::Checksum,
-                format!("{what} CRC stored {stored:#010x}, computed {computed:#010x}"),
-            ));
-        }
+        self.check_crc(offset, (stored, crc32fast::hash(payload)), what)?;
         Ok(payload)
     }
 
@@ -193,18 +200,29 @@ impl Source {
     }
 }
 
-/// Checks a codec id is known.
-pub(crate) fn check_codec(src: &Source, offset: u64, codec_id: u16, what: &str) -> Result<()> {
-    if u8::try_from(codec_id)
-        .ok()
-        .and_then(Codec::from_id)
-        .is_none()
-    {
-        return Err(src.corrupt(
-            offset,
-            CorruptKind::UnknownCodec,
-            format!("{what} codec id {codec_id}"),
-        ));
+impl Source {
+    /// Checks a codec id is known.
+    pub(crate) fn check_codec(&self, offset: u64, codec_id: u16, what: &str) -> Result<()> {
+        if u8::try_from(codec_id)
+            .ok()
+            .and_then(Codec::from_id)
+            .is_none()
+        {
+            return Err(self.corrupt(
+                offset,
+                CorruptKind::UnknownCodec,
+                format!("{what} codec id {codec_id}"),
+            ));
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// The fixed-size entries of an index table, numbered from 0.
+pub(crate) fn entries<const N: usize>(table: &[u8]) -> impl Iterator<Item = (usize, [u8; N])> + '_ {
+    table.chunks_exact(N).enumerate().map(|(i, c)| {
+        let mut b = [0u8; N];
+        b.copy_from_slice(c);
+        (i, b)
+    })
 }

@@ -1,7 +1,11 @@
 //! Tests of the metric-file reader and writer: reference fixtures, byte
 //! layouts, damage detection and the time-frame cache.
 
-use super::source::{le_i64, le_u16, le_u32, le_u64};
+use super::header::*;
+use super::v1::{PAGE_INFO_LEN, PI_FRAME_OFFSET, PI_METRIC_ID, PI_MIN_TS, PI_POINT_COUNT};
+use super::v1::{PI_PAYLOAD_LEN, PI_RESERVED, PI_RESERVED2, PI_UNCOMPRESSED_LEN, PI_VALUE_TYPE};
+use super::v2::{METRIC_ENTRY_LEN, MI_RESERVED, MI_TIME_OFFSET, TI_ID, TI_RESERVED};
+use super::v2::{TI_START_TS, TIME_ENTRY_LEN};
 use super::*;
 use crate::config::Codec;
 use crate::datafile;
@@ -88,7 +92,11 @@ fn raw_file(dir: &Path) -> PathBuf {
 /// Codec ids found in every frame header of a file.
 fn frame_codecs(path: &Path, s: &FileSummary) -> Vec<u16> {
     let bytes = fs::read(path).unwrap();
-    let at = |off: u64| u16::from_le_bytes([bytes[off as usize + 6], bytes[off as usize + 7]]);
+    // The codec id sits at the same offset in every frame kind.
+    let at = |off: u64| {
+        let c = off as usize + MPG1_CODEC;
+        u16::from_le_bytes([bytes[c], bytes[c + 1]])
+    };
     let mut ids: Vec<u16> = s.frames.iter().map(|f| at(f.offset)).collect();
     ids.extend(s.time_frames.iter().map(|t| at(t.offset)));
     ids.sort_unstable();
@@ -288,17 +296,29 @@ fn v2_planning_reference_example() {
     assert_eq!((sum.time_frames, sum.metric_frames), (1, 3));
     assert_eq!((sum.min_ts, sum.max_ts), (100, 400));
     let bytes = fs::read(&path).unwrap();
-    let h: [u8; 64] = bytes[..64].try_into().unwrap();
-    assert_eq!(&h[0..4], b"NTMF");
-    assert_eq!(le_u16(&h, 4), 2);
-    assert_eq!(le_u32(&h, 8), 1);
-    assert_eq!(h[12], 1);
-    assert_eq!((le_i64(&h, 16), le_i64(&h, 24)), (100, 400));
-    assert_eq!((le_u32(&h, 32), le_u32(&h, 36)), (1, 3));
-    assert_eq!(le_u64(&h, 48), le_u64(&h, 40) + 40);
-    assert_eq!(le_u64(&h, 48) + 3 * 44 + 16, bytes.len() as u64);
-    assert_eq!(&bytes[64..68], b"TPG2");
-    assert_eq!(&bytes[bytes.len() - 16..bytes.len() - 12], b"NTFT");
+    let h: [u8; FILE_HEADER_LEN] = bytes[..FILE_HEADER_LEN].try_into().unwrap();
+    assert_eq!(&h[HDR_MAGIC..HDR_MAGIC + 4], b"NTMF");
+    assert_eq!(le_u16(&h, HDR_VERSION), 2);
+    assert_eq!(le_u32(&h, HDR_FLAGS), 1);
+    assert_eq!(h[HDR_PARTITION_KIND], 1);
+    assert_eq!((le_i64(&h, HDR_MIN_TS), le_i64(&h, HDR_MAX_TS)), (100, 400));
+    assert_eq!(
+        (
+            le_u32(&h, V2_TIME_FRAME_COUNT),
+            le_u32(&h, V2_METRIC_FRAME_COUNT)
+        ),
+        (1, 3)
+    );
+    let (t_off, m_off) = (
+        le_u64(&h, V2_TIME_INDEX_OFFSET),
+        le_u64(&h, V2_METRIC_INDEX_OFFSET),
+    );
+    assert_eq!(m_off, t_off + 40);
+    assert_eq!(m_off + 3 * 44 + 16, bytes.len() as u64);
+    let t0 = FILE_HEADER_LEN + TPG2_MAGIC;
+    assert_eq!(&bytes[t0..t0 + 4], b"TPG2");
+    let ft = bytes.len() - FOOTER_LEN + FTR_MAGIC;
+    assert_eq!(&bytes[ft..ft + 4], b"NTFT");
 
     let mf = MetricFile::open(&path).unwrap();
     let s = mf.summary();
@@ -416,36 +436,74 @@ fn v1_layout_bytes() {
     let s = write_metric_file(&path, Version::V1, Codec::S2, 2, &metrics, false).unwrap();
     assert_eq!((s.min_ts, s.max_ts, s.metric_frames), (-4, 6, 2));
     let b = fs::read(&path).unwrap();
-    let h: [u8; 64] = b[..64].try_into().unwrap();
+    let h: [u8; FILE_HEADER_LEN] = b[..FILE_HEADER_LEN].try_into().unwrap();
     assert_eq!(
-        (le_u16(&h, 4), le_u16(&h, 6), le_u32(&h, 8), h[12]),
+        (
+            le_u16(&h, HDR_VERSION),
+            le_u16(&h, HDR_LEN),
+            le_u32(&h, HDR_FLAGS),
+            h[HDR_PARTITION_KIND]
+        ),
         (1, 64, 1, 2)
     );
-    assert_eq!((le_i64(&h, 16), le_i64(&h, 24)), (-4, 6));
-    assert_eq!((le_u32(&h, 32), le_u32(&h, 36)), (2, 2));
-    assert_eq!(le_u32(&h, 60), crc32fast::hash(&h[..60]));
-    // First frame is metric 3 at offset 64, a literal-only S2 block of 12 bytes.
-    let f: [u8; 48] = b[64..112].try_into().unwrap();
-    assert_eq!(&f[0..4], b"MPG1");
+    assert_eq!((le_i64(&h, HDR_MIN_TS), le_i64(&h, HDR_MAX_TS)), (-4, 6));
     assert_eq!(
-        (le_u16(&f, 4), le_u16(&f, 6), le_u16(&f, 8), f[10]),
+        (le_u32(&h, V1_METRIC_COUNT), le_u32(&h, V1_PAGE_COUNT)),
+        (2, 2)
+    );
+    assert_eq!(le_u32(&h, HDR_CRC), crc32fast::hash(&h[..HDR_CRC]));
+    // First frame is metric 3 at offset 64, a literal-only S2 block of 12 bytes.
+    let f0 = FILE_HEADER_LEN;
+    let f: [u8; FRAME_HEADER_LEN] = b[f0..f0 + FRAME_HEADER_LEN].try_into().unwrap();
+    assert_eq!(&f[MPG1_MAGIC..MPG1_MAGIC + 4], b"MPG1");
+    assert_eq!(
+        (
+            le_u16(&f, MPG1_HEADER_LEN),
+            le_u16(&f, MPG1_CODEC),
+            le_u16(&f, MPG1_METRIC_ID),
+            f[MPG1_VALUE_TYPE]
+        ),
         (48, 1, 3, 1)
     );
-    assert_eq!((le_i64(&f, 12), le_i64(&f, 20)), (-4, -4));
     assert_eq!(
-        (le_u32(&f, 28), le_u32(&f, 32), le_u32(&f, 36)),
+        (le_i64(&f, MPG1_START_TS), le_i64(&f, MPG1_END_TS)),
+        (-4, -4)
+    );
+    assert_eq!(
+        (
+            le_u32(&f, MPG1_POINT_COUNT),
+            le_u32(&f, MPG1_PAYLOAD_LEN),
+            le_u32(&f, MPG1_UNCOMPRESSED_LEN)
+        ),
         (1, 14, 12)
     );
-    assert_eq!(&b[112..114], &[12, 11 << 2]);
-    let ft: [u8; 16] = b[b.len() - 16..].try_into().unwrap();
+    let p0 = f0 + MPG1_PAYLOAD;
+    assert_eq!(&b[p0..p0 + 2], &[12, 11 << 2]);
+    let ft: [u8; FOOTER_LEN] = b[b.len() - FOOTER_LEN..].try_into().unwrap();
     assert_eq!(
-        (&ft[0..4], le_u32(&ft, 4), le_u32(&ft, 8)),
+        (
+            &ft[FTR_MAGIC..FTR_MAGIC + 4],
+            le_u32(&ft, FTR_VERSION),
+            le_u32(&ft, FTR_COUNT)
+        ),
         (&b"NTFT"[..], 1, 2)
     );
-    let pi: [u8; 44] = b[b.len() - 16 - 88..b.len() - 16 - 44].try_into().unwrap();
-    assert_eq!((le_u16(&pi, 0), pi[2], le_u64(&pi, 4)), (3, 1, 64));
+    let pi0 = b.len() - FOOTER_LEN - 2 * PAGE_INFO_LEN;
+    let pi: [u8; PAGE_INFO_LEN] = b[pi0..pi0 + PAGE_INFO_LEN].try_into().unwrap();
     assert_eq!(
-        (le_u32(&pi, 28), le_u32(&pi, 32), le_u32(&pi, 36)),
+        (
+            le_u16(&pi, PI_METRIC_ID),
+            pi[PI_VALUE_TYPE],
+            le_u64(&pi, PI_FRAME_OFFSET)
+        ),
+        (3, 1, 64)
+    );
+    assert_eq!(
+        (
+            le_u32(&pi, PI_POINT_COUNT),
+            le_u32(&pi, PI_UNCOMPRESSED_LEN),
+            le_u32(&pi, PI_PAYLOAD_LEN)
+        ),
         (1, 12, 14)
     );
 }
@@ -491,23 +549,24 @@ fn v1_flips_in_every_region_are_typed_errors() {
     let len = b.len();
     let s = MetricFile::open(&path).unwrap().summary();
     let f1 = s.frames[1].offset as usize;
-    let pi = len - 16 - 3 * 44;
+    let pi = len - FOOTER_LEN - 3 * PAGE_INFO_LEN;
+    let (f0, ft) = (FILE_HEADER_LEN, len - FOOTER_LEN);
     let cases: Vec<(usize, CorruptKind, u64)> = vec![
-        (0, CorruptKind::BadMagic, 0),
-        (20, CorruptKind::Checksum, 0),
-        (64 + 12, CorruptKind::Checksum, 64),
-        (64, CorruptKind::BadMagic, 64),
-        (f1 + 48 + 3, CorruptKind::Checksum, f1 as u64 + 48),
-        (pi, CorruptKind::IndexMismatch, 64),
+        (HDR_MAGIC, CorruptKind::BadMagic, 0),
+        (HDR_MIN_TS + 4, CorruptKind::Checksum, 0),
+        (f0 + MPG1_START_TS, CorruptKind::Checksum, 64),
+        (f0 + MPG1_MAGIC, CorruptKind::BadMagic, 64),
+        (f1 + MPG1_PAYLOAD + 3, CorruptKind::Checksum, f1 as u64 + 48),
+        (pi + PI_METRIC_ID, CorruptKind::IndexMismatch, 64),
         (
-            pi + 44 + 11,
+            pi + PAGE_INFO_LEN + PI_FRAME_OFFSET + 7,
             CorruptKind::OutOfBounds,
             s.frames[1].offset ^ (1 << 56),
         ),
-        (pi + 40, CorruptKind::Reserved, pi as u64 + 40),
-        (len - 16, CorruptKind::BadMagic, len as u64 - 16),
-        (len - 8, CorruptKind::Checksum, len as u64 - 16),
-        (len - 1, CorruptKind::Checksum, len as u64 - 16),
+        (pi + PI_RESERVED2, CorruptKind::Reserved, pi as u64 + 40),
+        (ft + FTR_MAGIC, CorruptKind::BadMagic, len as u64 - 16),
+        (ft + FTR_COUNT, CorruptKind::Checksum, len as u64 - 16),
+        (ft + FTR_CRC + 3, CorruptKind::Checksum, len as u64 - 16),
     ];
     for (at, kind, offset) in cases {
         let p = flipped(tmp.path(), &b, at, 1, "v1");
@@ -519,9 +578,9 @@ fn v1_flips_in_every_region_are_typed_errors() {
     // Exhaustive: every flip fails except in the unchecked PAGE_INFO
     // fields (reserved byte 3, min/max timestamps 12..27).
     for at in 0..len {
-        let unchecked = at >= pi && at < len - 16 && {
-            let k = (at - pi) % 44;
-            k == 3 || (12..28).contains(&k)
+        let unchecked = at >= pi && at < len - FOOTER_LEN && {
+            let k = (at - pi) % PAGE_INFO_LEN;
+            k == PI_RESERVED || (PI_MIN_TS..PI_POINT_COUNT).contains(&k)
         };
         let p = flipped(tmp.path(), &b, at, 0x80, "v1x");
         let r = open_and_read(&p);
@@ -544,27 +603,32 @@ fn v2_flips_in_every_region_are_typed_errors() {
     assert_eq!(s.time_frames.len(), 2);
     let t1 = s.time_frames[1].offset as usize;
     let m0 = s.frames[0].offset as usize;
-    let ti = len - 16 - 3 * 44 - 2 * 40;
-    let mi = len - 16 - 3 * 44;
+    let ti = len - FOOTER_LEN - 3 * METRIC_ENTRY_LEN - 2 * TIME_ENTRY_LEN;
+    let mi = len - FOOTER_LEN - 3 * METRIC_ENTRY_LEN;
+    let (t0, ft) = (FILE_HEADER_LEN, len - FOOTER_LEN);
     let cases: Vec<(usize, CorruptKind, u64)> = vec![
-        (20, CorruptKind::Checksum, 0),
-        (57, CorruptKind::Checksum, 0),
-        (64 + 12, CorruptKind::Checksum, 64),
-        (64 + 41, CorruptKind::Reserved, 104),
-        (64 + 48, CorruptKind::Checksum, 112),
-        (t1 + 10, CorruptKind::Checksum, t1 as u64),
-        (m0 + 12, CorruptKind::Checksum, m0 as u64),
-        (m0 + 30, CorruptKind::Reserved, m0 as u64 + 30),
-        (m0 + 48 + 2, CorruptKind::Checksum, m0 as u64 + 48),
-        (ti + 12, CorruptKind::IndexMismatch, 64),
-        (ti + 2, CorruptKind::Reserved, ti as u64 + 2),
-        (ti, CorruptKind::UnknownTimeFrame, m0 as u64),
-        (mi + 3, CorruptKind::Reserved, mi as u64 + 3),
-        (mi + 33, CorruptKind::IndexMismatch, m0 as u64),
-        (len - 16, CorruptKind::BadMagic, len as u64 - 16),
-        (len - 12, CorruptKind::BadVersion, len as u64 - 12),
-        (len - 8, CorruptKind::Reserved, len as u64 - 8),
-        (len - 1, CorruptKind::Checksum, len as u64 - 16),
+        (HDR_MIN_TS + 4, CorruptKind::Checksum, 0),
+        (V2_RESERVED_B + 1, CorruptKind::Checksum, 0),
+        (t0 + TPG2_START_TS, CorruptKind::Checksum, 64),
+        (t0 + TPG2_RESERVED2 + 1, CorruptKind::Reserved, 104),
+        (t0 + TPG2_PAYLOAD, CorruptKind::Checksum, 112),
+        (t1 + TPG2_TIME_ENCODING, CorruptKind::Checksum, t1 as u64),
+        (m0 + MPG2_START_TS, CorruptKind::Checksum, m0 as u64),
+        (m0 + MPG2_RESERVED2, CorruptKind::Reserved, m0 as u64 + 30),
+        (m0 + MPG2_PAYLOAD + 2, CorruptKind::Checksum, m0 as u64 + 48),
+        (ti + TI_START_TS, CorruptKind::IndexMismatch, 64),
+        (ti + TI_RESERVED, CorruptKind::Reserved, ti as u64 + 2),
+        (ti + TI_ID, CorruptKind::UnknownTimeFrame, m0 as u64),
+        (mi + MI_RESERVED, CorruptKind::Reserved, mi as u64 + 3),
+        (
+            mi + MI_TIME_OFFSET + 1,
+            CorruptKind::IndexMismatch,
+            m0 as u64,
+        ),
+        (ft + FTR_MAGIC, CorruptKind::BadMagic, len as u64 - 16),
+        (ft + FTR_VERSION, CorruptKind::BadVersion, len as u64 - 12),
+        (ft + FTR_RESERVED, CorruptKind::Reserved, len as u64 - 8),
+        (ft + FTR_CRC + 3, CorruptKind::Checksum, len as u64 - 16),
     ];
     for (at, kind, offset) in cases {
         let p = flipped(tmp.path(), &b, at, 1, "v2");
@@ -592,7 +656,7 @@ fn truncations_and_bad_versions() {
             assert_eq!(e.corrupt_kind(), Some(CorruptKind::TooSmall));
         }
         let mut c = b.clone();
-        c[4] = 3;
+        c[HDR_VERSION] = 3;
         let p = tmp.path().join(format!("ver-{v}"));
         fs::write(&p, &c).unwrap();
         let e = MetricFile::open(&p).unwrap_err();

@@ -6,9 +6,8 @@ use std::fs::{self, File};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{
-    FILE_HEADER_LEN, FILE_MAGIC, FOOTER_MAGIC, MetricFileError, Result, Version, cache, v1, v2,
-};
+use super::header::{FILE_HEADER_LEN, FrameHeader};
+use super::{MetricFileError, Result, Version, cache, v1, v2};
 use crate::config::Codec;
 
 /// All samples of one metric, already grouped and sorted by time.
@@ -165,20 +164,68 @@ fn write_tmp(
         source,
     };
     let file = File::create(tmp).map_err(io_err)?;
-    let mut w = Out::new(file, tmp);
+    let mut w = Out::new(file, tmp, path);
     w.put(&[0u8; FILE_HEADER_LEN])?;
-    let (header, mut summary) = match version {
-        Version::V1 => v1::write_body(&mut w, path, codec, partition_kind, metrics, order)?,
-        Version::V2 => v2::write_body(&mut w, path, codec, partition_kind, metrics, order)?,
+    let (header, body) = match version {
+        Version::V1 => v1::write_body(&mut w, codec, partition_kind, metrics, order)?,
+        Version::V2 => v2::write_body(&mut w, codec, partition_kind, metrics, order)?,
     };
-    summary.bytes = w.pos;
+    let summary = WriteSummary {
+        path: path.to_path_buf(),
+        version,
+        codec,
+        bytes: w.pos,
+        time_frames: body.time_frames,
+        metric_frames: body.metric_frames,
+        points: body.points,
+        min_ts: body.min_ts,
+        max_ts: body.max_ts,
+    };
     let mut file = w.finish()?;
     file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    file.write_all(&header).map_err(io_err)?;
+    file.write_all(header.as_bytes()).map_err(io_err)?;
     if fsync {
         file.sync_all().map_err(io_err)?;
     }
     Ok(summary)
+}
+
+/// What a layout's body writer reports back for the [`WriteSummary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Body {
+    pub(crate) time_frames: u32,
+    pub(crate) metric_frames: u32,
+    pub(crate) points: u64,
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+}
+
+/// The file's timestamp range as frames are written; both layouts store
+/// 0..0 for a file without frames.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TsRange {
+    min: i64,
+    max: i64,
+}
+
+impl TsRange {
+    pub(crate) fn new() -> Self {
+        TsRange {
+            min: i64::MAX,
+            max: i64::MIN,
+        }
+    }
+
+    /// Widens the range to cover one frame's [start, end].
+    pub(crate) fn add(&mut self, start: i64, end: i64) {
+        self.min = self.min.min(start);
+        self.max = self.max.max(end);
+    }
+
+    /// (min, max) for the header; (0, 0) when `empty`.
+    pub(crate) fn finish(self, empty: bool) -> (i64, i64) {
+        if empty { (0, 0) } else { (self.min, self.max) }
+    }
 }
 
 /// Fsyncs the directory holding `path`.
@@ -198,16 +245,21 @@ fn sync_parent(path: &Path) -> Result<()> {
 /// Buffered sequential writer that tracks the file position.
 pub(crate) struct Out<'a> {
     w: io::BufWriter<File>,
+    /// The temporary file written (named by I/O errors).
     path: &'a Path,
+    /// The final path (named by input and compression errors, as the
+    /// caller asked for it).
+    pub(crate) dest: &'a Path,
     /// Bytes written so far (= offset of the next byte).
     pub(crate) pos: u64,
 }
 
 impl<'a> Out<'a> {
-    fn new(file: File, path: &'a Path) -> Self {
+    fn new(file: File, path: &'a Path, dest: &'a Path) -> Self {
         Out {
             w: io::BufWriter::with_capacity(256 * 1024, file),
             path,
+            dest,
             pos: 0,
         }
     }
@@ -222,6 +274,36 @@ impl<'a> Out<'a> {
         Ok(())
     }
 
+    /// Compresses `raw` with `codec` and appends it as one frame: header
+    /// `h` (codec, lengths and CRC filled in here), payload, payload CRC.
+    /// Returns the frame's offset and compressed length; `comp` is scratch.
+    pub(crate) fn put_frame(
+        &mut self,
+        codec: Codec,
+        mut h: FrameHeader,
+        raw: &[u8],
+        comp: &mut Vec<u8>,
+    ) -> Result<(u64, u32)> {
+        let payload_len = compress_for(self.dest, codec, raw, comp)?;
+        let decoded_len =
+            u32::try_from(raw.len()).map_err(|_| self.invalid("frame larger than 4 GiB"))?;
+        h.set_codec_id(u16::from(codec.id()))
+            .set_lens(payload_len, decoded_len);
+        let offset = self.pos;
+        self.put(&h.sealed())?;
+        self.put(comp)?;
+        self.put(&crc32fast::hash(comp).to_le_bytes())?;
+        Ok((offset, payload_len))
+    }
+
+    /// An input error naming the final path.
+    pub(crate) fn invalid(&self, reason: &str) -> MetricFileError {
+        MetricFileError::InvalidInput {
+            path: self.dest.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+
     fn finish(self) -> Result<File> {
         let path = self.path;
         self.w.into_inner().map_err(|e| MetricFileError::Io {
@@ -232,12 +314,7 @@ impl<'a> Out<'a> {
 }
 
 /// Compresses for the writer, mapping errors to the file being written.
-pub(crate) fn compress_for(
-    path: &Path,
-    codec: Codec,
-    src: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<u32> {
+fn compress_for(path: &Path, codec: Codec, src: &[u8], out: &mut Vec<u8>) -> Result<u32> {
     crate::codec::compress(codec, src, out).map_err(|source| MetricFileError::Compress {
         path: path.to_path_buf(),
         source,
@@ -246,29 +323,4 @@ pub(crate) fn compress_for(
         path: path.to_path_buf(),
         reason: "compressed frame larger than 4 GiB".into(),
     })
-}
-
-/// Serialises a file header (both versions): `fields` are bytes 16..60.
-pub(crate) fn file_header(version: Version, partition_kind: u8, fields: &[u8; 44]) -> [u8; 64] {
-    let mut h = [0u8; 64];
-    h[0..4].copy_from_slice(FILE_MAGIC);
-    h[4..6].copy_from_slice(&version.number().to_le_bytes());
-    h[6..8].copy_from_slice(&(FILE_HEADER_LEN as u16).to_le_bytes());
-    h[8..12].copy_from_slice(&1u32.to_le_bytes());
-    h[12] = partition_kind;
-    h[16..60].copy_from_slice(fields);
-    let crc = crc32fast::hash(&h[..60]);
-    h[60..64].copy_from_slice(&crc.to_le_bytes());
-    h
-}
-
-/// Serialises a footer: magic, `word1`, `word2`, CRC.
-pub(crate) fn footer(word1: u32, word2: u32) -> [u8; 16] {
-    let mut f = [0u8; 16];
-    f[0..4].copy_from_slice(FOOTER_MAGIC);
-    f[4..8].copy_from_slice(&word1.to_le_bytes());
-    f[8..12].copy_from_slice(&word2.to_le_bytes());
-    let crc = crc32fast::hash(&f[..12]);
-    f[12..16].copy_from_slice(&crc.to_le_bytes());
-    f
 }
