@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::header::{FileHeader, HDR_MAGIC, HDR_VERSION, MIN_FILE_LEN};
+use super::header::{FileHeader, HDR_VERSION, MIN_FILE_LEN};
 use super::source::Source;
 use super::{CorruptKind, MetricFileError, Result, Version, v1, v2};
 
@@ -76,6 +76,27 @@ pub struct FileSummary {
 }
 
 impl FileSummary {
+    /// The summary of a file whose header is `h`, listing `time_frames` and
+    /// `frames` from its indexes.
+    pub(crate) fn from_header(
+        version: Version,
+        file_len: u64,
+        h: &FileHeader,
+        time_frames: Vec<TimeFrameInfo>,
+        frames: Vec<FrameInfo>,
+    ) -> FileSummary {
+        FileSummary {
+            version,
+            file_len,
+            flags: h.flags(),
+            partition_kind: h.partition_kind(),
+            min_ts: h.min_ts(),
+            max_ts: h.max_ts(),
+            time_frames,
+            frames,
+        }
+    }
+
     /// Total points over all metric frames.
     pub fn points(&self) -> u64 {
         self.frames.iter().map(|f| u64::from(f.point_count)).sum()
@@ -133,14 +154,7 @@ impl MetricFile {
             ));
         }
         // Bytes 0..8 pick the layout; the layout's loader checks the rest.
-        let head = FileHeader::from_bytes(src.read_array(0, "file header")?);
-        if !head.has_magic() {
-            return Err(src.corrupt(
-                HDR_MAGIC as u64,
-                CorruptKind::BadMagic,
-                "file magic is not NTMF",
-            ));
-        }
+        let head = src.read_file_header()?;
         let layout = match head.version() {
             1 => Layout::V1(v1::Index::load(&src)?),
             2 => Layout::V2(v2::Index::load(&src)?),
@@ -250,4 +264,24 @@ impl MetricFile {
             Layout::V2(ix) => ix.read(&self.src, id, from, to, f),
         }
     }
+}
+
+/// Hands the samples of one metric frame with `from <= ts <= to` to `f`,
+/// pairing timestamps with the frame's little-endian 4-byte values; stops
+/// when `f` breaks.
+pub(crate) fn emit_in_range(
+    metric_id: u16,
+    ts: impl Iterator<Item = i64>,
+    vals: &[u8],
+    (from, to): (i64, i64),
+    f: &mut dyn FnMut(u16, i64, u32) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    for (t, v) in ts.zip(vals.chunks_exact(4)) {
+        if t < from || t > to {
+            continue;
+        }
+        let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+        f(metric_id, t, v)?;
+    }
+    ControlFlow::Continue(())
 }

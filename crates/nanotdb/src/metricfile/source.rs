@@ -86,9 +86,9 @@ impl Source {
         Ok((foff, ft))
     }
 
-    /// Reads the file header and checks, in v1.4.0's reader order (docs/FORMATS.md §8), its
-    /// magic, `version`, header length and CRC (the checks v1 and v2 share).
-    pub(crate) fn file_header(&self, version: u16) -> Result<FileHeader> {
+    /// Reads the file header and checks its magic, the first check of both
+    /// versions (and all [`super::MetricFile::open`] needs to pick one).
+    pub(crate) fn read_file_header(&self) -> Result<FileHeader> {
         let h = FileHeader::from_bytes(self.read_array(0, "file header")?);
         if !h.has_magic() {
             return Err(self.corrupt(
@@ -97,6 +97,13 @@ impl Source {
                 "file magic is not NTMF",
             ));
         }
+        Ok(h)
+    }
+
+    /// Reads the file header and checks, in v1.4.0's reader order (docs/FORMATS.md §8), its
+    /// magic, `version`, header length and CRC (the checks v1 and v2 share).
+    pub(crate) fn file_header(&self, version: u16) -> Result<FileHeader> {
+        let h = self.read_file_header()?;
         let v = h.version();
         if v != version {
             return Err(self.corrupt(

@@ -436,55 +436,37 @@ fn v1_layout_bytes() {
     let s = write_metric_file(&path, Version::V1, Codec::S2, 2, &metrics, false).unwrap();
     assert_eq!((s.min_ts, s.max_ts, s.metric_frames), (-4, 6, 2));
     let b = fs::read(&path).unwrap();
-    let h: [u8; FILE_HEADER_LEN] = b[..FILE_HEADER_LEN].try_into().unwrap();
+    let h = FileHeader::from_bytes(b[..FILE_HEADER_LEN].try_into().unwrap());
+    let hb = h.as_bytes();
     assert_eq!(
-        (
-            le_u16(&h, HDR_VERSION),
-            le_u16(&h, HDR_LEN),
-            le_u32(&h, HDR_FLAGS),
-            h[HDR_PARTITION_KIND]
-        ),
+        (h.version(), h.header_len(), h.flags(), h.partition_kind()),
         (1, 64, 1, 2)
     );
-    assert_eq!((le_i64(&h, HDR_MIN_TS), le_i64(&h, HDR_MAX_TS)), (-4, 6));
-    assert_eq!(
-        (le_u32(&h, V1_METRIC_COUNT), le_u32(&h, V1_PAGE_COUNT)),
-        (2, 2)
-    );
-    assert_eq!(le_u32(&h, HDR_CRC), crc32fast::hash(&h[..HDR_CRC]));
+    assert_eq!((h.min_ts(), h.max_ts()), (-4, 6));
+    assert_eq!((h.v1_metric_count(), h.v1_page_count()), (2, 2));
+    assert_eq!(le_u32(hb, HDR_CRC), crc32fast::hash(&hb[..HDR_CRC]));
     // First frame is metric 3 at offset 64, a literal-only S2 block of 12 bytes.
     let f0 = FILE_HEADER_LEN;
-    let f: [u8; FRAME_HEADER_LEN] = b[f0..f0 + FRAME_HEADER_LEN].try_into().unwrap();
-    assert_eq!(&f[MPG1_MAGIC..MPG1_MAGIC + 4], b"MPG1");
+    let f = b[f0..f0 + FRAME_HEADER_LEN].try_into().unwrap();
+    let f = FrameHeader::from_bytes(FrameKind::Mpg1, f);
+    assert_eq!(&f.as_bytes()[MPG1_MAGIC..MPG1_MAGIC + 4], b"MPG1");
     assert_eq!(
-        (
-            le_u16(&f, MPG1_HEADER_LEN),
-            le_u16(&f, MPG1_CODEC),
-            le_u16(&f, MPG1_METRIC_ID),
-            f[MPG1_VALUE_TYPE]
-        ),
+        (f.header_len(), f.codec_id(), f.id(), f.type_code()),
         (48, 1, 3, 1)
     );
+    assert_eq!((f.start_ts(), f.end_ts()), (-4, -4));
     assert_eq!(
-        (le_i64(&f, MPG1_START_TS), le_i64(&f, MPG1_END_TS)),
-        (-4, -4)
-    );
-    assert_eq!(
-        (
-            le_u32(&f, MPG1_POINT_COUNT),
-            le_u32(&f, MPG1_PAYLOAD_LEN),
-            le_u32(&f, MPG1_UNCOMPRESSED_LEN)
-        ),
+        (f.point_count(), f.payload_len(), f.decoded_len()),
         (1, 14, 12)
     );
     let p0 = f0 + MPG1_PAYLOAD;
     assert_eq!(&b[p0..p0 + 2], &[12, 11 << 2]);
-    let ft: [u8; FOOTER_LEN] = b[b.len() - FOOTER_LEN..].try_into().unwrap();
+    let ft = Footer::from_bytes(b[b.len() - FOOTER_LEN..].try_into().unwrap());
     assert_eq!(
         (
-            &ft[FTR_MAGIC..FTR_MAGIC + 4],
-            le_u32(&ft, FTR_VERSION),
-            le_u32(&ft, FTR_COUNT)
+            &ft.as_bytes()[FTR_MAGIC..FTR_MAGIC + 4],
+            ft.version(),
+            ft.count()
         ),
         (&b"NTFT"[..], 1, 2)
     );
@@ -541,6 +523,18 @@ fn flipped(dir: &Path, bytes: &[u8], at: usize, mask: u8, tag: &str) -> PathBuf 
     p
 }
 
+/// Flips bit 0 at each case's byte and checks the first complaint: its
+/// kind, its offset, and that the message names the offset.
+fn assert_flips(dir: &Path, b: &[u8], cases: &[(usize, CorruptKind, u64)], tag: &str) {
+    for &(at, kind, offset) in cases {
+        let p = flipped(dir, b, at, 1, tag);
+        let e = open_and_read(&p).unwrap_err();
+        assert_eq!(e.corrupt_kind(), Some(kind), "flip at {at}: {e}");
+        assert_eq!(e.offset(), Some(offset), "flip at {at}: {e}");
+        assert!(e.to_string().contains(&format!("offset {offset}")), "{e}");
+    }
+}
+
 #[test]
 fn v1_flips_in_every_region_are_typed_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -568,13 +562,7 @@ fn v1_flips_in_every_region_are_typed_errors() {
         (ft + FTR_COUNT, CorruptKind::Checksum, len as u64 - 16),
         (ft + FTR_CRC + 3, CorruptKind::Checksum, len as u64 - 16),
     ];
-    for (at, kind, offset) in cases {
-        let p = flipped(tmp.path(), &b, at, 1, "v1");
-        let e = open_and_read(&p).unwrap_err();
-        assert_eq!(e.corrupt_kind(), Some(kind), "flip at {at}: {e}");
-        assert_eq!(e.offset(), Some(offset), "flip at {at}: {e}");
-        assert!(e.to_string().contains(&format!("offset {offset}")), "{e}");
-    }
+    assert_flips(tmp.path(), &b, &cases, "v1");
     // Exhaustive: every flip fails except in the unchecked PAGE_INFO
     // fields (reserved byte 3, min/max timestamps 12..27).
     for at in 0..len {
@@ -630,12 +618,7 @@ fn v2_flips_in_every_region_are_typed_errors() {
         (ft + FTR_RESERVED, CorruptKind::Reserved, len as u64 - 8),
         (ft + FTR_CRC + 3, CorruptKind::Checksum, len as u64 - 16),
     ];
-    for (at, kind, offset) in cases {
-        let p = flipped(tmp.path(), &b, at, 1, "v2");
-        let e = open_and_read(&p).unwrap_err();
-        assert_eq!(e.corrupt_kind(), Some(kind), "flip at {at}: {e}");
-        assert_eq!(e.offset(), Some(offset), "flip at {at}: {e}");
-    }
+    assert_flips(tmp.path(), &b, &cases, "v2");
     // Exhaustive: in v2 every byte is checked by a CRC or a cross-check.
     for at in 0..len {
         let p = flipped(tmp.path(), &b, at, 0x80, "v2x");

@@ -8,8 +8,9 @@ use super::header::{
     FTR_COUNT, FTR_VERSION, FileHeader, Footer, FrameHeader, FrameKind, MPG1_UNCOMPRESSED_LEN,
     V1_METRIC_COUNT, le_i64, le_u16, le_u32, le_u64, put_i64, put_u16, put_u32, put_u64,
 };
+use super::reader::emit_in_range;
 use super::source::Source;
-use super::writer::{Body, Out, TsRange};
+use super::writer::{Out, TsRange};
 use super::{CorruptKind, FILE_HEADER_LEN, FileSummary, FrameInfo, MetricSamples, Result, Version};
 use crate::config::Codec;
 
@@ -156,31 +157,23 @@ impl Index {
     }
 
     pub(crate) fn summary(&self, file_len: u64) -> FileSummary {
-        FileSummary {
-            version: Version::V1,
-            file_len,
-            flags: self.header.flags(),
-            partition_kind: self.header.partition_kind(),
-            min_ts: self.header.min_ts(),
-            max_ts: self.header.max_ts(),
-            time_frames: Vec::new(),
-            frames: self
-                .entries
-                .iter()
-                .map(|e| FrameInfo {
-                    offset: e.offset,
-                    metric_id: e.metric_id,
-                    value_type: e.value_type,
-                    point_count: e.point_count,
-                    payload_len: e.payload_len,
-                    decoded_len: e.uncompressed_len,
-                    start_ts: e.min_ts,
-                    end_ts: e.max_ts,
-                    time_frame_id: None,
-                    time_offset: None,
-                })
-                .collect(),
-        }
+        let frames = self
+            .entries
+            .iter()
+            .map(|e| FrameInfo {
+                offset: e.offset,
+                metric_id: e.metric_id,
+                value_type: e.value_type,
+                point_count: e.point_count,
+                payload_len: e.payload_len,
+                decoded_len: e.uncompressed_len,
+                start_ts: e.min_ts,
+                end_ts: e.max_ts,
+                time_frame_id: None,
+                time_offset: None,
+            })
+            .collect();
+        FileSummary::from_header(Version::V1, file_len, &self.header, Vec::new(), frames)
     }
 
     /// Step 7 of docs/FORMATS.md §8.2 for every entry matching `id` (all when `None`) whose
@@ -201,15 +194,9 @@ impl Index {
             }
             let n = read_frame(src, e, &mut raw, &mut decoded)?;
             let (ts_bytes, val_bytes) = decoded.split_at(n * 8);
-            for (t, v) in ts_bytes.chunks_exact(8).zip(val_bytes.chunks_exact(4)) {
-                let ts = i64::from_le_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]]);
-                if ts < from || ts > to {
-                    continue;
-                }
-                let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-                if f(e.metric_id, ts, v).is_break() {
-                    return Ok(ControlFlow::Break(()));
-                }
+            let ts = ts_bytes.chunks_exact(8).map(read_i64);
+            if emit_in_range(e.metric_id, ts, val_bytes, (from, to), f).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
         Ok(ControlFlow::Continue(()))
@@ -266,14 +253,15 @@ fn read_i64(b: &[u8]) -> i64 {
 }
 
 /// Writes frames, PAGE_INFO and footer after the header placeholder;
-/// returns the final header and what was written.
+/// returns the final header (which holds the counts and the range) and the
+/// number of points written.
 pub(crate) fn write_body(
     w: &mut Out<'_>,
     codec: Codec,
     partition_kind: u8,
     metrics: &[MetricSamples],
     order: &[usize],
-) -> Result<(FileHeader, Body)> {
+) -> Result<(FileHeader, u64)> {
     let mut raw = Vec::new();
     let mut comp = Vec::new();
     let mut infos = Vec::with_capacity(order.len() * PAGE_INFO_LEN);
@@ -316,12 +304,5 @@ pub(crate) fn write_body(
     w.put(&infos)?;
     w.put(Footer::new(1, count).as_bytes())?;
     let header = FileHeader::new_v1(partition_kind, min_ts, max_ts, count);
-    let body = Body {
-        time_frames: 0,
-        metric_frames: count,
-        points,
-        min_ts,
-        max_ts,
-    };
-    Ok((header, body))
+    Ok((header, points))
 }

@@ -12,8 +12,9 @@ use super::header::{
     MPG2_TIME_OFFSET, TPG2_DECODED_LEN, TPG2_TIME_ENCODING, V2_RESERVED_B, le_i64, le_u16, le_u32,
     le_u64, put_i64, put_u16, put_u32, put_u64,
 };
+use super::reader::emit_in_range;
 use super::source::{Source, entries};
-use super::writer::{Body, Out, TsRange};
+use super::writer::{Out, TsRange};
 use super::{CorruptKind, FileSummary, FrameInfo, MetricSamples, Result, TimeFrameInfo, Version};
 use crate::config::Codec;
 
@@ -238,43 +239,36 @@ impl Index {
     }
 
     pub(crate) fn summary(&self, file_len: u64) -> FileSummary {
-        FileSummary {
-            version: Version::V2,
-            file_len,
-            flags: self.header.flags(),
-            partition_kind: self.header.partition_kind(),
-            min_ts: self.header.min_ts(),
-            max_ts: self.header.max_ts(),
-            time_frames: self
-                .times
-                .iter()
-                .map(|t| TimeFrameInfo {
-                    id: t.id,
-                    offset: t.offset,
-                    point_count: t.point_count,
-                    payload_len: t.payload_len,
-                    decoded_len: t.decoded_len,
-                    start_ts: t.start_ts,
-                    end_ts: t.end_ts,
-                })
-                .collect(),
-            frames: self
-                .metrics
-                .iter()
-                .map(|m| FrameInfo {
-                    offset: m.offset,
-                    metric_id: m.metric_id,
-                    value_type: m.value_type,
-                    point_count: m.decoded_len / 4,
-                    payload_len: m.payload_len,
-                    decoded_len: m.decoded_len,
-                    start_ts: m.start_ts,
-                    end_ts: m.end_ts,
-                    time_frame_id: Some(m.time_frame_id),
-                    time_offset: Some(m.time_offset),
-                })
-                .collect(),
-        }
+        let time_frames = self
+            .times
+            .iter()
+            .map(|t| TimeFrameInfo {
+                id: t.id,
+                offset: t.offset,
+                point_count: t.point_count,
+                payload_len: t.payload_len,
+                decoded_len: t.decoded_len,
+                start_ts: t.start_ts,
+                end_ts: t.end_ts,
+            })
+            .collect();
+        let frames = self
+            .metrics
+            .iter()
+            .map(|m| FrameInfo {
+                offset: m.offset,
+                metric_id: m.metric_id,
+                value_type: m.value_type,
+                point_count: m.decoded_len / 4,
+                payload_len: m.payload_len,
+                decoded_len: m.decoded_len,
+                start_ts: m.start_ts,
+                end_ts: m.end_ts,
+                time_frame_id: Some(m.time_frame_id),
+                time_offset: Some(m.time_offset),
+            })
+            .collect();
+        FileSummary::from_header(Version::V2, file_len, &self.header, time_frames, frames)
     }
 
     /// Step 5 of docs/FORMATS.md §8.5 for every metric entry matching `id` (all when `None`)
@@ -327,14 +321,9 @@ impl Index {
                         ),
                     )
                 })?;
-            for (&t, v) in slice.iter().zip(vals.chunks_exact(4)) {
-                if t < from || t > to {
-                    continue;
-                }
-                let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-                if f(m.metric_id, t, v).is_break() {
-                    return Ok(ControlFlow::Break(()));
-                }
+            let ts = slice.iter().copied();
+            if emit_in_range(m.metric_id, ts, &vals, (from, to), f).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
         Ok(ControlFlow::Continue(()))
@@ -513,7 +502,7 @@ pub(crate) fn write_body(
     partition_kind: u8,
     metrics: &[MetricSamples],
     order: &[usize],
-) -> Result<(FileHeader, Body)> {
+) -> Result<(FileHeader, u64)> {
     const TOO_MANY: &str = "more than 65535 distinct timestamp vectors";
     let lists: Vec<&[i64]> = order.iter().map(|&i| metrics[i].ts.as_slice()).collect();
     let (frames, placements) = plan_time_frames(&lists).ok_or_else(|| w.invalid(TOO_MANY))?;
@@ -598,12 +587,5 @@ pub(crate) fn write_body(
         (t_count, m_count),
         (t_off, m_off),
     );
-    let body = Body {
-        time_frames: t_count,
-        metric_frames: m_count,
-        points,
-        min_ts,
-        max_ts,
-    };
-    Ok((header, body))
+    Ok((header, points))
 }

@@ -166,20 +166,24 @@ fn write_tmp(
     let file = File::create(tmp).map_err(io_err)?;
     let mut w = Out::new(file, tmp, path);
     w.put(&[0u8; FILE_HEADER_LEN])?;
-    let (header, body) = match version {
+    let (header, points) = match version {
         Version::V1 => v1::write_body(&mut w, codec, partition_kind, metrics, order)?,
         Version::V2 => v2::write_body(&mut w, codec, partition_kind, metrics, order)?,
+    };
+    let (time_frames, metric_frames) = match version {
+        Version::V1 => (0, header.v1_metric_count()),
+        Version::V2 => (header.v2_time_frame_count(), header.v2_metric_frame_count()),
     };
     let summary = WriteSummary {
         path: path.to_path_buf(),
         version,
         codec,
         bytes: w.pos,
-        time_frames: body.time_frames,
-        metric_frames: body.metric_frames,
-        points: body.points,
-        min_ts: body.min_ts,
-        max_ts: body.max_ts,
+        time_frames,
+        metric_frames,
+        points,
+        min_ts: header.min_ts(),
+        max_ts: header.max_ts(),
     };
     let mut file = w.finish()?;
     file.seek(SeekFrom::Start(0)).map_err(io_err)?;
@@ -188,16 +192,6 @@ fn write_tmp(
         file.sync_all().map_err(io_err)?;
     }
     Ok(summary)
-}
-
-/// What a layout's body writer reports back for the [`WriteSummary`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Body {
-    pub(crate) time_frames: u32,
-    pub(crate) metric_frames: u32,
-    pub(crate) points: u64,
-    pub(crate) min_ts: i64,
-    pub(crate) max_ts: i64,
 }
 
 /// The file's timestamp range as frames are written; both layouts store
