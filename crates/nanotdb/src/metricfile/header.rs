@@ -222,6 +222,93 @@ pub(crate) fn put_i64<const N: usize>(b: &mut [u8; N], off: usize, v: i64) {
     b[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }
 
+/// A fixed-width little-endian field of an index entry, so that
+/// [`index_entry!`] can decode and encode every field from one list.
+pub(crate) trait LeField: Copy {
+    /// Reads the field at `at`.
+    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self;
+    /// Stores the field at `at`.
+    fn put<const N: usize>(self, b: &mut [u8; N], at: usize);
+}
+
+impl LeField for u8 {
+    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
+        b[at]
+    }
+    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
+        b[at] = self;
+    }
+}
+
+impl LeField for u16 {
+    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
+        le_u16(b, at)
+    }
+    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
+        put_u16(b, at, self);
+    }
+}
+
+impl LeField for u32 {
+    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
+        le_u32(b, at)
+    }
+    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
+        put_u32(b, at, self);
+    }
+}
+
+impl LeField for u64 {
+    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
+        le_u64(b, at)
+    }
+    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
+        put_u64(b, at, self);
+    }
+}
+
+impl LeField for i64 {
+    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
+        le_i64(b, at)
+    }
+    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
+        put_i64(b, at, self);
+    }
+}
+
+/// Declares an index entry (PAGE_INFO, time index, metric index) from one
+/// list of `field: type = named offset`, generating the struct and its
+/// `decode`/`encode`, so each layout is written down once and the two
+/// directions cannot drift apart. Reserved bytes are not fields: `encode`
+/// leaves them zero and the loaders check them where v1.4.0 does.
+macro_rules! index_entry {
+    (
+        $(#[$meta:meta])*
+        $name:ident[$len:expr] { $($field:ident: $ty:ty = $at:expr,)* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) struct $name {
+            $(pub(crate) $field: $ty,)*
+        }
+
+        impl $name {
+            fn decode(b: &[u8; $len]) -> $name {
+                use $crate::metricfile::header::LeField;
+                $name { $($field: <$ty as LeField>::get(b, $at),)* }
+            }
+
+            fn encode(&self) -> [u8; $len] {
+                use $crate::metricfile::header::LeField;
+                let mut b = [0u8; $len];
+                $(self.$field.put(&mut b, $at);)*
+                b
+            }
+        }
+    };
+}
+pub(crate) use index_entry;
+
 /// Whether the CRC-32 of `b[..at]` equals the u32 stored at `at`; returns
 /// (stored, computed) so a reader can report both.
 pub(crate) fn crc_pair<const N: usize>(b: &[u8; N], at: usize) -> (u32, u32) {

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 
 use super::header::{
     FTR_COUNT, FTR_VERSION, FileHeader, Footer, FrameHeader, FrameKind, MPG1_UNCOMPRESSED_LEN,
-    V1_METRIC_COUNT, le_i64, le_u16, le_u32, le_u64, put_i64, put_u16, put_u32, put_u64,
+    V1_METRIC_COUNT, index_entry, le_u32,
 };
 use super::reader::emit_in_range;
 use super::source::Source;
@@ -42,44 +42,17 @@ pub const PI_PAYLOAD_LEN: usize = 36;
 /// PAGE_INFO: 4 reserved bytes that must be zero.
 pub const PI_RESERVED2: usize = 40;
 
-/// One PAGE_INFO entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) metric_id: u16,
-    pub(crate) value_type: u8,
-    pub(crate) offset: u64,
-    pub(crate) min_ts: i64,
-    pub(crate) max_ts: i64,
-    pub(crate) point_count: u32,
-    pub(crate) uncompressed_len: u32,
-    pub(crate) payload_len: u32,
-}
-
-impl Entry {
-    fn decode(b: &[u8; PAGE_INFO_LEN]) -> Entry {
-        Entry {
-            metric_id: le_u16(b, PI_METRIC_ID),
-            value_type: b[PI_VALUE_TYPE],
-            offset: le_u64(b, PI_FRAME_OFFSET),
-            min_ts: le_i64(b, PI_MIN_TS),
-            max_ts: le_i64(b, PI_MAX_TS),
-            point_count: le_u32(b, PI_POINT_COUNT),
-            uncompressed_len: le_u32(b, PI_UNCOMPRESSED_LEN),
-            payload_len: le_u32(b, PI_PAYLOAD_LEN),
-        }
-    }
-
-    fn encode(&self) -> [u8; PAGE_INFO_LEN] {
-        let mut b = [0u8; PAGE_INFO_LEN];
-        put_u16(&mut b, PI_METRIC_ID, self.metric_id);
-        b[PI_VALUE_TYPE] = self.value_type;
-        put_u64(&mut b, PI_FRAME_OFFSET, self.offset);
-        put_i64(&mut b, PI_MIN_TS, self.min_ts);
-        put_i64(&mut b, PI_MAX_TS, self.max_ts);
-        put_u32(&mut b, PI_POINT_COUNT, self.point_count);
-        put_u32(&mut b, PI_UNCOMPRESSED_LEN, self.uncompressed_len);
-        put_u32(&mut b, PI_PAYLOAD_LEN, self.payload_len);
-        b
+index_entry! {
+    /// One PAGE_INFO entry.
+    Entry[PAGE_INFO_LEN] {
+        metric_id: u16 = PI_METRIC_ID,
+        value_type: u8 = PI_VALUE_TYPE,
+        offset: u64 = PI_FRAME_OFFSET,
+        min_ts: i64 = PI_MIN_TS,
+        max_ts: i64 = PI_MAX_TS,
+        point_count: u32 = PI_POINT_COUNT,
+        uncompressed_len: u32 = PI_UNCOMPRESSED_LEN,
+        payload_len: u32 = PI_PAYLOAD_LEN,
     }
 }
 

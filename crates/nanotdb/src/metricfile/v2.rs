@@ -9,8 +9,7 @@ use std::sync::Arc;
 use super::cache::{CacheKey, global_cache};
 use super::header::{
     FTR_RESERVED, FTR_VERSION, FileHeader, Footer, FrameHeader, FrameKind, MPG2_DECODED_LEN,
-    MPG2_TIME_OFFSET, TPG2_DECODED_LEN, TPG2_TIME_ENCODING, V2_RESERVED_B, le_i64, le_u16, le_u32,
-    le_u64, put_i64, put_u16, put_u32, put_u64,
+    MPG2_TIME_OFFSET, TPG2_DECODED_LEN, TPG2_TIME_ENCODING, V2_RESERVED_B, index_entry, le_u16,
 };
 use super::reader::emit_in_range;
 use super::source::{Source, entries};
@@ -69,85 +68,31 @@ pub const MI_DECODED_LEN: usize = 36;
 /// Metric index: compressed payload length, u32.
 pub const MI_PAYLOAD_LEN: usize = 40;
 
-/// One time index entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TimeEntry {
-    pub(crate) id: u16,
-    pub(crate) offset: u64,
-    pub(crate) start_ts: i64,
-    pub(crate) end_ts: i64,
-    pub(crate) point_count: u32,
-    pub(crate) decoded_len: u32,
-    pub(crate) payload_len: u32,
-}
-
-/// One metric index entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MetricEntry {
-    pub(crate) metric_id: u16,
-    pub(crate) value_type: u8,
-    pub(crate) offset: u64,
-    pub(crate) start_ts: i64,
-    pub(crate) end_ts: i64,
-    pub(crate) time_frame_id: u16,
-    pub(crate) time_offset: u32,
-    pub(crate) decoded_len: u32,
-    pub(crate) payload_len: u32,
-}
-
-impl TimeEntry {
-    fn decode(b: &[u8; TIME_ENTRY_LEN]) -> TimeEntry {
-        TimeEntry {
-            id: le_u16(b, TI_ID),
-            offset: le_u64(b, TI_FRAME_OFFSET),
-            start_ts: le_i64(b, TI_START_TS),
-            end_ts: le_i64(b, TI_END_TS),
-            point_count: le_u32(b, TI_POINT_COUNT),
-            decoded_len: le_u32(b, TI_DECODED_LEN),
-            payload_len: le_u32(b, TI_PAYLOAD_LEN),
-        }
-    }
-
-    fn encode(&self) -> [u8; TIME_ENTRY_LEN] {
-        let mut b = [0u8; TIME_ENTRY_LEN];
-        put_u16(&mut b, TI_ID, self.id);
-        put_u64(&mut b, TI_FRAME_OFFSET, self.offset);
-        put_i64(&mut b, TI_START_TS, self.start_ts);
-        put_i64(&mut b, TI_END_TS, self.end_ts);
-        put_u32(&mut b, TI_POINT_COUNT, self.point_count);
-        put_u32(&mut b, TI_DECODED_LEN, self.decoded_len);
-        put_u32(&mut b, TI_PAYLOAD_LEN, self.payload_len);
-        b
+index_entry! {
+    /// One time index entry.
+    TimeEntry[TIME_ENTRY_LEN] {
+        id: u16 = TI_ID,
+        offset: u64 = TI_FRAME_OFFSET,
+        start_ts: i64 = TI_START_TS,
+        end_ts: i64 = TI_END_TS,
+        point_count: u32 = TI_POINT_COUNT,
+        decoded_len: u32 = TI_DECODED_LEN,
+        payload_len: u32 = TI_PAYLOAD_LEN,
     }
 }
 
-impl MetricEntry {
-    fn decode(b: &[u8; METRIC_ENTRY_LEN]) -> MetricEntry {
-        MetricEntry {
-            metric_id: le_u16(b, MI_METRIC_ID),
-            value_type: b[MI_VALUE_TYPE],
-            offset: le_u64(b, MI_FRAME_OFFSET),
-            start_ts: le_i64(b, MI_START_TS),
-            end_ts: le_i64(b, MI_END_TS),
-            time_frame_id: le_u16(b, MI_TIME_FRAME_ID),
-            time_offset: le_u32(b, MI_TIME_OFFSET),
-            decoded_len: le_u32(b, MI_DECODED_LEN),
-            payload_len: le_u32(b, MI_PAYLOAD_LEN),
-        }
-    }
-
-    fn encode(&self) -> [u8; METRIC_ENTRY_LEN] {
-        let mut b = [0u8; METRIC_ENTRY_LEN];
-        put_u16(&mut b, MI_METRIC_ID, self.metric_id);
-        b[MI_VALUE_TYPE] = self.value_type;
-        put_u64(&mut b, MI_FRAME_OFFSET, self.offset);
-        put_i64(&mut b, MI_START_TS, self.start_ts);
-        put_i64(&mut b, MI_END_TS, self.end_ts);
-        put_u16(&mut b, MI_TIME_FRAME_ID, self.time_frame_id);
-        put_u32(&mut b, MI_TIME_OFFSET, self.time_offset);
-        put_u32(&mut b, MI_DECODED_LEN, self.decoded_len);
-        put_u32(&mut b, MI_PAYLOAD_LEN, self.payload_len);
-        b
+index_entry! {
+    /// One metric index entry.
+    MetricEntry[METRIC_ENTRY_LEN] {
+        metric_id: u16 = MI_METRIC_ID,
+        value_type: u8 = MI_VALUE_TYPE,
+        offset: u64 = MI_FRAME_OFFSET,
+        start_ts: i64 = MI_START_TS,
+        end_ts: i64 = MI_END_TS,
+        time_frame_id: u16 = MI_TIME_FRAME_ID,
+        time_offset: u32 = MI_TIME_OFFSET,
+        decoded_len: u32 = MI_DECODED_LEN,
+        payload_len: u32 = MI_PAYLOAD_LEN,
     }
 }
 
