@@ -15,6 +15,7 @@ pub mod cache;
 mod error;
 mod frame;
 pub mod header;
+mod le;
 mod reader;
 mod source;
 pub mod v1;

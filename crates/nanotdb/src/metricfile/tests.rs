@@ -2,6 +2,7 @@
 //! layouts, damage detection and the time-frame cache.
 
 use super::header::*;
+use super::le::{le_i64, le_u16, le_u32, le_u64};
 use super::v1::{PAGE_INFO_LEN, PI_FRAME_OFFSET, PI_METRIC_ID, PI_POINT_COUNT};
 use super::v1::{PI_PAYLOAD_LEN, PI_UNCOMPRESSED_LEN, PI_VALUE_TYPE};
 use super::*;

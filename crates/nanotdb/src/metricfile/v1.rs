@@ -6,8 +6,9 @@ use std::ops::ControlFlow;
 
 use super::header::{
     FTR_COUNT, FTR_VERSION, FileHeader, Footer, FrameHeader, FrameKind, MPG1_UNCOMPRESSED_LEN,
-    V1_METRIC_COUNT, index_entry, le_u32,
+    V1_METRIC_COUNT,
 };
+use super::le::{index_entry, le_u32};
 use super::reader::emit_in_range;
 use super::source::Source;
 use super::writer::{Out, TsRange};

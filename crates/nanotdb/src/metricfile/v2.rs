@@ -9,8 +9,9 @@ use std::sync::Arc;
 use super::cache::{CacheKey, global_cache};
 use super::header::{
     FTR_RESERVED, FTR_VERSION, FileHeader, Footer, FrameHeader, FrameKind, MPG2_DECODED_LEN,
-    MPG2_TIME_OFFSET, TPG2_DECODED_LEN, TPG2_TIME_ENCODING, V2_RESERVED_B, index_entry, le_u16,
+    MPG2_TIME_OFFSET, TPG2_DECODED_LEN, TPG2_TIME_ENCODING, V2_RESERVED_B,
 };
+use super::le::{index_entry, le_u16};
 use super::reader::emit_in_range;
 use super::source::{Source, entries};
 use super::writer::{Out, TsRange};
