@@ -97,10 +97,10 @@ impl Source {
     pub(crate) fn check_against_index(
         &self,
         off: u64,
-        kind: FrameKind,
+        h: &FrameHeader,
         fields: &[Field<'_>],
     ) -> Result<()> {
-        let n = names(kind);
+        let n = names(h.kind());
         match fields.iter().find(|(_, frame, index)| frame != index) {
             Some((field, frame, index)) => Err(self.corrupt(
                 off,

@@ -187,7 +187,7 @@ fn read_frame(src: &Source, e: &Entry, raw: &mut Vec<u8>, decoded: &mut Vec<u8>)
     let (point_count, uncompressed_len) = (h.point_count(), h.decoded_len());
     src.check_against_index(
         off,
-        FrameKind::Mpg1,
+        &h,
         &[
             ("metric id", h.id().into(), e.metric_id.into()),
             ("value type", h.type_code().into(), e.value_type.into()),

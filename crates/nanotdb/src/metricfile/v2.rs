@@ -296,7 +296,7 @@ fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64
     let (point_count, decoded_len) = (h.point_count(), h.decoded_len());
     src.check_against_index(
         off,
-        FrameKind::Tpg2,
+        &h,
         &[
             ("id", h.id().into(), t.id.into()),
             ("point_count", point_count.into(), t.point_count.into()),
@@ -348,7 +348,7 @@ fn read_metric_frame(
     let decoded_len = h.decoded_len();
     src.check_against_index(
         off,
-        FrameKind::Mpg2,
+        &h,
         &[
             ("metric id", h.id().into(), m.metric_id.into()),
             ("value type", h.type_code().into(), m.value_type.into()),
