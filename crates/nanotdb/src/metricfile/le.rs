@@ -67,40 +67,25 @@ impl LeField for u8 {
     }
 }
 
-impl LeField for u16 {
-    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
-        le_u16(b, at)
-    }
-    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
-        put_u16(b, at, self);
-    }
+/// The multi-byte [`LeField`]s, each through its reader and writer above.
+macro_rules! le_field {
+    ($($ty:ty => $get:ident, $put:ident;)*) => {$(
+        impl LeField for $ty {
+            fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
+                $get(b, at)
+            }
+            fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
+                $put(b, at, self);
+            }
+        }
+    )*};
 }
 
-impl LeField for u32 {
-    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
-        le_u32(b, at)
-    }
-    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
-        put_u32(b, at, self);
-    }
-}
-
-impl LeField for u64 {
-    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
-        le_u64(b, at)
-    }
-    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
-        put_u64(b, at, self);
-    }
-}
-
-impl LeField for i64 {
-    fn get<const N: usize>(b: &[u8; N], at: usize) -> Self {
-        le_i64(b, at)
-    }
-    fn put<const N: usize>(self, b: &mut [u8; N], at: usize) {
-        put_i64(b, at, self);
-    }
+le_field! {
+    u16 => le_u16, put_u16;
+    u32 => le_u32, put_u32;
+    u64 => le_u64, put_u64;
+    i64 => le_i64, put_i64;
 }
 
 /// Declares an index entry (PAGE_INFO, time index, metric index) from one
