@@ -3,13 +3,16 @@
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
-use std::path::Path;
 
-use super::{
-    CorruptKind, FILE_HEADER_LEN, FOOTER_LEN, FRAME_HEADER_LEN, FileSummary, FrameInfo,
-    MetricSamples, Out, Result, Source, Version, WriteSummary, check_codec, compress_for,
-    file_header, footer, le_i64, le_u16, le_u32, le_u64,
+use super::header::{
+    FTR_COUNT, FTR_VERSION, FileHeader, Footer, FrameHeader, FrameKind, MPG1_UNCOMPRESSED_LEN,
+    V1_METRIC_COUNT,
 };
+use super::le::{index_entry, le_u32};
+use super::reader::emit_in_range;
+use super::source::Source;
+use super::writer::{Out, TsRange};
+use super::{CorruptKind, FILE_HEADER_LEN, FileSummary, FrameInfo, MetricSamples, Result, Version};
 use crate::config::Codec;
 
 /// Frame magic.
@@ -19,26 +22,45 @@ pub const PAGE_INFO_LEN: usize = 44;
 /// Decoded bytes per point (8 timestamp + 4 value).
 const POINT_BYTES: u64 = 12;
 
-/// One PAGE_INFO entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Entry {
-    pub(crate) metric_id: u16,
-    pub(crate) value_type: u8,
-    pub(crate) offset: u64,
-    pub(crate) min_ts: i64,
-    pub(crate) max_ts: i64,
-    pub(crate) point_count: u32,
-    pub(crate) uncompressed_len: u32,
-    pub(crate) payload_len: u32,
+/// PAGE_INFO: metric id, u16.
+pub const PI_METRIC_ID: usize = 0;
+/// PAGE_INFO: value type, u8.
+pub const PI_VALUE_TYPE: usize = 2;
+/// PAGE_INFO: reserved byte (never checked).
+pub const PI_RESERVED: usize = 3;
+/// PAGE_INFO: absolute offset of the frame, u64.
+pub const PI_FRAME_OFFSET: usize = 4;
+/// PAGE_INFO: the metric's smallest timestamp, i64 (filters only).
+pub const PI_MIN_TS: usize = 12;
+/// PAGE_INFO: the metric's largest timestamp, i64 (filters only).
+pub const PI_MAX_TS: usize = 20;
+/// PAGE_INFO: point count, u32.
+pub const PI_POINT_COUNT: usize = 28;
+/// PAGE_INFO: decoded payload length, u32.
+pub const PI_UNCOMPRESSED_LEN: usize = 32;
+/// PAGE_INFO: compressed payload length, u32.
+pub const PI_PAYLOAD_LEN: usize = 36;
+/// PAGE_INFO: 4 reserved bytes that must be zero.
+pub const PI_RESERVED2: usize = 40;
+
+index_entry! {
+    /// One PAGE_INFO entry.
+    Entry[PAGE_INFO_LEN] {
+        metric_id: u16 = PI_METRIC_ID,
+        value_type: u8 = PI_VALUE_TYPE,
+        offset: u64 = PI_FRAME_OFFSET,
+        min_ts: i64 = PI_MIN_TS,
+        max_ts: i64 = PI_MAX_TS,
+        point_count: u32 = PI_POINT_COUNT,
+        uncompressed_len: u32 = PI_UNCOMPRESSED_LEN,
+        payload_len: u32 = PI_PAYLOAD_LEN,
+    }
 }
 
 /// Header and PAGE_INFO array of an open v1 file.
 #[derive(Debug)]
 pub(crate) struct Index {
-    flags: u32,
-    partition_kind: u8,
-    min_ts: i64,
-    max_ts: i64,
+    header: FileHeader,
     pub(crate) entries: Vec<Entry>,
 }
 
@@ -46,41 +68,35 @@ impl Index {
     /// Validation steps 1–6 of docs/FORMATS.md §8.2 (step 1, the size, is done by the caller
     /// but repeated here so the function stands alone).
     pub(crate) fn load(src: &Source) -> Result<Index> {
-        if src.len < super::MIN_FILE_LEN {
-            return Err(src.corrupt(0, CorruptKind::TooSmall, format!("{} bytes", src.len)));
-        }
-        let foff = src.len - FOOTER_LEN as u64;
-        let ft: [u8; FOOTER_LEN] = src.read_array(foff, "footer")?;
-        if &ft[0..4] != super::FOOTER_MAGIC {
-            return Err(src.corrupt(foff, CorruptKind::BadMagic, "footer magic is not NTFT"));
-        }
-        src.check_crc(foff, &ft, 12, "footer")?;
-        let tv = le_u32(&ft, 4);
+        src.require_min_len()?;
+        let (foff, ft) = src.footer()?;
+        src.check_crc(foff, ft.crc(), "footer")?;
+        let tv = ft.version();
         if tv != 1 {
             return Err(src.corrupt(
-                foff + 4,
+                foff + FTR_VERSION as u64,
                 CorruptKind::BadVersion,
                 format!("footer trailer version {tv}, want 1"),
             ));
         }
-        let count = le_u32(&ft, 8);
+        let count = ft.count();
         let table_len = u64::from(count) * PAGE_INFO_LEN as u64;
         let start = match foff.checked_sub(table_len) {
             Some(s) if s >= FILE_HEADER_LEN as u64 => s,
             _ => {
                 return Err(src.corrupt(
-                    foff + 8,
+                    foff + FTR_COUNT as u64,
                     CorruptKind::OutOfBounds,
                     format!("PAGE_INFO table of {count} entries does not fit the file"),
                 ));
             }
         };
         let h = src.file_header(1)?;
-        let metric_count = le_u32(&h, 32);
-        let page_count = le_u32(&h, 36);
+        let metric_count = h.v1_metric_count();
+        let page_count = h.v1_page_count();
         if metric_count != count || page_count != count {
             return Err(src.corrupt(
-                32,
+                V1_METRIC_COUNT as u64,
                 CorruptKind::CountMismatch,
                 format!(
                     "header metric_count {metric_count} / page_count {page_count}, footer count {count}"
@@ -89,75 +105,49 @@ impl Index {
         }
         // The table lies inside the file (checked above), so this allocation
         // is bounded by the file size.
-        let mut table = vec![0u8; table_len as usize];
-        src.read_at(start, &mut table, "PAGE_INFO table")?;
+        let table = src.read_table(start, count, PAGE_INFO_LEN, "PAGE_INFO table")?;
         let mut entries = Vec::with_capacity(count as usize);
         let mut seen = HashSet::with_capacity(count as usize);
-        for (i, chunk) in table.chunks_exact(PAGE_INFO_LEN).enumerate() {
+        for (i, b) in super::source::entries::<PAGE_INFO_LEN>(&table) {
             let eoff = start + (i * PAGE_INFO_LEN) as u64;
-            let mut b = [0u8; PAGE_INFO_LEN];
-            b.copy_from_slice(chunk);
-            if le_u32(&b, 40) != 0 {
+            if le_u32(&b, PI_RESERVED2) != 0 {
                 return Err(src.corrupt(
-                    eoff + 40,
+                    eoff + PI_RESERVED2 as u64,
                     CorruptKind::Reserved,
                     format!("PAGE_INFO entry {i} reserved bytes 40..43"),
                 ));
             }
-            let e = Entry {
-                metric_id: le_u16(&b, 0),
-                value_type: b[2],
-                offset: le_u64(&b, 4),
-                min_ts: le_i64(&b, 12),
-                max_ts: le_i64(&b, 20),
-                point_count: le_u32(&b, 28),
-                uncompressed_len: le_u32(&b, 32),
-                payload_len: le_u32(&b, 36),
-            };
+            let e = Entry::decode(&b);
             if !seen.insert(e.offset) {
                 return Err(src.corrupt(
-                    eoff + 4,
+                    eoff + PI_FRAME_OFFSET as u64,
                     CorruptKind::DuplicateOffset,
                     format!("PAGE_INFO entry {i} repeats frame offset {}", e.offset),
                 ));
             }
             entries.push(e);
         }
-        Ok(Index {
-            flags: le_u32(&h, 8),
-            partition_kind: h[12],
-            min_ts: le_i64(&h, 16),
-            max_ts: le_i64(&h, 24),
-            entries,
-        })
+        Ok(Index { header: h, entries })
     }
 
     pub(crate) fn summary(&self, file_len: u64) -> FileSummary {
-        FileSummary {
-            version: Version::V1,
-            file_len,
-            flags: self.flags,
-            partition_kind: self.partition_kind,
-            min_ts: self.min_ts,
-            max_ts: self.max_ts,
-            time_frames: Vec::new(),
-            frames: self
-                .entries
-                .iter()
-                .map(|e| FrameInfo {
-                    offset: e.offset,
-                    metric_id: e.metric_id,
-                    value_type: e.value_type,
-                    point_count: e.point_count,
-                    payload_len: e.payload_len,
-                    decoded_len: e.uncompressed_len,
-                    start_ts: e.min_ts,
-                    end_ts: e.max_ts,
-                    time_frame_id: None,
-                    time_offset: None,
-                })
-                .collect(),
-        }
+        let frames = self
+            .entries
+            .iter()
+            .map(|e| FrameInfo {
+                offset: e.offset,
+                metric_id: e.metric_id,
+                value_type: e.value_type,
+                point_count: e.point_count,
+                payload_len: e.payload_len,
+                decoded_len: e.uncompressed_len,
+                start_ts: e.min_ts,
+                end_ts: e.max_ts,
+                time_frame_id: None,
+                time_offset: None,
+            })
+            .collect();
+        FileSummary::from_header(Version::V1, file_len, &self.header, Vec::new(), frames)
     }
 
     /// Step 7 of docs/FORMATS.md §8.2 for every entry matching `id` (all when `None`) whose
@@ -178,15 +168,9 @@ impl Index {
             }
             let n = read_frame(src, e, &mut raw, &mut decoded)?;
             let (ts_bytes, val_bytes) = decoded.split_at(n * 8);
-            for (t, v) in ts_bytes.chunks_exact(8).zip(val_bytes.chunks_exact(4)) {
-                let ts = i64::from_le_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]]);
-                if ts < from || ts > to {
-                    continue;
-                }
-                let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-                if f(e.metric_id, ts, v).is_break() {
-                    return Ok(ControlFlow::Break(()));
-                }
+            let ts = ts_bytes.chunks_exact(8).map(read_i64);
+            if emit_in_range(e.metric_id, ts, val_bytes, (from, to), f).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
         Ok(ControlFlow::Continue(()))
@@ -197,103 +181,41 @@ impl Index {
 /// the point count n is returned.
 fn read_frame(src: &Source, e: &Entry, raw: &mut Vec<u8>, decoded: &mut Vec<u8>) -> Result<usize> {
     let off = e.offset;
-    let h: [u8; FRAME_HEADER_LEN] = src.read_array(off, "v1 frame header")?;
-    if &h[0..4] != FRAME_MAGIC {
-        return Err(src.corrupt(off, CorruptKind::BadMagic, "frame magic is not MPG1"));
-    }
-    let hl = le_u16(&h, 4);
-    if usize::from(hl) != FRAME_HEADER_LEN {
-        return Err(src.corrupt(
-            off + 4,
-            CorruptKind::BadHeaderLen,
-            format!("frame header_len {hl}, want 48"),
-        ));
-    }
-    let codec_id = le_u16(&h, 6);
-    check_codec(src, off + 6, codec_id, "v1 frame")?;
-    src.check_crc(off, &h, 44, "v1 frame header")?;
-    let metric_id = le_u16(&h, 8);
-    let value_type = h[10];
-    let start_ts = le_i64(&h, 12);
-    let end_ts = le_i64(&h, 20);
-    let point_count = le_u32(&h, 28);
-    let payload_len = le_u32(&h, 32);
-    let uncompressed_len = le_u32(&h, 36);
-    let mismatch = |field: &str, frame: u64, index: u64| {
-        src.corrupt(
-            off,
-            CorruptKind::IndexMismatch,
-            format!("frame {field} {frame} != PAGE_INFO {index}"),
-        )
-    };
-    if metric_id != e.metric_id {
-        return Err(mismatch("metric id", metric_id.into(), e.metric_id.into()));
-    }
-    if value_type != e.value_type {
-        return Err(mismatch(
-            "value type",
-            value_type.into(),
-            e.value_type.into(),
-        ));
-    }
-    if payload_len != e.payload_len {
-        return Err(mismatch(
-            "payload_len",
-            payload_len.into(),
-            e.payload_len.into(),
-        ));
-    }
-    if uncompressed_len != e.uncompressed_len {
-        return Err(mismatch(
-            "uncompressed_len",
-            uncompressed_len.into(),
-            e.uncompressed_len.into(),
-        ));
-    }
-    if point_count != e.point_count {
-        return Err(mismatch(
-            "point_count",
-            point_count.into(),
-            e.point_count.into(),
-        ));
-    }
-    let poff = off + FRAME_HEADER_LEN as u64;
-    let payload = src.read_payload(poff, payload_len, raw, "v1 frame payload")?;
-    src.decompress(
-        poff,
-        codec_id,
-        payload,
-        uncompressed_len,
-        decoded,
-        "v1 frame payload",
+    let h = src.frame_header(off, FrameKind::Mpg1)?;
+    src.check_frame_codec(off, &h)?;
+    src.check_frame_crc(off, &h)?;
+    let (point_count, uncompressed_len) = (h.point_count(), h.decoded_len());
+    src.check_against_index(
+        off,
+        &h,
+        &[
+            ("metric id", h.id().into(), e.metric_id.into()),
+            ("value type", h.type_code().into(), e.value_type.into()),
+            ("payload_len", h.payload_len().into(), e.payload_len.into()),
+            (
+                "uncompressed_len",
+                uncompressed_len.into(),
+                e.uncompressed_len.into(),
+            ),
+            ("point_count", point_count.into(), e.point_count.into()),
+        ],
     )?;
+    src.frame_payload(off, &h, raw, decoded)?;
     if u64::from(uncompressed_len) != POINT_BYTES * u64::from(point_count) {
         return Err(src.corrupt(
-            off + 36,
+            off + MPG1_UNCOMPRESSED_LEN as u64,
             CorruptKind::BadLength,
             format!("uncompressed_len {uncompressed_len} != 12 x point_count {point_count}"),
         ));
     }
     let n = point_count as usize;
-    let first = decoded.get(0..8);
-    let last = n.checked_sub(1).and_then(|l| decoded.get(l * 8..l * 8 + 8));
-    match (first, last) {
-        (Some(a), Some(b)) if read_i64(a) == start_ts && read_i64(b) == end_ts => {}
-        _ => {
-            return Err(src.corrupt(
-                off + 12,
-                CorruptKind::BadTimestamps,
-                format!("decoded first/last timestamps differ from start_ts {start_ts} / end_ts {end_ts}"),
-            ));
-        }
-    }
-    if value_type != 1 && value_type != 2 {
-        return Err(src.corrupt(
-            off + 10,
-            CorruptKind::BadValueType,
-            format!("value type {value_type}"),
-        ));
-    }
+    let first = decoded.get(0..8).map(read_i64);
+    let last = n
+        .checked_sub(1)
+        .and_then(|l| decoded.get(l * 8..l * 8 + 8))
+        .map(read_i64);
+    src.check_first_last(off, &h, first, last)?;
+    src.check_value_type(off, &h)?;
     Ok(n)
 }
 
@@ -305,20 +227,19 @@ fn read_i64(b: &[u8]) -> i64 {
 }
 
 /// Writes frames, PAGE_INFO and footer after the header placeholder;
-/// returns the final header and the summary.
+/// returns the final header (which holds the counts and the range) and the
+/// number of points written.
 pub(crate) fn write_body(
     w: &mut Out<'_>,
-    path: &Path,
     codec: Codec,
     partition_kind: u8,
     metrics: &[MetricSamples],
     order: &[usize],
-) -> Result<([u8; 64], WriteSummary)> {
+) -> Result<(FileHeader, u64)> {
     let mut raw = Vec::new();
     let mut comp = Vec::new();
     let mut infos = Vec::with_capacity(order.len() * PAGE_INFO_LEN);
-    let mut min_ts = i64::MAX;
-    let mut max_ts = i64::MIN;
+    let mut range = TsRange::new();
     let mut points = 0u64;
     for &i in order {
         let m = &metrics[i];
@@ -332,69 +253,30 @@ pub(crate) fn write_body(
         for v in &m.vals {
             raw.extend_from_slice(&v.to_le_bytes());
         }
-        let payload_len = compress_for(path, codec, &raw, &mut comp)?;
         let n = m.ts.len() as u32;
-        let ulen = raw.len() as u32;
-        let offset = w.pos;
-        let mut h = [0u8; FRAME_HEADER_LEN];
-        h[0..4].copy_from_slice(FRAME_MAGIC);
-        h[4..6].copy_from_slice(&(FRAME_HEADER_LEN as u16).to_le_bytes());
-        h[6..8].copy_from_slice(&u16::from(codec.id()).to_le_bytes());
-        h[8..10].copy_from_slice(&m.id.to_le_bytes());
-        h[10] = m.value_type;
-        h[12..20].copy_from_slice(&start.to_le_bytes());
-        h[20..28].copy_from_slice(&end.to_le_bytes());
-        h[28..32].copy_from_slice(&n.to_le_bytes());
-        h[32..36].copy_from_slice(&payload_len.to_le_bytes());
-        h[36..40].copy_from_slice(&ulen.to_le_bytes());
-        let crc = crc32fast::hash(&h[..44]);
-        h[44..48].copy_from_slice(&crc.to_le_bytes());
-        w.put(&h)?;
-        w.put(&comp)?;
-        w.put(&crc32fast::hash(&comp).to_le_bytes())?;
-
-        let mut e = [0u8; PAGE_INFO_LEN];
-        e[0..2].copy_from_slice(&m.id.to_le_bytes());
-        e[2] = m.value_type;
-        e[4..12].copy_from_slice(&offset.to_le_bytes());
-        e[12..20].copy_from_slice(&start.to_le_bytes());
-        e[20..28].copy_from_slice(&end.to_le_bytes());
-        e[28..32].copy_from_slice(&n.to_le_bytes());
-        e[32..36].copy_from_slice(&ulen.to_le_bytes());
-        e[36..40].copy_from_slice(&payload_len.to_le_bytes());
-        infos.extend_from_slice(&e);
-        min_ts = min_ts.min(start);
-        max_ts = max_ts.max(end);
+        let mut h = FrameHeader::new(FrameKind::Mpg1);
+        h.set_id(m.id, m.value_type)
+            .set_range(start, end)
+            .set_point_count(n);
+        let (offset, payload_len) = w.put_frame(codec, h, &raw, &mut comp)?;
+        let entry = Entry {
+            metric_id: m.id,
+            value_type: m.value_type,
+            offset,
+            min_ts: start,
+            max_ts: end,
+            point_count: n,
+            uncompressed_len: raw.len() as u32,
+            payload_len,
+        };
+        infos.extend_from_slice(&entry.encode());
+        range.add(start, end);
         points += u64::from(n);
     }
-    let count = u32::try_from(order.len()).map_err(|_| super::MetricFileError::InvalidInput {
-        path: path.to_path_buf(),
-        reason: "too many metrics".into(),
-    })?;
-    if count == 0 {
-        min_ts = 0;
-        max_ts = 0;
-    }
+    let count = u32::try_from(order.len()).map_err(|_| w.invalid("too many metrics"))?;
+    let (min_ts, max_ts) = range.finish(count == 0);
     w.put(&infos)?;
-    w.put(&footer(1, count))?;
-    let mut fields = [0u8; 44];
-    fields[0..8].copy_from_slice(&min_ts.to_le_bytes());
-    fields[8..16].copy_from_slice(&max_ts.to_le_bytes());
-    fields[16..20].copy_from_slice(&count.to_le_bytes());
-    fields[20..24].copy_from_slice(&count.to_le_bytes());
-    let header = file_header(Version::V1, partition_kind, &fields);
-    Ok((
-        header,
-        WriteSummary {
-            path: path.to_path_buf(),
-            version: Version::V1,
-            codec,
-            bytes: 0,
-            time_frames: 0,
-            metric_frames: count,
-            points,
-            min_ts,
-            max_ts,
-        },
-    ))
+    w.put(Footer::new(1, count).as_bytes())?;
+    let header = FileHeader::new_v1(partition_kind, min_ts, max_ts, count);
+    Ok((header, points))
 }

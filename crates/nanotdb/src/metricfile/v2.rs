@@ -4,15 +4,18 @@
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::path::Path;
 use std::sync::Arc;
 
 use super::cache::{CacheKey, global_cache};
-use super::{
-    CorruptKind, FOOTER_LEN, FRAME_HEADER_LEN, FileSummary, FrameInfo, MetricFileError,
-    MetricSamples, Out, Result, Source, TimeFrameInfo, Version, WriteSummary, check_codec,
-    compress_for, file_header, footer, le_i64, le_u16, le_u32, le_u64,
+use super::header::{
+    FTR_RESERVED, FTR_VERSION, FileHeader, Footer, FrameHeader, FrameKind, MPG2_DECODED_LEN,
+    MPG2_TIME_OFFSET, TPG2_DECODED_LEN, TPG2_TIME_ENCODING, V2_RESERVED_B,
 };
+use super::le::{index_entry, le_u16};
+use super::reader::emit_in_range;
+use super::source::{Source, entries};
+use super::writer::{Out, TsRange};
+use super::{CorruptKind, FileSummary, FrameInfo, MetricSamples, Result, TimeFrameInfo, Version};
 use crate::config::Codec;
 
 /// Time frame magic.
@@ -26,149 +29,155 @@ pub const METRIC_ENTRY_LEN: usize = 44;
 /// The only time encoding: raw i64 LE timestamps.
 pub const TIME_ENCODING_RAW: u8 = 1;
 
-/// One time index entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TimeEntry {
-    pub(crate) id: u16,
-    pub(crate) offset: u64,
-    pub(crate) start_ts: i64,
-    pub(crate) end_ts: i64,
-    pub(crate) point_count: u32,
-    pub(crate) decoded_len: u32,
-    pub(crate) payload_len: u32,
+/// Time index: time frame id, u16.
+pub const TI_ID: usize = 0;
+/// Time index: 2 reserved bytes that must be zero.
+pub const TI_RESERVED: usize = 2;
+/// Time index: absolute offset of the time frame, u64.
+pub const TI_FRAME_OFFSET: usize = 4;
+/// Time index: first timestamp, i64.
+pub const TI_START_TS: usize = 12;
+/// Time index: last timestamp, i64.
+pub const TI_END_TS: usize = 20;
+/// Time index: point count, u32.
+pub const TI_POINT_COUNT: usize = 28;
+/// Time index: decoded payload length, u32 (before payload_len, unlike the frame).
+pub const TI_DECODED_LEN: usize = 32;
+/// Time index: compressed payload length, u32.
+pub const TI_PAYLOAD_LEN: usize = 36;
+
+/// Metric index: metric id, u16.
+pub const MI_METRIC_ID: usize = 0;
+/// Metric index: value type, u8.
+pub const MI_VALUE_TYPE: usize = 2;
+/// Metric index: reserved byte that must be zero.
+pub const MI_RESERVED: usize = 3;
+/// Metric index: absolute offset of the metric frame, u64.
+pub const MI_FRAME_OFFSET: usize = 4;
+/// Metric index: first timestamp, i64.
+pub const MI_START_TS: usize = 12;
+/// Metric index: last timestamp, i64.
+pub const MI_END_TS: usize = 20;
+/// Metric index: id of the time frame holding the slice, u16.
+pub const MI_TIME_FRAME_ID: usize = 28;
+/// Metric index: 2 reserved bytes that must be zero.
+pub const MI_RESERVED2: usize = 30;
+/// Metric index: index in the time frame where the slice begins, u32.
+pub const MI_TIME_OFFSET: usize = 32;
+/// Metric index: decoded payload length, u32 (before payload_len, unlike the frame).
+pub const MI_DECODED_LEN: usize = 36;
+/// Metric index: compressed payload length, u32.
+pub const MI_PAYLOAD_LEN: usize = 40;
+
+index_entry! {
+    /// One time index entry.
+    TimeEntry[TIME_ENTRY_LEN] {
+        id: u16 = TI_ID,
+        offset: u64 = TI_FRAME_OFFSET,
+        start_ts: i64 = TI_START_TS,
+        end_ts: i64 = TI_END_TS,
+        point_count: u32 = TI_POINT_COUNT,
+        decoded_len: u32 = TI_DECODED_LEN,
+        payload_len: u32 = TI_PAYLOAD_LEN,
+    }
 }
 
-/// One metric index entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MetricEntry {
-    pub(crate) metric_id: u16,
-    pub(crate) value_type: u8,
-    pub(crate) offset: u64,
-    pub(crate) start_ts: i64,
-    pub(crate) end_ts: i64,
-    pub(crate) time_frame_id: u16,
-    pub(crate) time_offset: u32,
-    pub(crate) decoded_len: u32,
-    pub(crate) payload_len: u32,
+index_entry! {
+    /// One metric index entry.
+    MetricEntry[METRIC_ENTRY_LEN] {
+        metric_id: u16 = MI_METRIC_ID,
+        value_type: u8 = MI_VALUE_TYPE,
+        offset: u64 = MI_FRAME_OFFSET,
+        start_ts: i64 = MI_START_TS,
+        end_ts: i64 = MI_END_TS,
+        time_frame_id: u16 = MI_TIME_FRAME_ID,
+        time_offset: u32 = MI_TIME_OFFSET,
+        decoded_len: u32 = MI_DECODED_LEN,
+        payload_len: u32 = MI_PAYLOAD_LEN,
+    }
 }
 
 /// Header and both indexes of an open v2 file.
 #[derive(Debug)]
 pub(crate) struct Index {
-    flags: u32,
-    partition_kind: u8,
-    min_ts: i64,
-    max_ts: i64,
+    header: FileHeader,
     pub(crate) times: Vec<TimeEntry>,
     /// Time frame id → position in `times`; a later duplicate id wins.
     by_id: HashMap<u16, usize>,
     pub(crate) metrics: Vec<MetricEntry>,
 }
 
-/// Reads a whole index table of `count` entries of `len` bytes at `offset`
-/// after checking it lies inside the file (so the allocation is bounded).
-fn read_table(src: &Source, offset: u64, count: u32, len: usize, what: &str) -> Result<Vec<u8>> {
-    let n = u64::from(count) * len as u64;
-    src.check_range(offset, n, what)?;
-    let mut buf = vec![0u8; n as usize];
-    src.read_at(offset, &mut buf, what)?;
-    Ok(buf)
-}
-
 impl Index {
     /// Validation steps 1–4 of docs/FORMATS.md §8.5.
     pub(crate) fn load(src: &Source) -> Result<Index> {
-        if src.len < super::MIN_FILE_LEN {
-            return Err(src.corrupt(0, CorruptKind::TooSmall, format!("{} bytes", src.len)));
-        }
-        let foff = src.len - FOOTER_LEN as u64;
-        let ft: [u8; FOOTER_LEN] = src.read_array(foff, "footer")?;
-        if &ft[0..4] != super::FOOTER_MAGIC {
-            return Err(src.corrupt(foff, CorruptKind::BadMagic, "footer magic is not NTFT"));
-        }
-        let fv = le_u32(&ft, 4);
+        src.require_min_len()?;
+        let (foff, ft) = src.footer()?;
+        let fv = ft.version();
         if fv != 2 {
             return Err(src.corrupt(
-                foff + 4,
+                foff + FTR_VERSION as u64,
                 CorruptKind::BadVersion,
                 format!("footer version {fv}, want 2"),
             ));
         }
-        if le_u32(&ft, 8) != 0 {
-            return Err(src.corrupt(foff + 8, CorruptKind::Reserved, "footer bytes 8..11"));
+        if ft.reserved() != 0 {
+            return Err(src.corrupt(
+                foff + FTR_RESERVED as u64,
+                CorruptKind::Reserved,
+                "footer bytes 8..11",
+            ));
         }
-        src.check_crc(foff, &ft, 12, "footer")?;
+        src.check_crc(foff, ft.crc(), "footer")?;
         let h = src.file_header(2)?;
-        if le_u32(&h, 56) != 0 {
-            return Err(src.corrupt(56, CorruptKind::Reserved, "header bytes 56..59"));
+        if h.v2_reserved() != 0 {
+            return Err(src.corrupt(
+                V2_RESERVED_B as u64,
+                CorruptKind::Reserved,
+                "header bytes 56..59",
+            ));
         }
-        let t_count = le_u32(&h, 32);
-        let m_count = le_u32(&h, 36);
-        let t_off = le_u64(&h, 40);
-        let m_off = le_u64(&h, 48);
+        let t_count = h.v2_time_frame_count();
+        let m_count = h.v2_metric_frame_count();
+        let t_off = h.v2_time_index_offset();
+        let m_off = h.v2_metric_index_offset();
 
-        let table = read_table(src, t_off, t_count, TIME_ENTRY_LEN, "time index")?;
+        let table = src.read_table(t_off, t_count, TIME_ENTRY_LEN, "time index")?;
         let mut times = Vec::with_capacity(t_count as usize);
         let mut by_id = HashMap::with_capacity(t_count as usize);
-        for (i, chunk) in table.chunks_exact(TIME_ENTRY_LEN).enumerate() {
-            let mut b = [0u8; TIME_ENTRY_LEN];
-            b.copy_from_slice(chunk);
-            if le_u16(&b, 2) != 0 {
+        for (i, b) in entries::<TIME_ENTRY_LEN>(&table) {
+            if le_u16(&b, TI_RESERVED) != 0 {
                 return Err(src.corrupt(
-                    t_off + (i * TIME_ENTRY_LEN) as u64 + 2,
+                    t_off + (i * TIME_ENTRY_LEN + TI_RESERVED) as u64,
                     CorruptKind::Reserved,
                     format!("time index entry {i} bytes 2..3"),
                 ));
             }
-            let e = TimeEntry {
-                id: le_u16(&b, 0),
-                offset: le_u64(&b, 4),
-                start_ts: le_i64(&b, 12),
-                end_ts: le_i64(&b, 20),
-                point_count: le_u32(&b, 28),
-                decoded_len: le_u32(&b, 32),
-                payload_len: le_u32(&b, 36),
-            };
+            let e = TimeEntry::decode(&b);
             by_id.insert(e.id, times.len());
             times.push(e);
         }
-        let table = read_table(src, m_off, m_count, METRIC_ENTRY_LEN, "metric index")?;
+        let table = src.read_table(m_off, m_count, METRIC_ENTRY_LEN, "metric index")?;
         let mut metrics = Vec::with_capacity(m_count as usize);
-        for (i, chunk) in table.chunks_exact(METRIC_ENTRY_LEN).enumerate() {
-            let mut b = [0u8; METRIC_ENTRY_LEN];
-            b.copy_from_slice(chunk);
+        for (i, b) in entries::<METRIC_ENTRY_LEN>(&table) {
             let eoff = m_off + (i * METRIC_ENTRY_LEN) as u64;
-            if b[3] != 0 {
+            if b[MI_RESERVED] != 0 {
                 return Err(src.corrupt(
-                    eoff + 3,
+                    eoff + MI_RESERVED as u64,
                     CorruptKind::Reserved,
                     format!("metric index entry {i} byte 3"),
                 ));
             }
-            if le_u16(&b, 30) != 0 {
+            if le_u16(&b, MI_RESERVED2) != 0 {
                 return Err(src.corrupt(
-                    eoff + 30,
+                    eoff + MI_RESERVED2 as u64,
                     CorruptKind::Reserved,
                     format!("metric index entry {i} bytes 30..31"),
                 ));
             }
-            metrics.push(MetricEntry {
-                metric_id: le_u16(&b, 0),
-                value_type: b[2],
-                offset: le_u64(&b, 4),
-                start_ts: le_i64(&b, 12),
-                end_ts: le_i64(&b, 20),
-                time_frame_id: le_u16(&b, 28),
-                time_offset: le_u32(&b, 32),
-                decoded_len: le_u32(&b, 36),
-                payload_len: le_u32(&b, 40),
-            });
+            metrics.push(MetricEntry::decode(&b));
         }
         Ok(Index {
-            flags: le_u32(&h, 8),
-            partition_kind: h[12],
-            min_ts: le_i64(&h, 16),
-            max_ts: le_i64(&h, 24),
+            header: h,
             times,
             by_id,
             metrics,
@@ -176,43 +185,36 @@ impl Index {
     }
 
     pub(crate) fn summary(&self, file_len: u64) -> FileSummary {
-        FileSummary {
-            version: Version::V2,
-            file_len,
-            flags: self.flags,
-            partition_kind: self.partition_kind,
-            min_ts: self.min_ts,
-            max_ts: self.max_ts,
-            time_frames: self
-                .times
-                .iter()
-                .map(|t| TimeFrameInfo {
-                    id: t.id,
-                    offset: t.offset,
-                    point_count: t.point_count,
-                    payload_len: t.payload_len,
-                    decoded_len: t.decoded_len,
-                    start_ts: t.start_ts,
-                    end_ts: t.end_ts,
-                })
-                .collect(),
-            frames: self
-                .metrics
-                .iter()
-                .map(|m| FrameInfo {
-                    offset: m.offset,
-                    metric_id: m.metric_id,
-                    value_type: m.value_type,
-                    point_count: m.decoded_len / 4,
-                    payload_len: m.payload_len,
-                    decoded_len: m.decoded_len,
-                    start_ts: m.start_ts,
-                    end_ts: m.end_ts,
-                    time_frame_id: Some(m.time_frame_id),
-                    time_offset: Some(m.time_offset),
-                })
-                .collect(),
-        }
+        let time_frames = self
+            .times
+            .iter()
+            .map(|t| TimeFrameInfo {
+                id: t.id,
+                offset: t.offset,
+                point_count: t.point_count,
+                payload_len: t.payload_len,
+                decoded_len: t.decoded_len,
+                start_ts: t.start_ts,
+                end_ts: t.end_ts,
+            })
+            .collect();
+        let frames = self
+            .metrics
+            .iter()
+            .map(|m| FrameInfo {
+                offset: m.offset,
+                metric_id: m.metric_id,
+                value_type: m.value_type,
+                point_count: m.decoded_len / 4,
+                payload_len: m.payload_len,
+                decoded_len: m.decoded_len,
+                start_ts: m.start_ts,
+                end_ts: m.end_ts,
+                time_frame_id: Some(m.time_frame_id),
+                time_offset: Some(m.time_offset),
+            })
+            .collect();
+        FileSummary::from_header(Version::V2, file_len, &self.header, time_frames, frames)
     }
 
     /// Step 5 of docs/FORMATS.md §8.5 for every metric entry matching `id` (all when `None`)
@@ -254,7 +256,7 @@ impl Index {
                 .and_then(|end| ts.get(start..end))
                 .ok_or_else(|| {
                     src.corrupt(
-                        m.offset + 32,
+                        m.offset + MPG2_TIME_OFFSET as u64,
                         CorruptKind::SliceOutOfRange,
                         format!(
                             "time_offset {} + {} points > {} points in time frame {}",
@@ -265,14 +267,9 @@ impl Index {
                         ),
                     )
                 })?;
-            for (&t, v) in slice.iter().zip(vals.chunks_exact(4)) {
-                if t < from || t > to {
-                    continue;
-                }
-                let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-                if f(m.metric_id, t, v).is_break() {
-                    return Ok(ControlFlow::Break(()));
-                }
+            let ts = slice.iter().copied();
+            if emit_in_range(m.metric_id, ts, &vals, (from, to), f).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
         Ok(ControlFlow::Continue(()))
@@ -293,89 +290,36 @@ fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64
         return Ok(ts);
     }
     let off = t.offset;
-    let h: [u8; FRAME_HEADER_LEN] = src.read_array(off, "time frame header")?;
-    if &h[0..4] != TIME_MAGIC {
-        return Err(src.corrupt(off, CorruptKind::BadMagic, "time frame magic is not TPG2"));
-    }
-    let hl = le_u16(&h, 4);
-    if usize::from(hl) != FRAME_HEADER_LEN {
-        return Err(src.corrupt(
-            off + 4,
-            CorruptKind::BadHeaderLen,
-            format!("time frame header_len {hl}, want 48"),
-        ));
-    }
-    if le_u32(&h, 40) != 0 {
-        return Err(src.corrupt(off + 40, CorruptKind::Reserved, "time frame bytes 40..43"));
-    }
-    src.check_crc(off, &h, 44, "time frame header")?;
-    let codec_id = le_u16(&h, 6);
-    let id = le_u16(&h, 8);
-    let encoding = h[10];
-    let start_ts = le_i64(&h, 12);
-    let end_ts = le_i64(&h, 20);
-    let point_count = le_u32(&h, 28);
-    let payload_len = le_u32(&h, 32);
-    let decoded_len = le_u32(&h, 36);
-    let mismatch = |field: &str, frame: i128, index: i128| {
-        src.corrupt(
-            off,
-            CorruptKind::IndexMismatch,
-            format!("time frame {field} {frame} != time index {index}"),
-        )
-    };
-    if id != t.id {
-        return Err(mismatch("id", id.into(), t.id.into()));
-    }
-    if point_count != t.point_count {
-        return Err(mismatch(
-            "point_count",
-            point_count.into(),
-            t.point_count.into(),
-        ));
-    }
-    if payload_len != t.payload_len {
-        return Err(mismatch(
-            "payload_len",
-            payload_len.into(),
-            t.payload_len.into(),
-        ));
-    }
-    if decoded_len != t.decoded_len {
-        return Err(mismatch(
-            "decoded_len",
-            decoded_len.into(),
-            t.decoded_len.into(),
-        ));
-    }
-    if start_ts != t.start_ts {
-        return Err(mismatch("start_ts", start_ts.into(), t.start_ts.into()));
-    }
-    if end_ts != t.end_ts {
-        return Err(mismatch("end_ts", end_ts.into(), t.end_ts.into()));
-    }
-    check_codec(src, off + 6, codec_id, "time frame")?;
-    let poff = off + FRAME_HEADER_LEN as u64;
-    let payload = src.read_payload(poff, payload_len, raw, "time frame payload")?;
-    let mut decoded = Vec::new();
-    src.decompress(
-        poff,
-        codec_id,
-        payload,
-        decoded_len,
-        &mut decoded,
-        "time frame payload",
+    let h = src.frame_header(off, FrameKind::Tpg2)?;
+    src.check_frame_reserved(off, &h)?;
+    src.check_frame_crc(off, &h)?;
+    let (point_count, decoded_len) = (h.point_count(), h.decoded_len());
+    src.check_against_index(
+        off,
+        &h,
+        &[
+            ("id", h.id().into(), t.id.into()),
+            ("point_count", point_count.into(), t.point_count.into()),
+            ("payload_len", h.payload_len().into(), t.payload_len.into()),
+            ("decoded_len", decoded_len.into(), t.decoded_len.into()),
+            ("start_ts", h.start_ts().into(), t.start_ts.into()),
+            ("end_ts", h.end_ts().into(), t.end_ts.into()),
+        ],
     )?;
+    src.check_frame_codec(off, &h)?;
+    let mut decoded = Vec::new();
+    src.frame_payload(off, &h, raw, &mut decoded)?;
+    let encoding = h.type_code();
     if encoding != TIME_ENCODING_RAW {
         return Err(src.corrupt(
-            off + 10,
+            off + TPG2_TIME_ENCODING as u64,
             CorruptKind::BadTimeEncoding,
             format!("time encoding {encoding}, want 1"),
         ));
     }
     if u64::from(decoded_len) != 8 * u64::from(point_count) {
         return Err(src.corrupt(
-            off + 36,
+            off + TPG2_DECODED_LEN as u64,
             CorruptKind::BadLength,
             format!("decoded_len {decoded_len} != 8 x point_count {point_count}"),
         ));
@@ -384,18 +328,7 @@ fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64
         .chunks_exact(8)
         .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
         .collect();
-    match (ts.first(), ts.last()) {
-        (Some(&a), Some(&b)) if a == start_ts && b == end_ts => {}
-        _ => {
-            return Err(src.corrupt(
-                off + 12,
-                CorruptKind::BadTimestamps,
-                format!(
-                    "decoded first/last timestamps differ from start_ts {start_ts} / end_ts {end_ts}"
-                ),
-            ));
-        }
-    }
+    src.check_first_last(off, &h, ts.first().copied(), ts.last().copied())?;
     cache.insert(key, ts.clone());
     Ok(ts)
 }
@@ -409,103 +342,34 @@ fn read_metric_frame(
     vals: &mut Vec<u8>,
 ) -> Result<()> {
     let off = m.offset;
-    let h: [u8; FRAME_HEADER_LEN] = src.read_array(off, "metric frame header")?;
-    if &h[0..4] != METRIC_MAGIC {
-        return Err(src.corrupt(off, CorruptKind::BadMagic, "metric frame magic is not MPG2"));
-    }
-    let hl = le_u16(&h, 4);
-    if usize::from(hl) != FRAME_HEADER_LEN {
-        return Err(src.corrupt(
-            off + 4,
-            CorruptKind::BadHeaderLen,
-            format!("metric frame header_len {hl}, want 48"),
-        ));
-    }
-    if le_u16(&h, 30) != 0 {
-        return Err(src.corrupt(off + 30, CorruptKind::Reserved, "metric frame bytes 30..31"));
-    }
-    src.check_crc(off, &h, 44, "metric frame header")?;
-    let codec_id = le_u16(&h, 6);
-    let metric_id = le_u16(&h, 8);
-    let value_type = h[10];
-    let start_ts = le_i64(&h, 12);
-    let end_ts = le_i64(&h, 20);
-    let tf_id = le_u16(&h, 28);
-    let time_offset = le_u32(&h, 32);
-    let payload_len = le_u32(&h, 36);
-    let decoded_len = le_u32(&h, 40);
-    let mismatch = |field: &str, frame: i128, index: i128| {
-        src.corrupt(
-            off,
-            CorruptKind::IndexMismatch,
-            format!("metric frame {field} {frame} != metric index {index}"),
-        )
-    };
-    if metric_id != m.metric_id {
-        return Err(mismatch("metric id", metric_id.into(), m.metric_id.into()));
-    }
-    if value_type != m.value_type {
-        return Err(mismatch(
-            "value type",
-            value_type.into(),
-            m.value_type.into(),
-        ));
-    }
-    if tf_id != m.time_frame_id {
-        return Err(mismatch(
-            "time_frame_id",
-            tf_id.into(),
-            m.time_frame_id.into(),
-        ));
-    }
-    if time_offset != m.time_offset {
-        return Err(mismatch(
-            "time_offset",
-            time_offset.into(),
-            m.time_offset.into(),
-        ));
-    }
-    if payload_len != m.payload_len {
-        return Err(mismatch(
-            "payload_len",
-            payload_len.into(),
-            m.payload_len.into(),
-        ));
-    }
-    if decoded_len != m.decoded_len {
-        return Err(mismatch(
-            "decoded_len",
-            decoded_len.into(),
-            m.decoded_len.into(),
-        ));
-    }
-    if start_ts != m.start_ts {
-        return Err(mismatch("start_ts", start_ts.into(), m.start_ts.into()));
-    }
-    if end_ts != m.end_ts {
-        return Err(mismatch("end_ts", end_ts.into(), m.end_ts.into()));
-    }
-    check_codec(src, off + 6, codec_id, "metric frame")?;
-    let poff = off + FRAME_HEADER_LEN as u64;
-    let payload = src.read_payload(poff, payload_len, raw, "metric frame payload")?;
-    src.decompress(
-        poff,
-        codec_id,
-        payload,
-        decoded_len,
-        vals,
-        "metric frame payload",
+    let h = src.frame_header(off, FrameKind::Mpg2)?;
+    src.check_frame_reserved(off, &h)?;
+    src.check_frame_crc(off, &h)?;
+    let decoded_len = h.decoded_len();
+    src.check_against_index(
+        off,
+        &h,
+        &[
+            ("metric id", h.id().into(), m.metric_id.into()),
+            ("value type", h.type_code().into(), m.value_type.into()),
+            (
+                "time_frame_id",
+                h.time_frame_id().into(),
+                m.time_frame_id.into(),
+            ),
+            ("time_offset", h.time_offset().into(), m.time_offset.into()),
+            ("payload_len", h.payload_len().into(), m.payload_len.into()),
+            ("decoded_len", decoded_len.into(), m.decoded_len.into()),
+            ("start_ts", h.start_ts().into(), m.start_ts.into()),
+            ("end_ts", h.end_ts().into(), m.end_ts.into()),
+        ],
     )?;
-    if value_type != 1 && value_type != 2 {
-        return Err(src.corrupt(
-            off + 10,
-            CorruptKind::BadValueType,
-            format!("value type {value_type}"),
-        ));
-    }
+    src.check_frame_codec(off, &h)?;
+    src.frame_payload(off, &h, raw, vals)?;
+    src.check_value_type(off, &h)?;
     if decoded_len % 4 != 0 {
         return Err(src.corrupt(
-            off + 40,
+            off + MPG2_DECODED_LEN as u64,
             CorruptKind::BadLength,
             format!("decoded_len {decoded_len} not a multiple of 4"),
         ));
@@ -577,26 +441,20 @@ fn find_run(hay: &[i64], want: &[i64]) -> Option<usize> {
 }
 
 /// Writes time frames, metric frames, both indexes and the footer after the
-/// header placeholder; returns the final header and the summary.
+/// header placeholder; returns the final header and what was written.
 pub(crate) fn write_body(
     w: &mut Out<'_>,
-    path: &Path,
     codec: Codec,
     partition_kind: u8,
     metrics: &[MetricSamples],
     order: &[usize],
-) -> Result<([u8; 64], WriteSummary)> {
-    let too_many = || MetricFileError::InvalidInput {
-        path: path.to_path_buf(),
-        reason: "more than 65535 distinct timestamp vectors".into(),
-    };
+) -> Result<(FileHeader, u64)> {
+    const TOO_MANY: &str = "more than 65535 distinct timestamp vectors";
     let lists: Vec<&[i64]> = order.iter().map(|&i| metrics[i].ts.as_slice()).collect();
-    let (frames, placements) = plan_time_frames(&lists).ok_or_else(too_many)?;
+    let (frames, placements) = plan_time_frames(&lists).ok_or_else(|| w.invalid(TOO_MANY))?;
     let mut raw = Vec::new();
     let mut comp = Vec::new();
-    let mut min_ts = i64::MAX;
-    let mut max_ts = i64::MIN;
-    let codec_id = u16::from(codec.id());
+    let mut range = TsRange::new();
 
     let mut time_index = Vec::with_capacity(frames.len() * TIME_ENTRY_LEN);
     for (fi, &li) in frames.iter().enumerate() {
@@ -608,39 +466,24 @@ pub(crate) fn write_body(
         for t in ts {
             raw.extend_from_slice(&t.to_le_bytes());
         }
-        let payload_len = compress_for(path, codec, &raw, &mut comp)?;
-        let id = u16::try_from(fi + 1).map_err(|_| too_many())?;
+        let id = u16::try_from(fi + 1).map_err(|_| w.invalid(TOO_MANY))?;
         let n = ts.len() as u32;
-        let dlen = raw.len() as u32;
-        let offset = w.pos;
-        let mut h = [0u8; FRAME_HEADER_LEN];
-        h[0..4].copy_from_slice(TIME_MAGIC);
-        h[4..6].copy_from_slice(&(FRAME_HEADER_LEN as u16).to_le_bytes());
-        h[6..8].copy_from_slice(&codec_id.to_le_bytes());
-        h[8..10].copy_from_slice(&id.to_le_bytes());
-        h[10] = TIME_ENCODING_RAW;
-        h[12..20].copy_from_slice(&start.to_le_bytes());
-        h[20..28].copy_from_slice(&end.to_le_bytes());
-        h[28..32].copy_from_slice(&n.to_le_bytes());
-        h[32..36].copy_from_slice(&payload_len.to_le_bytes());
-        h[36..40].copy_from_slice(&dlen.to_le_bytes());
-        let crc = crc32fast::hash(&h[..44]);
-        h[44..48].copy_from_slice(&crc.to_le_bytes());
-        w.put(&h)?;
-        w.put(&comp)?;
-        w.put(&crc32fast::hash(&comp).to_le_bytes())?;
-
-        let mut e = [0u8; TIME_ENTRY_LEN];
-        e[0..2].copy_from_slice(&id.to_le_bytes());
-        e[4..12].copy_from_slice(&offset.to_le_bytes());
-        e[12..20].copy_from_slice(&start.to_le_bytes());
-        e[20..28].copy_from_slice(&end.to_le_bytes());
-        e[28..32].copy_from_slice(&n.to_le_bytes());
-        e[32..36].copy_from_slice(&dlen.to_le_bytes());
-        e[36..40].copy_from_slice(&payload_len.to_le_bytes());
-        time_index.extend_from_slice(&e);
-        min_ts = min_ts.min(start);
-        max_ts = max_ts.max(end);
+        let mut h = FrameHeader::new(FrameKind::Tpg2);
+        h.set_id(id, TIME_ENCODING_RAW)
+            .set_range(start, end)
+            .set_point_count(n);
+        let (offset, payload_len) = w.put_frame(codec, h, &raw, &mut comp)?;
+        let entry = TimeEntry {
+            id,
+            offset,
+            start_ts: start,
+            end_ts: end,
+            point_count: n,
+            decoded_len: raw.len() as u32,
+            payload_len,
+        };
+        time_index.extend_from_slice(&entry.encode());
+        range.add(start, end);
     }
 
     let mut metric_index = Vec::with_capacity(order.len() * METRIC_ENTRY_LEN);
@@ -655,74 +498,40 @@ pub(crate) fn write_body(
         for v in &m.vals {
             raw.extend_from_slice(&v.to_le_bytes());
         }
-        let payload_len = compress_for(path, codec, &raw, &mut comp)?;
-        let dlen = raw.len() as u32;
-        let offset = w.pos;
-        let mut h = [0u8; FRAME_HEADER_LEN];
-        h[0..4].copy_from_slice(METRIC_MAGIC);
-        h[4..6].copy_from_slice(&(FRAME_HEADER_LEN as u16).to_le_bytes());
-        h[6..8].copy_from_slice(&codec_id.to_le_bytes());
-        h[8..10].copy_from_slice(&m.id.to_le_bytes());
-        h[10] = m.value_type;
-        h[12..20].copy_from_slice(&start.to_le_bytes());
-        h[20..28].copy_from_slice(&end.to_le_bytes());
-        h[28..30].copy_from_slice(&p.time_frame_id.to_le_bytes());
-        h[32..36].copy_from_slice(&p.time_offset.to_le_bytes());
-        h[36..40].copy_from_slice(&payload_len.to_le_bytes());
-        h[40..44].copy_from_slice(&dlen.to_le_bytes());
-        let crc = crc32fast::hash(&h[..44]);
-        h[44..48].copy_from_slice(&crc.to_le_bytes());
-        w.put(&h)?;
-        w.put(&comp)?;
-        w.put(&crc32fast::hash(&comp).to_le_bytes())?;
-
-        let mut e = [0u8; METRIC_ENTRY_LEN];
-        e[0..2].copy_from_slice(&m.id.to_le_bytes());
-        e[2] = m.value_type;
-        e[4..12].copy_from_slice(&offset.to_le_bytes());
-        e[12..20].copy_from_slice(&start.to_le_bytes());
-        e[20..28].copy_from_slice(&end.to_le_bytes());
-        e[28..30].copy_from_slice(&p.time_frame_id.to_le_bytes());
-        e[32..36].copy_from_slice(&p.time_offset.to_le_bytes());
-        e[36..40].copy_from_slice(&dlen.to_le_bytes());
-        e[40..44].copy_from_slice(&payload_len.to_le_bytes());
-        metric_index.extend_from_slice(&e);
-        min_ts = min_ts.min(start);
-        max_ts = max_ts.max(end);
+        let mut h = FrameHeader::new(FrameKind::Mpg2);
+        h.set_id(m.id, m.value_type)
+            .set_range(start, end)
+            .set_slice(p.time_frame_id, p.time_offset);
+        let (offset, payload_len) = w.put_frame(codec, h, &raw, &mut comp)?;
+        let entry = MetricEntry {
+            metric_id: m.id,
+            value_type: m.value_type,
+            offset,
+            start_ts: start,
+            end_ts: end,
+            time_frame_id: p.time_frame_id,
+            time_offset: p.time_offset,
+            decoded_len: raw.len() as u32,
+            payload_len,
+        };
+        metric_index.extend_from_slice(&entry.encode());
+        range.add(start, end);
         points += m.ts.len() as u64;
     }
 
     let t_count = frames.len() as u32;
     let m_count = order.len() as u32;
-    if m_count == 0 {
-        min_ts = 0;
-        max_ts = 0;
-    }
+    let (min_ts, max_ts) = range.finish(m_count == 0);
     let t_off = w.pos;
     w.put(&time_index)?;
     let m_off = w.pos;
     w.put(&metric_index)?;
-    w.put(&footer(2, 0))?;
-    let mut fields = [0u8; 44];
-    fields[0..8].copy_from_slice(&min_ts.to_le_bytes());
-    fields[8..16].copy_from_slice(&max_ts.to_le_bytes());
-    fields[16..20].copy_from_slice(&t_count.to_le_bytes());
-    fields[20..24].copy_from_slice(&m_count.to_le_bytes());
-    fields[24..32].copy_from_slice(&t_off.to_le_bytes());
-    fields[32..40].copy_from_slice(&m_off.to_le_bytes());
-    let header = file_header(Version::V2, partition_kind, &fields);
-    Ok((
-        header,
-        WriteSummary {
-            path: path.to_path_buf(),
-            version: Version::V2,
-            codec,
-            bytes: 0,
-            time_frames: t_count,
-            metric_frames: m_count,
-            points,
-            min_ts,
-            max_ts,
-        },
-    ))
+    w.put(Footer::new(2, 0).as_bytes())?;
+    let header = FileHeader::new_v2(
+        partition_kind,
+        (min_ts, max_ts),
+        (t_count, m_count),
+        (t_off, m_off),
+    );
+    Ok((header, points))
 }

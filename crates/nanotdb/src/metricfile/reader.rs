@@ -1,0 +1,287 @@
+//! Opening a metric file of either version and streaming its samples; what
+//! `inspect metric` shows comes from the index alone ([`FileSummary`]).
+
+use std::fs::File;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::header::{FileHeader, HDR_VERSION, MIN_FILE_LEN};
+use super::source::Source;
+use super::{CorruptKind, MetricFileError, Result, Version, v1, v2};
+
+/// One metric frame as listed by the index (no payload decoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Absolute offset of the frame.
+    pub offset: u64,
+    /// Metric id.
+    pub metric_id: u16,
+    /// Value type code.
+    pub value_type: u8,
+    /// Points (v2: decoded_len / 4).
+    pub point_count: u32,
+    /// Compressed payload bytes.
+    pub payload_len: u32,
+    /// Decoded payload bytes (v1: 12·n, v2: 4·n).
+    pub decoded_len: u32,
+    /// First timestamp.
+    pub start_ts: i64,
+    /// Last timestamp.
+    pub end_ts: i64,
+    /// Referenced time frame (v2 only).
+    pub time_frame_id: Option<u16>,
+    /// Slice start inside the time frame (v2 only).
+    pub time_offset: Option<u32>,
+}
+
+/// One v2 time frame as listed by the time index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeFrameInfo {
+    /// Time frame id.
+    pub id: u16,
+    /// Absolute offset of the frame.
+    pub offset: u64,
+    /// Timestamps in the frame.
+    pub point_count: u32,
+    /// Compressed payload bytes.
+    pub payload_len: u32,
+    /// Decoded payload bytes (8·n).
+    pub decoded_len: u32,
+    /// First timestamp.
+    pub start_ts: i64,
+    /// Last timestamp.
+    pub end_ts: i64,
+}
+
+/// Header and index contents of a metric file, for `inspect metric`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSummary {
+    /// Layout version.
+    pub version: Version,
+    /// File size.
+    pub file_len: u64,
+    /// Header flags (1 = sealed; never checked).
+    pub flags: u32,
+    /// Partition kind code (docs/FORMATS.md §7.2; never checked).
+    pub partition_kind: u8,
+    /// Header file_min_ts.
+    pub min_ts: i64,
+    /// Header file_max_ts.
+    pub max_ts: i64,
+    /// Time frames (empty for v1).
+    pub time_frames: Vec<TimeFrameInfo>,
+    /// Metric frames in index order.
+    pub frames: Vec<FrameInfo>,
+}
+
+impl FileSummary {
+    /// The summary of a file whose header is `h`, listing `time_frames` and
+    /// `frames` from its indexes.
+    pub(crate) fn from_header(
+        version: Version,
+        file_len: u64,
+        h: &FileHeader,
+        time_frames: Vec<TimeFrameInfo>,
+        frames: Vec<FrameInfo>,
+    ) -> FileSummary {
+        FileSummary {
+            version,
+            file_len,
+            flags: h.flags(),
+            partition_kind: h.partition_kind(),
+            min_ts: h.min_ts(),
+            max_ts: h.max_ts(),
+            time_frames,
+            frames,
+        }
+    }
+
+    /// Total points over all metric frames.
+    pub fn points(&self) -> u64 {
+        self.frames.iter().map(|f| u64::from(f.point_count)).sum()
+    }
+
+    /// Number of distinct metric ids.
+    pub fn distinct_metrics(&self) -> usize {
+        let mut ids: Vec<u16> = self.frames.iter().map(|f| f.metric_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// Sum of metric-frame payload lengths.
+    pub fn payload_bytes(&self) -> u64 {
+        self.frames.iter().map(|f| u64::from(f.payload_len)).sum()
+    }
+}
+
+#[derive(Debug)]
+enum Layout {
+    V1(v1::Index),
+    V2(v2::Index),
+}
+
+/// An open, index-validated metric file (either version).
+#[derive(Debug)]
+pub struct MetricFile {
+    src: Source,
+    layout: Layout,
+}
+
+impl MetricFile {
+    /// Opens `path` and validates footer, header and indexes in the
+    /// reference order (docs/FORMATS.md §8.2 steps 1–6, docs/FORMATS.md §8.5 steps 1–4). Frames are checked
+    /// only when read.
+    pub fn open(path: &Path) -> Result<MetricFile> {
+        let io_err = |source| MetricFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        let src = Source {
+            path: Arc::from(path),
+            file,
+            len: meta.len(),
+            mtime: meta.modified().ok(),
+        };
+        if src.len < MIN_FILE_LEN {
+            return Err(src.corrupt(
+                0,
+                CorruptKind::TooSmall,
+                format!("{} bytes, need at least {MIN_FILE_LEN}", src.len),
+            ));
+        }
+        // Bytes 0..8 pick the layout; the layout's loader checks the rest.
+        let head = src.read_file_header()?;
+        let layout = match head.version() {
+            1 => Layout::V1(v1::Index::load(&src)?),
+            2 => Layout::V2(v2::Index::load(&src)?),
+            v => {
+                return Err(src.corrupt(
+                    HDR_VERSION as u64,
+                    CorruptKind::BadVersion,
+                    format!("unsupported metric file version {v}"),
+                ));
+            }
+        };
+        Ok(MetricFile { src, layout })
+    }
+
+    /// The path the file was opened from.
+    pub fn path(&self) -> &Path {
+        &self.src.path
+    }
+
+    /// File size at open.
+    pub fn len(&self) -> u64 {
+        self.src.len
+    }
+
+    /// Always false: a valid metric file holds at least header + footer.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Layout version.
+    pub fn version(&self) -> Version {
+        match self.layout {
+            Layout::V1(_) => Version::V1,
+            Layout::V2(_) => Version::V2,
+        }
+    }
+
+    /// Header and index contents, without reading any frame.
+    pub fn summary(&self) -> FileSummary {
+        match &self.layout {
+            Layout::V1(ix) => ix.summary(self.src.len),
+            Layout::V2(ix) => ix.summary(self.src.len),
+        }
+    }
+
+    /// Distinct metric ids present, ascending.
+    pub fn metrics(&self) -> Vec<u16> {
+        let mut ids: Vec<u16> = match &self.layout {
+            Layout::V1(ix) => ix.entries.iter().map(|e| e.metric_id).collect(),
+            Layout::V2(ix) => ix.metrics.iter().map(|e| e.metric_id).collect(),
+        };
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Value type code of `id`, if present.
+    pub fn value_type(&self, id: u16) -> Option<u8> {
+        match &self.layout {
+            Layout::V1(ix) => ix
+                .entries
+                .iter()
+                .find(|e| e.metric_id == id)
+                .map(|e| e.value_type),
+            Layout::V2(ix) => ix
+                .metrics
+                .iter()
+                .find(|e| e.metric_id == id)
+                .map(|e| e.value_type),
+        }
+    }
+
+    /// Streams the samples of metric `id` with `from <= ts <= to`, frame by
+    /// frame in index order, running every per-frame check first. Stops
+    /// early when `f` breaks.
+    pub fn read_metric(
+        &self,
+        id: u16,
+        from: i64,
+        to: i64,
+        f: &mut impl FnMut(i64, u32) -> ControlFlow<()>,
+    ) -> Result<()> {
+        let mut emit = |_: u16, ts: i64, v: u32| f(ts, v);
+        self.read_filtered(Some(id), from, to, &mut emit)
+            .map(|_| ())
+    }
+
+    /// Streams every sample with `from <= ts <= to` as (metric id, ts,
+    /// value bits), metric frame by metric frame in index order.
+    pub fn read_all(&self, from: i64, to: i64, mut f: impl FnMut(u16, i64, u32)) -> Result<()> {
+        let mut emit = |id: u16, ts: i64, v: u32| {
+            f(id, ts, v);
+            ControlFlow::Continue(())
+        };
+        self.read_filtered(None, from, to, &mut emit).map(|_| ())
+    }
+
+    fn read_filtered(
+        &self,
+        id: Option<u16>,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(u16, i64, u32) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>> {
+        match &self.layout {
+            Layout::V1(ix) => ix.read(&self.src, id, from, to, f),
+            Layout::V2(ix) => ix.read(&self.src, id, from, to, f),
+        }
+    }
+}
+
+/// Hands the samples of one metric frame with `from <= ts <= to` to `f`,
+/// pairing timestamps with the frame's little-endian 4-byte values; stops
+/// when `f` breaks.
+pub(crate) fn emit_in_range(
+    metric_id: u16,
+    ts: impl Iterator<Item = i64>,
+    vals: &[u8],
+    (from, to): (i64, i64),
+    f: &mut dyn FnMut(u16, i64, u32) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    for (t, v) in ts.zip(vals.chunks_exact(4)) {
+        if t < from || t > to {
+            continue;
+        }
+        let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+        f(metric_id, t, v)?;
+    }
+    ControlFlow::Continue(())
+}

@@ -1,0 +1,235 @@
+//! The open file a reader works on: positioned reads that are bounds-checked
+//! against the file size before anything is allocated, and the checks both
+//! layouts share (file header, CRCs, codec ids, decompression).
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::header::{
+    FILE_HEADER_LEN, FOOTER_LEN, FileHeader, Footer, HDR_LEN, HDR_MAGIC, HDR_VERSION, MIN_FILE_LEN,
+};
+use super::{CorruptKind, MetricFileError, Result};
+use crate::codec::CodecError;
+use crate::config::Codec;
+
+/// The open file plus what identifies its contents for caching.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub(crate) path: Arc<Path>,
+    pub(crate) file: File,
+    pub(crate) len: u64,
+    pub(crate) mtime: Option<SystemTime>,
+}
+
+impl Source {
+    /// A corruption error at `offset`.
+    pub(crate) fn corrupt(
+        &self,
+        offset: u64,
+        kind: CorruptKind,
+        detail: impl Into<String>,
+    ) -> MetricFileError {
+        MetricFileError::Corrupt {
+            path: self.path.to_path_buf(),
+            offset,
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// Checks `[offset, offset + n)` lies inside the file.
+    pub(crate) fn check_range(&self, offset: u64, n: u64, what: &str) -> Result<()> {
+        match offset.checked_add(n) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(self.corrupt(
+                offset,
+                CorruptKind::OutOfBounds,
+                format!(
+                    "{what} of {n} bytes at offset {offset} extends past end of file ({} bytes)",
+                    self.len
+                ),
+            )),
+        }
+    }
+
+    /// Reads exactly `buf.len()` bytes at `offset`, which must be inside the file.
+    pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
+        self.check_range(offset, buf.len() as u64, what)?;
+        self.file
+            .read_exact_at(buf, offset)
+            .map_err(|source| MetricFileError::Io {
+                path: self.path.to_path_buf(),
+                source,
+            })
+    }
+
+    /// Fails unless the file can hold a header and a footer (step 1 of
+    /// both validation orders, docs/FORMATS.md §8.2 and §8.5).
+    pub(crate) fn require_min_len(&self) -> Result<()> {
+        if self.len < MIN_FILE_LEN {
+            return Err(self.corrupt(0, CorruptKind::TooSmall, format!("{} bytes", self.len)));
+        }
+        Ok(())
+    }
+
+    /// Reads the footer and checks its magic, the first footer check of both
+    /// versions; returns the footer's offset with it.
+    pub(crate) fn footer(&self) -> Result<(u64, Footer)> {
+        let foff = self.len - FOOTER_LEN as u64;
+        let ft = Footer::from_bytes(self.read_array(foff, "footer")?);
+        if !ft.has_magic() {
+            return Err(self.corrupt(foff, CorruptKind::BadMagic, "footer magic is not NTFT"));
+        }
+        Ok((foff, ft))
+    }
+
+    /// Reads the file header and checks its magic, the first check of both
+    /// versions (and all [`super::MetricFile::open`] needs to pick one).
+    pub(crate) fn read_file_header(&self) -> Result<FileHeader> {
+        let h = FileHeader::from_bytes(self.read_array(0, "file header")?);
+        if !h.has_magic() {
+            return Err(self.corrupt(
+                HDR_MAGIC as u64,
+                CorruptKind::BadMagic,
+                "file magic is not NTMF",
+            ));
+        }
+        Ok(h)
+    }
+
+    /// Reads the file header and checks, in v1.4.0's reader order (docs/FORMATS.md §8), its
+    /// magic, `version`, header length and CRC (the checks v1 and v2 share).
+    pub(crate) fn file_header(&self, version: u16) -> Result<FileHeader> {
+        let h = self.read_file_header()?;
+        let v = h.version();
+        if v != version {
+            return Err(self.corrupt(
+                HDR_VERSION as u64,
+                CorruptKind::BadVersion,
+                format!("version {v}, want {version}"),
+            ));
+        }
+        let hl = h.header_len();
+        if usize::from(hl) != FILE_HEADER_LEN {
+            return Err(self.corrupt(
+                HDR_LEN as u64,
+                CorruptKind::BadHeaderLen,
+                format!("header_len {hl}, want 64"),
+            ));
+        }
+        self.check_crc(0, h.crc(), "header")?;
+        Ok(h)
+    }
+
+    /// Checks the (stored, computed) CRC pair of a structure read at
+    /// `offset` (file header, footer, frame header, payload); `what` names
+    /// it in the error.
+    pub(crate) fn check_crc(
+        &self,
+        offset: u64,
+        (stored, computed): (u32, u32),
+        what: &str,
+    ) -> Result<()> {
+        if stored != computed {
+            return Err(self.corrupt(
+                offset,
+                CorruptKind::Checksum,
+                format!("{what} CRC stored {stored:#010x}, computed {computed:#010x}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads a fixed-size structure at `offset`.
+    pub(crate) fn read_array<const N: usize>(&self, offset: u64, what: &str) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.read_at(offset, &mut b, what)?;
+        Ok(b)
+    }
+
+    /// Reads a whole index table of `count` entries of `len` bytes at
+    /// `offset` after checking it lies inside the file (so the allocation is
+    /// bounded by the file size).
+    pub(crate) fn read_table(
+        &self,
+        offset: u64,
+        count: u32,
+        len: usize,
+        what: &str,
+    ) -> Result<Vec<u8>> {
+        let n = u64::from(count) * len as u64;
+        self.check_range(offset, n, what)?;
+        let mut buf = vec![0u8; n as usize];
+        self.read_at(offset, &mut buf, what)?;
+        Ok(buf)
+    }
+
+    /// Reads `payload_len` bytes plus the 4-byte CRC after them into `buf`
+    /// (after checking they exist), verifies the CRC and returns the payload.
+    pub(crate) fn read_payload<'b>(
+        &self,
+        offset: u64,
+        payload_len: u32,
+        buf: &'b mut Vec<u8>,
+        what: &str,
+    ) -> Result<&'b [u8]> {
+        let n = payload_len as usize + 4;
+        self.check_range(offset, n as u64, what)?;
+        buf.clear();
+        buf.resize(n, 0);
+        self.read_at(offset, buf, what)?;
+        let (payload, crc) = buf.split_at(payload_len as usize);
+        let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+        self.check_crc(offset, (stored, crc32fast::hash(payload)), what)?;
+        Ok(payload)
+    }
+
+    /// Decompresses a payload read at `offset` to exactly `expected_len` bytes.
+    pub(crate) fn decompress(
+        &self,
+        offset: u64,
+        codec_id: u16,
+        payload: &[u8],
+        expected_len: u32,
+        out: &mut Vec<u8>,
+        what: &str,
+    ) -> Result<()> {
+        crate::codec::decompress(codec_id, payload, expected_len as usize, out).map_err(|e| {
+            let kind = match e {
+                CodecError::UnknownCodec(_) => CorruptKind::UnknownCodec,
+                _ => CorruptKind::Decompress,
+            };
+            self.corrupt(offset, kind, format!("{what}: {e}"))
+        })
+    }
+}
+
+impl Source {
+    /// Checks a codec id is known.
+    pub(crate) fn check_codec(&self, offset: u64, codec_id: u16, what: &str) -> Result<()> {
+        if u8::try_from(codec_id)
+            .ok()
+            .and_then(Codec::from_id)
+            .is_none()
+        {
+            return Err(self.corrupt(
+                offset,
+                CorruptKind::UnknownCodec,
+                format!("{what} codec id {codec_id}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The fixed-size entries of an index table, numbered from 0.
+pub(crate) fn entries<const N: usize>(table: &[u8]) -> impl Iterator<Item = (usize, [u8; N])> + '_ {
+    table.chunks_exact(N).enumerate().map(|(i, c)| {
+        let mut b = [0u8; N];
+        b.copy_from_slice(c);
+        (i, b)
+    })
+}
