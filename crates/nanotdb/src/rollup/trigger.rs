@@ -66,6 +66,10 @@ pub(crate) fn installed(st: &mut DbState) -> Option<&mut SourceHook> {
 
 /// The rollup state of the database whose state is `st`, installing an
 /// empty one (which changes nothing the write path does) if needed.
+#[allow(
+    clippy::expect_used,
+    reason = "installed on the line above; nothing a user or a file controls can make it fail"
+)]
 pub(crate) fn hook(st: &mut DbState) -> &mut SourceHook {
     if installed(st).is_none() {
         st.hook = Some(Box::new(SourceHook::default()));
