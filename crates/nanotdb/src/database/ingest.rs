@@ -1,0 +1,363 @@
+//! The write path of one database: checks (and the dry run of atomic
+//! batches), WAL logging, appending to the open page, and the end of a
+//! batch (one WAL write, fsync per policy, flushes of old pages).
+
+use super::*;
+
+/// Effects of the samples accepted so far by a dry run.
+#[derive(Debug, Default)]
+pub(crate) struct Overlay<'a> {
+    new_metrics: HashMap<&'a str, ValueType>,
+    /// Pending last timestamp of metrics the catalog already has, by id
+    /// (the hot path: no hashing of names).
+    last_by_id: Vec<Option<i64>>,
+    /// Pending last timestamp of metrics the batch creates.
+    last_new: HashMap<&'a str, i64>,
+    open: std::collections::BTreeSet<String>,
+    sealed: HashSet<String>,
+}
+
+impl Overlay<'_> {
+    /// Pending last timestamp of `metric` (id `existing` if it exists).
+    fn last(&self, existing: Option<MetricId>, metric: &str) -> Option<i64> {
+        match existing {
+            Some(id) => self.last_by_id.get(usize::from(id)).copied().flatten(),
+            None => self.last_new.get(metric).copied(),
+        }
+    }
+}
+
+impl Database {
+    /// Validates one sample against the database state without changing
+    /// anything. Returns the metric id if the metric exists.
+    pub(super) fn check(
+        &self,
+        st: &mut DbState,
+        overlay: Option<&Overlay<'_>>,
+        metric: &str,
+        ts: i64,
+        value: Value,
+    ) -> Result<(Option<MetricId>, Arc<str>)> {
+        let existing = st.catalog.lookup(metric);
+        let known_type = existing
+            .map(|(_, vt)| vt)
+            .or_else(|| overlay.and_then(|o| o.new_metrics.get(metric).copied()));
+        match known_type {
+            Some(vt) => {
+                if vt != value.value_type() {
+                    return Err(Error::TypeMismatch {
+                        db: self.name.clone(),
+                        metric: metric.to_string(),
+                        expected: vt,
+                        got: value.value_type(),
+                    });
+                }
+                let stored = existing
+                    .and_then(|(id, _)| st.last.get(usize::from(id)).copied().flatten())
+                    .map(|(t, _)| t);
+                let pending = overlay.and_then(|o| o.last(existing.map(|(id, _)| id), metric));
+                if let Some(last) = stored.max(pending)
+                    && ts < last
+                {
+                    return Err(Error::Stale {
+                        db: self.name.clone(),
+                        metric: metric.to_string(),
+                        ts,
+                        last,
+                    });
+                }
+            }
+            None => {
+                names::validate_metric_name(metric)?;
+                let pending = overlay.map_or(0, |o| o.new_metrics.len());
+                if st.catalog.next_id().is_none()
+                    || st.catalog.len() + pending >= usize::from(u16::MAX)
+                {
+                    return Err(Error::TooManyMetrics(self.name.clone()));
+                }
+            }
+        }
+        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
+        if st.sealed.contains(&*key) || overlay.is_some_and(|o| o.sealed.contains(&*key)) {
+            return Err(Error::Sealed {
+                db: self.name.clone(),
+                key: key.to_string(),
+            });
+        }
+        Ok((existing.map(|(id, _)| id), key))
+    }
+
+    /// Checks a batch as if each accepted sample had been applied before the
+    /// next, without changing anything: returns every rejection by index.
+    /// Used for all-or-nothing writes; the caller holds the lock until it
+    /// applies the batch, so the verdict stays true.
+    pub fn dry_run<'a>(
+        &self,
+        st: &mut DbState,
+        samples: impl Iterator<Item = (usize, &'a str, i64, Value)>,
+    ) -> Vec<(usize, Error)> {
+        let mut overlay = Overlay {
+            open: st.open.keys().cloned().collect(),
+            ..Overlay::default()
+        };
+        let max_open = self.manifest.retention.max_active_days.max(1) as usize;
+        let mut rejected = Vec::new();
+        // Consecutive samples nearly always share a partition: its key is an
+        // `Arc` from the hot cache, so pointer equality skips the set lookup.
+        let mut known_open: Option<Arc<str>> = None;
+        for (i, metric, ts, value) in samples {
+            match self.check(st, Some(&overlay), metric, ts, value) {
+                Err(e) => rejected.push((i, e)),
+                Ok((existing, key)) => {
+                    match existing {
+                        Some(id) => {
+                            let i = usize::from(id);
+                            if overlay.last_by_id.len() <= i {
+                                overlay.last_by_id.resize(i + 1, None);
+                            }
+                            let slot = &mut overlay.last_by_id[i];
+                            *slot = Some(slot.map_or(ts, |l| l.max(ts)));
+                        }
+                        None => {
+                            overlay.new_metrics.insert(metric, value.value_type());
+                            let last = overlay.last_new.entry(metric).or_insert(ts);
+                            *last = (*last).max(ts);
+                        }
+                    }
+                    note_open(&mut overlay, &mut known_open, key, max_open);
+                }
+            }
+        }
+        rejected
+    }
+
+    /// Ingests one sample: all checks first (a rejected sample changes
+    /// nothing), then directory creation, partition open, metric
+    /// registration, WAL record, page append. The WAL record is written to the
+    /// file by [`Database::finish_batch`], which the caller must call before
+    /// acknowledging.
+    ///
+    /// `prechecked`: [`Database::dry_run`] accepted the sample in this same
+    /// lock hold, in batch order, so the checks are not repeated (the dry run
+    /// simulated every earlier sample of the batch); only the metric id and
+    /// partition are resolved.
+    pub fn ingest(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        ts: i64,
+        value: Value,
+        now: i64,
+        prechecked: bool,
+    ) -> Result<()> {
+        if self.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
+        let (existing, key) = if prechecked {
+            let existing = st.catalog.lookup(metric).map(|(id, _)| id);
+            (
+                existing,
+                partition_of(&mut st.hot, self.partition_mode(), ts),
+            )
+        } else {
+            self.check(st, None, metric, ts, value)?
+        };
+        self.ingest_resolved(st, metric, existing, key, ts, value, now)
+    }
+
+    /// The part of an ingest after the checks: `existing` is the metric's
+    /// id if the catalog has it, `key` the sample's partition.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn ingest_resolved(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        existing: Option<MetricId>,
+        key: Arc<str>,
+        ts: i64,
+        value: Value,
+        now: i64,
+    ) -> Result<()> {
+        if !st.materialized {
+            self.materialize(st)?;
+        }
+        let id = match existing {
+            Some(id) => id,
+            None => st
+                .catalog
+                .register(metric, value.value_type())
+                .ok_or_else(|| Error::TooManyMetrics(self.name.clone()))?,
+        };
+        let bits = value.to_bits();
+        let wal_cfg = &self.manifest.wal;
+        let log = wal_cfg.enabled
+            && (wal_cfg.skip_before_ns <= 0 || ts >= now.saturating_sub(wal_cfg.skip_before_ns));
+        if log && let Some(w) = st.wal.as_mut() {
+            w.log(id, ts, bits, metric, value.value_type().code())?;
+            st.counters.wal_appends += 1;
+            st.counters.last_wal_append_ns = now;
+        }
+        let full = self.append(st, &key, id, ts, bits, log)?;
+        // Before a flush that may fail: the sample is stored either way.
+        if let Some(hook) = st.hook.as_mut() {
+            hook.stored(id, ts, bits, now);
+        }
+        self.flush_if_full(st, &key, full)?;
+        st.counters.samples_ingested += 1;
+        Ok(())
+    }
+
+    /// Appends an accepted sample to its partition's page, opening the
+    /// partition (and sealing the oldest one beyond `max_active_days`) and
+    /// flushing the page when it is full.
+    pub(super) fn apply(
+        &self,
+        st: &mut DbState,
+        key: &str,
+        id: MetricId,
+        ts: i64,
+        bits: u32,
+        logged: bool,
+    ) -> Result<()> {
+        let full = self.append(st, key, id, ts, bits, logged)?;
+        self.flush_if_full(st, key, full)
+    }
+
+    /// [`Database::apply`] up to the flush: returns whether the page is
+    /// full (the caller flushes it with [`Database::flush_if_full`]).
+    pub(super) fn append(
+        &self,
+        st: &mut DbState,
+        key: &str,
+        id: MetricId,
+        ts: i64,
+        bits: u32,
+        logged: bool,
+    ) -> Result<bool> {
+        let part = match st.open.get_mut(key) {
+            Some(part) => part,
+            None => {
+                let max_open = self.manifest.retention.max_active_days.max(1) as usize;
+                while st.open.len() >= max_open {
+                    let Some(oldest) = st.open.keys().next().cloned() else {
+                        break;
+                    };
+                    self.seal(st, &oldest)?;
+                }
+                st.open.entry(key.to_string()).or_insert(OpenPartition {
+                    page: None,
+                    file: None,
+                })
+            }
+        };
+        let page = part.page.get_or_insert_with(Page::new);
+        page.push(id, ts, bits);
+        page.logged |= logged;
+        // Replay honours the size limits too: a page beyond 65535 records
+        // could not be written as a frame.
+        let full = page.is_full_by_size(&self.limits)
+            || (page.len() % 1024 == 0 && page.is_too_old(&self.limits));
+        set_last(&mut st.last, id, ts, bits);
+        Ok(full)
+    }
+
+    /// Flushes partition `key`'s page and checkpoints the WAL when `full`.
+    pub(super) fn flush_if_full(&self, st: &mut DbState, key: &str, full: bool) -> Result<()> {
+        if full {
+            self.flush_partition(st, key)?;
+            self.wal_checkpoint(st)?;
+        }
+        Ok(())
+    }
+
+    /// Ends a batch of ingests: writes pending WAL records in one `write`,
+    /// fsyncs per policy, and flushes pages that became too old.
+    pub fn finish_batch(&self, st: &mut DbState) -> Result<()> {
+        self.write_pending_wal(st)?;
+        let old: Vec<String> = st
+            .open
+            .iter()
+            .filter(|(_, p)| {
+                p.page
+                    .as_ref()
+                    .is_some_and(|pg| !pg.is_empty() && pg.is_full(&self.limits))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !old.is_empty() {
+            for k in &old {
+                self.flush_partition(st, k)?;
+            }
+            self.wal_checkpoint(st)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn write_pending_wal(&self, st: &mut DbState) -> Result<()> {
+        match st.wal.as_mut() {
+            Some(w) => w.write_pending(
+                self.settings.fsync_policy,
+                self.settings.max_segment_size,
+                &mut st.counters,
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Records in the dry-run overlay that partition `key` is (or becomes)
+/// open, sealing the oldest pending ones beyond `max_open` as `apply` would.
+pub(super) fn note_open(
+    overlay: &mut Overlay<'_>,
+    known_open: &mut Option<Arc<str>>,
+    key: Arc<str>,
+    max_open: usize,
+) {
+    if known_open.as_ref().is_some_and(|k| Arc::ptr_eq(k, &key)) {
+        return;
+    }
+    if !overlay.open.contains(&*key) {
+        while overlay.open.len() >= max_open {
+            let Some(oldest) = overlay.open.pop_first() else {
+                break;
+            };
+            overlay.sealed.insert(oldest);
+        }
+        overlay.open.insert(key.to_string());
+    }
+    *known_open = Some(key);
+}
+
+/// Partition key for `ts`, cached for consecutive samples of one partition
+/// (shared, so the per-sample path does not allocate).
+pub(super) fn partition_of(
+    hot: &mut Option<(i64, i64, Arc<str>)>,
+    mode: PartitionMode,
+    ts: i64,
+) -> Arc<str> {
+    if let Some((s, e, k)) = hot.as_ref()
+        && ts >= *s
+        && (ts < *e || *e == i64::MAX)
+    {
+        return k.clone();
+    }
+    let (s, e) = time::partition_bounds(mode, ts);
+    let k: Arc<str> = Arc::from(time::partition_key(mode, ts));
+    *hot = Some((s, e, k.clone()));
+    k
+}
+
+pub(super) fn set_last(last: &mut Vec<Option<(i64, u32)>>, id: MetricId, ts: i64, bits: u32) {
+    let i = usize::from(id);
+    if last.len() <= i {
+        last.resize(i + 1, None);
+    }
+    match &mut last[i] {
+        Some((lts, lv)) if ts >= *lts => {
+            *lts = ts;
+            *lv = bits;
+        }
+        Some(_) => {}
+        slot @ None => *slot = Some((ts, bits)),
+    }
+}
