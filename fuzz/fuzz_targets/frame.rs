@@ -1,7 +1,7 @@
 //! One raw frame: header parse, CRC, bounded S2 decode, strict checks.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use nanotdb::page::{DecodedFrame, decode_frame_into, parse_frame_header};
+use nanotdb::frame::{DecodedFrame, decode_frame_into, parse_frame_header};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(h) = parse_frame_header(data) else { return };

@@ -1,411 +1,106 @@
-//! The raw frame: one flushed page of samples (docs/FORMATS.md §3.2–3.4).
+//! Open partitions and their in-memory pages (docs/FORMATS.md §3.5, docs/BEHAVIOUR.md §7).
 //!
-//! ```text
-//! start_ts i64 | end_ts i64 | n u16 | uvarint clen | S2 block (clen bytes) | crc32 u32
-//! ```
-//! The block decodes to three columns: `n` metric ids (u16), `n` timestamps
-//! (i64), `n` values (4 raw bytes). Everything is little-endian; the CRC
-//! (IEEE) covers the compressed block only.
+//! A page buffers samples of every metric of one partition in arrival order.
+//! Ordering is only required per metric, so a page is stably sorted by
+//! timestamp when it is flushed: the frame then satisfies the reference's
+//! "non-decreasing across the page" invariant and stays readable by v1.4.0.
 
-use crate::varint;
+use std::time::Instant;
 
-/// Fixed part of a frame header (timestamps and count).
-pub const FRAME_HEADER_LEN: usize = 18;
-/// Decoded bytes per record: 2 (id) + 8 (timestamp) + 4 (value).
-pub const RECORD_BYTES: usize = 14;
-/// Most records a frame can hold (the count is a u16).
-pub const MAX_RECORDS: usize = u16::MAX as usize;
+use crate::sample::MetricId;
 
-/// Why a frame cannot be read or written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
-    /// Fewer than 18 header bytes.
-    #[error("truncated frame header")]
-    TruncatedHeader,
-    /// The compressed-length varint is incomplete or overflows.
-    #[error("invalid compressed length varint")]
-    BadVarint,
-    /// The block or CRC extends past the available bytes.
-    #[error("truncated compressed payload: need {need} bytes, {have} available")]
-    TruncatedPayload {
-        /// Bytes the header declares (block + CRC).
-        need: u64,
-        /// Bytes present.
-        have: u64,
-    },
-    /// The CRC does not match the block.
-    #[error("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
-    ChecksumMismatch {
-        /// CRC stored in the frame.
-        stored: u32,
-        /// CRC of the block bytes.
-        computed: u32,
-    },
-    /// The block decodes to a length other than 14·n.
-    #[error("decoded length {actual} != {expected} (14 x record count)")]
-    BadDecodedLength {
-        /// 14 · n.
-        expected: u64,
-        /// Length declared by the block.
-        actual: u64,
-    },
-    /// The S2 block is invalid.
-    #[error("s2 decode: {0}")]
-    Decompress(String),
-    /// A frame must hold at least one record.
-    #[error("empty frame (record count 0)")]
-    Empty,
-    /// More than 65535 records or column lengths that differ.
-    #[error("invalid page: {0}")]
-    InvalidPage(&'static str),
-    /// The stricter checks of the offline tools failed.
-    #[error("invalid frame: {0}")]
-    Strict(&'static str),
+/// The in-memory page of one open partition, stored column-wise like the
+/// frame payload so a flush is a straight encode.
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub ids: Vec<MetricId>,
+    pub ts: Vec<i64>,
+    pub vals: Vec<u32>,
+    /// Wall-clock creation time, for `[page].max_age`.
+    pub created: Instant,
+    /// False once a sample older than its predecessor was appended.
+    pub sorted: bool,
+    /// True when at least one sample of the page went through the WAL; only
+    /// such pages need to be carried over when the WAL is rewritten.
+    pub logged: bool,
 }
 
-/// A parsed frame header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameHeader {
-    /// Timestamp of the first record.
-    pub start_ts: i64,
-    /// Timestamp of the last record.
-    pub end_ts: i64,
-    /// Number of records.
-    pub count: u16,
-    /// Length of the compressed block.
-    pub clen: u64,
-    /// Header bytes including the varint (18 + 1..=10).
-    pub header_len: usize,
-}
+impl Page {
+    pub fn new() -> Page {
+        Page {
+            ids: Vec::new(),
+            ts: Vec::new(),
+            vals: Vec::new(),
+            created: Instant::now(),
+            sorted: true,
+            logged: false,
+        }
+    }
 
-impl FrameHeader {
-    /// Whole frame length: header, block and CRC.
-    pub fn frame_len(&self) -> u64 {
-        self.header_len as u64 + self.clen + 4
-    }
-}
-
-/// Parses the header at the start of `buf` (which may hold more bytes).
-pub fn parse_frame_header(buf: &[u8]) -> Result<FrameHeader, FrameError> {
-    let fixed = buf
-        .get(..FRAME_HEADER_LEN)
-        .ok_or(FrameError::TruncatedHeader)?;
-    let start_ts = i64::from_le_bytes(
-        fixed[0..8]
-            .try_into()
-            .map_err(|_| FrameError::TruncatedHeader)?,
-    );
-    let end_ts = i64::from_le_bytes(
-        fixed[8..16]
-            .try_into()
-            .map_err(|_| FrameError::TruncatedHeader)?,
-    );
-    let count = u16::from_le_bytes([fixed[16], fixed[17]]);
-    let (clen, vlen) = varint::decode(&buf[FRAME_HEADER_LEN..]).ok_or(FrameError::BadVarint)?;
-    Ok(FrameHeader {
-        start_ts,
-        end_ts,
-        count,
-        clen,
-        header_len: FRAME_HEADER_LEN + vlen,
-    })
-}
-
-/// Appends one complete frame for the given columns to `out`. The caller
-/// sorts the page by time first; `start_ts`/`end_ts` are the first and last
-/// timestamps. `scratch` is reused for the uncompressed payload.
-pub fn encode_frame(
-    ids: &[u16],
-    ts: &[i64],
-    vals: &[u32],
-    scratch: &mut Vec<u8>,
-    out: &mut Vec<u8>,
-) -> Result<(), FrameError> {
-    let n = ids.len();
-    if n == 0 {
-        return Err(FrameError::Empty);
-    }
-    if n > MAX_RECORDS {
-        return Err(FrameError::InvalidPage("more than 65535 records"));
-    }
-    if ts.len() != n || vals.len() != n {
-        return Err(FrameError::InvalidPage("column lengths differ"));
-    }
-    scratch.clear();
-    scratch.reserve(n * RECORD_BYTES);
-    for id in ids {
-        scratch.extend_from_slice(&id.to_le_bytes());
-    }
-    for t in ts {
-        scratch.extend_from_slice(&t.to_le_bytes());
-    }
-    for v in vals {
-        scratch.extend_from_slice(&v.to_le_bytes());
-    }
-    let block = minlz::encode(scratch);
-    out.extend_from_slice(&ts[0].to_le_bytes());
-    out.extend_from_slice(&ts[n - 1].to_le_bytes());
-    out.extend_from_slice(&(n as u16).to_le_bytes());
-    varint::encode(block.len() as u64, out);
-    out.extend_from_slice(&block);
-    out.extend_from_slice(&crc32fast::hash(&block).to_le_bytes());
-    Ok(())
-}
-
-/// A decoded frame payload, reusable across frames to avoid allocations.
-#[derive(Debug, Default, Clone)]
-pub struct DecodedFrame {
-    buf: Vec<u8>,
-    n: usize,
-}
-
-/// Verifies the CRC of `block`, checks its declared decoded length against
-/// 14·n before allocating, and decodes it into `out`.
-pub fn decode_frame_into(
-    header: &FrameHeader,
-    block: &[u8],
-    crc: u32,
-    out: &mut DecodedFrame,
-) -> Result<(), FrameError> {
-    let computed = crc32fast::hash(block);
-    if computed != crc {
-        return Err(FrameError::ChecksumMismatch {
-            stored: crc,
-            computed,
-        });
-    }
-    let n = usize::from(header.count);
-    if n == 0 {
-        return Err(FrameError::Empty);
-    }
-    let expected = n * RECORD_BYTES;
-    let (declared, _) =
-        minlz::decode_len(block).map_err(|e| FrameError::Decompress(e.to_string()))?;
-    if declared != expected {
-        return Err(FrameError::BadDecodedLength {
-            expected: expected as u64,
-            actual: declared as u64,
-        });
-    }
-    out.n = 0;
-    out.buf.resize(expected, 0);
-    let got = minlz::decode_into(&mut out.buf, block)
-        .map_err(|e| FrameError::Decompress(e.to_string()))?;
-    if got != expected {
-        return Err(FrameError::BadDecodedLength {
-            expected: expected as u64,
-            actual: got as u64,
-        });
-    }
-    out.n = n;
-    Ok(())
-}
-
-impl DecodedFrame {
-    /// Number of records.
     pub fn len(&self) -> usize {
-        self.n
+        self.ids.len()
     }
 
-    /// True when no record is decoded.
     pub fn is_empty(&self) -> bool {
-        self.n == 0
+        self.ids.is_empty()
     }
 
-    /// Metric id of record `i` (`i < len()`).
-    #[inline]
-    pub fn id(&self, i: usize) -> u16 {
-        let o = 2 * i;
-        u16::from_le_bytes([self.buf[o], self.buf[o + 1]])
-    }
-
-    /// Timestamp of record `i`.
-    #[inline]
-    pub fn ts(&self, i: usize) -> i64 {
-        let o = 2 * self.n + 8 * i;
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&self.buf[o..o + 8]);
-        i64::from_le_bytes(b)
-    }
-
-    /// Value bytes of record `i` as a little-endian u32.
-    #[inline]
-    pub fn val(&self, i: usize) -> u32 {
-        let o = 10 * self.n + 4 * i;
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&self.buf[o..o + 4]);
-        u32::from_le_bytes(b)
-    }
-
-    /// Indices of the records of metric `id`, in frame order.
-    pub fn indices_of(&self, id: u16) -> impl Iterator<Item = usize> + '_ {
-        let want = id.to_le_bytes();
-        self.buf[..2 * self.n]
-            .chunks_exact(2)
-            .enumerate()
-            .filter(move |(_, c)| c[0] == want[0] && c[1] == want[1])
-            .map(|(i, _)| i)
-    }
-
-    /// The stricter checks of `compact`/`recover` (docs/FORMATS.md §3.6): header
-    /// start/end equal the first/last timestamps, timestamps non-decreasing.
-    pub fn validate_strict(&self, header: &FrameHeader) -> Result<(), FrameError> {
-        if self.n == 0 {
-            return Err(FrameError::Empty);
+    pub fn push(&mut self, id: MetricId, ts: i64, val: u32) {
+        if let Some(&last) = self.ts.last()
+            && ts < last
+        {
+            self.sorted = false;
         }
-        if self.ts(0) != header.start_ts {
-            return Err(FrameError::Strict(
-                "start_ts differs from the first timestamp",
-            ));
+        self.ids.push(id);
+        self.ts.push(ts);
+        self.vals.push(val);
+    }
+
+    /// Stable sort by timestamp, so samples of one metric keep their order.
+    pub fn sort(&mut self) {
+        if self.sorted {
+            return;
         }
-        if self.ts(self.n - 1) != header.end_ts {
-            return Err(FrameError::Strict("end_ts differs from the last timestamp"));
-        }
-        let mut prev = i64::MIN;
-        for i in 0..self.n {
-            let t = self.ts(i);
-            if t < prev {
-                return Err(FrameError::Strict("timestamps decrease inside the frame"));
-            }
-            prev = t;
-        }
-        Ok(())
+        let mut order: Vec<u32> = (0..self.ids.len() as u32).collect();
+        order.sort_by_key(|&i| self.ts[i as usize]);
+        self.ids = order.iter().map(|&i| self.ids[i as usize]).collect();
+        self.ts = order.iter().map(|&i| self.ts[i as usize]).collect();
+        self.vals = order.iter().map(|&i| self.vals[i as usize]).collect();
+        self.sorted = true;
+    }
+
+    /// The `[page]` limits: records, estimated payload bytes (14 per record),
+    /// wall-clock age.
+    pub fn is_full(&self, limits: &PageLimits) -> bool {
+        let n = self.len() as u64;
+        n >= limits.max_records
+            || n * 14 >= limits.max_bytes
+            || self.created.elapsed().as_nanos() >= limits.max_age_ns
+    }
+
+    /// Cheap part of [`Page::is_full`] (no clock read), for the per-sample path.
+    pub fn is_full_by_size(&self, limits: &PageLimits) -> bool {
+        let n = self.len() as u64;
+        n >= limits.max_records || n * 14 >= limits.max_bytes
+    }
+
+    pub fn is_too_old(&self, limits: &PageLimits) -> bool {
+        self.created.elapsed().as_nanos() >= limits.max_age_ns
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
+/// Flush limits of a database's pages, normalised from the manifest.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageLimits {
+    pub max_records: u64,
+    pub max_bytes: u64,
+    pub max_age_ns: u128,
+}
 
-    /// docs/FORMATS.md §3.4's worked example, byte for byte.
-    const EXAMPLE: [u8; 39] = [
-        0x00, 0x80, 0xcb, 0xdd, 0x69, 0xe7, 0xcc, 0x17, 0x00, 0x80, 0xcb, 0xdd, 0x69, 0xe7, 0xcc,
-        0x17, 0x01, 0x00, 0x10, 0x0e, 0x34, 0x01, 0x00, 0x00, 0x80, 0xcb, 0xdd, 0x69, 0xe7, 0xcc,
-        0x17, 0x2a, 0x00, 0x00, 0x00, 0x93, 0x07, 0xdd, 0x77,
-    ];
-    const TS: i64 = 1_715_000_000_000_000_000;
-
-    fn decode(frame: &[u8]) -> Result<(FrameHeader, DecodedFrame), FrameError> {
-        let h = parse_frame_header(frame)?;
-        let body = &frame[h.header_len..];
-        let clen = h.clen as usize;
-        if body.len() < clen + 4 {
-            return Err(FrameError::TruncatedPayload {
-                need: clen as u64 + 4,
-                have: body.len() as u64,
-            });
-        }
-        let crc = u32::from_le_bytes(body[clen..clen + 4].try_into().unwrap());
-        let mut d = DecodedFrame::default();
-        decode_frame_into(&h, &body[..clen], crc, &mut d)?;
-        Ok((h, d))
-    }
-
-    #[test]
-    fn worked_example_encodes_byte_for_byte() {
-        let mut out = Vec::new();
-        encode_frame(&[1], &[TS], &[42], &mut Vec::new(), &mut out).unwrap();
-        assert_eq!(out, EXAMPLE);
-    }
-
-    #[test]
-    fn worked_example_decodes() {
-        let (h, d) = decode(&EXAMPLE).unwrap();
-        assert_eq!(
-            (h.start_ts, h.end_ts, h.count, h.clen, h.header_len),
-            (TS, TS, 1, 16, 19)
-        );
-        assert_eq!(h.frame_len(), 39);
-        assert_eq!((d.id(0), d.ts(0), d.val(0)), (1, TS, 42));
-        d.validate_strict(&h).unwrap();
-    }
-
-    #[test]
-    fn damaged_frames_give_typed_errors() {
-        assert_eq!(
-            decode(&EXAMPLE[..10]).unwrap_err(),
-            FrameError::TruncatedHeader
-        );
-        assert_eq!(decode(&EXAMPLE[..18]).unwrap_err(), FrameError::BadVarint);
-        assert!(matches!(
-            decode(&EXAMPLE[..30]).unwrap_err(),
-            FrameError::TruncatedPayload { .. }
-        ));
-        let mut bad = EXAMPLE;
-        bad[25] ^= 1;
-        assert!(matches!(
-            decode(&bad).unwrap_err(),
-            FrameError::ChecksumMismatch { .. }
-        ));
-        let mut bad = EXAMPLE;
-        bad[16] = 2; // count 2 => 28 bytes expected, block says 14
-        assert_eq!(
-            decode(&bad).unwrap_err(),
-            FrameError::BadDecodedLength {
-                expected: 28,
-                actual: 14
-            }
-        );
-        let mut bad = EXAMPLE;
-        bad[16] = 0;
-        assert_eq!(decode(&bad).unwrap_err(), FrameError::Empty);
-    }
-
-    #[test]
-    fn encode_rejects_invalid_pages() {
-        let mut out = Vec::new();
-        let mut s = Vec::new();
-        assert_eq!(
-            encode_frame(&[], &[], &[], &mut s, &mut out),
-            Err(FrameError::Empty)
-        );
-        assert!(encode_frame(&[1, 2], &[1], &[1, 2], &mut s, &mut out).is_err());
-        let big = vec![1u16; 65536];
-        let t = vec![0i64; 65536];
-        let v = vec![0u32; 65536];
-        assert!(encode_frame(&big, &t, &v, &mut s, &mut out).is_err());
-        assert!(out.is_empty());
-    }
-
-    #[test]
-    fn strict_checks() {
-        let mut out = Vec::new();
-        encode_frame(&[1, 1], &[5, 3], &[0, 0], &mut Vec::new(), &mut out).unwrap();
-        let (h, d) = decode(&out).unwrap();
-        assert!(d.validate_strict(&h).is_err());
-    }
-
-    proptest! {
-        #[test]
-        fn encode_decode_round_trip(recs in proptest::collection::vec((any::<u16>(), any::<i64>(), any::<u32>()), 1..2000)) {
-            let ids: Vec<u16> = recs.iter().map(|r| r.0).collect();
-            let ts: Vec<i64> = recs.iter().map(|r| r.1).collect();
-            let vals: Vec<u32> = recs.iter().map(|r| r.2).collect();
-            let mut out = Vec::new();
-            encode_frame(&ids, &ts, &vals, &mut Vec::new(), &mut out).unwrap();
-            let (h, d) = decode(&out).unwrap();
-            prop_assert_eq!(h.frame_len(), out.len() as u64);
-            prop_assert_eq!(h.start_ts, ts[0]);
-            prop_assert_eq!(h.end_ts, *ts.last().unwrap());
-            prop_assert_eq!(d.len(), recs.len());
-            for (i, r) in recs.iter().enumerate() {
-                prop_assert_eq!((d.id(i), d.ts(i), d.val(i)), *r);
-            }
-            let want: Vec<usize> = (0..ids.len()).filter(|&i| ids[i] == ids[0]).collect();
-            prop_assert_eq!(d.indices_of(ids[0]).collect::<Vec<_>>(), want);
-        }
-
-        #[test]
-        fn decoding_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = decode(&bytes);
-        }
-
-        #[test]
-        fn decoding_flipped_frames_never_panics(pos in 0usize..39, bit in 0u8..8) {
-            let mut b = EXAMPLE;
-            b[pos] ^= 1 << bit;
-            let _ = decode(&b);
-        }
-    }
+/// A partition in the database's open set.
+#[derive(Debug)]
+pub(crate) struct OpenPartition {
+    pub page: Option<Page>,
+    /// Append handle of `data-<key>.dat`, opened on the first flush.
+    pub file: Option<crate::datafile::DataFileAppender>,
 }

@@ -37,7 +37,7 @@ impl Database {
             ..
         } = st;
         frame_buf.clear();
-        page::encode_frame(&page.ids, &page.ts, &page.vals, scratch, frame_buf).map_err(|e| {
+        frame::encode_frame(&page.ids, &page.ts, &page.vals, scratch, frame_buf).map_err(|e| {
             Error::Corrupt {
                 path: self.data_path(key),
                 offset: 0,

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::datafile::{self, FrameInfo};
 use crate::error::{Error, IoContext, Result};
-use crate::page::DecodedFrame;
+use crate::frame::DecodedFrame;
 
 /// Upper bound of decoded frame bytes kept in memory.
 pub const MAX_CACHED_BYTES: usize = 16 << 20;
@@ -51,14 +51,14 @@ impl FrameCache {
         let gone: Vec<(PathBuf, u64)> = c.frames.keys().filter(|k| k.0 == path).cloned().collect();
         for k in gone {
             if let Some(fr) = c.frames.remove(&k) {
-                c.bytes -= fr.len() * crate::page::RECORD_BYTES;
+                c.bytes -= fr.len() * crate::frame::RECORD_BYTES;
             }
         }
         c.order.retain(|k| k.0 != path);
     }
 
     fn insert(&self, key: (PathBuf, u64), frame: Arc<DecodedFrame>) {
-        let size = frame.len() * crate::page::RECORD_BYTES;
+        let size = frame.len() * crate::frame::RECORD_BYTES;
         if size > MAX_CACHED_BYTES / 4 {
             return;
         }
@@ -72,7 +72,7 @@ impl FrameCache {
                 break;
             };
             if let Some(fr) = c.frames.remove(&old) {
-                c.bytes -= fr.len() * crate::page::RECORD_BYTES;
+                c.bytes -= fr.len() * crate::frame::RECORD_BYTES;
             }
         }
     }

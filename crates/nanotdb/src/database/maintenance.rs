@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::*;
-use crate::page::DecodedFrame;
+use crate::frame::DecodedFrame;
 
 /// What a recompaction did.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -144,7 +144,7 @@ impl Database {
             if ids.is_empty() {
                 return Ok(());
             }
-            page::encode_frame(ids, ts, vals, &mut scratch, out).map_err(|e| Error::Corrupt {
+            frame::encode_frame(ids, ts, vals, &mut scratch, out).map_err(|e| Error::Corrupt {
                 path: path.clone(),
                 offset: 0,
                 reason: format!("recompact: {e}"),
@@ -164,7 +164,7 @@ impl Database {
                 bytes[s + c + 2],
                 bytes[s + c + 3],
             ]);
-            page::decode_frame_into(&fi.header, &bytes[s..s + c], crc, &mut buf)
+            frame::decode_frame_into(&fi.header, &bytes[s..s + c], crc, &mut buf)
                 .and_then(|()| buf.validate_strict(&fi.header))
                 .map_err(|e| Error::Corrupt {
                     path: path.clone(),
@@ -179,7 +179,7 @@ impl Database {
                 ts.push(buf.ts(i));
                 vals.push(buf.val(i));
                 records += 1;
-                if ids.len() >= max_records || ids.len() * page::RECORD_BYTES >= max_bytes {
+                if ids.len() >= max_records || ids.len() * frame::RECORD_BYTES >= max_bytes {
                     emit(&mut ids, &mut ts, &mut vals, &mut out)?;
                 }
             }

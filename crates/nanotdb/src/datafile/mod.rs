@@ -5,7 +5,7 @@
 //! - `append`: the append handle an open partition writes its frames through,
 //!   which cuts a partially written frame off again when a write fails.
 //!
-//! The frame codec itself is [`crate::page`].
+//! The frame codec itself is [`crate::frame`].
 
 mod append;
 pub mod scan;

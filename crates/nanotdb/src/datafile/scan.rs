@@ -11,8 +11,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
+use crate::frame::{self, DecodedFrame, FrameError, FrameHeader};
 use crate::fsutil;
-use crate::page::{self, DecodedFrame, FrameError, FrameHeader};
 
 /// A frame found by a scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct DataScan {
 }
 
 /// Most header bytes a frame can have (18 + a 10-byte varint).
-const MAX_HEADER: usize = page::FRAME_HEADER_LEN + 10;
+const MAX_HEADER: usize = frame::FRAME_HEADER_LEN + 10;
 
 /// Checks one header found at `offset` against the bytes that remain.
 fn check_header(
@@ -56,7 +56,7 @@ fn check_header(
     offset: u64,
     file_len: u64,
 ) -> std::result::Result<FrameHeader, String> {
-    let h = page::parse_frame_header(header).map_err(|e| e.to_string())?;
+    let h = frame::parse_frame_header(header).map_err(|e| e.to_string())?;
     if h.count == 0 {
         return Err("empty frame (record count 0)".into());
     }
@@ -154,7 +154,7 @@ pub fn scan_bytes(bytes: &[u8], verify_last: bool) -> DataScan {
                 bytes[s + c + 2],
                 bytes[s + c + 3],
             ]);
-            Ok(page::decode_frame_into(
+            Ok(frame::decode_frame_into(
                 &last.header,
                 &bytes[s..s + c],
                 crc,
@@ -201,7 +201,7 @@ pub fn read_frame(
     file.read_exact_at(block, fi.offset + fi.header.header_len as u64)?;
     let (data, crc) = block.split_at(clen);
     let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-    Ok(page::decode_frame_into(&fi.header, data, crc, out))
+    Ok(frame::decode_frame_into(&fi.header, data, crc, out))
 }
 
 /// Cuts a damaged tail found by `scan`: the bytes from `valid_len` to the
@@ -260,7 +260,7 @@ pub fn recover_frames(bytes: &[u8], accept: impl Fn(&FrameHeader) -> bool) -> Re
             bytes[s + c + 2],
             bytes[s + c + 3],
         ]);
-        let decoded = page::decode_frame_into(&h, block, crc, &mut buf)
+        let decoded = frame::decode_frame_into(&h, block, crc, &mut buf)
             .and_then(|()| buf.validate_strict(&h));
         if decoded.is_err() {
             off += 1;
@@ -295,7 +295,7 @@ mod tests {
             let ids: Vec<u16> = (0..50).map(|i| (i % 7) as u16 + 1).collect();
             let ts: Vec<i64> = (0..50).map(|i| (f * 100 + i) as i64).collect();
             let vals: Vec<u32> = (0..50).map(|i| i as u32).collect();
-            page::encode_frame(&ids, &ts, &vals, &mut s, &mut out).unwrap();
+            frame::encode_frame(&ids, &ts, &vals, &mut s, &mut out).unwrap();
         }
         out
     }

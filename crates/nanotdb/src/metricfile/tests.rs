@@ -8,7 +8,7 @@ use super::v1::{PI_PAYLOAD_LEN, PI_UNCOMPRESSED_LEN, PI_VALUE_TYPE};
 use super::*;
 use crate::config::Codec;
 use crate::datafile;
-use crate::page::DecodedFrame;
+use crate::frame::DecodedFrame;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::ops::ControlFlow;

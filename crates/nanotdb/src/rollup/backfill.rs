@@ -9,8 +9,8 @@ use std::path::Path;
 
 use crate::config::Manifest;
 use crate::error::{Error, IoContext, Result};
+use crate::frame;
 use crate::fsutil;
-use crate::page;
 use crate::sample::MetricId;
 use crate::time;
 
@@ -296,7 +296,7 @@ fn rewrite_without(dir: &Path, drop_ids: &[MetricId], report: &mut BackfillRepor
                     }
                 }
                 if !ids.is_empty()
-                    && let Err(e) = page::encode_frame(&ids, &tss, &vals, &mut scratch, &mut out)
+                    && let Err(e) = frame::encode_frame(&ids, &tss, &vals, &mut scratch, &mut out)
                 {
                     err = Some(e);
                     return ControlFlow::Break(());
