@@ -19,6 +19,7 @@
 //! (raw frames), [`datafile`], `partition`, [`config`], [`lineproto`].
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod aggregate;

@@ -163,6 +163,7 @@ pub fn snapshot_metrics(dbs: &[DbStats]) -> Vec<(String, f32)> {
 }
 
 /// Resident set size of this process (Linux `/proc/self/statm`).
+#[allow(unsafe_code)] // sysconf, the only way to the page size without a dependency
 pub fn process_rss_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = text.split_whitespace().nth(1)?.parse().ok()?;

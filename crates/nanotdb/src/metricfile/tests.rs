@@ -489,6 +489,8 @@ fn v1_layout_bytes() {
     );
 }
 
+// A counting global allocator needs `unsafe impl GlobalAlloc`.
+#[allow(unsafe_code)]
 pub(crate) mod alloc_probe;
 mod damage;
 
