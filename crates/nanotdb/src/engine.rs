@@ -247,9 +247,9 @@ impl Engine {
                 let p = p.trim();
                 if p.is_empty() || p.contains(['/', '\\']) || time::parse_partition_key(p).is_none()
                 {
-                    return Err(Error::Corrupt {
-                        path: database.dir.clone(),
-                        offset: 0,
+                    return Err(Error::InvalidPartitionKey {
+                        db: database.name.clone(),
+                        key: p.to_string(),
                         reason: format!("invalid partition key: {p}"),
                     });
                 }

@@ -140,6 +140,17 @@ pub enum Error {
         /// Who holds it, as written in the lock file.
         holder: String,
     },
+    /// A partition key given by a user (maintenance commands and routes) is
+    /// not a key, or not one of this database's partitioning.
+    #[error("{reason}")]
+    InvalidPartitionKey {
+        /// The database.
+        db: String,
+        /// The key as given.
+        key: String,
+        /// What is wrong, e.g. `invalid partition key: "x"`.
+        reason: String,
+    },
     /// A WAL record could not be encoded (names are validated before they
     /// get here, so this is an internal error, not a rejected sample).
     #[error("{}: cannot encode a WAL record: {source}", path.display())]
@@ -207,6 +218,7 @@ impl Error {
                 | Error::Sealed { .. }
                 | Error::TypeMismatch { .. }
                 | Error::TooManyMetrics(_)
+                | Error::InvalidPartitionKey { .. }
         )
     }
 }

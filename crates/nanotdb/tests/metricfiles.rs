@@ -186,6 +186,11 @@ fn metric_files_can_be_bypassed_and_open_partitions_are_refused() {
         .build_metric_files("edge", Some("../x"), None)
         .unwrap_err();
     assert!(e.to_string().contains("invalid partition key"), "{e}");
+    assert!(
+        matches!(&e, nanotdb::Error::InvalidPartitionKey { key, .. } if key == "../x"),
+        "a user's bad key is not file corruption: {e:?}"
+    );
+    assert!(e.is_rejection());
     let v: Vec<Value> = {
         let mut v = Vec::new();
         engine

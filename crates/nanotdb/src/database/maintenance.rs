@@ -71,24 +71,21 @@ impl Database {
     /// Checks a partition key given by a user against this database's mode.
     pub fn validate_part(&self, part: &str) -> Result<String> {
         let part = part.trim();
-        let invalid = || Error::Corrupt {
-            path: self.dir.clone(),
-            offset: 0,
-            reason: format!("invalid partition key: {part:?}"),
+        let err = |reason: String| Error::InvalidPartitionKey {
+            db: self.name.clone(),
+            key: part.to_string(),
+            reason,
         };
+        let invalid = || err(format!("invalid partition key: {part:?}"));
         if part.is_empty() || part.contains(['/', '\\']) {
             return Err(invalid());
         }
         let (_, start, _) = time::parse_partition_key(part).ok_or_else(invalid)?;
         let want = time::partition_key(self.manifest.retention.partition, start);
         if want != part {
-            return Err(Error::Corrupt {
-                path: self.dir.clone(),
-                offset: 0,
-                reason: format!(
-                    "partition {part:?} does not match database partitioning (want {want})"
-                ),
-            });
+            return Err(err(format!(
+                "partition {part:?} does not match database partitioning (want {want})"
+            )));
         }
         Ok(part.to_string())
     }

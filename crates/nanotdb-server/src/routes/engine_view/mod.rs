@@ -368,6 +368,7 @@ async fn part_body(st: &SharedState, req: Request) -> Result<(String, String), A
 fn maintenance_error(e: &nanotdb::Error) -> ApiError {
     match e {
         nanotdb::Error::DatabaseNotFound(_) => ApiError::not_found(e.to_string()),
+        nanotdb::Error::InvalidPartitionKey { .. } => ApiError::bad_data(e.to_string()),
         nanotdb::Error::DataFileActive { .. } => {
             ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
         }
@@ -376,10 +377,7 @@ fn maintenance_error(e: &nanotdb::Error) -> ApiError {
         }
         _ => {
             let msg = e.to_string();
-            if msg.contains("required")
-                || msg.contains("invalid partition key")
-                || msg.contains("does not match database partitioning")
-            {
+            if msg.contains("required") {
                 ApiError::bad_data(msg)
             } else {
                 ApiError::execution(msg)
