@@ -405,7 +405,7 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .contains_key(name);
         let dir = self.s.root.join(name);
-        let manifest = dir.join("manifest.toml");
+        let manifest = crate::layout::DbLayout::new(&self.s.root, name).manifest();
         if !loaded && !manifest.exists() {
             fs::create_dir_all(&dir).at(&dir)?;
             match config::write_new_manifest_text(&manifest, text) {

@@ -11,6 +11,7 @@ use crate::config::Manifest;
 use crate::error::{Error, IoContext, Result};
 use crate::frame;
 use crate::fsutil;
+use crate::layout::{DbFileKind, DbLayout, PartitionFileKind};
 use crate::sample::MetricId;
 use crate::time;
 
@@ -215,62 +216,41 @@ fn forget_checkpoints<H: RollupHost>(
 /// Removes the data, raw and metric files, WALs and catalog of a
 /// destination holding only rollup-produced metrics (the manifest stays).
 fn clear_destination(dir: &Path, report: &mut BackfillReport) -> Result<()> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(dir, e)),
-    };
-    let mut names: Vec<String> = rd
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    for n in names {
-        let p = dir.join(&n);
-        let list = if n.ends_with(".dat")
-            && (n.starts_with("data-") || n.starts_with("raw-") || n.starts_with("metric-"))
-        {
-            &mut report.cleared_data_files
-        } else if n.ends_with(".wal") {
-            &mut report.cleared_wal_files
-        } else if n == "catalog.json" {
-            &mut report.cleared_catalog_files
-        } else {
-            continue;
+    // The layout lists nothing (no error) when the directory does not exist.
+    for f in DbLayout::at(dir.to_path_buf(), "").files().at(dir)? {
+        let list = match f.kind {
+            DbFileKind::Partition(..) => &mut report.cleared_data_files,
+            DbFileKind::Wal => &mut report.cleared_wal_files,
+            DbFileKind::Catalog => &mut report.cleared_catalog_files,
+            DbFileKind::Manifest | DbFileKind::Other => continue,
         };
-        fs::remove_file(&p).at(&p)?;
-        list.push(p.display().to_string());
+        fs::remove_file(&f.path).at(&f.path)?;
+        list.push(f.path.display().to_string());
     }
     fsutil::sync_dir(dir)
 }
 
 fn has_metric_files(dir: &Path) -> Result<bool> {
-    match fs::read_dir(dir) {
-        Ok(rd) => Ok(rd.flatten().any(|e| {
-            let n = e.file_name();
-            let n = n.to_string_lossy();
-            n.starts_with("metric-") && n.ends_with(".dat")
-        })),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io(dir, e)),
-    }
+    let files = DbLayout::at(dir.to_path_buf(), "").files().at(dir)?;
+    Ok(files
+        .iter()
+        .any(|f| matches!(f.kind, DbFileKind::Partition(PartitionFileKind::Metric, _))))
 }
 
 /// Rewrites every `data-`/`raw-` file of `dir` without the samples of
 /// `drop_ids`, frame by frame (tmp, fsync, rename); files left empty are
 /// removed. Untouched files are not rewritten.
 fn rewrite_without(dir: &Path, drop_ids: &[MetricId], report: &mut BackfillReport) -> Result<()> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .at(dir)?
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".dat") && (n.starts_with("data-") || n.starts_with("raw-")))
-        .collect();
-    names.sort();
+    if !dir.is_dir() {
+        return Err(Error::io(dir, std::io::ErrorKind::NotFound.into()));
+    }
+    let files = DbLayout::at(dir.to_path_buf(), "").files().at(dir)?;
     let drop: HashSet<MetricId> = drop_ids.iter().copied().collect();
-    for n in names {
-        let path = dir.join(&n);
+    for f in files {
+        if !matches!(f.kind, DbFileKind::Partition(k, _) if k.holds_frames()) {
+            continue;
+        }
+        let path = f.path;
         let len = fs::metadata(&path).at(&path)?.len();
         let mut out = Vec::new();
         let mut scratch = Vec::new();
