@@ -1,7 +1,6 @@
 //! `nanocli retention`: apply (or, with `--dry-run`, show) the retention
 //! policy of one or every database now.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -10,12 +9,8 @@ use nanotdb::{Engine, EngineOptions};
 /// Arguments of `nanocli retention`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Database (all databases when absent).
-    #[arg(long)]
-    db: Option<String>,
+    #[command(flatten)]
+    at: crate::RootArgs,
     /// Only show what would be removed or archived; change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -26,7 +21,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let root = crate::resolve_root(&a.root, false)?;
+    let root = crate::resolve_root(&a.at.root, false)?;
     let engine = Engine::open_with(
         &root,
         EngineOptions {
@@ -35,7 +30,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         },
     )
     .with_context(|| format!("open {}", root.display()))?;
-    let dbs = match &a.db {
+    let dbs = match &a.at.db {
         Some(d) => vec![crate::normalize_db(d)?],
         None => engine.databases()?,
     };

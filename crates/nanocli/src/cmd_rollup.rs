@@ -2,7 +2,6 @@
 //! (docs/BEHAVIOUR.md §3.6). Data a user wrote into a destination is kept.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -12,12 +11,8 @@ use nanotdb::Engine;
 /// Arguments of `nanocli rollup`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Data directory.
-    #[arg(long)]
-    root: PathBuf,
-    /// Source database (every rollup source when absent).
-    #[arg(long)]
-    db: Option<String>,
+    #[command(flatten)]
+    at: crate::RootArgs,
     /// Print the backfill report as JSON.
     #[arg(long)]
     json: bool,
@@ -25,8 +20,8 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let root = crate::resolve_root(&a.root, false)?;
-    let db = a.db.as_deref().map(crate::normalize_db).transpose()?;
+    let root = crate::resolve_root(&a.at.root, false)?;
+    let db = a.at.db.as_deref().map(crate::normalize_db).transpose()?;
     let engine = Engine::open(&root).with_context(|| format!("open {}", root.display()))?;
     engine.set_auto_rollups(false);
     let spinner = std::io::stderr().is_terminal().then(|| {

@@ -200,6 +200,18 @@ pub(crate) struct DbArgs {
     pub db: String,
 }
 
+/// `--root DIR [--db NAME]`: commands that act on every database (or
+/// every rollup source) unless one is named.
+#[derive(clap::Args, Debug)]
+pub(crate) struct RootArgs {
+    /// Data directory.
+    #[arg(long)]
+    pub root: PathBuf,
+    /// Database (every one when absent).
+    #[arg(long)]
+    pub db: Option<String>,
+}
+
 /// Accepts the reference's Go-style single-dash long flags (`-root R`,
 /// `-json`, `-db=x`) by rewriting them to `--root`, … before parsing, so
 /// scripts written for v1.4.0 keep working. Only names that are long flags

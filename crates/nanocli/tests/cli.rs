@@ -29,15 +29,7 @@ fn import_reports_bad_lines_and_exits_1() {
     let root = d.path().join("root");
     let input = d.path().join("in.lp");
     fs::write(&input, "a/m 1 1\na/m nope 2\n# c\na/m 3 3\nbad\n").unwrap();
-    let out = nanocli()
-        .args(["import", "--root"])
-        .arg(&root)
-        .arg("--in")
-        .arg(&input)
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
+    let out = import(&root, &input).assert().code(1).get_output().clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains("line 2: invalid numeric value \"nope\""),
@@ -254,11 +246,7 @@ fn two_writers_the_second_gets_the_lock_error() {
     }
     let input = d.path().join("two.lp");
     fs::write(&input, "w/m 1 999999999\n").unwrap();
-    nanocli()
-        .args(["import", "--root"])
-        .arg(&root)
-        .arg("--in")
-        .arg(&input)
+    import(&root, &input)
         .assert()
         .code(1)
         .stderr(predicates::str::contains(format!(

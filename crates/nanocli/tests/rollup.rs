@@ -75,13 +75,7 @@ fn rollup_without_sources_says_so() {
     let root = d.path().join("root");
     let input = d.path().join("in.lp");
     fs::write(&input, "a/m 1 1\n").unwrap();
-    nanocli()
-        .args(["import", "--root"])
-        .arg(&root)
-        .arg("--in")
-        .arg(&input)
-        .assert()
-        .success();
+    import(&root, &input).assert().success();
     nanocli()
         .args(["rollup", "--root"])
         .arg(&root)
@@ -107,12 +101,7 @@ fn import_rolls_up_the_sources_it_touched_at_the_end() {
     copy_dir(&fx.join("root"), &src);
     let lp = d.path().join("edge.lp");
     export(&src, "edge", &lp);
-    let out = nanocli()
-        .args(["import", "--root"])
-        .arg(&root)
-        .arg("--in")
-        .arg(&lp)
-        .ok_stdout();
+    let out = import(&root, &lp).ok_stdout();
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains("Rolled up edge into edge_15m, edge_1h"),

@@ -198,6 +198,12 @@ fn decode_s2(src: &[u8], expected_len: usize, out: &mut Vec<u8>) -> Result<(), C
     }
     out.resize(expected_len, 0);
     let got = minlz::decode_into(out, src).map_err(err)?;
+    check_decoded_len(out, got, expected_len)
+}
+
+/// A block that decoded to another length than the frame declared is an
+/// error; the half-filled buffer is cleared so nothing reads it.
+fn check_decoded_len(out: &mut Vec<u8>, got: usize, expected_len: usize) -> Result<(), CodecError> {
     if got != expected_len {
         out.clear();
         return Err(CodecError::Length {
@@ -250,14 +256,7 @@ fn decode_zstd(
             return Err(e);
         }
     };
-    if got != expected_len {
-        out.clear();
-        return Err(CodecError::Length {
-            expected: expected_len as u64,
-            actual: got as u64,
-        });
-    }
-    Ok(())
+    check_decoded_len(out, got, expected_len)
 }
 
 #[cfg(test)]

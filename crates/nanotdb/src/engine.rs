@@ -454,26 +454,29 @@ impl Engine {
     /// after waiting for the automatic rollup passes queued so far.
     pub fn flush(&self) -> Result<()> {
         self.s.rollups.worker.sync();
-        for db in self.loaded() {
-            if self.s.settings.read_only || !db.is_materialized() {
-                continue;
-            }
-            let mut st = db.lock();
-            db.flush_all(&mut st)?;
-        }
-        Ok(())
+        self.each_writable(|db, st| db.flush_all(st))
     }
 
     /// Flushes pages older than their `max_age` (the reference only checked
     /// this when the same database received a sample; a server calls this on
     /// a timer so idle databases do not keep pages in memory).
     pub fn flush_idle(&self) -> Result<()> {
+        self.each_writable(|db, st| db.finish_batch(st))
+    }
+
+    /// Runs `f` under the lock of every loaded database that has files
+    /// (none in a read-only engine), stopping at the first error.
+    fn each_writable(
+        &self,
+        mut f: impl FnMut(&Database, &mut crate::database::DbState) -> Result<()>,
+    ) -> Result<()> {
+        if self.s.settings.read_only {
+            return Ok(());
+        }
         for db in self.loaded() {
-            if self.s.settings.read_only || !db.is_materialized() {
-                continue;
+            if db.is_materialized() {
+                f(&db, &mut db.lock())?;
             }
-            let mut st = db.lock();
-            db.finish_batch(&mut st)?;
         }
         Ok(())
     }

@@ -25,6 +25,17 @@ impl OkStdout for Command {
     }
 }
 
+/// `nanocli import --root ROOT --in INPUT`, ready for more arguments and
+/// the assertion.
+pub fn import(root: &Path, input: &Path) -> Command {
+    let mut c = nanocli();
+    c.args(["import", "--root"])
+        .arg(root)
+        .arg("--in")
+        .arg(input);
+    c
+}
+
 /// `nanocli export --root ROOT --db DB --out OUT`, which must succeed.
 pub fn export(root: &Path, db: &str, out: &Path) {
     nanocli()

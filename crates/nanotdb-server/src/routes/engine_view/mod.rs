@@ -388,23 +388,34 @@ fn maintenance_error(e: &nanotdb::Error) -> ApiError {
 
 /// `POST /api/engine/recompact` with `{"db","part"}`.
 pub async fn recompact(State(st): State<SharedState>, req: Request) -> ApiResult {
-    let (db, part) = part_body(&st, req).await?;
-    let report = blocking(move || st.engine.recompact_data_file(&db, &part))
-        .await?
-        .map_err(|e| maintenance_error(&e))?;
-    Ok(success(
-        json!({"result": report, "resultType": "engine_recompact"}),
-    ))
+    part_route(st, req, "engine_recompact", |e, db, part| {
+        e.recompact_data_file(db, part).map(|r| json!(r))
+    })
+    .await
 }
 
 /// `POST /api/engine/compact_metric` with `{"db","part"}`.
 pub async fn compact_metric(State(st): State<SharedState>, req: Request) -> ApiResult {
+    part_route(st, req, "engine_compact_metric", |e, db, part| {
+        e.compact_metric(db, part).map(|r| json!(r))
+    })
+    .await
+}
+
+/// Runs a maintenance action on the `{"db","part"}` of the body and answers
+/// with its report under `result_type`.
+async fn part_route(
+    st: SharedState,
+    req: Request,
+    result_type: &'static str,
+    action: impl FnOnce(&Engine, &str, &str) -> nanotdb::Result<Json> + Send + 'static,
+) -> ApiResult {
     let (db, part) = part_body(&st, req).await?;
-    let report = blocking(move || st.engine.compact_metric(&db, &part))
+    let report = blocking(move || action(&st.engine, &db, &part))
         .await?
         .map_err(|e| maintenance_error(&e))?;
     Ok(success(
-        json!({"result": report, "resultType": "engine_compact_metric"}),
+        json!({"result": report, "resultType": result_type}),
     ))
 }
 
