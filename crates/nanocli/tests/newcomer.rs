@@ -37,15 +37,7 @@ fn output_into_a_closed_pipe_ends_quietly_with_status_0() {
         &["inspect", "db", "--db", "edge"][..],
         &["inspect", "dat", "--db", "edge", "--verbose"],
         &["query", "--db", "edge", "--start", "2026-01-01"],
-        &[
-            "query",
-            "--db",
-            "edge",
-            "--start",
-            "2026-01-01",
-            "--format",
-            "json",
-        ],
+        &["query", "--db", "edge", "--start", "2026-01-01", "--json"],
         &["export", "--db", "edge"],
     ] {
         let (status, stderr) = run_into_closed_pipe(args, root.path());
@@ -62,16 +54,15 @@ fn metric_files_option_chooses_what_is_read() {
     std::fs::remove_file(root.path().join("edge/data-2026-01-01.dat")).expect("rm raw");
     let rows = |mf: &str| {
         let out = nanocli()
+            .args(["query", "--db", "edge", "--metric", "temp.cpu"])
             .args([
-                "query",
-                "--db",
-                "edge",
-                "--metric",
-                "temp.cpu",
                 "--start",
                 "2026-01-01",
+                "--json",
+                "--metric-files",
+                mf,
+                "--root",
             ])
-            .args(["--format", "json", "--metric-files", mf, "--root"])
             .arg(root.path())
             .ok_stdout();
         let v: serde_json::Value = serde_json::from_slice(&out).expect("json");

@@ -78,17 +78,7 @@ fn overview_lists_without_loading() {
     assert_eq!(j["data"]["resultType"], "engine_overview");
     let result = j["data"]["result"].as_array().unwrap();
     let names: Vec<&str> = result.iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        [
-            "edge_renamed",
-            "edge_s2",
-            "edge_s2b",
-            "edge_v1",
-            "edge_v1s2",
-            "edge_zd"
-        ]
-    );
+    assert_eq!(names, nanotdb_testkit::CODEC_DATABASES);
     let d = &result[1];
     assert_eq!(keys(d), sorted(SUMMARY_KEYS));
     assert_eq!(d["metric_count"], 86);

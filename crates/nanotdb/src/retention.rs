@@ -310,16 +310,18 @@ mod tests {
         );
         // The same partition name again (re-created later): added, not lost.
         touch(d.path(), "data-2026-01-01.dat", b"late");
-        run(
-            d.path(),
-            PartitionMode::Day,
-            30,
-            Action::Archive,
-            now,
-            &|_| false,
-            false,
-        )
-        .unwrap();
+        let archive = || {
+            run(
+                d.path(),
+                PartitionMode::Day,
+                30,
+                Action::Archive,
+                now,
+                &|_| false,
+                false,
+            )
+        };
+        archive().unwrap();
         let names = bucket_entries(&bucket).unwrap();
         assert_eq!(
             names,
@@ -344,18 +346,7 @@ mod tests {
         let f = OpenOptions::new().write(true).open(&bucket).unwrap();
         f.set_len(len - 1).unwrap();
         touch(d.path(), "data-2026-01-03.dat", b"x");
-        assert!(
-            run(
-                d.path(),
-                PartitionMode::Day,
-                30,
-                Action::Archive,
-                now,
-                &|_| false,
-                false
-            )
-            .is_err()
-        );
+        assert!(archive().is_err());
         assert!(d.path().join("data-2026-01-03.dat").exists());
     }
 

@@ -29,17 +29,7 @@ fn codecs_databases_export_expected_from_raw_files() {
     let root = copy_tree(&fixture("codecs/root"));
     let engine = Engine::open(root.path()).unwrap();
     let dbs = engine.databases().unwrap();
-    assert_eq!(
-        dbs,
-        [
-            "edge_renamed",
-            "edge_s2",
-            "edge_s2b",
-            "edge_v1",
-            "edge_v1s2",
-            "edge_zd"
-        ]
-    );
+    assert_eq!(dbs, nanotdb_testkit::CODEC_DATABASES);
     for db in &dbs {
         let out = export(&engine, db, root.path());
         assert_eq!(count_lines(&out), 61_920, "{db}");

@@ -21,6 +21,17 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
 }
 
+/// The databases of the `codecs` fixture: the same samples in every metric-file
+/// format and codec, sorted by name.
+pub const CODEC_DATABASES: [&str; 6] = [
+    "edge_renamed",
+    "edge_s2",
+    "edge_s2b",
+    "edge_v1",
+    "edge_v1s2",
+    "edge_zd",
+];
+
 /// The path of one fixture (`"edge-2h/root"`, `"types/input.lp"`, …).
 ///
 /// Panics when it does not exist, naming the path, so a missing fixture is a

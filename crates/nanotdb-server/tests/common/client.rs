@@ -19,6 +19,14 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// How many points the first series of a `query_range` answer has
+    /// (0 when there is none).
+    pub fn points(&self) -> usize {
+        self.json()["data"]["result"][0]["values"]
+            .as_array()
+            .map_or(0, Vec::len)
+    }
+
     /// Body as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()

@@ -208,23 +208,10 @@ impl Database {
     }
 
     /// Appends an accepted sample to its partition's page, opening the
-    /// partition (and sealing the oldest one beyond `max_active_days`) and
-    /// flushing the page when it is full.
-    pub(super) fn apply(
-        &self,
-        st: &mut DbState,
-        key: &str,
-        id: MetricId,
-        ts: i64,
-        bits: u32,
-        logged: bool,
-    ) -> Result<()> {
-        let full = self.append(st, key, id, ts, bits, logged)?;
-        self.flush_if_full(st, key, full)
-    }
-
-    /// [`Database::apply`] up to the flush: returns whether the page is
-    /// full (the caller flushes it with [`Database::flush_if_full`]).
+    /// partition (and sealing the oldest one beyond `max_active_days`);
+    /// returns whether the page is now full, which the caller flushes with
+    /// [`Database::flush_if_full`] (after the stored-sample hook, so a flush
+    /// that fails cannot hide a stored sample from it).
     pub(super) fn append(
         &self,
         st: &mut DbState,
@@ -306,7 +293,7 @@ impl Database {
 }
 
 /// Records in the dry-run overlay that partition `key` is (or becomes)
-/// open, sealing the oldest pending ones beyond `max_open` as `apply` would.
+/// open, sealing the oldest pending ones beyond `max_open` as `append` would.
 pub(super) fn note_open(
     overlay: &mut Overlay<'_>,
     known_open: &mut Option<Arc<str>>,

@@ -81,7 +81,8 @@ impl Database {
                     });
                 }
                 let key = partition_of(&mut st.hot, mode, rec.ts);
-                self.apply(st, &key, rec.metric_id, rec.ts, rec.value, true)?;
+                let full = self.append(st, &key, rec.metric_id, rec.ts, rec.value, true)?;
+                self.flush_if_full(st, &key, full)?;
                 replayed += 1;
             }
             Ok(())

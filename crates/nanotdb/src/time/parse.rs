@@ -82,13 +82,7 @@ pub(super) fn parse_human_base(b: &[u8]) -> Option<i128> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let mut year: i64 = 0;
-    for &c in &b[..4] {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        year = year * 10 + i64::from(c - b'0');
-    }
+    let year = four_digit_year(b)?;
     let month = two_digits(b, 5)?;
     let day = two_digits(b, 8)?;
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
@@ -153,4 +147,11 @@ pub(super) fn parse_human_base(b: &[u8]) -> Option<i128> {
     let days = days_from_civil(year, month, day);
     let secs = days * SECS_PER_DAY + i64::from(hour * 3600 + min * 60 + sec);
     Some(i128::from(secs) * i128::from(NS_PER_SEC) + i128::from(nsec))
+}
+
+/// The year in the first four bytes, all ASCII digits.
+pub(super) fn four_digit_year(b: &[u8]) -> Option<i64> {
+    b.get(..4)?.iter().try_fold(0i64, |year, &c| {
+        c.is_ascii_digit().then(|| year * 10 + i64::from(c - b'0'))
+    })
 }

@@ -146,13 +146,7 @@ pub fn parse_partition_key(key: &str) -> Option<(PartitionMode, i64, i64)> {
     if !matches!(b.len(), 4 | 7 | 10) {
         return None;
     }
-    let mut year: i64 = 0;
-    for &c in &b[..4] {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        year = year * 10 + i64::from(c - b'0');
-    }
+    let year = four_digit_year(b)?;
     if b.len() == 4 {
         let (s, e) = year_bounds(year);
         return Some((PartitionMode::Year, s, e));
