@@ -60,6 +60,17 @@ impl WalEncoder {
         self.baseline = None;
     }
 
+    /// The time baseline later records are relative to.
+    pub fn baseline(&self) -> Option<i64> {
+        self.baseline
+    }
+
+    /// Goes back to an earlier baseline, when the records that set a newer
+    /// one were dropped (a failed write is cut off the file again).
+    pub(crate) fn restore_baseline(&mut self, baseline: Option<i64>) {
+        self.baseline = baseline;
+    }
+
     /// Appends one record to `out` following the reference's baseline rules:
     /// a new baseline when none is set, time goes backwards, or the delta
     /// exceeds 2²⁴ − 1 ns.

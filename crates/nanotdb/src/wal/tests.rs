@@ -227,3 +227,60 @@ proptest! {
         prop_assert!(s.good_len <= bytes.len() as u64);
     }
 }
+
+/// A write cut short by a full disk is cut off the file again, and the
+/// records written once there is room decode with the baseline and the
+/// metric name they need (the failed records carried both).
+#[test]
+fn a_failed_write_leaves_the_wal_as_it_was() {
+    use crate::config::FsyncPolicy;
+    use crate::stats::DbCounters;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.wal");
+    let mut w = WalWriter::open(&path, 0).unwrap();
+    let mut c = DbCounters::default();
+    let write =
+        |w: &mut WalWriter, c: &mut DbCounters| w.write_pending(FsyncPolicy::Always, u64::MAX, c);
+    w.log(1, TS, 10, "a", 2).unwrap();
+    write(&mut w, &mut c).unwrap();
+    let good = std::fs::metadata(&path).unwrap().len();
+    // A new metric and a jump past the delta range: a name and a new baseline.
+    let later = TS + 100_000_000_000;
+    w.log(2, later, 20, "b", 1).unwrap();
+    w.fail_next_write_after = Some(5);
+    let err = write(&mut w, &mut c).unwrap_err();
+    assert!(matches!(err, crate::Error::Io { .. }), "{err}");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        good,
+        "partial record cut off"
+    );
+    assert_eq!(w.len_with_pending(), good);
+    // Room again.
+    w.log(2, later + 1, 30, "b", 1).unwrap();
+    w.log(1, TS + 1, 40, "a", 2).unwrap();
+    write(&mut w, &mut c).unwrap();
+    let scan = scan_wal(&std::fs::read(&path).unwrap());
+    assert_eq!(scan.stop, None);
+    assert_eq!(scan.skipped_missing_baseline, 0);
+    let got: Vec<(u16, i64, u32, Option<String>)> = scan
+        .records
+        .iter()
+        .map(|(_, r)| {
+            (
+                r.metric_id,
+                r.ts,
+                r.value,
+                r.new_metric.as_ref().map(|n| n.name.clone()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, TS, 10, Some("a".to_string())),
+            (2, later + 1, 30, Some("b".to_string())),
+            (1, TS + 1, 40, None),
+        ]
+    );
+}

@@ -2,6 +2,13 @@
 //! buffer as samples arrive, written with one `write` per batch, fsynced
 //! per `fsync_policy`, and replaced at each checkpoint (truncated when no
 //! open page needs it, else rewritten atomically to hold exactly those pages).
+//!
+//! A write or fsync that fails (a full disk, an I/O error) leaves the file
+//! as it was before it: the bytes are cut off again and the encoder forgets
+//! the baseline and names those records carried. Otherwise a partial record
+//! would stay in the file, later batches would be appended (and
+//! acknowledged) after it, and replay, which stops at the first record it
+//! cannot decode, would lose all of them.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -32,6 +39,17 @@ pub(crate) struct WalWriter {
     named: HashSet<MetricId>,
     /// True while records are pending or written but not fsynced.
     unsynced: bool,
+    /// The encoder's baseline as of the last byte in the file.
+    committed_baseline: Option<i64>,
+    /// Metrics first named by a record that is still pending.
+    pending_named: Vec<MetricId>,
+    /// A failed write could not be cut off the file (`size` is the length
+    /// to cut back to): nothing is appended until the cut succeeds.
+    needs_cut: bool,
+    /// Test hook: the next write stores only this many bytes, then fails
+    /// as a full disk would.
+    #[cfg(test)]
+    pub(super) fail_next_write_after: Option<usize>,
 }
 
 impl WalWriter {
@@ -51,6 +69,11 @@ impl WalWriter {
             size,
             named: HashSet::new(),
             unsynced: false,
+            committed_baseline: None,
+            pending_named: Vec::new(),
+            needs_cut: false,
+            #[cfg(test)]
+            fail_next_write_after: None,
         })
     }
 
@@ -70,6 +93,9 @@ impl WalWriter {
         type_code: u8,
     ) -> Result<()> {
         let new_metric = self.named.insert(id).then_some((name, type_code));
+        if new_metric.is_some() {
+            self.pending_named.push(id);
+        }
         self.enc
             .encode(id, ts, bits, new_metric, &mut self.pending)
             .map_err(|source| self.encode_error(source))?;
@@ -93,8 +119,17 @@ impl WalWriter {
         max_segment: u64,
         c: &mut DbCounters,
     ) -> Result<()> {
+        if self.needs_cut {
+            // A record of an earlier failed write may still be in the file.
+            self.file.set_len(self.size).at(&self.path)?;
+            self.needs_cut = false;
+        }
+        let before = self.size;
         if !self.pending.is_empty() {
-            self.file.write_all(&self.pending).at(&self.path)?;
+            if let Err(e) = self.write_file() {
+                self.roll_back(before);
+                return Err(Error::io(&self.path, e));
+            }
             self.size += self.pending.len() as u64;
             c.wal_bytes_written += self.pending.len() as u64;
             c.wal_write_bytes.record(self.pending.len() as u64);
@@ -104,17 +139,52 @@ impl WalWriter {
                     .record(u64::try_from(now - c.last_wal_write_ns).unwrap_or(0));
             }
             c.last_wal_write_ns = now;
-            self.pending.clear();
         }
         if self.unsynced && (policy == FsyncPolicy::Always || self.size >= max_segment) {
             let t = std::time::Instant::now();
-            self.file.sync_data().at(&self.path)?;
+            if let Err(e) = self.file.sync_data() {
+                // This batch is not known to be on disk: take it back, so it
+                // is answered as failed and never replayed. (Earlier batches
+                // were acknowledged under a policy that did not promise
+                // durability yet; they stay.)
+                self.roll_back(before);
+                return Err(Error::io(&self.path, e));
+            }
             c.wal_fsync_ns.record_since(t);
             c.last_wal_fsync_ns = time::now_ns();
             c.wal_fsyncs += 1;
             self.unsynced = false;
         }
+        self.pending.clear();
+        self.pending_named.clear();
+        self.committed_baseline = self.enc.baseline();
         Ok(())
+    }
+
+    fn write_file(&mut self) -> std::io::Result<()> {
+        #[cfg(test)]
+        if let Some(n) = self.fail_next_write_after.take() {
+            let n = n.min(self.pending.len());
+            self.file.write_all(&self.pending[..n])?;
+            return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        self.file.write_all(&self.pending)
+    }
+
+    /// Forgets the records written or pending since the file was `len`
+    /// bytes long, and cuts them off the file (or remembers to, before the
+    /// next write, when even that fails).
+    fn roll_back(&mut self, len: u64) {
+        if let Err(e) = self.file.set_len(len) {
+            tracing::error!(file = %self.path.display(), "cannot cut a failed WAL write: {e}");
+            self.needs_cut = true;
+        }
+        self.size = len;
+        self.pending.clear();
+        self.enc.restore_baseline(self.committed_baseline);
+        for id in self.pending_named.drain(..) {
+            self.named.remove(&id);
+        }
     }
 
     /// True when the file holds no bytes.
@@ -125,12 +195,15 @@ impl WalWriter {
     /// Empties the file (fsynced when `sync`) and forgets the encoder state.
     pub fn reset(&mut self, sync: bool) -> Result<()> {
         self.file.set_len(0).at(&self.path)?;
+        self.size = 0;
+        self.needs_cut = false;
+        self.enc.reset();
+        self.committed_baseline = None;
+        self.named.clear();
+        self.pending_named.clear();
         if sync {
             self.file.sync_data().at(&self.path)?;
         }
-        self.size = 0;
-        self.enc.reset();
-        self.named.clear();
         self.unsynced = false;
         Ok(())
     }
@@ -156,8 +229,11 @@ impl WalWriter {
             .open(&self.path)
             .at(&self.path)?;
         self.size = buf.len() as u64;
+        self.needs_cut = false;
+        self.committed_baseline = enc.baseline();
         self.enc = enc;
         self.named = named;
+        self.pending_named.clear();
         self.unsynced = false;
         Ok(())
     }

@@ -1,0 +1,131 @@
+//! A full disk under a writing engine (a real ENOSPC: a 1 MiB tmpfs): the
+//! writes that fail are answered as failed, and every sample acknowledged
+//! before or after — once there is room again — survives a crash.
+//!
+//! Mounting needs root, as CI has; without it the test fails and says so.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::process::Command;
+
+use nanotdb::{Engine, Value, WriteSample};
+
+/// A tmpfs of `size` mounted on a fresh temporary directory, unmounted on drop.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "cannot mount a tmpfs (this test needs root, as CI has): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { dir }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// Fills the filesystem of `dir` until a write fails.
+fn fill(path: &Path) {
+    let mut f = std::fs::File::create(path).expect("filler");
+    let chunk = vec![0u8; 4096];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
+}
+
+fn batch(now: i64, n: usize) -> Vec<(String, i64, f32)> {
+    (0..100)
+        .map(|j| {
+            (
+                format!("m{}", j % 5),
+                now + (n * 100 + j) as i64 * 1_000,
+                (n * 100 + j) as f32,
+            )
+        })
+        .collect()
+}
+
+fn write(engine: &Engine, b: &[(String, i64, f32)]) -> nanotdb::Result<()> {
+    let samples: Vec<WriteSample<'_>> = b
+        .iter()
+        .map(|(m, ts, v)| WriteSample {
+            db: "d",
+            metric: m,
+            ts: *ts,
+            value: Value::F32(*v),
+        })
+        .collect();
+    let r = engine.write(&samples)?;
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    Ok(())
+}
+
+#[test]
+fn acknowledged_samples_survive_a_full_disk_and_a_crash() {
+    let fs = Tmpfs::mount("1m");
+    let root = fs.dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
+    // Current timestamps: the WAL logs only samples newer than now - 1h.
+    let now = nanotdb::time::now_ns();
+    let engine = Engine::open(&root).unwrap();
+    let mut acked = Vec::new();
+    let mut n = 0;
+    write(&engine, &batch(now, n)).unwrap();
+    acked.extend(batch(now, n));
+    n += 1;
+    fill(&fs.dir.path().join("filler"));
+    let mut failed = 0;
+    for _ in 0..20 {
+        match write(&engine, &batch(now, n)) {
+            Ok(()) => acked.extend(batch(now, n)),
+            Err(_) => failed += 1,
+        }
+        n += 1;
+    }
+    assert!(failed > 0, "the full disk made no write fail");
+    std::fs::remove_file(fs.dir.path().join("filler")).unwrap();
+    for _ in 0..5 {
+        write(&engine, &batch(now, n)).expect("room again");
+        acked.extend(batch(now, n));
+        n += 1;
+    }
+    engine.abort();
+    let engine = Engine::open(&root).unwrap();
+    let mut stored = std::collections::HashSet::new();
+    for m in 0..5 {
+        let name = format!("m{m}");
+        engine
+            .query_range("d", &name, i64::MIN, i64::MAX, 1, |s| {
+                stored.insert((name.clone(), s.ts));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+    }
+    let lost: Vec<_> = acked
+        .iter()
+        .filter(|(m, ts, _)| !stored.contains(&(m.clone(), *ts)))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged samples lost ({failed} writes failed), first {:?}",
+        lost.len(),
+        acked.len(),
+        lost.first()
+    );
+    engine.close().unwrap();
+}
