@@ -73,6 +73,18 @@ pub enum Error {
         /// Partition key.
         key: String,
     },
+    /// The sample is further ahead of the wall clock than `[ingest].max_future`.
+    #[error("sample of {db}/{metric} at {ts} is more than {} ahead of the clock: a writer with a wrong clock or unit? ([ingest].max_future)", crate::time::format_go_duration(*.max_future_ns))]
+    TooFarInFuture {
+        /// Database.
+        db: String,
+        /// Metric.
+        metric: String,
+        /// The sample's timestamp (ns).
+        ts: i64,
+        /// The configured horizon (ns).
+        max_future_ns: i64,
+    },
     /// The sample's type differs from its metric's type.
     #[error("metric type mismatch for {db}/{metric}: metric is {expected}, sample is {got}")]
     TypeMismatch {
@@ -219,6 +231,7 @@ impl Error {
                 | Error::TypeMismatch { .. }
                 | Error::TooManyMetrics(_)
                 | Error::InvalidPartitionKey { .. }
+                | Error::TooFarInFuture { .. }
         )
     }
 }

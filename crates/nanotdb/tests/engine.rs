@@ -853,8 +853,9 @@ fn aggregate_queries_over_windows() {
 
 #[test]
 fn retention_uses_the_wall_clock_and_spares_recent_and_open_partitions() {
+    // A far-future sample needs the horizon off ([ingest].max_future = 0s).
     let root = root_with(
-        "[manifest_defaults.retention]\nmax_active_days = 1\nretention_days = 30\nretention_action = \"delete\"",
+        "[manifest_defaults.retention]\nmax_active_days = 1\nretention_days = 30\nretention_action = \"delete\"\n[ingest]\nmax_future = \"0s\"",
         "segment",
     );
     let engine = Engine::open(root.path()).unwrap();

@@ -8,6 +8,7 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8428";
 pub(crate) const DEFAULT_MAX_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
 pub(crate) const DEFAULT_TIME_CACHE_SLOTS: usize = 256;
 pub(crate) const DEFAULT_STATS_INTERVAL_NS: i64 = 30 * NS_PER_SEC;
+pub(crate) const DEFAULT_MAX_FUTURE_NS: i64 = 3600 * NS_PER_SEC;
 pub(crate) const PAGE_MAX_AGE_FLOOR_NS: i64 = 10 * NS_PER_SEC;
 
 /// The code defaults of `manifest_defaults` (used for keys engine.toml omits); the page
@@ -99,6 +100,9 @@ pub fn default_engine_config() -> EngineConfig {
             enabled: true,
             interval_ns: DEFAULT_STATS_INTERVAL_NS,
         },
+        ingest: IngestConfig {
+            max_future_ns: DEFAULT_MAX_FUTURE_NS,
+        },
         default_databases: Vec::new(),
         manifest_defaults,
     }
@@ -158,6 +162,11 @@ pub const DEFAULT_ENGINE_TOML: &str = r#"# NanoTDB engine configuration.
   enabled = true
   # Minimum time between two emissions; "0s" emits on every ingest.
   interval = "30s"
+
+[ingest]
+  # Samples more than this far ahead of the clock are rejected (a writer with a wrong
+  # clock cannot open partitions in the future); "0s" accepts any timestamp, as v1.4.0.
+  max_future = "1h"
 
 [defaults]
   # Databases opened (and created) at startup.

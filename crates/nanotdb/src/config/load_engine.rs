@@ -217,6 +217,22 @@ pub(super) fn normalize_engine(
         interval_ns,
     };
 
+    let max_future_ns = match raw.ingest.and_then(|i| i.max_future) {
+        None => DEFAULT_MAX_FUTURE_NS,
+        Some(t) if is_blank(&t) => DEFAULT_MAX_FUTURE_NS,
+        Some(t) => {
+            let v = parse_duration_key(path, "ingest.max_future", &t)?;
+            if v < 0 {
+                return Err(invalid(
+                    path,
+                    "ingest.max_future",
+                    format!("max_future must be >= 0, got {t:?}"),
+                ));
+            }
+            v
+        }
+    };
+
     let default_databases = raw
         .defaults
         .and_then(|d| d.databases)
@@ -238,6 +254,7 @@ pub(super) fn normalize_engine(
         metrics,
         loggers,
         stats,
+        ingest: IngestConfig { max_future_ns },
         default_databases,
         manifest_defaults,
     })

@@ -238,6 +238,8 @@ pub struct EngineConfig {
     pub loggers: Vec<LoggerConfig>,
     /// `[stats]`.
     pub stats: StatsConfig,
+    /// `[ingest]` (this implementation only; v1.4.0 ignores the section).
+    pub ingest: IngestConfig,
     /// `defaults.databases`, trimmed, without blanks and `internal`.
     pub default_databases: Vec<String>,
     /// `[manifest_defaults]`: fallbacks for every manifest and the content of new ones.
@@ -282,6 +284,16 @@ pub struct StatsConfig {
     pub enabled: bool,
     /// Minimum time between emissions in ns; 0 = every ingest.
     pub interval_ns: i64,
+}
+
+/// `[ingest]` of engine.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// Samples more than this many ns ahead of the wall clock are rejected,
+    /// so a writer with a wrong clock cannot open (and make the engine seal
+    /// around) partitions far in the future; 0 accepts any timestamp, as
+    /// v1.4.0 did.
+    pub max_future_ns: i64,
 }
 
 /// Normalised `manifest.toml` (also the engine's `manifest_defaults`).

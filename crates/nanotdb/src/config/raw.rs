@@ -154,6 +154,7 @@ pub(crate) struct RawEngineFile {
     pub(crate) metrics: Option<RawMetrics>,
     pub(crate) logging: Option<RawLogging>,
     pub(crate) stats: Option<RawStats>,
+    pub(crate) ingest: Option<RawIngest>,
     pub(crate) defaults: Option<RawDefaults>,
     pub(crate) manifest_defaults: Option<RawManifestDefaults>,
 }
@@ -197,6 +198,11 @@ pub(crate) struct RawLogger {
 pub(crate) struct RawStats {
     pub(crate) enabled: Option<bool>,
     pub(crate) interval: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawIngest {
+    pub(crate) max_future: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -37,7 +37,17 @@ impl Database {
         metric: &str,
         ts: i64,
         value: Value,
+        now: i64,
     ) -> Result<(Option<MetricId>, Arc<str>)> {
+        let horizon = self.settings.max_future_ns;
+        if horizon > 0 && ts > now.saturating_add(horizon) {
+            return Err(Error::TooFarInFuture {
+                db: self.name.clone(),
+                metric: metric.to_string(),
+                ts,
+                max_future_ns: horizon,
+            });
+        }
         let existing = st.catalog.lookup(metric);
         let known_type = existing
             .map(|(_, vt)| vt)
@@ -101,12 +111,13 @@ impl Database {
             ..Overlay::default()
         };
         let max_open = self.manifest.retention.max_active_days.max(1) as usize;
+        let now = time::now_ns();
         let mut rejected = Vec::new();
         // Consecutive samples nearly always share a partition: its key is an
         // `Arc` from the hot cache, so pointer equality skips the set lookup.
         let mut known_open: Option<Arc<str>> = None;
         for (i, metric, ts, value) in samples {
-            match self.check(st, Some(&overlay), metric, ts, value) {
+            match self.check(st, Some(&overlay), metric, ts, value, now) {
                 Err(e) => rejected.push((i, e)),
                 Ok((existing, key)) => {
                     match existing {
@@ -124,7 +135,7 @@ impl Database {
                             *last = (*last).max(ts);
                         }
                     }
-                    note_open(&mut overlay, &mut known_open, key, max_open);
+                    note_open(&mut overlay, &mut known_open, key, max_open, now);
                 }
             }
         }
@@ -160,7 +171,7 @@ impl Database {
                 partition_of(&mut st.hot, self.partition_mode(), ts),
             )
         } else {
-            self.check(st, None, metric, ts, value)?
+            self.check(st, None, metric, ts, value, now)?
         };
         self.ingest_resolved(st, metric, existing, key, ts, value, now)
     }
@@ -226,7 +237,7 @@ impl Database {
             None => {
                 let max_open = self.manifest.retention.max_active_days.max(1) as usize;
                 while st.open.len() >= max_open {
-                    let Some(oldest) = st.open.keys().next().cloned() else {
+                    let Some(oldest) = sealable(st.open.keys(), time::now_ns()).cloned() else {
                         break;
                     };
                     self.seal(st, &oldest)?;
@@ -299,20 +310,33 @@ pub(super) fn note_open(
     known_open: &mut Option<Arc<str>>,
     key: Arc<str>,
     max_open: usize,
+    now: i64,
 ) {
     if known_open.as_ref().is_some_and(|k| Arc::ptr_eq(k, &key)) {
         return;
     }
     if !overlay.open.contains(&*key) {
         while overlay.open.len() >= max_open {
-            let Some(oldest) = overlay.open.pop_first() else {
+            let Some(oldest) = sealable(overlay.open.iter(), now).cloned() else {
                 break;
             };
+            overlay.open.remove(&oldest);
             overlay.sealed.insert(oldest);
         }
         overlay.open.insert(key.to_string());
     }
     *known_open = Some(key);
+}
+
+/// The open partition to seal when one more must open: the oldest that
+/// ended before the wall clock `now`. The partition holding `now` and later
+/// ones are never sealed here (the open set grows past `max_active_days`
+/// instead), so samples dated ahead — a writer with a wrong clock — can
+/// never close the partition current writes go to. In order, keys of one
+/// partitioning sort by time.
+pub(super) fn sealable<'a>(open: impl Iterator<Item = &'a String>, now: i64) -> Option<&'a String> {
+    open.into_iter()
+        .find(|k| time::parse_partition_key(k).is_some_and(|(_, _, end)| end <= now))
 }
 
 /// Partition key for `ts`, cached for consecutive samples of one partition

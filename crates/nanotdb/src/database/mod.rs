@@ -66,6 +66,8 @@ pub(crate) struct Settings {
     pub fsync_policy: FsyncPolicy,
     pub durability: DurabilityProfile,
     pub max_segment_size: u64,
+    /// `[ingest].max_future` in ns; 0 = no limit.
+    pub max_future_ns: i64,
 }
 
 impl Settings {
@@ -76,6 +78,7 @@ impl Settings {
             fsync_policy: cfg.wal.fsync_policy,
             durability: cfg.durability,
             max_segment_size: cfg.wal.max_segment_size,
+            max_future_ns: cfg.ingest.max_future_ns,
         }
     }
 }
