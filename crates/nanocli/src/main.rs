@@ -250,6 +250,16 @@ fn go_style_flags(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ff
 
 fn init_logging(file: Option<&Path>, level: Option<&str>) -> Result<()> {
     let Some(file) = file else {
+        // Warnings (a damaged tail cut off or read around, a WAL that stops
+        // early) must reach the person running the command.
+        use std::io::IsTerminal;
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .without_time()
+            .with_target(false)
+            .init();
         return Ok(());
     };
     let level = match level

@@ -80,3 +80,24 @@ fn metric_files_option_chooses_what_is_read() {
             "invalid --metric-files \"maybe\"",
         ));
 }
+
+#[test]
+fn a_damaged_tail_read_around_is_reported_on_stderr() {
+    let root = fixture_copy("torn-tail/root");
+    let out = nanocli()
+        .args(["export", "--db", "edge", "--out"])
+        .arg(root.path().join("x.lp"))
+        .arg("--root")
+        .arg(root.path())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("damaged tail"), "{err}");
+    assert!(
+        err.contains("reading the 6 intact frames before it"),
+        "{err}"
+    );
+    assert!(err.contains("offset=175332"), "{err}");
+}

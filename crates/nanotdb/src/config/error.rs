@@ -23,6 +23,14 @@ pub enum ConfigError {
         /// Why it was rejected.
         reason: String,
     },
+    /// `engine.toml` exists but holds nothing: most likely a write that was
+    /// cut short. Starting on defaults would silently drop settings such as
+    /// `auth_token`, so the file is refused instead.
+    #[error("{} is empty (a cut-short write?): restore it, or delete it to get the default template", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
     /// Reading or writing a file failed (`AlreadyExists` when refusing to overwrite).
     #[error("{}: {source}", path.display())]
     Io {

@@ -69,6 +69,11 @@ pub fn parse_engine_config(
 /// Loads an existing engine.toml (read-only tools); a missing file is an `Io` error.
 pub fn load_engine_config(path: &Path) -> Result<(EngineConfig, Vec<ConfigWarning>), ConfigError> {
     let text = fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    if text.trim().is_empty() {
+        return Err(ConfigError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
     parse_engine_config(&text, path)
 }
 

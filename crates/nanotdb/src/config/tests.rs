@@ -719,3 +719,16 @@ fn codec_ids_and_names() {
     assert!(!DurabilityProfile::Balanced.write_catalog_per_frame());
     assert!(DurabilityProfile::Strict.write_catalog_per_frame());
 }
+
+#[test]
+fn an_empty_engine_toml_is_refused_not_read_as_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("engine.toml");
+    for text in ["", " \n\n\t"] {
+        fs::write(&path, text).unwrap();
+        let err = load_engine_config(&path).unwrap_err();
+        assert!(matches!(err, ConfigError::Empty { .. }), "{err}");
+        assert!(err.to_string().contains("is empty"), "{err}");
+        assert!(load_or_create_engine_config(dir.path()).is_err());
+    }
+}
