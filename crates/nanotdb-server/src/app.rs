@@ -1,5 +1,6 @@
 //! The router: every route with its methods, the 405/404 answers, and the
-//! middleware (request timeout everywhere, bearer token on writes and admin).
+//! middleware (request timeout everywhere, bearer token on writes and admin,
+//! and on reads too with `auth_reads = true`).
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -54,8 +55,7 @@ pub fn router(state: SharedState) -> Router {
             state.clone(),
             limits::require_token,
         ));
-    Router::new()
-        .route("/health", any(health))
+    let reads = Router::new()
         .route("/metrics", g(get(selfmetrics::metrics_handler)))
         .route("/api/v1/query", g(get(query::query).post(query::query)))
         .route(
@@ -79,6 +79,13 @@ pub fn router(state: SharedState) -> Router {
             g(get(grafana::series).post(grafana::series)),
         )
         .merge(crate::routes::engine_view::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::require_read_token,
+        ));
+    Router::new()
+        .route("/health", any(health))
+        .merge(reads)
         .merge(admin)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

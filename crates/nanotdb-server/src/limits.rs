@@ -73,32 +73,53 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Requires `Authorization: Bearer <auth_token>` when a token is configured.
 pub async fn require_token(State(st): State<SharedState>, req: Request, next: Next) -> Response {
-    if let Some(token) = &st.settings.auth_token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .unwrap_or("");
-        if !ct_eq(given.as_bytes(), token.as_bytes()) {
-            let mut r = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing or invalid bearer token",
-            )
-            .into_response();
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            return r;
-        }
+    match refused(&st, &req) {
+        Some(r) => r,
+        None => next.run(req).await,
     }
-    next.run(req).await
+}
+
+/// Like [`require_token`] for read routes, only with `auth_reads = true`:
+/// then a token also guards queries, discovery, the engine view (whose
+/// routes load databases) and `/metrics`.
+pub async fn require_read_token(
+    State(st): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    match refused(&st, &req).filter(|_| st.settings.auth_reads) {
+        Some(r) => r,
+        None => next.run(req).await,
+    }
+}
+
+/// The 401 answer when a token is configured and `req` does not carry it.
+fn refused(st: &SharedState, req: &Request) -> Option<Response> {
+    let token = st.settings.auth_token.as_ref()?;
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .unwrap_or("");
+    if ct_eq(given.as_bytes(), token.as_bytes()) {
+        return None;
+    }
+    let mut r = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing or invalid bearer token",
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    Some(r)
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
 pub struct ServerSettings {
     /// Bearer token required on writes and admin routes; `None` = no auth.
     pub auth_token: Option<String>,
+    /// With a token: require it on read routes too (everything but `/health`).
+    pub auth_reads: bool,
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
     /// Time allowed for a client to send the request headers.
@@ -37,6 +39,7 @@ impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
             auth_token: None,
+            auth_reads: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             header_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(60),
@@ -57,6 +60,7 @@ struct RawFile {
 #[derive(Debug, Default, Deserialize)]
 struct RawEngine {
     auth_token: Option<String>,
+    auth_reads: Option<bool>,
     max_body_bytes: Option<i64>,
     header_timeout: Option<String>,
     request_timeout: Option<String>,
@@ -108,6 +112,7 @@ impl ServerSettings {
         let e = raw.engine;
         Ok(ServerSettings {
             auth_token: e.auth_token.filter(|t| !t.trim().is_empty()),
+            auth_reads: e.auth_reads.unwrap_or(false),
             max_body_bytes: positive("max_body_bytes", e.max_body_bytes, d.max_body_bytes)?,
             header_timeout: duration("header_timeout", e.header_timeout, d.header_timeout)?,
             request_timeout: duration("request_timeout", e.request_timeout, d.request_timeout)?,

@@ -106,6 +106,34 @@ fn bearer_token_guards_writes_and_admin_only() {
 }
 
 #[test]
+fn with_auth_reads_the_token_guards_reads_too_but_not_health() {
+    let s = TestServer::with(ServerSettings {
+        auth_token: Some("s3cret".into()),
+        auth_reads: true,
+        ..Default::default()
+    });
+    let ok = [("Authorization", "Bearer s3cret")];
+    let r = s.post_h("/api/v1/import", &ok, b"edge/m 1 1000\n");
+    assert_eq!(r.status, 200, "{}", r.text());
+    for path in [
+        "/api/v1/query?query=edge/m",
+        "/api/v1/query_range?query=edge/m&start=0",
+        "/api/v1/databases",
+        "/api/v1/labels",
+        "/api/engine/database?db=edge",
+        "/api/engine/runtime?db=edge",
+        "/metrics",
+    ] {
+        let r = s.get(path);
+        assert_eq!(r.status, 401, "{path} without a token");
+        assert_eq!(r.header("www-authenticate"), Some("Bearer"), "{path}");
+        let r = s.get_h(path, &ok);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    assert_eq!(s.get("/health").status, 200, "health stays open");
+}
+
+#[test]
 fn bad_names_never_reach_the_disk() {
     let s = TestServer::start();
     for body in [

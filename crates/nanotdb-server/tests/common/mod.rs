@@ -93,6 +93,11 @@ impl TestServer {
         request(self.addr, "GET", path, &[], b"")
     }
 
+    /// GET with headers.
+    pub fn get_h(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        request(self.addr, "GET", path, headers, b"")
+    }
+
     /// POST with a body.
     pub fn post(&self, path: &str, body: &[u8]) -> Resp {
         request(self.addr, "POST", path, &[], body)
