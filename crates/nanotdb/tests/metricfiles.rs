@@ -203,3 +203,35 @@ fn metric_files_can_be_bypassed_and_open_partitions_are_refused() {
     };
     assert_eq!(v.last(), Some(&Value::F32(1.0)));
 }
+
+/// A data file cut short after its metric file was built (the `keep`
+/// action): its surviving frames are all in the metric file, so every
+/// sample is read exactly once — before, each surviving frame came back
+/// twice (issue 19, item 4).
+#[test]
+fn a_data_file_cut_short_under_its_metric_file_returns_nothing_twice() {
+    for read_only in [true, false] {
+        let root = copy_tree(&fixture("edge-2h/root"));
+        let data = root.path().join("edge/data-2026-01-01.dat");
+        let scan = nanotdb::datafile::scan_file(&data, true).unwrap();
+        assert!(scan.frames.len() >= 4, "{}", scan.frames.len());
+        // Keep three whole frames and half of the fourth.
+        let f3 = &scan.frames[3];
+        let cut = f3.offset + f3.header.frame_len() / 2;
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&data)
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
+        let engine = if read_only {
+            Engine::open_read_only(root.path()).unwrap()
+        } else {
+            Engine::open(root.path()).unwrap()
+        };
+        let out = export(&engine, "edge", root.path());
+        assert_eq!(count_lines(&out), 61_920, "read_only={read_only}");
+        lpcompare(&fixture("edge-2h/expected-edge.lp"), &out, &[]);
+        assert_eq!(count(&engine, "edge", "temp.probe01"), 720);
+    }
+}

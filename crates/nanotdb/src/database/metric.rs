@@ -7,8 +7,10 @@
 //!   first frames of `data-<p>.dat` whose record counts add up to the rest
 //!   of its points — frames are only ever appended, so whatever follows was
 //!   written after the build and is read from the data file;
-//! * when no prefix adds up and there is no raw file (the `delete` action,
-//!   then new samples), the whole data file is post-build;
+//! * when no prefix adds up and there is no raw file, either the data file
+//!   lost frames at its end (the `keep` action, then a cut: its first frame
+//!   is in the metric file, so nothing of it is read) or it is new (the
+//!   `delete` action, then new samples: the whole data file is post-build);
 //! * when the metric file cannot be read, or disagrees with a raw file that
 //!   is still there, reads fall back to the raw files (and say so in the log).
 //!
@@ -164,16 +166,21 @@ impl Database {
         } else {
             let need = points - raw_records;
             let mut found = (need == 0).then_some(0u64);
+            // Every frame of the data file, and fewer records than the
+            // metric file holds beyond the raw file.
+            let mut short: Option<(&PathBuf, datafile::FrameInfo, u64)> = None;
             if found.is_none()
                 && let Some((p, len)) = &view.data
             {
                 let scan = datafile::scan_file(p, false).at(p)?;
                 let mut sum = 0u64;
+                let mut whole = 0;
                 for f in &scan.frames {
                     let end = f.offset + f.header.frame_len();
                     if end > *len {
                         break;
                     }
+                    whole += 1;
                     sum += u64::from(f.header.count);
                     if sum == need {
                         found = Some(end);
@@ -183,11 +190,25 @@ impl Database {
                         break;
                     }
                 }
+                if found.is_none() && sum < need && whole > 0 {
+                    short = Some((p, scan.frames[0], *len));
+                }
             }
             match (found, &view.raw) {
                 (Some(off), _) => Plan::MetricThenDataFrom(off),
-                // delete action, then new samples: the data file is new.
-                (None, None) => Plan::MetricThenDataFrom(0),
+                (None, None) => match short {
+                    // The data file kept beside its metric file lost frames
+                    // at its end: what is left is all in the metric file.
+                    Some((p, first, len)) if Self::frame_is_in(mf, p, &first)? => {
+                        tracing::warn!(
+                            file = %p.display(),
+                            "data file holds fewer samples than its metric file covers (cut short?); reading the metric file only"
+                        );
+                        Plan::MetricThenDataFrom(len)
+                    }
+                    // delete action, then new samples: the data file is new.
+                    _ => Plan::MetricThenDataFrom(0),
+                },
                 (None, Some(_)) => {
                     tracing::warn!(
                         file = %mpath.display(),
@@ -202,6 +223,26 @@ impl Database {
             e.plan = Some((raw_len, plan));
         }
         Ok(plan)
+    }
+
+    /// Whether the first sample of the data-file frame `fi` is in the metric
+    /// file: true for a frame the metric file was built from, false (but for
+    /// an identical re-sent sample) for one written after a `delete` action.
+    fn frame_is_in(mf: &MetricFile, path: &PathBuf, fi: &datafile::FrameInfo) -> Result<bool> {
+        let file = std::fs::File::open(path).at(path)?;
+        let (mut block, mut frame) = (Vec::new(), DecodedFrame::default());
+        match datafile::read_frame(&file, fi, &mut block, &mut frame).at(path)? {
+            Ok(()) if !frame.is_empty() => {}
+            _ => return Ok(false),
+        }
+        let (id, ts, bits) = (frame.id(0), frame.ts(0), frame.val(0));
+        let mut hit = false;
+        // Never stopped early: the flow is always Continue.
+        let _ = read_metric_file(mf, Some(&[id]), ts, ts, &mut |_, _, b| {
+            hit |= b == bits;
+            ControlFlow::Continue(())
+        })?;
+        Ok(hit)
     }
 
     /// Reads one partition of a snapshot: metric file and post-build frames,
