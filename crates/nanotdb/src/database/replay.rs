@@ -25,48 +25,39 @@ impl Database {
                 scan.records.len()
             );
         }
-        if !self.manifest.wal.enabled {
-            // A disabled WAL must not hold records; the reference discards
-            // them unreplayed. We replay what is there first (it was
-            // acknowledged), then flush and empty the file below.
-            good_len = scan.good_len;
+        // Names first: records of a metric may precede the record that
+        // carries its name only in damaged files, never in ours. A record
+        // that cannot be resolved (a bad type, a name clashing with the
+        // catalog, an id no catalog entry or record names) is damage: replay
+        // stops there as at an undecodable tail, so one bad byte never takes
+        // the database offline.
+        let usable = self.register_wal_names(st, &scan.records, &path);
+        let records = &scan.records[..usable];
+        if let Some((offset, _)) = scan.records.get(usable) {
+            tracing::warn!(
+                file = %path.display(),
+                offset,
+                "WAL record cannot be resolved (damaged?); the {usable} records before it are replayed"
+            );
+            good_len = good_len.min(*offset);
         }
         if !self.settings.read_only {
-            if scan.good_len < scan.file_len {
-                let copy = fsutil::preserve_and_truncate(&path, scan.good_len)?;
+            if good_len < scan.file_len {
+                let copy = fsutil::preserve_and_truncate(&path, good_len)?;
                 tracing::warn!(kept = %copy.display(), "cut the WAL's damaged tail");
                 st.counters.tails_cut += 1;
             }
             st.wal = Some(WalWriter::open(&path, good_len)?);
         }
-        if scan.records.is_empty() {
+        if records.is_empty() {
             return Ok(());
         }
-        // Register names first: records of a metric may precede the record
-        // that carries its name only in corrupt files, never in ours.
-        for (_, rec) in &scan.records {
-            if let Some(nm) = &rec.new_metric {
-                let vt = ValueType::from_code(nm.value_type).ok_or_else(|| Error::Catalog {
-                    path: path.clone(),
-                    reason: format!(
-                        "WAL record for {:?} has value type {}",
-                        nm.name, nm.value_type
-                    ),
-                })?;
-                st.catalog
-                    .register_with_id(&nm.name, rec.metric_id, vt)
-                    .map_err(|reason| Error::Catalog {
-                        path: self.catalog_path(),
-                        reason,
-                    })?;
-            }
-        }
-        let mut skip = self.dedupe_against_files(st, &scan.records)?;
+        let mut skip = self.dedupe_against_files(st, records)?;
         let mode = self.partition_mode();
         st.replaying = true;
         let mut replayed = 0u64;
         let result = (|| -> Result<()> {
-            for (_, rec) in &scan.records {
+            for (_, rec) in records {
                 let key3 = (rec.metric_id, rec.ts, rec.value);
                 if let Some(n) = skip.get_mut(&key3)
                     && *n > 0
@@ -90,7 +81,7 @@ impl Database {
         st.replaying = false;
         result?;
         st.counters.replayed_records += replayed;
-        let deduped = scan.records.len() as u64 - replayed;
+        let deduped = records.len() as u64 - replayed;
         st.counters.replay_duplicates_dropped += deduped;
         tracing::info!(
             db = %self.name,
@@ -110,6 +101,36 @@ impl Database {
             }
         }
         Ok(())
+    }
+
+    /// Registers the names the WAL's records carry, in order, and returns
+    /// how many leading records can be replayed: all of them, or those
+    /// before the first whose name cannot be registered or whose metric id
+    /// is in neither the catalog nor any record.
+    fn register_wal_names(
+        &self,
+        st: &mut DbState,
+        records: &[(u64, wal::WalRecord)],
+        path: &Path,
+    ) -> usize {
+        let mut usable = records.len();
+        for (i, (_, rec)) in records.iter().enumerate() {
+            let Some(nm) = &rec.new_metric else {
+                continue;
+            };
+            let registered = ValueType::from_code(nm.value_type)
+                .ok_or_else(|| format!("value type {}", nm.value_type))
+                .and_then(|vt| st.catalog.register_with_id(&nm.name, rec.metric_id, vt));
+            if let Err(reason) = registered {
+                tracing::warn!(file = %path.display(), "WAL record for {:?}: {reason}", nm.name);
+                usable = i;
+                break;
+            }
+        }
+        records[..usable]
+            .iter()
+            .position(|(_, r)| st.catalog.get(r.metric_id).is_none())
+            .unwrap_or(usable)
     }
 
     /// Finds WAL samples that a crash left in both the WAL and the tail of
