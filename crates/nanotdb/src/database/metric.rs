@@ -404,7 +404,9 @@ impl Database {
             opts.codec,
             kind,
             &metrics,
-            self.settings.durability.fsync_data(),
+            // The raw files are about to be renamed or deleted: whatever the
+            // profile, the metric file must be on disk before that happens.
+            self.settings.durability.fsync_data() || opts.raw_action != RawIngestAction::Keep,
         )?;
         self.forget_metric(key);
         st.files.entry(key.to_string()).or_default().metric = true;
