@@ -71,14 +71,14 @@ fn metric_files_option_chooses_what_is_read() {
     assert_eq!(rows("on"), 720);
     assert_eq!(rows("config"), 720);
     assert_eq!(rows("off"), 0);
-    nanocli()
+    let out = nanocli()
         .args(["query", "--db", "edge", "--metric-files", "maybe", "--root"])
         .arg(root.path())
-        .assert()
-        .code(1)
-        .stderr(predicates::str::contains(
-            "invalid --metric-files \"maybe\"",
-        ));
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid --metric-files \"maybe\""), "{err}");
 }
 
 #[test]

@@ -8,13 +8,16 @@ use nanotdb::{Engine, Error, Value};
 
 const DAY: i64 = 86_400_000_000_000;
 
-fn engine(ingest: &str) -> (tempfile::TempDir, Engine) {
+/// A root whose engine.toml has stats off plus `ingest` (an `[ingest]` table).
+fn root(ingest: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("engine.toml"),
-        format!("[stats]\nenabled = false\n{ingest}"),
-    )
-    .unwrap();
+    let text = format!("[stats]\nenabled = false\n{ingest}");
+    fs::write(dir.path().join("engine.toml"), text).unwrap();
+    dir
+}
+
+fn engine(ingest: &str) -> (tempfile::TempDir, Engine) {
+    let dir = root(ingest);
     let e = Engine::open(dir.path()).unwrap();
     (dir, e)
 }
@@ -86,12 +89,7 @@ fn with_the_horizon_off_future_partitions_never_seal_the_current_one() {
 
 #[test]
 fn a_bad_horizon_is_a_config_error() {
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("engine.toml"),
-        "[ingest]\nmax_future = \"-1h\"\n",
-    )
-    .unwrap();
+    let dir = root("[ingest]\nmax_future = \"-1h\"\n");
     let err = Engine::open(dir.path()).err().expect("refused");
     assert!(err.to_string().contains("ingest.max_future"), "{err}");
 }
