@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use nanotdb::{Engine, Value};
+use nanotdb::{Engine, Value, WriteSample};
 
 const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
 const DAY: i64 = 86_400_000_000_000;
@@ -48,22 +48,34 @@ fn crash_child() {
         return;
     };
     let iter: u64 = std::env::var("CRASH_CHILD_ITER").unwrap().parse().unwrap();
+    let batch: u64 = std::env::var("CRASH_CHILD_BATCH").map_or(1, |b| b.parse().unwrap());
     let engine = Engine::open(&root).unwrap();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "open").unwrap();
     out.flush().unwrap();
-    for i in 0.. {
-        let m = i % METRICS;
-        engine
-            .add_sample(
-                "crash",
-                &format!("m{m}"),
-                ts_of(iter, i, m),
-                Value::I32(value_of(iter, i)),
-            )
-            .unwrap();
-        writeln!(out, "ack {i}").unwrap();
+    let names: Vec<String> = (0..METRICS).map(|m| format!("m{m}")).collect();
+    for first in (0..).step_by(batch as usize) {
+        if batch == 1 {
+            let m = first % METRICS;
+            let (ts, v) = (ts_of(iter, first, m), Value::I32(value_of(iter, first)));
+            engine
+                .add_sample("crash", &names[m as usize], ts, v)
+                .unwrap();
+        } else {
+            // One atomic batch: stored whole or not at all, also at a crash.
+            let samples: Vec<WriteSample<'_>> = (first..first + batch)
+                .map(|i| WriteSample {
+                    db: "crash",
+                    metric: &names[(i % METRICS) as usize],
+                    ts: ts_of(iter, i, i % METRICS),
+                    value: Value::I32(value_of(iter, i)),
+                })
+                .collect();
+            let r = engine.write_atomic(&samples).unwrap();
+            assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+        }
+        writeln!(out, "ack {}", first + batch - 1).unwrap();
         out.flush().unwrap();
     }
 }
@@ -94,6 +106,17 @@ max_age = "1h"
 
 #[test]
 fn kill_minus_nine_200_times() {
+    crash_loop(1);
+}
+
+/// The same with atomic batches of 5 samples: besides the acknowledged
+/// ones, the batch in flight is present whole or not at all.
+#[test]
+fn kill_minus_nine_200_times_atomic_batches() {
+    crash_loop(5);
+}
+
+fn crash_loop(batch: u64) {
     if std::env::var("CRASH_CHILD_ROOT").is_ok() {
         return;
     }
@@ -116,6 +139,7 @@ fn kill_minus_nine_200_times() {
             ])
             .env("CRASH_CHILD_ROOT", root)
             .env("CRASH_CHILD_ITER", iter.to_string())
+            .env("CRASH_CHILD_BATCH", batch.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -191,11 +215,11 @@ fn kill_minus_nine_200_times() {
                 "iteration {iter}: acknowledged sample {i} lost"
             );
         }
-        // Besides the acknowledged samples, only the one in flight may have
-        // made it (the child writes one sample at a time).
+        // Besides the acknowledged samples, only the write in flight may
+        // have made it, and only whole.
         assert!(
-            total == prev_total + acked_count || total == prev_total + acked_count + 1,
-            "iteration {iter}: {total} samples, expected {prev_total}+{acked_count}(+1)"
+            total == prev_total + acked_count || total == prev_total + acked_count + batch,
+            "iteration {iter}: {total} samples, expected {prev_total}+{acked_count}(+{batch})"
         );
         prev_total = total;
         engine.close().unwrap();

@@ -129,3 +129,96 @@ fn acknowledged_samples_survive_a_full_disk_and_a_crash() {
     );
     engine.close().unwrap();
 }
+
+/// The samples of one atomic batch, half in each of two databases.
+fn atomic_batch(now: i64, n: usize) -> Vec<(&'static str, String, i64)> {
+    (0..100)
+        .map(|j| {
+            let db = if j % 2 == 0 { "d" } else { "e" };
+            (
+                db,
+                format!("m{}", j % 5),
+                now + (n * 100 + j) as i64 * 1_000,
+            )
+        })
+        .collect()
+}
+
+fn write_atomic(engine: &Engine, b: &[(&'static str, String, i64)]) -> nanotdb::Result<()> {
+    let samples: Vec<WriteSample<'_>> = b
+        .iter()
+        .map(|(db, m, ts)| WriteSample {
+            db,
+            metric: m,
+            ts: *ts,
+            value: Value::F32(*ts as f32),
+        })
+        .collect();
+    let r = engine.write_atomic(&samples)?;
+    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    Ok(())
+}
+
+fn stored(engine: &Engine) -> std::collections::HashSet<(String, String, i64)> {
+    let mut out = std::collections::HashSet::new();
+    for db in ["d", "e"] {
+        for m in 0..5 {
+            let name = format!("m{m}");
+            engine
+                .query_range(db, &name, i64::MIN, i64::MAX, 1, |s| {
+                    out.insert((db.to_string(), name.clone(), s.ts));
+                    ControlFlow::Continue(())
+                })
+                .unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn an_atomic_batch_that_failed_on_a_full_disk_is_never_stored() {
+    let fs = Tmpfs::mount("1m");
+    let root = fs.dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
+    let now = nanotdb::time::now_ns();
+    let engine = Engine::open(&root).unwrap();
+    let (mut acked, mut failed) = (Vec::new(), Vec::new());
+    let mut n = 0;
+    write_atomic(&engine, &atomic_batch(now, n)).unwrap();
+    acked.extend(atomic_batch(now, n));
+    n += 1;
+    fill(&fs.dir.path().join("filler"));
+    for _ in 0..20 {
+        let b = atomic_batch(now, n);
+        match write_atomic(&engine, &b) {
+            Ok(()) => acked.extend(b),
+            Err(_) => failed.extend(b),
+        }
+        n += 1;
+    }
+    assert!(!failed.is_empty(), "the full disk made no write fail");
+    std::fs::remove_file(fs.dir.path().join("filler")).unwrap();
+    for _ in 0..5 {
+        write_atomic(&engine, &atomic_batch(now, n)).expect("room again");
+        acked.extend(atomic_batch(now, n));
+        n += 1;
+    }
+    // A graceful stop flushes whatever is in memory: nothing of a failed
+    // batch may be there.
+    engine.close().unwrap();
+    let engine = Engine::open(&root).unwrap();
+    let got = stored(&engine);
+    let key = |(db, m, ts): &(&str, String, i64)| (db.to_string(), m.clone(), *ts);
+    let lost = acked.iter().filter(|s| !got.contains(&key(s))).count();
+    let present = failed.iter().filter(|s| got.contains(&key(s))).count();
+    assert_eq!(lost, 0, "acknowledged samples lost");
+    assert_eq!(
+        present,
+        0,
+        "samples of {} failed batches stored",
+        failed.len() / 100
+    );
+    assert_eq!(got.len(), acked.len());
+    engine.close().unwrap();
+}

@@ -174,7 +174,7 @@ impl Database {
     /// rewritten atomically. Data files are made durable first, so no WAL
     /// record is dropped before the frame that replaces it is on disk.
     pub(super) fn wal_checkpoint(&self, st: &mut DbState) -> Result<()> {
-        if st.replaying || self.settings.read_only || st.wal.is_none() {
+        if st.checkpoints_deferred || self.settings.read_only || st.wal.is_none() {
             return Ok(());
         }
         let started = std::time::Instant::now();

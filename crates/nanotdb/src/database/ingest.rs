@@ -17,6 +17,16 @@ pub(crate) struct Overlay<'a> {
     sealed: HashSet<String>,
 }
 
+/// A sample whose WAL record is encoded (see [`Database::log_sample`]).
+#[derive(Debug)]
+pub(crate) struct LoggedSample {
+    id: MetricId,
+    key: Arc<str>,
+    ts: i64,
+    bits: u32,
+    logged: bool,
+}
+
 impl Overlay<'_> {
     /// Pending last timestamp of `metric` (id `existing` if it exists).
     fn last(&self, existing: Option<MetricId>, metric: &str) -> Option<i64> {
@@ -189,6 +199,42 @@ impl Database {
         value: Value,
         now: i64,
     ) -> Result<()> {
+        let l = self.log_resolved(st, metric, existing, key, ts, value, now)?;
+        self.store_logged(st, &l, now)
+    }
+
+    /// First half of storing a checked sample: its metric is registered and
+    /// its WAL record encoded into the pending buffer (written at the end of
+    /// the batch). Atomic batches log every sample, write the WAL, and only
+    /// then store them ([`Database::store_logged`]), so a WAL that cannot be
+    /// written leaves nothing in memory.
+    pub fn log_sample(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        ts: i64,
+        value: Value,
+        now: i64,
+    ) -> Result<LoggedSample> {
+        let existing = st.catalog.lookup(metric).map(|(id, _)| id);
+        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
+        self.log_resolved(st, metric, existing, key, ts, value, now)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_resolved(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        existing: Option<MetricId>,
+        key: Arc<str>,
+        ts: i64,
+        value: Value,
+        now: i64,
+    ) -> Result<LoggedSample> {
+        if self.settings.read_only {
+            return Err(Error::ReadOnly);
+        }
         if !st.materialized {
             self.materialize(st)?;
         }
@@ -201,21 +247,87 @@ impl Database {
         };
         let bits = value.to_bits();
         let wal_cfg = &self.manifest.wal;
-        let log = wal_cfg.enabled
+        let logged = wal_cfg.enabled
             && (wal_cfg.skip_before_ns <= 0 || ts >= now.saturating_sub(wal_cfg.skip_before_ns));
-        if log && let Some(w) = st.wal.as_mut() {
+        if logged && let Some(w) = st.wal.as_mut() {
             w.log(id, ts, bits, metric, value.value_type().code())?;
             st.counters.wal_appends += 1;
             st.counters.last_wal_append_ns = now;
         }
-        let full = self.append(st, &key, id, ts, bits, log)?;
+        Ok(LoggedSample {
+            id,
+            key,
+            ts,
+            bits,
+            logged,
+        })
+    }
+
+    /// Second half: the sample goes into its partition's page and to the
+    /// stored-sample hook; a full page is flushed.
+    pub fn store_logged(&self, st: &mut DbState, l: &LoggedSample, now: i64) -> Result<()> {
+        let full = self.append(st, &l.key, l.id, l.ts, l.bits, l.logged)?;
         // Before a flush that may fail: the sample is stored either way.
         if let Some(hook) = st.hook.as_mut() {
-            hook.stored(id, ts, bits, now);
+            hook.stored(l.id, l.ts, l.bits, now);
         }
-        self.flush_if_full(st, &key, full)?;
+        self.flush_if_full(st, &l.key, full)?;
         st.counters.samples_ingested += 1;
         Ok(())
+    }
+
+    /// Starts an atomic batch on this database's WAL (see
+    /// [`Database::undo_wal_batch`]).
+    pub fn begin_wal_batch(&self, st: &mut DbState) {
+        if let Some(w) = st.wal.as_mut() {
+            w.begin_batch();
+        }
+    }
+
+    /// Writes the records logged so far (one `write`, fsync per policy).
+    pub fn write_wal(&self, st: &mut DbState) -> Result<()> {
+        self.write_pending_wal(st)
+    }
+
+    /// Takes back every record logged since [`Database::begin_wal_batch`],
+    /// written or not: the atomic batch failed (possibly in another
+    /// database) and is answered as failed, so none of it may be replayed.
+    /// New metrics it registered stay in the catalog, without samples.
+    pub fn undo_wal_batch(&self, st: &mut DbState) {
+        if let Some(w) = st.wal.as_mut() {
+            w.undo_batch();
+        }
+    }
+
+    /// Stores an atomic batch whose records [`Database::write_wal`] wrote,
+    /// with WAL checkpoints deferred until all of it is in pages (a
+    /// checkpoint rewrites the WAL from the pages, and would drop records
+    /// of samples not stored yet). Returns how many were stored.
+    pub fn store_logged_batch(
+        &self,
+        st: &mut DbState,
+        batch: &[LoggedSample],
+        now: i64,
+    ) -> (usize, Result<()>) {
+        let flushes = st.counters.flushes;
+        st.checkpoints_deferred = true;
+        let mut stored = 0;
+        let mut result = Ok(());
+        for l in batch {
+            if let Err(e) = self.store_logged(st, l, now) {
+                result = Err(e);
+                break;
+            }
+            stored += 1;
+        }
+        st.checkpoints_deferred = false;
+        if let Some(w) = st.wal.as_mut() {
+            w.end_batch();
+        }
+        if st.counters.flushes > flushes {
+            result = result.and(self.wal_checkpoint(st));
+        }
+        (stored, result)
     }
 
     /// Appends an accepted sample to its partition's page, opening the

@@ -48,6 +48,7 @@ mod replay;
 mod view;
 
 pub(crate) use framecache::read_file_frames;
+pub(crate) use ingest::LoggedSample;
 use ingest::{partition_of, set_last};
 pub use maintenance::{RecompactReport, RecoverReport};
 pub use metric::{BuildOptions, BuildReport};
@@ -116,8 +117,10 @@ pub(crate) struct DbState {
     hot: Option<(i64, i64, Arc<str>)>,
     /// Data files written without fsync since the last WAL checkpoint.
     unsynced_files: Vec<PathBuf>,
-    /// While replaying, WAL checkpoints are deferred to the end.
-    replaying: bool,
+    /// While replaying, or storing an atomic batch whose records are already
+    /// in the WAL (but not all in pages yet), WAL checkpoints — which rewrite
+    /// the WAL from the pages — are deferred to the end.
+    checkpoints_deferred: bool,
     pub counters: DbCounters,
     frame_buf: Vec<u8>,
     scratch: Vec<u8>,
@@ -305,7 +308,7 @@ impl Database {
                 last_unknown: HashSet::new(),
                 hot: None,
                 unsynced_files: Vec::new(),
-                replaying: false,
+                checkpoints_deferred: false,
                 counters: DbCounters::default(),
                 frame_buf: Vec::new(),
                 scratch: Vec::new(),

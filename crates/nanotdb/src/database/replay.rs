@@ -54,7 +54,7 @@ impl Database {
         }
         let mut skip = self.dedupe_against_files(st, records)?;
         let mode = self.partition_mode();
-        st.replaying = true;
+        st.checkpoints_deferred = true;
         let mut replayed = 0u64;
         let result = (|| -> Result<()> {
             for (_, rec) in records {
@@ -78,7 +78,7 @@ impl Database {
             }
             Ok(())
         })();
-        st.replaying = false;
+        st.checkpoints_deferred = false;
         result?;
         st.counters.replayed_records += replayed;
         let deduped = records.len() as u64 - replayed;

@@ -3,6 +3,7 @@
 //! it, and [`Engine::validate`] is its dry run.
 
 use super::*;
+use crate::database::LoggedSample;
 
 impl Engine {
     /// Parses one line of line protocol (`db/metric value [ts]`) and stores it.
@@ -179,29 +180,50 @@ impl Engine {
             return Ok(report);
         }
         let now = time::now_ns();
-        let mut queue: Vec<&Database> = Vec::new();
-        let mut outcome = Ok(());
+        // Every database's WAL first: if one cannot be written (a full
+        // disk), the records already written to the others are taken back
+        // and nothing is stored anywhere, so a batch answered as failed is
+        // never replayed nor flushed later.
+        let mut logged: Vec<Vec<LoggedSample>> = Vec::with_capacity(dbs.len());
+        let mut failure = None;
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
-            let mut result = Ok(());
-            let before = report.accepted;
-            for s in samples.iter().filter(|s| single || s.db == db.name) {
-                if let Err(e) = db.ingest(st, s.metric, s.ts, s.value, now, true) {
-                    result = Err(e);
+            db.begin_wal_batch(st);
+            let mine = samples
+                .iter()
+                .filter(|s| single || s.db == db.name)
+                .map(|s| db.log_sample(st, s.metric, s.ts, s.value, now))
+                .collect::<Result<Vec<_>>>()
+                .and_then(|l| db.write_wal(st).map(|()| l));
+            match mine {
+                Ok(l) => logged.push(l),
+                Err(e) => {
+                    failure = Some(e);
                     break;
                 }
-                report.accepted += 1;
             }
-            if trigger
-                && report.accepted > before
-                && rollup::trigger::should_queue(&db.manifest, st)
-            {
+        }
+        if let Some(e) = failure {
+            for (db, st) in dbs.iter().zip(guards.iter_mut()) {
+                db.undo_wal_batch(st);
+            }
+            return Err(e);
+        }
+        let mut queue: Vec<&Database> = Vec::new();
+        let mut outcome = Ok(());
+        for ((db, st), mine) in dbs.iter().zip(guards.iter_mut()).zip(&logged) {
+            if outcome.is_err() {
+                // An earlier database failed to store its part: take this
+                // one's records back, as the batch is answered as failed.
+                db.undo_wal_batch(st);
+                continue;
+            }
+            let (stored, result) = db.store_logged_batch(st, mine, now);
+            report.accepted += stored as u64;
+            if trigger && stored > 0 && rollup::trigger::should_queue(&db.manifest, st) {
                 queue.push(db);
             }
             let fin = db.finish_batch(st);
             outcome = result.and(fin);
-            if outcome.is_err() {
-                break;
-            }
         }
         drop(guards);
         // Also after an error: `should_queue` consumed the trigger of what

@@ -23,6 +23,15 @@ use crate::sample::MetricId;
 use crate::stats::DbCounters;
 use crate::time;
 
+/// Where an atomic batch started: the file length, the encoder baseline
+/// and the metrics first named since.
+#[derive(Debug)]
+struct BatchMark {
+    len: u64,
+    baseline: Option<i64>,
+    named: Vec<MetricId>,
+}
+
 /// An open WAL file with its encoder state.
 #[derive(Debug)]
 pub(crate) struct WalWriter {
@@ -43,6 +52,10 @@ pub(crate) struct WalWriter {
     committed_baseline: Option<i64>,
     /// Metrics first named by a record that is still pending.
     pending_named: Vec<MetricId>,
+    /// Set between [`WalWriter::begin_batch`] and the end of an atomic
+    /// batch: what to go back to if the batch fails after this WAL was
+    /// written (another database's WAL failed).
+    batch: Option<BatchMark>,
     /// A failed write could not be cut off the file (`size` is the length
     /// to cut back to): nothing is appended until the cut succeeds.
     needs_cut: bool,
@@ -71,6 +84,7 @@ impl WalWriter {
             unsynced: false,
             committed_baseline: None,
             pending_named: Vec::new(),
+            batch: None,
             needs_cut: false,
             #[cfg(test)]
             fail_next_write_after: None,
@@ -95,6 +109,9 @@ impl WalWriter {
         let new_metric = self.named.insert(id).then_some((name, type_code));
         if new_metric.is_some() {
             self.pending_named.push(id);
+            if let Some(b) = self.batch.as_mut() {
+                b.named.push(id);
+            }
         }
         self.enc
             .encode(id, ts, bits, new_metric, &mut self.pending)
@@ -175,16 +192,46 @@ impl WalWriter {
     /// bytes long, and cuts them off the file (or remembers to, before the
     /// next write, when even that fails).
     fn roll_back(&mut self, len: u64) {
+        let named = std::mem::take(&mut self.pending_named);
+        self.cut_back(len, self.committed_baseline, named);
+    }
+
+    fn cut_back(&mut self, len: u64, baseline: Option<i64>, named: Vec<MetricId>) {
         if let Err(e) = self.file.set_len(len) {
             tracing::error!(file = %self.path.display(), "cannot cut a failed WAL write: {e}");
             self.needs_cut = true;
         }
         self.size = len;
         self.pending.clear();
-        self.enc.restore_baseline(self.committed_baseline);
-        for id in self.pending_named.drain(..) {
+        self.pending_named.clear();
+        self.enc.restore_baseline(baseline);
+        self.committed_baseline = baseline;
+        for id in named {
             self.named.remove(&id);
         }
+    }
+
+    /// Starts an atomic batch: what is logged and written until
+    /// [`WalWriter::end_batch`] can be taken back by [`WalWriter::undo_batch`].
+    pub fn begin_batch(&mut self) {
+        self.batch = Some(BatchMark {
+            len: self.size,
+            baseline: self.enc.baseline(),
+            named: Vec::new(),
+        });
+    }
+
+    /// Takes back everything logged since [`WalWriter::begin_batch`],
+    /// written or not: the batch failed elsewhere and is answered as failed.
+    pub fn undo_batch(&mut self) {
+        if let Some(b) = self.batch.take() {
+            self.cut_back(b.len, b.baseline, b.named);
+        }
+    }
+
+    /// Ends an atomic batch that was stored.
+    pub fn end_batch(&mut self) {
+        self.batch = None;
     }
 
     /// True when the file holds no bytes.
