@@ -33,6 +33,24 @@ impl Tmpfs {
     }
 }
 
+impl Tmpfs {
+    /// A data root on the tmpfs, with stats off.
+    fn root(&self) -> std::path::PathBuf {
+        let root = self.dir.path().join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
+        root
+    }
+}
+
+/// An engine on a fresh root on a 1 MiB tmpfs, and the current time.
+fn on_a_small_tmpfs() -> (Tmpfs, std::path::PathBuf, Engine, i64) {
+    let fs = Tmpfs::mount("1m");
+    let root = fs.root();
+    let engine = Engine::open(&root).unwrap();
+    (fs, root, engine, nanotdb::time::now_ns())
+}
+
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(self.dir.path()).status();
@@ -76,13 +94,8 @@ fn write(engine: &Engine, b: &[(String, i64, f32)]) -> nanotdb::Result<()> {
 
 #[test]
 fn acknowledged_samples_survive_a_full_disk_and_a_crash() {
-    let fs = Tmpfs::mount("1m");
-    let root = fs.dir.path().join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
     // Current timestamps: the WAL logs only samples newer than now - 1h.
-    let now = nanotdb::time::now_ns();
-    let engine = Engine::open(&root).unwrap();
+    let (fs, root, engine, now) = on_a_small_tmpfs();
     let mut acked = Vec::new();
     let mut n = 0;
     write(&engine, &batch(now, n)).unwrap();
@@ -177,12 +190,7 @@ fn stored(engine: &Engine) -> std::collections::HashSet<(String, String, i64)> {
 
 #[test]
 fn an_atomic_batch_that_failed_on_a_full_disk_is_never_stored() {
-    let fs = Tmpfs::mount("1m");
-    let root = fs.dir.path().join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
-    let now = nanotdb::time::now_ns();
-    let engine = Engine::open(&root).unwrap();
+    let (fs, root, engine, now) = on_a_small_tmpfs();
     let (mut acked, mut failed) = (Vec::new(), Vec::new());
     let mut n = 0;
     write_atomic(&engine, &atomic_batch(now, n)).unwrap();

@@ -202,41 +202,23 @@ pub(super) fn normalize_engine(
     let loggers = normalize_loggers(raw.logging.and_then(|l| l.logger), path)?;
 
     let s = raw.stats.unwrap_or_default();
-    let interval_ns = match s.interval.as_deref() {
-        None => DEFAULT_STATS_INTERVAL_NS,
-        Some(t) if is_blank(t) => DEFAULT_STATS_INTERVAL_NS,
-        Some(t) => {
-            let v = parse_duration_key(path, "stats.interval", t)?;
-            if v < 0 {
-                return Err(invalid(
-                    path,
-                    "stats.interval",
-                    format!("stats_interval must be >= 0, got {t:?}"),
-                ));
-            }
-            v
-        }
-    };
+    let interval_ns = non_negative_duration(
+        path,
+        "stats.interval",
+        s.interval,
+        DEFAULT_STATS_INTERVAL_NS,
+    )?;
     let stats = StatsConfig {
         enabled: s.enabled.unwrap_or(true),
         interval_ns,
     };
 
-    let max_future_ns = match raw.ingest.and_then(|i| i.max_future) {
-        None => DEFAULT_MAX_FUTURE_NS,
-        Some(t) if is_blank(&t) => DEFAULT_MAX_FUTURE_NS,
-        Some(t) => {
-            let v = parse_duration_key(path, "ingest.max_future", &t)?;
-            if v < 0 {
-                return Err(invalid(
-                    path,
-                    "ingest.max_future",
-                    format!("max_future must be >= 0, got {t:?}"),
-                ));
-            }
-            v
-        }
-    };
+    let max_future_ns = non_negative_duration(
+        path,
+        "ingest.max_future",
+        raw.ingest.and_then(|i| i.max_future),
+        DEFAULT_MAX_FUTURE_NS,
+    )?;
 
     let default_databases = raw
         .defaults
@@ -263,6 +245,32 @@ pub(super) fn normalize_engine(
         default_databases,
         manifest_defaults,
     })
+}
+
+/// A duration key that must be >= 0; missing or blank gives `default`.
+fn non_negative_duration(
+    path: &Path,
+    key: &str,
+    value: Option<String>,
+    default: i64,
+) -> Result<i64, ConfigError> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some(t) if is_blank(t) => Ok(default),
+        Some(t) => {
+            let v = parse_duration_key(path, key, t)?;
+            if v < 0 {
+                let name = key.rsplit('.').next().unwrap_or(key);
+                let section = key.split('.').next().unwrap_or(key);
+                return Err(invalid(
+                    path,
+                    key,
+                    format!("{section}_{name} must be >= 0, got {t:?}"),
+                ));
+            }
+            Ok(v)
+        }
+    }
 }
 
 pub(super) fn normalize_loggers(

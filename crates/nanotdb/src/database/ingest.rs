@@ -174,32 +174,12 @@ impl Database {
         if self.settings.read_only {
             return Err(Error::ReadOnly);
         }
-        let (existing, key) = if prechecked {
-            let existing = st.catalog.lookup(metric).map(|(id, _)| id);
-            (
-                existing,
-                partition_of(&mut st.hot, self.partition_mode(), ts),
-            )
+        let l = if prechecked {
+            self.log_sample(st, metric, ts, value, now)?
         } else {
-            self.check(st, None, metric, ts, value, now)?
+            let (existing, key) = self.check(st, None, metric, ts, value, now)?;
+            self.log_resolved(st, metric, existing, key, ts, value, now)?
         };
-        self.ingest_resolved(st, metric, existing, key, ts, value, now)
-    }
-
-    /// The part of an ingest after the checks: `existing` is the metric's
-    /// id if the catalog has it, `key` the sample's partition.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn ingest_resolved(
-        &self,
-        st: &mut DbState,
-        metric: &str,
-        existing: Option<MetricId>,
-        key: Arc<str>,
-        ts: i64,
-        value: Value,
-        now: i64,
-    ) -> Result<()> {
-        let l = self.log_resolved(st, metric, existing, key, ts, value, now)?;
         self.store_logged(st, &l, now)
     }
 
@@ -221,6 +201,8 @@ impl Database {
         self.log_resolved(st, metric, existing, key, ts, value, now)
     }
 
+    /// [`Database::log_sample`] after the checks: `existing` is the
+    /// metric's id if the catalog has it, `key` the sample's partition.
     #[allow(clippy::too_many_arguments)]
     fn log_resolved(
         &self,
