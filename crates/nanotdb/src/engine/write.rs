@@ -188,12 +188,16 @@ impl Engine {
         let mut failure = None;
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
             db.begin_wal_batch(st);
+            let mut mine = Vec::with_capacity(if single { samples.len() } else { 0 });
             let mine = samples
                 .iter()
                 .filter(|s| single || s.db == db.name)
-                .map(|s| db.log_sample(st, s.metric, s.ts, s.value, now))
-                .collect::<Result<Vec<_>>>()
-                .and_then(|l| db.write_wal(st).map(|()| l));
+                .try_for_each(|s| {
+                    mine.push(db.log_sample(st, s.metric, s.ts, s.value, now)?);
+                    Ok(())
+                })
+                .and_then(|()| db.write_wal(st))
+                .map(|()| mine);
             match mine {
                 Ok(l) => logged.push(l),
                 Err(e) => {
