@@ -138,6 +138,33 @@ pub fn classify(name: &str) -> DbFileKind {
     }
 }
 
+/// Every regular file of the database directory `dir`, sorted by name, each
+/// with its kind; an empty list when the directory does not exist.
+pub fn files(dir: &Path) -> io::Result<Vec<DbFile>> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        let Some(md) = e.metadata().ok().filter(|m| m.is_file()) else {
+            continue;
+        };
+        out.push(DbFile {
+            kind: classify(&name),
+            path: e.path(),
+            len: md.len(),
+            name,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 /// `<root>/engine.toml`.
 pub fn engine_config(root: &Path) -> PathBuf {
     root.join(ENGINE_CONFIG_FILE)
@@ -214,31 +241,9 @@ impl DbLayout {
         self.partition_file(PartitionFileKind::Metric, key)
     }
 
-    /// Every regular file of the directory, sorted by name; an empty list
-    /// when the directory does not exist.
+    /// Every regular file of the directory, sorted by name (see [`files`]).
     pub fn files(&self) -> io::Result<Vec<DbFile>> {
-        let rd = match fs::read_dir(&self.dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        let mut out = Vec::new();
-        for e in rd.flatten() {
-            let Ok(name) = e.file_name().into_string() else {
-                continue;
-            };
-            let Some(md) = e.metadata().ok().filter(|m| m.is_file()) else {
-                continue;
-            };
-            out.push(DbFile {
-                kind: classify(&name),
-                path: e.path(),
-                len: md.len(),
-                name,
-            });
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        files(&self.dir)
     }
 
     /// The partition files whose key is valid, sorted by name.

@@ -214,9 +214,7 @@ impl Database {
         value: Value,
         now: i64,
     ) -> Result<LoggedSample> {
-        if self.settings.read_only {
-            return Err(Error::ReadOnly);
-        }
+        // Both callers (ingest, write_atomic) refuse read-only engines first.
         if !st.materialized {
             self.materialize(st)?;
         }
@@ -266,11 +264,6 @@ impl Database {
         }
     }
 
-    /// Writes the records logged so far (one `write`, fsync per policy).
-    pub fn write_wal(&self, st: &mut DbState) -> Result<()> {
-        self.write_pending_wal(st)
-    }
-
     /// Takes back every record logged since [`Database::begin_wal_batch`],
     /// written or not: the atomic batch failed (possibly in another
     /// database) and is answered as failed, so none of it may be replayed.
@@ -281,7 +274,7 @@ impl Database {
         }
     }
 
-    /// Stores an atomic batch whose records [`Database::write_wal`] wrote,
+    /// Stores an atomic batch whose records [`Database::write_pending_wal`] wrote,
     /// with WAL checkpoints deferred until all of it is in pages (a
     /// checkpoint rewrites the WAL from the pages, and would drop records
     /// of samples not stored yet). Returns how many were stored.
@@ -385,7 +378,8 @@ impl Database {
         Ok(())
     }
 
-    pub(super) fn write_pending_wal(&self, st: &mut DbState) -> Result<()> {
+    /// Writes the records logged so far (one `write`, fsync per policy).
+    pub fn write_pending_wal(&self, st: &mut DbState) -> Result<()> {
         match st.wal.as_mut() {
             Some(w) => w.write_pending(
                 self.settings.fsync_policy,

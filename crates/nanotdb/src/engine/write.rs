@@ -196,7 +196,7 @@ impl Engine {
                     mine.push(db.log_sample(st, s.metric, s.ts, s.value, now)?);
                     Ok(())
                 })
-                .and_then(|()| db.write_wal(st))
+                .and_then(|()| db.write_pending_wal(st))
                 .map(|()| mine);
             match mine {
                 Ok(l) => logged.push(l),

@@ -11,7 +11,7 @@ use crate::config::Manifest;
 use crate::error::{Error, IoContext, Result};
 use crate::frame;
 use crate::fsutil;
-use crate::layout::{DbFileKind, DbLayout, PartitionFileKind};
+use crate::layout::{self, DbFileKind, PartitionFileKind};
 use crate::sample::MetricId;
 use crate::time;
 
@@ -217,7 +217,7 @@ fn forget_checkpoints<H: RollupHost>(
 /// destination holding only rollup-produced metrics (the manifest stays).
 fn clear_destination(dir: &Path, report: &mut BackfillReport) -> Result<()> {
     // The layout lists nothing (no error) when the directory does not exist.
-    for f in DbLayout::at(dir.to_path_buf(), "").files().at(dir)? {
+    for f in layout::files(dir).at(dir)? {
         let list = match f.kind {
             DbFileKind::Partition(..) => &mut report.cleared_data_files,
             DbFileKind::Wal => &mut report.cleared_wal_files,
@@ -231,7 +231,7 @@ fn clear_destination(dir: &Path, report: &mut BackfillReport) -> Result<()> {
 }
 
 fn has_metric_files(dir: &Path) -> Result<bool> {
-    let files = DbLayout::at(dir.to_path_buf(), "").files().at(dir)?;
+    let files = layout::files(dir).at(dir)?;
     Ok(files
         .iter()
         .any(|f| matches!(f.kind, DbFileKind::Partition(PartitionFileKind::Metric, _))))
@@ -244,7 +244,7 @@ fn rewrite_without(dir: &Path, drop_ids: &[MetricId], report: &mut BackfillRepor
     if !dir.is_dir() {
         return Err(Error::io(dir, std::io::ErrorKind::NotFound.into()));
     }
-    let files = DbLayout::at(dir.to_path_buf(), "").files().at(dir)?;
+    let files = layout::files(dir).at(dir)?;
     let drop: HashSet<MetricId> = drop_ids.iter().copied().collect();
     for f in files {
         if !matches!(f.kind, DbFileKind::Partition(k, _) if k.holds_frames()) {
