@@ -204,6 +204,7 @@ impl Database {
     /// [`Database::log_sample`] after the checks: `existing` is the
     /// metric's id if the catalog has it, `key` the sample's partition.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     fn log_resolved(
         &self,
         st: &mut DbState,
@@ -245,6 +246,7 @@ impl Database {
 
     /// Second half: the sample goes into its partition's page and to the
     /// stored-sample hook; a full page is flushed.
+    #[inline]
     pub fn store_logged(&self, st: &mut DbState, l: &LoggedSample, now: i64) -> Result<()> {
         let full = self.append(st, &l.key, l.id, l.ts, l.bits, l.logged)?;
         // Before a flush that may fail: the sample is stored either way.
