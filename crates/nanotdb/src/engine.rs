@@ -126,7 +126,8 @@ impl Engine {
         if !opts.read_only {
             fs::create_dir_all(&root).at(&root)?;
         }
-        let settings = Settings::from_config(&config, opts.read_only);
+        let commits = Arc::new(crate::wal::CommitLog::open(&root, opts.read_only)?);
+        let settings = Settings::from_config(&config, opts.read_only, commits);
         let engine = Engine::from_shared(EngineShared {
             root,
             config,
@@ -151,6 +152,17 @@ impl Engine {
                 continue;
             }
             engine.db(name, !opts.read_only)?;
+        }
+        if !opts.read_only && !engine.s.settings.commits.is_empty() {
+            // A crash left batches spanning databases in the commit log:
+            // replay the databases they name (each rewrites its WAL without
+            // batch ids), so the log can forget them.
+            for name in engine.s.settings.commits.databases() {
+                if let Err(e) = engine.db(&name, false) {
+                    tracing::warn!(db = %name, "cannot replay a database the commit log names: {e}");
+                }
+            }
+            engine.retain_commits()?;
         }
         tracing::info!(root = %engine.s.root.display(), read_only = opts.read_only, "engine opened");
         Ok(engine)
@@ -518,6 +530,9 @@ impl Engine {
                 tracing::error!(db = %db.name, "close failed: {e}");
                 failures.push((db.name.clone(), e));
             }
+        }
+        if let Err(e) = self.retain_commits() {
+            tracing::error!("cannot prune the commit log: {e}");
         }
         // Release file handles and write locks (queries still running keep
         // their own references until they finish).

@@ -41,16 +41,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// then truncates `path` to `offset`. Returns the copy's path.
 pub fn preserve_and_truncate(path: &Path, offset: u64) -> Result<std::path::PathBuf> {
     use std::io::{Read, Seek, SeekFrom, Write};
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut copy = path.with_file_name(format!("{file_name}.torn-at-{offset}"));
-    let mut n = 1;
-    while copy.exists() {
-        copy = path.with_file_name(format!("{file_name}.torn-at-{offset}.{n}"));
-        n += 1;
-    }
+    let copy = unused_sibling(path, &format!("torn-at-{offset}"));
     let mut src = fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -68,4 +59,31 @@ pub fn preserve_and_truncate(path: &Path, offset: u64) -> Result<std::path::Path
     src.sync_all().at(path)?;
     sync_parent(path)?;
     Ok(copy)
+}
+
+/// Keeps `bytes`, the whole content of `path` before it is rewritten, in a
+/// sibling `<name>.damaged-at-<offset>` (fsynced) for inspection.
+pub fn preserve_copy(path: &Path, bytes: &[u8], offset: u64) -> Result<std::path::PathBuf> {
+    use std::io::Write;
+    let copy = unused_sibling(path, &format!("damaged-at-{offset}"));
+    let mut out = fs::File::create(&copy).at(&copy)?;
+    out.write_all(bytes).at(&copy)?;
+    out.sync_all().at(&copy)?;
+    sync_parent(&copy)?;
+    Ok(copy)
+}
+
+/// `<name>.<label>`, or with `.1`, `.2`, … appended if that exists.
+fn unused_sibling(path: &Path, label: &str) -> std::path::PathBuf {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut copy = path.with_file_name(format!("{file_name}.{label}"));
+    let mut n = 1;
+    while copy.exists() {
+        copy = path.with_file_name(format!("{file_name}.{label}.{n}"));
+        n += 1;
+    }
+    copy
 }

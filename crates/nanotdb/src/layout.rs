@@ -165,6 +165,12 @@ pub fn files(dir: &Path) -> io::Result<Vec<DbFile>> {
     Ok(out)
 }
 
+/// `<root>/atomic-batches.log`, the commit log of atomic batches spanning
+/// databases (`wal::commit`).
+pub fn commit_log(root: &Path) -> PathBuf {
+    root.join(crate::wal::commit::COMMIT_LOG)
+}
+
 /// `<root>/engine.toml`.
 pub fn engine_config(root: &Path) -> PathBuf {
     root.join(ENGINE_CONFIG_FILE)

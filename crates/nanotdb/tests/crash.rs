@@ -18,6 +18,13 @@ const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
 const DAY: i64 = 86_400_000_000_000;
 const ITERATIONS: u64 = 200;
 const METRICS: u64 = 4;
+/// Databases the child writes to: with `CRASH_CHILD_SPAN` set, sample `i`
+/// of a batch goes to `DBS[i % 2]`, so every batch spans both.
+const DBS: [&str; 2] = ["crash", "crash2"];
+
+fn db_of(i: u64, span: bool) -> &'static str {
+    if span { DBS[(i % 2) as usize] } else { DBS[0] }
+}
 
 /// Deterministic xorshift so a failing iteration can be replayed.
 fn rng(seed: &mut u64) -> u64 {
@@ -49,6 +56,7 @@ fn crash_child() {
     };
     let iter: u64 = std::env::var("CRASH_CHILD_ITER").unwrap().parse().unwrap();
     let batch: u64 = std::env::var("CRASH_CHILD_BATCH").map_or(1, |b| b.parse().unwrap());
+    let span = std::env::var("CRASH_CHILD_SPAN").is_ok();
     let engine = Engine::open(&root).unwrap();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -66,7 +74,7 @@ fn crash_child() {
             // One atomic batch: stored whole or not at all, also at a crash.
             let samples: Vec<WriteSample<'_>> = (first..first + batch)
                 .map(|i| WriteSample {
-                    db: "crash",
+                    db: db_of(i, span),
                     metric: &names[(i % METRICS) as usize],
                     ts: ts_of(iter, i, i % METRICS),
                     value: Value::I32(value_of(iter, i)),
@@ -106,17 +114,24 @@ max_age = "1h"
 
 #[test]
 fn kill_minus_nine_200_times() {
-    crash_loop(1);
+    crash_loop(1, false);
 }
 
 /// The same with atomic batches of 5 samples: besides the acknowledged
 /// ones, the batch in flight is present whole or not at all.
 #[test]
 fn kill_minus_nine_200_times_atomic_batches() {
-    crash_loop(5);
+    crash_loop(5, false);
 }
 
-fn crash_loop(batch: u64) {
+/// Atomic batches of 5 samples spread over two databases: a kill between
+/// the two databases' WAL writes must leave none of the batch, not a part.
+#[test]
+fn kill_minus_nine_200_times_batches_across_databases() {
+    crash_loop(5, true);
+}
+
+fn crash_loop(batch: u64, span: bool) {
     if std::env::var("CRASH_CHILD_ROOT").is_ok() {
         return;
     }
@@ -140,6 +155,14 @@ fn crash_loop(batch: u64) {
             .env("CRASH_CHILD_ROOT", root)
             .env("CRASH_CHILD_ITER", iter.to_string())
             .env("CRASH_CHILD_BATCH", batch.to_string())
+            .env(
+                if span {
+                    "CRASH_CHILD_SPAN"
+                } else {
+                    "CRASH_CHILD_NO_SPAN"
+                },
+                "1",
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -186,13 +209,14 @@ fn crash_loop(batch: u64) {
             Engine::open(root).unwrap_or_else(|e| panic!("iteration {iter}: reopen failed: {e}"));
         let mut seen: HashMap<(u64, u64), u32> = HashMap::new();
         let mut total = 0u64;
-        for m in 0..METRICS {
-            let r = engine.query_range("crash", &format!("m{m}"), i64::MIN, i64::MAX, 1, |s| {
+        for (db, m) in DBS.iter().flat_map(|d| (0..METRICS).map(move |m| (*d, m))) {
+            let r = engine.query_range(db, &format!("m{m}"), i64::MIN, i64::MAX, 1, |s| {
                 let Value::I32(v) = s.value else {
                     panic!("type")
                 };
                 let (it, i) = ((v as u64) / 100_000, (v as u64) % 100_000);
                 assert_eq!(s.ts, ts_of(it, i, m), "iteration {iter}: wrong timestamp");
+                assert_eq!(db, db_of(i, span), "iteration {iter}: wrong database");
                 *seen.entry((it, i)).or_insert(0) += 1;
                 total += 1;
                 ControlFlow::Continue(())

@@ -143,11 +143,11 @@ fn acknowledged_samples_survive_a_full_disk_and_a_crash() {
     engine.close().unwrap();
 }
 
-/// The samples of one atomic batch, half in each of two databases.
-fn atomic_batch(now: i64, n: usize) -> Vec<(&'static str, String, i64)> {
+/// The samples of one batch; with `span`, half in each of two databases.
+fn atomic_batch(now: i64, n: usize, span: bool) -> Vec<(&'static str, String, i64)> {
     (0..100)
         .map(|j| {
-            let db = if j % 2 == 0 { "d" } else { "e" };
+            let db = if j % 2 == 0 || !span { "d" } else { "e" };
             (
                 db,
                 format!("m{}", j % 5),
@@ -157,7 +157,11 @@ fn atomic_batch(now: i64, n: usize) -> Vec<(&'static str, String, i64)> {
         .collect()
 }
 
-fn write_atomic(engine: &Engine, b: &[(&'static str, String, i64)]) -> nanotdb::Result<()> {
+fn write_batch(
+    engine: &Engine,
+    b: &[(&'static str, String, i64)],
+    atomic: bool,
+) -> nanotdb::Result<()> {
     let samples: Vec<WriteSample<'_>> = b
         .iter()
         .map(|(db, m, ts)| WriteSample {
@@ -167,7 +171,11 @@ fn write_atomic(engine: &Engine, b: &[(&'static str, String, i64)]) -> nanotdb::
             value: Value::F32(*ts as f32),
         })
         .collect();
-    let r = engine.write_atomic(&samples)?;
+    let r = if atomic {
+        engine.write_atomic(&samples)?
+    } else {
+        engine.write(&samples)?
+    };
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     Ok(())
 }
@@ -182,6 +190,10 @@ fn stored(engine: &Engine) -> std::collections::HashSet<(String, String, i64)> {
                     out.insert((db.to_string(), name.clone(), s.ts));
                     ControlFlow::Continue(())
                 })
+                .or_else(|e| match e {
+                    nanotdb::Error::DatabaseNotFound(_) => Ok(()),
+                    e => Err(e),
+                })
                 .unwrap();
         }
     }
@@ -190,7 +202,21 @@ fn stored(engine: &Engine) -> std::collections::HashSet<(String, String, i64)> {
 
 #[test]
 fn an_atomic_batch_that_failed_on_a_full_disk_is_never_stored() {
+    failed_writes_are_never_stored(true);
+}
+
+/// The same for the non-atomic write (`Engine::write`, `nanocli import`):
+/// a write whose WAL records could not be written stores none of its
+/// samples, not even in memory.
+#[test]
+fn a_write_that_failed_on_a_full_disk_is_never_stored() {
+    failed_writes_are_never_stored(false);
+}
+
+fn failed_writes_are_never_stored(atomic: bool) {
     let (fs, root, engine, now) = on_a_small_tmpfs();
+    let atomic_batch = |now, n| atomic_batch(now, n, atomic);
+    let write_atomic = |engine: &Engine, b: &[_]| write_batch(engine, b, atomic);
     let (mut acked, mut failed) = (Vec::new(), Vec::new());
     let mut n = 0;
     write_atomic(&engine, &atomic_batch(now, n)).unwrap();

@@ -21,7 +21,7 @@ impl Database {
         }
         let started = std::time::Instant::now();
         // The WAL must hold these samples before the frame does.
-        self.write_pending_wal(st)?;
+        self.write_pending_wal(st, None)?;
         let cat_path = self.catalog_path();
         if st.catalog.save_if_dirty(&cat_path)? {
             st.counters.catalog_writes += 1;
@@ -178,7 +178,7 @@ impl Database {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        self.write_pending_wal(st)?;
+        self.write_pending_wal(st, None)?;
         for p in st.unsynced_files.drain(..) {
             let t = std::time::Instant::now();
             match File::open(&p) {

@@ -152,37 +152,6 @@ impl Database {
         rejected
     }
 
-    /// Ingests one sample: all checks first (a rejected sample changes
-    /// nothing), then directory creation, partition open, metric
-    /// registration, WAL record, page append. The WAL record is written to the
-    /// file by [`Database::finish_batch`], which the caller must call before
-    /// acknowledging.
-    ///
-    /// `prechecked`: [`Database::dry_run`] accepted the sample in this same
-    /// lock hold, in batch order, so the checks are not repeated (the dry run
-    /// simulated every earlier sample of the batch); only the metric id and
-    /// partition are resolved.
-    pub fn ingest(
-        &self,
-        st: &mut DbState,
-        metric: &str,
-        ts: i64,
-        value: Value,
-        now: i64,
-        prechecked: bool,
-    ) -> Result<()> {
-        if self.settings.read_only {
-            return Err(Error::ReadOnly);
-        }
-        let l = if prechecked {
-            self.log_sample(st, metric, ts, value, now)?
-        } else {
-            let (existing, key) = self.check(st, None, metric, ts, value, now)?;
-            self.log_resolved(st, metric, existing, key, ts, value, now)?
-        };
-        self.store_logged(st, &l, now)
-    }
-
     /// First half of storing a checked sample: its metric is registered and
     /// its WAL record encoded into the pending buffer (written at the end of
     /// the batch). Atomic batches log every sample, write the WAL, and only
@@ -307,6 +276,34 @@ impl Database {
         (stored, result)
     }
 
+    /// Stores samples that [`Database::dry_run`] accepted in this lock hold,
+    /// in order: every WAL record is logged and written (one write group)
+    /// before any sample goes into a page, so when the WAL cannot be written
+    /// nothing is stored and nothing is left behind. Returns how many were
+    /// stored; after an error on a page flush, the samples not yet stored are
+    /// still in the WAL and come back at replay.
+    pub fn store_run<'a>(
+        &self,
+        st: &mut DbState,
+        samples: impl Iterator<Item = (&'a str, i64, Value)>,
+        now: i64,
+    ) -> (usize, Result<()>) {
+        self.begin_wal_batch(st);
+        let mut logged = Vec::with_capacity(samples.size_hint().0);
+        let written = samples
+            .into_iter()
+            .try_for_each(|(metric, ts, value)| {
+                logged.push(self.log_sample(st, metric, ts, value, now)?);
+                Ok(())
+            })
+            .and_then(|()| self.write_pending_wal(st, None));
+        if let Err(e) = written {
+            self.undo_wal_batch(st);
+            return (0, Err(e));
+        }
+        self.store_logged_batch(st, &logged, now)
+    }
+
     /// Appends an accepted sample to its partition's page, opening the
     /// partition (and sealing the oldest one beyond `max_active_days`);
     /// returns whether the page is now full, which the caller flushes with
@@ -360,7 +357,7 @@ impl Database {
     /// Ends a batch of ingests: writes pending WAL records in one `write`,
     /// fsyncs per policy, and flushes pages that became too old.
     pub fn finish_batch(&self, st: &mut DbState) -> Result<()> {
-        self.write_pending_wal(st)?;
+        self.write_pending_wal(st, None)?;
         let old: Vec<String> = st
             .open
             .iter()
@@ -380,13 +377,17 @@ impl Database {
         Ok(())
     }
 
-    /// Writes the records logged so far (one `write`, fsync per policy).
-    pub fn write_pending_wal(&self, st: &mut DbState) -> Result<()> {
+    /// Writes the records logged so far as one write group (one `write`,
+    /// fsync per policy); `batch` is the id of the batch spanning databases
+    /// they belong to, which replay keeps only once the root's commit log
+    /// names it.
+    pub fn write_pending_wal(&self, st: &mut DbState, batch: Option<u64>) -> Result<()> {
         match st.wal.as_mut() {
             Some(w) => w.write_pending(
                 self.settings.fsync_policy,
                 self.settings.max_segment_size,
                 &mut st.counters,
+                batch,
             ),
             None => Ok(()),
         }

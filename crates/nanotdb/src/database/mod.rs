@@ -69,11 +69,18 @@ pub(crate) struct Settings {
     pub max_segment_size: u64,
     /// `[ingest].max_future` in ns; 0 = no limit.
     pub max_future_ns: i64,
+    /// The root's commit log of atomic batches spanning databases.
+    pub commits: Arc<crate::wal::CommitLog>,
 }
 
 impl Settings {
-    pub fn from_config(cfg: &EngineConfig, read_only: bool) -> Settings {
+    pub fn from_config(
+        cfg: &EngineConfig,
+        read_only: bool,
+        commits: Arc<crate::wal::CommitLog>,
+    ) -> Settings {
         Settings {
+            commits,
             read_only,
             metrics: cfg.metrics.clone(),
             fsync_policy: cfg.wal.fsync_policy,

@@ -14,17 +14,10 @@ impl Database {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(Error::io(&path, e)),
         };
-        let scan = wal::scan_wal(&bytes);
+        let commits = self.settings.commits.clone();
+        let scan = wal::scan_wal_with(&bytes, &|id| commits.contains(id));
         let mut good_len = scan.good_len;
-        if let Some(stop) = &scan.stop {
-            tracing::warn!(
-                file = %path.display(),
-                offset = stop.offset,
-                "WAL ends in an undecodable tail ({}); {} records before it are replayed",
-                stop.reason,
-                scan.records.len()
-            );
-        }
+        report_scan(&path, &scan);
         // Names first: records of a metric may precede the record that
         // carries its name only in damaged files, never in ours. A record
         // that cannot be resolved (a bad type, a name clashing with the
@@ -41,7 +34,17 @@ impl Database {
             );
             good_len = good_len.min(*offset);
         }
+        // Damage inside the file, or groups of batches spanning databases
+        // (whose ids the commit log keeps until no WAL holds them): replay,
+        // then rewrite the WAL from the pages.
+        // A v1.4.0 WAL is rewritten too, so that no file mixes its records
+        // with ours (in ours, a record without checksum is damage).
+        let rewrite = !scan.damage.is_empty() || scan.has_batch_ids || !scan.checked;
         if !self.settings.read_only {
+            if let Some(d) = scan.damage.first() {
+                let copy = fsutil::preserve_copy(&path, &bytes, d.offset)?;
+                tracing::warn!(kept = %copy.display(), "kept a copy of the damaged WAL");
+            }
             if good_len < scan.file_len {
                 let copy = fsutil::preserve_and_truncate(&path, good_len)?;
                 tracing::warn!(kept = %copy.display(), "cut the WAL's damaged tail");
@@ -50,6 +53,9 @@ impl Database {
             st.wal = Some(WalWriter::open(&path, good_len)?);
         }
         if records.is_empty() {
+            if rewrite && let Some(w) = st.wal.as_mut() {
+                w.reset(true)?;
+            }
             return Ok(());
         }
         let mut skip = self.dedupe_against_files(st, records)?;
@@ -91,12 +97,21 @@ impl Database {
                 if let Some(w) = st.wal.as_mut() {
                     w.reset(false)?;
                 }
-            } else if deduped > 0 || st.counters.flushes > 0 {
+            } else if rewrite || deduped > 0 || st.counters.flushes > 0 {
                 // Make the WAL match the open pages exactly.
                 self.wal_checkpoint(st)?;
             }
         }
         Ok(())
+    }
+
+    /// Whether the WAL holds groups of batches spanning databases (which
+    /// the root's commit log must remember until a checkpoint drops them).
+    pub fn holds_batch_ids(&self) -> bool {
+        self.lock()
+            .wal
+            .as_ref()
+            .is_some_and(WalWriter::holds_batch_ids)
     }
 
     /// Registers the names the WAL's records carry, in order, and returns
@@ -184,5 +199,48 @@ impl Database {
             }
         }
         Ok(skip)
+    }
+}
+
+/// Logs what a WAL scan found besides records to replay.
+fn report_scan(path: &Path, scan: &wal::WalScan) {
+    if let Some(stop) = &scan.stop {
+        tracing::warn!(
+            file = %path.display(),
+            offset = stop.offset,
+            "WAL ends in an undecodable tail ({}); {} records before it are replayed",
+            stop.reason,
+            scan.records.len()
+        );
+    }
+    for d in &scan.damage {
+        tracing::warn!(
+            file = %path.display(),
+            offset = d.offset,
+            bytes = d.len,
+            "damaged WAL stretch skipped ({}); the intact records after it are replayed",
+            d.reason
+        );
+    }
+    if scan.skipped_missing_baseline > 0 {
+        tracing::warn!(
+            file = %path.display(),
+            "{} WAL records without a time baseline (after damage) skipped",
+            scan.skipped_missing_baseline
+        );
+    }
+    if scan.discarded_torn > 0 {
+        tracing::info!(
+            file = %path.display(),
+            "{} WAL records of a write cut short (never acknowledged) dropped",
+            scan.discarded_torn
+        );
+    }
+    if scan.discarded_uncommitted > 0 {
+        tracing::info!(
+            file = %path.display(),
+            "{} WAL records of a batch spanning databases that never committed dropped",
+            scan.discarded_uncommitted
+        );
     }
 }

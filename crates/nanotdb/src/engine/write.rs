@@ -5,6 +5,10 @@
 use super::*;
 use crate::database::LoggedSample;
 
+/// The commit log is pruned once it holds this many entries (each is a few
+/// dozen bytes; pruning locks every database an entry names).
+const COMMIT_LOG_RETAIN_AT: usize = 1024;
+
 impl Engine {
     /// Parses one line of line protocol (`db/metric value [ts]`) and stores it.
     pub fn add_line(&self, line: &str) -> Result<()> {
@@ -91,6 +95,25 @@ impl Engine {
         let mut report = self.write_atomic_batch(samples, false, false)?;
         report.accepted = (samples.len() - report.rejected.len()) as u64;
         Ok(report)
+    }
+
+    /// Drops the commit-log entries no WAL needs any more: an entry stays
+    /// while a database it names is not loaded here (its WAL was not
+    /// replayed and rewritten yet) or still holds groups carrying batch ids.
+    pub(crate) fn retain_commits(&self) -> Result<()> {
+        let loaded: HashMap<String, Arc<Database>> = self
+            .s
+            .dbs
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.s.settings.commits.retain(|_, names| {
+            names
+                .iter()
+                .any(|n| loaded.get(n).is_none_or(|db| db.holds_batch_ids()))
+        })
     }
 
     /// Whether user writes run the automatic rollup trigger.
@@ -183,7 +206,11 @@ impl Engine {
         // Every database's WAL first: if one cannot be written (a full
         // disk), the records already written to the others are taken back
         // and nothing is stored anywhere, so a batch answered as failed is
-        // never replayed nor flushed later.
+        // never replayed nor flushed later. A batch spanning databases
+        // commits only when the root's commit log names its id: a crash
+        // between two databases' writes replays none of it.
+        let commits = &self.s.settings.commits;
+        let batch_id = (!single).then(|| commits.next_id());
         let mut logged: Vec<Vec<LoggedSample>> = Vec::with_capacity(dbs.len());
         let mut failure = None;
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
@@ -196,7 +223,7 @@ impl Engine {
                     mine.push(db.log_sample(st, s.metric, s.ts, s.value, now)?);
                     Ok(())
                 })
-                .and_then(|()| db.write_pending_wal(st))
+                .and_then(|()| db.write_pending_wal(st, batch_id))
                 .map(|()| mine);
             match mine {
                 Ok(l) => logged.push(l),
@@ -205,6 +232,12 @@ impl Engine {
                     break;
                 }
             }
+        }
+        if failure.is_none()
+            && let Some(id) = batch_id
+            && let Err(e) = commits.commit(id, &db_names, self.s.config.wal.fsync_policy)
+        {
+            failure = Some(e);
         }
         if let Some(e) = failure {
             for (db, st) in dbs.iter().zip(guards.iter_mut()) {
@@ -234,6 +267,9 @@ impl Engine {
         // was stored, which is still there.
         for db in queue {
             self.s.rollups.worker.queue(self, &db.name);
+        }
+        if batch_id.is_some() && commits.len() >= COMMIT_LOG_RETAIN_AT {
+            self.retain_commits()?;
         }
         outcome.map(|()| report)
     }
@@ -273,29 +309,42 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let mut st = db.lock();
-        let mut result = Ok(());
-        let before = report.accepted;
-        for (k, s) in run.iter().enumerate() {
-            match db.ingest(&mut st, s.metric, s.ts, s.value, now, false) {
-                Ok(()) => report.accepted += 1,
-                Err(e) if e.is_rejection() => {
-                    report.rejected.push((base + k, e));
-                    if stop {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
+        // The checks of the whole run first (each sample as if the accepted
+        // ones before it were stored), then the WAL records of the accepted
+        // ones, then the pages: a WAL that cannot be written (a full disk)
+        // leaves nothing in memory, so a write that fails stores nothing.
+        let mut rejected = db.dry_run(
+            &mut st,
+            run.iter()
+                .enumerate()
+                .map(|(k, s)| (k, s.metric, s.ts, s.value)),
+        );
+        let end = match rejected.first() {
+            Some(&(k, _)) if stop => {
+                rejected.truncate(1);
+                k
             }
-        }
-        let queue = trigger
-            && report.accepted > before
-            && rollup::trigger::should_queue(&db.manifest, &mut st);
-        // Write the WAL records of whatever was accepted, even after an
-        // I/O error on a later sample.
-        let fin = db.finish_batch(&mut st);
+            _ => run.len(),
+        };
+        let mut refused = rejected.iter().map(|r| r.0).peekable();
+        let accepted = run[..end].iter().enumerate().filter_map(|(k, s)| {
+            if refused.next_if_eq(&k).is_some() {
+                None
+            } else {
+                Some((s.metric, s.ts, s.value))
+            }
+        });
+        let (stored, result) = db.store_run(&mut st, accepted, now);
+        report.accepted += stored as u64;
+        report
+            .rejected
+            .extend(rejected.into_iter().map(|(k, e)| (base + k, e)));
+        let queue = trigger && stored > 0 && rollup::trigger::should_queue(&db.manifest, &mut st);
+        let fin = if result.is_ok() {
+            db.finish_batch(&mut st)
+        } else {
+            Ok(())
+        };
         drop(st);
         if queue {
             self.s.rollups.worker.queue(self, &db.name);

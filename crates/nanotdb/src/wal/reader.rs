@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::record::{Payload, WalRecord, decode_payload};
+use super::record::{FLAG_CHECKSUM, Group, Payload, WalRecord, decode_payload};
 use crate::varint;
 
 /// Why a scan stopped before the end of the file.
@@ -47,62 +47,181 @@ pub struct WalStop {
     pub reason: WalStopReason,
 }
 
+/// A damaged stretch inside the file, after which the scan found the next
+/// intact checksummed record and went on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalDamage {
+    /// Offset of the first byte that did not decode.
+    pub offset: u64,
+    /// Bytes skipped up to the next intact record.
+    pub len: u64,
+    /// Why the record at `offset` did not decode.
+    pub reason: WalStopReason,
+}
+
 /// Result of scanning a WAL file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WalScan {
-    /// Decoded records with their offsets.
+    /// Records to replay, with their offsets: every v1.4.0 record, and the
+    /// checked records of every write group that ended (and, for a batch
+    /// spanning databases, committed).
     pub records: Vec<(u64, WalRecord)>,
-    /// End of the last decodable (or skipped) record.
+    /// Bytes to keep: the end of the last record that is not part of a
+    /// group left open at the end of the file or before the undecodable tail.
     pub good_len: u64,
     /// Bytes scanned.
     pub file_len: u64,
-    /// Records skipped because no baseline preceded them.
+    /// Records skipped because no baseline preceded them (at the start, or
+    /// after a damaged stretch until the next record carrying a baseline).
     pub skipped_missing_baseline: usize,
-    /// Set when decoding stopped before the end.
+    /// Set when decoding stopped before the end, with nothing intact after.
     pub stop: Option<WalStop>,
+    /// Damaged stretches inside the file; the records after each were kept.
+    pub damage: Vec<WalDamage>,
+    /// Records of a write group that never ended (a write cut short by a
+    /// crash or a full disk: never acknowledged).
+    pub discarded_torn: usize,
+    /// Records of batches spanning databases whose commit is not recorded.
+    pub discarded_uncommitted: usize,
+    /// Some group carried a batch id: the WAL should be rewritten once
+    /// replayed, so the root's commit log can forget the batch.
+    pub has_batch_ids: bool,
+    /// The file holds checksummed records (written by this implementation):
+    /// records without a checksum in it are damage.
+    pub checked: bool,
 }
 
-/// Decodes records from the start of `bytes` until the end or the first
-/// undecodable record. Records without a baseline before any baseline are
-/// skipped (and counted), as in the reference.
+/// Decodes records from the start of `bytes` (see [`scan_wal_with`]),
+/// taking every batch spanning databases as committed: what the file holds,
+/// for inspection.
 pub fn scan_wal(bytes: &[u8]) -> WalScan {
+    scan_wal_with(bytes, &|_| true)
+}
+
+/// Longest checksummed payload: baseline, a 255-byte name, batch id, CRC.
+const MAX_CHECKED_PAYLOAD: u64 = 10 + 8 + 256 + 8 + 4;
+
+/// Decodes records from the start of `bytes` until the end. Records without
+/// a baseline before any baseline are skipped (and counted), as in the
+/// reference. At a record that does not decode, the scan looks for the next
+/// intact checksummed record and goes on from there (with no baseline), so
+/// damage in the middle costs only the records it touched; with nothing
+/// intact after it, the rest is the undecodable tail (`stop`). Checked
+/// records are kept only when their group ends, and a group carrying a
+/// batch id only when `committed` says so.
+pub fn scan_wal_with(bytes: &[u8], committed: &dyn Fn(u64) -> bool) -> WalScan {
     let mut scan = WalScan {
         file_len: bytes.len() as u64,
         ..WalScan::default()
     };
     let mut baseline = None;
+    // A file with any intact record of ours is all ours: the writer rewrites
+    // a v1.4.0 WAL before appending to it.
+    let strict = resync(bytes, 0).is_some();
+    scan.checked = strict;
+    let mut open: Vec<(u64, WalRecord)> = Vec::new();
+    let mut open_len = 0usize;
     let mut off = 0usize;
     while off < bytes.len() {
-        let stop = |reason| {
-            Some(WalStop {
-                offset: off as u64,
-                reason,
-            })
+        let (payload, group, next) = match decode_at(bytes, off, &mut baseline, strict) {
+            Ok(d) => d,
+            Err(reason) => {
+                let Some(at) = resync(bytes, off + 1) else {
+                    scan.stop = Some(WalStop {
+                        offset: off as u64,
+                        reason,
+                    });
+                    break;
+                };
+                scan.damage.push(WalDamage {
+                    offset: off as u64,
+                    len: (at - off) as u64,
+                    reason,
+                });
+                baseline = None;
+                off = at;
+                continue;
+            }
         };
-        let Some((len, vlen)) = varint::decode(&bytes[off..]) else {
-            scan.stop = stop(WalStopReason::InvalidLengthVarint);
-            break;
+        let record = match payload {
+            Payload::Record(r, _) => Some((off as u64, r)),
+            Payload::MissingBaseline(_) => {
+                scan.skipped_missing_baseline += 1;
+                None
+            }
         };
-        let available = (bytes.len() - off - vlen) as u64;
-        if len > available {
-            scan.stop = stop(WalStopReason::TruncatedPayload {
-                declared: len,
-                available,
-            });
-            break;
-        }
-        let start = off + vlen;
-        let payload = &bytes[start..start + len as usize];
-        match decode_payload(payload, &mut baseline) {
-            Ok(Payload::Record(r)) => scan.records.push((off as u64, r)),
-            Ok(Payload::MissingBaseline) => scan.skipped_missing_baseline += 1,
-            Err(e) => {
-                scan.stop = stop(WalStopReason::Decode(e));
-                break;
+        match group {
+            Group::Legacy => {
+                // Only a foreign writer appends after a group cut short.
+                scan.discarded_torn += std::mem::take(&mut open).len();
+                open_len = 0;
+                scan.records.extend(record);
+                scan.good_len = next as u64;
+            }
+            Group::Checked { end, batch } => {
+                open.extend(record);
+                open_len += 1;
+                if end {
+                    scan.has_batch_ids |= batch.is_some();
+                    if batch.is_none_or(committed) {
+                        scan.records.append(&mut open);
+                    } else {
+                        scan.discarded_uncommitted += open.len();
+                        open.clear();
+                    }
+                    open_len = 0;
+                    scan.good_len = next as u64;
+                }
             }
         }
-        off = start + len as usize;
-        scan.good_len = off as u64;
+        off = next;
+    }
+    if open_len > 0 {
+        scan.discarded_torn += open.len();
     }
     scan
+}
+
+/// Decodes the record at `off`: its payload, group and where the next
+/// record starts.
+fn decode_at(
+    bytes: &[u8],
+    off: usize,
+    baseline: &mut Option<i64>,
+    strict: bool,
+) -> Result<(Payload, Group, usize), WalStopReason> {
+    let (len, vlen) = varint::decode(&bytes[off..]).ok_or(WalStopReason::InvalidLengthVarint)?;
+    let available = (bytes.len() - off - vlen) as u64;
+    if len > available {
+        return Err(WalStopReason::TruncatedPayload {
+            declared: len,
+            available,
+        });
+    }
+    let start = off + vlen;
+    let end = start + len as usize;
+    let payload =
+        decode_payload(&bytes[start..end], baseline, strict).map_err(WalStopReason::Decode)?;
+    let group = match &payload {
+        Payload::Record(_, g) | Payload::MissingBaseline(g) => *g,
+    };
+    Ok((payload, group, end))
+}
+
+/// The offset of the next intact checksummed record at or after `from`.
+fn resync(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len()).find(|&at| {
+        let Some((len, vlen)) = varint::decode(&bytes[at..]) else {
+            return false;
+        };
+        if !(14..=MAX_CHECKED_PAYLOAD).contains(&len) {
+            return false;
+        }
+        let start = at + vlen;
+        let Some(p) = bytes.get(start..start + len as usize) else {
+            return false;
+        };
+        let mut no_baseline = None;
+        p[5] & FLAG_CHECKSUM != 0 && decode_payload(p, &mut no_baseline, true).is_ok()
+    })
 }

@@ -1,4 +1,7 @@
-//! The record codec: one compact-v2 record per sample (docs/FORMATS.md §4.2–§4.3).
+//! The record codec: one compact-v2 record per sample (docs/FORMATS.md §4.2–§4.3),
+//! with this implementation's extension in the flag bits v1.4.0 ignores
+//! (docs/FORMATS.md §4.11): a CRC-32 of the payload, the end of a write
+//! group, and the id of a batch spanning databases.
 
 use crate::varint;
 
@@ -6,6 +9,31 @@ use crate::varint;
 pub const MAX_DELTA: i64 = (1 << 24) - 1;
 pub(super) const FLAG_BASELINE: u8 = 0x80;
 pub(super) const FLAG_NEW_METRIC: u8 = 0x40;
+/// The payload ends with a CRC-32 (IEEE) of the payload bytes before it.
+pub(super) const FLAG_CHECKSUM: u8 = 0x01;
+/// The record ends a write group (requires [`FLAG_CHECKSUM`]).
+pub(super) const FLAG_GROUP_END: u8 = 0x02;
+/// The group-ending record carries the 8-byte id of a batch spanning
+/// databases, committed only if the root's commit log names it.
+pub(super) const FLAG_BATCH_ID: u8 = 0x04;
+/// Flag bits v1.4.0 writes as 0; ours are the three above.
+const FLAGS_EXTENSION: u8 = 0x3f;
+
+/// How a record extends the v1.4.0 layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordExt {
+    /// Exactly the v1.4.0 bytes: no checksum, no group.
+    #[default]
+    Legacy,
+    /// Checksummed; `end` closes a write group, `batch` (only with `end`)
+    /// makes the group's fate depend on the root's commit log.
+    Checked {
+        /// This record ends its write group.
+        end: bool,
+        /// Id of the batch spanning databases this group belongs to.
+        batch: Option<u64>,
+    },
+}
 
 /// Why a record cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,15 +99,28 @@ impl WalEncoder {
         self.baseline = baseline;
     }
 
-    /// Appends one record to `out` following the reference's baseline rules:
-    /// a new baseline when none is set, time goes backwards, or the delta
-    /// exceeds 2²⁴ − 1 ns.
+    /// Appends one record with exactly v1.4.0's bytes to `out` following
+    /// the reference's baseline rules: a new baseline when none is set, time
+    /// goes backwards, or the delta exceeds 2²⁴ − 1 ns.
     pub fn encode(
         &mut self,
         metric_id: u16,
         ts: i64,
         value: u32,
         new_metric: Option<(&str, u8)>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), WalError> {
+        self.encode_ext(metric_id, ts, value, new_metric, RecordExt::Legacy, out)
+    }
+
+    /// [`WalEncoder::encode`] with this implementation's extension `ext`.
+    pub fn encode_ext(
+        &mut self,
+        metric_id: u16,
+        ts: i64,
+        value: u32,
+        new_metric: Option<(&str, u8)>,
+        ext: RecordExt,
         out: &mut Vec<u8>,
     ) -> Result<(), WalError> {
         if let Some((name, _)) = new_metric {
@@ -110,10 +151,22 @@ impl WalEncoder {
         if let Some((name, _)) = new_metric {
             len += 2 + name.len();
         }
+        let (ext_flags, batch) = match ext {
+            RecordExt::Legacy => (0, None),
+            RecordExt::Checked { end, batch } => {
+                let batch = batch.filter(|_| end);
+                len += 4 + if batch.is_some() { 8 } else { 0 };
+                let end = if end { FLAG_GROUP_END } else { 0 };
+                let b = if batch.is_some() { FLAG_BATCH_ID } else { 0 };
+                (FLAG_CHECKSUM | end | b, batch)
+            }
+        };
         varint::encode(len as u64, out);
+        let start = out.len();
         out.extend_from_slice(&metric_id.to_le_bytes());
         out.extend_from_slice(&delta.to_le_bytes()[..3]);
         let flags = flags_b
+            | ext_flags
             | if new_metric.is_some() {
                 FLAG_NEW_METRIC
             } else {
@@ -129,25 +182,72 @@ impl WalEncoder {
             out.push(vt);
         }
         out.extend_from_slice(&value.to_le_bytes());
+        if ext_flags != 0 {
+            if let Some(id) = batch {
+                out.extend_from_slice(&id.to_le_bytes());
+            }
+            let crc = crc32fast::hash(&out[start..]);
+            out.extend_from_slice(&crc.to_le_bytes());
+        }
         Ok(())
     }
 }
 
+/// What a decoded record says about its write group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Group {
+    /// A v1.4.0 record: no group, applied on its own.
+    Legacy,
+    /// A checked record; `end` closes its group, `batch` is the id of a
+    /// batch spanning databases.
+    Checked { end: bool, batch: Option<u64> },
+}
+
 /// One decoded payload.
 pub(super) enum Payload {
-    Record(WalRecord),
-    MissingBaseline,
+    Record(WalRecord, Group),
+    /// A record without a baseline before any baseline was known.
+    MissingBaseline(Group),
 }
 
 /// Decodes one record payload (without its length prefix), keeping the
-/// running baseline.
-pub(super) fn decode_payload(p: &[u8], baseline: &mut Option<i64>) -> Result<Payload, String> {
+/// running baseline. `strict`: the file holds records of ours, so a record
+/// without a checksum is damage (a cleared flag bit), not a v1.4.0 record.
+/// Either way a record without a checksum must be exactly as long as its
+/// flags say: v1.4.0 never writes more, so surplus bytes mean a damaged
+/// length or flags byte.
+pub(super) fn decode_payload(
+    p: &[u8],
+    baseline: &mut Option<i64>,
+    strict: bool,
+) -> Result<Payload, String> {
     if p.len() < 10 {
         return Err(format!("payload of {} bytes is shorter than 10", p.len()));
     }
     let metric_id = u16::from_le_bytes([p[0], p[1]]);
     let delta = i64::from(u32::from_le_bytes([p[2], p[3], p[4], 0]));
     let flags = p[5];
+    let checked = flags & FLAG_CHECKSUM != 0;
+    let p = if checked {
+        let body = p
+            .len()
+            .checked_sub(4)
+            .filter(|&n| n >= 10)
+            .ok_or("checksummed payload too short")?;
+        let want = u32::from_le_bytes([p[body], p[body + 1], p[body + 2], p[body + 3]]);
+        if crc32fast::hash(&p[..body]) != want {
+            return Err("checksum mismatch".to_string());
+        }
+        &p[..body]
+    } else {
+        if strict {
+            return Err("record without checksum in a file of checksummed records".to_string());
+        }
+        if flags & FLAGS_EXTENSION != 0 {
+            return Err(format!("flags {flags:#04x} without the checksum flag"));
+        }
+        p
+    };
     let mut at = 6usize;
     let ts = if flags & FLAG_BASELINE != 0 {
         let b = p.get(at..at + 8).ok_or("missing baseline bytes")?;
@@ -158,7 +258,13 @@ pub(super) fn decode_payload(p: &[u8], baseline: &mut Option<i64>) -> Result<Pay
     } else {
         match *baseline {
             Some(b) => b.wrapping_add(delta),
-            None => return Ok(Payload::MissingBaseline),
+            None => {
+                return Ok(Payload::MissingBaseline(group_of(
+                    flags,
+                    p,
+                    at_after(flags, p),
+                )?));
+            }
         }
     };
     let new_metric = if flags & FLAG_NEW_METRIC != 0 {
@@ -183,13 +289,63 @@ pub(super) fn decode_payload(p: &[u8], baseline: &mut Option<i64>) -> Result<Pay
     };
     let v = p.get(at..at + 4).ok_or("missing value bytes")?;
     let value = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+    let group = group_of(flags, p, at + 4)?;
+    if !checked && p.len() != at + 4 {
+        return Err(format!(
+            "{} bytes after the value of a record without checksum",
+            p.len() - at - 4
+        ));
+    }
     if flags & FLAG_BASELINE != 0 {
         *baseline = Some(ts);
     }
-    Ok(Payload::Record(WalRecord {
-        metric_id,
-        ts,
-        value,
-        new_metric,
-    }))
+    Ok(Payload::Record(
+        WalRecord {
+            metric_id,
+            ts,
+            value,
+            new_metric,
+        },
+        group,
+    ))
+}
+
+/// Where the value of a record without baseline ends (for
+/// [`Payload::MissingBaseline`], whose fields are not decoded).
+fn at_after(flags: u8, p: &[u8]) -> usize {
+    let mut at = 6;
+    if flags & FLAG_NEW_METRIC != 0 {
+        at += 2 + p.get(at).map_or(0, |&l| usize::from(l));
+    }
+    at + 4
+}
+
+/// The group fields of a record whose value ends at `end` in `p` (the
+/// payload without its checksum).
+fn group_of(flags: u8, p: &[u8], end: usize) -> Result<Group, String> {
+    if flags & FLAG_CHECKSUM == 0 {
+        return Ok(Group::Legacy);
+    }
+    let batch_end = end + if flags & FLAG_BATCH_ID != 0 { 8 } else { 0 };
+    if p.len() != batch_end {
+        return Err(format!(
+            "checked record of {} bytes where its flags need {batch_end}",
+            p.len()
+        ));
+    }
+    let batch = if flags & FLAG_BATCH_ID != 0 {
+        let b = p.get(end..end + 8).ok_or("missing batch id")?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Some(u64::from_le_bytes(a))
+    } else {
+        None
+    };
+    if batch.is_some() && flags & FLAG_GROUP_END == 0 {
+        return Err("batch id on a record that does not end its group".to_string());
+    }
+    Ok(Group::Checked {
+        end: flags & FLAG_GROUP_END != 0,
+        batch,
+    })
 }

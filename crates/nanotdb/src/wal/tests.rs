@@ -167,15 +167,20 @@ fn decode_errors_stop_and_missing_baseline_is_skipped() {
     ));
 }
 
+/// v1.4.0's reader ignores bytes after the value, but its writer never
+/// writes any: they mean a damaged length or flags byte.
 #[test]
-fn extra_payload_bytes_are_ignored() {
+fn extra_payload_bytes_are_damage() {
     let mut out = Vec::new();
     WalEncoder::new().encode(1, 5, 9, None, &mut out).unwrap();
     out[0] += 2;
     out.extend_from_slice(&[0xee, 0xee]);
     let s = scan_wal(&out);
-    assert_eq!(s.records.len(), 1);
-    assert!(s.stop.is_none());
+    assert_eq!(s.records.len(), 0);
+    assert_eq!(
+        s.stop.unwrap().reason,
+        WalStopReason::Decode("2 bytes after the value of a record without checksum".into())
+    );
 }
 
 /// The WAL the original wrote in the `wal-replay` fixture decodes fully,
@@ -239,8 +244,9 @@ fn a_failed_write_leaves_the_wal_as_it_was() {
     let path = dir.path().join("t.wal");
     let mut w = WalWriter::open(&path, 0).unwrap();
     let mut c = DbCounters::default();
-    let write =
-        |w: &mut WalWriter, c: &mut DbCounters| w.write_pending(FsyncPolicy::Always, u64::MAX, c);
+    let write = |w: &mut WalWriter, c: &mut DbCounters| {
+        w.write_pending(FsyncPolicy::Always, u64::MAX, c, None)
+    };
     w.log(1, TS, 10, "a", 2).unwrap();
     write(&mut w, &mut c).unwrap();
     let good = std::fs::metadata(&path).unwrap().len();
@@ -283,4 +289,188 @@ fn a_failed_write_leaves_the_wal_as_it_was() {
             (1, TS + 1, 40, None),
         ]
     );
+}
+
+/// What v1.4.0's reader makes of a record (docs/FORMATS.md §4.4): flag bits
+/// 0–5 and bytes after the value are ignored. Returns (id, ts, value) per
+/// record, stopping where it would stop.
+fn v1_4_0_read(bytes: &[u8]) -> Vec<(u16, i64, u32)> {
+    let mut out = Vec::new();
+    let mut baseline: Option<i64> = None;
+    let mut off = 0;
+    while let Some((len, vlen)) = crate::varint::decode(&bytes[off..]) {
+        let p = &bytes[off + vlen..off + vlen + len as usize];
+        let id = u16::from_le_bytes([p[0], p[1]]);
+        let flags = p[5];
+        let mut at = 6;
+        let ts = if flags & 0x80 != 0 {
+            let t = i64::from_le_bytes(p[6..14].try_into().unwrap());
+            at += 8;
+            baseline = Some(t);
+            t
+        } else {
+            baseline.unwrap() + i64::from(u32::from_le_bytes([p[2], p[3], p[4], 0]))
+        };
+        if flags & 0x40 != 0 {
+            at += 2 + usize::from(p[at]);
+        }
+        out.push((
+            id,
+            ts,
+            u32::from_le_bytes(p[at..at + 4].try_into().unwrap()),
+        ));
+        off += vlen + len as usize;
+        if off >= bytes.len() {
+            break;
+        }
+    }
+    out
+}
+
+/// `n` samples of 3 metrics in write groups of `group` records, with
+/// baselines now and then (gaps past the delta range) and names on first
+/// records; returns the bytes, the samples and each record's offset.
+fn checked_wal(n: usize, group: usize, batch: Option<u64>) -> (Vec<u8>, Vec<(u16, i64, u32)>) {
+    let mut e = WalEncoder::new();
+    let mut out = Vec::new();
+    let mut samples = Vec::new();
+    let mut ts = TS;
+    for i in 0..n {
+        let id = (i % 3) as u16 + 1;
+        ts += if i % 4 == 0 { 50_000_000 } else { 1_000 };
+        let name = format!("m{id}");
+        let nm = (i < 3).then_some((name.as_str(), 2));
+        let end = (i + 1) % group == 0 || i + 1 == n;
+        let ext = RecordExt::Checked {
+            end,
+            batch: batch.filter(|_| end),
+        };
+        let v = (i as u32).wrapping_mul(2_654_435_761);
+        e.encode_ext(id, ts, v, nm, ext, &mut out).unwrap();
+        samples.push((id, ts, v));
+    }
+    (out, samples)
+}
+
+fn triples(s: &WalScan) -> Vec<(u16, i64, u32)> {
+    s.records
+        .iter()
+        .map(|(_, r)| (r.metric_id, r.ts, r.value))
+        .collect()
+}
+
+/// Our records carry a checksum and group flags in bits v1.4.0 ignores:
+/// both readers get the same samples.
+#[test]
+fn checked_records_round_trip_and_read_the_same_in_v1_4_0() {
+    for batch in [None, Some(0x0123_4567_89ab_cdef)] {
+        let (bytes, samples) = checked_wal(50, 7, batch);
+        let s = scan_wal(&bytes);
+        assert_eq!(s.stop, None);
+        assert!(s.damage.is_empty());
+        assert_eq!(s.good_len, bytes.len() as u64);
+        assert_eq!(s.has_batch_ids, batch.is_some());
+        assert_eq!(triples(&s), samples);
+        assert_eq!(v1_4_0_read(&bytes), samples);
+        assert_eq!(s.records[0].1.new_metric.as_ref().unwrap().name, "m1");
+    }
+}
+
+/// A write cut at any byte keeps exactly the groups that ended before the
+/// cut, and the length to keep is where the cut group began.
+#[test]
+fn a_group_cut_anywhere_is_kept_whole_or_not_at_all() {
+    let (bytes, samples) = checked_wal(20, 4, None);
+    let full = scan_wal(&bytes);
+    // Offsets where each group of 4 ends.
+    let ends: Vec<u64> = full
+        .records
+        .iter()
+        .skip(1)
+        .map(|(o, _)| *o)
+        .chain([bytes.len() as u64])
+        .collect();
+    for cut in 0..bytes.len() {
+        let s = scan_wal(&bytes[..cut]);
+        let groups = ends
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| (i + 1) % 4 == 0 && **e <= cut as u64)
+            .count();
+        assert_eq!(triples(&s), samples[..groups * 4], "cut at {cut}");
+        let keep = if groups == 0 { 0 } else { ends[groups * 4 - 1] };
+        assert_eq!(s.good_len, keep, "cut at {cut}");
+    }
+}
+
+/// A group whose batch id the commit log does not name is dropped.
+#[test]
+fn an_uncommitted_batch_is_dropped() {
+    let (mut bytes, samples) = checked_wal(6, 6, None);
+    let (more, _) = checked_wal(4, 4, Some(77));
+    bytes.extend_from_slice(&more);
+    let s = scan_wal_with(&bytes, &|id| id != 77);
+    assert_eq!(triples(&s), samples);
+    assert_eq!(s.discarded_uncommitted, 4);
+    assert!(s.has_batch_ids);
+    assert_eq!(s.good_len, bytes.len() as u64);
+    let s = scan_wal_with(&bytes, &|id| id == 77);
+    assert_eq!(s.records.len(), 10);
+}
+
+/// Every flipped bit of a WAL written by us loses only records near it
+/// and never yields a wrong sample: each record returned is one that was
+/// written, at its own offset, and every record before the damaged one and
+/// after the next record carrying a baseline is returned.
+#[test]
+fn a_flipped_bit_loses_only_the_records_near_it_and_never_lies() {
+    let (bytes, samples) = checked_wal(60, 1, None);
+    let clean = scan_wal(&bytes);
+    let offsets: Vec<u64> = clean.records.iter().map(|(o, _)| *o).collect();
+    let has_baseline: Vec<bool> = (0..samples.len())
+        .map(|i| i == 0 || samples[i].1 - samples[i - 1].1 > 1_000 || i % 4 == 0)
+        .collect();
+    for at in 0..bytes.len() {
+        for bit in [0u8, 3, 7] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 1 << bit;
+            let s = scan_wal(&bad);
+            for (off, r) in &s.records {
+                let i = offsets
+                    .binary_search(off)
+                    .expect("a record at a written offset");
+                assert_eq!(
+                    (r.metric_id, r.ts, r.value),
+                    samples[i],
+                    "flip {at}.{bit} changed record {i}"
+                );
+            }
+            let hit = offsets.partition_point(|&o| o <= at as u64) - 1;
+            let resume = (hit + 1..samples.len())
+                .find(|&i| has_baseline[i])
+                .unwrap_or(samples.len());
+            let got: Vec<u64> = s.records.iter().map(|(o, _)| *o).collect();
+            for i in (0..hit).chain(resume..samples.len()) {
+                assert!(
+                    got.contains(&offsets[i]),
+                    "flip {at}.{bit} (record {hit}) lost record {i}"
+                );
+            }
+        }
+    }
+}
+
+/// A record of ours whose checksum flag was cleared is damage, not a
+/// v1.4.0 record with surplus bytes.
+#[test]
+fn a_cleared_checksum_flag_is_damage() {
+    let (mut bytes, samples) = checked_wal(3, 1, None);
+    let second = scan_wal(&bytes).records[1].0 as usize;
+    bytes[second + 1 + 5] &= !0x01;
+    let s = scan_wal(&bytes);
+    assert_eq!(s.damage.len(), 1);
+    assert_eq!(s.damage[0].offset, second as u64);
+    // The third record is relative to a baseline that cannot be trusted.
+    assert_eq!(triples(&s), [samples[0]]);
+    assert_eq!(s.skipped_missing_baseline, 1);
 }

@@ -15,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::record::{WalEncoder, WalError};
+use super::record::{RecordExt, WalEncoder, WalError};
 use crate::config::FsyncPolicy;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
@@ -31,6 +31,24 @@ struct BatchMark {
     baseline: Option<i64>,
     named: Vec<MetricId>,
 }
+
+/// The last record in the pending buffer, kept so that the end of its
+/// group can be marked on it (it is encoded again) when the buffer is written.
+#[derive(Debug)]
+struct LastRecord {
+    start: usize,
+    id: MetricId,
+    ts: i64,
+    bits: u32,
+    name: Option<(String, u8)>,
+    baseline_before: Option<i64>,
+}
+
+/// Records of a group that is still open (every one but the last of a write).
+const OPEN: RecordExt = RecordExt::Checked {
+    end: false,
+    batch: None,
+};
 
 /// An open WAL file with its encoder state.
 #[derive(Debug)]
@@ -52,6 +70,10 @@ pub(crate) struct WalWriter {
     committed_baseline: Option<i64>,
     /// Metrics first named by a record that is still pending.
     pending_named: Vec<MetricId>,
+    /// The last pending record.
+    last: Option<LastRecord>,
+    /// Some group in the file carries a batch id (until a reset or rewrite).
+    batch_ids: bool,
     /// Set between [`WalWriter::begin_batch`] and the end of an atomic
     /// batch: what to go back to if the batch fails after this WAL was
     /// written (another database's WAL failed).
@@ -84,6 +106,8 @@ impl WalWriter {
             unsynced: false,
             committed_baseline: None,
             pending_named: Vec::new(),
+            last: None,
+            batch_ids: false,
             batch: None,
             needs_cut: false,
             #[cfg(test)]
@@ -113,11 +137,42 @@ impl WalWriter {
                 b.named.push(id);
             }
         }
+        if self.pending.is_empty() {
+            // Each write group starts with a baseline, so replay can pick
+            // up again at the next group after a damaged record.
+            self.enc.reset();
+        }
+        let start = self.pending.len();
+        let baseline_before = self.enc.baseline();
         self.enc
-            .encode(id, ts, bits, new_metric, &mut self.pending)
+            .encode_ext(id, ts, bits, new_metric, OPEN, &mut self.pending)
             .map_err(|source| self.encode_error(source))?;
+        self.last = Some(LastRecord {
+            start,
+            id,
+            ts,
+            bits,
+            name: new_metric.map(|(n, t)| (n.to_string(), t)),
+            baseline_before,
+        });
         self.unsynced = true;
         Ok(())
+    }
+
+    /// Marks the last pending record as the end of the write group (with
+    /// `batch`, the id of a batch spanning databases): replay keeps the
+    /// group's records only if this record made it to the file.
+    fn close_group(&mut self, batch: Option<u64>) -> Result<()> {
+        let Some(l) = self.last.take() else {
+            return Ok(());
+        };
+        self.pending.truncate(l.start);
+        self.enc.restore_baseline(l.baseline_before);
+        let name = l.name.as_ref().map(|(n, t)| (n.as_str(), *t));
+        let ext = RecordExt::Checked { end: true, batch };
+        self.enc
+            .encode_ext(l.id, l.ts, l.bits, name, ext, &mut self.pending)
+            .map_err(|source| self.encode_error(source))
     }
 
     fn encode_error(&self, source: WalError) -> Error {
@@ -127,15 +182,23 @@ impl WalWriter {
         }
     }
 
-    /// Writes the pending records in one `write` and fsyncs when the policy
-    /// asks for it (`always`, or `segment` once the file holds at least
-    /// `max_segment` bytes).
+    /// Writes the pending records as one write group in one `write` and
+    /// fsyncs when the policy asks for it (`always`, or `segment` once the
+    /// file holds at least `max_segment` bytes). `batch`: the id of the batch
+    /// spanning databases the records belong to.
     pub fn write_pending(
         &mut self,
         policy: FsyncPolicy,
         max_segment: u64,
         c: &mut DbCounters,
+        batch: Option<u64>,
     ) -> Result<()> {
+        self.batch_ids |= batch.is_some();
+        if let Err(e) = self.close_group(batch) {
+            let before = self.size;
+            self.roll_back(before);
+            return Err(e);
+        }
         if self.needs_cut {
             // A record of an earlier failed write may still be in the file.
             self.file.set_len(self.size).at(&self.path)?;
@@ -174,6 +237,7 @@ impl WalWriter {
         }
         self.pending.clear();
         self.pending_named.clear();
+        self.last = None;
         self.committed_baseline = self.enc.baseline();
         Ok(())
     }
@@ -197,6 +261,7 @@ impl WalWriter {
     }
 
     fn cut_back(&mut self, len: u64, baseline: Option<i64>, named: Vec<MetricId>) {
+        self.last = None;
         if let Err(e) = self.file.set_len(len) {
             tracing::error!(file = %self.path.display(), "cannot cut a failed WAL write: {e}");
             self.needs_cut = true;
@@ -234,6 +299,11 @@ impl WalWriter {
         self.batch = None;
     }
 
+    /// Whether a group in the file may carry a batch id.
+    pub fn holds_batch_ids(&self) -> bool {
+        self.batch_ids
+    }
+
     /// True when the file holds no bytes.
     pub fn is_empty(&self) -> bool {
         self.size == 0
@@ -245,6 +315,8 @@ impl WalWriter {
         self.size = 0;
         self.needs_cut = false;
         self.enc.reset();
+        self.last = None;
+        self.batch_ids = false;
         self.committed_baseline = None;
         self.named.clear();
         self.pending_named.clear();
@@ -265,9 +337,14 @@ impl WalWriter {
         let mut enc = WalEncoder::new();
         let mut named = HashSet::new();
         let mut buf = Vec::new();
-        for (id, ts, bits) in samples {
+        let mut samples = samples.peekable();
+        while let Some((id, ts, bits)) = samples.next() {
             let name = if named.insert(id) { name_of(id) } else { None };
-            enc.encode(id, ts, bits, name, &mut buf)
+            let ext = RecordExt::Checked {
+                end: samples.peek().is_none(),
+                batch: None,
+            };
+            enc.encode_ext(id, ts, bits, name, ext, &mut buf)
                 .map_err(|source| self.encode_error(source))?;
         }
         fsutil::write_atomic(&self.path, &buf)?;
@@ -276,6 +353,7 @@ impl WalWriter {
             .open(&self.path)
             .at(&self.path)?;
         self.size = buf.len() as u64;
+        self.batch_ids = false;
         self.needs_cut = false;
         self.committed_baseline = enc.baseline();
         self.enc = enc;
