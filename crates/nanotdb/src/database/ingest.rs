@@ -289,7 +289,9 @@ impl Database {
         now: i64,
     ) -> (usize, Result<()>) {
         self.begin_wal_batch(st);
-        let mut logged = Vec::with_capacity(samples.size_hint().0);
+        let mut logged = std::mem::take(&mut st.logged_scratch);
+        logged.clear();
+        logged.reserve(samples.size_hint().1.unwrap_or(0));
         let written = samples
             .into_iter()
             .try_for_each(|(metric, ts, value)| {
@@ -297,11 +299,17 @@ impl Database {
                 Ok(())
             })
             .and_then(|()| self.write_pending_wal(st, None));
-        if let Err(e) = written {
-            self.undo_wal_batch(st);
-            return (0, Err(e));
-        }
-        self.store_logged_batch(st, &logged, now)
+        let outcome = match written {
+            Err(e) => {
+                self.undo_wal_batch(st);
+                (0, Err(e))
+            }
+            Ok(()) => self.store_logged_batch(st, &logged, now),
+        };
+        logged.clear();
+        logged.shrink_to(1 << 18);
+        st.logged_scratch = logged;
+        outcome
     }
 
     /// Appends an accepted sample to its partition's page, opening the

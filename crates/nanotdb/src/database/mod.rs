@@ -128,6 +128,10 @@ pub(crate) struct DbState {
     /// in the WAL (but not all in pages yet), WAL checkpoints — which rewrite
     /// the WAL from the pages — are deferred to the end.
     checkpoints_deferred: bool,
+    /// Reused between runs by [`Database::store_run`]: a run of a bulk
+    /// import holds tens of thousands of samples, and a fresh buffer each
+    /// time costs page faults.
+    logged_scratch: Vec<ingest::LoggedSample>,
     pub counters: DbCounters,
     frame_buf: Vec<u8>,
     scratch: Vec<u8>,
@@ -316,6 +320,7 @@ impl Database {
                 hot: None,
                 unsynced_files: Vec::new(),
                 checkpoints_deferred: false,
+                logged_scratch: Vec::new(),
                 counters: DbCounters::default(),
                 frame_buf: Vec::new(),
                 scratch: Vec::new(),
