@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod influx;
 pub mod remote_write;
 pub mod series;
 
