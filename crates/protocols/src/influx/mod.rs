@@ -22,11 +22,13 @@
 //! * each numeric or boolean field becomes a sample of series
 //!   `{measurement}_{field}` with the tags as labels; when the measurement is
 //!   empty (`,host=a load=1`), the field key alone;
-//! * names are made Prometheus-valid (VictoriaMetrics' `-usePromCompatibleNaming`
-//!   rule, here always on, because the engine indexes labels the Prometheus
-//!   way): every character outside `[a-zA-Z0-9_:]` (metric) or `[a-zA-Z0-9_]`
-//!   (label) becomes `_`, and a leading digit gets a `_` prefix: `disk.io`,
-//!   `read-bytes` → `disk_io_read_bytes`. Tag values are kept as they are;
+//! * names are made Prometheus-valid, because series follow the Prometheus
+//!   naming rules (see [`crate::series`]) and PromQL cannot select anything
+//!   else: every character outside `[a-zA-Z0-9_:]` (metric) or `[a-zA-Z0-9_]`
+//!   (label) becomes `_`, as VictoriaMetrics does with
+//!   `-usePromCompatibleNaming` (here always on), and a leading digit gets a
+//!   `_` prefix: `disk.io` + `read-bytes` → `disk_io_read_bytes`, tag `2g` →
+//!   label `_2g`. Tag values are kept as they are;
 //! * a tag named `db` is not a label: it is returned in [`Sample::db`] (as the
 //!   remote write `db` label is), for the server to choose a database with;
 //! * values: float → [`Number::F64`], integer → [`Number::I64`], unsigned →
