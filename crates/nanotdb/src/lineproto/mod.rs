@@ -51,6 +51,10 @@ pub enum LineErrorKind {
     SpaceInName,
     /// An integer timestamp is followed by more fields.
     TooManyFields,
+    /// `db/metric  <ns timestamp>`: the only field after the name is a
+    /// nanosecond timestamp and an empty field (two separators) precedes
+    /// it, so the value is missing; v1.4.0 stored the timestamp as the value.
+    ValueMissing,
 }
 
 /// A rejected line: the kind plus the offending text (the whole line for `Fields`, the
@@ -117,6 +121,10 @@ impl fmt::Display for LineError {
             LineErrorKind::TooManyFields => write!(
                 f,
                 "too many fields in {q}: expected 'DB/metric value [ts]' (names cannot contain whitespace)"
+            ),
+            LineErrorKind::ValueMissing => write!(
+                f,
+                "value missing: {q} follows an empty field and looks like a nanosecond timestamp (write 'DB/metric value ts')"
             ),
         }
     }
@@ -188,6 +196,24 @@ pub fn parse_line_in<'a>(line: &'a str, db: &'a str) -> Result<Line<'a>, LineErr
     }
 }
 
+/// Whether `value_tok`, the last field of `line`, is a lone nanosecond
+/// timestamp after an empty field: at least two whitespace characters
+/// separate it from `target`, and it is a plain integer of 19 digits or
+/// more (from 2001-09-09 on as ns; a value that large without `i` could
+/// only be stored as a rounded float32 anyway).
+fn looks_like_missing_value(line: &str, target: &str, value_tok: &str) -> bool {
+    let digits = value_tok.strip_prefix('-').unwrap_or(value_tok);
+    if digits.len() < 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    // Both are slices of `line`: the bytes between them are the separator.
+    let base = line.as_ptr() as usize;
+    let target_end = (target.as_ptr() as usize - base) + target.len();
+    let value_start = value_tok.as_ptr() as usize - base;
+    line.get(target_end..value_start)
+        .is_some_and(|sep| sep.chars().count() >= 2)
+}
+
 /// The grammar over an already-split field iterator.
 #[inline]
 fn parse_fields<'a>(
@@ -209,6 +235,9 @@ fn parse_fields<'a>(
         Err(e) => return Err(explain_value_error(e, target, value_tok, fields.next())),
     };
     let ts = match fields.next() {
+        None if looks_like_missing_value(line, target, value_tok) => {
+            return Err(LineError::new(LineErrorKind::ValueMissing, value_tok));
+        }
         None => None,
         Some(first) => match fields.next() {
             None => Some(

@@ -520,3 +520,33 @@ proptest! {
         let _ = parse_line(&s);
     }
 }
+
+/// `v/m  <ts>` (the value left out, so two separators follow the name):
+/// v1.4.0 stored the timestamp as the value; it is refused here. A single
+/// separator, a timestamp field, an `i` suffix or fewer digits keep the
+/// v1.4.0 reading.
+#[test]
+fn a_missing_value_is_refused_not_stored_as_the_timestamp() {
+    for line in [
+        "v/m  1767225600000000000",
+        "v/m \t1767225600000000000",
+        "v/m   -1767225600000000000",
+    ] {
+        let e = line_err(line);
+        assert_eq!(e.kind(), LineErrorKind::ValueMissing, "{line:?}");
+    }
+    assert_eq!(
+        line_err("v/m  1767225600000000000").to_string(),
+        "value missing: \"1767225600000000000\" follows an empty field and looks like a nanosecond timestamp (write 'DB/metric value ts')"
+    );
+    for line in [
+        "v/m 1767225600000000000",
+        "v/m  176722560000000000",
+        "v/m  1767225600000000000 1767225600000000000",
+        "v/m  1.767225600000000000",
+        "v/m  42",
+    ] {
+        assert!(parse_line(line).is_ok(), "{line:?}");
+    }
+    assert!(parse_line_in("m  1767225600000000000", "d").is_err());
+}
