@@ -10,6 +10,7 @@ use axum::routing::{MethodRouter, any, get, post};
 use serde_json::json;
 
 use crate::envelope::{ApiError, json_response};
+use crate::routes::write_protocols::{influx, remote_write};
 use crate::routes::{discovery, engine_view, grafana, ingest, query};
 use crate::{SharedState, limits, selfmetrics};
 
@@ -42,6 +43,8 @@ pub fn router(state: SharedState) -> Router {
             "/api/v1/import/prometheus",
             g(post(ingest::import_prometheus)),
         )
+        .route("/api/v1/write", g(post(remote_write::write)))
+        .route("/prometheus/api/v1/write", g(post(remote_write::write)))
         .route(
             "/api/v1/rollup/backfill",
             g(post(discovery::rollup_backfill)),
@@ -83,8 +86,14 @@ pub fn router(state: SharedState) -> Router {
             state.clone(),
             limits::require_read_token,
         ));
+    // Influx clients send their token in forms of their own (influx.rs).
+    let influx = Router::new()
+        .route("/write", g(post(influx::write_v1)))
+        .route("/api/v2/write", g(post(influx::write_v2)))
+        .route("/ping", g(get(influx::ping).head(influx::ping)));
     Router::new()
         .route("/health", any(health))
+        .merge(influx)
         .merge(reads)
         .merge(admin)
         .fallback(not_found)

@@ -5,3 +5,4 @@ pub mod engine_view;
 pub mod grafana;
 pub mod ingest;
 pub mod query;
+pub mod write_protocols;

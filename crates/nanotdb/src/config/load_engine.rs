@@ -213,12 +213,22 @@ pub(super) fn normalize_engine(
         interval_ns,
     };
 
-    let max_future_ns = non_negative_duration(
-        path,
-        "ingest.max_future",
-        raw.ingest.and_then(|i| i.max_future),
-        DEFAULT_MAX_FUTURE_NS,
-    )?;
+    let (max_future, default_db) = raw
+        .ingest
+        .map_or((None, None), |i| (i.max_future, i.default_db));
+    let max_future_ns =
+        non_negative_duration(path, "ingest.max_future", max_future, DEFAULT_MAX_FUTURE_NS)?;
+    let default_db = match default_db.map(|d| d.trim().to_string()) {
+        None => DEFAULT_INGEST_DB.to_string(),
+        Some(d) => {
+            crate::names::validate_db_name(&d).map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "ingest.default_db".into(),
+                reason: e.to_string(),
+            })?;
+            d
+        }
+    };
 
     let default_databases = raw
         .defaults
@@ -241,7 +251,10 @@ pub(super) fn normalize_engine(
         metrics,
         loggers,
         stats,
-        ingest: IngestConfig { max_future_ns },
+        ingest: IngestConfig {
+            max_future_ns,
+            default_db,
+        },
         default_databases,
         manifest_defaults,
     })

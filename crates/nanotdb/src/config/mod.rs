@@ -294,6 +294,9 @@ pub struct IngestConfig {
     /// around) partitions far in the future; 0 accepts any timestamp, as
     /// v1.4.0 did.
     pub max_future_ns: i64,
+    /// Database for samples of the write protocols (Prometheus remote write,
+    /// Influx line protocol) that name none (no `db` parameter or label).
+    pub default_db: String,
 }
 
 /// Normalised `manifest.toml` (also the engine's `manifest_defaults`).

@@ -1,0 +1,305 @@
+//! The write endpoints of real agents: Prometheus remote write 1.0
+//! (`/api/v1/write`) and the Influx line protocol (`/write`,
+//! `/api/v2/write`, `/ping`), with requests built the way the clients
+//! build them, and hostile bodies that must store nothing.
+
+mod common;
+
+use std::io::Write;
+use std::ops::ControlFlow;
+
+use common::TestServer;
+use nanotdb::Value;
+use nanotdb_protocols::SeriesKey;
+use nanotdb_protocols::remote_write::{self, TimeSeries, WriteRequest};
+use nanotdb_server::settings::ServerSettings;
+
+const T0_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+/// Every (ts ns, value) of `db`/`metric`; empty when it does not exist.
+fn samples(s: &TestServer, db: &str, metric: &str) -> Vec<(i64, Value)> {
+    let mut out = Vec::new();
+    let r = s
+        .engine
+        .query_range(db, metric, i64::MIN, i64::MAX, 1, |x| {
+            out.push((x.ts, x.value));
+            ControlFlow::Continue(())
+        });
+    match r {
+        Ok(()) | Err(nanotdb::Error::DatabaseNotFound(_)) => out,
+        Err(e) => panic!("{db}/{metric}: {e}"),
+    }
+}
+
+/// Every metric name of every database but `internal`, sorted.
+fn all_metrics(s: &TestServer) -> Vec<String> {
+    let mut out = Vec::new();
+    for db in s.engine.databases().unwrap() {
+        if db == "internal" {
+            continue;
+        }
+        for m in s.engine.metrics(&db).unwrap_or_default() {
+            out.push(format!("{db}/{}", m.name));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A node_exporter-like request: labelled series, one with a `db` label.
+fn node_request() -> WriteRequest {
+    let series = |labels: &[(&str, &str)], db: Option<&str>, vals: &[(i64, f64)]| {
+        let key = SeriesKey::from_prometheus_labels(labels.iter().copied()).unwrap();
+        TimeSeries::from_series(&key, db, vals)
+    };
+    WriteRequest {
+        timeseries: vec![
+            series(
+                &[
+                    ("__name__", "node_cpu_seconds_total"),
+                    ("mode", "idle"),
+                    ("cpu", "0"),
+                    ("instance", "localhost:9100"),
+                ],
+                None,
+                &[(T0_MS, 1234.5), (T0_MS + 1000, 1235.5)],
+            ),
+            series(
+                &[("__name__", "node_load1"), ("instance", "localhost:9100")],
+                Some("edge"),
+                &[(T0_MS, 0.25)],
+            ),
+        ],
+    }
+}
+
+#[test]
+fn remote_write_stores_labelled_series_in_their_databases() {
+    let s = TestServer::start();
+    let body = remote_write::encode(&node_request()).unwrap();
+    let r = s.post_h(
+        "/api/v1/write",
+        &[
+            ("Content-Encoding", "snappy"),
+            ("Content-Type", "application/x-protobuf"),
+            ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+        ],
+        &body,
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        all_metrics(&s),
+        [
+            "edge/node_load1{instance=\"localhost:9100\"}",
+            "metrics/node_cpu_seconds_total{cpu=\"0\",instance=\"localhost:9100\",mode=\"idle\"}",
+        ]
+    );
+    let cpu = samples(
+        &s,
+        "metrics",
+        "node_cpu_seconds_total{cpu=\"0\",instance=\"localhost:9100\",mode=\"idle\"}",
+    );
+    assert_eq!(
+        cpu,
+        [
+            (T0_MS * 1_000_000, Value::F32(1234.5)),
+            ((T0_MS + 1000) * 1_000_000, Value::F32(1235.5))
+        ]
+    );
+    // `?db=` puts everything into one database; the same path under /prometheus.
+    let r = s.post("/prometheus/api/v1/write?db=one", &body);
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        samples(&s, "one", "node_load1{instance=\"localhost:9100\"}"),
+        [(T0_MS * 1_000_000, Value::F32(0.25))]
+    );
+}
+
+#[test]
+fn remote_write_refuses_what_can_never_succeed_and_stores_the_rest() {
+    let s = TestServer::start();
+    let mut req = node_request();
+    // A series without a name, and a sample older than the one before it.
+    req.timeseries.push(TimeSeries {
+        labels: vec![remote_write::Label {
+            name: "job".into(),
+            value: "x".into(),
+        }],
+        samples: vec![remote_write::Sample {
+            value: 1.0,
+            timestamp: T0_MS,
+        }],
+    });
+    req.timeseries[0].samples.push(remote_write::Sample {
+        value: 9.0,
+        timestamp: T0_MS - 5,
+    });
+    let r = s.post("/api/v1/write", &remote_write::encode(&req).unwrap());
+    assert_eq!(r.status, 400);
+    let text = r.text();
+    assert!(text.starts_with("stored 3 samples, refused 2: "), "{text}");
+    assert_eq!(all_metrics(&s).len(), 2, "the good series are stored");
+}
+
+#[test]
+fn remote_write_bodies_that_do_not_decode_store_nothing() {
+    let s = TestServer::with(ServerSettings {
+        max_body_bytes: 1 << 20,
+        ..ServerSettings::default()
+    });
+    let good = remote_write::encode(&node_request()).unwrap();
+    let truncated = &good[..good.len() / 2];
+    // A snappy header announcing 1 GiB.
+    let bomb: &[u8] = &[0x80, 0x80, 0x80, 0x80, 0x04, 0x00];
+    let raw_protobuf = {
+        use prost::Message;
+        node_request().encode_to_vec()
+    };
+    for (what, body, want) in [
+        ("truncated", truncated, 400),
+        ("bomb", bomb, 413),
+        ("not snappy", &raw_protobuf[..], 400),
+        ("empty", &b""[..], 400),
+    ] {
+        let r = s.post("/api/v1/write", body);
+        assert_eq!(r.status, want, "{what}: {}", r.text());
+    }
+    assert!(all_metrics(&s).is_empty(), "{:?}", all_metrics(&s));
+    assert_eq!(s.get("/health").status, 200);
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(body).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn influx_v1_and_v2_writes_as_telegraf_and_the_client_libraries_send_them() {
+    let s = TestServer::start();
+    assert_eq!(s.get("/ping").status, 204);
+    // Telegraf: 1.x API, precision s, gzip.
+    let body = b"cpu,cpu=cpu-total,host=h usage_idle=98.5,usage_user=1.25 1767225600\n\
+                 mem,host=h used=4096i,ok=true 1767225600\n";
+    let r = s.post_h(
+        "/write?db=tele&precision=s",
+        &[("Content-Encoding", "gzip")],
+        &gzip(body),
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let ts = 1_767_225_600 * 1_000_000_000;
+    assert_eq!(
+        samples(&s, "tele", "cpu_usage_idle{cpu=\"cpu-total\",host=\"h\"}"),
+        [(ts, Value::F32(98.5))]
+    );
+    assert_eq!(
+        samples(&s, "tele", "mem_used{host=\"h\"}"),
+        [(ts, Value::F32(4096.0))]
+    );
+    assert_eq!(
+        samples(&s, "tele", "mem_ok{host=\"h\"}"),
+        [(ts, Value::F32(1.0))]
+    );
+    // influxdb-client: 2.x API, bucket, org, precision ms.
+    let r = s.post(
+        "/api/v2/write?org=o&bucket=b2&precision=ms",
+        b"weather,station=s1 temp=-3.5 1767225600123",
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(
+        samples(&s, "b2", "weather_temp{station=\"s1\"}"),
+        [(1_767_225_600_123_000_000, Value::F32(-3.5))]
+    );
+}
+
+#[test]
+fn influx_partial_writes_store_the_good_lines_and_name_the_bad_ones() {
+    let s = TestServer::start();
+    let body = b"m,t=a v=1 1767225600000000000\nm,t=a s=\"text\" 1767225600000000000\nbroken line\nm,t=a v=2 1767225601000000000\n";
+    let r = s.post("/api/v2/write?bucket=p", body);
+    assert_eq!(r.status, 400);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["code"], "invalid");
+    let msg = v["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("partial write: stored 2 samples, refused 2: line 2: "),
+        "{msg}"
+    );
+    assert!(msg.contains("line 3: "), "{msg}");
+    assert_eq!(samples(&s, "p", "m_v{t=\"a\"}").len(), 2);
+    let r = s.post("/write?db=p&precision=fortnight", b"m v=1");
+    assert_eq!(r.status, 400);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["error"], "invalid precision \"fortnight\"");
+}
+
+#[test]
+fn influx_tokens_are_checked_in_every_form() {
+    let s = TestServer::with(ServerSettings {
+        auth_token: Some("s3cret".into()),
+        ..ServerSettings::default()
+    });
+    let line = b"m v=1 1767225600000000000";
+    assert_eq!(s.post("/api/v2/write?bucket=a", line).status, 401);
+    assert_eq!(s.post("/write?db=a&u=x&p=wrong", line).status, 401);
+    assert_eq!(
+        s.post_h(
+            "/api/v2/write?bucket=a",
+            &[("Authorization", "Token s3cret")],
+            line
+        )
+        .status,
+        204
+    );
+    assert_eq!(s.post("/write?db=a&u=x&p=s3cret", line).status, 204);
+    // Remote write takes the bearer token like the other write routes.
+    let rw = remote_write::encode(&node_request()).unwrap();
+    assert_eq!(s.post("/api/v1/write", &rw).status, 401);
+    assert_eq!(
+        s.post_h("/api/v1/write", &[("Authorization", "Bearer s3cret")], &rw)
+            .status,
+        204
+    );
+}
+
+/// Random bodies never take the server down and never store anything
+/// (unless one happens to be valid line protocol: then it is stored).
+#[test]
+fn random_bodies_store_nothing() {
+    let s = TestServer::start();
+    let n: usize = if std::env::var_os("NANOTDB_LONG_TESTS").is_some() {
+        100_000
+    } else {
+        2_000
+    };
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut conn = common::Conn::open(s.addr).unwrap();
+    let mut valid = 0;
+    for i in 0..n {
+        let len = (next() % 200) as usize;
+        let body: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let path = ["/api/v1/write", "/write?db=r", "/api/v2/write?bucket=r"][i % 3];
+        let r = conn.send("POST", path, &[], &body).unwrap();
+        let opts = nanotdb_protocols::influx::ParseOptions::default();
+        let parsed = nanotdb_protocols::influx::parse(&body, &opts, 0);
+        if i % 3 != 0 && parsed.errors.is_empty() && !parsed.samples.is_empty() {
+            valid += 1;
+            continue;
+        }
+        assert!(
+            (400..500).contains(&r.status),
+            "{path} answered {} to {body:?}",
+            r.status
+        );
+    }
+    if valid == 0 {
+        assert!(all_metrics(&s).is_empty(), "{:?}", all_metrics(&s));
+    }
+    assert_eq!(s.get("/health").status, 200);
+}
