@@ -217,7 +217,12 @@ impl Catalog {
         Ok(())
     }
 
-    /// All metrics sorted by name.
+    /// Every metric, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &MetricInfo> {
+        self.by_id.iter().flatten()
+    }
+
+    /// Every metric, sorted by name.
     pub fn metrics_sorted(&self) -> Vec<MetricInfo> {
         let mut v: Vec<MetricInfo> = self.by_id.iter().flatten().cloned().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));

@@ -609,6 +609,23 @@ impl Engine {
         Ok(self.existing_db(db)?.metrics())
     }
 
+    /// The series of `db` whose labels every matcher accepts (names are
+    /// canonical `name{a="x"}`; see [`crate::labels`]), sorted by name. Uses
+    /// the database's label index: no name is scanned.
+    pub fn select_series(
+        &self,
+        db: &str,
+        matchers: &[crate::labels::Matcher],
+    ) -> Result<Vec<MetricInfo>> {
+        Ok(self.existing_db(db)?.select_series(matchers))
+    }
+
+    /// The label names of `db`'s series (`label = None`), or the values of
+    /// one label, sorted.
+    pub fn label_values(&self, db: &str, label: Option<&str>) -> Result<Vec<String>> {
+        Ok(self.existing_db(db)?.label_values(label))
+    }
+
     /// Runtime statistics of a database.
     pub fn db_stats(&self, db: &str) -> Result<DbStats> {
         Ok(self.existing_db(db)?.stats())

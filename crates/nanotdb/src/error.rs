@@ -100,6 +100,9 @@ pub enum Error {
     /// The database already has 65535 metrics.
     #[error("too many metrics in database {0}")]
     TooManyMetrics(String),
+    /// A label matcher that cannot be used (a regex that does not compile).
+    #[error("invalid matcher {0}")]
+    InvalidMatcher(String),
     /// A file's bytes are damaged or not in the expected format.
     #[error("{}: corrupt at offset {offset}: {reason}", path.display())]
     Corrupt {
@@ -232,6 +235,7 @@ impl Error {
                 | Error::TooManyMetrics(_)
                 | Error::InvalidPartitionKey { .. }
                 | Error::TooFarInFuture { .. }
+                | Error::InvalidMatcher(_)
         )
     }
 }

@@ -132,6 +132,8 @@ pub(crate) struct DbState {
     /// import holds tens of thousands of samples, and a fresh buffer each
     /// time costs page faults.
     logged_scratch: Vec<ingest::LoggedSample>,
+    /// Label postings of the catalog's series, synced before each use.
+    labels: crate::labels::LabelIndex,
     pub counters: DbCounters,
     frame_buf: Vec<u8>,
     scratch: Vec<u8>,
@@ -321,6 +323,7 @@ impl Database {
                 unsynced_files: Vec::new(),
                 checkpoints_deferred: false,
                 logged_scratch: Vec::new(),
+                labels: crate::labels::LabelIndex::default(),
                 counters: DbCounters::default(),
                 frame_buf: Vec::new(),
                 scratch: Vec::new(),

@@ -72,6 +72,32 @@ impl Database {
         self.lock().catalog.metrics_sorted()
     }
 
+    /// The metrics whose labels every matcher accepts, by name.
+    pub fn select_series(&self, matchers: &[crate::labels::Matcher]) -> Vec<MetricInfo> {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        st.labels.sync(&st.catalog);
+        let mut out: Vec<MetricInfo> = st
+            .labels
+            .select(matchers)
+            .into_iter()
+            .filter_map(|id| st.catalog.get(id).cloned())
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Label names (`label = None`) or the values of one label.
+    pub fn label_values(&self, label: Option<&str>) -> Vec<String> {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        st.labels.sync(&st.catalog);
+        match label {
+            None => st.labels.label_names(),
+            Some(l) => st.labels.label_values(l),
+        }
+    }
+
     /// The records of the open pages that the WAL protects, as
     /// (metric name, timestamp, value).
     pub fn unflushed(&self) -> Vec<(String, i64, Value)> {
