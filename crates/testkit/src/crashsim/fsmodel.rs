@@ -176,8 +176,9 @@ impl Fs {
         Ok(())
     }
 
-    /// Writes `data` at `off`, zero-filling any gap.
-    pub(crate) fn write(&mut self, ino: Ino, off: u64, data: &[u8]) {
+    /// Writes `data` at `off`, zero-filling any gap (also for building a
+    /// particular crash state by hand).
+    pub fn write(&mut self, ino: Ino, off: u64, data: &[u8]) {
         let v = self.inodes.entry(ino).or_default();
         let (off, end) = (off as usize, off as usize + data.len());
         if v.len() < end {

@@ -219,3 +219,15 @@ impl CrashState {
             .join("\n")
     }
 }
+
+impl Recording {
+    /// The tree with every one of the first `cut` operations applied (what
+    /// the program saw at that point), to compare crash states with.
+    pub fn state_after(&self, cut: usize) -> Fs {
+        let mut fs_ = self.initial.clone();
+        for op in &self.ops[..cut] {
+            apply(&mut fs_, &op.kind).expect("the recording replays");
+        }
+        fs_
+    }
+}
