@@ -32,7 +32,7 @@
 //!
 //! `strace` is required: without it the test fails (`.ci/run` installs it).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -434,41 +434,56 @@ fn check_state(root: &Path, rec: &Recording, cut: usize, base: i64) -> Result<()
     let acked = rec.acked(cut).unwrap_or(0);
     let begun = retention_begun(rec, cut);
     let ro_may_lose = |ts: i64| expired(ts, now) && begun.contains(&day_key(ts));
-    let ro = Engine::open_read_only(root).map_err(|e| format!("read-only open failed: {e}"))?;
-    let ro_samples = read_all(&ro).map_err(|e| format!("read-only: {e}"))?;
-    drop(ro);
-    verify(&ro_samples, acked, base, &ro_may_lose).map_err(|e| format!("read-only open: {e}"))?;
-    let mut seen = Vec::new();
-    for round in ["first", "second"] {
-        let rw = Engine::open(root).map_err(|e| format!("{round} open failed: {e}"))?;
-        let samples = read_all(&rw).map_err(|e| format!("{round} open: {e}"))?;
-        rw.close()
-            .map_err(|e| format!("{round} close failed: {e}"))?;
-        let on_disk = partitions_on_disk(root);
-        let may_lose =
-            |ts: i64| ro_may_lose(ts) || (expired(ts, now) && !on_disk.contains(&day_key(ts)));
-        verify(&samples, acked, base, &may_lose).map_err(|e| format!("{round} open: {e}"))?;
-        let set: HashSet<_> = samples.iter().collect();
-        if let Some(s) = ro_samples
-            .iter()
-            .find(|s| !set.contains(s) && !may_lose(s.1))
-        {
-            return Err(format!(
-                "{round} open lost {s:?}, which the read-only open saw"
-            ));
+    // A failed read-only check does not stop the writable ones: both
+    // verdicts are reported, so one bug does not hide another.
+    let ro = (|| {
+        let ro = Engine::open_read_only(root).map_err(|e| format!("read-only open failed: {e}"))?;
+        let samples = read_all(&ro).map_err(|e| format!("read-only: {e}"))?;
+        drop(ro);
+        verify(&samples, acked, base, &ro_may_lose).map_err(|e| format!("read-only open: {e}"))?;
+        Ok::<_, String>(samples)
+    })();
+    let rw = (|| {
+        let mut seen = Vec::new();
+        for round in ["first", "second"] {
+            let rw = Engine::open(root).map_err(|e| format!("{round} open failed: {e}"))?;
+            let samples = read_all(&rw).map_err(|e| format!("{round} open: {e}"))?;
+            rw.close()
+                .map_err(|e| format!("{round} close failed: {e}"))?;
+            let on_disk = partitions_on_disk(root);
+            let may_lose =
+                |ts: i64| ro_may_lose(ts) || (expired(ts, now) && !on_disk.contains(&day_key(ts)));
+            verify(&samples, acked, base, &may_lose).map_err(|e| format!("{round} open: {e}"))?;
+            if let Ok(ro_samples) = &ro {
+                let set: HashSet<_> = samples.iter().collect();
+                if let Some(s) = ro_samples
+                    .iter()
+                    .find(|s| !set.contains(s) && !may_lose(s.1))
+                {
+                    return Err(format!(
+                        "{round} open lost {s:?}, which the read-only open saw"
+                    ));
+                }
+                let ro_set: HashSet<_> = ro_samples.iter().collect();
+                if let Some(s) = samples.iter().find(|s| !ro_set.contains(s)) {
+                    return Err(format!(
+                        "{round} open shows {s:?}, which the read-only open did not"
+                    ));
+                }
+            }
+            seen.push(samples);
         }
-        let ro_set: HashSet<_> = ro_samples.iter().collect();
-        if let Some(s) = samples.iter().find(|s| !ro_set.contains(s)) {
-            return Err(format!(
-                "{round} open shows {s:?}, which the read-only open did not"
-            ));
+        if seen[0] != seen[1] {
+            return Err("the second open sees other samples than the first".to_string());
         }
-        seen.push(samples);
+        Ok(())
+    })();
+    match (ro, rw) {
+        (Ok(_), Ok(())) => Ok(()),
+        (Err(e), Ok(())) => Err(format!("{e} (the writable opens pass)")),
+        (Ok(_), Err(e)) => Err(e),
+        (Err(a), Err(b)) => Err(format!("{a}; {b}")),
     }
-    if seen[0] != seen[1] {
-        return Err("the second open sees other samples than the first".into());
-    }
-    Ok(())
 }
 
 /// Builds, writes and checks one crash state; on failure the message says
@@ -573,13 +588,31 @@ fn run_variant(v: Variant, vi: u64, cuts: usize) {
         failures.len()
     );
     if let Some((_, first)) = failures.first() {
-        let summary: Vec<String> = failures
+        // One line per kind of failure (numbers and paths blanked), with a
+        // count and the first case, so distinct bugs stand out.
+        let mut kinds: BTreeMap<String, (usize, String)> = BTreeMap::new();
+        for (_, e) in &failures {
+            let line = e.lines().next().unwrap_or("");
+            let what = line.split_once("): ").map_or(line, |x| x.1);
+            let kind: String = what
+                .split(' ')
+                .map(|w| {
+                    if w.contains('/') || w.contains(|c: char| c.is_ascii_digit()) {
+                        "_"
+                    } else {
+                        w
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            kinds.entry(kind).or_insert((0, line.to_string())).0 += 1;
+        }
+        let summary: Vec<String> = kinds
             .iter()
-            .take(15)
-            .map(|(_, e)| e.lines().next().unwrap_or("").to_string())
+            .map(|(k, (n, first))| format!("{n:>6} x {k}\n         first: {first}"))
             .collect();
         panic!(
-            "{} of {cuts} crash states failed; the first in full:\n{first}\n\nsome of them:\n{}",
+            "{} of {cuts} crash states failed; the first in full:\n{first}\n\nby kind:\n{}",
             failures.len(),
             summary.join("\n")
         );
@@ -662,48 +695,73 @@ fn crash_right_after_a_seal_renamed_the_data_file() {
     });
 }
 
-/// The smallest torn-write case: the WAL write of an atomic batch that
-/// crosses a 512-byte sector boundary reaches the disk only up to that
-/// boundary (a power loss may keep any prefix of sectors). Replay then
-/// stores the records before the tear: part of an atomic batch.
-#[test]
-#[ignore = "engine bug: a torn WAL write makes an atomic batch partly visible after replay"]
-fn torn_wal_write_of_an_atomic_batch() {
-    if std::env::var("POWERLOSS_CHILD_ROOT").is_ok() {
-        return;
-    }
-    let v = VARIANTS[0];
-    let base = base_day();
-    let (_dir, rec) = record(v, base);
-    // The first WAL write of a batch of several samples that crosses a
-    // sector boundary.
+/// The state right after operation `i`, a write, reached the disk only up
+/// to the first 512-byte sector boundary inside it (a power loss may keep
+/// any prefix of sectors). `i` is the first write into a file named
+/// `*.<ext>` that crosses a boundary and satisfies `pred`.
+fn torn_state(rec: &Recording, ext: &str, pred: &dyn Fn(usize) -> bool) -> (usize, Fs, String) {
     let (i, ino, off, data) = rec
         .ops
         .iter()
         .enumerate()
         .find_map(|(i, o)| match &o.kind {
             OpKind::Write { ino, off, data }
-                if o.name.extension().is_some_and(|e| e == "wal")
+                if o.name.extension().is_some_and(|e| e == ext)
                     && off / 512 != (off + data.len() as u64) / 512
-                    && batch_len(&rec, i) > 1 =>
+                    && pred(i) =>
             {
                 Some((i, *ino, *off, data.clone()))
             }
             _ => None,
         })
-        .expect("a batch's WAL write across a sector boundary");
+        .expect("a write across a sector boundary");
     let mut state = rec.state_after(i);
     let keep = (512 - off % 512) as usize;
     state.write(ino, off, &data[..keep]);
+    let what = format!(
+        "{} torn after {keep} bytes\n{}",
+        rec.ops[i],
+        rec.describe(i.saturating_sub(10), i + 3)
+    );
+    (i, state, what)
+}
+
+/// The WAL write of an atomic batch torn at a sector boundary: replay
+/// stores the records before the tear, part of an atomic batch. (Only a
+/// power loss does this; a killed process writes the batch whole.)
+#[test]
+#[ignore = "engine bug: a torn WAL write makes an atomic batch partly visible after replay"]
+fn torn_wal_write_of_an_atomic_batch() {
+    if std::env::var("POWERLOSS_CHILD_ROOT").is_ok() {
+        return;
+    }
+    let base = base_day();
+    let (_dir, rec) = record(VARIANTS[0], base);
+    let (i, state, what) = torn_state(&rec, "wal", &|i| batch_len(&rec, i) > 1);
     let dir = tempfile::tempdir().unwrap();
     state.materialize(dir.path());
-    check_state(dir.path(), &rec, i, base).unwrap_or_else(|e| {
-        panic!(
-            "{} torn after {keep} bytes:\n{e}\n{}",
-            rec.ops[i],
-            rec.describe(i.saturating_sub(10), i + 3)
-        )
+    check_state(dir.path(), &rec, i, base).unwrap_or_else(|e| panic!("{e}\nafter {what}"));
+}
+
+/// A page flush torn at a sector boundary (the frame was not fsynced yet;
+/// its samples are still in the WAL): a writable open cuts the torn tail
+/// off, but a read-only open fails every query of the partition with
+/// "checksum mismatch", though FORMATS.md §3.7 says it reads the intact
+/// frames.
+#[test]
+#[ignore = "engine bug: read-only queries fail on a data file whose last frame is torn"]
+fn torn_page_flush_read_only() {
+    if std::env::var("POWERLOSS_CHILD_ROOT").is_ok() {
+        return;
+    }
+    let base = base_day();
+    let (_dir, rec) = record(VARIANTS[0], base);
+    let (i, state, what) = torn_state(&rec, "dat", &|i| {
+        rec.ops[i].name.to_string_lossy().contains("/data-")
     });
+    let dir = tempfile::tempdir().unwrap();
+    state.materialize(dir.path());
+    check_state(dir.path(), &rec, i, base).unwrap_or_else(|e| panic!("{e}\nafter {what}"));
 }
 
 /// How many samples the write in flight at operation `i` carries.
