@@ -9,6 +9,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod crashsim;
 mod lpcompare;
 
 use std::fs;
