@@ -15,25 +15,26 @@
 //! at the cut appears whole or not at all. A second writable open must see
 //! the same samples.
 //!
-//! * Short form (CI, `cargo test`): 1,200 cut points of the
-//!   `delete-archive` variant (raw files deleted after the metric-file
-//!   build, expired partitions archived), about 10 s on a debug build.
+//! * Short form (CI, `cargo test`): 1,200 cut points of each variant —
+//!   `delete-archive` (raw files deleted after the metric-file build,
+//!   expired partitions archived), the same with read-only opens that must
+//!   change no file, and `rename-delete` (raw files renamed, expired
+//!   partitions deleted) — plus the minimal reproductions; about 15 s on a
+//!   debug build.
 //! * Long form: `NANOTDB_LONG_TESTS=1 cargo test -p nanotdb --test
-//!   power_loss -- --include-ignored` runs 20,000 cut points for each of
-//!   the two variants (the second renames raw files and deletes expired
-//!   partitions) and the minimal reproductions below.
+//!   power_loss` runs 20,000 cut points for each variant.
 //! * `POWERLOSS_CUTS=<n>` sets the number of cut points per variant.
 //! * Replay one failing case: `POWERLOSS_CASE=<variant>:<cut>:<seed>` (as
 //!   printed by a failure) runs only that state, prints the operations
 //!   before the cut with their fate, and keeps the state on disk.
 //!
-//! Tests marked `#[ignore]` fail because of engine bugs the simulation
-//! found: the `rename-delete` variant (duplicates after a crash during a
-//! seal), the `delete-archive-read-only` variant (the short form's checks
-//! plus "a read-only open changes no file"), and the minimal reproductions
-//! in `power_loss/repro.rs`. They lose their `ignore` once the engine is
-//! fixed. The long form of the CI variant also fails today, on the torn
-//! WAL write and the read-only writes reproduced there.
+//! The simulation found three engine defects, fixed since and kept as
+//! tests here and in `power_loss/repro.rs`: a torn WAL write replayed part of
+//! an atomic batch (WAL write groups, docs/FORMATS.md §4.11), a read-only
+//! open flushed replayed pages into data files (it now writes nothing), and
+//! a crash right after a seal renamed the raw file replayed the partition's
+//! WAL samples on top of it (the metric-file build and retention now wait
+//! for the WAL checkpoint that drops those samples).
 //!
 //! `strace` is required: without it the test fails (`.ci/run` installs it).
 
@@ -693,16 +694,11 @@ fn power_loss_delete_raw_archive_expired() {
 /// The same as [`power_loss_delete_raw_archive_expired`], and besides, a
 /// read-only open must not change a byte under the root.
 #[test]
-#[ignore = "engine bug: a read-only open writes data files and catalog.json when WAL replay \
-            fills a page or seals a partition (see read_only_open_after_a_kill_writes_nothing)"]
 fn power_loss_read_only_opens_write_nothing() {
     power_loss(VARIANTS[2]);
 }
 
 #[test]
-#[ignore = "engine bug: samples duplicated after a crash between the seal's rename of \
-            data-<p>.dat to raw-<p>.dat and the WAL checkpoint that an atomic batch \
-            defers (see crash_right_after_a_seal_renamed_the_data_file)"]
 fn power_loss_rename_raw_delete_expired() {
     power_loss(VARIANTS[1]);
 }

@@ -10,6 +10,11 @@ impl Database {
     /// Writes the page of `key` as one frame. The catalog is saved first when
     /// it has new metrics, so every id in a frame on disk is resolvable.
     pub fn flush_partition(&self, st: &mut DbState, key: &str) -> Result<bool> {
+        if self.settings.read_only {
+            // A read-only open keeps replayed pages in memory: it never
+            // writes (behind a torn tail it would even damage the file).
+            return Ok(false);
+        }
         let Some(part) = st.open.get_mut(key) else {
             return Ok(false);
         };
@@ -96,10 +101,36 @@ impl Database {
     }
 
     pub(super) fn seal(&self, st: &mut DbState, key: &str) -> Result<()> {
+        if self.settings.read_only {
+            return Ok(());
+        }
         self.flush_partition(st, key)?;
         st.open.remove(key);
         st.sealed.insert(key.to_string());
+        if st.checkpoints_deferred {
+            // The WAL may still hold this partition's samples until the
+            // deferred checkpoint: renaming or deleting its raw file (or
+            // retention) before that would let a crash replay them on top
+            // of the metric file.
+            st.deferred_seals.push(key.to_string());
+            return Ok(());
+        }
         self.wal_checkpoint(st)?;
+        self.after_seal(st, key);
+        Ok(())
+    }
+
+    /// Runs what [`Database::seal`] postponed while checkpoints were
+    /// deferred; call right after the checkpoint that ends the deferral.
+    pub(super) fn run_deferred_seals(&self, st: &mut DbState) {
+        for key in std::mem::take(&mut st.deferred_seals) {
+            self.after_seal(st, &key);
+        }
+    }
+
+    /// The maintenance a seal triggers once the WAL no longer holds the
+    /// partition: the metric-file build and retention.
+    fn after_seal(&self, st: &mut DbState, key: &str) {
         // Auto-build failures, like retention failures, must not fail the
         // write that caused the seal; the raw files stay readable.
         if self.settings.metrics.enabled && st.files.contains_key(key) {
@@ -117,7 +148,6 @@ impl Database {
         if let Err(e) = self.apply_retention(st, time::now_ns(), false) {
             tracing::error!(db = %self.name, "retention failed: {e}");
         }
-        Ok(())
     }
 
     /// Removes or archives partitions past `retention_days` at wall-clock

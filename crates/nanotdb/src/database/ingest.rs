@@ -270,8 +270,11 @@ impl Database {
         if let Some(w) = st.wal.as_mut() {
             w.end_batch();
         }
-        if st.counters.flushes > flushes {
+        if st.counters.flushes > flushes || !st.deferred_seals.is_empty() {
             result = result.and(self.wal_checkpoint(st));
+        }
+        if result.is_ok() {
+            self.run_deferred_seals(st);
         }
         (stored, result)
     }
@@ -330,7 +333,7 @@ impl Database {
             Some(part) => part,
             None => {
                 let max_open = self.manifest.retention.max_active_days.max(1) as usize;
-                while st.open.len() >= max_open {
+                while st.open.len() >= max_open && !self.settings.read_only {
                     let Some(oldest) = sealable(st.open.keys(), time::now_ns()).cloned() else {
                         break;
                     };
@@ -355,7 +358,7 @@ impl Database {
 
     /// Flushes partition `key`'s page and checkpoints the WAL when `full`.
     pub(super) fn flush_if_full(&self, st: &mut DbState, key: &str, full: bool) -> Result<()> {
-        if full {
+        if full && !self.settings.read_only {
             self.flush_partition(st, key)?;
             self.wal_checkpoint(st)?;
         }

@@ -132,6 +132,9 @@ pub(crate) struct DbState {
     /// import holds tens of thousands of samples, and a fresh buffer each
     /// time costs page faults.
     logged_scratch: Vec<ingest::LoggedSample>,
+    /// Partitions sealed while checkpoints were deferred, whose metric-file
+    /// build and retention wait for the checkpoint.
+    deferred_seals: Vec<String>,
     /// Label postings of the catalog's series, synced before each use.
     labels: crate::labels::LabelIndex,
     pub counters: DbCounters,
@@ -323,6 +326,7 @@ impl Database {
                 unsynced_files: Vec::new(),
                 checkpoints_deferred: false,
                 logged_scratch: Vec::new(),
+                deferred_seals: Vec::new(),
                 labels: crate::labels::LabelIndex::default(),
                 counters: DbCounters::default(),
                 frame_buf: Vec::new(),

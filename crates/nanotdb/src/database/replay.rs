@@ -97,10 +97,15 @@ impl Database {
                 if let Some(w) = st.wal.as_mut() {
                     w.reset(false)?;
                 }
-            } else if rewrite || deduped > 0 || st.counters.flushes > 0 {
+            } else if rewrite
+                || deduped > 0
+                || st.counters.flushes > 0
+                || !st.deferred_seals.is_empty()
+            {
                 // Make the WAL match the open pages exactly.
                 self.wal_checkpoint(st)?;
             }
+            self.run_deferred_seals(st);
         }
         Ok(())
     }

@@ -14,7 +14,6 @@ use super::*;
 /// open mistakes torn bytes plus that frame for one frame: every query of
 /// the partition then fails with a checksum error.
 #[test]
-#[ignore = "engine bug: a read-only open flushes replayed pages into data files"]
 fn read_only_open_after_a_kill_writes_nothing() {
     if std::env::var("POWERLOSS_CHILD_ROOT").is_ok() {
         return;
@@ -40,7 +39,6 @@ fn read_only_open_after_a_kill_writes_nothing() {
 /// samples; replay dedupes them only against `data-<p>.dat`, which is gone,
 /// so they are stored a second time.
 #[test]
-#[ignore = "engine bug: replay duplicates samples already in raw-<p>.dat/metric-<p>.dat"]
 fn crash_right_after_a_seal_renamed_the_data_file() {
     if std::env::var("POWERLOSS_CHILD_ROOT").is_ok() {
         return;
@@ -108,7 +106,6 @@ fn torn_state(rec: &Recording, ext: &str, pred: &dyn Fn(usize) -> bool) -> (usiz
 /// stores the records before the tear, part of an atomic batch. (Only a
 /// power loss does this; a killed process writes the batch whole.)
 #[test]
-#[ignore = "engine bug: a torn WAL write makes an atomic batch partly visible after replay"]
 fn torn_wal_write_of_an_atomic_batch() {
     if std::env::var("POWERLOSS_CHILD_ROOT").is_ok() {
         return;
@@ -131,7 +128,6 @@ fn torn_wal_write_of_an_atomic_batch() {
 /// intact frames). In some such states the next writable open reads torn
 /// bytes plus the new frame as one frame and its queries fail too.
 #[test]
-#[ignore = "engine bug: a read-only open appends replayed pages behind a torn data-file tail"]
 fn torn_page_flush_read_only() {
     if std::env::var("POWERLOSS_CHILD_ROOT").is_ok() {
         return;
