@@ -46,7 +46,7 @@ fn import_shapes() {
     let r = s.post_h(
         "/api/v1/import",
         &[("Content-Type", "application/json; charset=utf-8")],
-        br#"{"lines":"j/a 1 1000\r\nj/b 2i 1000\n"}"#,
+        br#"{"lines":"j/a 1 1767225600000000000\r\nj/b 2i 1767225600000000000\n"}"#,
     );
     assert_eq!(r.json(), json!({"status":"success","data":{"imported":2}}));
     let r = s.post_h(
@@ -69,7 +69,7 @@ fn malformed_import_lists_every_line_and_stores_nothing() {
     let s = TestServer::start();
     seed(&s);
     let body = format!(
-        "fresh/a 1 {T}\nnot-a-line\nprod/count 1.5 {T}\nfresh/b x {T}\nprod/temp.office 1 5\n../evil/m 1 {T}\n"
+        "fresh/a 1 {T}\nnot-a-line\nprod/count 1.5 {T}\nfresh/b x {T}\nprod/temp.office 1 {T}\n../evil/m 1 {T}\n"
     );
     let r = s.post("/api/v1/import", body.as_bytes());
     assert_eq!(r.status, 400);

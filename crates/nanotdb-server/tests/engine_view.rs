@@ -120,7 +120,10 @@ fn overview_lists_without_loading() {
 #[test]
 fn internal_only_when_asked() {
     let s = TestServer::start();
-    let r = s.post("/api/v1/import", b"internal/x 1 1000\nprod/y 2 1000\n");
+    let r = s.post(
+        "/api/v1/import?precision=ns",
+        b"internal/x 1 1000\nprod/y 2 1000\n",
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let names = |path: &str| -> Vec<String> {
         s.get(path).json()["data"]["result"]

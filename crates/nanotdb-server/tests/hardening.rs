@@ -84,14 +84,14 @@ fn bearer_token_guards_writes_and_admin_only() {
         auth_token: Some("s3cret".into()),
         ..Default::default()
     });
-    let r = s.post("/api/v1/import", b"edge/m 1 1000\n");
+    let r = s.post("/api/v1/import", b"edge/m 1 1767225600000000000\n");
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["errorType"], "unauthorized");
     assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     let r = s.post_h(
         "/api/v1/import",
         &[("Authorization", "Bearer s3cre")],
-        b"edge/m 1 1000\n",
+        b"edge/m 1 1767225600000000000\n",
     );
     assert_eq!(r.status, 401);
     let r = s.post_h("/api/engine/recompact", &[], b"{}");
@@ -99,7 +99,7 @@ fn bearer_token_guards_writes_and_admin_only() {
     let r = s.post_h(
         "/api/v1/import",
         &[("Authorization", "Bearer s3cret")],
-        b"edge/m 1 1000\n",
+        b"edge/m 1 1767225600000000000\n",
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(s.get("/api/v1/query?query=edge/m").status, 200);
@@ -113,7 +113,7 @@ fn with_auth_reads_the_token_guards_reads_too_but_not_health() {
         ..Default::default()
     });
     let ok = [("Authorization", "Bearer s3cret")];
-    let r = s.post_h("/api/v1/import", &ok, b"edge/m 1 1000\n");
+    let r = s.post_h("/api/v1/import", &ok, b"edge/m 1 1767225600000000000\n");
     assert_eq!(r.status, 200, "{}", r.text());
     for path in [
         "/api/v1/query?query=edge/m",

@@ -31,16 +31,104 @@ pub struct ParsedBody<'a> {
     pub bad: Vec<(u64, String)>,
 }
 
+/// How the integer timestamps of a body are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsUnit {
+    /// No `precision` parameter: nanoseconds, as v1.4.0 reads them, but a
+    /// timestamp before 1980 or more than a year ahead is refused naming the
+    /// unit it was probably in (a client sending seconds would otherwise
+    /// store 1970 dates without a word).
+    AssumedNs,
+    /// `precision=ns|us|ms|s`: integer timestamps are in units of this many
+    /// nanoseconds; any value is taken.
+    Explicit(i64),
+}
+
+impl TsUnit {
+    /// The unit a `precision` parameter names (`ns`, `us`, `ms`, `s`; also
+    /// `n`, `u`, `µs` as Influx writes them).
+    pub fn from_param(p: Option<&str>) -> Result<TsUnit, String> {
+        Ok(match p {
+            None => TsUnit::AssumedNs,
+            Some("ns" | "n") => TsUnit::Explicit(1),
+            Some("us" | "u" | "µs" | "µ") => TsUnit::Explicit(1_000),
+            Some("ms") => TsUnit::Explicit(1_000_000),
+            Some("s") => TsUnit::Explicit(1_000_000_000),
+            Some(other) => {
+                return Err(format!(
+                    "invalid precision {other:?}: expected ns, us, ms or s"
+                ));
+            }
+        })
+    }
+}
+
+/// 1980-01-01T00:00:00Z in ns.
+const PLAUSIBLE_FROM_NS: i64 = 315_532_800 * 1_000_000_000;
+/// A year, in ns.
+const YEAR_NS: i64 = 365 * 86_400 * 1_000_000_000;
+
+/// How a body's lines are read.
+#[derive(Debug, Clone, Copy)]
+pub struct LineOptions<'a> {
+    /// Timestamp of lines without one (ns).
+    pub now: i64,
+    /// Database every line goes into, if given.
+    pub db: Option<&'a str>,
+    /// Unit of integer timestamps.
+    pub unit: TsUnit,
+}
+
+/// Applies `unit` to the timestamp `ts` parsed from `line`: integer
+/// timestamps are scaled, or (assumed ns) checked for plausibility.
+fn timestamp_in(line: &str, ts: i64, unit: TsUnit, now: i64) -> Result<i64, String> {
+    // Only an integer last field is a timestamp in some unit; dates are not.
+    let last = line.split_whitespace().next_back().unwrap_or("");
+    let integer = last.strip_prefix('-').unwrap_or(last);
+    if integer.is_empty() || !integer.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(ts);
+    }
+    match unit {
+        TsUnit::Explicit(scale) => ts
+            .checked_mul(scale)
+            .ok_or_else(|| format!("timestamp {ts} out of range at this precision")),
+        TsUnit::AssumedNs => {
+            if (PLAUSIBLE_FROM_NS..=now.saturating_add(YEAR_NS)).contains(&ts) {
+                return Ok(ts);
+            }
+            let plausible = PLAUSIBLE_FROM_NS..=now.saturating_add(YEAR_NS);
+            let hint = [("s", 1_000_000_000i64), ("ms", 1_000_000), ("us", 1_000)]
+                .into_iter()
+                .find_map(|(u, k)| {
+                    let v = ts.checked_mul(k)?;
+                    plausible
+                        .contains(&v)
+                        .then(|| format!(" (as {u} it is {}: add precision={u})", fmt_ts(v)))
+                })
+                .unwrap_or_default();
+            Err(format!(
+                "timestamp {ts} read as nanoseconds is {}, before 1980 or more than a year ahead{hint}; add precision=ns to store it anyway",
+                fmt_ts(ts)
+            ))
+        }
+    }
+}
+
+fn fmt_ts(ts: i64) -> String {
+    nanotdb::time::format_rfc3339(ts)
+}
+
 /// Bodies at least this large are parsed by two threads: a keep-alive
 /// client waits for each response, so the second core would idle otherwise.
 const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 
 /// Splits a line-protocol body into samples (with their line numbers) and
 /// bad lines; large bodies are parsed in two halves on two threads. With
-/// `db`, every line goes into that database (see [`nanotdb::lineproto::parse_line_in`]).
-pub fn parse_lines<'a>(body: &'a [u8], now: i64, db: Option<&'a str>) -> ParsedBody<'a> {
+/// `opts.db`, every line goes into that database (see
+/// [`nanotdb::lineproto::parse_line_in`]).
+pub fn parse_lines<'a>(body: &'a [u8], opts: &LineOptions<'a>) -> ParsedBody<'a> {
     if body.len() < PARALLEL_PARSE_BYTES {
-        return parse_from(body, 1, now, db);
+        return parse_from(body, 1, opts);
     }
     // Cut after the first newline past the middle, so no line is split.
     let Some(cut) = body[body.len() / 2..]
@@ -48,13 +136,13 @@ pub fn parse_lines<'a>(body: &'a [u8], now: i64, db: Option<&'a str>) -> ParsedB
         .position(|&b| b == b'\n')
         .map(|i| body.len() / 2 + i + 1)
     else {
-        return parse_from(body, 1, now, db);
+        return parse_from(body, 1, opts);
     };
     let (head, tail) = body.split_at(cut);
     let tail_first_line = head.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     let (mut first, second) = std::thread::scope(|s| {
-        let t = s.spawn(|| parse_from(tail, tail_first_line, now, db));
-        let h = parse_from(head, 1, now, db);
+        let t = s.spawn(|| parse_from(tail, tail_first_line, opts));
+        let h = parse_from(head, 1, opts);
         (h, t.join())
     });
     match second {
@@ -65,17 +153,12 @@ pub fn parse_lines<'a>(body: &'a [u8], now: i64, db: Option<&'a str>) -> ParsedB
             first
         }
         // The parser does not panic; should it ever, parse on this thread.
-        Err(_) => parse_from(body, 1, now, db),
+        Err(_) => parse_from(body, 1, opts),
     }
 }
 
 /// [`parse_lines`] on one thread, numbering lines from `first_line`.
-fn parse_from<'a>(
-    body: &'a [u8],
-    first_line: u64,
-    now: i64,
-    db: Option<&'a str>,
-) -> ParsedBody<'a> {
+fn parse_from<'a>(body: &'a [u8], first_line: u64, opts: &LineOptions<'a>) -> ParsedBody<'a> {
     let mut out = ParsedBody {
         samples: Vec::with_capacity(body.len() / 40),
         lines: Vec::with_capacity(body.len() / 40),
@@ -86,14 +169,14 @@ fn parse_from<'a>(
     match std::str::from_utf8(body) {
         Ok(text) => {
             for (i, line) in text.split('\n').enumerate() {
-                parse_one(line, first_line + i as u64, now, db, &mut out);
+                parse_one(line, first_line + i as u64, opts, &mut out);
             }
         }
         Err(_) => {
             for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
                 let n = first_line + i as u64;
                 match std::str::from_utf8(raw) {
-                    Ok(line) => parse_one(line, n, now, db, &mut out),
+                    Ok(line) => parse_one(line, n, opts, &mut out),
                     Err(_) => out.bad.push((n, "line is not valid UTF-8".to_string())),
                 }
             }
@@ -104,7 +187,7 @@ fn parse_from<'a>(
 
 /// Parses line `n` into `out`.
 #[inline]
-fn parse_one<'a>(line: &'a str, n: u64, now: i64, db: Option<&'a str>, out: &mut ParsedBody<'a>) {
+fn parse_one<'a>(line: &'a str, n: u64, opts: &LineOptions<'a>, out: &mut ParsedBody<'a>) {
     if line.len() > MAX_LINE {
         out.bad
             .push((n, format!("line longer than {MAX_LINE} bytes")));
@@ -114,22 +197,28 @@ fn parse_one<'a>(line: &'a str, n: u64, now: i64, db: Option<&'a str>, out: &mut
     if text.is_empty() || text.starts_with('#') {
         return;
     }
-    let parsed = match db {
+    let parsed = match opts.db {
         None => nanotdb::lineproto::parse_line(text),
         Some(db) => nanotdb::lineproto::parse_line_in(text, db),
     };
-    match parsed {
-        Ok(l) => {
-            out.samples.push(WriteSample {
-                db: l.db,
-                metric: l.metric,
-                ts: l.ts.unwrap_or(now),
-                value: l.value,
-            });
-            out.lines.push(n);
-        }
-        Err(e) => out.bad.push((n, e.to_string())),
-    }
+    let l = match parsed {
+        Ok(l) => l,
+        Err(e) => return out.bad.push((n, e.to_string())),
+    };
+    let ts = match l.ts {
+        None => opts.now,
+        Some(ts) => match timestamp_in(text, ts, opts.unit, opts.now) {
+            Ok(ts) => ts,
+            Err(e) => return out.bad.push((n, e)),
+        },
+    };
+    out.samples.push(WriteSample {
+        db: l.db,
+        metric: l.metric,
+        ts,
+        value: l.value,
+    });
+    out.lines.push(n);
 }
 
 /// Writes all samples or none. A body with unparsable lines stores nothing,
@@ -188,6 +277,8 @@ pub fn describe(bad: &[(u64, String)]) -> String {
 /// database (a line's own `db/` prefix is replaced; a bare `metric` is allowed).
 pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiResult {
     let db = db_param(req.uri())?;
+    let params = crate::params::Params::parse(req.uri().query().unwrap_or("").as_bytes());
+    let unit = TsUnit::from_param(params.get_trimmed("precision")).map_err(ApiError::bad_data)?;
     let json = content_type_is(req.headers(), "application/json");
     let (parts, body) = req.into_parts();
     let body = limits::read_body(&parts.headers, body, st.settings.max_body_bytes).await?;
@@ -206,7 +297,12 @@ pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiRes
     count_request(&st, body.len());
     let st2 = st.clone();
     let res = blocking(move || {
-        let parsed = parse_lines(&body, nanotdb::time::now_ns(), db.as_deref());
+        let opts = LineOptions {
+            now: nanotdb::time::now_ns(),
+            db: db.as_deref(),
+            unit,
+        };
+        let parsed = parse_lines(&body, &opts);
         write_all_or_nothing(&st2.engine, parsed)
     })
     .await?;
@@ -279,10 +375,49 @@ pub async fn import_prometheus(State(st): State<SharedState>, req: Request) -> A
 mod tests {
     use super::*;
 
+    fn opts(now: i64) -> LineOptions<'static> {
+        LineOptions {
+            now,
+            db: None,
+            unit: TsUnit::Explicit(1),
+        }
+    }
+
+    #[test]
+    fn timestamps_in_the_wrong_unit_are_refused_naming_the_unit() {
+        let now = 1_767_225_600_000_000_000;
+        let assumed = |line: &str, ts| timestamp_in(line, ts, TsUnit::AssumedNs, now);
+        assert_eq!(assumed("d/m 1 1767225600000000000", now), Ok(now));
+        assert_eq!(
+            assumed("d/m 1 1767225600", 1_767_225_600).unwrap_err(),
+            "timestamp 1767225600 read as nanoseconds is 1970-01-01T00:00:01.7672256Z, before 1980 \
+             or more than a year ahead (as s it is 2026-01-01T00:00:00Z: add precision=s); add \
+             precision=ns to store it anyway"
+        );
+        assert!(
+            assumed("d/m 1 1767225600000", 1_767_225_600_000)
+                .unwrap_err()
+                .contains("add precision=ms")
+        );
+        // Dates are not in a unit.
+        assert_eq!(
+            assumed("d/m 1 1970-01-02", 86_400_000_000_000),
+            Ok(86_400_000_000_000)
+        );
+        let s = TsUnit::from_param(Some("s")).unwrap();
+        assert_eq!(
+            timestamp_in("d/m 1 1767225600", 1_767_225_600, s, now),
+            Ok(now)
+        );
+        assert!(timestamp_in("d/m 1 9223372036854775807", i64::MAX, s, now).is_err());
+        assert_eq!(TsUnit::from_param(Some("ns")), Ok(TsUnit::Explicit(1)));
+        assert!(TsUnit::from_param(Some("fortnight")).is_err());
+    }
+
     #[test]
     fn parse_lines_numbers_and_skips() {
         let body = b"# c\n\nedge/a 1 5\r\nbad\nedge/b 2i\n\xff\n";
-        let p = parse_lines(body, 9, None);
+        let p = parse_lines(body, &opts(9));
         assert_eq!(p.samples.len(), 2);
         assert_eq!(p.lines, vec![3, 5]);
         assert_eq!(p.samples[0].ts, 5);
@@ -306,7 +441,7 @@ mod tests {
         let mut bytes = body.into_bytes();
         bytes.extend_from_slice(b"\xff\nedge/last 1 1");
         assert!(bytes.len() >= PARALLEL_PARSE_BYTES);
-        let p = parse_lines(&bytes, 0, None);
+        let p = parse_lines(&bytes, &opts(0));
         assert_eq!(p.samples.len(), 3997 + 1);
         assert_eq!(p.samples.len(), p.lines.len());
         for (s, &n) in p.samples.iter().zip(&p.lines).take(3997) {
