@@ -17,9 +17,12 @@
 
 #[path = "../tests/common/client.rs"]
 mod client;
+mod peer;
+
+use peer::{Victoria, free_addr, overall, peak_rss, wait_listening};
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,17 +32,8 @@ const LINES_PER_BODY: usize = 5_000;
 /// Ingest rounds per server in phase 1.
 const ROUNDS: usize = 7;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn workload() -> PathBuf {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("bench-data");
-    nanotdb_workload::cached_file(&dir, nanotdb_workload::Workload::Edge, 24)
-        .expect("generate the edge workload")
+fn workload() -> std::path::PathBuf {
+    peer::workload(nanotdb_workload::Workload::Edge, 24)
 }
 
 /// The workload in bodies of LINES_PER_BODY lines, each line rewritten by
@@ -98,94 +92,6 @@ fn influx_bodies(text: &str, prefix: &str) -> Vec<Vec<u8>> {
         b.extend_from_slice(ts.as_bytes());
         b.push(b'\n');
     })
-}
-
-use nanotdb_testkit::{free_addr, wait_listening};
-
-/// A VictoriaMetrics process on loopback with an empty data directory.
-struct Victoria {
-    child: std::process::Child,
-    addr: SocketAddr,
-    _data: tempfile::TempDir,
-}
-
-impl Victoria {
-    /// Starts it, or says why not and returns `None` when not installed.
-    fn start() -> Option<Victoria> {
-        let bin = std::env::var_os("VICTORIA_METRICS_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/usr/bin/victoria-metrics"));
-        if !bin.is_file() {
-            println!(
-                "victoria-metrics: {} not found, comparison skipped (apt-get install victoria-metrics)",
-                bin.display()
-            );
-            return None;
-        }
-        let data = tempfile::tempdir().expect("tempdir");
-        let addr = free_addr();
-        let child = Command::new(&bin)
-            .arg(format!("-storageDataPath={}", data.path().display()))
-            .arg(format!("-httpListenAddr={addr}"))
-            // The workload is dated 2026-01-01: the default 1-month
-            // retention would drop it.
-            .arg("-retentionPeriod=100y")
-            .arg("-loggerLevel=ERROR")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn victoria-metrics");
-        wait_listening(addr, "victoria-metrics");
-        Some(Victoria {
-            child,
-            addr,
-            _data: data,
-        })
-    }
-
-    /// Posts every body to `/write` on one keep-alive connection.
-    fn ingest(&self, bodies: &[Vec<u8>]) -> Duration {
-        let mut c = client::Conn::open(self.addr).expect("connect");
-        let t0 = Instant::now();
-        for b in bodies {
-            let r = c.send("POST", "/write", &[], b).expect("post /write");
-            assert_eq!(r.status, 204, "{}", r.text());
-        }
-        t0.elapsed()
-    }
-
-    /// Its own count of accepted rows, to show nothing was dropped.
-    fn rows_inserted(&self) -> u64 {
-        let metrics = client::request(self.addr, "GET", "/metrics", &[], b"").text();
-        metrics
-            .lines()
-            .filter(|l| l.starts_with("vm_rows_inserted_total{type=\"influx\"}"))
-            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
-            .sum()
-    }
-}
-
-impl Drop for Victoria {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Samples/s over all rounds together (`rates` per round, same samples in
-/// each): the harmonic mean, i.e. total samples / total time.
-fn overall(rates: &[f64]) -> f64 {
-    rates.len() as f64 / rates.iter().map(|r| 1.0 / r).sum::<f64>()
-}
-
-fn peak_rss(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
 }
 
 fn pct(v: &mut [Duration], p: f64) -> Duration {
