@@ -79,12 +79,13 @@ struct Row<'a> {
     value: String,
 }
 
-/// The value as the HTTP API prints it: int32 plain decimal, float32 the
-/// shortest round-tripping decimal, NaN, +Inf, -Inf.
+/// The value as the HTTP API prints it: int32/int64 plain decimal,
+/// float32/float64 the shortest round-tripping decimal, NaN, +Inf, -Inf.
 pub fn value_string(v: Value) -> String {
     match v {
         Value::I32(i) => i.to_string(),
-        Value::F32(_) => {
+        Value::I64(i) => i.to_string(),
+        Value::F32(_) | Value::F64(_) => {
             let mut b = Vec::with_capacity(16);
             lineproto::write_value(&mut b, v);
             String::from_utf8_lossy(&b).into_owned()

@@ -283,7 +283,19 @@ impl Engine {
         };
         let mut out = Vec::new();
         for k in keys {
-            out.push(database.build_metric_file(&mut st, &k, &opts)?);
+            match database.build_metric_file(&mut st, &k, &opts) {
+                Ok(r) => out.push(r),
+                // Reported, not fatal: the partition keeps its raw files.
+                Err(e @ Error::WideValuesInPartition { .. }) => {
+                    let path = database.metric_path(&k);
+                    out.push(crate::database::BuildReport::skipped(
+                        &k,
+                        path,
+                        e.to_string(),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }
