@@ -14,7 +14,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::lineproto;
 use crate::names;
 use crate::rollup;
-use crate::sample::Value;
+use crate::sample::{Value, ValueType};
 use crate::stats::DbStats;
 use crate::time;
 pub use crate::write::{WriteOptions, WriteReport, WriteSample};
@@ -619,6 +619,12 @@ impl Engine {
     /// Metrics of a database, sorted by name.
     pub fn metrics(&self, db: &str) -> Result<Vec<MetricInfo>> {
         Ok(self.existing_db(db)?.metrics())
+    }
+
+    /// The value type of a metric (`None` when the database has no such
+    /// metric).
+    pub fn metric_type(&self, db: &str, metric: &str) -> Result<Option<ValueType>> {
+        Ok(self.existing_db(db)?.value_type(metric))
     }
 
     /// Runtime statistics of a database.
