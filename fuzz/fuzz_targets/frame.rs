@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     if decode_frame_into(&h, &body[..clen], crc, &mut out).is_ok() {
         let _ = out.validate_strict(&h);
         for i in 0..out.len() {
-            let _ = (out.id(i), out.ts(i), out.val(i));
+            let _ = (out.id(i), out.ts(i), out.val(i), out.is_wide(i));
         }
     }
 });

@@ -79,12 +79,13 @@ struct Row<'a> {
     value: String,
 }
 
-/// The value as the HTTP API prints it: int32 plain decimal, float32 the
-/// shortest round-tripping decimal, NaN, +Inf, -Inf.
+/// The value as the HTTP API prints it: int32/int64 plain decimal,
+/// float32/float64 the shortest round-tripping decimal, NaN, +Inf, -Inf.
 pub fn value_string(v: Value) -> String {
     match v {
         Value::I32(i) => i.to_string(),
-        Value::F32(_) => {
+        Value::I64(i) => i.to_string(),
+        Value::F32(_) | Value::F64(_) => {
             let mut b = Vec::with_capacity(16);
             lineproto::write_value(&mut b, v);
             String::from_utf8_lossy(&b).into_owned()
@@ -343,6 +344,10 @@ fn write_aggregate_rows<W: Write>(
     }
     rows.sort_by(|x, y| (canonical.get(x.0), x.1).cmp(&(canonical.get(y.0), y.1)));
     let window_go = time::format_go_duration(q.window);
+    // float32 as in v1.4.0, float64 for the 8-byte types (docs/FORMATS.md §5.5).
+    let wide = engine
+        .metric_type(q.db, q.metric)?
+        .is_some_and(|t| t.is_wide());
     for (idx, s, e, v) in rows {
         out.row(&Row {
             metric: q.metric,
@@ -354,8 +359,12 @@ fn write_aggregate_rows<W: Write>(
             end_utc: Some(time::format_timestamp_string(e)),
             timestamp_ns: e,
             timestamp_utc: time::format_timestamp_string(e),
-            value_type: "float32",
-            value: value_string(Value::F32(v as f32)),
+            value_type: if wide { "float64" } else { "float32" },
+            value: value_string(if wide {
+                Value::F64(v)
+            } else {
+                Value::F32(v as f32)
+            }),
         })?;
     }
     Ok(())

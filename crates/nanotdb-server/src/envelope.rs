@@ -120,8 +120,9 @@ pub fn write_seconds(out: &mut Vec<u8>, ts: i64) {
     }
 }
 
-/// Writes a sample value as the API's JSON string: int32 decimal, float32
-/// shortest round-trip plain notation, `"NaN"`, `"+Inf"`, `"-Inf"`.
+/// Writes a sample value as the API's JSON string: int32 and int64 decimal,
+/// float32 and float64 shortest round-trip plain notation (each for its own
+/// width), `"NaN"`, `"+Inf"`, `"-Inf"`.
 pub fn write_value_string(out: &mut Vec<u8>, v: nanotdb::Value) {
     out.push(b'"');
     if let nanotdb::Value::F32(f) = v
@@ -139,7 +140,7 @@ pub fn write_value_string(out: &mut Vec<u8>, v: nanotdb::Value) {
     }
     let start = out.len();
     nanotdb::lineproto::write_value(out, v);
-    if matches!(v, nanotdb::Value::I32(_)) && out.len() > start {
+    if matches!(v, nanotdb::Value::I32(_) | nanotdb::Value::I64(_)) && out.len() > start {
         out.pop(); // the export-form `i` suffix
     }
     out.push(b'"');
@@ -179,6 +180,12 @@ mod tests {
         assert_eq!(value_string(Value::F32(-0.0)), "-0");
         assert_eq!(value_string(Value::F32(16777216.0)), "16777216");
         assert_eq!(value_string(Value::F32(0.0001)), "0.0001");
+        assert_eq!(value_string(Value::I64(25276182528)), "25276182528");
+        assert_eq!(value_string(Value::I64(i64::MIN)), "-9223372036854775808");
+        assert_eq!(value_string(Value::F64(25276182528.0)), "25276182528");
+        assert_eq!(value_string(Value::F64(0.1)), "0.1");
+        assert_eq!(value_string(Value::F64(f64::NAN)), "NaN");
+        assert_eq!(value_string(Value::F64(f64::INFINITY)), "+Inf");
         // The fast path agrees with the export formatter.
         for f in [
             21.5f32, 0.1, 1234.5678, 9999999.0, 0.00012345, -3.25, 1.0, 100.0,

@@ -1,4 +1,9 @@
 //! `catalog.json`: the registry mapping metric names to ids and types (docs/FORMATS.md §5).
+//!
+//! Once a database has a float64 or int64 metric, the file also carries a
+//! guard entry whose id does not fit a u16, so v1.4.0 refuses to open the
+//! database instead of misreading its frames (docs/FORMATS.md §5.5). This
+//! implementation recognises the guard and skips it.
 
 use std::fs;
 use std::io::Write;
@@ -22,6 +27,11 @@ pub struct MetricInfo {
     pub value_type: ValueType,
 }
 
+/// Name of the guard entry (not a valid metric name: it has spaces).
+pub const GUARD_NAME: &str = "nanotdb-rs: 8-byte values (float64/int64), see docs/FORMATS.md 5.5; v1.4.0 cannot read this database";
+/// Id of the guard entry: one past the u16 range, which v1.4.0 refuses.
+pub const GUARD_ID: u64 = 65536;
+
 #[derive(Serialize, Deserialize)]
 struct FileEntry {
     name: String,
@@ -43,6 +53,11 @@ pub struct Catalog {
     /// Indexed by id; `None` for unused ids.
     by_id: Vec<Option<MetricInfo>>,
     count: usize,
+    /// Metrics of an 8-byte type (float64, int64).
+    wide: usize,
+    /// The file on disk carries the guard entry (loaded with it or saved
+    /// since a wide metric exists).
+    guard_on_disk: bool,
     dirty: bool,
 }
 
@@ -76,6 +91,10 @@ impl Catalog {
             None => return Ok(cat),
         };
         for entry in shape.metrics.unwrap_or_default() {
+            if entry.id == GUARD_ID && entry.name == GUARD_NAME {
+                cat.guard_on_disk = true;
+                continue;
+            }
             let id = u16::try_from(entry.id)
                 .ok()
                 .filter(|id| *id != 0)
@@ -115,15 +134,38 @@ impl Catalog {
         if let Some(old) = self.by_id[idx].take() {
             self.by_name.remove(&old.name);
             self.count -= 1;
+            self.wide -= usize::from(old.value_type.is_wide());
         }
         if let Some(old_id) = self.by_name.insert(info.name.clone(), info.id)
             && let Some(slot) = self.by_id.get_mut(usize::from(old_id))
-            && slot.take().is_some()
+            && let Some(old) = slot.take()
         {
             self.count -= 1;
+            self.wide -= usize::from(old.value_type.is_wide());
         }
+        self.wide += usize::from(info.value_type.is_wide());
         self.by_id[idx] = Some(info);
         self.count += 1;
+    }
+
+    /// True when some metric has an 8-byte type (float64, int64): frames and
+    /// WAL records of this database may use the wide layouts, and the file
+    /// carries the guard entry (docs/FORMATS.md §5.5).
+    pub fn has_wide(&self) -> bool {
+        self.wide > 0
+    }
+
+    /// True when metric `id` has an 8-byte type.
+    #[inline]
+    pub fn is_wide(&self, id: MetricId) -> bool {
+        self.get(id).is_some_and(|m| m.value_type.is_wide())
+    }
+
+    /// True when a wide metric exists but the file on disk does not carry
+    /// the guard yet: it must be saved before any record of that metric is
+    /// written anywhere, so v1.4.0 never opens the database half-aware.
+    pub fn guard_pending(&self) -> bool {
+        self.has_wide() && !self.guard_on_disk
     }
 
     /// Looks a metric up by name.
@@ -235,20 +277,28 @@ impl Catalog {
     }
 
     /// Serialises in the reference's shape (2-space indent, trailing newline),
-    /// entries sorted by id so the file is stable between writes.
+    /// entries sorted by id so the file is stable between writes; the guard
+    /// entry comes last, and only when a wide metric exists.
     pub fn to_json(&self) -> Vec<u8> {
+        let mut entries: Vec<FileEntry> = self
+            .by_id
+            .iter()
+            .flatten()
+            .map(|m| FileEntry {
+                name: m.name.clone(),
+                id: u64::from(m.id),
+                value_type: u64::from(m.value_type.code()),
+            })
+            .collect();
+        if self.has_wide() {
+            entries.push(FileEntry {
+                name: GUARD_NAME.to_string(),
+                id: GUARD_ID,
+                value_type: 0,
+            });
+        }
         let shape = FileShape {
-            metrics: Some(
-                self.by_id
-                    .iter()
-                    .flatten()
-                    .map(|m| FileEntry {
-                        name: m.name.clone(),
-                        id: u64::from(m.id),
-                        value_type: u64::from(m.value_type.code()),
-                    })
-                    .collect(),
-            ),
+            metrics: Some(entries),
         };
         let mut out = serde_json::to_vec_pretty(&shape).unwrap_or_default();
         out.push(b'\n');
@@ -270,6 +320,7 @@ impl Catalog {
         fs::rename(&tmp, path).at(path)?;
         fsutil::sync_parent(path)?;
         self.dirty = false;
+        self.guard_on_disk = self.has_wide();
         Ok(true)
     }
 }
@@ -309,7 +360,8 @@ mod tests {
         for json in [
             r#"{"metrics":[{"name":"a","id":70000,"type":2}]}"#,
             r#"{"metrics":[{"name":"a","id":0,"type":2}]}"#,
-            r#"{"metrics":[{"name":"a","id":1,"type":3}]}"#,
+            r#"{"metrics":[{"name":"a","id":1,"type":5}]}"#,
+            r#"{"metrics":[{"name":"a","id":65536,"type":0}]}"#,
             r#"{"metrics":[{"name":"","id":1,"type":1}]}"#,
             r#"{"metrics":[{"name":"a","id":-1,"type":1}]}"#,
             r#"{"metrics":"#,
@@ -377,5 +429,49 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("{\n  \"metrics\": [\n"), "{text}");
         assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn guard_entry_exactly_when_a_wide_metric_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.json");
+        let mut c = Catalog::default();
+        c.register("f32", ValueType::Float32);
+        c.register("i32", ValueType::Int32);
+        assert!(!c.has_wide() && !c.guard_pending());
+        c.save_if_dirty(&path).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("65536"), "{text}");
+        for (i, vt) in [ValueType::Float64, ValueType::Int64]
+            .into_iter()
+            .enumerate()
+        {
+            c.register(&format!("w{i}"), vt);
+            assert!(c.has_wide() && c.is_wide(3 + i as u16));
+            assert_eq!(c.guard_pending(), i == 0);
+            c.save_if_dirty(&path).unwrap();
+            assert!(!c.guard_pending());
+            let text = fs::read_to_string(&path).unwrap();
+            assert_eq!(text.matches("\"id\": 65536").count(), 1, "{text}");
+            assert!(text.contains(GUARD_NAME));
+            let back = Catalog::load(&path).unwrap();
+            assert_eq!(back.metrics_sorted(), c.metrics_sorted());
+            assert_eq!(back.len(), 3 + i);
+            assert!(back.has_wide() && !back.guard_pending());
+        }
+        // What v1.4.0 checks (docs/FORMATS.md §5.2): some id does not fit a u16.
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let ids: Vec<u64> = v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, [1, 2, 3, 4, GUARD_ID]);
+        // A catalog of v1.4.0's types only is unchanged by a later load/save.
+        let json = br#"{"metrics":[{"name":"a","id":1,"type":2}]}"#;
+        let c = Catalog::parse(json, Path::new("c")).unwrap();
+        assert!(!c.has_wide());
+        assert!(!String::from_utf8(c.to_json()).unwrap().contains("65536"));
     }
 }

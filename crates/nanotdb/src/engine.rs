@@ -14,7 +14,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::lineproto;
 use crate::names;
 use crate::rollup;
-use crate::sample::Value;
+use crate::sample::{Value, ValueType};
 use crate::stats::DbStats;
 use crate::time;
 pub use crate::write::{WriteOptions, WriteReport, WriteSample};
@@ -283,7 +283,19 @@ impl Engine {
         };
         let mut out = Vec::new();
         for k in keys {
-            out.push(database.build_metric_file(&mut st, &k, &opts)?);
+            match database.build_metric_file(&mut st, &k, &opts) {
+                Ok(r) => out.push(r),
+                // Reported, not fatal: the partition keeps its raw files.
+                Err(e @ Error::WideValuesInPartition { .. }) => {
+                    let path = database.metric_path(&k);
+                    out.push(crate::database::BuildReport::skipped(
+                        &k,
+                        path,
+                        e.to_string(),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }
@@ -624,6 +636,12 @@ impl Engine {
     /// one label, sorted.
     pub fn label_values(&self, db: &str, label: Option<&str>) -> Result<Vec<String>> {
         Ok(self.existing_db(db)?.label_values(label))
+    }
+
+    /// The value type of a metric (`None` when the database has no such
+    /// metric).
+    pub fn metric_type(&self, db: &str, metric: &str) -> Result<Option<ValueType>> {
+        Ok(self.existing_db(db)?.value_type(metric))
     }
 
     /// Runtime statistics of a database.

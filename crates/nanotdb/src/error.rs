@@ -145,6 +145,17 @@ pub enum Error {
         /// Partition key.
         part: String,
     },
+    /// A metric-file build met a partition holding float64/int64 metrics,
+    /// which metric files cannot store (docs/FORMATS.md §8.8).
+    #[error(
+        "partition {db}/{part} holds float64/int64 metrics, which metric files cannot store; its raw files stay and serve reads"
+    )]
+    WideValuesInPartition {
+        /// Database.
+        db: String,
+        /// Partition key.
+        part: String,
+    },
     /// Another process (or engine) has the database open for writing.
     #[error("database {db} is locked by another writer ({holder}); lock file {}", path.display())]
     Locked {

@@ -73,7 +73,7 @@ impl Engine {
         let mut report = ExportReport::default();
         let mut failure: Option<Error> = None;
         let mut write_one =
-            |id: u16, ts: i64, bits: u32, report: &mut ExportReport| -> Result<()> {
+            |id: u16, ts: i64, bits: u64, report: &mut ExportReport| -> Result<()> {
                 let Some(Some((name, vt))) = names.get(usize::from(id)) else {
                     return Err(Error::UnknownMetricId {
                         db: db.to_string(),

@@ -6,6 +6,11 @@
 //! The block decodes to three columns: `n` metric ids (u16), `n` timestamps
 //! (i64), `n` values (4 raw bytes). Everything is little-endian; the CRC
 //! (IEEE) covers the compressed block only.
+//!
+//! This implementation's extension (docs/FORMATS.md §3.9): a frame holding
+//! records of 8-byte metrics (float64, int64) appends two more columns, a
+//! bitmap marking those records and their high 4 bytes; the values column
+//! keeps the low 4 bytes. A frame without such records is exactly v1.4.0's.
 
 use crate::varint;
 
@@ -41,10 +46,11 @@ pub enum FrameError {
         /// CRC of the block bytes.
         computed: u32,
     },
-    /// The block decodes to a length other than 14·n.
-    #[error("decoded length {actual} != {expected} (14 x record count)")]
+    /// The block decodes to a length other than 14·n (or, with 8-byte
+    /// values, 14·n + ⌈n/8⌉ + 4·w).
+    #[error("decoded length {actual} != {expected} (14 x record count, plus the wide columns)")]
     BadDecodedLength {
-        /// 14 · n.
+        /// The length the record count (and wide bitmap) call for.
         expected: u64,
         /// Length declared by the block.
         actual: u64,
@@ -61,6 +67,9 @@ pub enum FrameError {
     /// The stricter checks of the offline tools failed.
     #[error("invalid frame: {0}")]
     Strict(&'static str),
+    /// The wide-value columns (docs/FORMATS.md §3.9) are inconsistent.
+    #[error("invalid wide-value columns: {0}")]
+    BadWideColumns(&'static str),
 }
 
 /// A parsed frame header.
@@ -113,11 +122,16 @@ pub fn parse_frame_header(buf: &[u8]) -> Result<FrameHeader, FrameError> {
 
 /// Appends one complete frame for the given columns to `out`. The caller
 /// sorts the page by time first; `start_ts`/`end_ts` are the first and last
-/// timestamps. `scratch` is reused for the uncompressed payload.
+/// timestamps. `vals` are the stored bits ([`crate::Value::to_bits`]);
+/// `wide(i)` says whether record `i` belongs to an 8-byte metric, whose high
+/// 4 bytes go into the extension columns (docs/FORMATS.md §3.9). When no
+/// record is wide the frame is byte for byte v1.4.0's. `scratch` is reused
+/// for the uncompressed payload.
 pub fn encode_frame(
     ids: &[u16],
     ts: &[i64],
-    vals: &[u32],
+    vals: &[u64],
+    wide: impl Fn(usize) -> bool,
     scratch: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> Result<(), FrameError> {
@@ -140,7 +154,17 @@ pub fn encode_frame(
         scratch.extend_from_slice(&t.to_le_bytes());
     }
     for v in vals {
-        scratch.extend_from_slice(&v.to_le_bytes());
+        scratch.extend_from_slice(&(*v as u32).to_le_bytes());
+    }
+    if let Some(first) = (0..n).find(|&i| wide(i)) {
+        let bitmap = scratch.len();
+        scratch.resize(bitmap + n.div_ceil(8), 0);
+        for i in (first..n).filter(|&i| wide(i)) {
+            scratch[bitmap + i / 8] |= 1 << (i % 8);
+        }
+        for i in (first..n).filter(|&i| wide(i)) {
+            scratch.extend_from_slice(&((vals[i] >> 32) as u32).to_le_bytes());
+        }
     }
     let block = minlz::encode(scratch);
     out.extend_from_slice(&ts[0].to_le_bytes());
@@ -157,10 +181,14 @@ pub fn encode_frame(
 pub struct DecodedFrame {
     buf: Vec<u8>,
     n: usize,
+    /// Per record, the index of its high word in the extension column, or
+    /// `u32::MAX` for a 4-byte record; empty when no record is wide.
+    hi: Vec<u32>,
 }
 
 /// Verifies the CRC of `block`, checks its declared decoded length against
-/// 14·n before allocating, and decodes it into `out`.
+/// 14·n (or the wide layout's bounds) before allocating, and decodes it into
+/// `out`.
 pub fn decode_frame_into(
     header: &FrameHeader,
     block: &[u8],
@@ -178,26 +206,64 @@ pub fn decode_frame_into(
     if n == 0 {
         return Err(FrameError::Empty);
     }
-    let expected = n * RECORD_BYTES;
+    let narrow = n * RECORD_BYTES;
     let (declared, _) =
         minlz::decode_len(block).map_err(|e| FrameError::Decompress(e.to_string()))?;
-    if declared != expected {
+    // Wide layout: bitmap of ⌈n/8⌉ bytes, then 4 bytes per marked record (≥ 1).
+    let wide_min = narrow + n.div_ceil(8) + 4;
+    let wide_max = narrow + n.div_ceil(8) + 4 * n;
+    if declared != narrow && !(wide_min..=wide_max).contains(&declared) {
         return Err(FrameError::BadDecodedLength {
-            expected: expected as u64,
+            expected: narrow as u64,
             actual: declared as u64,
         });
     }
     out.n = 0;
-    out.buf.resize(expected, 0);
+    out.hi.clear();
+    out.buf.resize(declared, 0);
     let got = minlz::decode_into(&mut out.buf, block)
         .map_err(|e| FrameError::Decompress(e.to_string()))?;
-    if got != expected {
+    if got != declared {
         return Err(FrameError::BadDecodedLength {
-            expected: expected as u64,
+            expected: declared as u64,
             actual: got as u64,
         });
     }
+    if declared != narrow {
+        index_wide(&out.buf[narrow..], n, &mut out.hi)?;
+    }
     out.n = n;
+    Ok(())
+}
+
+/// Checks the extension columns (`bitmap | high words`) of a frame of `n`
+/// records and fills `hi` with each record's high-word index.
+fn index_wide(ext: &[u8], n: usize, hi: &mut Vec<u32>) -> Result<(), FrameError> {
+    let (bitmap, words) = ext.split_at(n.div_ceil(8));
+    if !n.is_multiple_of(8) && bitmap.last().is_some_and(|b| b >> (n % 8) != 0) {
+        return Err(FrameError::BadWideColumns(
+            "bitmap bits set past the last record",
+        ));
+    }
+    let w: usize = bitmap.iter().map(|b| b.count_ones() as usize).sum();
+    if w == 0 {
+        return Err(FrameError::BadWideColumns("no record marked wide"));
+    }
+    if words.len() != 4 * w {
+        let expected = (n * RECORD_BYTES + bitmap.len() + 4 * w) as u64;
+        let actual = (n * RECORD_BYTES + ext.len()) as u64;
+        return Err(FrameError::BadDecodedLength { expected, actual });
+    }
+    hi.reserve(n);
+    let mut next = 0u32;
+    for i in 0..n {
+        if bitmap[i / 8] & (1 << (i % 8)) != 0 {
+            hi.push(next);
+            next += 1;
+        } else {
+            hi.push(u32::MAX);
+        }
+    }
     Ok(())
 }
 
@@ -228,13 +294,33 @@ impl DecodedFrame {
         i64::from_le_bytes(b)
     }
 
-    /// Value bytes of record `i` as a little-endian u32.
+    /// Value bits of record `i` (see [`crate::Value::to_bits`]): the 4 value
+    /// bytes, plus the high word from the extension column for a wide record.
     #[inline]
-    pub fn val(&self, i: usize) -> u32 {
+    pub fn val(&self, i: usize) -> u64 {
         let o = 10 * self.n + 4 * i;
         let mut b = [0u8; 4];
         b.copy_from_slice(&self.buf[o..o + 4]);
-        u32::from_le_bytes(b)
+        let lo = u64::from(u32::from_le_bytes(b));
+        match self.hi.get(i) {
+            Some(&k) if k != u32::MAX => {
+                let o = 14 * self.n + self.n.div_ceil(8) + 4 * k as usize;
+                b.copy_from_slice(&self.buf[o..o + 4]);
+                lo | u64::from(u32::from_le_bytes(b)) << 32
+            }
+            _ => lo,
+        }
+    }
+
+    /// True when record `i` carries 8 value bytes (a float64 or int64 metric).
+    #[inline]
+    pub fn is_wide(&self, i: usize) -> bool {
+        self.hi.get(i).is_some_and(|&k| k != u32::MAX)
+    }
+
+    /// True when some record of the frame is wide (the extension layout).
+    pub fn has_wide(&self) -> bool {
+        !self.hi.is_empty()
     }
 
     /// Indices of the records of metric `id`, in frame order.
@@ -305,7 +391,7 @@ mod tests {
     #[test]
     fn worked_example_encodes_byte_for_byte() {
         let mut out = Vec::new();
-        encode_frame(&[1], &[TS], &[42], &mut Vec::new(), &mut out).unwrap();
+        encode_frame(&[1], &[TS], &[42], |_| false, &mut Vec::new(), &mut out).unwrap();
         assert_eq!(out, EXAMPLE);
     }
 
@@ -357,23 +443,106 @@ mod tests {
         let mut out = Vec::new();
         let mut s = Vec::new();
         assert_eq!(
-            encode_frame(&[], &[], &[], &mut s, &mut out),
+            encode_frame(&[], &[], &[], |_| false, &mut s, &mut out),
             Err(FrameError::Empty)
         );
-        assert!(encode_frame(&[1, 2], &[1], &[1, 2], &mut s, &mut out).is_err());
+        assert!(encode_frame(&[1, 2], &[1], &[1, 2], |_| false, &mut s, &mut out).is_err());
         let big = vec![1u16; 65536];
         let t = vec![0i64; 65536];
-        let v = vec![0u32; 65536];
-        assert!(encode_frame(&big, &t, &v, &mut s, &mut out).is_err());
+        let v = vec![0u64; 65536];
+        assert!(encode_frame(&big, &t, &v, |_| false, &mut s, &mut out).is_err());
         assert!(out.is_empty());
     }
 
     #[test]
     fn strict_checks() {
         let mut out = Vec::new();
-        encode_frame(&[1, 1], &[5, 3], &[0, 0], &mut Vec::new(), &mut out).unwrap();
+        encode_frame(
+            &[1, 1],
+            &[5, 3],
+            &[0, 0],
+            |_| false,
+            &mut Vec::new(),
+            &mut out,
+        )
+        .unwrap();
         let (h, d) = decode(&out).unwrap();
         assert!(d.validate_strict(&h).is_err());
+    }
+
+    /// Encodes a raw payload (already laid out) as a frame of `n` records.
+    fn frame_of_payload(n: u16, ts: i64, payload: &[u8]) -> Vec<u8> {
+        let block = minlz::encode(payload);
+        let mut out = Vec::new();
+        out.extend_from_slice(&ts.to_le_bytes());
+        out.extend_from_slice(&ts.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        varint::encode(block.len() as u64, &mut out);
+        out.extend_from_slice(&block);
+        out.extend_from_slice(&crc32fast::hash(&block).to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn wide_frame_layout_byte_for_byte() {
+        // Record 0: int32 7; record 1: int64 -2 (high word 0xffffffff).
+        let mut out = Vec::new();
+        let vals = [7u64, (-2i64) as u64];
+        encode_frame(
+            &[1, 2],
+            &[TS, TS],
+            &vals,
+            |i| i == 1,
+            &mut Vec::new(),
+            &mut out,
+        )
+        .unwrap();
+        let (h, d) = decode(&out).unwrap();
+        let mut want = Vec::new();
+        want.extend_from_slice(&[1, 0, 2, 0]);
+        want.extend_from_slice(&TS.to_le_bytes());
+        want.extend_from_slice(&TS.to_le_bytes());
+        want.extend_from_slice(&[7, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff]);
+        want.push(0b10); // bitmap: record 1 is wide
+        want.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(frame_of_payload(2, TS, &want), out);
+        assert_eq!((d.val(0), d.val(1)), (7, (-2i64) as u64));
+        assert_eq!((h.count, d.is_wide(0), d.is_wide(1)), (2, false, true));
+    }
+
+    #[test]
+    fn inconsistent_wide_columns_are_rejected() {
+        let narrow = |n: usize| vec![0u8; 14 * n];
+        // A bitmap marking nothing.
+        let mut p = narrow(2);
+        p.extend_from_slice(&[0, 0, 0, 0, 0]);
+        assert!(matches!(
+            decode(&frame_of_payload(2, 0, &p)).unwrap_err(),
+            FrameError::BadWideColumns(_)
+        ));
+        // A bit past the last record.
+        let mut p = narrow(2);
+        p.extend_from_slice(&[0b101, 0, 0, 0, 0]);
+        assert!(matches!(
+            decode(&frame_of_payload(2, 0, &p)).unwrap_err(),
+            FrameError::BadWideColumns(_)
+        ));
+        // Two records marked, one high word.
+        let mut p = narrow(2);
+        p.extend_from_slice(&[0b11, 0, 0, 0, 0]);
+        assert!(matches!(
+            decode(&frame_of_payload(2, 0, &p)).unwrap_err(),
+            FrameError::BadDecodedLength { .. }
+        ));
+        // Too short for any wide layout, too long for the widest one.
+        for extra in [1usize, 4, 14] {
+            let mut p = narrow(2);
+            p.resize(p.len() + extra, 0);
+            assert!(matches!(
+                decode(&frame_of_payload(2, 0, &p)).unwrap_err(),
+                FrameError::BadDecodedLength { .. }
+            ));
+        }
     }
 
     proptest! {
@@ -381,19 +550,41 @@ mod tests {
         fn encode_decode_round_trip(recs in proptest::collection::vec((any::<u16>(), any::<i64>(), any::<u32>()), 1..2000)) {
             let ids: Vec<u16> = recs.iter().map(|r| r.0).collect();
             let ts: Vec<i64> = recs.iter().map(|r| r.1).collect();
-            let vals: Vec<u32> = recs.iter().map(|r| r.2).collect();
+            let vals: Vec<u64> = recs.iter().map(|r| u64::from(r.2)).collect();
             let mut out = Vec::new();
-            encode_frame(&ids, &ts, &vals, &mut Vec::new(), &mut out).unwrap();
+            encode_frame(&ids, &ts, &vals, |_| false, &mut Vec::new(), &mut out).unwrap();
             let (h, d) = decode(&out).unwrap();
             prop_assert_eq!(h.frame_len(), out.len() as u64);
             prop_assert_eq!(h.start_ts, ts[0]);
             prop_assert_eq!(h.end_ts, *ts.last().unwrap());
             prop_assert_eq!(d.len(), recs.len());
             for (i, r) in recs.iter().enumerate() {
-                prop_assert_eq!((d.id(i), d.ts(i), d.val(i)), *r);
+                prop_assert_eq!((d.id(i), d.ts(i), d.val(i)), (r.0, r.1, u64::from(r.2)));
+                prop_assert!(!d.is_wide(i));
             }
             let want: Vec<usize> = (0..ids.len()).filter(|&i| ids[i] == ids[0]).collect();
             prop_assert_eq!(d.indices_of(ids[0]).collect::<Vec<_>>(), want);
+        }
+
+        #[test]
+        fn wide_round_trip(recs in proptest::collection::vec((any::<u16>(), any::<i64>(), any::<u64>(), any::<bool>()), 1..600)) {
+            let ids: Vec<u16> = recs.iter().map(|r| r.0).collect();
+            let ts: Vec<i64> = recs.iter().map(|r| r.1).collect();
+            // A 4-byte record only ever has a low half.
+            let vals: Vec<u64> = recs.iter().map(|r| if r.3 { r.2 } else { r.2 & 0xffff_ffff }).collect();
+            let mut out = Vec::new();
+            encode_frame(&ids, &ts, &vals, |i| recs[i].3, &mut Vec::new(), &mut out).unwrap();
+            let (h, d) = decode(&out).unwrap();
+            prop_assert_eq!(h.frame_len(), out.len() as u64);
+            let w = recs.iter().filter(|r| r.3).count();
+            prop_assert_eq!(d.has_wide(), w > 0);
+            for (i, r) in recs.iter().enumerate() {
+                prop_assert_eq!((d.id(i), d.ts(i), d.val(i), d.is_wide(i)), (r.0, r.1, vals[i], r.3));
+            }
+            // The payload is v1.4.0's 14·n bytes plus the extension columns.
+            let (len, _) = minlz::decode_len(&out[h.header_len..out.len() - 4]).unwrap();
+            let ext = if w == 0 { 0 } else { recs.len().div_ceil(8) + 4 * w };
+            prop_assert_eq!(len, 14 * recs.len() + ext);
         }
 
         #[test]

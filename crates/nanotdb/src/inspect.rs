@@ -109,8 +109,9 @@ pub struct WalRecordSummary {
     pub name: Option<String>,
     /// Timestamp.
     pub ts: i64,
-    /// The 4 value bytes as a little-endian u32 (the type is in the catalog).
-    pub value_bits: u32,
+    /// The value bytes as a little-endian integer: 4 bytes, or 8 for a
+    /// float64/int64 metric (the type is in the catalog).
+    pub value_bits: u64,
 }
 
 /// Walk of a WAL file with tail diagnostics.
@@ -162,7 +163,7 @@ pub fn wal_file(path: &Path, with_records: bool) -> Result<WalFileReport> {
                     metric_id: r.metric_id,
                     name: r.new_metric.as_ref().map(|n| n.name.clone()),
                     ts: r.ts,
-                    value_bits: r.value,
+                    value_bits: r.value.bits(),
                 })
                 .collect()
         } else {

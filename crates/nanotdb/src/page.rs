@@ -15,7 +15,8 @@ use crate::sample::MetricId;
 pub(crate) struct Page {
     pub ids: Vec<MetricId>,
     pub ts: Vec<i64>,
-    pub vals: Vec<u32>,
+    /// Stored value bits ([`crate::Value::to_bits`]).
+    pub vals: Vec<u64>,
     /// Wall-clock creation time, for `[page].max_age`.
     pub created: Instant,
     /// False once a sample older than its predecessor was appended.
@@ -45,7 +46,7 @@ impl Page {
         self.ids.is_empty()
     }
 
-    pub fn push(&mut self, id: MetricId, ts: i64, val: u32) {
+    pub fn push(&mut self, id: MetricId, ts: i64, val: u64) {
         if let Some(&last) = self.ts.last()
             && ts < last
         {

@@ -75,7 +75,7 @@ impl Engine {
             slot[usize::from(w.0)] = i as u32;
         }
         let mut counters = vec![0u64; wanted.len()];
-        let mut emit = |id: MetricId, ts: i64, bits: u32| -> ControlFlow<()> {
+        let mut emit = |id: MetricId, ts: i64, bits: u64| -> ControlFlow<()> {
             let Some(&s) = slot.get(usize::from(id)) else {
                 return ControlFlow::Continue(());
             };

@@ -46,7 +46,7 @@ destination_db = "r1h"
 destination_metric_prefix = "a"
 "#;
 
-type Dump = Vec<(String, i64, u32)>;
+type Dump = Vec<(String, i64, u64)>;
 
 fn dump(e: &Engine, db: &str) -> Dump {
     let names: Vec<String> = e.metrics(db).unwrap().into_iter().map(|m| m.name).collect();
@@ -134,10 +134,10 @@ fn cascade_during_ingest_equals_backfill() {
     assert_eq!(dump(&e, "r10"), r10);
     assert_eq!(dump(&e, "r1h"), r1h);
     // Period starts, float32 values of the f64 aggregates.
-    let first: Vec<&(String, i64, u32)> = r10.iter().filter(|r| r.1 == T0).collect();
+    let first: Vec<&(String, i64, u64)> = r10.iter().filter(|r| r.1 == T0).collect();
     assert_eq!(first.len(), 4);
     let count = first.iter().find(|r| r.0 == "s.a.count").unwrap();
-    assert_eq!(f32::from_bits(count.2), 60.0);
+    assert_eq!(f32::from_bits(count.2 as u32), 60.0);
 }
 
 #[test]
@@ -186,7 +186,7 @@ destination_db = "src"
     assert_eq!(user.len(), 5);
     let sums: Vec<_> = dst.iter().filter(|r| r.0 == "x.sum").collect();
     assert_eq!(sums.len(), 2); // 00:00 and 01:00; 02:00 waits for a later sample
-    assert_eq!(f32::from_bits(sums[0].2), 360.0);
+    assert_eq!(f32::from_bits(sums[0].2 as u32), 360.0);
     let src = dump(&e, "src");
     assert_eq!(src.iter().filter(|r| r.0 == "x").count(), 3 * 360);
     assert_eq!(src.iter().filter(|r| r.0 == "x.max").count(), 2);

@@ -12,6 +12,15 @@ struct CatalogBlock {
     metrics_count: usize,
     int32_count: usize,
     float32_count: usize,
+    /// The 8-byte types (docs/FORMATS.md §5.5), shown only when present.
+    #[serde(skip_serializing_if = "is_zero")]
+    float64_count: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    int64_count: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// `manifest.toml` as read for the report.
@@ -46,17 +55,19 @@ fn catalog_block(c: &Ctx) -> CatalogBlock {
         metrics_count: 0,
         int32_count: 0,
         float32_count: 0,
+        float64_count: 0,
+        int64_count: 0,
     };
     if cat.exists {
         match Catalog::load(&cat.path) {
             Ok(cl) => {
                 let m = cl.metrics_sorted();
                 cat.metrics_count = m.len();
-                cat.int32_count = m
-                    .iter()
-                    .filter(|m| m.value_type == nanotdb::ValueType::Int32)
-                    .count();
-                cat.float32_count = cat.metrics_count - cat.int32_count;
+                let count = |t| m.iter().filter(|m| m.value_type == t).count();
+                cat.int32_count = count(nanotdb::ValueType::Int32);
+                cat.float32_count = count(nanotdb::ValueType::Float32);
+                cat.float64_count = count(nanotdb::ValueType::Float64);
+                cat.int64_count = count(nanotdb::ValueType::Int64);
             }
             Err(e) => cat.parse_error = Some(e.to_string()),
         }
@@ -174,8 +185,13 @@ fn print_human(c: &Ctx, r: &DbReport, verbose: bool) {
         "  parse_error: {}",
         cat.parse_error.as_deref().unwrap_or("-")
     );
+    let wide = if cat.float64_count + cat.int64_count > 0 {
+        format!(" float64={} int64={}", cat.float64_count, cat.int64_count)
+    } else {
+        String::new()
+    };
     outln!(
-        "  metrics: total={} int32={} float32={}",
+        "  metrics: total={} int32={} float32={}{wide}",
         cat.metrics_count,
         cat.int32_count,
         cat.float32_count

@@ -158,6 +158,14 @@ fn aggregate_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError
     // Per requested aggregate: its points (JSON) and count.
     let mut series: Vec<(Vec<u8>, usize)> = vec![(Vec::new(), 0); names.len()];
     let mut over = false;
+    // Aggregates are f64; float32 on output (as v1.4.0), float64 for the
+    // 8-byte types (docs/FORMATS.md §5.5), which would lose digits otherwise.
+    let wide = st
+        .engine
+        .metric_type(&q.db, &q.metric)
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.is_wide());
     st.engine
         .query_aggregate(&q.db, &q.metric, q.start, q.end, *window, &refs, |row| {
             let Some((vals, n)) = series.get_mut(row.index) else {
@@ -174,7 +182,12 @@ fn aggregate_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError
             vals.push(b'[');
             write_seconds(vals, row.end);
             vals.push(b',');
-            write_value_string(vals, nanotdb::Value::F32(row.value as f32));
+            let v = if wide {
+                nanotdb::Value::F64(row.value)
+            } else {
+                nanotdb::Value::F32(row.value as f32)
+            };
+            write_value_string(vals, v);
             vals.push(b']');
             ControlFlow::Continue(())
         })

@@ -39,16 +39,20 @@ impl Database {
             files,
             counters,
             unsynced_files,
+            catalog,
             ..
         } = st;
         frame_buf.clear();
-        frame::encode_frame(&page.ids, &page.ts, &page.vals, scratch, frame_buf).map_err(|e| {
-            Error::Corrupt {
+        // Without 8-byte metrics the frame is v1.4.0's (docs/FORMATS.md §3.9).
+        let any_wide = catalog.has_wide();
+        let wide = |i: usize| any_wide && catalog.is_wide(page.ids[i]);
+        frame::encode_frame(&page.ids, &page.ts, &page.vals, wide, scratch, frame_buf).map_err(
+            |e| Error::Corrupt {
                 path: self.data_path(key),
                 offset: 0,
                 reason: format!("cannot encode page: {e}"),
-            }
-        })?;
+            },
+        )?;
         let path = self.data_path(key);
         let Some(part) = open.get_mut(key) else {
             return Ok(false);
@@ -141,8 +145,14 @@ impl Database {
                 raw_action: m.raw_ingest_action,
                 verify: false,
             };
-            if let Err(e) = self.build_metric_file(st, key, &opts) {
-                tracing::error!(db = %self.name, partition = key, "metric file auto-build failed: {e}");
+            match self.build_metric_file(st, key, &opts) {
+                Ok(_) => {}
+                Err(e @ Error::WideValuesInPartition { .. }) => {
+                    tracing::info!(db = %self.name, partition = key, "metric file skipped: {e}");
+                }
+                Err(e) => {
+                    tracing::error!(db = %self.name, partition = key, "metric file auto-build failed: {e}");
+                }
             }
         }
         if let Err(e) = self.apply_retention(st, time::now_ns(), false) {
@@ -251,9 +261,7 @@ impl Database {
             .iter()
             .flat_map(|page| (0..page.len()).map(|i| (page.ids[i], page.ts[i], page.vals[i])));
         w.rewrite(samples, |id| {
-            catalog
-                .get(id)
-                .map(|m| (m.name.as_str(), m.value_type.code()))
+            catalog.get(id).map(|m| (m.name.as_str(), m.value_type))
         })?;
         counters.wal_rewrites += 1;
         counters.wal_checkpoint_ns.record_since(started);

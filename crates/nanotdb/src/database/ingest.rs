@@ -23,7 +23,7 @@ pub(crate) struct LoggedSample {
     id: MetricId,
     key: Arc<str>,
     ts: i64,
-    bits: u32,
+    bits: u64,
     logged: bool,
 }
 
@@ -190,17 +190,27 @@ impl Database {
         }
         let id = match existing {
             Some(id) => id,
-            None => st
-                .catalog
-                .register(metric, value.value_type())
-                .ok_or_else(|| Error::TooManyMetrics(self.name.clone()))?,
+            None => {
+                let id = st
+                    .catalog
+                    .register(metric, value.value_type())
+                    .ok_or_else(|| Error::TooManyMetrics(self.name.clone()))?;
+                if st.catalog.guard_pending() {
+                    // The database's first 8-byte metric: the catalog's guard
+                    // goes to disk before any of its bytes do, so v1.4.0
+                    // never opens a database it would misread (FORMATS §5.5).
+                    st.catalog.save_if_dirty(&self.catalog_path())?;
+                    st.counters.catalog_writes += 1;
+                }
+                id
+            }
         };
         let bits = value.to_bits();
         let wal_cfg = &self.manifest.wal;
         let logged = wal_cfg.enabled
             && (wal_cfg.skip_before_ns <= 0 || ts >= now.saturating_sub(wal_cfg.skip_before_ns));
         if logged && let Some(w) = st.wal.as_mut() {
-            w.log(id, ts, bits, metric, value.value_type().code())?;
+            w.log(id, ts, bits, metric, value.value_type())?;
             st.counters.wal_appends += 1;
             st.counters.last_wal_append_ns = now;
         }
@@ -326,7 +336,7 @@ impl Database {
         key: &str,
         id: MetricId,
         ts: i64,
-        bits: u32,
+        bits: u64,
         logged: bool,
     ) -> Result<bool> {
         let part = match st.open.get_mut(key) {
@@ -460,7 +470,7 @@ pub(super) fn partition_of(
     k
 }
 
-pub(super) fn set_last(last: &mut Vec<Option<(i64, u32)>>, id: MetricId, ts: i64, bits: u32) {
+pub(super) fn set_last(last: &mut Vec<Option<(i64, u64)>>, id: MetricId, ts: i64, bits: u64) {
     let i = usize::from(id);
     if last.len() <= i {
         last.resize(i + 1, None);

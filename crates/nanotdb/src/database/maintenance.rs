@@ -129,27 +129,33 @@ impl Database {
         let mut scratch = Vec::new();
         let mut buf = DecodedFrame::default();
         let (mut ids, mut ts, mut vals) = (Vec::new(), Vec::new(), Vec::new());
+        // Per record: 8 bytes wide (docs/FORMATS.md §3.9), kept as decoded.
+        let mut wide: Vec<bool> = Vec::new();
         let max_records = self.limits.max_records as usize;
         let max_bytes = self.limits.max_bytes as usize;
         let mut new_frames = 0u64;
         let mut records = 0u64;
         let mut emit = |ids: &mut Vec<u16>,
                         ts: &mut Vec<i64>,
-                        vals: &mut Vec<u32>,
+                        vals: &mut Vec<u64>,
+                        wide: &mut Vec<bool>,
                         out: &mut Vec<u8>|
          -> Result<()> {
             if ids.is_empty() {
                 return Ok(());
             }
-            frame::encode_frame(ids, ts, vals, &mut scratch, out).map_err(|e| Error::Corrupt {
-                path: path.clone(),
-                offset: 0,
-                reason: format!("recompact: {e}"),
+            frame::encode_frame(ids, ts, vals, |i| wide[i], &mut scratch, out).map_err(|e| {
+                Error::Corrupt {
+                    path: path.clone(),
+                    offset: 0,
+                    reason: format!("recompact: {e}"),
+                }
             })?;
             new_frames += 1;
             ids.clear();
             ts.clear();
             vals.clear();
+            wide.clear();
             Ok(())
         };
         for fi in &scan.frames {
@@ -170,18 +176,19 @@ impl Database {
                 })?;
             for i in 0..buf.len() {
                 if ts.last().is_some_and(|&l| buf.ts(i) < l) {
-                    emit(&mut ids, &mut ts, &mut vals, &mut out)?;
+                    emit(&mut ids, &mut ts, &mut vals, &mut wide, &mut out)?;
                 }
                 ids.push(buf.id(i));
                 ts.push(buf.ts(i));
                 vals.push(buf.val(i));
+                wide.push(buf.is_wide(i));
                 records += 1;
                 if ids.len() >= max_records || ids.len() * frame::RECORD_BYTES >= max_bytes {
-                    emit(&mut ids, &mut ts, &mut vals, &mut out)?;
+                    emit(&mut ids, &mut ts, &mut vals, &mut wide, &mut out)?;
                 }
             }
         }
-        emit(&mut ids, &mut ts, &mut vals, &mut out)?;
+        emit(&mut ids, &mut ts, &mut vals, &mut wide, &mut out)?;
         write_atomic_named(&path, "recompact.tmp", &out)?;
         self.frames.forget(&path);
         if let Some(p) = st.open.get_mut(&part) {

@@ -34,7 +34,7 @@ use crate::config::{Codec, RawIngestAction};
 use crate::metricfile::{MetricFile, MetricSamples, Version};
 
 /// One metric's (timestamp, value bits) in storage order.
-type Series = Vec<(i64, u32)>;
+type Series = Vec<(i64, u64)>;
 
 /// How to build a metric file.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +69,27 @@ pub struct BuildReport {
     pub verified: bool,
     /// The raw-ingest action applied.
     pub raw_action: String,
+    /// Why no metric file was built for this partition (it holds float64 or
+    /// int64 metrics, docs/FORMATS.md §8.8); nothing was changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl BuildReport {
+    /// The report of a partition left without metric file: `reason`.
+    pub fn skipped(partition: &str, metric_path: PathBuf, reason: String) -> BuildReport {
+        BuildReport {
+            partition: partition.to_string(),
+            source_paths: Vec::new(),
+            source_bytes: 0,
+            metric_path,
+            metric_bytes: 0,
+            points: 0,
+            verified: false,
+            raw_action: RawIngestAction::Keep.as_str().to_string(),
+            skipped: Some(reason),
+        }
+    }
 }
 
 /// A cached open metric file and what it covers.
@@ -254,7 +275,7 @@ impl Database {
         ids: Option<&[MetricId]>,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(MetricId, i64, u32) -> ControlFlow<()>,
+        f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         let mut data_from = 0u64;
         let mut read_raw = true;
@@ -371,6 +392,12 @@ impl Database {
             .map(|(_, l)| *l)
             .sum();
         let groups = self.collect_partition(&view)?;
+        if st.catalog.has_wide() && groups.iter().any(|(id, _)| st.catalog.is_wide(*id)) {
+            return Err(Error::WideValuesInPartition {
+                db: self.name.clone(),
+                part: key.to_string(),
+            });
+        }
         if groups.is_empty() {
             return Err(Error::Corrupt {
                 path: self.data_path(key),
@@ -393,7 +420,8 @@ impl Database {
                 id,
                 value_type: vt,
                 ts: samples.iter().map(|s| s.0).collect(),
-                vals: samples.iter().map(|s| s.1).collect(),
+                // 4-byte types only (checked above): the low half is all.
+                vals: samples.iter().map(|s| s.1 as u32).collect(),
             });
         }
         let mpath = self.metric_path(key);
@@ -424,6 +452,7 @@ impl Database {
             points: summary.points,
             verified: verify,
             raw_action: opts.raw_action.as_str().to_string(),
+            skipped: None,
         })
     }
 
@@ -431,7 +460,7 @@ impl Database {
     /// order, each in storage order.
     fn collect_partition(&self, view: &PartitionView) -> Result<Vec<(MetricId, Series)>> {
         let mut order: Vec<MetricId> = Vec::new();
-        let mut groups: StdHashMap<MetricId, Vec<(i64, u32)>> = StdHashMap::new();
+        let mut groups: StdHashMap<MetricId, Series> = StdHashMap::new();
         let _ = self.read_view(view, None, i64::MIN, i64::MAX, &mut |id, ts, v| {
             groups
                 .entry(id)
@@ -524,7 +553,9 @@ impl Database {
                 id,
                 value_type: st.catalog.get(id).map_or(0, |m| m.value_type.code()),
                 ts: s.iter().map(|x| x.0).collect(),
-                vals: s.iter().map(|x| x.1).collect(),
+                // A wide metric is never in a metric file: the comparison
+                // fails on its id, whatever its values.
+                vals: s.iter().map(|x| x.1 as u32).collect(),
             });
         }
         verify_against(&self.metric_path(key), &metrics)
@@ -554,14 +585,14 @@ fn read_metric_file(
     ids: Option<&[MetricId]>,
     from: i64,
     to: i64,
-    f: &mut dyn FnMut(MetricId, i64, u32) -> ControlFlow<()>,
+    f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>> {
     match ids {
         Some(ids) => {
             for &id in ids {
                 let mut stopped = false;
                 mf.read_metric(id, from, to, &mut |ts, v| {
-                    let flow = f(id, ts, v);
+                    let flow = f(id, ts, u64::from(v));
                     stopped = flow.is_break();
                     flow
                 })?;
@@ -573,7 +604,7 @@ fn read_metric_file(
         None => {
             let mut stopped = false;
             mf.read_all(from, to, |id, ts, v| {
-                if !stopped && f(id, ts, v).is_break() {
+                if !stopped && f(id, ts, u64::from(v)).is_break() {
                     stopped = true;
                 }
             })?;

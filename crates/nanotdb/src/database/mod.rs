@@ -56,7 +56,7 @@ pub(crate) use read::read_frame_at;
 pub use view::CompactMetricReport;
 
 /// Multiset of samples keyed by (metric id, timestamp, value bits).
-type SampleCounts = HashMap<(MetricId, i64, u32), u32>;
+type SampleCounts = HashMap<(MetricId, i64, u64), u32>;
 
 /// Engine-wide settings every database needs.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ pub(crate) struct DbState {
     pub files: BTreeMap<String, PartFiles>,
     /// Last (timestamp, value bits) per metric id, for the stale check and
     /// last-value queries.
-    last: Vec<Option<(i64, u32)>>,
+    last: Vec<Option<(i64, u64)>>,
     /// Cataloged metrics whose newest sample was not found at open (older
     /// than the partitions read then). A sample of theirs is accepted
     /// without comparing it with the files, so what is stored later may
@@ -155,7 +155,7 @@ pub(crate) trait StoredSampleHook: Send {
     /// can fail, and the sample is stored either way. `now` is the batch's
     /// wall clock. It runs in the write path's inner loop, so it must not
     /// allocate, block or take a lock.
-    fn stored(&mut self, id: MetricId, ts: i64, bits: u32, now: i64);
+    fn stored(&mut self, id: MetricId, ts: i64, bits: u64, now: i64);
 
     /// The hook itself, so that whoever installed it can reach its state.
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
@@ -205,7 +205,7 @@ pub(crate) struct Database {
 pub(crate) struct PageSample {
     pub id: MetricId,
     pub ts: i64,
-    pub bits: u32,
+    pub bits: u64,
 }
 
 /// A consistent view of one partition for a reader: files up to their valid
@@ -461,7 +461,7 @@ impl Database {
                         tracing::warn!("deriving last values: {e}");
                         continue;
                     }
-                    let mut best: HashMap<MetricId, (i64, u32)> = HashMap::default();
+                    let mut best: HashMap<MetricId, (i64, u64)> = HashMap::default();
                     for i in 0..buf.len() {
                         let (id, ts, v) = (buf.id(i), buf.ts(i), buf.val(i));
                         if found.contains(&id) {

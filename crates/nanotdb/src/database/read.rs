@@ -67,6 +67,11 @@ impl Database {
         out
     }
 
+    /// The type of one metric, if it exists.
+    pub fn value_type(&self, metric: &str) -> Option<ValueType> {
+        self.lock().catalog.lookup(metric).map(|(_, vt)| vt)
+    }
+
     /// Metrics of the database sorted by name.
     pub fn metrics(&self) -> Vec<MetricInfo> {
         self.lock().catalog.metrics_sorted()

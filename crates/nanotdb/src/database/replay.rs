@@ -64,17 +64,18 @@ impl Database {
         let mut replayed = 0u64;
         let result = (|| -> Result<()> {
             for (_, rec) in records {
-                let key3 = (rec.metric_id, rec.ts, rec.value);
+                let key3 = (rec.metric_id, rec.ts, rec.value.bits());
                 if let Some(n) = skip.get_mut(&key3)
                     && *n > 0
                 {
                     *n -= 1;
                     continue;
                 }
-                // Every id is in the catalog: `register_wal_names` cut before
-                // the first that is not.
+                // Every id is in the catalog with the record's value width:
+                // `register_wal_names` cut before the first that is not.
                 let key = partition_of(&mut st.hot, mode, rec.ts);
-                let full = self.append(st, &key, rec.metric_id, rec.ts, rec.value, true)?;
+                let bits = rec.value.bits();
+                let full = self.append(st, &key, rec.metric_id, rec.ts, bits, true)?;
                 self.flush_if_full(st, &key, full)?;
                 replayed += 1;
             }
@@ -143,9 +144,15 @@ impl Database {
                 break;
             }
         }
+        // A value whose width is not its metric's (4 bytes for float64 or
+        // int64, 8 for the others) cannot be resolved either.
         records[..usable]
             .iter()
-            .position(|(_, r)| st.catalog.get(r.metric_id).is_none())
+            .position(|(_, r)| {
+                st.catalog
+                    .get(r.metric_id)
+                    .is_none_or(|m| m.value_type.is_wide() != r.value.is_wide())
+            })
             .unwrap_or(usable)
     }
 
@@ -168,7 +175,7 @@ impl Database {
                 .entry(key)
                 .or_insert((i64::MAX, HashMap::default()));
             e.0 = e.0.min(r.ts);
-            *e.1.entry((r.metric_id, r.ts, r.value)).or_insert(0) += 1;
+            *e.1.entry((r.metric_id, r.ts, r.value.bits())).or_insert(0) += 1;
         }
         let mut skip = SampleCounts::default();
         let mut buf = DecodedFrame::default();

@@ -294,8 +294,8 @@ mod tests {
         for f in 0..n {
             let ids: Vec<u16> = (0..50).map(|i| (i % 7) as u16 + 1).collect();
             let ts: Vec<i64> = (0..50).map(|i| (f * 100 + i) as i64).collect();
-            let vals: Vec<u32> = (0..50).map(|i| i as u32).collect();
-            frame::encode_frame(&ids, &ts, &vals, &mut s, &mut out).unwrap();
+            let vals: Vec<u64> = (0..50).map(|i| i as u64).collect();
+            frame::encode_frame(&ids, &ts, &vals, |_| false, &mut s, &mut out).unwrap();
         }
         out
     }

@@ -605,22 +605,37 @@ fn write_i32(out: &mut Vec<u8>, n: i32) {
 
 /// Appends a value in export form: int32 as `-7i` (our choice, see the module docs), float32
 /// as the shortest round-tripping decimal in plain notation (`21.5`, `-0`, `16777216`),
-/// `NaN`, `+Inf`, `-Inf`. Every output parses back to the same value with [`parse_value`].
+/// `NaN`, `+Inf`, `-Inf`. Every int32 or float32 output parses back to the same value with
+/// [`parse_value`]. The 8-byte types (docs/FORMATS.md §11.6) are written exactly: int64 as
+/// `25276182528i`, float64 as the shortest decimal that reads back as the same f64, in the same
+/// notation; the line protocol reads those back with v1.4.0's types (int32, float32).
 pub fn write_value(out: &mut Vec<u8>, v: Value) {
     match v {
         Value::I32(n) => {
             write_i32(out, n);
             out.push(b'i');
         }
-        Value::F32(f) if f.is_nan() => out.extend_from_slice(b"NaN"),
-        Value::F32(f) if f.is_infinite() => {
-            out.extend_from_slice(if f > 0.0 { b"+Inf" } else { b"-Inf" })
+        Value::I64(n) => {
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            out.push(b'i');
         }
-        Value::F32(f) => {
-            use std::io::Write;
-            // Writing into a Vec cannot fail.
-            let _ = write!(out, "{f}");
-        }
+        Value::F32(f) => write_float(out, f64::from(f), f),
+        Value::F64(f) => write_float(out, f, f),
+    }
+}
+
+/// `NaN`, `+Inf`, `-Inf`, or `shortest`'s `Display` (shortest round trip for
+/// its own type, plain notation).
+#[inline]
+fn write_float(out: &mut Vec<u8>, f: f64, shortest: impl std::fmt::Display) {
+    if f.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if f.is_infinite() {
+        out.extend_from_slice(if f > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else {
+        use std::io::Write;
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{shortest}");
     }
 }
 

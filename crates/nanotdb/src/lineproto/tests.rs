@@ -392,8 +392,8 @@ fn reference_value_text(v: Value) -> String {
     write_value(&mut out, v);
     let s = String::from_utf8_lossy(&out).into_owned();
     match v {
-        Value::I32(_) => s.trim_end_matches('i').to_owned(),
-        Value::F32(_) => s,
+        Value::I32(_) | Value::I64(_) => s.trim_end_matches('i').to_owned(),
+        Value::F32(_) | Value::F64(_) => s,
     }
 }
 

@@ -35,7 +35,7 @@ fn load_raw(path: &Path) -> Series {
         for i in 0..dec.len() {
             out.entry(dec.id(i))
                 .or_default()
-                .push((dec.ts(i), dec.val(i)));
+                .push((dec.ts(i), dec.val(i) as u32));
         }
     }
     for v in out.values_mut() {

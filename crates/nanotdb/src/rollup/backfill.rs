@@ -266,6 +266,7 @@ fn rewrite_without(dir: &Path, drop_ids: &[MetricId], report: &mut BackfillRepor
             i64::MAX,
             &mut |fr| {
                 let (mut ids, mut tss, mut vals) = (Vec::new(), Vec::new(), Vec::new());
+                let mut wide = Vec::new();
                 for i in 0..fr.len() {
                     if drop.contains(&fr.id(i)) {
                         removed += 1;
@@ -273,10 +274,12 @@ fn rewrite_without(dir: &Path, drop_ids: &[MetricId], report: &mut BackfillRepor
                         ids.push(fr.id(i));
                         tss.push(fr.ts(i));
                         vals.push(fr.val(i));
+                        wide.push(fr.is_wide(i));
                     }
                 }
                 if !ids.is_empty()
-                    && let Err(e) = frame::encode_frame(&ids, &tss, &vals, &mut scratch, &mut out)
+                    && let Err(e) =
+                        frame::encode_frame(&ids, &tss, &vals, |i| wide[i], &mut scratch, &mut out)
                 {
                     err = Some(e);
                     return ControlFlow::Break(());

@@ -30,7 +30,7 @@
 use std::sync::Arc;
 
 use crate::aggregate::{Aggregator, Bucket};
-use crate::sample::{MetricId, ValueType};
+use crate::sample::{MetricId, Value, ValueType};
 
 use super::ExpandedJob;
 
@@ -117,7 +117,8 @@ struct Hot {
     max_key: i64,
     count: u64,
     nan_count: u64,
-    is_int: bool,
+    /// How the stored bits read as a number.
+    value_type: ValueType,
     /// An aggregate needs the values themselves.
     collect: bool,
 }
@@ -132,7 +133,7 @@ impl Hot {
             max_key: 0,
             count: 0,
             nan_count: 0,
-            is_int: value_type == ValueType::Int32,
+            value_type,
             collect,
         };
         h.clear();
@@ -167,12 +168,8 @@ impl Hot {
     /// Adds a value of the period being filled and returns it; `None` for
     /// NaN, which is only counted.
     #[inline(always)]
-    fn add(&mut self, bits: u32) -> Option<f64> {
-        let v = if self.is_int {
-            f64::from(bits as i32)
-        } else {
-            f64::from(f32::from_bits(bits))
-        };
+    fn add(&mut self, bits: u64) -> Option<f64> {
+        let v = Value::from_bits(self.value_type, bits).as_f64();
         if v.is_nan() {
             self.nan_count += 1;
             return None;
@@ -228,7 +225,7 @@ impl LiveJob {
     /// samples in non-decreasing order anyway; not tracking it keeps the
     /// writer's feed to one compare per bound.
     #[inline(always)]
-    fn push(&mut self, hot: &mut Hot, ts: i64, bits: u32) {
+    fn push(&mut self, hot: &mut Hot, ts: i64, bits: u64) {
         if hot.holds(ts) {
             self.add(hot, bits);
         } else {
@@ -239,7 +236,7 @@ impl LiveJob {
     /// Adds a sample of the period being filled (and its value, for the
     /// aggregates that need values, within the job's cap).
     #[inline(always)]
-    fn add(&mut self, hot: &mut Hot, bits: u32) {
+    fn add(&mut self, hot: &mut Hot, bits: u64) {
         if let Some(v) = hot.add(bits)
             && hot.collect
         {
@@ -251,7 +248,7 @@ impl LiveJob {
     }
 
     #[inline(never)]
-    fn push_slow(&mut self, hot: &mut Hot, ts: i64, bits: u32) {
+    fn push_slow(&mut self, hot: &mut Hot, ts: i64, bits: u64) {
         if self.broken || ts < self.from {
             return;
         }
@@ -453,7 +450,7 @@ impl LiveRollups {
     /// Feeds one stored sample (called by the write path, under the
     /// database lock, for every sample it stores).
     #[inline]
-    pub(crate) fn feed(&mut self, id: MetricId, t: i64, v: u32) {
+    pub(crate) fn feed(&mut self, id: MetricId, t: i64, v: u64) {
         // The usual case (one job for the metric, no values kept, the
         // sample in the period being filled) touches the metric's `fast`
         // entry and the job's `Hot` line only.
@@ -468,7 +465,7 @@ impl LiveRollups {
     }
 
     #[inline(never)]
-    fn feed_slow(&mut self, id: MetricId, t: i64, v: u32) {
+    fn feed_slow(&mut self, id: MetricId, t: i64, v: u64) {
         let Some(&(first, n)) = self.by_id.get(usize::from(id)) else {
             return;
         };
@@ -566,7 +563,7 @@ mod tests {
 
     fn feed(l: &mut LiveRollups, samples: &[(i64, f32)]) {
         for &(ts, v) in samples {
-            l.feed(3, ts, v.to_bits());
+            l.feed(3, ts, u64::from(v.to_bits()));
         }
     }
 
@@ -675,20 +672,24 @@ mod tests {
         // not open another.
         let mut l = live(Some(-1));
         for k in 0..=MAX_PERIODS_PER_JOB as i64 {
-            l.feed(3, k * H, 1.0f32.to_bits());
+            l.feed(3, k * H, u64::from(1.0f32.to_bits()));
         }
         assert!(!l.live[0].broken);
-        l.feed(3, (MAX_PERIODS_PER_JOB as i64 + 1) * H, 1.0f32.to_bits());
+        l.feed(
+            3,
+            (MAX_PERIODS_PER_JOB as i64 + 1) * H,
+            u64::from(1.0f32.to_bits()),
+        );
         assert!(closed(&l));
         assert_eq!(take(&mut l, 0, 2 * H), None);
         // Too many values (`median` keeps them), also in the period being
         // filled.
         let mut l = live(Some(-1));
         for i in 0..=MAX_VALUES_PER_JOB as i64 {
-            l.feed(3, i, 1.0f32.to_bits());
+            l.feed(3, i, u64::from(1.0f32.to_bits()));
         }
         assert!(closed(&l));
-        l.feed(3, 2 * H, 1.0f32.to_bits());
+        l.feed(3, 2 * H, u64::from(1.0f32.to_bits()));
         assert!(closed(&l));
         assert_eq!(take(&mut l, 0, 2 * H), None);
     }

@@ -37,7 +37,7 @@ pub(crate) struct SourceHook {
 }
 
 impl StoredSampleHook for SourceHook {
-    fn stored(&mut self, id: MetricId, ts: i64, bits: u32, now: i64) {
+    fn stored(&mut self, id: MetricId, ts: i64, bits: u64, now: i64) {
         // The trigger check first, so that feeding the accumulators is the
         // tail of the call (cheaper: this runs for every stored sample).
         if let Some(due) = &self.due

@@ -8,8 +8,9 @@
 //! ignores (docs/FORMATS.md §4.11): `0x01` a CRC-32 after the value, `0x02`
 //! the end of a write group (replay keeps a group only when its end made it
 //! to disk), `0x04` the id of a batch spanning databases (kept only when the
-//! root's commit log names it). A scan skips damaged stretches up to the
-//! next intact checksummed record and reports where and why.
+//! root's commit log names it), and `0x08` (W) 4 more value bytes after the
+//! value for the 8-byte types (docs/FORMATS.md §4.13). A scan skips damaged
+//! stretches up to the next intact checksummed record and reports where and why.
 //!
 //! - [`record`]: encoding and decoding one record;
 //! - [`reader`]: scanning a whole file ([`scan_wal`]);
@@ -25,7 +26,7 @@ mod writer;
 
 pub(crate) use commit::CommitLog;
 pub use reader::{WalDamage, WalScan, WalStop, WalStopReason, scan_wal, scan_wal_with};
-pub use record::{MAX_DELTA, NewMetric, RecordExt, WalEncoder, WalError, WalRecord};
+pub use record::{MAX_DELTA, NewMetric, RecordExt, WalEncoder, WalError, WalRecord, WalValue};
 pub(crate) use writer::WalWriter;
 
 #[cfg(test)]

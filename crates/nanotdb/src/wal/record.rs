@@ -1,7 +1,8 @@
 //! The record codec: one compact-v2 record per sample (docs/FORMATS.md §4.2–§4.3),
 //! with this implementation's extension in the flag bits v1.4.0 ignores
 //! (docs/FORMATS.md §4.11): a CRC-32 of the payload, the end of a write
-//! group, and the id of a batch spanning databases.
+//! group, the id of a batch spanning databases, and 4 more value bytes for
+//! the 8-byte value types (docs/FORMATS.md §4.13).
 
 use crate::varint;
 
@@ -16,8 +17,45 @@ pub(super) const FLAG_GROUP_END: u8 = 0x02;
 /// The group-ending record carries the 8-byte id of a batch spanning
 /// databases, committed only if the root's commit log names it.
 pub(super) const FLAG_BATCH_ID: u8 = 0x04;
-/// Flag bits v1.4.0 writes as 0; ours are the three above.
+/// The value is 8 bytes: its high 4 bytes follow the v1.4.0 value field
+/// (a float64 or int64 metric; requires [`FLAG_CHECKSUM`]).
+pub(super) const FLAG_WIDE: u8 = 0x08;
+/// Flag bits v1.4.0 writes as 0; ours are the four above.
 const FLAGS_EXTENSION: u8 = 0x3f;
+
+/// The value a record carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalValue {
+    /// The 4 bytes of an int32 or float32 value, as v1.4.0 writes them.
+    Narrow(u32),
+    /// The 8 bytes of a float64 or int64 value (flag W, docs/FORMATS.md §4.13).
+    Wide(u64),
+}
+
+impl WalValue {
+    /// The value for stored `bits` ([`crate::Value::to_bits`]) of a metric
+    /// whose type is `wide` or not.
+    pub fn new(bits: u64, wide: bool) -> WalValue {
+        if wide {
+            WalValue::Wide(bits)
+        } else {
+            WalValue::Narrow(bits as u32)
+        }
+    }
+
+    /// The stored bits ([`crate::Value::to_bits`]).
+    pub fn bits(self) -> u64 {
+        match self {
+            WalValue::Narrow(v) => u64::from(v),
+            WalValue::Wide(v) => v,
+        }
+    }
+
+    /// True for an 8-byte value.
+    pub fn is_wide(self) -> bool {
+        matches!(self, WalValue::Wide(_))
+    }
+}
 
 /// How a record extends the v1.4.0 layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -47,6 +85,9 @@ pub enum WalError {
     /// Empty metric name.
     #[error("empty metric name")]
     EmptyName,
+    /// An 8-byte value needs the checksummed record extension.
+    #[error("an 8-byte value cannot be written as a v1.4.0 record")]
+    WideWithoutChecksum,
 }
 
 /// Name and type carried by the first record of a metric.
@@ -54,7 +95,7 @@ pub enum WalError {
 pub struct NewMetric {
     /// Metric name (valid UTF-8; other bytes are a decode error).
     pub name: String,
-    /// Value type code (1 int32, 2 float32).
+    /// Value type code (1 int32, 2 float32, 3 float64, 4 int64).
     pub value_type: u8,
 }
 
@@ -65,8 +106,8 @@ pub struct WalRecord {
     pub metric_id: u16,
     /// Absolute timestamp.
     pub ts: i64,
-    /// The 4 value bytes as a little-endian u32 (the type is in the catalog).
-    pub value: u32,
+    /// The value bytes (the type is in the catalog).
+    pub value: WalValue,
     /// Present when the record introduces the metric.
     pub new_metric: Option<NewMetric>,
 }
@@ -110,6 +151,7 @@ impl WalEncoder {
         new_metric: Option<(&str, u8)>,
         out: &mut Vec<u8>,
     ) -> Result<(), WalError> {
+        let value = WalValue::Narrow(value);
         self.encode_ext(metric_id, ts, value, new_metric, RecordExt::Legacy, out)
     }
 
@@ -118,11 +160,14 @@ impl WalEncoder {
         &mut self,
         metric_id: u16,
         ts: i64,
-        value: u32,
+        value: WalValue,
         new_metric: Option<(&str, u8)>,
         ext: RecordExt,
         out: &mut Vec<u8>,
     ) -> Result<(), WalError> {
+        if value.is_wide() && ext == RecordExt::Legacy {
+            return Err(WalError::WideWithoutChecksum);
+        }
         if let Some((name, _)) = new_metric {
             if name.is_empty() {
                 return Err(WalError::EmptyName);
@@ -158,7 +203,13 @@ impl WalEncoder {
                 len += 4 + if batch.is_some() { 8 } else { 0 };
                 let end = if end { FLAG_GROUP_END } else { 0 };
                 let b = if batch.is_some() { FLAG_BATCH_ID } else { 0 };
-                (FLAG_CHECKSUM | end | b, batch)
+                let w = if value.is_wide() {
+                    len += 4;
+                    FLAG_WIDE
+                } else {
+                    0
+                };
+                (FLAG_CHECKSUM | end | b | w, batch)
             }
         };
         varint::encode(len as u64, out);
@@ -181,7 +232,11 @@ impl WalEncoder {
             out.extend_from_slice(name.as_bytes());
             out.push(vt);
         }
-        out.extend_from_slice(&value.to_le_bytes());
+        let bits = value.bits();
+        out.extend_from_slice(&(bits as u32).to_le_bytes());
+        if value.is_wide() {
+            out.extend_from_slice(&((bits >> 32) as u32).to_le_bytes());
+        }
         if ext_flags != 0 {
             if let Some(id) = batch {
                 out.extend_from_slice(&id.to_le_bytes());
@@ -277,8 +332,13 @@ pub(super) fn decode_payload(
             .to_string();
         let vt = *p.get(at).ok_or("missing value type")?;
         at += 1;
-        if vt != 1 && vt != 2 {
-            return Err(format!("invalid value type {vt}"));
+        let wide = match vt {
+            1 | 2 => false,
+            3 | 4 => true,
+            _ => return Err(format!("invalid value type {vt}")),
+        };
+        if wide != (flags & FLAG_WIDE != 0) {
+            return Err(format!("value type {vt} with flags {flags:#04x}"));
         }
         Some(NewMetric {
             name,
@@ -288,12 +348,22 @@ pub(super) fn decode_payload(
         None
     };
     let v = p.get(at..at + 4).ok_or("missing value bytes")?;
-    let value = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-    let group = group_of(flags, p, at + 4)?;
-    if !checked && p.len() != at + 4 {
+    let lo = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+    at += 4;
+    let value = if flags & FLAG_WIDE != 0 {
+        let v = p.get(at..at + 4).ok_or("missing high value bytes")?;
+        at += 4;
+        WalValue::Wide(
+            u64::from(lo) | u64::from(u32::from_le_bytes([v[0], v[1], v[2], v[3]])) << 32,
+        )
+    } else {
+        WalValue::Narrow(lo)
+    };
+    let group = group_of(flags, p, at)?;
+    if !checked && p.len() != at {
         return Err(format!(
             "{} bytes after the value of a record without checksum",
-            p.len() - at - 4
+            p.len() - at
         ));
     }
     if flags & FLAG_BASELINE != 0 {
@@ -317,7 +387,7 @@ fn at_after(flags: u8, p: &[u8]) -> usize {
     if flags & FLAG_NEW_METRIC != 0 {
         at += 2 + p.get(at).map_or(0, |&l| usize::from(l));
     }
-    at + 4
+    at + if flags & FLAG_WIDE != 0 { 8 } else { 4 }
 }
 
 /// The group fields of a record whose value ends at `end` in `p` (the

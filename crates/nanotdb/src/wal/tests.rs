@@ -1,6 +1,7 @@
 //! Tests of the record codec and the reader.
 
 use super::*;
+use crate::sample::ValueType;
 use proptest::prelude::*;
 
 const TS: i64 = 1_715_000_000_000_000_000;
@@ -30,7 +31,7 @@ fn spec_example_encodes_and_decodes() {
                 WalRecord {
                     metric_id: 1,
                     ts: TS,
-                    value: 42,
+                    value: WalValue::Narrow(42),
                     new_metric: Some(NewMetric {
                         name: "cpu".into(),
                         value_type: 1
@@ -42,7 +43,7 @@ fn spec_example_encodes_and_decodes() {
                 WalRecord {
                     metric_id: 1,
                     ts: TS + 1000,
-                    value: 43,
+                    value: WalValue::Narrow(43),
                     new_metric: None
                 }
             ),
@@ -143,13 +144,22 @@ fn decode_errors_stop_and_missing_baseline_is_skipped() {
     // Bad type byte in an N record stops the scan.
     let mut bad = Vec::new();
     WalEncoder::new()
-        .encode(1, 1, 0, Some(("x", 3)), &mut bad)
+        .encode(1, 1, 0, Some(("x", 5)), &mut bad)
         .unwrap();
     let s = scan_wal(&bad);
     assert!(s.records.is_empty());
     assert_eq!(
         s.stop.unwrap().reason,
-        WalStopReason::Decode("invalid value type 3".into())
+        WalStopReason::Decode("invalid value type 5".into())
+    );
+    // An 8-byte type (3, 4) needs its 8 value bytes (flag W).
+    let mut bad = Vec::new();
+    WalEncoder::new()
+        .encode(1, 1, 0, Some(("x", 3)), &mut bad)
+        .unwrap();
+    assert_eq!(
+        scan_wal(&bad).stop.unwrap().reason,
+        WalStopReason::Decode("value type 3 with flags 0xc0".into())
     );
     // Short payload.
     let s = scan_wal(&[0x02, 1, 2]);
@@ -200,7 +210,8 @@ fn reference_wal_decodes_and_re_encodes_identically() {
             .new_metric
             .as_ref()
             .map(|n| (n.name.as_str(), n.value_type));
-        e.encode(r.metric_id, r.ts, r.value, nm, &mut out).unwrap();
+        e.encode(r.metric_id, r.ts, r.value.bits() as u32, nm, &mut out)
+            .unwrap();
     }
     assert_eq!(out, bytes);
 }
@@ -221,7 +232,7 @@ proptest! {
         for ((_, r), (id, ts, v, name)) in s.records.iter().zip(&recs) {
             prop_assert_eq!(r.metric_id, *id);
             prop_assert_eq!(r.ts, *ts);
-            prop_assert_eq!(r.value, *v);
+            prop_assert_eq!(r.value, WalValue::Narrow(*v));
             prop_assert_eq!(r.new_metric.as_ref().map(|n| n.name.clone()), name.clone());
         }
     }
@@ -247,12 +258,12 @@ fn a_failed_write_leaves_the_wal_as_it_was() {
     let write = |w: &mut WalWriter, c: &mut DbCounters| {
         w.write_pending(FsyncPolicy::Always, u64::MAX, c, None)
     };
-    w.log(1, TS, 10, "a", 2).unwrap();
+    w.log(1, TS, 10, "a", ValueType::Float32).unwrap();
     write(&mut w, &mut c).unwrap();
     let good = std::fs::metadata(&path).unwrap().len();
     // A new metric and a jump past the delta range: a name and a new baseline.
     let later = TS + 100_000_000_000;
-    w.log(2, later, 20, "b", 1).unwrap();
+    w.log(2, later, 20, "b", ValueType::Int32).unwrap();
     w.fail_next_write_after = Some(5);
     let err = write(&mut w, &mut c).unwrap_err();
     assert!(matches!(err, crate::Error::Io { .. }), "{err}");
@@ -263,8 +274,8 @@ fn a_failed_write_leaves_the_wal_as_it_was() {
     );
     assert_eq!(w.len_with_pending(), good);
     // Room again.
-    w.log(2, later + 1, 30, "b", 1).unwrap();
-    w.log(1, TS + 1, 40, "a", 2).unwrap();
+    w.log(2, later + 1, 30, "b", ValueType::Int32).unwrap();
+    w.log(1, TS + 1, 40, "a", ValueType::Float32).unwrap();
     write(&mut w, &mut c).unwrap();
     let scan = scan_wal(&std::fs::read(&path).unwrap());
     assert_eq!(scan.stop, None);
@@ -276,7 +287,7 @@ fn a_failed_write_leaves_the_wal_as_it_was() {
             (
                 r.metric_id,
                 r.ts,
-                r.value,
+                r.value.bits() as u32,
                 r.new_metric.as_ref().map(|n| n.name.clone()),
             )
         })
@@ -346,7 +357,8 @@ fn checked_wal(n: usize, group: usize, batch: Option<u64>) -> (Vec<u8>, Vec<(u16
             batch: batch.filter(|_| end),
         };
         let v = (i as u32).wrapping_mul(2_654_435_761);
-        e.encode_ext(id, ts, v, nm, ext, &mut out).unwrap();
+        e.encode_ext(id, ts, WalValue::Narrow(v), nm, ext, &mut out)
+            .unwrap();
         samples.push((id, ts, v));
     }
     (out, samples)
@@ -355,7 +367,7 @@ fn checked_wal(n: usize, group: usize, batch: Option<u64>) -> (Vec<u8>, Vec<(u16
 fn triples(s: &WalScan) -> Vec<(u16, i64, u32)> {
     s.records
         .iter()
-        .map(|(_, r)| (r.metric_id, r.ts, r.value))
+        .map(|(_, r)| (r.metric_id, r.ts, r.value.bits() as u32))
         .collect()
 }
 
@@ -440,7 +452,7 @@ fn a_flipped_bit_loses_only_the_records_near_it_and_never_lies() {
                     .binary_search(off)
                     .expect("a record at a written offset");
                 assert_eq!(
-                    (r.metric_id, r.ts, r.value),
+                    (r.metric_id, r.ts, r.value.bits() as u32),
                     samples[i],
                     "flip {at}.{bit} changed record {i}"
                 );
@@ -473,4 +485,69 @@ fn a_cleared_checksum_flag_is_damage() {
     // The third record is relative to a baseline that cannot be trusted.
     assert_eq!(triples(&s), [samples[0]]);
     assert_eq!(s.skipped_missing_baseline, 1);
+}
+
+#[test]
+fn wide_records_layout_and_rules() {
+    let checked = RecordExt::Checked {
+        end: true,
+        batch: None,
+    };
+    let mut e = WalEncoder::new();
+    let mut out = Vec::new();
+    let v = 0x0123_4567_89ab_cdef_u64;
+    e.encode_ext(1, TS, WalValue::Wide(v), Some(("w", 4)), checked, &mut out)
+        .unwrap();
+    // 2 + 3 + 1 + 8 (B) + 1 + 1 + 1 (N) + 4 + 4 (W) + 4 (C) = 29.
+    assert_eq!(out[0], 29);
+    assert_eq!(out[6], 0x80 | 0x40 | 0x08 | 0x02 | 0x01);
+    assert_eq!(&out[18..26], &v.to_le_bytes());
+    let s = scan_wal(&out);
+    assert_eq!(s.stop, None);
+    assert_eq!(s.records[0].1.value, WalValue::Wide(v));
+    assert_eq!(s.records[0].1.new_metric.as_ref().unwrap().value_type, 4);
+    // v1.4.0's record format has no room for 8 bytes.
+    assert_eq!(
+        WalEncoder::new().encode_ext(
+            1,
+            TS,
+            WalValue::Wide(v),
+            None,
+            RecordExt::Legacy,
+            &mut Vec::new()
+        ),
+        Err(WalError::WideWithoutChecksum)
+    );
+    // A narrow type with flag W, and W without its 4 bytes, are damage.
+    let mut bad = Vec::new();
+    WalEncoder::new()
+        .encode_ext(1, TS, WalValue::Wide(v), Some(("w", 2)), checked, &mut bad)
+        .unwrap();
+    assert!(matches!(
+        scan_wal(&bad).stop.unwrap().reason,
+        WalStopReason::Decode(_)
+    ));
+}
+
+proptest! {
+    #[test]
+    fn wide_and_narrow_records_round_trip(recs in proptest::collection::vec(
+        (1u16..=u16::MAX, any::<i64>(), any::<u64>(), any::<bool>(), any::<bool>()), 1..200)) {
+        let mut e = WalEncoder::new();
+        let mut out = Vec::new();
+        let n = recs.len();
+        for (k, (id, ts, bits, wide, named)) in recs.iter().enumerate() {
+            let value = WalValue::new(*bits, *wide);
+            let nm = named.then_some(("m", if *wide { 3 } else { 2 }));
+            let ext = RecordExt::Checked { end: k + 1 == n, batch: None };
+            e.encode_ext(*id, *ts, value, nm, ext, &mut out).unwrap();
+        }
+        let s = scan_wal(&out);
+        prop_assert!(s.stop.is_none());
+        prop_assert_eq!(s.records.len(), n);
+        for ((_, r), (id, ts, bits, wide, _)) in s.records.iter().zip(&recs) {
+            prop_assert_eq!((r.metric_id, r.ts), (*id, *ts));
+            prop_assert_eq!(r.value, WalValue::new(*bits, *wide));
+        }
+    }
 }

@@ -15,11 +15,11 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::record::{RecordExt, WalEncoder, WalError};
+use super::record::{RecordExt, WalEncoder, WalError, WalValue};
 use crate::config::FsyncPolicy;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
-use crate::sample::MetricId;
+use crate::sample::{MetricId, ValueType};
 use crate::stats::DbCounters;
 use crate::time;
 
@@ -39,7 +39,7 @@ struct LastRecord {
     start: usize,
     id: MetricId,
     ts: i64,
-    bits: u32,
+    value: WalValue,
     name: Option<(String, u8)>,
     baseline_before: Option<i64>,
 }
@@ -120,16 +120,19 @@ impl WalWriter {
         self.size + self.pending.len() as u64
     }
 
-    /// Encodes one sample into the pending buffer; the metric's first record
-    /// since the last checkpoint carries `name` and its type code.
+    /// Encodes one sample (its stored `bits`) into the pending buffer; the
+    /// metric's first record since the last checkpoint carries `name` and
+    /// its type code.
     pub fn log(
         &mut self,
         id: MetricId,
         ts: i64,
-        bits: u32,
+        bits: u64,
         name: &str,
-        type_code: u8,
+        value_type: ValueType,
     ) -> Result<()> {
+        let type_code = value_type.code();
+        let value = WalValue::new(bits, value_type.is_wide());
         let new_metric = self.named.insert(id).then_some((name, type_code));
         if new_metric.is_some() {
             self.pending_named.push(id);
@@ -145,13 +148,13 @@ impl WalWriter {
         let start = self.pending.len();
         let baseline_before = self.enc.baseline();
         self.enc
-            .encode_ext(id, ts, bits, new_metric, OPEN, &mut self.pending)
+            .encode_ext(id, ts, value, new_metric, OPEN, &mut self.pending)
             .map_err(|source| self.encode_error(source))?;
         self.last = Some(LastRecord {
             start,
             id,
             ts,
-            bits,
+            value,
             name: new_metric.map(|(n, t)| (n.to_string(), t)),
             baseline_before,
         });
@@ -171,7 +174,7 @@ impl WalWriter {
         let name = l.name.as_ref().map(|(n, t)| (n.as_str(), *t));
         let ext = RecordExt::Checked { end: true, batch };
         self.enc
-            .encode_ext(l.id, l.ts, l.bits, name, ext, &mut self.pending)
+            .encode_ext(l.id, l.ts, l.value, name, ext, &mut self.pending)
             .map_err(|source| self.encode_error(source))
     }
 
@@ -328,23 +331,27 @@ impl WalWriter {
     }
 
     /// Replaces the file atomically with `samples` (id, ts, value bits), the
-    /// first record of each metric carrying the name `name_of` gives.
+    /// first record of each metric carrying the name and type `meta_of`
+    /// gives (which also says whether the value is 8 bytes wide).
     pub fn rewrite<'a>(
         &mut self,
-        samples: impl Iterator<Item = (MetricId, i64, u32)>,
-        name_of: impl Fn(MetricId) -> Option<(&'a str, u8)>,
+        samples: impl Iterator<Item = (MetricId, i64, u64)>,
+        meta_of: impl Fn(MetricId) -> Option<(&'a str, ValueType)>,
     ) -> Result<()> {
         let mut enc = WalEncoder::new();
         let mut named = HashSet::new();
         let mut buf = Vec::new();
         let mut samples = samples.peekable();
         while let Some((id, ts, bits)) = samples.next() {
-            let name = if named.insert(id) { name_of(id) } else { None };
+            let meta = meta_of(id);
+            let wide = meta.is_some_and(|(_, t)| t.is_wide());
+            let first = named.insert(id);
+            let name = meta.filter(|_| first).map(|(n, t)| (n, t.code()));
             let ext = RecordExt::Checked {
                 end: samples.peek().is_none(),
                 batch: None,
             };
-            enc.encode_ext(id, ts, bits, name, ext, &mut buf)
+            enc.encode_ext(id, ts, WalValue::new(bits, wide), name, ext, &mut buf)
                 .map_err(|source| self.encode_error(source))?;
         }
         fsutil::write_atomic(&self.path, &buf)?;

@@ -182,6 +182,17 @@ pub async fn overview(State(st): State<SharedState>, p: Params) -> ApiResult {
 
 /// Go `%g` formatting of a float32 sample (`1e+06`, `0.5`, `NaN`, `+Inf`).
 pub fn go_g(f: f32) -> String {
+    g_format(f64::from(f), format!("{f:e}"), || format!("{f}"))
+}
+
+/// [`go_g`] for a float64 value: shortest f64 digits.
+pub fn go_g64(f: f64) -> String {
+    g_format(f, format!("{f:e}"), || format!("{f}"))
+}
+
+/// The `%g` choice for `f`, from its shortest scientific form `sci` and its
+/// plain form.
+fn g_format(f: f64, sci: String, plain: impl FnOnce() -> String) -> String {
     if f.is_nan() {
         return "NaN".into();
     }
@@ -191,14 +202,13 @@ pub fn go_g(f: f32) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.into();
     }
-    let sci = format!("{f:e}");
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     if !(-4..6).contains(&exp) {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mant}e{sign}{:02}", exp.unsigned_abs())
     } else {
-        format!("{f}")
+        plain()
     }
 }
 
@@ -218,7 +228,9 @@ pub async fn database(State(st): State<SharedState>, p: Params) -> ApiResult {
                 item["last_timestamp_ns"] = json!(s.ts);
                 item["last_value"] = json!(match s.value {
                     Value::F32(f) => go_g(f),
+                    Value::F64(f) => go_g64(f),
                     Value::I32(i) => i.to_string(),
+                    Value::I64(i) => i.to_string(),
                 });
             }
             list.push(item);
