@@ -9,7 +9,9 @@
 //!   `node_cpu_seconds_total{cpu="0",mode="idle"}`. Label values keep the
 //!   exposition escapes (`\\`, `\"`, `\n`); any other whitespace or control
 //!   character is written `\u{XXXX}` so the name never contains whitespace;
-//! * value: float32 (NaN and ±Inf included); finite values beyond the float32
+//! * value: float64 (NaN and ±Inf included); the route stores it as float64,
+//!   or as float32 into a metric that already has that type (one written by
+//!   v1.4.0 or an earlier version), where finite values beyond the float32
 //!   range are rejected;
 //! * timestamp: milliseconds since the epoch, converted to nanoseconds; without
 //!   one, the time the request was received.
@@ -29,8 +31,8 @@ pub struct PromSample {
     pub metric: String,
     /// Timestamp in ns.
     pub ts: i64,
-    /// Value (float32).
-    pub value: f32,
+    /// Value.
+    pub value: f64,
 }
 
 /// Parses a whole body; returns the samples and every bad line with its reason.
@@ -147,7 +149,7 @@ impl<'a> Cursor<'a> {
     }
 }
 
-type Parsed = (String, String, i64, f32);
+type Parsed = (String, String, i64, f64);
 
 fn parse_line(line: &str, db_param: Option<&str>, now_ns: i64) -> Result<Parsed, String> {
     let mut c = Cursor { s: line, pos: 0 };
@@ -222,7 +224,7 @@ fn parse_line(line: &str, db_param: Option<&str>, now_ns: i64) -> Result<Parsed,
     Ok((db, metric_name(name, &labels), ts, value))
 }
 
-fn parse_value(tok: &str) -> Result<f32, String> {
+fn parse_value(tok: &str) -> Result<f64, String> {
     let v: f64 = match tok {
         "NaN" | "nan" => f64::NAN,
         "+Inf" | "Inf" | "+inf" | "inf" => f64::INFINITY,
@@ -233,11 +235,7 @@ fn parse_value(tok: &str) -> Result<f32, String> {
             .filter(|v| v.is_finite())
             .ok_or_else(|| format!("invalid value {t:?}"))?,
     };
-    let f = v as f32;
-    if v.is_finite() && !f.is_finite() {
-        return Err(format!("value {tok} out of float32 range"));
-    }
-    Ok(f)
+    Ok(v)
 }
 
 /// `name` or `name{k="v",…}` with the labels as given (already sorted).
@@ -291,20 +289,20 @@ x{path=\"/a b\",q=\"say \\\"hi\\\"\\n\"} +Inf\n";
         );
         assert_eq!(s[0].line, 3);
         assert_eq!(s[0].ts, 7);
-        assert_eq!(s[0].value, 12345.67f32);
+        assert_eq!(s[0].value, 12345.67);
         assert_eq!(s[1].ts, 1_767_225_600_000_000_000);
         assert!(s[2].value.is_nan());
         assert_eq!(
             s[3].metric,
             "x{path=\"/a\\u{0020}b\",q=\"say \\\"hi\\\"\\n\"}".replace("say ", "say\\u{0020}")
         );
-        assert_eq!(s[3].value, f32::INFINITY);
+        assert_eq!(s[3].value, f64::INFINITY);
     }
 
     #[test]
     fn db_label_and_errors() {
         let (s, e) = parse_body(
-            "up{db=\"edge\",job=\"n\"} 1\nup 1\nbad{ 1\nup 1e999\nup 1 x\n",
+            "up{db=\"edge\",job=\"n\"} 1\nup 1\nbad{ 1\nup 1e999x\nup 1 x\n",
             None,
             0,
         );
@@ -313,7 +311,7 @@ x{path=\"/a b\",q=\"say \\\"hi\\\"\\n\"} +Inf\n";
         assert_eq!(s[0].metric, "up{job=\"n\"}");
         let lines: Vec<u64> = e.iter().map(|x| x.0).collect();
         assert_eq!(lines, vec![2, 3, 4, 5]);
-        assert!(parse_value("1e39").is_err());
-        assert_eq!(parse_value("-Inf").unwrap(), f32::NEG_INFINITY);
+        assert_eq!(parse_value("1e39"), Ok(1e39));
+        assert_eq!(parse_value("-Inf").unwrap(), f64::NEG_INFINITY);
     }
 }

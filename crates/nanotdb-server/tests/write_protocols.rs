@@ -102,8 +102,8 @@ fn remote_write_stores_labelled_series_in_their_databases() {
     assert_eq!(
         cpu,
         [
-            (T0_MS * 1_000_000, Value::F32(1234.5)),
-            ((T0_MS + 1000) * 1_000_000, Value::F32(1235.5))
+            (T0_MS * 1_000_000, Value::F64(1234.5)),
+            ((T0_MS + 1000) * 1_000_000, Value::F64(1235.5))
         ]
     );
     // `?db=` puts everything into one database; the same path under /prometheus.
@@ -111,7 +111,7 @@ fn remote_write_stores_labelled_series_in_their_databases() {
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(
         samples(&s, "one", "node_load1{instance=\"localhost:9100\"}"),
-        [(T0_MS * 1_000_000, Value::F32(0.25))]
+        [(T0_MS * 1_000_000, Value::F64(0.25))]
     );
 }
 
@@ -179,8 +179,8 @@ fn influx_v1_and_v2_writes_as_telegraf_and_the_client_libraries_send_them() {
     let s = TestServer::start();
     assert_eq!(s.get("/ping").status, 204);
     // Telegraf: 1.x API, precision s, gzip.
-    let body = b"cpu,cpu=cpu-total,host=h usage_idle=98.5,usage_user=1.25 1767225600\n\
-                 mem,host=h used=4096i,ok=true 1767225600\n";
+    let body = b"cpu,cpu=cpu-total,host=h usage_idle=98.5,usage_user=0.1 1767225600\n\
+                 mem,host=h used=25276182528i,ok=true,free=9223372036854775807u 1767225600\n";
     let r = s.post_h(
         "/write?db=tele&precision=s",
         &[("Content-Encoding", "gzip")],
@@ -190,16 +190,32 @@ fn influx_v1_and_v2_writes_as_telegraf_and_the_client_libraries_send_them() {
     let ts = 1_767_225_600 * 1_000_000_000;
     assert_eq!(
         samples(&s, "tele", "cpu_usage_idle{cpu=\"cpu-total\",host=\"h\"}"),
-        [(ts, Value::F32(98.5))]
+        [(ts, Value::F64(98.5))]
+    );
+    // Exact: float64 and int64, not float32 (0.1 and 25276182528 would change).
+    assert_eq!(
+        samples(&s, "tele", "cpu_usage_user{cpu=\"cpu-total\",host=\"h\"}"),
+        [(ts, Value::F64(0.1))]
     );
     assert_eq!(
         samples(&s, "tele", "mem_used{host=\"h\"}"),
-        [(ts, Value::F32(4096.0))]
+        [(ts, Value::I64(25_276_182_528))]
+    );
+    assert_eq!(
+        samples(&s, "tele", "mem_free{host=\"h\"}"),
+        [(ts, Value::I64(i64::MAX))]
     );
     assert_eq!(
         samples(&s, "tele", "mem_ok{host=\"h\"}"),
-        [(ts, Value::F32(1.0))]
+        [(ts, Value::I64(1))]
     );
+    // An unsigned value beyond int64 is refused, not rounded.
+    let r = s.post(
+        "/write?db=tele",
+        b"big v=9223372036854775808u 1767225600000000000",
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("does not fit int64"), "{}", r.text());
     // influxdb-client: 2.x API, bucket, org, precision ms.
     let r = s.post(
         "/api/v2/write?org=o&bucket=b2&precision=ms",
@@ -208,7 +224,7 @@ fn influx_v1_and_v2_writes_as_telegraf_and_the_client_libraries_send_them() {
     assert_eq!(r.status, 204, "{}", r.text());
     assert_eq!(
         samples(&s, "b2", "weather_temp{station=\"s1\"}"),
-        [(1_767_225_600_123_000_000, Value::F32(-3.5))]
+        [(1_767_225_600_123_000_000, Value::F64(-3.5))]
     );
 }
 

@@ -374,7 +374,10 @@ fn read_all(engine: &Engine) -> Result<Vec<(usize, i64, i32)>, String> {
         let r = engine.query_range(DB, &metric_name(m), i64::MIN, i64::MAX, 1, |s| {
             let v = match s.value {
                 Value::I32(v) => v,
-                Value::F32(f) => f as i32 ^ i32::MIN, // never a scenario id
+                // Never a scenario id: the scenario writes int32 only.
+                Value::F32(f) => f as i32 ^ i32::MIN,
+                Value::F64(f) => f as i32 ^ i32::MIN,
+                Value::I64(n) => n as i32 ^ i32::MIN,
             };
             out.push((m, s.ts, v));
             ControlFlow::Continue(())

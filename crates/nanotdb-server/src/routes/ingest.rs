@@ -331,6 +331,22 @@ fn finish(st: &SharedState, res: Result<u64, ApiError>) -> ApiResult {
     }
 }
 
+/// The value a Prometheus sample is stored as: float64, or float32 into a
+/// metric that already has that type (written by v1.4.0 or an earlier
+/// version), so old series keep working.
+fn prom_value(v: f64, existing: Option<nanotdb::ValueType>) -> Result<Value, String> {
+    if existing != Some(nanotdb::ValueType::Float32) {
+        return Ok(Value::F64(v));
+    }
+    let f = v as f32;
+    if v.is_finite() && !f.is_finite() {
+        return Err(format!(
+            "value {v} out of float32 range (the metric is float32)"
+        ));
+    }
+    Ok(Value::F32(f))
+}
+
 /// `POST /api/v1/import/prometheus[?db=NAME]`.
 pub async fn import_prometheus(State(st): State<SharedState>, req: Request) -> ApiResult {
     let db = db_param(req.uri())?;
@@ -352,19 +368,30 @@ pub async fn import_prometheus(State(st): State<SharedState>, req: Request) -> A
                 }
             }
         }
-        let parsed = ParsedBody {
-            samples: samples
-                .iter()
-                .map(|s| WriteSample {
-                    db: &s.db,
-                    metric: &s.metric,
-                    ts: s.ts,
-                    value: Value::F32(s.value),
-                })
-                .collect(),
-            lines: samples.iter().map(|s| s.line).collect(),
+        let mut out = ParsedBody {
+            samples: Vec::with_capacity(samples.len()),
+            lines: Vec::with_capacity(samples.len()),
             bad,
         };
+        let mut types = std::collections::HashMap::new();
+        for s in &samples {
+            let vt = *types
+                .entry((s.db.as_str(), s.metric.as_str()))
+                .or_insert_with(|| st2.engine.metric_type(&s.db, &s.metric).ok().flatten());
+            match prom_value(s.value, vt) {
+                Ok(value) => {
+                    out.samples.push(WriteSample {
+                        db: &s.db,
+                        metric: &s.metric,
+                        ts: s.ts,
+                        value,
+                    });
+                    out.lines.push(s.line);
+                }
+                Err(e) => out.bad.push((s.line, e)),
+            }
+        }
+        let parsed = out;
         write_all_or_nothing(&st2.engine, parsed)
     })
     .await?;

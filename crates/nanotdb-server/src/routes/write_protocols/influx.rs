@@ -133,6 +133,7 @@ async fn handle(st: SharedState, req: Request, api: Api) -> Response {
         };
         let default_db = st2.engine.config().ingest.default_db.clone();
         let mut batch = Batch::default();
+        // Lines refused after parsing (database name, value range).
         let mut bad_db = Vec::new();
         let errors = influx::parse_each(body, &opts, nanotdb::time::now_ns(), |s| {
             let name = db.as_deref().or(s.db).unwrap_or(&default_db);
@@ -142,7 +143,10 @@ async fn handle(st: SharedState, req: Request, api: Api) -> Response {
             }
             let dbi = batch.db_index(name);
             let key = batch.series(s.series);
-            batch.push(dbi, key, s.timestamp_ns, value_of(s.value));
+            match value_of(s.value) {
+                Ok(v) => batch.push(dbi, key, s.timestamp_ns, v),
+                Err(e) => bad_db.push(format!("line {}: {e}", s.line)),
+            }
         });
         if errors.is_empty() && bad_db.is_empty() && batch.is_empty() {
             return Err(Box::new(error(

@@ -118,14 +118,16 @@ impl Outcome {
     }
 }
 
-/// The engine value of a protocol number. Until the engine stores 64-bit
-/// types, every protocol number is stored as float32 (one type per series,
-/// whatever form its values arrive in).
-pub(crate) fn value_of(n: Number) -> Value {
+/// The engine value of a protocol number, without loss: floats as float64,
+/// integers (signed or unsigned) as int64. An unsigned value beyond int64
+/// is refused rather than rounded.
+pub(crate) fn value_of(n: Number) -> Result<Value, String> {
     match n {
-        Number::F64(v) => Value::F32(v as f32),
-        Number::I64(v) => Value::F32(v as f32),
-        Number::U64(v) => Value::F32(v as f32),
+        Number::F64(v) => Ok(Value::F64(v)),
+        Number::I64(v) => Ok(Value::I64(v)),
+        Number::U64(v) => i64::try_from(v)
+            .map(Value::I64)
+            .map_err(|_| format!("unsigned value {v} does not fit int64")),
     }
 }
 

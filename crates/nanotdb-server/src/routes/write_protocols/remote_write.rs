@@ -17,9 +17,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use nanotdb_protocols::remote_write::{self, Limits};
 
-use nanotdb_protocols::influx::Number;
+use nanotdb::Value;
 
-use super::{Batch, Outcome, value_of};
+use super::{Batch, Outcome};
 use crate::params::db_param;
 use crate::{SharedState, blocking, limits};
 
@@ -94,7 +94,7 @@ async fn handle(st: SharedState, req: Request) -> Result<Response, Response> {
             let key = batch.series(&series.key.canonical());
             for &(ms, v) in &series.samples {
                 match ms.checked_mul(1_000_000) {
-                    Some(ts) => batch.push(dbi, key, ts, value_of(Number::F64(v))),
+                    Some(ts) => batch.push(dbi, key, ts, Value::F64(v)),
                     None => {
                         batch.refused_samples += 1;
                         batch.refused.push(format!(
