@@ -23,7 +23,8 @@
 //! `NANOTDB_LONG_TESTS=1 cargo test -p nanocli --test corruption_sweep`
 //! runs 5,000 (`NANOTDB_SWEEP_CASES=N` sets any count). A failing case is
 //! reproduced alone with `NANOTDB_SWEEP_CASE=<case number>` (the seed is
-//! fixed; `NANOTDB_SWEEP_SEED` changes it).
+//! fixed; `NANOTDB_SWEEP_SEED` changes it); `NANOTDB_SWEEP_VERBOSE=1` prints
+//! every case's steps with their exit codes and warnings (with `--nocapture`).
 
 mod sweep;
 
