@@ -65,7 +65,7 @@ fn load_names(root: &Path, db: &str) -> Names {
     out
 }
 
-fn line(db: &str, names: &[Option<(String, ValueType)>], id: u16, ts: i64, bits: u32) -> String {
+fn line(db: &str, names: &[Option<(String, ValueType)>], id: u16, ts: i64, bits: u64) -> String {
     let (name, vt) = names
         .get(usize::from(id))
         .and_then(|n| n.as_ref())
@@ -136,7 +136,7 @@ fn wal_records(db: &str, names: &[Option<(String, ValueType)>], clean: &[u8]) ->
         let checked = flags & 0x01 != 0;
         out.push(Rec {
             end: p + len,
-            line: line(db, names, r.metric_id, r.ts, r.value),
+            line: line(db, names, r.metric_id, r.ts, r.value.bits()),
             ends_group: !checked || flags & 0x02 != 0,
             batch: (flags & 0x04 != 0)
                 .then(|| u64::from_le_bytes(payload[len - 12..len - 4].try_into().unwrap())),
