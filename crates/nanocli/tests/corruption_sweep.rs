@@ -36,24 +36,13 @@ const SEED: u64 = 0x5EED_0019_C0DE_0001;
 /// the sweep fails on any other failing case, prints the ones that pass
 /// now, and `known_defects_are_fixed` fails while any remains.
 const KNOWN_DEFECTS: &[usize] = &[
-    // D1: a damaged `raw-<p>.dat` beside an intact metric file: the metric
-    // file is dropped ("does not match the raw files") and the raw file is
-    // read up to its damage without a word: samples lost silently.
-    11, 21, 51, 61, 81, 141, 181,
-    // D2: a checkpoint not on its job's interval boundary is trusted: the
-    // next pass writes aggregates over shifted windows (wrong samples).
-    18, 78, 118, 188, 198, 248,
-    // D3: a frame failing its CRC in the middle of a data file fails every
-    // export and query of the database (and a read-write open does not
-    // repair it): the WAL's intact samples are never returned.
-    20, 50, 200, 230,
-    // D4: bytes inside a data file under a metric file that parse as frame
-    // headers: the coverage plan re-reads frames the metric file holds
-    // (duplicates printed), then the read fails; nothing repairs it.
-    120, 210, 240,
-    // D5: a copy of intact write groups spliced into our WAL after damage
-    // is replayed twice (duplicates, with a warning about the damage).
-    213,
+    // Empty: the five defects the sweep found (D1 a damaged raw file beside
+    // an intact metric file lost samples silently; D2 a checkpoint off its
+    // interval grid shifted rollup windows; D3 one damaged frame failed
+    // every read; D4 damage under a metric file made the coverage plan read
+    // frames twice; D5 WAL groups copied over damage were replayed twice)
+    // are fixed. A case that fails because of a defect found later goes here,
+    // with a comment, until it is fixed.
 ];
 
 fn env_usize(name: &str) -> Option<usize> {
@@ -126,9 +115,9 @@ fn corruption_sweep() {
     }
 }
 
-/// The known defects, run strictly: fails until every one is fixed.
+/// The known defects, run strictly: fails until every one is fixed (and
+/// runs nothing while the list is empty).
 #[test]
-#[ignore = "defect: the cases in KNOWN_DEFECTS (see the report printed by corruption_sweep)"]
 fn known_defects_are_fixed() {
     let report = sweep::sweep(SEED, KNOWN_DEFECTS, threads());
     print_failures(&report.failures);

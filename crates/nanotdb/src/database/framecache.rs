@@ -93,6 +93,17 @@ fn frames_upto(
         let more = datafile::scan_file_range(file, walked, len).at(path)?;
         frames.extend(more.frames);
         let end = frames.last().map_or(0, |f| f.offset + f.header.frame_len());
+        if end < len {
+            // Only damage stops the walk short of what the file should
+            // hold (a raw file is read to its end; a data file's length is
+            // its intact frames').
+            tracing::warn!(
+                file = %path.display(),
+                offset = end,
+                "frames from this offset on are unreadable (damaged); {} bytes skipped",
+                len - end
+            );
+        }
         if let Some(c) = cache {
             c.lock()
                 .scans
@@ -132,7 +143,22 @@ pub(crate) fn read_file_frames(
             Some(fr) => fr,
             None => {
                 let mut d = DecodedFrame::default();
-                super::read_frame_at(&file, path, fi, &mut block, &mut d)?;
+                match super::read_frame_at(&file, path, fi, &mut block, &mut d) {
+                    Ok(()) => {}
+                    // One damaged frame costs its own samples, not the
+                    // query: the others (and the open pages) are still
+                    // returned. It is remembered as empty, so the warning
+                    // is not repeated by every query.
+                    Err(Error::Corrupt { offset, reason, .. }) => {
+                        tracing::warn!(
+                            file = %path.display(),
+                            offset,
+                            "damaged frame skipped ({reason})"
+                        );
+                        d = DecodedFrame::default();
+                    }
+                    Err(e) => return Err(e),
+                }
                 let d = Arc::new(d);
                 if let Some(c) = cache {
                     c.insert(fkey, d.clone());

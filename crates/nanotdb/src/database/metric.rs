@@ -216,7 +216,7 @@ impl Database {
                 }
             }
             match (found, &view.raw) {
-                (Some(off), _) => Plan::MetricThenDataFrom(off),
+                (Some(off), _) => self.checked_data_offset(mf, view, off)?,
                 (None, None) => match short {
                     // The data file kept beside its metric file lost frames
                     // at its end: what is left is all in the metric file.
@@ -227,15 +227,45 @@ impl Database {
                         );
                         Plan::MetricThenDataFrom(len)
                     }
-                    // delete action, then new samples: the data file is new.
-                    _ => Plan::MetricThenDataFrom(0),
+                    // delete action, then new samples: the data file is new
+                    // (checked: damage can make the counts mislead).
+                    _ => self.checked_data_offset(mf, view, 0)?,
                 },
-                (None, Some(_)) => {
-                    tracing::warn!(
-                        file = %mpath.display(),
-                        "metric file does not match the raw files beside it; reading the raw files"
-                    );
-                    Plan::RawOnly
+                (None, Some((rp, rlen))) => {
+                    // The raw file holds fewer samples than the metric file
+                    // built from it: cut short or damaged (the metric file
+                    // holds all of it), unless its first frame is not in the
+                    // metric file at all (then the metric file is foreign).
+                    let scan = datafile::scan_file(rp, false).at(rp)?;
+                    let first = scan
+                        .frames
+                        .first()
+                        .filter(|f| f.offset + f.header.frame_len() <= *rlen);
+                    let lost = match first {
+                        None => true,
+                        Some(f) => Self::frame_is_in(mf, rp, f)?,
+                    };
+                    if lost {
+                        let good = scan
+                            .frames
+                            .iter()
+                            .map(|f| f.offset + f.header.frame_len())
+                            .filter(|end| end <= rlen)
+                            .max()
+                            .unwrap_or(0);
+                        tracing::warn!(
+                            file = %rp.display(),
+                            offset = good,
+                            "raw file holds fewer samples than its metric file ({raw_records} of {points}): damaged or cut short after {good} bytes; reading the metric file"
+                        );
+                        Plan::MetricThenDataFrom(0)
+                    } else {
+                        tracing::warn!(
+                            file = %mpath.display(),
+                            "metric file does not match the raw files beside it; reading the raw files"
+                        );
+                        Plan::RawOnly
+                    }
                 }
             }
         };
@@ -244,6 +274,36 @@ impl Database {
             e.plan = Some((raw_len, plan));
         }
         Ok(plan)
+    }
+
+    /// The plan "metric file, then the data file from `off`" — unless the
+    /// data file's frame at `off` is already in the metric file: damage
+    /// made the frame walk miscount, and reading from there would return
+    /// samples twice; then only the metric file is read (with a warning).
+    fn checked_data_offset(&self, mf: &MetricFile, view: &PartitionView, off: u64) -> Result<Plan> {
+        let Some((p, len)) = &view.data else {
+            return Ok(Plan::MetricThenDataFrom(off));
+        };
+        if off >= *len {
+            return Ok(Plan::MetricThenDataFrom(off));
+        }
+        // Usually no frame (or a few written since the build) follows `off`.
+        let scan = datafile::scan_file(p, false).at(p)?;
+        for fi in scan
+            .frames
+            .iter()
+            .filter(|f| f.offset >= off && f.offset + f.header.frame_len() <= *len)
+        {
+            if Self::frame_is_in(mf, p, fi)? {
+                tracing::warn!(
+                    file = %p.display(),
+                    offset = fi.offset,
+                    "data file's frames do not follow its metric file (damaged?); reading the metric file only"
+                );
+                return Ok(Plan::MetricThenDataFrom(*len));
+            }
+        }
+        Ok(Plan::MetricThenDataFrom(off))
     }
 
     /// Whether the first sample of the data-file frame `fi` is in the metric

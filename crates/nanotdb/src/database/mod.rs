@@ -425,7 +425,7 @@ impl Database {
         let mut keys: Vec<(i64, String)> = st
             .files
             .iter()
-            .filter(|(_, f)| f.data_len.is_some() || f.raw_len.is_some())
+            .filter(|(_, f)| f.data_len.is_some() || f.raw_len.is_some() || f.metric)
             .filter_map(|(k, _)| time::parse_partition_key(k).map(|(_, s, _)| (s, k.clone())))
             .collect();
         keys.sort();
@@ -481,8 +481,61 @@ impl Database {
                     }
                 }
             }
+            // Metrics the raw files do not have (a `delete` action, or a
+            // damaged raw file): their newest sample is in the metric file.
+            if files.metric && found.len() < wanted {
+                self.last_from_metric_file(st, key, &mut found, &mut budget);
+                if found.len() >= wanted {
+                    break;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Seeds the last values of the metrics in partition `key`'s metric file
+    /// that are not in `found` yet (reading those metrics whole, within
+    /// `budget` compressed bytes).
+    fn last_from_metric_file(
+        &self,
+        st: &mut DbState,
+        key: &str,
+        found: &mut HashSet<MetricId>,
+        budget: &mut u64,
+    ) {
+        let path = self.metric_path(key);
+        let mf = match crate::metricfile::MetricFile::open(&path) {
+            Ok(mf) => mf,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), "deriving last values: {e}");
+                return;
+            }
+        };
+        let cost = mf.summary().payload_bytes();
+        if *budget < cost {
+            return;
+        }
+        *budget -= cost;
+        for id in mf.metrics() {
+            if found.contains(&id) {
+                continue;
+            }
+            let mut newest: Option<(i64, u32)> = None;
+            let read = mf.read_metric(id, i64::MIN, i64::MAX, &mut |ts, v| {
+                if newest.is_none_or(|(t, _)| ts >= t) {
+                    newest = Some((ts, v));
+                }
+                std::ops::ControlFlow::Continue(())
+            });
+            if let Err(e) = read {
+                tracing::warn!(file = %path.display(), "deriving last values: {e}");
+                continue;
+            }
+            if let Some((ts, v)) = newest {
+                found.insert(id);
+                set_last(&mut st.last, id, ts, u64::from(v));
+            }
+        }
     }
     // --------------------------------------------------------------- ingest
 

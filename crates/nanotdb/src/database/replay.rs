@@ -241,6 +241,13 @@ fn report_scan(path: &Path, scan: &wal::WalScan) {
             scan.skipped_missing_baseline
         );
     }
+    if scan.discarded_duplicates > 0 {
+        tracing::warn!(
+            file = %path.display(),
+            "{} WAL records repeating an earlier one in the damaged file dropped (each is replayed once)",
+            scan.discarded_duplicates
+        );
+    }
     if scan.discarded_torn > 0 {
         tracing::info!(
             file = %path.display(),

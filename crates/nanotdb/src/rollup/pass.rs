@@ -202,8 +202,11 @@ fn plan_runs(
         let Some(last_ts) = lasts.get(i).copied().flatten() else {
             continue;
         };
-        let start = match cps.get(&job.key) {
-            Some(&v) if v != 0 => v,
+        let start = match cps
+            .get(&job.key)
+            .map(|&v| aligned_checkpoint(&job.key, v, iv))
+        {
+            Some(v) if v != 0 => v,
             _ => match firsts.get(&job.source_metric) {
                 Some(&t) => floor_to(t, iv),
                 None => continue,
@@ -704,4 +707,21 @@ fn collect_row(
     if !*skip_group {
         rows.push((row.index, row.start + offset, row.value as f32));
     }
+}
+
+/// A checkpoint is the end of a period, so a multiple of the interval; one
+/// that is not (a damaged log, or a job whose interval was changed) would
+/// make every later period straddle the grid. It is rounded down: the
+/// period holding it is computed again, and outputs not newer than what the
+/// destination holds are skipped, so nothing is written twice.
+fn aligned_checkpoint(key: &str, v: i64, iv: i64) -> i64 {
+    let aligned = floor_to(v, iv);
+    if aligned != v {
+        tracing::warn!(
+            job = key,
+            checkpoint = v,
+            "rollup checkpoint is not on a period boundary (damaged log, or the interval changed): continuing from {aligned}"
+        );
+    }
+    aligned
 }

@@ -89,6 +89,9 @@ pub struct WalScan {
     /// The file holds checksummed records (written by this implementation):
     /// records without a checksum in it are damage.
     pub checked: bool,
+    /// Records of a file with damage that repeat an earlier record's metric,
+    /// timestamp and value (a stretch copied over the file), dropped.
+    pub discarded_duplicates: usize,
 }
 
 /// Decodes records from the start of `bytes` (see [`scan_wal_with`]),
@@ -138,6 +141,13 @@ pub fn scan_wal_with(bytes: &[u8], committed: &dyn Fn(u64) -> bool) -> WalScan {
                     len: (at - off) as u64,
                     reason,
                 });
+                // The intact records of a group the damage cut are kept on
+                // their own (they were written whole before the file was
+                // damaged); what follows starts a new group.
+                if open_len > 0 {
+                    scan.records.append(&mut open);
+                    open_len = 0;
+                }
                 baseline = None;
                 off = at;
                 continue;
@@ -179,7 +189,24 @@ pub fn scan_wal_with(bytes: &[u8], committed: &dyn Fn(u64) -> bool) -> WalScan {
     if open_len > 0 {
         scan.discarded_torn += open.len();
     }
+    if !scan.damage.is_empty() {
+        drop_copied_records(&mut scan);
+    }
     scan
+}
+
+/// In a damaged file, a record that decodes to the same metric, timestamp
+/// and value as an earlier one is a copy of it (a stretch of the file
+/// written over another part), not a second write: it is replayed once.
+/// Copies need not start at a group boundary, so records are compared by
+/// what they decode to, not by their bytes (which differ only in the
+/// baseline encoding).
+fn drop_copied_records(scan: &mut WalScan) {
+    let mut seen = std::collections::HashSet::new();
+    let before = scan.records.len();
+    scan.records
+        .retain(|(_, r)| seen.insert((r.metric_id, r.ts, r.value.bits(), r.value.is_wide())));
+    scan.discarded_duplicates = before - scan.records.len();
 }
 
 /// Decodes the record at `off`: its payload, group and where the next
