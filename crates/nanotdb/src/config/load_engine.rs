@@ -213,22 +213,7 @@ pub(super) fn normalize_engine(
         interval_ns,
     };
 
-    let (max_future, default_db) = raw
-        .ingest
-        .map_or((None, None), |i| (i.max_future, i.default_db));
-    let max_future_ns =
-        non_negative_duration(path, "ingest.max_future", max_future, DEFAULT_MAX_FUTURE_NS)?;
-    let default_db = match default_db.map(|d| d.trim().to_string()) {
-        None => DEFAULT_INGEST_DB.to_string(),
-        Some(d) => {
-            crate::names::validate_db_name(&d).map_err(|e| ConfigError::Invalid {
-                path: path.to_path_buf(),
-                key: "ingest.default_db".into(),
-                reason: e.to_string(),
-            })?;
-            d
-        }
-    };
+    let ingest = normalize_ingest(path, raw.ingest)?;
 
     let default_databases = raw
         .defaults
@@ -251,12 +236,31 @@ pub(super) fn normalize_engine(
         metrics,
         loggers,
         stats,
-        ingest: IngestConfig {
-            max_future_ns,
-            default_db,
-        },
+        ingest,
         default_databases,
         manifest_defaults,
+    })
+}
+
+/// `[ingest]`: the future horizon and the write protocols' default database.
+fn normalize_ingest(path: &Path, raw: Option<RawIngest>) -> Result<IngestConfig, ConfigError> {
+    let (max_future, default_db) = raw.map_or((None, None), |i| (i.max_future, i.default_db));
+    let max_future_ns =
+        non_negative_duration(path, "ingest.max_future", max_future, DEFAULT_MAX_FUTURE_NS)?;
+    let default_db = match default_db.map(|d| d.trim().to_string()) {
+        None => DEFAULT_INGEST_DB.to_string(),
+        Some(d) => {
+            crate::names::validate_db_name(&d).map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                key: "ingest.default_db".into(),
+                reason: e.to_string(),
+            })?;
+            d
+        }
+    };
+    Ok(IngestConfig {
+        max_future_ns,
+        default_db,
     })
 }
 
