@@ -191,7 +191,20 @@ impl Database {
                 if fi.offset + fi.header.frame_len() > len || fi.header.end_ts < min_ts {
                     break;
                 }
-                read_frame_at(&file, &path, fi, &mut block, &mut buf)?;
+                match read_frame_at(&file, &path, fi, &mut block, &mut buf) {
+                    Ok(()) => {}
+                    // A damaged frame holds nothing to match the WAL
+                    // against; the frames before it were written earlier.
+                    Err(Error::Corrupt { offset, reason, .. }) => {
+                        tracing::warn!(
+                            file = %path.display(),
+                            offset,
+                            "damaged frame not checked for samples also in the WAL ({reason})"
+                        );
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
                 let mut want = SampleCounts::default();
                 for i in 0..buf.len() {
                     *want.entry((buf.id(i), buf.ts(i), buf.val(i))).or_insert(0) += 1;
