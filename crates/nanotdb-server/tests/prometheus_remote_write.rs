@@ -76,6 +76,45 @@ fn parse_dump_line(line: &str) -> Option<DumpSample> {
     Some((labels, value, ts))
 }
 
+/// A gauge of Prometheus' own `/metrics` (the first series of that name).
+fn prom_gauge(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
+    let text = common::request(addr, "GET", "/metrics", &[], b"").text();
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+}
+
+/// Waits until Prometheus' remote write has sent up to the newest sample
+/// it stored, twice in a row a second apart (so the job's removal has
+/// been applied and its stale markers sent too).
+fn wait_all_sent(addr: std::net::SocketAddr) {
+    let t0 = Instant::now();
+    let mut settled = 0;
+    let mut last = None;
+    while settled < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "prometheus did not send everything it stored"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+        let stored = prom_gauge(
+            addr,
+            "prometheus_remote_storage_highest_timestamp_in_seconds",
+        );
+        let sent = prom_gauge(
+            addr,
+            "prometheus_remote_storage_queue_highest_sent_timestamp_seconds",
+        );
+        let now = (stored, sent);
+        if stored.is_some() && stored == sent && last == Some(now) {
+            settled += 1;
+        } else {
+            settled = 0;
+        }
+        last = Some(now);
+    }
+}
+
 #[test]
 fn prometheus_remote_writes_node_exporter_scrapes_exactly_once() {
     let server = TestServer::start();
@@ -115,11 +154,37 @@ fn prometheus_remote_writes_node_exporter_scrapes_exactly_once() {
         ],
     );
     wait_listening(prom_addr, "prometheus");
-    // Several scrapes; then a graceful stop, which flushes the remote-write queue.
+    // Several scrapes. Then the scrape job is removed (a config reload), so
+    // nothing new is scraped — Prometheus writes the series' stale markers,
+    // which are samples too — and the test waits until Prometheus says it
+    // sent everything it stored: a sample scraped just before a shutdown is
+    // otherwise never sent (its remote write reads its own WAL lazily).
     std::thread::sleep(Duration::from_secs(8));
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n\
+             remote_write:\n  - url: http://{}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n",
+            server.addr
+        ),
+    )
+    .unwrap();
     let pid = prom.0.id().to_string();
-    let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(term.success());
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_all_sent(prom_addr);
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let t0 = Instant::now();
     while prom.0.try_wait().unwrap().is_none() {
         assert!(
