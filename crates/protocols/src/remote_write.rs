@@ -25,6 +25,10 @@
 
 use prost::Message;
 
+mod fast;
+
+pub use fast::{Scratch, SeriesRef, Summary, decode_each, decode_protobuf_each};
+
 use crate::series::{DEFAULT_MAX_CANONICAL_LEN, NAME_LABEL, SeriesError, SeriesKey};
 
 /// `Content-Type` a 1.0 sender uses.
@@ -341,7 +345,17 @@ impl DecodedWrite {
 }
 
 /// Decodes a request body (snappy block + protobuf); see the module docs.
+/// (The server uses [`decode_each`], which gives the same answer.)
 pub fn decode(body: &[u8], limits: &Limits) -> Result<DecodedWrite, RemoteWriteError> {
+    check_size(body, limits)?;
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(RemoteWriteError::Snappy)?;
+    decode_protobuf(&raw, limits)
+}
+
+/// Checks a body against the size limits; returns its decompressed size.
+fn check_size(body: &[u8], limits: &Limits) -> Result<usize, RemoteWriteError> {
     if body.len() > limits.max_compressed_bytes {
         return Err(RemoteWriteError::BodyTooLarge {
             size: body.len(),
@@ -355,10 +369,7 @@ pub fn decode(body: &[u8], limits: &Limits) -> Result<DecodedWrite, RemoteWriteE
             limit: limits.max_decompressed_bytes,
         });
     }
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(RemoteWriteError::Snappy)?;
-    decode_protobuf(&raw, limits)
+    Ok(size)
 }
 
 /// Decodes an uncompressed `WriteRequest` (what [`decode`] does after
@@ -383,12 +394,11 @@ pub fn decode_protobuf(raw: &[u8], limits: &Limits) -> Result<DecodedWrite, Remo
             }),
             Err(reason) => out.rejected.push(RejectedSeries {
                 index,
-                name: ts
-                    .labels
-                    .iter()
-                    .find(|l| l.name == NAME_LABEL.as_bytes())
-                    .and_then(|l| std::str::from_utf8(&l.value).ok())
-                    .map(str::to_string),
+                name: name_of(
+                    ts.labels
+                        .iter()
+                        .map(|l| (l.name.as_slice(), l.value.as_slice())),
+                ),
                 samples: ts.samples.len(),
                 reason,
             }),
@@ -403,10 +413,27 @@ fn convert(
     max_len: usize,
 ) -> Result<(SeriesKey, Option<String>), RejectReason> {
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(labels.len());
+    let db = label_pairs(
+        labels
+            .iter()
+            .map(|l| (l.name.as_slice(), l.value.as_slice())),
+        &mut pairs,
+    )?;
+    let key = SeriesKey::from_prometheus_labels(pairs)?;
+    key.check_len(max_len)?;
+    Ok((key, db.map(str::to_string)))
+}
+
+/// Checks that label text is UTF-8 and takes out the `db` label: the label
+/// pairs other than `db` are appended to `pairs`, the `db` value returned.
+fn label_pairs<'a>(
+    labels: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    pairs: &mut Vec<(&'a str, &'a str)>,
+) -> Result<Option<&'a str>, RejectReason> {
     let mut db: Option<&str> = None;
-    for (i, l) in labels.iter().enumerate() {
+    for (i, (name, value)) in labels.into_iter().enumerate() {
         let utf8 = |b| std::str::from_utf8(b).map_err(|_| RejectReason::InvalidUtf8 { label: i });
-        let (k, v) = (utf8(&l.name)?, utf8(&l.value)?);
+        let (k, v) = (utf8(name)?, utf8(value)?);
         if k == DB_LABEL {
             if v.is_empty() {
                 continue;
@@ -419,9 +446,17 @@ fn convert(
             pairs.push((k, v));
         }
     }
-    let key = SeriesKey::from_prometheus_labels(pairs)?;
-    key.check_len(max_len)?;
-    Ok((key, db.map(str::to_string)))
+    Ok(db)
+}
+
+/// The value of the first `__name__` label, if it is UTF-8 (to name a
+/// rejected series).
+fn name_of<'a>(labels: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Option<String> {
+    labels
+        .into_iter()
+        .find(|(k, _)| *k == NAME_LABEL.as_bytes())
+        .and_then(|(_, v)| std::str::from_utf8(v).ok())
+        .map(str::to_string)
 }
 
 /// Encodes a request as a remote write 1.0 body (protobuf + snappy block), for
