@@ -25,6 +25,7 @@ mod cmd_query;
 mod cmd_retention;
 mod cmd_rollup;
 mod progress;
+mod selector;
 mod table;
 mod timearg;
 

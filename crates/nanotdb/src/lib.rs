@@ -35,6 +35,7 @@ pub mod frame;
 mod fsutil;
 mod import;
 pub mod inspect;
+mod jsonl;
 pub mod labels;
 pub mod layout;
 pub mod lineproto;
