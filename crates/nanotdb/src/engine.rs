@@ -478,7 +478,12 @@ impl Engine {
     /// after waiting for the automatic rollup passes queued so far.
     pub fn flush(&self) -> Result<()> {
         self.s.rollups.worker.sync();
-        self.each_writable(|db, st| db.flush_all(st))
+        self.each_writable(|db, st| db.flush_all(st))?;
+        // The WALs are empty now: the commit log can forget their batches.
+        if !self.s.settings.commits.is_empty() {
+            self.retain_commits()?;
+        }
+        Ok(())
     }
 
     /// Flushes pages older than their `max_age` (the reference only checked

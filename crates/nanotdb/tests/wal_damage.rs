@@ -244,3 +244,49 @@ fn a_batch_across_databases_counts_only_once_committed() {
     assert_eq!(samples_of(&engine, "b"), of(1));
     engine.close().unwrap();
 }
+
+/// While the engine runs, the commit log forgets the batches no WAL holds
+/// any more (here: after a flush emptied both WALs), instead of growing with
+/// every batch spanning databases.
+#[test]
+fn the_commit_log_is_pruned_while_running() {
+    let root = wal_root();
+    let engine = Engine::open(root.path()).unwrap();
+    let log = root.path().join("atomic-batches.log");
+    let batch = |k: i64| {
+        let names = [format!("m{k}"), format!("m{k}")];
+        let ws: Vec<nanotdb::WriteSample<'_>> = (0..2)
+            .map(|i| nanotdb::WriteSample {
+                db: ["a", "b"][i],
+                metric: "m",
+                ts: T0 + k * 1_000_000_000,
+                value: nanotdb::Value::I32(names[i].len() as i32),
+            })
+            .collect();
+        engine.write_atomic(&ws).unwrap();
+    };
+    for k in 0..1100 {
+        batch(k);
+    }
+    let before = fs::metadata(&log).unwrap().len();
+    engine.flush().unwrap();
+    batch(1100);
+    let after = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        after < before / 10,
+        "commit log {before} bytes before the flush, {after} after"
+    );
+    engine.abort();
+    // The batches are all there.
+    let engine = Engine::open(root.path()).unwrap();
+    for db in ["a", "b"] {
+        let mut n = 0;
+        engine
+            .query_range(db, "m", i64::MIN, i64::MAX, 1, |_| {
+                n += 1;
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(n, 1101, "{db}");
+    }
+}

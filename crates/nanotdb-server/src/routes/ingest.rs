@@ -84,7 +84,7 @@ pub struct LineOptions<'a> {
 fn timestamp_in(line: &str, ts: i64, unit: TsUnit, now: i64) -> Result<i64, String> {
     // Only an integer last field is a timestamp in some unit; dates are not.
     let last = line.split_whitespace().next_back().unwrap_or("");
-    let integer = last.strip_prefix('-').unwrap_or(last);
+    let integer = last.strip_prefix(['-', '+']).unwrap_or(last);
     if integer.is_empty() || !integer.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(ts);
     }

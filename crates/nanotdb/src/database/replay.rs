@@ -39,7 +39,12 @@ impl Database {
         // then rewrite the WAL from the pages.
         // A v1.4.0 WAL is rewritten too, so that no file mixes its records
         // with ours (in ours, a record without checksum is damage).
-        let rewrite = !scan.damage.is_empty() || scan.has_batch_ids || !scan.checked;
+        // So is a WAL cut at an unresolvable record, which may have cut a
+        // write group in two (its records before the cut were replayed).
+        let rewrite = !scan.damage.is_empty()
+            || scan.has_batch_ids
+            || !scan.checked
+            || usable < scan.records.len();
         if !self.settings.read_only {
             if let Some(d) = scan.damage.first() {
                 let copy = fsutil::preserve_copy(&path, &bytes, d.offset)?;
@@ -111,13 +116,14 @@ impl Database {
         Ok(())
     }
 
-    /// Whether the WAL holds groups of batches spanning databases (which
-    /// the root's commit log must remember until a checkpoint drops them).
-    pub fn holds_batch_ids(&self) -> bool {
+    /// The oldest id of a batch spanning databases that the WAL may still
+    /// hold a group of (the root's commit log must remember every id from
+    /// it on, until a checkpoint drops them).
+    pub fn oldest_batch_id(&self) -> Option<u64> {
         self.lock()
             .wal
             .as_ref()
-            .is_some_and(WalWriter::holds_batch_ids)
+            .and_then(WalWriter::oldest_batch_id)
     }
 
     /// Registers the names the WAL's records carry, in order, and returns

@@ -5,10 +5,6 @@
 use super::*;
 use crate::database::LoggedSample;
 
-/// The commit log is pruned once it holds this many entries (each is a few
-/// dozen bytes; pruning locks every database an entry names).
-const COMMIT_LOG_RETAIN_AT: usize = 1024;
-
 impl Engine {
     /// Parses one line of line protocol (`db/metric value [ts]`) and stores it.
     pub fn add_line(&self, line: &str) -> Result<()> {
@@ -99,7 +95,8 @@ impl Engine {
 
     /// Drops the commit-log entries no WAL needs any more: an entry stays
     /// while a database it names is not loaded here (its WAL was not
-    /// replayed and rewritten yet) or still holds groups carrying batch ids.
+    /// replayed and rewritten yet) or may still hold its group (its WAL's
+    /// oldest batch id is not newer).
     pub(crate) fn retain_commits(&self) -> Result<()> {
         let loaded: HashMap<String, Arc<Database>> = self
             .s
@@ -109,10 +106,12 @@ impl Engine {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        self.s.settings.commits.retain(|_, names| {
-            names
-                .iter()
-                .any(|n| loaded.get(n).is_none_or(|db| db.holds_batch_ids()))
+        self.s.settings.commits.retain(|id, names| {
+            names.iter().any(|n| {
+                loaded
+                    .get(n)
+                    .is_none_or(|db| db.oldest_batch_id().is_some_and(|o| o <= id))
+            })
         })
     }
 
@@ -268,7 +267,7 @@ impl Engine {
         for db in queue {
             self.s.rollups.worker.queue(self, &db.name);
         }
-        if batch_id.is_some() && commits.len() >= COMMIT_LOG_RETAIN_AT {
+        if batch_id.is_some() && commits.wants_pruning() {
             self.retain_commits()?;
         }
         outcome.map(|()| report)

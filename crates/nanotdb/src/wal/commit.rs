@@ -12,8 +12,10 @@
 //! ```text
 //! entry: payload_len u32 LE | batch id u64 LE | database names, '\n'-separated | crc32 u32 LE
 //! ```
-//! The CRC covers the id and the names. Reading stops at the first entry
-//! that is incomplete or fails its CRC: an append cut short never committed.
+//! The CRC covers the id and the names. An entry that is incomplete or
+//! fails its CRC at the end is an append cut short (that batch never
+//! committed); one inside the file is damage: the reader goes on from the
+//! next intact entry, so one bad byte costs one batch, not every later one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, OpenOptions};
@@ -22,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::config::FsyncPolicy;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::fsutil;
 
 /// File name of the commit log in the root directory.
@@ -45,7 +47,16 @@ struct Inner {
     /// Bytes of intact entries in the file.
     len: u64,
     next_id: u64,
+    /// Prune again once this many entries are held (twice what the last
+    /// pruning kept, at least [`PRUNE_AT`]), so pruning stays linear.
+    prune_at: usize,
+    /// A failed append could not be cut off (`len` is where to cut): done
+    /// before the next append.
+    needs_cut: bool,
 }
+
+/// Entries held before the first runtime pruning.
+pub const PRUNE_AT: usize = 1024;
 
 impl CommitLog {
     /// Reads the log of `root` (a missing file is an empty log). A writable
@@ -58,23 +69,46 @@ impl CommitLog {
             Err(e) => return Err(Error::io(&path, e)),
         };
         let mut inner = Inner::default();
-        let mut off = 0usize;
-        while let Some((id, names, next)) = decode_entry(&bytes, off) {
-            inner.order.push(id);
-            inner.entries.insert(id, names);
-            off = next;
-        }
-        inner.len = off as u64;
-        if off < bytes.len() {
+        let (mut off, mut end) = (0usize, 0usize);
+        let mut damaged = None;
+        while off < bytes.len() {
+            if let Some((id, names, next)) = decode_entry(&bytes, off) {
+                inner.order.push(id);
+                inner.entries.insert(id, names);
+                (off, end) = (next, next);
+                continue;
+            }
+            // Damage, if an intact entry follows; else the cut-short tail.
+            let Some(at) = (off + 1..bytes.len()).find(|&o| decode_entry(&bytes, o).is_some())
+            else {
+                break;
+            };
             tracing::warn!(
                 file = %path.display(),
                 offset = off,
-                "commit log ends in an incomplete entry (an append cut short); ignored"
+                bytes = at - off,
+                "damaged commit log entry skipped (that batch counts as never committed)"
             );
-            if !read_only {
-                let f = OpenOptions::new().write(true).open(&path).at(&path)?;
-                f.set_len(off as u64).at(&path)?;
-                f.sync_all().at(&path)?;
+            damaged.get_or_insert(off);
+            off = at;
+        }
+        inner.len = end as u64;
+        if end < bytes.len() {
+            tracing::warn!(
+                file = %path.display(),
+                offset = end,
+                "commit log ends in an incomplete entry (an append cut short, or damage): \
+                 batches named after it count as never committed"
+            );
+        }
+        if !read_only {
+            if let Some(at) = damaged {
+                let copy = fsutil::preserve_copy(&path, &bytes, at as u64)?;
+                tracing::warn!(kept = %copy.display(), "kept a copy of the damaged commit log");
+            }
+            if end < bytes.len() {
+                let copy = fsutil::preserve_and_truncate(&path, end as u64)?;
+                tracing::warn!(kept = %copy.display(), "cut the commit log's incomplete tail");
             }
         }
         let newest = inner.order.iter().copied().max().unwrap_or(0);
@@ -115,6 +149,12 @@ impl CommitLog {
         self.len() == 0
     }
 
+    /// Whether enough entries piled up since the last pruning to try again.
+    pub fn wants_pruning(&self) -> bool {
+        let g = self.lock();
+        g.order.len() >= g.prune_at.max(PRUNE_AT)
+    }
+
     /// Every database some entry names.
     pub fn databases(&self) -> BTreeSet<String> {
         self.lock().entries.values().flatten().cloned().collect()
@@ -129,11 +169,17 @@ impl CommitLog {
         }
         let entry = encode_entry(id, dbs);
         let mut g = self.lock();
+        let len = g.len;
+        let needs_cut = g.needs_cut;
+        let created = !self.path.exists();
         let written = (|| -> std::io::Result<()> {
             let mut f = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&self.path)?;
+            if needs_cut {
+                f.set_len(len)?;
+            }
             f.write_all(&entry)?;
             if policy == FsyncPolicy::Always {
                 f.sync_data()?;
@@ -141,10 +187,20 @@ impl CommitLog {
             Ok(())
         })();
         if let Err(e) = written {
-            if let Ok(f) = OpenOptions::new().write(true).open(&self.path) {
-                let _ = f.set_len(g.len);
-            }
+            let cut = OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .and_then(|f| f.set_len(len));
+            // Until the cut succeeds, nothing may be appended behind it.
+            g.needs_cut = cut.is_err();
             return Err(Error::io(&self.path, e));
+        }
+        g.needs_cut = false;
+        if created && policy == FsyncPolicy::Always {
+            // The file's name must survive a power loss with its entry.
+            if let Some(dir) = self.path.parent() {
+                fsutil::sync_dir(dir)?;
+            }
         }
         g.len += entry.len() as u64;
         g.order.push(id);
@@ -174,10 +230,13 @@ impl CommitLog {
             .filter(|(id, names)| !needed(*id, names))
             .map(|(id, _)| *id)
             .collect();
+        let mut g = self.lock();
+        g.prune_at = (snapshot.len() - drop.len())
+            .saturating_mul(2)
+            .max(PRUNE_AT);
         if drop.is_empty() {
             return Ok(());
         }
-        let mut g = self.lock();
         for id in &drop {
             g.entries.remove(id);
         }
@@ -259,13 +318,20 @@ mod tests {
         assert!(log.next_id() > b.max(a));
         // The first entry: length, id, "x\ny", CRC.
         assert_eq!(fs::metadata(&path).unwrap().len(), 4 + 8 + 3 + 4);
-        // A flipped byte in an entry ends the log there.
+        // A flipped byte in the first entry costs that batch only.
         let mut bad = full.clone();
         bad[6] ^= 1;
         fs::write(&path, &bad).unwrap();
         let log = CommitLog::open(dir.path(), true).unwrap();
         assert!(!log.contains(a));
-        assert_eq!(log.databases(), BTreeSet::new());
+        assert!(log.contains(b));
+        let log = CommitLog::open(dir.path(), false).unwrap();
+        assert!(log.contains(b));
+        assert!(
+            dir.path()
+                .join(format!("{COMMIT_LOG}.damaged-at-0"))
+                .exists()
+        );
     }
 
     #[test]

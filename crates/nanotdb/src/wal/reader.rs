@@ -101,8 +101,10 @@ pub fn scan_wal(bytes: &[u8]) -> WalScan {
     scan_wal_with(bytes, &|_| true)
 }
 
-/// Longest checksummed payload: baseline, a 255-byte name, batch id, CRC.
-const MAX_CHECKED_PAYLOAD: u64 = 10 + 8 + 256 + 8 + 4;
+/// Longest checksummed payload: the fixed part (6), baseline (8), name
+/// length, a 255-byte name and type (257), value and its high word (8),
+/// batch id (8), CRC (4).
+const MAX_CHECKED_PAYLOAD: u64 = 6 + 8 + 257 + 8 + 8 + 4;
 
 /// Decodes records from the start of `bytes` until the end. Records without
 /// a baseline before any baseline are skipped (and counted), as in the
@@ -118,9 +120,15 @@ pub fn scan_wal_with(bytes: &[u8], committed: &dyn Fn(u64) -> bool) -> WalScan {
         ..WalScan::default()
     };
     let mut baseline = None;
-    // A file with any intact record of ours is all ours: the writer rewrites
-    // a v1.4.0 WAL before appending to it.
-    let strict = resync(bytes, 0).is_some();
+    // A file of ours starts with a record of ours (the writer rewrites a
+    // v1.4.0 WAL before appending to it); only when the first record is
+    // damaged is the rest searched for one (a search over a whole v1.4.0
+    // file could meet a chance CRC match).
+    let strict = match decode_at(bytes, 0, &mut None, false) {
+        Ok((_, Group::Checked { .. }, _)) => true,
+        Ok(_) => false,
+        Err(_) => resync(bytes, 0).is_some(),
+    };
     scan.checked = strict;
     let mut open: Vec<(u64, WalRecord)> = Vec::new();
     let mut open_len = 0usize;

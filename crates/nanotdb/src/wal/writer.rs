@@ -72,8 +72,9 @@ pub(crate) struct WalWriter {
     pending_named: Vec<MetricId>,
     /// The last pending record.
     last: Option<LastRecord>,
-    /// Some group in the file carries a batch id (until a reset or rewrite).
-    batch_ids: bool,
+    /// The oldest batch id a group in the file carries (ids only grow; a
+    /// reset or rewrite drops them all).
+    oldest_batch: Option<u64>,
     /// Set between [`WalWriter::begin_batch`] and the end of an atomic
     /// batch: what to go back to if the batch fails after this WAL was
     /// written (another database's WAL failed).
@@ -107,7 +108,7 @@ impl WalWriter {
             committed_baseline: None,
             pending_named: Vec::new(),
             last: None,
-            batch_ids: false,
+            oldest_batch: None,
             batch: None,
             needs_cut: false,
             #[cfg(test)]
@@ -196,7 +197,11 @@ impl WalWriter {
         c: &mut DbCounters,
         batch: Option<u64>,
     ) -> Result<()> {
-        self.batch_ids |= batch.is_some();
+        if let Some(id) = batch
+            && self.last.is_some()
+        {
+            self.oldest_batch = Some(self.oldest_batch.map_or(id, |o| o.min(id)));
+        }
         if let Err(e) = self.close_group(batch) {
             let before = self.size;
             self.roll_back(before);
@@ -302,9 +307,9 @@ impl WalWriter {
         self.batch = None;
     }
 
-    /// Whether a group in the file may carry a batch id.
-    pub fn holds_batch_ids(&self) -> bool {
-        self.batch_ids
+    /// The oldest batch id a group in the file may carry.
+    pub fn oldest_batch_id(&self) -> Option<u64> {
+        self.oldest_batch
     }
 
     /// True when the file holds no bytes.
@@ -319,7 +324,7 @@ impl WalWriter {
         self.needs_cut = false;
         self.enc.reset();
         self.last = None;
-        self.batch_ids = false;
+        self.oldest_batch = None;
         self.committed_baseline = None;
         self.named.clear();
         self.pending_named.clear();
@@ -360,7 +365,7 @@ impl WalWriter {
             .open(&self.path)
             .at(&self.path)?;
         self.size = buf.len() as u64;
-        self.batch_ids = false;
+        self.oldest_batch = None;
         self.needs_cut = false;
         self.committed_baseline = enc.baseline();
         self.enc = enc;
