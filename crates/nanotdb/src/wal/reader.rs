@@ -132,6 +132,8 @@ pub fn scan_wal_with(bytes: &[u8], committed: &dyn Fn(u64) -> bool) -> WalScan {
     scan.checked = strict;
     let mut open: Vec<(u64, WalRecord)> = Vec::new();
     let mut open_len = 0usize;
+    // Index ranges in `records` of groups cut by damage.
+    let mut cut_groups: Vec<std::ops::Range<usize>> = Vec::new();
     let mut off = 0usize;
     while off < bytes.len() {
         let (payload, group, next) = match decode_at(bytes, off, &mut baseline, strict) {
@@ -151,9 +153,15 @@ pub fn scan_wal_with(bytes: &[u8], committed: &dyn Fn(u64) -> bool) -> WalScan {
                 });
                 // The intact records of a group the damage cut are kept on
                 // their own (they were written whole before the file was
-                // damaged); what follows starts a new group.
+                // damaged) — unless the file holds batches spanning
+                // databases: the cut group may be one whose commit cannot be
+                // checked any more (its id is on its last record), and such
+                // a batch must not be replayed in part. What follows starts
+                // a new group.
                 if open_len > 0 {
+                    let from = scan.records.len();
                     scan.records.append(&mut open);
+                    cut_groups.push(from..scan.records.len());
                     open_len = 0;
                 }
                 baseline = None;
@@ -196,6 +204,13 @@ pub fn scan_wal_with(bytes: &[u8], committed: &dyn Fn(u64) -> bool) -> WalScan {
     }
     if open_len > 0 {
         scan.discarded_torn += open.len();
+    }
+    if scan.has_batch_ids {
+        // Backwards, so earlier ranges keep their indices.
+        for r in cut_groups.into_iter().rev() {
+            scan.discarded_uncommitted += r.len();
+            scan.records.drain(r);
+        }
     }
     if !scan.damage.is_empty() {
         drop_copied_records(&mut scan);

@@ -581,3 +581,28 @@ fn groups_copied_over_damage_are_replayed_once() {
     assert_eq!(got, want);
     assert_eq!(s.discarded_duplicates, 5);
 }
+
+/// In a file holding batches spanning databases, a group cut by damage is
+/// not replayed in part: it may be such a batch, whose commit can no longer
+/// be checked.
+#[test]
+fn a_group_cut_by_damage_is_dropped_when_the_file_holds_batches() {
+    let (mut bytes, samples) = checked_wal(4, 4, None);
+    let (tail, tail_samples) = checked_wal(3, 3, Some(9));
+    let offs: Vec<usize> = scan_wal(&bytes)
+        .records
+        .iter()
+        .map(|(o, _)| *o as usize)
+        .collect();
+    // Damage record 2 of the first group (records 0..4): 0 and 1 are intact.
+    bytes[offs[2] + 4] ^= 0x40;
+    let mut with_batch = bytes.clone();
+    with_batch.extend_from_slice(&tail);
+    let s = scan_wal(&with_batch);
+    assert!(s.has_batch_ids);
+    assert_eq!(triples(&s), tail_samples);
+    assert_eq!(s.discarded_uncommitted, 2);
+    // Without batches in the file, the intact records are kept.
+    let s = scan_wal(&bytes);
+    assert_eq!(triples(&s), samples[..2]);
+}
