@@ -578,6 +578,14 @@ impl Database {
         let cat = self.catalog_path();
         st.catalog.save_if_dirty(&cat)?;
         st.open.clear();
+        // Release the write lock now, not when the last handle on this
+        // database goes (a query or the rollup worker may hold one a moment
+        // longer), so that a new engine in this process can open it at once.
+        // A write through a stale handle takes the lock again first
+        // (`materialize`), and fails if another writer has it.
+        st.materialized = false;
+        drop(st);
+        *self.lock.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
     }
 }
