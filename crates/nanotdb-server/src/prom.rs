@@ -18,8 +18,6 @@
 //!
 //! `# HELP`, `# TYPE`, other `#` lines and blank lines are skipped.
 
-use std::fmt::Write as _;
-
 /// One parsed sample with its 1-based line number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromSample {
@@ -238,34 +236,13 @@ fn parse_value(tok: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// `name` or `name{k="v",…}` with the labels as given (already sorted).
+/// `name` or `name{k="v",…}` with the labels as given (already sorted):
+/// the canonical series name of `nanotdb_protocols::series`, so this route,
+/// remote write and Influx name a series alike.
 pub fn metric_name(name: &str, labels: &[(&str, String)]) -> String {
-    if labels.is_empty() {
-        return name.to_string();
-    }
     let mut out = String::with_capacity(name.len() + 16 * labels.len());
     out.push_str(name);
-    out.push('{');
-    for (i, (k, v)) in labels.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(k);
-        out.push_str("=\"");
-        for ch in v.chars() {
-            match ch {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                '\n' => out.push_str("\\n"),
-                c if c.is_whitespace() || c.is_control() => {
-                    let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-                }
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-    out.push('}');
+    nanotdb_protocols::series::write_labels(&mut out, labels.iter().map(|(k, v)| (*k, v.as_str())));
     out
 }
 

@@ -6,27 +6,9 @@
 
 use std::fmt;
 
-/// SplitMix64: tiny, fast and with a fixed, documented output.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`); the modulo bias is irrelevant here.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-}
+/// The power-loss simulator's generator (SplitMix64, fixed output), so a
+/// seed names the same case everywhere.
+pub use nanotdb_testkit::crashsim::Rng;
 
 /// One change to a file's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
