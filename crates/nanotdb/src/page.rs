@@ -7,6 +7,8 @@
 
 use std::time::Instant;
 
+use foldhash::HashSet;
+
 use crate::sample::MetricId;
 
 /// The in-memory page of one open partition, stored column-wise like the
@@ -24,6 +26,11 @@ pub(crate) struct Page {
     /// True when at least one sample of the page went through the WAL; only
     /// such pages need to be carried over when the WAL is rewritten.
     pub logged: bool,
+    /// Every (metric, timestamp, value bits) of the page, built on the
+    /// first [`Page::contains`] (a sample not newer than its metric's
+    /// newest one: a retry or an out-of-order sample) and kept up to date
+    /// from then on; in-order ingest never pays for it.
+    index: Option<HashSet<(MetricId, i64, u64)>>,
 }
 
 impl Page {
@@ -35,6 +42,7 @@ impl Page {
             created: Instant::now(),
             sorted: true,
             logged: false,
+            index: None,
         }
     }
 
@@ -55,6 +63,17 @@ impl Page {
         self.ids.push(id);
         self.ts.push(ts);
         self.vals.push(val);
+        if let Some(ix) = self.index.as_mut() {
+            ix.insert((id, ts, val));
+        }
+    }
+
+    /// Whether the page holds this exact sample.
+    pub fn contains(&mut self, id: MetricId, ts: i64, val: u64) -> bool {
+        let (ids, tss, vals) = (&self.ids, &self.ts, &self.vals);
+        self.index
+            .get_or_insert_with(|| (0..ids.len()).map(|i| (ids[i], tss[i], vals[i])).collect())
+            .contains(&(id, ts, val))
     }
 
     /// Stable sort by timestamp, so samples of one metric keep their order.
