@@ -217,6 +217,29 @@ fn a_retried_request_is_stored_once_before_and_after_a_restart() {
     assert_eq!((r.accepted, r.duplicates), (1, 0));
 }
 
+/// A retry landing just behind a page flush is found in the flushed
+/// pages' indexes the partition keeps (without reading its files).
+#[test]
+fn retries_just_behind_a_flush_are_stored_once() {
+    let d = root("1h");
+    let e = Engine::open(d.path()).unwrap();
+    for t in 0..30i64 {
+        let mut b = vec![sample("c", T0 + t * S, t as f64)];
+        if t > 0 {
+            b.push(sample("c", T0 + (t - 1) * S, (t - 1) as f64));
+        }
+        let r = e.write(&b).unwrap();
+        assert_eq!((r.accepted, r.duplicates), (1, u64::from(t > 0)), "t={t}");
+    }
+    let all: Vec<WriteSample> = (0..30i64)
+        .map(|t| sample("c", T0 + t * S, t as f64))
+        .collect();
+    let r = e.write(&all).unwrap();
+    assert_eq!((r.accepted, r.duplicates), (0, 30));
+    let want: Vec<(i64, f64)> = (0..30).map(|t| (T0 + t * S, t as f64)).collect();
+    assert_eq!(read(&e, "c"), want);
+}
+
 #[test]
 fn a_series_idle_beyond_what_open_reads_is_checked_exactly() {
     let d = root("1h");

@@ -87,6 +87,7 @@ impl Database {
         } else {
             unsynced_files.push(path.clone());
         }
+        part.flushed(&mut page);
         counters.flushes += 1;
         counters.frames_written += 1;
         counters.frame_bytes_written += frame_buf.len() as u64;

@@ -520,10 +520,18 @@ impl Database {
                     };
                     self.seal(st, &oldest)?;
                 }
-                st.open.entry(key.to_string()).or_insert(OpenPartition {
-                    page: None,
-                    file: None,
-                })
+                let cold = st.files.get(key).map_or(Some(i64::MIN), |f| {
+                    if f.raw_len.is_some() || f.metric {
+                        None
+                    } else if f.data_len.is_some() {
+                        f.data_max_ts
+                    } else {
+                        Some(i64::MIN)
+                    }
+                });
+                st.open
+                    .entry(key.to_string())
+                    .or_insert(OpenPartition::new(cold))
             }
         };
         let page = part.page.get_or_insert_with(Page::new);

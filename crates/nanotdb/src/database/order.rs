@@ -90,10 +90,15 @@ impl Database {
         ts: i64,
         bits: u64,
     ) -> Result<bool> {
-        if let Some(pg) = st.open.get_mut(key).and_then(|p| p.page.as_mut())
-            && pg.contains(id, ts, bits)
-        {
-            return Ok(true);
+        if let Some(part) = st.open.get_mut(key) {
+            if let Some(pg) = part.page.as_mut()
+                && pg.contains(id, ts, bits)
+            {
+                return Ok(true);
+            }
+            if let Some(known) = part.recent_holds(id, ts, bits) {
+                return Ok(known);
+            }
         }
         let Some(files) = st.files.get(key) else {
             return Ok(false);
