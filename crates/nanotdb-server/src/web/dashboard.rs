@@ -324,9 +324,15 @@ fn band_role(s: &Series) -> Option<String> {
     matches!(a.as_str(), "min" | "max" | "avg").then_some(a)
 }
 
-/// The label a chart shows for series `i` (1-based in `Series <n>`).
-pub fn effective_label(s: &Series, i: usize) -> String {
-    let role_name = match s.role.trim().to_ascii_lowercase().as_str() {
+/// The label a chart shows for series `i` (1-based in `Series <n>`); in a
+/// band the role may come from the aggregate.
+pub fn effective_label(s: &Series, i: usize, band: bool) -> String {
+    let role = if band {
+        band_role(s).unwrap_or_default()
+    } else {
+        s.role.trim().to_ascii_lowercase()
+    };
+    let role_name = match role.as_str() {
         "min" => "Min",
         "max" => "Max",
         "avg" => "Avg",
@@ -418,7 +424,7 @@ fn validate_widget(d: &Dashboard, id: &str, w: &Widget, aggs: &[String], errs: &
     if is_chart(w) {
         let mut labels = HashSet::new();
         for (i, s) in w.series.iter().enumerate() {
-            let l = effective_label(s, i);
+            let l = effective_label(s, i, is_band(w));
             if !labels.insert(l.clone()) {
                 errs.push(format!(
                     "{p}.series.{i}.label: duplicate series label {l:?}"

@@ -123,7 +123,7 @@
         el('div', {class: 'value', text: lasts[i] ? formatValue(lasts[i].v) : '—'}),
         el('div', {class: 'when', text: lasts[i] ? timeText(lasts[i].t) : 'no value'}))));
       const series = state.metrics.map((m, i) => ({label: m, t: (rows[i][0] || {t: []}).t, v: (rows[i][0] || {v: []}).v}));
-      chart(chartNode, series, {height: 320});
+      chart(chartNode, series, {height: 320, xRange: [start, Math.floor(Date.now() / 1000)]});
       const points = series.reduce((n, s) => n + s.t.length, 0);
       status.textContent = `${points} points in ${Math.round(performance.now() - t0)} ms`;
     } catch (e) {

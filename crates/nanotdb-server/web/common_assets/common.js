@@ -220,9 +220,11 @@ const NT = (() => {
         series[lo].stroke = series[hi].stroke = 'rgba(47,126,216,0.55)';
       }
     }
+    const scales = opts.xRange ? {x: {time: true, range: () => opts.xRange}} : {};
     const u = new uPlot({
       width: chartWidth(node),
       height: opts.height || 220,
+      scales,
       series,
       bands,
       cursor: {drag: {x: true, y: false}},

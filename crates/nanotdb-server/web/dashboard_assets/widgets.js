@@ -10,8 +10,9 @@ const NTW = (() => {
   function isBand(w) {
     return w.type === 'aggregate_band' || (w.type === 'line_chart' && w.presentation === 'aggregate_band');
   }
-  function label(s, i) {
-    const role = {min: 'Min', max: 'Max', avg: 'Avg'}[(s.role || '').toLowerCase()];
+  function label(s, i, band) {
+    const agg = band && ['min', 'max', 'avg'].includes((s.aggregate || '').toLowerCase()) ? s.aggregate.toLowerCase() : '';
+    const role = {min: 'Min', max: 'Max', avg: 'Avg'}[(s.role || agg).toLowerCase()];
     return s.label || role || s.query || s.metric || (s.measurement && s.field ? `${s.measurement}.${s.field}` : `Series ${i + 1}`);
   }
   function level(v, th) {
@@ -78,7 +79,7 @@ const NTW = (() => {
       const tf = transformer(s);
       const role = (s.role || (['min', 'max', 'avg'].includes(s.aggregate) ? s.aggregate : '')).toLowerCase();
       const r = rows[0] || {t: [], v: []};
-      return {label: label(s, i), role, t: r.t, v: r.v.map(tf)};
+      return {label: label(s, i, isBand(w)), role, t: r.t, v: r.v.map(tf)};
     }));
     return out;
   }
@@ -90,7 +91,7 @@ const NTW = (() => {
     const node = body.querySelector('.chart') || el('div', {class: 'chart'});
     if (!node.parentNode) clear(body).append(node);
     const first = w.series[0] || {};
-    chart(node, list, {band: isBand(w), format: first});
+    chart(node, list, {band: isBand(w), format: first, xRange: [start, Math.floor(Date.now() / 1000)]});
   }
 
   // Builds the widget box; returns {node, refresh(lookbackOverride)}.
