@@ -68,7 +68,7 @@
     },
     async database() {
       if (needDb()) return;
-      const d = await api('/api/engine/database', {params: {db: state.db}});
+      const d = (await api('/api/engine/database', {params: {db: state.db}})).result;
       const s = d.summary || {};
       const filter = el('input', {type: 'search', placeholder: 'filter metrics…', id: 'metric-filter'});
       const holder = el('div', {});
@@ -86,7 +86,7 @@
     },
     async files() {
       if (needDb()) return;
-      const d = await api('/api/engine/files', {params: {db: state.db, data_file: state.file}});
+      const d = (await api('/api/engine/files', {params: {db: state.db, data_file: state.file}})).result;
       const pagesOf = (d.data || []).find((f) => f.pages);
       body.append(el('h2', {text: 'Data files'}),
         table(d.data, ['path', 'part', 'active', 'bytes', 'frames', 'records', 'min_utc', 'max_utc', 'scan_error'], (f) =>
@@ -101,10 +101,10 @@
     },
     async wal() {
       if (needDb()) return;
-      const [f, r] = await Promise.all([
+      const [f, r] = (await Promise.all([
         api('/api/engine/files', {params: {db: state.db}}),
         api('/api/engine/runtime', {params: {db: state.db}}),
-      ]);
+      ])).map((x) => x.result);
       const prev = r.wal_preview || {};
       const wal = ((r.runtime || {}).stats || {}).WAL || {};
       body.append(el('h2', {text: 'WAL files'}), table(f.wal),
@@ -114,7 +114,7 @@
         el('h2', {text: 'WAL counters'}), kv(Object.fromEntries(Object.entries(wal).filter(([k]) => k !== 'RecentFlushes'))));
     },
     async runtime() {
-      const d = await api('/api/engine/runtime');
+      const d = (await api('/api/engine/runtime')).result;
       body.append(el('h2', {text: 'Process'}), kv(Object.assign({database_count: d.database_count,
         active_database_count: d.active_database_count, metric_count: d.metric_count}, d.process)),
         el('h2', {text: 'Memory'}), kv(d.go_mem),
