@@ -418,3 +418,103 @@ fn token_is_asked_for_and_sent() {
         json!("Edge box")
     );
 }
+
+/// Records main-thread tasks over 50 ms (`window.__longTasks`).
+const LONG_TASKS: &str = "window.__longTasks = []; new PerformanceObserver((l) => \
+    l.getEntries().forEach((e) => window.__longTasks.push(e.duration))).observe({type: 'longtask', buffered: true});";
+
+/// First render of the default dashboard within a second (median of three
+/// loads).
+#[test]
+fn default_dashboard_first_render_within_a_second() {
+    let s = TestServer::start();
+    // An ingest makes the server write its own metrics (the `internal`
+    // database the default dashboard shows).
+    seed(&s);
+    let mut b = Browser::launch();
+    let mut times = Vec::new();
+    for i in 0..3 {
+        b.navigate(&format!("http://{}/?load={i}", s.addr));
+        b.wait_for("document.body.dataset.rendered", 20, "default dashboard");
+        times.push(
+            b.eval("Number(document.body.dataset.rendered)")
+                .as_f64()
+                .expect("ms"),
+        );
+    }
+    times.sort_by(f64::total_cmp);
+    eprintln!(
+        "default dashboard first render: {times:?} ms (median {:.0} ms)",
+        times[1]
+    );
+    b.screenshot("default-dashboard");
+    assert_clean(&b, "default dashboard");
+    assert!(times[1] <= 1000.0, "median first render {} ms", times[1]);
+}
+
+/// 30 line charts of 8,640 points each (a day at 10 s) render without
+/// freezing the page: every canvas drawn, the longest main-thread task
+/// reported.
+#[test]
+fn thirty_charts_of_8640_points() {
+    let s = TestServer::start();
+    let now = nanotdb::time::now_ns() / 1_000_000_000;
+    // The newest point is 30 s ahead so that all 8,640 are inside the
+    // page's "last 1d" when it loads a few seconds later.
+    let start = now - 8640 * 10 + 40;
+    for m in 0..30 {
+        let mut body = String::with_capacity(8640 * 40);
+        for i in 0..8640i64 {
+            let v = ((i as f64) / 200.0 + m as f64).sin() * 100.0;
+            body.push_str(&format!(
+                "perf/m{m:02} {v:.3} {}000000000\n",
+                start + i * 10
+            ));
+        }
+        let r = s.post("/api/v1/import", body.as_bytes());
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let ids: Vec<String> = (0..30).map(|m| format!("c{m:02}")).collect();
+    let widgets: serde_json::Map<String, Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(m, id)| {
+            (
+                id.clone(),
+                json!({"type": "line_chart", "title": format!("m{m:02}"), "lookback": "1d",
+                "interval": "1m", "series": [{"metric": format!("m{m:02}")}]}),
+            )
+        })
+        .collect();
+    put_dashboard(
+        &s,
+        &json!({"title": "Load", "default_db": "perf",
+        "groups": [{"id": "all", "widgets": ids}], "widgets": widgets}),
+    );
+    let mut b = Browser::launch();
+    b.on_new_document(LONG_TASKS);
+    b.navigate(&format!("http://{}/dashboard", s.addr));
+    b.wait_for("document.body.dataset.rendered", 60, "30 charts");
+    assert_eq!(count(&mut b, ".widget canvas"), 30);
+    let points = b.eval("[...document.querySelectorAll('.chart')].reduce((n, c) => n + (c.uplot ? c.uplot.data[0].length : 0), 0)");
+    assert_eq!(points, json!(30 * 8640));
+    let rendered = b
+        .eval("Number(document.body.dataset.rendered)")
+        .as_f64()
+        .expect("ms");
+    // A refresh of all 30 while the page must stay responsive.
+    let refresh = b.eval("(async () => { const st = document.getElementById('refresh-status'); st.textContent = ''; const t = performance.now(); document.getElementById('refresh-all').click(); \
+        await new Promise((r) => { const w = () => document.getElementById('refresh-status').textContent.includes('refreshed') ? r() : setTimeout(w, 20); w(); }); \
+        return performance.now() - t; })()");
+    let long: Vec<f64> = serde_json::from_value(b.eval("window.__longTasks")).expect("tasks");
+    let longest = long.iter().copied().fold(0.0, f64::max);
+    eprintln!(
+        "30 charts x 8640 points: first render {rendered:.0} ms after navigation start, \
+         refresh-all {refresh} ms, longest main-thread task {longest:.0} ms ({} tasks over 50 ms)",
+        long.len()
+    );
+    b.screenshot("thirty-charts");
+    assert_clean(&b, "30 charts");
+    // "Without freezing": no single task blocks input for a second.
+    assert!(longest < 1000.0, "longest main-thread task {longest} ms");
+}

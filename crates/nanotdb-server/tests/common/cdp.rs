@@ -53,11 +53,16 @@ pub struct Browser {
     /// Every event received, in order.
     pub events: Vec<Value>,
     _profile: tempfile::TempDir,
+    // One browser at a time: the machine has two cores for everything.
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Browser {
     /// Starts chromium and opens a blank page with a desktop-sized window.
     pub fn launch() -> Browser {
+        let serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let profile = tempfile::tempdir().expect("profile dir");
         let mut child = Command::new(chromium_path())
             .args([
@@ -114,6 +119,7 @@ impl Browser {
             next_id: 0,
             events: Vec::new(),
             _profile: profile,
+            _serial: serial,
         };
         let t = b.call_browser("Target.createTarget", json!({"url": "about:blank"}));
         let target = t["targetId"].as_str().expect("targetId").to_string();
@@ -237,6 +243,14 @@ impl Browser {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             self.pump(Duration::from_millis(100));
         }
+    }
+
+    /// Runs `source` in every document before its own scripts.
+    pub fn on_new_document(&mut self, source: &str) {
+        self.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": source}),
+        );
     }
 
     /// Sets the viewport (a phone: 390×844 at 3x, mobile).
