@@ -176,7 +176,7 @@ fn dashboard_renders_every_widget() {
 fn api_errors_are_shown() {
     let s = TestServer::start();
     let mut d = dashboard();
-    // `7d` validates but the series' db does not exist: the query fails.
+    // A database that cannot exist: the query API refuses it.
     d["widgets"]["now"]["series"][0]["db"] = json!("bad db");
     put_dashboard(&s, &d);
     let mut b = Browser::launch();
@@ -517,4 +517,45 @@ fn thirty_charts_of_8640_points() {
     assert_clean(&b, "30 charts");
     // "Without freezing": no single task blocks input for a second.
     assert!(longest < 1000.0, "longest main-thread task {longest} ms");
+}
+
+/// With a token for writes only, the editor loads without it; Save asks
+/// for it, keeps the edits, and saves once it is given.
+#[test]
+fn editor_save_asks_for_the_token() {
+    let settings = ServerSettings {
+        auth_token: Some("s3cret".into()),
+        ..ServerSettings::default()
+    };
+    let s = TestServer::with(settings);
+    let mut b = Browser::launch();
+    b.navigate(&format!("http://{}/dashboard/edit", s.addr));
+    b.wait_for(
+        "document.getElementById('errors-list')?.textContent.includes('No problems')",
+        20,
+        "editor ready",
+    );
+    b.eval("const i = document.querySelector('[data-path=\"title\"]'); i.value = 'Renamed'; i.dispatchEvent(new Event('input'))");
+    b.eval("document.getElementById('save').click()");
+    b.wait_for("document.getElementById('token-input')", 10, "token prompt");
+    assert!(!s.root().join("dashboard.json").exists());
+    b.eval("document.getElementById('token-input').value = 's3cret'; document.querySelector('#token form button').click()");
+    b.wait_for(
+        "document.getElementById('save-result').textContent.includes('press Save again')",
+        10,
+        "retry hint",
+    );
+    assert_eq!(
+        b.eval("document.querySelector('[data-path=\"title\"]').value"),
+        json!("Renamed")
+    );
+    b.eval("document.getElementById('save').click()");
+    b.wait_for(
+        "document.getElementById('save-result').dataset.saved === '1'",
+        10,
+        "saved with the token",
+    );
+    let saved = std::fs::read_to_string(s.root().join("dashboard.json")).expect("saved");
+    assert!(saved.contains("\"title\": \"Renamed\""), "{saved}");
+    assert_clean_but(&b, "editor with token", &["status of 401 (Unauthorized)"]);
 }

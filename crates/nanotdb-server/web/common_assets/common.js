@@ -46,6 +46,9 @@ const NT = (() => {
   function token() {
     try { return localStorage.getItem(TOKEN_KEY) || ''; } catch (_) { return ''; }
   }
+  const tokenListeners = [];
+  // Called with no argument once a token was entered (instead of a reload).
+  function onToken(f) { tokenListeners.push(f); }
   function askToken(reason) {
     const box = document.getElementById('token');
     if (!box || box.dataset.open) return;
@@ -56,7 +59,9 @@ const NT = (() => {
       try { localStorage.setItem(TOKEN_KEY, input.value.trim()); } catch (_) { /* private mode */ }
       delete box.dataset.open;
       clear(box);
-      location.reload();
+      // A page with unsaved work (the editor) retries itself; others reload.
+      if (tokenListeners.length) tokenListeners.forEach((f) => f());
+      else location.reload();
     };
     box.append(el('form', {class: 'token', onsubmit: (ev) => { ev.preventDefault(); save(); }},
       el('span', {text: reason || 'This server needs its auth token.'}), input,
@@ -252,5 +257,5 @@ const NT = (() => {
   }
 
   return {cfg, el, clear, showError, api, ApiError, durationSeconds, apiWindow, num, transformer,
-    formatValue, timeText, seriesParams, lastValue, range, chart, markNav, PALETTE, token};
+    formatValue, timeText, seriesParams, lastValue, range, chart, markNav, PALETTE, token, onToken};
 })();

@@ -245,6 +245,10 @@
     }
   }
 
+  // A save refused for want of the token is retried once it is entered,
+  // without losing the edits.
+  NT.onToken(() => { result.textContent = 'token set: press Save again'; });
+
   renderDoc();
   validate(false);
 })();
