@@ -448,10 +448,14 @@ fn pages_assets_and_headers() {
     let r = s.get("/assets/vendor/uplot/uPlot.iife.min.js");
     assert_eq!(r.status, 200);
     assert_eq!(s.get("/assets/vendor/uplot/LICENSE").status, 200);
-    assert_eq!(s.get("/assets/../engine.html").status, 404);
     assert_eq!(s.get("/assets/nope.js").status, 404);
     assert_eq!(s.get("/dashboard").status, 404, "the base moved to /d");
     assert_eq!(s.post("/assets/common.js", b"").status, 405);
+    // Non-canonical paths are redirected to their clean form.
+    let r = s.get("//d/./edit?x=1");
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("/d/edit?x=1"));
+    assert_eq!(s.get("/assets/../engine.html").status, 301);
     let o = s.get("/api/engine/overview").json();
     assert_eq!(o["data"]["settings"]["web_enabled"], true);
     assert_eq!(o["data"]["settings"]["dashboard_path"], "/d");

@@ -145,11 +145,33 @@ fn target(w: &config::WebSettings, path: &str) -> Option<Target> {
     None
 }
 
-/// The router's fallback with the web UI on: pages (any method, as
-/// v1.4.0), assets (GET/HEAD), else the plain 404.
+/// The cleaned form of a non-canonical path (`//`, `.`, `..` segments),
+/// keeping a trailing slash; `None` when `path` is canonical already.
+fn canonical(path: &str) -> Option<String> {
+    let mut clean = config::clean_path(path);
+    if path.ends_with('/') && clean != "/" {
+        clean.push('/');
+    }
+    (clean != path).then_some(clean)
+}
+
+/// The router's fallback with the web UI on: non-canonical paths are
+/// redirected (301) to their clean form, as v1.4.0's router did; then
+/// pages (any method, as v1.4.0), assets (GET/HEAD), else the plain 404.
 pub async fn fallback(State(st): State<SharedState>, req: Request) -> Response {
     let w = &st.settings.web;
     let path = req.uri().path().to_string();
+    if let Some(clean) = canonical(&path) {
+        let location = match req.uri().query() {
+            Some(q) => format!("{clean}?{q}"),
+            None => clean,
+        };
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            let mut r = StatusCode::MOVED_PERMANENTLY.into_response();
+            r.headers_mut().insert(header::LOCATION, v);
+            return r;
+        }
+    }
     let root = w.web_root_dir(st.engine.root());
     let r = match target(w, &path) {
         None => return not_found(),
@@ -366,6 +388,10 @@ mod tests {
         assert!(is_page("/engine/", Page::Engine));
         assert!(target(&w, "/dashboardx").is_none());
         assert!(target(&w, "/assets/../x").is_none());
+        assert_eq!(canonical("/dashboard"), None);
+        assert_eq!(canonical("/dashboard/"), None);
+        assert_eq!(canonical("//api/v1/query"), Some("/api/v1/query".into()));
+        assert_eq!(canonical("/a/./b/../c/"), Some("/a/c/".into()));
         assert!(matches!(target(&w, "/engine/assets/engine.js"),
             Some(Target::Asset(p)) if p == Path::new("engine_assets/engine.js")));
         assert_eq!(
