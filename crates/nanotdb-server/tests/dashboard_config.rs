@@ -479,3 +479,32 @@ fn web_root_replaces_files() {
     // Files it does not have still come from the embedded bundle.
     assert!(s.get("/explore").text().contains("explore.js"));
 }
+
+#[test]
+fn default_document_takes_the_configured_title_and_file() {
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let file = elsewhere.path().join("boards").join("main.json");
+    let mut settings = ServerSettings::default();
+    settings.web.title = "Pump house".into();
+    settings.web.dashboard_config = file.clone();
+    let s = TestServer::with(settings);
+    let d = s.get("/api/dashboard-config").json();
+    assert_eq!(d["title"], "Pump house");
+    // An absolute dashboard_config is used as it is; backups go beside it.
+    let body = valid().to_string();
+    for _ in 0..2 {
+        let r = request(s.addr, "PUT", "/api/dashboard-config", &[], body.as_bytes());
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    assert!(file.is_file());
+    let backups: Vec<_> = std::fs::read_dir(elsewhere.path().join("boards/dashboard_backups"))
+        .expect("backups")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert!(
+        backups[0].starts_with("main.") && backups[0].ends_with("Z.json"),
+        "{backups:?}"
+    );
+    assert!(!s.root().join("dashboard.json").exists());
+}

@@ -184,7 +184,11 @@ pub async fn fallback(State(st): State<SharedState>, req: Request) -> Response {
                 None => return not_found(),
                 Some(bytes) => (
                     [(header::CONTENT_TYPE, assets::content_type(&rel))],
-                    Body::from(bytes.into_owned()),
+                    match bytes {
+                        // Embedded files are served without a copy.
+                        std::borrow::Cow::Borrowed(b) => Body::from(Bytes::from_static(b)),
+                        std::borrow::Cow::Owned(b) => Body::from(b),
+                    },
                 )
                     .into_response(),
             }
