@@ -559,3 +559,46 @@ fn editor_save_asks_for_the_token() {
     assert!(saved.contains("\"title\": \"Renamed\""), "{saved}");
     assert_clean_but(&b, "editor with token", &["status of 401 (Unauthorized)"]);
 }
+
+/// Every page on a phone-sized screen: rendered, nothing wider than the
+/// screen (wide tables scroll inside their box).
+#[test]
+fn every_page_fits_a_phone() {
+    let s = TestServer::start();
+    seed(&s);
+    s.engine.flush().expect("flush");
+    put_dashboard(&s, &dashboard());
+    let mut b = Browser::launch();
+    b.viewport(390, 844, true);
+    for (name, path, ready) in [
+        (
+            "editor",
+            "/dashboard/edit",
+            "document.getElementById('errors-list')?.textContent.includes('No problems')",
+        ),
+        (
+            "explore",
+            "/explore?db=edge&metric=temp&range=6h",
+            "document.querySelector('#explore-chart canvas')",
+        ),
+        (
+            "engine",
+            "/engine#tab=files&db=edge",
+            "document.querySelector('#engine-body table')",
+        ),
+    ] {
+        b.navigate(&format!("http://{}{path}", s.addr));
+        b.wait_for(
+            &format!("document.body.dataset.rendered !== undefined && {ready}"),
+            20,
+            name,
+        );
+        let overflow = b.eval("document.documentElement.scrollWidth - window.innerWidth");
+        b.screenshot(&format!("{name}-phone"));
+        assert!(
+            overflow.as_i64().expect("px") <= 0,
+            "{name} wider than the phone by {overflow} px"
+        );
+    }
+    assert_clean(&b, "phone pages");
+}

@@ -250,5 +250,6 @@
   NT.onToken(() => { result.textContent = 'token set: press Save again'; });
 
   renderDoc();
-  validate(false);
+  await validate(false);
+  document.body.dataset.rendered = String(performance.now());
 })();
