@@ -196,24 +196,58 @@ fn explore_picks_searches_and_links() {
     seed(&s);
     // Thousands of series to search through.
     let now = nanotdb::time::now_ns();
-    let many: String = (0..3000)
+    let mut many: String = (0..3000)
         .map(|i| format!("fleet/node{i:04}.cpu {} {now}\n", i % 100))
         .collect();
+    // Prometheus-style series with labels, for the label filters.
+    for cpu in 0..4 {
+        for mode in ["idle", "user"] {
+            many.push_str(&format!(
+                "fleet/node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} 1 {now}\n"
+            ));
+        }
+    }
     assert_eq!(s.post("/api/v1/import", many.as_bytes()).status, 200);
     let mut b = Browser::launch();
     b.navigate(&format!("http://{}/explore?db=fleet", s.addr));
     b.wait_for("document.body.dataset.rendered", 20, "explore render");
     let counted = b.eval("document.getElementById('metric-count').textContent");
     assert!(
-        counted.as_str().expect("text").contains("3000"),
+        counted.as_str().expect("text").contains("3008"),
         "{counted}"
     );
     assert_eq!(count(&mut b, "#metric-list li"), 200);
-    b.eval("const i = document.getElementById('metric-search'); i.value = 'node2999'; i.dispatchEvent(new Event('input'))");
+    b.eval("{ const i = document.getElementById('metric-search'); i.value = 'node2999'; i.dispatchEvent(new Event('input')) }");
     b.wait_for(
         "document.querySelectorAll('#metric-list li').length === 1",
         5,
         "search",
+    );
+    // Label filters narrow the list to series with those labels.
+    b.eval("{ const i = document.getElementById('metric-search'); i.value = 'node_cpu'; i.dispatchEvent(new Event('input')) }");
+    b.wait_for(
+        "document.querySelectorAll('#metric-list li').length === 8",
+        5,
+        "8 cpu series",
+    );
+    b.eval("{ const l = document.getElementById('label-filter'); l.value = 'mode=idle, cpu=~[02]'; l.dispatchEvent(new Event('input')) }");
+    b.wait_for(
+        "document.querySelectorAll('#metric-list li').length === 2",
+        5,
+        "label filter",
+    );
+    assert!(
+        b.eval("location.search")
+            .as_str()
+            .expect("url")
+            .contains("labels=")
+    );
+    b.eval("{ const l = document.getElementById('label-filter'); l.value = ''; l.dispatchEvent(new Event('input')) }");
+    b.eval("{ const i = document.getElementById('metric-search'); i.value = 'node2999'; i.dispatchEvent(new Event('input')) }");
+    b.wait_for(
+        "document.querySelectorAll('#metric-list li').length === 1",
+        5,
+        "search again",
     );
     b.eval("document.querySelector('#metric-list li').click()");
     b.wait_for(

@@ -17,11 +17,14 @@
     range: q.get('range') || '1h',
     step: q.get('step') || '',
     auto: q.get('auto') === '1',
+    labels: q.get('labels') || '',
   };
   const MAX_LISTED = 200;
 
   const dbSel = el('select', {id: 'db', 'aria-label': 'database'});
   const search = el('input', {id: 'metric-search', type: 'search', placeholder: 'search metrics…', 'aria-label': 'search metrics'});
+  const labelIn = el('input', {id: 'label-filter', type: 'search', value: state.labels,
+    placeholder: 'labels e.g. mode=idle, cpu!=0', 'aria-label': 'label filters'});
   const list = el('ul', {class: 'metric-list', id: 'metric-list'});
   const count = el('div', {class: 'status', id: 'metric-count'});
   const chips = el('div', {class: 'chips', id: 'selected'});
@@ -40,7 +43,8 @@
   main.append(el('h1', {text: 'Explore'}),
     el('div', {class: 'picker'},
       el('div', {}, el('label', {class: 'field'}, el('span', {text: 'Database'}), dbSel),
-        el('label', {class: 'field'}, el('span', {text: 'Metrics'}), search), list, count),
+        el('label', {class: 'field'}, el('span', {text: 'Metrics'}), search),
+        el('label', {class: 'field'}, el('span', {text: 'Label filters'}), labelIn), list, count),
       el('div', {}, el('div', {class: 'field'}, el('span', {text: 'Selected'}), chips),
         el('div', {class: 'toolbar'}, el('label', {}, 'Aggregate ', aggSel), el('label', {}, 'Window ', winIn)),
         el('div', {class: 'toolbar'}, rangeSel, stepSel, el('label', {}, auto, 'auto refresh'),
@@ -68,9 +72,37 @@
     }
     renderList();
   }
+  // Labels of a series named `name{a="x",b="y"}` (as remote write and the
+  // Prometheus import store them).
+  function labelsOf(m) {
+    const out = {};
+    const i = m.indexOf('{');
+    if (i < 0 || !m.endsWith('}')) return out;
+    const re = /([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+    let g;
+    while ((g = re.exec(m.slice(i + 1, -1)))) out[g[1]] = g[2].replace(/\\(.)/g, '$1');
+    return out;
+  }
+  // `k=v`, `k!=v`, `k=~regex` filters separated by commas.
+  function labelFilters() {
+    return labelIn.value.split(',').map((f) => f.trim()).filter(Boolean).map((f) => {
+      const g = /^([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|=)\s*"?(.*?)"?$/.exec(f);
+      if (!g) return () => false;
+      const [, k, op, v] = g;
+      if (op === '=~') {
+        let re;
+        try { re = new RegExp(`^(?:${v})$`); } catch (_) { return () => false; }
+        return (ls) => re.test(ls[k] ?? '');
+      }
+      return op === '=' ? (ls) => (ls[k] ?? '') === v : (ls) => (ls[k] ?? '') !== v;
+    });
+  }
   function renderList() {
     const terms = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-    const hits = metrics.filter((m) => terms.every((t) => m.toLowerCase().includes(t)));
+    const filters = labelFilters();
+    state.labels = labelIn.value.trim();
+    const hits = metrics.filter((m) => terms.every((t) => m.toLowerCase().includes(t))
+      && (!filters.length || filters.every((f) => f(labelsOf(m)))));
     clear(list).append(...hits.slice(0, MAX_LISTED).map((m) =>
       el('li', {tabindex: 0, 'data-metric': m, onclick: () => add(m), onkeydown: (e) => { if (e.key === 'Enter') add(m); }}, m)));
     count.textContent = hits.length > MAX_LISTED ? `${hits.length} of ${metrics.length} match; first ${MAX_LISTED} shown, refine the search`
@@ -93,6 +125,7 @@
     for (const k of ['aggregate', 'window', 'step']) if (state[k]) p.set(k, state[k]);
     p.set('range', state.range);
     if (state.auto) p.set('auto', '1');
+    if (state.labels) p.set('labels', state.labels);
     history.replaceState(null, '', `${location.pathname}?${p}`);
     link.value = location.href;
   }
@@ -141,6 +174,7 @@
   }
   let searchTimer = null;
   search.addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(renderList, 80); });
+  labelIn.addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(() => { renderList(); saveUrl(); }, 80); });
   dbSel.addEventListener('change', async () => {
     state.db = dbSel.value; state.metrics = []; renderChips();
     try { await loadMetrics(); } catch (e) { showError(e.message); }
