@@ -386,6 +386,9 @@ fn editor_flow_validate_fix_save_reload() {
         10,
         "fixed",
     );
+    // Rename it: the group's reference follows.
+    b.eval("{ const i = document.getElementById('widget-id'); i.value = 'humidity_chart'; i.dispatchEvent(new Event('change')) }");
+    b.wait_for("document.querySelector('[data-path=\"groups.0.widgets\"]').value.includes('humidity_chart')", 10, "rename");
     b.eval("document.getElementById('preview-btn').click()");
     b.wait_for(
         "document.querySelector('#preview canvas')",
@@ -405,13 +408,14 @@ fn editor_flow_validate_fix_save_reload() {
         &std::fs::read_to_string(s.root().join("dashboard.json")).expect("saved file"),
     )
     .expect("json");
-    assert_eq!(saved["widgets"]["new_chart"]["interval"], "1m");
+    assert_eq!(saved["widgets"]["humidity_chart"]["interval"], "1m");
+    assert!(saved["widgets"].get("new_chart").is_none());
     assert!(s.root().join("dashboard_backups").is_dir());
     // Reload the dashboard: the new chart is drawn.
     b.clear_events();
     b.navigate(&format!("http://{}/dashboard", s.addr));
     b.wait_for(
-        "document.querySelector('[data-widget=new_chart] canvas')",
+        "document.querySelector('[data-widget=humidity_chart] canvas')",
         20,
         "new chart on the dashboard",
     );

@@ -126,7 +126,21 @@
     if (!w) return box;
     w.series = w.series || [];
     const p = `widgets.${selected}`;
+    // Renaming a widget renames its references in the groups too.
+    const idIn = el('input', {id: 'widget-id', value: selected, 'aria-label': 'widget id'});
+    idIn.addEventListener('change', () => {
+      const id = idIn.value.trim();
+      if (id === selected) return;
+      if (!id || doc.widgets[id]) { showError(id ? `widget ${id} exists already` : 'a widget id must not be empty'); idIn.value = selected; return; }
+      const renamed = {};
+      for (const [k, v] of Object.entries(doc.widgets)) renamed[k === selected ? id : k] = v;
+      doc.widgets = renamed;
+      doc.groups.forEach((g) => { g.widgets = (g.widgets || []).map((x) => (x === selected ? id : x)); });
+      selected = id;
+      renderDoc(); changed();
+    });
     box.append(el('div', {class: 'fields'},
+      el('label', {class: 'field'}, el('span', {text: 'Id'}), idIn),
       field('Type', `${p}.type`, w, 'type', {options: ['number', 'numbers', 'line_chart', 'aggregate_band']}),
       field('Title', `${p}.title`, w, 'title'),
       field('Lookback', `${p}.lookback`, w, 'lookback', {placeholder: '1h'}),
