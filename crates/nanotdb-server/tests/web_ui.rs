@@ -386,6 +386,13 @@ fn editor_flow_validate_fix_save_reload() {
         10,
         "fixed",
     );
+    // The JSON view follows the form.
+    assert!(
+        b.eval("document.getElementById('json').value")
+            .as_str()
+            .expect("json")
+            .contains("\"new_chart\": {")
+    );
     // Rename it: the group's reference follows.
     b.eval("{ const i = document.getElementById('widget-id'); i.value = 'humidity_chart'; i.dispatchEvent(new Event('change')) }");
     b.wait_for("document.querySelector('[data-path=\"groups.0.widgets\"]').value.includes('humidity_chart')", 10, "rename");
@@ -639,4 +646,32 @@ fn every_page_fits_a_phone() {
         );
     }
     assert_clean(&b, "phone pages");
+}
+
+/// A pasted document replaces the form and is validated like any edit; a
+/// paste that is not JSON is reported.
+#[test]
+fn editor_applies_pasted_json() {
+    let s = TestServer::start();
+    let mut b = Browser::launch();
+    b.navigate(&format!("http://{}/dashboard/edit", s.addr));
+    b.wait_for("document.body.dataset.rendered", 20, "editor ready");
+    let mut d = dashboard();
+    d["widgets"]["lines"]["type"] = json!("pie");
+    b.eval(&format!(
+        "{{ const t = document.getElementById('json'); t.value = {:?}; document.getElementById('apply-json').click() }}",
+        d.to_string()
+    ));
+    b.wait_for(
+        "document.querySelector('[data-path=\"title\"]').value === 'Edge box' && document.getElementById('errors-list').textContent.includes('unknown widget type \"pie\"')",
+        10,
+        "pasted document validated",
+    );
+    b.eval("{ document.getElementById('json').value = '{oops'; document.getElementById('apply-json').click() }");
+    b.wait_for(
+        "document.getElementById('errors').textContent.includes('JSON:')",
+        5,
+        "bad paste reported",
+    );
+    assert_clean_but(&b, "editor paste", &["status of 400 (Bad Request)"]);
 }

@@ -26,7 +26,22 @@
   const errList = el('ul', {class: 'errlist', id: 'errors-list'});
   const result = el('div', {id: 'save-result', class: 'status', role: 'status'});
   const preview = el('div', {id: 'preview', class: 'grid'});
-  const json = el('pre', {id: 'json', class: 'scroll'});
+  const json = el('textarea', {id: 'json', rows: 18, spellcheck: 'false', 'aria-label': 'document JSON'});
+  json.classList.add('json');
+  // Pasting a whole document (e.g. one written for v1.4.0) replaces the form.
+  const applyJson = el('button', {id: 'apply-json', onclick: () => {
+    try {
+      const d = JSON.parse(json.value);
+      if (!d || typeof d !== 'object' || Array.isArray(d)) throw new Error('the document must be a JSON object');
+      doc = d;
+      doc.groups = doc.groups || [];
+      doc.widgets = doc.widgets || {};
+      selected = Object.keys(doc.widgets)[0] || '';
+      renderDoc(); changed();
+    } catch (e) {
+      showError(`JSON: ${e.message}`);
+    }
+  }}, 'Apply JSON');
   const saveBtn = el('button', {id: 'save', class: 'primary', onclick: save}, 'Save');
   main.append(el('h1', {text: 'Dashboard editor'}),
     el('div', {class: 'toolbar'}, saveBtn,
@@ -35,7 +50,7 @@
       el('a', {href: NT.cfg.basePath}, 'Open dashboard'), result),
     el('div', {class: 'editor'}, form,
       el('div', {}, el('h2', {text: 'Problems'}), errList, el('h2', {text: 'Preview'}), preview,
-        el('details', {}, el('summary', {text: 'Document (JSON)'}), json))));
+        el('details', {}, el('summary', {text: 'Document (JSON)'}), json, applyJson))));
 
   // --- fields -------------------------------------------------------------
   function slot(path, box) {
@@ -209,7 +224,7 @@
       }
     }
     if (!errors.length) errList.append(el('li', {class: 'ok', text: 'No problems.'}));
-    json.textContent = JSON.stringify(cleaned(), null, 2);
+    if (document.activeElement !== json) json.value = JSON.stringify(cleaned(), null, 2);
   }
   let timer = null;
   function changed() {
