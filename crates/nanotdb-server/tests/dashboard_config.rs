@@ -463,10 +463,7 @@ fn pages_assets_and_headers() {
 
 #[test]
 fn web_root_replaces_files() {
-    let s = TestServer::start();
-    // The settings are fixed at start, so use a second server on the same
-    // root layout: web_root relative to the data root.
-    drop(s);
+    // web_root relative to the data root.
     let mut settings = ServerSettings::default();
     settings.web.web_root = Some("ui".into());
     let s = TestServer::with(settings);
