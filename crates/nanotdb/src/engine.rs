@@ -232,7 +232,14 @@ impl Engine {
             })
             .collect();
         let mut report = WriteReport::default();
-        if let Err(e) = self.write_run(&samples, 0, now, false, false, &mut report) {
+        if let Err(e) = self.write_run(
+            &samples,
+            0,
+            now,
+            WriteOptions::default(),
+            false,
+            &mut report,
+        ) {
             tracing::debug!("self-metrics snapshot failed: {e}");
         }
     }
@@ -443,6 +450,20 @@ impl Engine {
         Ok(())
     }
 
+    /// Makes durable what bulk writes (`WriteOptions::bulk`, the imports)
+    /// left unsynced in every loaded database: their data files, then the
+    /// catalog.
+    pub fn sync_deferred(&self) -> Result<()> {
+        if self.s.settings.read_only {
+            return Ok(());
+        }
+        for db in self.loaded() {
+            let mut st = db.lock();
+            db.sync_deferred(&mut st)?;
+        }
+        Ok(())
+    }
+
     /// Flushes every open page of one database and checkpoints its WAL, so
     /// everything it acknowledged is in fsynced data files.
     pub fn flush_db(&self, name: &str) -> Result<()> {
@@ -488,9 +509,13 @@ impl Engine {
 
     /// Flushes pages older than their `max_age` (the reference only checked
     /// this when the same database received a sample; a server calls this on
-    /// a timer so idle databases do not keep pages in memory).
+    /// a timer so idle databases do not keep pages in memory). Also drops
+    /// the index of partition files the duplicate check may have built.
     pub fn flush_idle(&self) -> Result<()> {
-        self.each_writable(|db, st| db.finish_batch(st))
+        self.each_writable(|db, st| {
+            db.forget_cold(st);
+            db.finish_batch(st)
+        })
     }
 
     /// Runs `f` under the lock of every loaded database that has files
