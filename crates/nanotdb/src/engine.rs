@@ -20,6 +20,7 @@ use crate::time;
 pub use crate::write::{WriteOptions, WriteReport, WriteSample};
 
 mod rollups;
+mod syncer;
 mod view;
 mod write;
 
@@ -62,6 +63,8 @@ pub(crate) struct EngineShared {
     auto_rollups: AtomicBool,
     /// Rollup passes: the mutex serialising them and the background worker.
     pub(crate) rollups: rollup::Rollups,
+    /// Stops the `interval` policy's fsync thread (`engine/syncer.rs`).
+    pub(crate) syncer: Arc<syncer::SyncerStop>,
 }
 
 impl Engine {
@@ -139,7 +142,13 @@ impl Engine {
             last_stats: std::sync::Mutex::new(None),
             auto_rollups: AtomicBool::new(true),
             rollups: rollup::Rollups::default(),
+            syncer: Arc::default(),
         });
+        if !opts.read_only
+            && engine.s.config.wal.fsync_policy == crate::config::FsyncPolicy::Interval
+        {
+            syncer::start(&engine.s, engine.s.config.wal.fsync_interval_ns);
+        }
         engine.s.stats_enabled.store(
             engine.s.config.stats.enabled && !opts.read_only,
             Ordering::Relaxed,
@@ -552,6 +561,7 @@ impl Engine {
         // Queued automatic rollups run to the end first (they need the
         // databases open).
         self.s.rollups.worker.shutdown();
+        self.s.syncer.stop();
         // One last snapshot, as the reference does at close — but only when
         // this process wrote something, so idle runs never add samples.
         let emitted = self

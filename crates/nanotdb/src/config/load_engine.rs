@@ -127,14 +127,28 @@ pub(super) fn normalize_engine(
         Some(s) if is_blank(s) => FsyncPolicy::Segment,
         Some("segment") => FsyncPolicy::Segment,
         Some("always") => FsyncPolicy::Always,
+        Some("interval") => FsyncPolicy::Interval,
         Some(other) => {
             return Err(invalid(
                 path,
                 "wal.fsync_policy",
-                format!("must be \"segment\" or \"always\", got {other:?}"),
+                format!("must be \"segment\", \"always\" or \"interval\", got {other:?}"),
             ));
         }
     };
+    let fsync_interval_ns = non_negative_duration(
+        path,
+        "wal.fsync_interval",
+        wal_raw.fsync_interval.clone(),
+        DEFAULT_FSYNC_INTERVAL_NS,
+    )?;
+    if fsync_interval_ns == 0 && fsync_policy == FsyncPolicy::Interval {
+        return Err(invalid(
+            path,
+            "wal.fsync_interval",
+            "must be more than 0 with fsync_policy = \"interval\"".to_string(),
+        ));
+    }
 
     let durability = match raw.durability.and_then(|d| d.profile).as_deref() {
         None => DurabilityProfile::Strict,
@@ -231,6 +245,7 @@ pub(super) fn normalize_engine(
         wal: WalConfig {
             max_segment_size,
             fsync_policy,
+            fsync_interval_ns,
         },
         durability,
         metrics,

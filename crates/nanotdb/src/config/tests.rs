@@ -331,7 +331,7 @@ fn invalid_error_display() {
     let err = parse_engine_config("[wal]\nfsync_policy = \"sometimes\"\n", &p()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid /r/engine.toml: wal.fsync_policy: must be \"segment\" or \"always\", got \"sometimes\""
+        "invalid /r/engine.toml: wal.fsync_policy: must be \"segment\", \"always\" or \"interval\", got \"sometimes\""
     );
 }
 
