@@ -31,6 +31,13 @@ pub struct MetricInfo {
 pub const GUARD_NAME: &str = "nanotdb-rs: 8-byte values (float64/int64), see docs/FORMATS.md 5.5; v1.4.0 cannot read this database";
 /// Id of the guard entry: one past the u16 range, which v1.4.0 refuses.
 pub const GUARD_ID: u64 = 65536;
+/// Name of the guard entry of a database holding a metric name longer than
+/// v1.4.0's WAL can carry (docs/FORMATS.md §4.14).
+pub const LONG_GUARD_NAME: &str = "nanotdb-rs: metric names over 255 bytes, see docs/FORMATS.md 4.14; v1.4.0 cannot read this database";
+/// Id of the long-name guard entry (out of the u16 range too).
+pub const LONG_GUARD_ID: u64 = 65537;
+/// Longest name v1.4.0's WAL record can carry (a one-byte length).
+pub const V1_MAX_NAME_LEN: usize = 255;
 
 #[derive(Serialize, Deserialize)]
 struct FileEntry {
@@ -58,6 +65,10 @@ pub struct Catalog {
     /// The file on disk carries the guard entry (loaded with it or saved
     /// since a wide metric exists).
     guard_on_disk: bool,
+    /// Metrics whose name is longer than [`V1_MAX_NAME_LEN`].
+    long: usize,
+    /// The file on disk carries the long-name guard entry.
+    long_guard_on_disk: bool,
     dirty: bool,
 }
 
@@ -93,6 +104,10 @@ impl Catalog {
         for entry in shape.metrics.unwrap_or_default() {
             if entry.id == GUARD_ID && entry.name == GUARD_NAME {
                 cat.guard_on_disk = true;
+                continue;
+            }
+            if entry.id == LONG_GUARD_ID && entry.name == LONG_GUARD_NAME {
+                cat.long_guard_on_disk = true;
                 continue;
             }
             let id = u16::try_from(entry.id)
@@ -133,19 +148,32 @@ impl Catalog {
         }
         if let Some(old) = self.by_id[idx].take() {
             self.by_name.remove(&old.name);
-            self.count -= 1;
-            self.wide -= usize::from(old.value_type.is_wide());
+            self.forget(&old);
         }
         if let Some(old_id) = self.by_name.insert(info.name.clone(), info.id)
             && let Some(slot) = self.by_id.get_mut(usize::from(old_id))
             && let Some(old) = slot.take()
         {
-            self.count -= 1;
-            self.wide -= usize::from(old.value_type.is_wide());
+            self.forget(&old);
         }
         self.wide += usize::from(info.value_type.is_wide());
+        self.long += usize::from(info.name.len() > V1_MAX_NAME_LEN);
         self.by_id[idx] = Some(info);
         self.count += 1;
+    }
+
+    /// Takes a replaced entry out of the counts.
+    fn forget(&mut self, old: &MetricInfo) {
+        self.count -= 1;
+        self.wide -= usize::from(old.value_type.is_wide());
+        self.long -= usize::from(old.name.len() > V1_MAX_NAME_LEN);
+    }
+
+    /// True when some metric's name is longer than v1.4.0's WAL can carry
+    /// ([`V1_MAX_NAME_LEN`]): its WAL records use the long-name layout and
+    /// the file carries the long-name guard entry (docs/FORMATS.md §4.14).
+    pub fn has_long_names(&self) -> bool {
+        self.long > 0
     }
 
     /// True when some metric has an 8-byte type (float64, int64): frames and
@@ -161,11 +189,13 @@ impl Catalog {
         self.get(id).is_some_and(|m| m.value_type.is_wide())
     }
 
-    /// True when a wide metric exists but the file on disk does not carry
-    /// the guard yet: it must be saved before any record of that metric is
-    /// written anywhere, so v1.4.0 never opens the database half-aware.
+    /// True when a wide metric (or a long name) exists but the file on disk
+    /// does not carry its guard yet: it must be saved before any record of
+    /// that metric is written anywhere, so v1.4.0 never opens the database
+    /// half-aware.
     pub fn guard_pending(&self) -> bool {
-        self.has_wide() && !self.guard_on_disk
+        (self.has_wide() && !self.guard_on_disk)
+            || (self.has_long_names() && !self.long_guard_on_disk)
     }
 
     /// Looks a metric up by name.
@@ -278,7 +308,7 @@ impl Catalog {
 
     /// Serialises in the reference's shape (2-space indent, trailing newline),
     /// entries sorted by id so the file is stable between writes; the guard
-    /// entry comes last, and only when a wide metric exists.
+    /// entries come last, each only when a wide metric or a long name exists.
     pub fn to_json(&self) -> Vec<u8> {
         let mut entries: Vec<FileEntry> = self
             .by_id
@@ -294,6 +324,13 @@ impl Catalog {
             entries.push(FileEntry {
                 name: GUARD_NAME.to_string(),
                 id: GUARD_ID,
+                value_type: 0,
+            });
+        }
+        if self.has_long_names() {
+            entries.push(FileEntry {
+                name: LONG_GUARD_NAME.to_string(),
+                id: LONG_GUARD_ID,
                 value_type: 0,
             });
         }
@@ -321,6 +358,7 @@ impl Catalog {
         fsutil::sync_parent(path)?;
         self.dirty = false;
         self.guard_on_disk = self.has_wide();
+        self.long_guard_on_disk = self.has_long_names();
         Ok(true)
     }
 }
@@ -468,10 +506,46 @@ mod tests {
             .map(|e| e["id"].as_u64().unwrap())
             .collect();
         assert_eq!(ids, [1, 2, 3, 4, GUARD_ID]);
+        assert!(!text.contains("65537"), "{text}");
         // A catalog of v1.4.0's types only is unchanged by a later load/save.
         let json = br#"{"metrics":[{"name":"a","id":1,"type":2}]}"#;
         let c = Catalog::parse(json, Path::new("c")).unwrap();
         assert!(!c.has_wide());
         assert!(!String::from_utf8(c.to_json()).unwrap().contains("65536"));
+    }
+
+    #[test]
+    fn long_name_guard_exactly_when_a_long_name_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.json");
+        let mut c = Catalog::default();
+        c.register(&"a".repeat(V1_MAX_NAME_LEN), ValueType::Float32);
+        assert!(!c.has_long_names() && !c.guard_pending());
+        c.save_if_dirty(&path).unwrap();
+        assert!(!fs::read_to_string(&path).unwrap().contains("65537"));
+        let long = "b".repeat(4096);
+        c.register(&long, ValueType::Float32);
+        assert!(c.has_long_names() && c.guard_pending());
+        c.save_if_dirty(&path).unwrap();
+        assert!(!c.guard_pending());
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("\"id\": 65537").count(), 1, "{text}");
+        assert!(text.contains(LONG_GUARD_NAME) && !text.contains("65536"));
+        let back = Catalog::load(&path).unwrap();
+        assert_eq!(back.metrics_sorted(), c.metrics_sorted());
+        assert!(back.has_long_names() && !back.guard_pending());
+        assert_eq!(back.lookup(&long), Some((2, ValueType::Float32)));
+        // Both guards, 8-byte values' first.
+        c.register("w", ValueType::Float64);
+        assert!(c.guard_pending());
+        c.save_if_dirty(&path).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let ids: Vec<u64> = v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, [1, 2, 3, GUARD_ID, LONG_GUARD_ID]);
     }
 }
