@@ -351,7 +351,7 @@ fn random_bodies_get_a_4xx_and_store_nothing() {
             if route < 2 {
                 body = snap::raw::Encoder::new().compress_vec(&body).unwrap();
             } else {
-                plain = Some(std::mem::replace(&mut body, Vec::new()));
+                plain = Some(std::mem::take(&mut body));
                 body = gzip(plain.as_deref().unwrap_or_default());
                 headers.push(("Content-Encoding", "gzip"));
             }
