@@ -6,6 +6,7 @@
 //! implementation recognises the guard and skips it.
 
 use std::fs;
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -39,7 +40,89 @@ pub const LONG_GUARD_ID: u64 = 65537;
 /// Longest name v1.4.0's WAL record can carry (a one-byte length).
 pub const V1_MAX_NAME_LEN: usize = 255;
 
-#[derive(Serialize, Deserialize)]
+/// An entry as written: borrowed, so a save does not copy every name.
+#[derive(Serialize)]
+struct FileEntryRef<'a> {
+    name: &'a str,
+    id: u64,
+    #[serde(rename = "type")]
+    value_type: u64,
+}
+
+#[derive(Serialize)]
+struct FileShapeRef<'a> {
+    metrics: Option<Vec<FileEntryRef<'a>>>,
+}
+
+/// The ids of the metrics by a hash of their name. The names live once, in
+/// `Catalog::by_id` (a map keyed by name kept a second copy of every name:
+/// with long label sets, most of a big catalog's memory).
+#[derive(Debug, Clone, Default)]
+struct NameIndex {
+    hasher: foldhash::fast::FixedState,
+    ids: HashMap<u64, Ids>,
+}
+
+/// The ids whose names share one hash (almost always one).
+#[derive(Debug, Clone)]
+enum Ids {
+    One(MetricId),
+    Many(Vec<MetricId>),
+}
+
+impl NameIndex {
+    fn ids(&self, name: &str) -> &[MetricId] {
+        match self.ids.get(&self.hasher.hash_one(name)) {
+            None => &[],
+            Some(Ids::One(id)) => std::slice::from_ref(id),
+            Some(Ids::Many(v)) => v,
+        }
+    }
+
+    /// The id of `name`, its name read from `by_id`.
+    fn get(&self, name: &str, by_id: &[Option<MetricInfo>]) -> Option<MetricId> {
+        self.ids(name).iter().copied().find(|&id| {
+            by_id
+                .get(usize::from(id))
+                .and_then(Option::as_ref)
+                .is_some_and(|m| m.name == name)
+        })
+    }
+
+    /// Adds `id` under `name` (not indexed yet).
+    fn add(&mut self, name: &str, id: MetricId) {
+        let h = self.hasher.hash_one(name);
+        match self.ids.get_mut(&h) {
+            None => {
+                self.ids.insert(h, Ids::One(id));
+            }
+            Some(Ids::Many(v)) => v.push(id),
+            Some(slot @ Ids::One(_)) => {
+                if let Ids::One(first) = *slot {
+                    *slot = Ids::Many(vec![first, id]);
+                }
+            }
+        }
+    }
+
+    /// Removes `id` from under `name`.
+    fn remove(&mut self, name: &str, id: MetricId) {
+        let h = self.hasher.hash_one(name);
+        let empty = match self.ids.get_mut(&h) {
+            None => false,
+            Some(Ids::One(x)) => *x == id,
+            Some(Ids::Many(v)) => {
+                v.retain(|x| *x != id);
+                v.is_empty()
+            }
+        };
+        if empty {
+            self.ids.remove(&h);
+        }
+    }
+}
+
+#[derive(Deserialize)]
 struct FileEntry {
     name: String,
     id: u64,
@@ -47,7 +130,7 @@ struct FileEntry {
     value_type: u64,
 }
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Deserialize, Default)]
 struct FileShape {
     #[serde(default)]
     metrics: Option<Vec<FileEntry>>,
@@ -56,7 +139,7 @@ struct FileShape {
 /// In-memory catalog of one database.
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
-    by_name: HashMap<String, MetricId>,
+    by_name: NameIndex,
     /// Indexed by id; `None` for unused ids.
     by_id: Vec<Option<MetricInfo>>,
     count: usize,
@@ -147,15 +230,20 @@ impl Catalog {
             self.by_id.resize(idx + 1, None);
         }
         if let Some(old) = self.by_id[idx].take() {
-            self.by_name.remove(&old.name);
+            self.by_name.remove(&old.name, info.id);
             self.forget(&old);
         }
-        if let Some(old_id) = self.by_name.insert(info.name.clone(), info.id)
-            && let Some(slot) = self.by_id.get_mut(usize::from(old_id))
-            && let Some(old) = slot.take()
+        // The same name under another id: that entry goes.
+        if let Some(old_id) = self.by_name.get(&info.name, &self.by_id)
+            && let Some(old) = self
+                .by_id
+                .get_mut(usize::from(old_id))
+                .and_then(Option::take)
         {
+            self.by_name.remove(&old.name, old_id);
             self.forget(&old);
         }
+        self.by_name.add(&info.name, info.id);
         self.wide += usize::from(info.value_type.is_wide());
         self.long += usize::from(info.name.len() > V1_MAX_NAME_LEN);
         self.by_id[idx] = Some(info);
@@ -200,7 +288,7 @@ impl Catalog {
 
     /// Looks a metric up by name.
     pub fn lookup(&self, name: &str) -> Option<(MetricId, ValueType)> {
-        let id = *self.by_name.get(name)?;
+        let id = self.by_name.get(name, &self.by_id)?;
         self.get(id).map(|m| (id, m.value_type))
     }
 
@@ -310,36 +398,44 @@ impl Catalog {
     /// entries sorted by id so the file is stable between writes; the guard
     /// entries come last, each only when a wide metric or a long name exists.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut entries: Vec<FileEntry> = self
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write_json(&mut out);
+        out
+    }
+
+    /// [`Catalog::to_json`] into `w`, without building the text (or copying
+    /// the names) in memory first.
+    fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let mut entries: Vec<FileEntryRef> = self
             .by_id
             .iter()
             .flatten()
-            .map(|m| FileEntry {
-                name: m.name.clone(),
+            .map(|m| FileEntryRef {
+                name: &m.name,
                 id: u64::from(m.id),
                 value_type: u64::from(m.value_type.code()),
             })
             .collect();
         if self.has_wide() {
-            entries.push(FileEntry {
-                name: GUARD_NAME.to_string(),
+            entries.push(FileEntryRef {
+                name: GUARD_NAME,
                 id: GUARD_ID,
                 value_type: 0,
             });
         }
         if self.has_long_names() {
-            entries.push(FileEntry {
-                name: LONG_GUARD_NAME.to_string(),
+            entries.push(FileEntryRef {
+                name: LONG_GUARD_NAME,
                 id: LONG_GUARD_ID,
                 value_type: 0,
             });
         }
-        let shape = FileShape {
+        let shape = FileShapeRef {
             metrics: Some(entries),
         };
-        let mut out = serde_json::to_vec_pretty(&shape).unwrap_or_default();
-        out.push(b'\n');
-        out
+        serde_json::to_writer_pretty(&mut *w, &shape)?;
+        w.write_all(b"\n")
     }
 
     /// Writes the catalog atomically (tmp file, fsync, rename, directory
@@ -350,8 +446,10 @@ impl Catalog {
         }
         let tmp = tmp_path(path);
         {
-            let mut f = fs::File::create(&tmp).at(&tmp)?;
-            f.write_all(&self.to_json()).at(&tmp)?;
+            let f = fs::File::create(&tmp).at(&tmp)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+            self.write_json(&mut w).at(&tmp)?;
+            let f = w.into_inner().map_err(|e| e.into_error()).at(&tmp)?;
             f.sync_all().at(&tmp)?;
         }
         fs::rename(&tmp, path).at(path)?;
@@ -547,5 +645,39 @@ mod tests {
             .map(|e| e["id"].as_u64().unwrap())
             .collect();
         assert_eq!(ids, [1, 2, 3, GUARD_ID, LONG_GUARD_ID]);
+    }
+
+    #[test]
+    fn names_sharing_a_hash_are_told_apart_by_their_text() {
+        let info = |name: &str, id| {
+            Some(MetricInfo {
+                name: name.to_string(),
+                id,
+                value_type: ValueType::Int32,
+            })
+        };
+        let by_id = vec![None, info("x", 1), info("a", 2)];
+        let mut idx = NameIndex::default();
+        // Both under the hash of "a", as a collision would put them.
+        idx.add("a", 1);
+        idx.add("a", 2);
+        assert_eq!(idx.get("a", &by_id), Some(2));
+        idx.remove("a", 2);
+        assert_eq!(idx.get("a", &by_id), None);
+        assert_eq!(idx.ids("a"), [1]);
+        idx.remove("a", 1);
+        assert!(idx.ids.is_empty());
+    }
+
+    #[test]
+    fn a_later_duplicate_name_or_id_replaces_the_earlier_entry() {
+        let json = br#"{"metrics":[{"name":"a","id":1,"type":1},{"name":"b","id":2,"type":2},
+            {"name":"a","id":3,"type":2},{"name":"c","id":2,"type":1}]}"#;
+        let c = Catalog::parse(json, Path::new("c")).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.lookup("a"), Some((3, ValueType::Float32)));
+        assert_eq!(c.lookup("b"), None);
+        assert_eq!(c.lookup("c"), Some((2, ValueType::Int32)));
+        assert!(c.get(1).is_none());
     }
 }

@@ -88,6 +88,21 @@ fn quoted(s: &str) -> Option<(String, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(s in ".{0,80}") {
+            if let Ok(m) = parse_selector(&s) {
+                prop_assert!(!m.is_empty());
+            }
+        }
+
+        #[test]
+        fn selector_like_text_never_panics(s in r#"[a-z_{}="~!,\\ .*()]{0,40}"#) {
+            let _ = parse_selector(&s);
+        }
+    }
 
     #[test]
     fn selectors() {
