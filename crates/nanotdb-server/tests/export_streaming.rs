@@ -88,7 +88,7 @@ fn a_large_export_streams_in_bounded_memory() {
     // in whichever allocator arena the export's thread uses) would blur
     // what the export itself holds.
     let dir = tempfile::tempdir().unwrap();
-    let engine = nanotdb::Engine::open(&dir.path().join("root")).unwrap();
+    let engine = nanotdb::Engine::open(dir.path().join("root")).unwrap();
     let names: Vec<String> = (0..SERIES)
         .map(|i| format!("load{{host=\"h{i}\"}}"))
         .collect();

@@ -60,7 +60,7 @@ impl TestServer {
     /// Default settings over a read-only engine on `dir/root` (no frame
     /// cache: what a read holds in memory shows in the RSS).
     pub fn read_only(dir: tempfile::TempDir) -> TestServer {
-        let engine = Engine::open_read_only(&dir.path().join("root")).expect("open engine");
+        let engine = Engine::open_read_only(dir.path().join("root")).expect("open engine");
         TestServer::serve(dir, Arc::new(engine), ServerSettings::default())
     }
 
