@@ -2,8 +2,10 @@
 //!
 //! Once a database has a float64 or int64 metric, the file also carries a
 //! guard entry whose id does not fit a u16, so v1.4.0 refuses to open the
-//! database instead of misreading its frames (docs/FORMATS.md §5.5). This
-//! implementation recognises the guard and skips it.
+//! database instead of misreading its frames (docs/FORMATS.md §5.5); once it
+//! has a name longer than 255 bytes, a second guard does the same for the
+//! long-name WAL records (docs/FORMATS.md §4.14). This implementation
+//! recognises the guards and skips them.
 
 use std::fs;
 use std::hash::BuildHasher;
