@@ -133,7 +133,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         root_dir: root.display().to_string(),
         input_file: input.display().to_string(),
         total_lines: report.total_lines,
-        imported_lines: report.imported,
+        // Lines whose sample was already stored count as imported: they
+        // are taken (and stored once).
+        imported_lines: report.imported + report.duplicates,
         skipped_lines: report.skipped,
         rejected_lines: report.rejected,
         databases_seen: report.databases.iter().cloned().collect(),

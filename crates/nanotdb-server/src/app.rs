@@ -92,18 +92,24 @@ pub fn router(state: SharedState) -> Router {
         .route("/write", g(post(influx::write_v1)))
         .route("/api/v2/write", g(post(influx::write_v2)))
         .route("/ping", g(get(influx::ping).head(influx::ping)));
-    Router::new()
+    let mut app = Router::new()
         .route("/health", any(health))
         .merge(influx)
         .merge(reads)
-        .merge(admin)
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            limits::timeout,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            state.settings.max_body_bytes,
-        ))
-        .with_state(state)
+        .merge(admin);
+    // `[web].enabled = false`: no pages, assets or dashboard-config API.
+    app = if state.settings.web.enabled {
+        app.merge(crate::web::routes(&state))
+            .fallback(crate::web::fallback)
+    } else {
+        app.fallback(not_found)
+    };
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        limits::timeout,
+    ))
+    .layer(axum::extract::DefaultBodyLimit::max(
+        state.settings.max_body_bytes,
+    ))
+    .with_state(state)
 }

@@ -16,6 +16,7 @@ pub mod routes;
 pub mod selfmetrics;
 pub mod serve;
 pub mod settings;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub started_ns: i64,
     /// Process start (monotonic).
     pub started: Instant,
+    /// Serialises `PUT /api/dashboard-config` (backup, then replace).
+    pub dashboard_lock: std::sync::Mutex<()>,
 }
 
 /// Shared handler state.
@@ -52,6 +55,7 @@ impl AppState {
             metrics: SelfMetrics::default(),
             started_ns: nanotdb::time::now_ns(),
             started: Instant::now(),
+            dashboard_lock: std::sync::Mutex::new(()),
         })
     }
 }

@@ -31,6 +31,10 @@ struct Cli {
     /// Listen address overriding `[engine].listen` (`host:port` or `:port`).
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
+    /// Write the embedded web UI files into DIR (to edit them and point
+    /// `[web].web_root` at the copy), and exit.
+    #[arg(long, value_name = "DIR")]
+    export_web_assets: Option<PathBuf>,
 }
 
 fn root_of(config: &Path) -> Result<PathBuf> {
@@ -63,12 +67,22 @@ fn main() -> Result<()> {
         Some(c) => root_of(c)?,
         None => PathBuf::from("data"),
     };
+    if let Some(dir) = &cli.export_web_assets {
+        nanotdb_server::web::assets::export(dir)
+            .with_context(|| format!("export web assets to {}", dir.display()))?;
+        eprintln!("exported web assets to {}", dir.display());
+        return Ok(());
+    }
     if cli.init {
         init_console_logging();
         std::fs::create_dir_all(&root)
             .with_context(|| format!("init failed: create {}", root.display()))?;
         let engine = Engine::open(&root).context("init failed")?;
         engine.close().context("init failed")?;
+        let settings =
+            ServerSettings::load(&nanotdb::layout::engine_config(&root)).context("init failed")?;
+        nanotdb_server::web::write_default_dashboard(&root, &settings.web)
+            .context("init failed")?;
         eprintln!(
             "initialized config at {}",
             nanotdb::layout::engine_config(&root).display()

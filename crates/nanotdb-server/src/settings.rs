@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::web::config::{RawWeb, WebSettings};
+
 /// Default request body limit (16 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
 
@@ -33,6 +35,8 @@ pub struct ServerSettings {
     pub flush_interval: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// The `[web]` section (UI pages and the dashboard-config API).
+    pub web: WebSettings,
 }
 
 impl Default for ServerSettings {
@@ -47,6 +51,7 @@ impl Default for ServerSettings {
             max_series_per_query: 10_000,
             flush_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
+            web: WebSettings::default(),
         }
     }
 }
@@ -55,6 +60,8 @@ impl Default for ServerSettings {
 struct RawFile {
     #[serde(default)]
     engine: RawEngine,
+    #[serde(default)]
+    web: RawWeb,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +135,7 @@ impl ServerSettings {
             )?,
             flush_interval: duration("flush_interval", e.flush_interval, d.flush_interval)?,
             shutdown_grace: duration("shutdown_grace", e.shutdown_grace, d.shutdown_grace)?,
+            web: WebSettings::from_raw(raw.web),
         })
     }
 
@@ -149,6 +157,8 @@ mod tests {
     fn defaults_and_overrides() {
         let s = ServerSettings::parse("[engine]\nlisten=\":1\"\n[web]\nenabled=false\n").unwrap();
         assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert!(!s.web.enabled);
+        assert!(ServerSettings::default().web.enabled);
         assert!(s.auth_token.is_none());
         let s = ServerSettings::parse(
             "[engine]\nauth_token = \"s3cret\"\nmax_body_bytes = 1024\nrequest_timeout = \"2s\"\n",

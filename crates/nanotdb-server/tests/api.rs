@@ -69,7 +69,9 @@ fn malformed_import_lists_every_line_and_stores_nothing() {
     let s = TestServer::start();
     seed(&s);
     let body = format!(
-        "fresh/a 1 {T}\nnot-a-line\nprod/count 1.5 {T}\nfresh/b x {T}\nprod/temp.office 1 {T}\n../evil/m 1 {T}\n"
+        "fresh/a 1 {T}\nnot-a-line\nprod/count 1.5 {T}\nfresh/b x {T}\nprod/temp.office 1 {}\n../evil/m 1 {T}\n",
+        // Older than the newest sample by more than the out-of-order window.
+        T - 7_200_000_000_000
     );
     let r = s.post("/api/v1/import", body.as_bytes());
     assert_eq!(r.status, 400);
@@ -85,7 +87,7 @@ fn malformed_import_lists_every_line_and_stores_nothing() {
     }
     assert!(!msg.contains("line 1: "), "{msg}");
     assert!(msg.contains("type mismatch"), "{msg}");
-    assert!(msg.contains("stale"), "{msg}");
+    assert!(msg.contains("[ingest].out_of_order_window"), "{msg}");
     // Nothing stored: line 1 was valid but the request is atomic.
     assert!(!s.root().join("fresh").exists());
     assert!(!s.dir.path().join("evil").exists());

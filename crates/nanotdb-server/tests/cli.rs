@@ -188,3 +188,57 @@ fn the_generated_engine_toml_listens_where_the_no_flag_start_does() {
     let text = std::fs::read_to_string(&cfg).unwrap();
     assert!(text.contains("\n  listen = \"127.0.0.1:8428\"\n"), "{text}");
 }
+
+#[test]
+fn init_writes_the_default_dashboard_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("engine.toml");
+    std::fs::write(&cfg, "[web]\ntitle = \"Pump house\"\n").unwrap();
+    let init = || {
+        Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+            .arg("--init")
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    assert!(init().status.success());
+    let path = dir.path().join("dashboard.json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(doc["title"], "Pump house");
+    assert!(!doc["groups"].as_array().unwrap().is_empty());
+    // An existing dashboard is never overwritten.
+    std::fs::write(&path, "{\"title\":\"mine\"}").unwrap();
+    assert!(init().status.success());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"title\":\"mine\"}"
+    );
+}
+
+#[test]
+fn export_web_assets_writes_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("ui");
+    let out = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .arg("--export-web-assets")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exported web assets to"));
+    for f in [
+        "dashboard.html",
+        "editor.html",
+        "index.html",
+        "engine.html",
+        "assets/explore.js",
+        "dashboard_assets/dashboard.js",
+        "engine_assets/engine.js",
+        "common_assets/common.js",
+        "common_assets/vendor/uplot/LICENSE",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f}");
+    }
+}

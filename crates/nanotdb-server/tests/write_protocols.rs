@@ -115,11 +115,82 @@ fn remote_write_stores_labelled_series_in_their_databases() {
     );
 }
 
+/// A client retrying after a timeout resends what is stored: acknowledged
+/// (204), stored once; late samples within `[ingest].out_of_order_window`
+/// are stored in time order, older ones refused one by one (400 naming
+/// them) while the rest of the request is stored; Influx likewise.
+#[test]
+fn retries_are_stored_once_and_late_samples_kept_within_the_window() {
+    let s = TestServer::start();
+    let body = remote_write::encode(&node_request()).unwrap();
+    for _ in 0..3 {
+        let r = s.post("/api/v1/write", &body);
+        assert_eq!(r.status, 204, "{}", r.text());
+    }
+    let cpu_labels = [
+        ("__name__", "node_cpu_seconds_total"),
+        ("mode", "idle"),
+        ("cpu", "0"),
+        ("instance", "localhost:9100"),
+    ];
+    let key = SeriesKey::from_prometheus_labels(cpu_labels.iter().copied()).unwrap();
+    let late = WriteRequest {
+        timeseries: vec![TimeSeries::from_series(
+            &key,
+            None,
+            &[
+                (T0_MS + 500, 7.0),
+                (T0_MS - 3_600_001 + 1000, 8.0),
+                (T0_MS + 2000, 9.0),
+            ],
+        )],
+    };
+    let r = s.post("/api/v1/write", &remote_write::encode(&late).unwrap());
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text()
+            .starts_with("stored 2 samples (0 already stored), refused 1: ")
+            && r.text().contains("[ingest].out_of_order_window"),
+        "{}",
+        r.text()
+    );
+    let name = "node_cpu_seconds_total{cpu=\"0\",instance=\"localhost:9100\",mode=\"idle\"}";
+    let ns = |ms: i64| ms * 1_000_000;
+    assert_eq!(
+        samples(&s, "metrics", name),
+        [
+            (ns(T0_MS), Value::F64(1234.5)),
+            (ns(T0_MS + 500), Value::F64(7.0)),
+            (ns(T0_MS + 1000), Value::F64(1235.5)),
+            (ns(T0_MS + 2000), Value::F64(9.0)),
+        ]
+    );
+    // Influx: the same body twice, then a late line.
+    let lp = b"m,t=a v=1 1767225600000000000\nm,t=a v=2 1767225601000000000\n";
+    for _ in 0..2 {
+        assert_eq!(s.post("/write?db=i", lp).status, 204);
+    }
+    assert_eq!(
+        s.post("/write?db=i", b"m,t=a v=1.5 1767225600500000000")
+            .status,
+        204
+    );
+    assert_eq!(
+        samples(&s, "i", "m_v{t=\"a\"}"),
+        [
+            (1_767_225_600_000_000_000, Value::F64(1.0)),
+            (1_767_225_600_500_000_000, Value::F64(1.5)),
+            (1_767_225_601_000_000_000, Value::F64(2.0)),
+        ]
+    );
+}
+
 #[test]
 fn remote_write_refuses_what_can_never_succeed_and_stores_the_rest() {
     let s = TestServer::start();
     let mut req = node_request();
-    // A series without a name, and a sample older than the one before it.
+    // A series without a name, and a sample older than the one before it
+    // by more than the out-of-order window (1 h).
     req.timeseries.push(TimeSeries {
         labels: vec![remote_write::Label {
             name: "job".into(),
@@ -132,12 +203,15 @@ fn remote_write_refuses_what_can_never_succeed_and_stores_the_rest() {
     });
     req.timeseries[0].samples.push(remote_write::Sample {
         value: 9.0,
-        timestamp: T0_MS - 5,
+        timestamp: T0_MS - 7_200_000,
     });
     let r = s.post("/api/v1/write", &remote_write::encode(&req).unwrap());
     assert_eq!(r.status, 400);
     let text = r.text();
-    assert!(text.starts_with("stored 3 samples, refused 2: "), "{text}");
+    assert!(
+        text.starts_with("stored 3 samples (0 already stored), refused 2: "),
+        "{text}"
+    );
     assert_eq!(all_metrics(&s).len(), 2, "the good series are stored");
 }
 
@@ -238,7 +312,7 @@ fn influx_partial_writes_store_the_good_lines_and_name_the_bad_ones() {
     assert_eq!(v["code"], "invalid");
     let msg = v["message"].as_str().unwrap();
     assert!(
-        msg.starts_with("partial write: stored 2 samples, refused 2: line 2: "),
+        msg.starts_with("partial write: stored 2 samples (0 already stored), refused 2: line 2: "),
         "{msg}"
     );
     assert!(msg.contains("line 3: "), "{msg}");

@@ -4,7 +4,7 @@
 //! guard entry whose id does not fit a u16, so v1.4.0 refuses to open the
 //! database instead of misreading its frames (docs/FORMATS.md §5.5); once it
 //! has a name longer than 255 bytes, a second guard does the same for the
-//! long-name WAL records (docs/FORMATS.md §4.14). This implementation
+//! long-name WAL records (docs/FORMATS.md §4.15). This implementation
 //! recognises the guards and skips them.
 
 use std::fs;
@@ -35,8 +35,8 @@ pub const GUARD_NAME: &str = "nanotdb-rs: 8-byte values (float64/int64), see doc
 /// Id of the guard entry: one past the u16 range, which v1.4.0 refuses.
 pub const GUARD_ID: u64 = 65536;
 /// Name of the guard entry of a database holding a metric name longer than
-/// v1.4.0's WAL can carry (docs/FORMATS.md §4.14).
-pub const LONG_GUARD_NAME: &str = "nanotdb-rs: metric names over 255 bytes, see docs/FORMATS.md 4.14; v1.4.0 cannot read this database";
+/// v1.4.0's WAL can carry (docs/FORMATS.md §4.15).
+pub const LONG_GUARD_NAME: &str = "nanotdb-rs: metric names over 255 bytes, see docs/FORMATS.md 4.15; v1.4.0 cannot read this database";
 /// Id of the long-name guard entry (out of the u16 range too).
 pub const LONG_GUARD_ID: u64 = 65537;
 /// Longest name v1.4.0's WAL record can carry (a one-byte length).
@@ -261,7 +261,7 @@ impl Catalog {
 
     /// True when some metric's name is longer than v1.4.0's WAL can carry
     /// ([`V1_MAX_NAME_LEN`]): its WAL records use the long-name layout and
-    /// the file carries the long-name guard entry (docs/FORMATS.md §4.14).
+    /// the file carries the long-name guard entry (docs/FORMATS.md §4.15).
     pub fn has_long_names(&self) -> bool {
         self.long > 0
     }

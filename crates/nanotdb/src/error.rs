@@ -65,6 +65,21 @@ pub enum Error {
         /// The metric's last accepted timestamp.
         last: i64,
     },
+    /// The sample is older than its metric's newest by more than
+    /// `[ingest].out_of_order_window`.
+    #[error("sample of {db}/{metric} at ts={ts} is older than its newest (ts={last}) by more than {} ([ingest].out_of_order_window)", crate::time::format_go_duration(*.window_ns))]
+    OutOfOrder {
+        /// Database.
+        db: String,
+        /// Metric.
+        metric: String,
+        /// The rejected timestamp.
+        ts: i64,
+        /// The metric's newest timestamp.
+        last: i64,
+        /// The configured window (ns).
+        window_ns: i64,
+    },
     /// The sample's partition was sealed earlier in this process.
     #[error("day {key} already sealed for database {db}")]
     Sealed {
@@ -241,6 +256,7 @@ impl Error {
                 | Error::InvalidDatabaseName { .. }
                 | Error::InvalidMetricName { .. }
                 | Error::Stale { .. }
+                | Error::OutOfOrder { .. }
                 | Error::Sealed { .. }
                 | Error::TypeMismatch { .. }
                 | Error::TooManyMetrics(_)

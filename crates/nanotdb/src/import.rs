@@ -56,6 +56,9 @@ pub struct ImportReport {
     pub skipped: u64,
     /// Lines rejected.
     pub rejected: u64,
+    /// Lines whose sample was already stored (identical metric, timestamp
+    /// and value): acknowledged, not stored again.
+    pub duplicates: u64,
     /// Bytes read.
     pub bytes: u64,
     /// Databases that received data, sorted.
@@ -235,6 +238,7 @@ impl Engine {
             },
         )?;
         report.imported += wr.accepted;
+        report.duplicates += wr.duplicates;
         let mut refused = vec![false; samples.len()];
         for (idx, e) in wr.rejected {
             if let Some(r) = refused.get_mut(idx) {

@@ -31,6 +31,8 @@ pub const MANIFEST_FILE: &str = "manifest.toml";
 pub const CATALOG_FILE: &str = "catalog.json";
 /// The lock held by the process writing a database.
 pub const DB_LOCK_FILE: &str = "nanotdb.lock";
+/// The partitions holding out-of-order samples (docs/FORMATS.md §4.14).
+pub const UNORDERED_FILE: &str = "out-of-order.keys";
 /// The lock a server holds on its whole data root.
 pub const ROOT_LOCK_FILE: &str = "nanotdb-server.lock";
 /// Extension of WAL files.
@@ -220,6 +222,12 @@ impl DbLayout {
     /// `<db>/nanotdb.lock`.
     pub fn lock(&self) -> PathBuf {
         self.dir.join(DB_LOCK_FILE)
+    }
+
+    /// `<db>/out-of-order.keys`: partitions whose files may hold a
+    /// metric's samples out of time order.
+    pub fn unordered(&self) -> PathBuf {
+        self.dir.join(UNORDERED_FILE)
     }
 
     /// The rollup checkpoint log, whose name the manifest sets.

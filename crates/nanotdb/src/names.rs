@@ -8,7 +8,7 @@
 //! * metric: 1–4096 bytes of UTF-8 with no whitespace and no control
 //!   characters. Names up to 255 bytes keep v1.4.0's WAL records (a one-byte
 //!   length); longer ones (a series with a long label set) use this
-//!   implementation's long-name record (docs/FORMATS.md §4.14).
+//!   implementation's long-name record (docs/FORMATS.md §4.15).
 
 use crate::error::Error;
 

@@ -7,6 +7,8 @@
 
 use std::time::Instant;
 
+use foldhash::HashSet;
+
 use crate::sample::MetricId;
 
 /// The in-memory page of one open partition, stored column-wise like the
@@ -24,6 +26,11 @@ pub(crate) struct Page {
     /// True when at least one sample of the page went through the WAL; only
     /// such pages need to be carried over when the WAL is rewritten.
     pub logged: bool,
+    /// Every (metric, timestamp, value bits) of the page, built on the
+    /// first [`Page::contains`] (a sample not newer than its metric's
+    /// newest one: a retry or an out-of-order sample) and kept up to date
+    /// from then on; in-order ingest never pays for it.
+    index: Option<SampleIndex>,
 }
 
 impl Page {
@@ -35,6 +42,7 @@ impl Page {
             created: Instant::now(),
             sorted: true,
             logged: false,
+            index: None,
         }
     }
 
@@ -55,6 +63,17 @@ impl Page {
         self.ids.push(id);
         self.ts.push(ts);
         self.vals.push(val);
+        if let Some(ix) = self.index.as_mut() {
+            ix.insert((id, ts, val));
+        }
+    }
+
+    /// Whether the page holds this exact sample.
+    pub fn contains(&mut self, id: MetricId, ts: i64, val: u64) -> bool {
+        let (ids, tss, vals) = (&self.ids, &self.ts, &self.vals);
+        self.index
+            .get_or_insert_with(|| (0..ids.len()).map(|i| (ids[i], tss[i], vals[i])).collect())
+            .contains(&(id, ts, val))
     }
 
     /// Stable sort by timestamp, so samples of one metric keep their order.
@@ -98,10 +117,119 @@ pub(crate) struct PageLimits {
     pub max_age_ns: u128,
 }
 
+/// Samples of a flushed page, kept for the duplicate check.
+pub(crate) type SampleIndex = HashSet<(MetricId, i64, u64)>;
+
+/// How many flushed pages' indexes an open partition keeps.
+const RECENT_PAGES: usize = 2;
+
 /// A partition in the database's open set.
 #[derive(Debug)]
 pub(crate) struct OpenPartition {
     pub page: Option<Page>,
     /// Append handle of `data-<key>.dat`, opened on the first flush.
     pub file: Option<crate::datafile::DataFileAppender>,
+    /// Indexes of the last pages flushed that had one (a late sample often
+    /// lands just behind a flush), with each page's newest timestamp.
+    pub recent: std::collections::VecDeque<(SampleIndex, i64)>,
+    /// Newest timestamp of the partition's stored samples that `recent`
+    /// does not index (`None`: unknown, e.g. a raw or metric file exists):
+    /// a sample newer than it, and not in the page or `recent`, is new.
+    pub cold_max_ts: Option<i64>,
+}
+
+impl OpenPartition {
+    /// An open partition whose files hold samples up to `cold_max_ts`.
+    pub fn new(cold_max_ts: Option<i64>) -> OpenPartition {
+        OpenPartition {
+            page: None,
+            file: None,
+            recent: std::collections::VecDeque::new(),
+            cold_max_ts,
+        }
+    }
+
+    /// Notes a page just written as a frame: its index joins `recent`, or
+    /// its samples count as cold.
+    pub fn flushed(&mut self, page: &mut Page) {
+        let newest = page.ts.last().copied().unwrap_or(i64::MIN);
+        match page.index.take() {
+            Some(ix) => {
+                self.recent.push_back((ix, newest));
+                if self.recent.len() > RECENT_PAGES
+                    && let Some((_, t)) = self.recent.pop_front()
+                {
+                    self.cold_max_ts = self.cold_max_ts.map(|c| c.max(t));
+                }
+            }
+            None => self.cold_max_ts = self.cold_max_ts.map(|c| c.max(newest)),
+        }
+    }
+
+    /// Whether the sample is in a recently flushed page (`Some(true)`),
+    /// certainly not stored in this partition (`Some(false)`), or the
+    /// files must tell (`None`). The open page is checked by the caller.
+    pub fn recent_holds(&self, id: MetricId, ts: i64, val: u64) -> Option<bool> {
+        if self
+            .recent
+            .iter()
+            .any(|(ix, newest)| ts <= *newest && ix.contains(&(id, ts, val)))
+        {
+            return Some(true);
+        }
+        match self.cold_max_ts {
+            Some(c) if ts > c => Some(false),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(samples: &[(MetricId, i64, u64)]) -> Page {
+        let mut p = Page::new();
+        for &(id, ts, v) in samples {
+            p.push(id, ts, v);
+        }
+        p
+    }
+
+    #[test]
+    fn flushed_pages_with_an_index_answer_the_duplicate_check() {
+        let mut part = OpenPartition::new(Some(i64::MIN));
+        let mut p = page(&[(1, 10, 7), (1, 20, 8)]);
+        assert!(!p.contains(1, 5, 0)); // builds the index
+        p.push(1, 30, 9); // kept up to date
+        assert!(p.contains(1, 30, 9));
+        part.flushed(&mut p);
+        assert_eq!(part.recent_holds(1, 10, 7), Some(true));
+        assert_eq!(part.recent_holds(1, 30, 9), Some(true));
+        assert_eq!(part.recent_holds(1, 10, 8), Some(false));
+        assert_eq!(part.recent_holds(2, 10, 7), Some(false));
+        // A page flushed without an index is cold: the files must tell.
+        let mut q = page(&[(1, 40, 1)]);
+        part.flushed(&mut q);
+        assert_eq!(part.recent_holds(1, 40, 1), None);
+        assert_eq!(part.recent_holds(1, 35, 1), None);
+        assert_eq!(part.recent_holds(1, 41, 1), Some(false));
+        assert_eq!(part.recent_holds(1, 20, 8), Some(true));
+        // Only the last two indexed pages are kept; older ones turn cold.
+        for t in [50, 60] {
+            let mut r = page(&[(1, t, 1)]);
+            assert!(r.contains(1, t, 1));
+            part.flushed(&mut r);
+        }
+        assert_eq!(part.recent_holds(1, 20, 8), None);
+        assert_eq!(part.recent_holds(1, 50, 1), Some(true));
+        assert_eq!(part.recent_holds(1, 61, 1), Some(false));
+        // Unknown files: only the recent pages can answer.
+        let mut unknown = OpenPartition::new(None);
+        let mut r = page(&[(1, 5, 1)]);
+        assert!(r.contains(1, 5, 1));
+        unknown.flushed(&mut r);
+        assert_eq!(unknown.recent_holds(1, 5, 1), Some(true));
+        assert_eq!(unknown.recent_holds(1, 6, 1), None);
+    }
 }

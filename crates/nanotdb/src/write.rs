@@ -27,6 +27,10 @@ pub struct WriteReport {
     pub accepted: u64,
     /// (index in the batch, reason) of each rejected sample.
     pub rejected: Vec<(usize, Error)>,
+    /// Samples identical to one already stored (same metric, timestamp and
+    /// value), acknowledged without being stored again: a client retrying
+    /// a request never doubles data. Not counted in `accepted`.
+    pub duplicates: u64,
 }
 
 /// How [`Engine::write_with`](crate::Engine::write_with) stores a batch.

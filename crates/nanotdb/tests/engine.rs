@@ -37,9 +37,15 @@ fn files(dir: &Path) -> Vec<String> {
 }
 
 /// Writes an engine.toml with the WAL logging everything (so tests do not
-/// depend on the wall clock) and small pages.
+/// depend on the wall clock), small pages, and v1.4.0's order rule (no
+/// out-of-order window: tests/out_of_order.rs covers the window).
 fn root_with(manifest_extra: &str, fsync: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    let ingest = if manifest_extra.contains("[ingest]") {
+        ""
+    } else {
+        "[ingest]\nout_of_order_window = \"0s\""
+    };
     fs::write(
         dir.path().join("engine.toml"),
         format!(
@@ -57,6 +63,7 @@ skip_before = "0s"
 max_records = 100
 max_bytes = 1000000
 max_age = "1h"
+{ingest}
 {manifest_extra}
 "#
         ),
@@ -90,7 +97,8 @@ fn import_export_import_round_trip_is_exact() {
     for (i, v) in values.iter().enumerate() {
         let metric = if v.ends_with('i') { "ints" } else { "floats" };
         text.push_str(&format!("rt/{metric} {v} {}\n", T0 + i as i64));
-        // Equal timestamps are kept, both samples.
+        // Equal timestamps with different values are all kept; the one
+        // identical pair ("0i" and "0" both become 0.0) is stored once.
         text.push_str(&format!("rt/same {v} {}\n", T0).replace("i ", " "));
     }
     fs::write(&input, &text).unwrap();
@@ -99,7 +107,7 @@ fn import_export_import_round_trip_is_exact() {
         .import_file(&input, &ImportOptions::default(), &mut ())
         .unwrap();
     assert_eq!(rep.rejected, 0);
-    assert_eq!(rep.imported, 30);
+    assert_eq!((rep.imported, rep.duplicates), (29, 1));
     let first = root.path().join("first.lp");
     engine.export_file("rt", &first).unwrap();
     engine.close().unwrap();
@@ -110,7 +118,7 @@ fn import_export_import_round_trip_is_exact() {
     let rep = engine2
         .import_file(&first, &ImportOptions::default(), &mut ())
         .unwrap();
-    assert_eq!((rep.imported, rep.rejected), (30, 0));
+    assert_eq!((rep.imported, rep.rejected, rep.duplicates), (29, 0, 0));
     let second = root2.path().join("second.lp");
     engine2.export_file("rt", &second).unwrap();
     assert_eq!(fs::read(&first).unwrap(), fs::read(&second).unwrap());
@@ -155,7 +163,7 @@ fn import_export_import_round_trip_is_exact() {
             assert_eq!(a, b);
         }
     }
-    assert_eq!(all(&engine2, "rt", "same").len(), 15);
+    assert_eq!(all(&engine2, "rt", "same").len(), 14);
 }
 
 #[test]
@@ -855,7 +863,7 @@ fn aggregate_queries_over_windows() {
 fn retention_uses_the_wall_clock_and_spares_recent_and_open_partitions() {
     // A far-future sample needs the horizon off ([ingest].max_future = 0s).
     let root = root_with(
-        "[manifest_defaults.retention]\nmax_active_days = 1\nretention_days = 30\nretention_action = \"delete\"\n[ingest]\nmax_future = \"0s\"",
+        "[manifest_defaults.retention]\nmax_active_days = 1\nretention_days = 30\nretention_action = \"delete\"\n[ingest]\nmax_future = \"0s\"\nout_of_order_window = \"0s\"",
         "segment",
     );
     let engine = Engine::open(root.path()).unwrap();

@@ -1,5 +1,5 @@
 //! Series names (metric plus label set) longer than v1.4.0's 255 bytes, up
-//! to 4 KiB (docs/FORMATS.md §4.14): logged with the long-name WAL record,
+//! to 4 KiB (docs/FORMATS.md §4.15): logged with the long-name WAL record,
 //! guarded in `catalog.json`, and kept exactly through a `kill -9`, WAL
 //! replay, a flush to data files, a metric-file build and restarts.
 //!

@@ -488,9 +488,11 @@ fn midnight_step() -> i64 {
 }
 
 /// A metric whose newest sample is older than what a database reads at
-/// open gets no live accumulator: a sample older than the files' newest is
-/// then accepted (its order cannot be checked), and an accumulator starting
-/// after it would claim periods whose samples are on disk.
+/// open: its newest sample is looked up in the older partitions when it is
+/// written older than them, so a sample beyond the out-of-order window is
+/// rejected and one within it is stored out of order; the rollups (live
+/// accumulators start after the newest sample, exact now) equal a
+/// backfill.
 #[test]
 fn a_metric_not_found_at_open_is_read_back() {
     let d = tempfile::tempdir().unwrap();
@@ -530,21 +532,24 @@ destination_db = "dst"
         e.close().unwrap();
     }
     let e = Engine::open(d.path()).unwrap();
-    // 01:05, older than the 03:50 on disk: accepted, the engine cannot tell.
+    // 01:05, 2 h 45 min older than the 03:50 on disk: beyond the window.
     let r = e.write(&[sample("old", T0 + 3_900 * S, 100.0)]).unwrap();
+    assert!(
+        matches!(&r.rejected[..], [(0, nanotdb::Error::OutOfOrder { ts, last, .. })]
+            if *ts == T0 + 3_900 * S && *last == T0 + 23 * 600 * S),
+        "{:?}",
+        r.rejected
+    );
+    // 03:05, within the window: stored out of order.
+    let r = e.write(&[sample("old", T0 + 11_100 * S, 100.0)]).unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+    assert_eq!(r.accepted, 1);
     e.sync_rollups();
     let later: Vec<WriteSample> = (4..7)
         .map(|h| sample("old", T0 + h * 3_600 * S + 600 * S, 7.0))
         .collect();
     assert!(e.write(&later).unwrap().rejected.is_empty());
     e.sync_rollups();
-    let totals = e.rollup_worker_totals();
-    assert_eq!(
-        totals.jobs_from_live + totals.jobs_partly_from_live,
-        0,
-        "{totals:?}"
-    );
     let live = dump(&e, "dst");
     // Hours 0–5 of "old", count and sum.
     assert_eq!(live.len(), 6 * 2, "{live:?}");

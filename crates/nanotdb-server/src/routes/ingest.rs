@@ -248,7 +248,9 @@ pub fn write_all_or_nothing(
         }
     }
     if bad.is_empty() {
-        return Ok(report.accepted);
+        // A retried request is acknowledged whole: its samples already
+        // stored count as accepted (they are not stored twice).
+        return Ok(report.accepted + report.duplicates);
     }
     bad.sort_by_key(|b| b.0);
     Err(ApiError::bad_data(describe(&bad)))

@@ -9,6 +9,8 @@ pub(crate) const DEFAULT_MAX_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
 pub(crate) const DEFAULT_TIME_CACHE_SLOTS: usize = 256;
 pub(crate) const DEFAULT_STATS_INTERVAL_NS: i64 = 30 * NS_PER_SEC;
 pub(crate) const DEFAULT_MAX_FUTURE_NS: i64 = 3600 * NS_PER_SEC;
+/// `[ingest].out_of_order_window`.
+pub(crate) const DEFAULT_OUT_OF_ORDER_WINDOW_NS: i64 = 3600 * NS_PER_SEC;
 /// `[ingest].default_db`.
 pub(crate) const DEFAULT_INGEST_DB: &str = "metrics";
 pub(crate) const PAGE_MAX_AGE_FLOOR_NS: i64 = 10 * NS_PER_SEC;
@@ -104,6 +106,7 @@ pub fn default_engine_config() -> EngineConfig {
         },
         ingest: IngestConfig {
             max_future_ns: DEFAULT_MAX_FUTURE_NS,
+            out_of_order_window_ns: DEFAULT_OUT_OF_ORDER_WINDOW_NS,
             default_db: DEFAULT_INGEST_DB.to_string(),
         },
         default_databases: Vec::new(),
@@ -170,6 +173,9 @@ pub const DEFAULT_ENGINE_TOML: &str = r#"# NanoTDB engine configuration.
   # Samples more than this far ahead of the clock are rejected (a writer with a wrong
   # clock cannot open partitions in the future); "0s" accepts any timestamp, as v1.4.0.
   max_future = "1h"
+  # Samples older than their series' newest one are stored when at most this much older
+  # (every read returns each series in time order); "0s" rejects them all, as v1.4.0.
+  out_of_order_window = "1h"
   # Database for remote-write and Influx samples that name none (no db parameter or label).
   default_db = "metrics"
 

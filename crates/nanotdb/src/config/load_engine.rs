@@ -244,9 +244,17 @@ pub(super) fn normalize_engine(
 
 /// `[ingest]`: the future horizon and the write protocols' default database.
 fn normalize_ingest(path: &Path, raw: Option<RawIngest>) -> Result<IngestConfig, ConfigError> {
-    let (max_future, default_db) = raw.map_or((None, None), |i| (i.max_future, i.default_db));
+    let (max_future, window, default_db) = raw.map_or((None, None, None), |i| {
+        (i.max_future, i.out_of_order_window, i.default_db)
+    });
     let max_future_ns =
         non_negative_duration(path, "ingest.max_future", max_future, DEFAULT_MAX_FUTURE_NS)?;
+    let out_of_order_window_ns = non_negative_duration(
+        path,
+        "ingest.out_of_order_window",
+        window,
+        DEFAULT_OUT_OF_ORDER_WINDOW_NS,
+    )?;
     let default_db = match default_db.map(|d| d.trim().to_string()) {
         None => DEFAULT_INGEST_DB.to_string(),
         Some(d) => {
@@ -260,6 +268,7 @@ fn normalize_ingest(path: &Path, raw: Option<RawIngest>) -> Result<IngestConfig,
     };
     Ok(IngestConfig {
         max_future_ns,
+        out_of_order_window_ns,
         default_db,
     })
 }

@@ -294,6 +294,10 @@ pub struct IngestConfig {
     /// around) partitions far in the future; 0 accepts any timestamp, as
     /// v1.4.0 did.
     pub max_future_ns: i64,
+    /// Samples up to this many ns older than their series' newest sample
+    /// are stored (out of order); older ones are rejected. 0 rejects every
+    /// sample older than the newest, as v1.4.0 did.
+    pub out_of_order_window_ns: i64,
     /// Database for samples of the write protocols (Prometheus remote write,
     /// Influx line protocol) that name none (no `db` parameter or label).
     pub default_db: String,

@@ -203,6 +203,7 @@ pub(crate) struct RawStats {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawIngest {
     pub(crate) max_future: Option<String>,
+    pub(crate) out_of_order_window: Option<String>,
     pub(crate) default_db: Option<String>,
 }
 

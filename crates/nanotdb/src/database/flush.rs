@@ -73,6 +73,11 @@ impl Database {
         // failing fsync cannot make the recorded length fall behind.
         let entry = files.entry(key.to_string()).or_default();
         let was_new = entry.data_len.is_none();
+        let page_max = page.ts.last().copied().unwrap_or(i64::MIN);
+        entry.data_max_ts = match (was_new, entry.data_max_ts) {
+            (true, _) => Some(page_max),
+            (false, known) => known.map(|m| m.max(page_max)),
+        };
         entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
         if self.settings.durability.fsync_data() {
             let t = std::time::Instant::now();
@@ -82,6 +87,7 @@ impl Database {
         } else {
             unsynced_files.push(path.clone());
         }
+        part.flushed(&mut page);
         counters.flushes += 1;
         counters.frames_written += 1;
         counters.frame_bytes_written += frame_buf.len() as u64;

@@ -8,13 +8,43 @@ use super::*;
 #[derive(Debug, Default)]
 pub(crate) struct Overlay<'a> {
     new_metrics: HashMap<&'a str, ValueType>,
-    /// Pending last timestamp of metrics the catalog already has, by id
-    /// (the hot path: no hashing of names).
-    last_by_id: Vec<Option<i64>>,
-    /// Pending last timestamp of metrics the batch creates.
-    last_new: HashMap<&'a str, i64>,
+    /// Pending newest (timestamp, value bits) of metrics the catalog
+    /// already has, by id (the hot path: no hashing of names).
+    last_by_id: Vec<Option<(i64, u64)>>,
+    /// Pending newest sample of metrics the batch creates.
+    last_new: HashMap<&'a str, (i64, u64)>,
     open: std::collections::BTreeSet<String>,
     sealed: HashSet<String>,
+    /// The accepted samples, for the duplicate check of a later sample of
+    /// the batch that is not newer than its metric's newest.
+    accepted: Vec<(&'a str, i64, u64)>,
+    /// `accepted` as a set, built on the first such sample.
+    accepted_set: Option<HashSet<(&'a str, i64, u64)>>,
+}
+
+/// What [`Database::dry_run`] found.
+#[derive(Debug, Default)]
+pub(crate) struct DryRun {
+    /// (index, reason) of each rejected sample.
+    pub rejected: Vec<(usize, Error)>,
+    /// Indices of samples identical to one already stored (or accepted
+    /// earlier in the batch): acknowledged, not stored again.
+    pub duplicates: Vec<usize>,
+}
+
+/// The verdict of [`Database::check`] on an acceptable sample.
+#[derive(Debug)]
+pub(super) enum Checked {
+    /// To be stored: the metric's id if it exists, the partition key, and
+    /// whether the sample is not newer than its metric's newest (then it
+    /// may repeat a sample of the batch).
+    Store {
+        existing: Option<MetricId>,
+        key: Arc<str>,
+        not_newer: bool,
+    },
+    /// Identical to a stored sample.
+    Duplicate,
 }
 
 /// A sample whose WAL record is encoded (see [`Database::log_sample`]).
@@ -28,8 +58,8 @@ pub(crate) struct LoggedSample {
 }
 
 impl Overlay<'_> {
-    /// Pending last timestamp of `metric` (id `existing` if it exists).
-    fn last(&self, existing: Option<MetricId>, metric: &str) -> Option<i64> {
+    /// Pending newest sample of `metric` (id `existing` if it exists).
+    fn last(&self, existing: Option<MetricId>, metric: &str) -> Option<(i64, u64)> {
         match existing {
             Some(id) => self.last_by_id.get(usize::from(id)).copied().flatten(),
             None => self.last_new.get(metric).copied(),
@@ -38,8 +68,9 @@ impl Overlay<'_> {
 }
 
 impl Database {
-    /// Validates one sample against the database state without changing
-    /// anything. Returns the metric id if the metric exists.
+    /// Validates one sample against the database state; the only change it
+    /// may make is listing the sample's partition as out of order (harmless
+    /// if the sample is not stored after all).
     pub(super) fn check(
         &self,
         st: &mut DbState,
@@ -48,7 +79,7 @@ impl Database {
         ts: i64,
         value: Value,
         now: i64,
-    ) -> Result<(Option<MetricId>, Arc<str>)> {
+    ) -> Result<Checked> {
         let horizon = self.settings.max_future_ns;
         if horizon > 0 && ts > now.saturating_add(horizon) {
             return Err(Error::TooFarInFuture {
@@ -62,6 +93,8 @@ impl Database {
         let known_type = existing
             .map(|(_, vt)| vt)
             .or_else(|| overlay.and_then(|o| o.new_metrics.get(metric).copied()));
+        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
+        let mut not_newer = false;
         match known_type {
             Some(vt) => {
                 if vt != value.value_type() {
@@ -72,20 +105,13 @@ impl Database {
                         got: value.value_type(),
                     });
                 }
-                let stored = existing
-                    .and_then(|(id, _)| st.last.get(usize::from(id)).copied().flatten())
-                    .map(|(t, _)| t);
-                let pending = overlay.and_then(|o| o.last(existing.map(|(id, _)| id), metric));
-                if let Some(last) = stored.max(pending)
-                    && ts < last
-                {
-                    return Err(Error::Stale {
-                        db: self.name.clone(),
-                        metric: metric.to_string(),
-                        ts,
-                        last,
-                    });
+                let id = existing.map(|(id, _)| id);
+                if self.check_order(st, overlay, metric, id, &key, ts, value.to_bits())? {
+                    return Ok(Checked::Duplicate);
                 }
+                not_newer = self
+                    .newest(st, overlay, metric, id)
+                    .is_some_and(|(l, _)| ts <= l);
             }
             None => {
                 names::validate_metric_name(metric)?;
@@ -97,59 +123,186 @@ impl Database {
                 }
             }
         }
-        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
         if st.sealed.contains(&*key) || overlay.is_some_and(|o| o.sealed.contains(&*key)) {
             return Err(Error::Sealed {
                 db: self.name.clone(),
                 key: key.to_string(),
             });
         }
-        Ok((existing.map(|(id, _)| id), key))
+        Ok(Checked::Store {
+            existing: existing.map(|(id, _)| id),
+            key,
+            not_newer,
+        })
+    }
+
+    /// The clock partitions are sealed by: a partition stays open until
+    /// the out-of-order window after its end has passed, so samples that
+    /// arrive late but within the window still find it open.
+    fn seal_clock(&self, now: i64) -> i64 {
+        now.saturating_sub(self.settings.ooo_window_ns)
+    }
+
+    /// Newest sample of a metric: stored or accepted earlier in the batch.
+    fn newest(
+        &self,
+        st: &DbState,
+        overlay: Option<&Overlay<'_>>,
+        metric: &str,
+        id: Option<MetricId>,
+    ) -> Option<(i64, u64)> {
+        let stored = id.and_then(|id| st.last.get(usize::from(id)).copied().flatten());
+        let pending = overlay.and_then(|o| o.last(id, metric));
+        match (stored, pending) {
+            (Some(a), Some(b)) => Some(if b.0 >= a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The order rule of a sample of an existing metric: true when it is
+    /// identical to a stored sample (acknowledged, not stored again), an
+    /// error when it is older than the metric's newest by more than
+    /// `[ingest].out_of_order_window` (any older sample when the window is
+    /// 0, v1.4.0's rule). An older sample within the window lists its
+    /// partition as out of order.
+    #[allow(clippy::too_many_arguments)]
+    fn check_order(
+        &self,
+        st: &mut DbState,
+        overlay: Option<&Overlay<'_>>,
+        metric: &str,
+        id: Option<MetricId>,
+        key: &str,
+        ts: i64,
+        bits: u64,
+    ) -> Result<bool> {
+        if let Some(id) = id
+            && !st.last_unknown.is_empty()
+        {
+            self.ensure_last(st, id, ts)?;
+        }
+        let Some((last, last_bits)) = self.newest(st, overlay, metric, id) else {
+            return Ok(false);
+        };
+        if ts > last {
+            return Ok(false);
+        }
+        if ts == last && bits == last_bits {
+            return Ok(true);
+        }
+        // A retry of an old request is acknowledged whatever its age.
+        if let Some(id) = id
+            && self.holds_sample(st, key, id, ts, bits)?
+        {
+            return Ok(true);
+        }
+        let window = self.settings.ooo_window_ns;
+        if ts < last && window == 0 {
+            return Err(Error::Stale {
+                db: self.name.clone(),
+                metric: metric.to_string(),
+                ts,
+                last,
+            });
+        }
+        if ts < last.saturating_sub(window) {
+            return Err(Error::OutOfOrder {
+                db: self.name.clone(),
+                metric: metric.to_string(),
+                ts,
+                last,
+                window_ns: window,
+            });
+        }
+        if ts < last && !self.is_unordered(st, key) {
+            self.mark_unordered(st, key)?;
+        }
+        Ok(false)
     }
 
     /// Checks a batch as if each accepted sample had been applied before the
-    /// next, without changing anything: returns every rejection by index.
-    /// Used for all-or-nothing writes; the caller holds the lock until it
-    /// applies the batch, so the verdict stays true.
+    /// next, without changing anything: returns every rejection by index,
+    /// and the samples already stored. Used for all-or-nothing writes; the
+    /// caller holds the lock until it applies the batch, so the verdict
+    /// stays true.
     pub fn dry_run<'a>(
         &self,
         st: &mut DbState,
         samples: impl Iterator<Item = (usize, &'a str, i64, Value)>,
-    ) -> Vec<(usize, Error)> {
+    ) -> DryRun {
         let mut overlay = Overlay {
             open: st.open.keys().cloned().collect(),
             ..Overlay::default()
         };
         let max_open = self.manifest.retention.max_active_days.max(1) as usize;
         let now = time::now_ns();
-        let mut rejected = Vec::new();
+        let mut out = DryRun::default();
         // Consecutive samples nearly always share a partition: its key is an
         // `Arc` from the hot cache, so pointer equality skips the set lookup.
         let mut known_open: Option<Arc<str>> = None;
         for (i, metric, ts, value) in samples {
-            match self.check(st, Some(&overlay), metric, ts, value, now) {
-                Err(e) => rejected.push((i, e)),
-                Ok((existing, key)) => {
-                    match existing {
-                        Some(id) => {
-                            let i = usize::from(id);
-                            if overlay.last_by_id.len() <= i {
-                                overlay.last_by_id.resize(i + 1, None);
-                            }
-                            let slot = &mut overlay.last_by_id[i];
-                            *slot = Some(slot.map_or(ts, |l| l.max(ts)));
-                        }
-                        None => {
-                            overlay.new_metrics.insert(metric, value.value_type());
-                            let last = overlay.last_new.entry(metric).or_insert(ts);
-                            *last = (*last).max(ts);
-                        }
+            let (existing, key, not_newer) =
+                match self.check(st, Some(&overlay), metric, ts, value, now) {
+                    Err(e) => {
+                        out.rejected.push((i, e));
+                        continue;
                     }
-                    note_open(&mut overlay, &mut known_open, key, max_open, now);
+                    Ok(Checked::Duplicate) => {
+                        out.duplicates.push(i);
+                        continue;
+                    }
+                    Ok(Checked::Store {
+                        existing,
+                        key,
+                        not_newer,
+                    }) => (existing, key, not_newer),
+                };
+            let bits = value.to_bits();
+            if not_newer {
+                let accepted = &overlay.accepted;
+                let set = overlay
+                    .accepted_set
+                    .get_or_insert_with(|| accepted.iter().copied().collect());
+                if set.contains(&(metric, ts, bits)) {
+                    out.duplicates.push(i);
+                    continue;
                 }
             }
+            overlay.accepted.push((metric, ts, bits));
+            if let Some(set) = overlay.accepted_set.as_mut() {
+                set.insert((metric, ts, bits));
+            }
+            let newer = |slot: &mut Option<(i64, u64)>| {
+                if slot.is_none_or(|(l, _)| ts >= l) {
+                    *slot = Some((ts, bits));
+                }
+            };
+            match existing {
+                Some(id) => {
+                    let i = usize::from(id);
+                    if overlay.last_by_id.len() <= i {
+                        overlay.last_by_id.resize(i + 1, None);
+                    }
+                    newer(&mut overlay.last_by_id[i]);
+                }
+                None => {
+                    overlay.new_metrics.insert(metric, value.value_type());
+                    let mut slot = overlay.last_new.get(metric).copied();
+                    newer(&mut slot);
+                    if let Some(v) = slot {
+                        overlay.last_new.insert(metric, v);
+                    }
+                }
+            }
+            note_open(
+                &mut overlay,
+                &mut known_open,
+                key,
+                max_open,
+                self.seal_clock(now),
+            );
         }
-        rejected
+        out
     }
 
     /// First half of storing a checked sample: its metric is registered and
@@ -339,20 +492,46 @@ impl Database {
         bits: u64,
         logged: bool,
     ) -> Result<bool> {
+        // Replay stores what the WAL holds without the checks: an older
+        // sample there lists its partition like `check_order` does.
+        if st
+            .last
+            .get(usize::from(id))
+            .copied()
+            .flatten()
+            .is_some_and(|(l, _)| ts < l)
+            && !self.is_unordered(st, key)
+        {
+            self.mark_unordered(st, key)?;
+        }
+        if ts >= st.last_pending_end && !st.last_unknown.is_empty() {
+            // Newer than whatever the unread partitions hold: exact now.
+            st.last_unknown.remove(&id);
+        }
         let part = match st.open.get_mut(key) {
             Some(part) => part,
             None => {
                 let max_open = self.manifest.retention.max_active_days.max(1) as usize;
                 while st.open.len() >= max_open && !self.settings.read_only {
-                    let Some(oldest) = sealable(st.open.keys(), time::now_ns()).cloned() else {
+                    let Some(oldest) =
+                        sealable(st.open.keys(), self.seal_clock(time::now_ns())).cloned()
+                    else {
                         break;
                     };
                     self.seal(st, &oldest)?;
                 }
-                st.open.entry(key.to_string()).or_insert(OpenPartition {
-                    page: None,
-                    file: None,
-                })
+                let cold = st.files.get(key).map_or(Some(i64::MIN), |f| {
+                    if f.raw_len.is_some() || f.metric {
+                        None
+                    } else if f.data_len.is_some() {
+                        f.data_max_ts
+                    } else {
+                        Some(i64::MIN)
+                    }
+                });
+                st.open
+                    .entry(key.to_string())
+                    .or_insert(OpenPartition::new(cold))
             }
         };
         let page = part.page.get_or_insert_with(Page::new);

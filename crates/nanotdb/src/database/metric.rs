@@ -328,8 +328,25 @@ impl Database {
 
     /// Reads one partition of a snapshot: metric file and post-build frames,
     /// or the raw files; then the copy of the open page. `ids = None` reads
-    /// every metric.
+    /// every metric. Each metric's samples come in time order: a partition
+    /// holding out-of-order samples is collected and sorted first
+    /// (`order.rs`).
     pub(crate) fn read_view(
+        &self,
+        view: &PartitionView,
+        ids: Option<&[MetricId]>,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>> {
+        if view.unordered {
+            return order::sorted_read(|g| self.read_view_stored(view, ids, from, to, g), f);
+        }
+        self.read_view_stored(view, ids, from, to, f)
+    }
+
+    /// [`Database::read_view`] in storage order.
+    fn read_view_stored(
         &self,
         view: &PartitionView,
         ids: Option<&[MetricId]>,
@@ -438,6 +455,7 @@ impl Database {
             data: files.data_len.map(|l| (self.data_path(key), l)),
             metric: files.metric.then(|| self.metric_path(key)),
             page: Vec::new(),
+            unordered: self.is_unordered(st, key),
         };
         let source_paths: Vec<PathBuf> = view
             .raw
@@ -604,6 +622,7 @@ impl Database {
             data: files.data_len.map(|l| (self.data_path(key), l)),
             metric: None,
             page: Vec::new(),
+            unordered: self.is_unordered(st, key),
         };
         let groups = self.collect_partition(&raw_view)?;
         let mut metrics = Vec::new();

@@ -41,8 +41,10 @@ use crate::wal::{self, WalWriter};
 mod flush;
 mod framecache;
 mod ingest;
+mod lastvalues;
 mod maintenance;
 mod metric;
+mod order;
 mod read;
 mod replay;
 mod view;
@@ -69,6 +71,9 @@ pub(crate) struct Settings {
     pub max_segment_size: u64,
     /// `[ingest].max_future` in ns; 0 = no limit.
     pub max_future_ns: i64,
+    /// `[ingest].out_of_order_window` in ns; 0 = v1.4.0's rule (no sample
+    /// older than its series' newest).
+    pub ooo_window_ns: i64,
     /// The root's commit log of atomic batches spanning databases.
     pub commits: Arc<crate::wal::CommitLog>,
 }
@@ -87,6 +92,7 @@ impl Settings {
             durability: cfg.durability,
             max_segment_size: cfg.wal.max_segment_size,
             max_future_ns: cfg.ingest.max_future_ns,
+            ooo_window_ns: cfg.ingest.out_of_order_window_ns,
         }
     }
 }
@@ -100,6 +106,11 @@ pub(crate) struct PartFiles {
     pub raw_len: Option<u64>,
     /// Whether `metric-<key>.dat` exists.
     pub metric: bool,
+    /// Newest timestamp in `data-<key>.dat`'s frames when known (the file
+    /// was walked at open, or created by this process): a sample newer
+    /// than this cannot be in that file, so the duplicate check of an
+    /// out-of-order sample skips reading it.
+    pub data_max_ts: Option<i64>,
 }
 
 /// Mutable state of a database.
@@ -114,12 +125,23 @@ pub(crate) struct DbState {
     /// Last (timestamp, value bits) per metric id, for the stale check and
     /// last-value queries.
     last: Vec<Option<(i64, u64)>>,
-    /// Cataloged metrics whose newest sample was not found at open (older
-    /// than the partitions read then). A sample of theirs is accepted
-    /// without comparing it with the files, so what is stored later may
-    /// precede what the files hold: the live rollups never claim their
-    /// periods (they are read back).
+    /// Cataloged metrics whose newest sample was not found in the
+    /// partitions read at open: it may be in `last_pending`, which is read
+    /// when one of them is written older than those partitions' end
+    /// (`lastvalues.rs`). The live rollups never claim their periods (they
+    /// are read back).
     pub(crate) last_unknown: HashSet<MetricId>,
+    /// Partitions older than those read for last values at open, newest
+    /// first, still to be read when a metric of `last_unknown` is written
+    /// (`lastvalues.rs`).
+    last_pending: Vec<String>,
+    /// End of the newest partition of `last_pending` (`i64::MIN` if none):
+    /// a sample at or after it is newer than anything they hold.
+    last_pending_end: i64,
+    /// Partitions listed in `out-of-order.keys` (`order.rs`).
+    unordered: HashSet<String>,
+    /// The list could not be read: every partition is read sorted.
+    all_unordered: bool,
     /// Cached bounds of the most recently used partition.
     hot: Option<(i64, i64, Arc<str>)>,
     /// Data files written without fsync since the last WAL checkpoint.
@@ -217,6 +239,9 @@ pub(crate) struct PartitionView {
     pub metric: Option<PathBuf>,
     pub data: Option<(PathBuf, u64)>,
     pub page: Vec<PageSample>,
+    /// The partition may hold a metric's samples out of time order
+    /// (`order.rs`): reads sort it.
+    pub unordered: bool,
 }
 
 impl Database {
@@ -264,14 +289,9 @@ impl Database {
         {
             let mut st = db.lock();
             db.load_files(&mut st)?;
+            db.load_unordered(&mut st);
             db.derive_last_values(&mut st)?;
             db.open_wal_and_replay(&mut st)?;
-            // Metrics whose newest sample is older than what was read: their
-            // order is not checked against the files (see `last_unknown`).
-            st.last_unknown = st
-                .id_range()
-                .filter(|&id| st.catalog.get(id).is_some() && st.last_ts(id).is_none())
-                .collect();
         }
         Ok(db)
     }
@@ -322,6 +342,10 @@ impl Database {
                 files: BTreeMap::new(),
                 last: Vec::new(),
                 last_unknown: HashSet::new(),
+                last_pending: Vec::new(),
+                last_pending_end: i64::MIN,
+                unordered: HashSet::new(),
+                all_unordered: false,
                 hot: None,
                 unsynced_files: Vec::new(),
                 checkpoints_deferred: false,
@@ -398,6 +422,12 @@ impl Database {
                         }
                     }
                     entry.data_len = Some(scan.valid_len);
+                    entry.data_max_ts = Some(
+                        scan.frames
+                            .iter()
+                            .map(|f| f.header.end_ts)
+                            .fold(i64::MIN, i64::max),
+                    );
                 }
                 PartitionFileKind::Raw => {
                     let len = fs::metadata(&path).at(&path)?.len();
@@ -409,134 +439,6 @@ impl Database {
         Ok(())
     }
 
-    /// Seeds last values from the newest partitions, newest first, until every
-    /// cataloged metric has one or a bounded number of partitions was read.
-    /// This keeps the stale check and last-value queries right after a
-    /// restart (the reference forgot them) with bounded work at open.
-    fn derive_last_values(&self, st: &mut DbState) -> Result<()> {
-        // Bounds: the newest partitions only, frames read newest first, and
-        // at most this many compressed bytes, however large the files are.
-        const MAX_PARTITIONS: usize = 3;
-        const MAX_BYTES: u64 = 64 << 20;
-        let wanted = st.catalog.len();
-        if wanted == 0 {
-            return Ok(());
-        }
-        let mut keys: Vec<(i64, String)> = st
-            .files
-            .iter()
-            .filter(|(_, f)| f.data_len.is_some() || f.raw_len.is_some() || f.metric)
-            .filter_map(|(k, _)| time::parse_partition_key(k).map(|(_, s, _)| (s, k.clone())))
-            .collect();
-        keys.sort();
-        let mut found: HashSet<MetricId> = HashSet::new();
-        let mut budget = MAX_BYTES;
-        let mut buf = DecodedFrame::default();
-        let mut block = Vec::new();
-        'partitions: for (_, key) in keys.iter().rev().take(MAX_PARTITIONS) {
-            let files = st.files.get(key).cloned().unwrap_or_default();
-            // The data file is newer than a renamed raw file of the same key.
-            let sources = [
-                files.data_len.map(|l| (self.data_path(key), l)),
-                files.raw_len.map(|l| (self.raw_path(key), l)),
-            ];
-            for (path, len) in sources.into_iter().flatten() {
-                let scan = match datafile::scan_file(&path, false) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        tracing::warn!(file = %path.display(), "deriving last values: {e}");
-                        continue;
-                    }
-                };
-                let file = File::open(&path).at(&path)?;
-                for fi in scan.frames.iter().rev() {
-                    if fi.offset + fi.header.frame_len() > len {
-                        continue;
-                    }
-                    if budget < fi.header.clen {
-                        break 'partitions;
-                    }
-                    budget -= fi.header.clen;
-                    if let Err(e) = read_frame_at(&file, &path, fi, &mut block, &mut buf) {
-                        tracing::warn!("deriving last values: {e}");
-                        continue;
-                    }
-                    let mut best: HashMap<MetricId, (i64, u64)> = HashMap::default();
-                    for i in 0..buf.len() {
-                        let (id, ts, v) = (buf.id(i), buf.ts(i), buf.val(i));
-                        if found.contains(&id) {
-                            continue;
-                        }
-                        let e = best.entry(id).or_insert((ts, v));
-                        if ts >= e.0 {
-                            *e = (ts, v);
-                        }
-                    }
-                    for (id, (ts, v)) in best {
-                        found.insert(id);
-                        set_last(&mut st.last, id, ts, v);
-                    }
-                    if found.len() >= wanted {
-                        break 'partitions;
-                    }
-                }
-            }
-            // Metrics the raw files do not have (a `delete` action, or a
-            // damaged raw file): their newest sample is in the metric file.
-            if files.metric && found.len() < wanted {
-                self.last_from_metric_file(st, key, &mut found, &mut budget);
-                if found.len() >= wanted {
-                    break;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Seeds the last values of the metrics in partition `key`'s metric file
-    /// that are not in `found` yet (reading those metrics whole, within
-    /// `budget` compressed bytes).
-    fn last_from_metric_file(
-        &self,
-        st: &mut DbState,
-        key: &str,
-        found: &mut HashSet<MetricId>,
-        budget: &mut u64,
-    ) {
-        let path = self.metric_path(key);
-        let mf = match crate::metricfile::MetricFile::open(&path) {
-            Ok(mf) => mf,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), "deriving last values: {e}");
-                return;
-            }
-        };
-        let cost = mf.summary().payload_bytes();
-        if *budget < cost {
-            return;
-        }
-        *budget -= cost;
-        for id in mf.metrics() {
-            if found.contains(&id) {
-                continue;
-            }
-            let mut newest: Option<(i64, u32)> = None;
-            let read = mf.read_metric(id, i64::MIN, i64::MAX, &mut |ts, v| {
-                if newest.is_none_or(|(t, _)| ts >= t) {
-                    newest = Some((ts, v));
-                }
-                std::ops::ControlFlow::Continue(())
-            });
-            if let Err(e) = read {
-                tracing::warn!(file = %path.display(), "deriving last values: {e}");
-                continue;
-            }
-            if let Some((ts, v)) = newest {
-                found.insert(id);
-                set_last(&mut st.last, id, ts, u64::from(v));
-            }
-        }
-    }
     // --------------------------------------------------------------- ingest
 
     fn materialize(&self, st: &mut DbState) -> Result<()> {
@@ -562,7 +464,9 @@ impl Database {
         }
         st.wal = Some(wal);
         st.materialized = true;
-        Ok(())
+        // Partitions the first batch's checks listed before the directory
+        // existed (`order.rs`): on disk before any of its WAL records.
+        self.save_unordered(st)
     }
 
     /// Flushes and checkpoints everything; used by close.

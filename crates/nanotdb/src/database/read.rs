@@ -10,8 +10,12 @@ use super::*;
 impl Database {
     /// Last (timestamp, value) of a metric.
     pub fn last(&self, metric: &str) -> Option<(i64, Value)> {
-        let st = self.lock();
+        let mut guard = self.lock();
+        let st = &mut *guard;
         let (id, vt) = st.catalog.lookup(metric)?;
+        if let Err(e) = self.ensure_last(st, id, i64::MIN) {
+            tracing::warn!(db = %self.name, metric, "last value from older partitions: {e}");
+        }
         let (ts, bits) = (*st.last.get(usize::from(id))?)?;
         Some((ts, Value::from_bits(vt, bits)))
     }
@@ -62,6 +66,7 @@ impl Database {
                 raw: f.raw_len.map(|l| (self.raw_path(&key), l)),
                 data: f.data_len.map(|l| (self.data_path(&key), l)),
                 page,
+                unordered: self.is_unordered(st, &key),
             });
         }
         out

@@ -189,13 +189,20 @@ impl Engine {
         // The usual batch names one database: no name comparison per sample.
         let single = db_names.len() == 1;
         let mut guards: Vec<_> = dbs.iter().map(|d| d.lock()).collect();
+        // Samples already stored: acknowledged, never logged nor stored.
+        let mut duplicate = vec![false; samples.len()];
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
             let mine = samples
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| single || s.db == db.name)
                 .map(|(i, s)| (i, s.metric, s.ts, s.value));
-            report.rejected.extend(db.dry_run(st, mine));
+            let run = db.dry_run(st, mine);
+            report.rejected.extend(run.rejected);
+            for i in run.duplicates {
+                duplicate[i] = true;
+                report.duplicates += 1;
+            }
         }
         if !report.rejected.is_empty() || !store {
             report.rejected.sort_by_key(|r| r.0);
@@ -217,8 +224,9 @@ impl Engine {
             let mut mine = Vec::with_capacity(if single { samples.len() } else { 0 });
             let mine = samples
                 .iter()
-                .filter(|s| single || s.db == db.name)
-                .try_for_each(|s| {
+                .enumerate()
+                .filter(|(i, s)| (single || s.db == db.name) && !duplicate[*i])
+                .try_for_each(|(_, s)| {
                     mine.push(db.log_sample(st, s.metric, s.ts, s.value, now)?);
                     Ok(())
                 })
@@ -312,12 +320,13 @@ impl Engine {
         // ones before it were stored), then the WAL records of the accepted
         // ones, then the pages: a WAL that cannot be written (a full disk)
         // leaves nothing in memory, so a write that fails stores nothing.
-        let mut rejected = db.dry_run(
+        let checked = db.dry_run(
             &mut st,
             run.iter()
                 .enumerate()
                 .map(|(k, s)| (k, s.metric, s.ts, s.value)),
         );
+        let mut rejected = checked.rejected;
         let end = match rejected.first() {
             Some(&(k, _)) if stop => {
                 rejected.truncate(1);
@@ -326,8 +335,10 @@ impl Engine {
             _ => run.len(),
         };
         let mut refused = rejected.iter().map(|r| r.0).peekable();
+        let mut duplicates = checked.duplicates.iter().copied().peekable();
+        report.duplicates += checked.duplicates.iter().filter(|&&k| k < end).count() as u64;
         let accepted = run[..end].iter().enumerate().filter_map(|(k, s)| {
-            if refused.next_if_eq(&k).is_some() {
+            if refused.next_if_eq(&k).is_some() || duplicates.next_if_eq(&k).is_some() {
                 None
             } else {
                 Some((s.metric, s.ts, s.value))

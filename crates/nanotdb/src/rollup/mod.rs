@@ -12,11 +12,13 @@
 //! the first run, at the metric's first sample floored to the interval. The
 //! horizon is `min(last sample of the metric, now − grace)` and a period is
 //! computed once `s + interval ≤ horizon`: the metric has a sample at or after
-//! the period's end, so no later write can land inside it (writes are
-//! non-decreasing per metric). Unlike v1.4.0 the last sample counts even when
-//! it sits in an open partition, so continuously reporting metrics are rolled
-//! up (v1.4.0 skipped them while their partition was open, i.e. nearly
-//! always). Empty periods write nothing but advance the checkpoint.
+//! the period's end, so no in-order write can land inside it. A sample
+//! within `[ingest].out_of_order_window` can still arrive later: it is
+//! stored and read, but not in the period already computed (v1.4.0's
+//! timing is kept; a job's grace covers the lateness to expect). Unlike
+//! v1.4.0 the last sample counts even when it sits in an open partition, so
+//! continuously reporting metrics are rolled up (v1.4.0 skipped them while
+//! their partition was open, i.e. nearly always). Empty periods write nothing but advance the checkpoint.
 //!
 //! # Durability and idempotency
 //!

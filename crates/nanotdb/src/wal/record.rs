@@ -3,7 +3,7 @@
 //! (docs/FORMATS.md §4.11): a CRC-32 of the payload, the end of a write
 //! group, the id of a batch spanning databases, 4 more value bytes for
 //! the 8-byte value types (docs/FORMATS.md §4.13), and a two-byte name
-//! length for names longer than 255 bytes (docs/FORMATS.md §4.14).
+//! length for names longer than 255 bytes (docs/FORMATS.md §4.15).
 
 use crate::varint;
 

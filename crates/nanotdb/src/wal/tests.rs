@@ -235,7 +235,7 @@ fn reference_wal_decodes_and_re_encodes_identically() {
     assert_eq!(out, bytes);
 }
 
-/// docs/FORMATS.md §4.14: a name over 255 bytes gets flag L (`0x10`) and a
+/// docs/FORMATS.md §4.15: a name over 255 bytes gets flag L (`0x10`) and a
 /// two-byte length; a name of 255 bytes or less keeps the one-byte length
 /// (the same bytes as without this extension).
 #[test]

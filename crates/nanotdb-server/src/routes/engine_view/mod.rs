@@ -132,7 +132,7 @@ fn listed_names(engine: &Engine, internal: bool) -> Result<Vec<String>, ApiError
     Ok(names)
 }
 
-fn settings_json(engine: &Engine) -> Json {
+fn settings_json(engine: &Engine, web: &crate::web::config::WebSettings) -> Json {
     let c = engine.config();
     let d = &c.manifest_defaults;
     json!({
@@ -144,10 +144,10 @@ fn settings_json(engine: &Engine) -> Json {
         "sync_catalog": c.durability.write_catalog_per_frame(),
         "stats_enabled": c.stats.enabled,
         "stats_interval": format_go_duration(c.stats.interval_ns),
-        "web_enabled": false,
-        "dashboard_path": "/dashboard",
-        "explore_path": "/explore",
-        "engine_path": "/engine",
+        "web_enabled": web.enabled,
+        "dashboard_path": web.base_path,
+        "explore_path": web.explore_path,
+        "engine_path": web.engine_path,
         "default_wal_enabled": d.wal.enabled,
         "default_wal_skip_before": format_go_duration(d.wal.skip_before_ns),
         "default_retention_days": d.retention.retention_days,
@@ -173,7 +173,7 @@ pub async fn overview(State(st): State<SharedState>, p: Params) -> ApiResult {
         Ok(json!({
             "result": result,
             "resultType": "engine_overview",
-            "settings": settings_json(engine),
+            "settings": settings_json(engine, &st.settings.web),
         }))
     })
     .await??;

@@ -86,6 +86,7 @@ impl Batch {
         }
         Ok(Outcome {
             stored: report.accepted,
+            duplicates: report.duplicates,
             refused,
             refused_samples,
         })
@@ -97,6 +98,9 @@ impl Batch {
 pub(crate) struct Outcome {
     /// Samples stored.
     pub stored: u64,
+    /// Samples already stored before (a retry): acknowledged, not stored
+    /// again.
+    pub duplicates: u64,
     /// The first reasons for refusals.
     pub refused: Vec<String>,
     /// Samples refused in all.
@@ -107,8 +111,8 @@ impl Outcome {
     /// `stored N samples, refused M: reason; reason`.
     pub fn describe(&self) -> String {
         let mut s = format!(
-            "stored {} samples, refused {}",
-            self.stored, self.refused_samples
+            "stored {} samples ({} already stored), refused {}",
+            self.stored, self.duplicates, self.refused_samples
         );
         for (i, r) in self.refused.iter().take(MAX_LISTED).enumerate() {
             s.push_str(if i == 0 { ": " } else { "; " });
