@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::envelope::{ApiError, json_response};
 use crate::routes::write_protocols::{influx, remote_write};
-use crate::routes::{discovery, engine_view, grafana, ingest, query};
+use crate::routes::{discovery, engine_view, export, grafana, ingest, query};
 use crate::{SharedState, limits, selfmetrics};
 
 /// 405 `bad_data` for a wrong method on an API route.
@@ -67,6 +67,7 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/api/v1/aggregates", g(get(discovery::aggregates)))
         .route("/api/v1/databases", g(get(discovery::databases)))
+        .route("/api/v1/export", g(get(export::export)))
         .route("/api/v1/metrics", g(get(discovery::metrics)))
         .route("/api/v1/status/buildinfo", g(get(grafana::buildinfo)))
         .route(

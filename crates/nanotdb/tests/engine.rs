@@ -181,7 +181,7 @@ fn rejected_samples_leave_no_trace() {
     ] {
         assert!(engine.add_line(bad).is_err(), "{bad}");
     }
-    let long = format!("newdb/{} 1 1", "m".repeat(256));
+    let long = format!("newdb/{} 1 1", "m".repeat(4097));
     assert!(matches!(
         engine.add_line(&long),
         Err(Error::InvalidMetricName { .. })

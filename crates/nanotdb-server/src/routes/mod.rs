@@ -2,6 +2,7 @@
 
 pub mod discovery;
 pub mod engine_view;
+pub mod export;
 pub mod grafana;
 pub mod ingest;
 pub mod query;
