@@ -1,0 +1,91 @@
+//! PromQL over a NanoTDB engine.
+//!
+//! The query text is parsed by the `promql-parser` crate; evaluation is ours
+//! and follows Prometheus 2.42's semantics (the version the differential tests
+//! record against): closed lookback window `[t - lookback, t]`, closed range
+//! windows `[t - range, t]`, extrapolated `rate`, and so on.
+//!
+//! Storage is reached only through the [`Storage`] trait: "select series by
+//! label matchers" and "read one series' samples in `[t0, t1]`".
+//! [`EngineStorage`] implements it for [`nanotdb::Engine`]. Evaluation is
+//! series at a time: a selector reads one series, reduces it to one value per
+//! step, and drops the raw samples before reading the next, so a long range
+//! never holds more than one series' samples.
+//!
+//! Times are milliseconds since the epoch throughout, as in Prometheus.
+
+mod aggregate;
+mod binary;
+mod engine_storage;
+mod error;
+mod eval;
+mod functions;
+mod labels;
+mod storage;
+mod timefns;
+mod value;
+
+pub use engine_storage::EngineStorage;
+pub use error::Error;
+pub use labels::Labels;
+pub use storage::{LabelMatcher, MatchOp, SeriesRef, Storage};
+pub use value::{QueryValue, RangeSeries, format_value};
+
+/// Limits and defaults of one evaluation.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    /// How far back an instant selector looks for a sample (Prometheus'
+    /// `--query.lookback-delta`, 5 minutes by default).
+    pub lookback_ms: i64,
+    /// Step of a subquery written without one (`x[1h:]`): Prometheus uses its
+    /// global evaluation interval, 1 minute by default.
+    pub default_subquery_step_ms: i64,
+    /// Most samples and points held at once (Prometheus'
+    /// `--query.max-samples`); beyond it the query fails with
+    /// [`Error::Limit`].
+    pub max_samples: usize,
+    /// When evaluation gives up with [`Error::Timeout`].
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            lookback_ms: 5 * 60 * 1000,
+            default_subquery_step_ms: 60 * 1000,
+            max_samples: 50_000_000,
+            deadline: None,
+        }
+    }
+}
+
+/// Parses a query; the error is the parser's message.
+pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, Error> {
+    promql_parser::parser::parse(query).map_err(Error::Parse)
+}
+
+/// Evaluates `query` at one instant `t` (ms): Prometheus' `/api/v1/query`.
+pub fn instant_query(
+    storage: &dyn Storage,
+    query: &str,
+    t: i64,
+    opts: &QueryOptions,
+) -> Result<QueryValue, Error> {
+    let expr = parse(query)?;
+    eval::instant(storage, &expr, t, opts)
+}
+
+/// Evaluates `query` at `start, start + step, …, <= end` (ms): Prometheus'
+/// `/api/v1/query_range`. The answer is always a matrix, series sorted by
+/// labels.
+pub fn range_query(
+    storage: &dyn Storage,
+    query: &str,
+    start: i64,
+    end: i64,
+    step: i64,
+    opts: &QueryOptions,
+) -> Result<QueryValue, Error> {
+    let expr = parse(query)?;
+    eval::range(storage, &expr, start, end, step, opts)
+}
