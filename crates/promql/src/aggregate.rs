@@ -104,16 +104,8 @@ fn simple(
                         }
                         mean += v / count - mean / count;
                     }
-                    "max" => {
-                        if value < v || value.is_nan() {
-                            value = v;
-                        }
-                    }
-                    "min" => {
-                        if value > v || value.is_nan() {
-                            value = v;
-                        }
-                    }
+                    "max" if value < v || value.is_nan() => value = v,
+                    "min" if value > v || value.is_nan() => value = v,
                     "stddev" | "stdvar" => {
                         let delta = v - mean;
                         mean += delta / count;
@@ -174,7 +166,8 @@ fn top_k(
     for (g, (_, members)) in groups(series, grouping).into_iter().enumerate() {
         for i in 0..ctx.n {
             let kk = k[i];
-            if !(kk >= 1.0) {
+            // NaN or below one selects nothing.
+            if kk.is_nan() || kk < 1.0 {
                 continue;
             }
             let kk = if kk > 1e9 { usize::MAX } else { kk as usize };

@@ -21,7 +21,11 @@ pub(crate) fn eval(ctx: &Ctx, b: &BinaryExpr) -> Result<Val, Error> {
             let mut out = Vec::with_capacity(ctx.n);
             for (x, y) in l.into_iter().zip(r) {
                 let (v, keep) = elem_op(&op, x, y)?;
-                out.push(if is_comparison(&op) { if keep { 1.0 } else { 0.0 } } else { v });
+                out.push(if is_comparison(&op) {
+                    if keep { 1.0 } else { 0.0 }
+                } else {
+                    v
+                });
             }
             Ok(Val::Scalar(out))
         }
@@ -68,7 +72,9 @@ fn vector_scalar(
     return_bool: bool,
 ) -> Result<Val, Error> {
     if is_set(op) {
-        return Err(Error::BadQuery(format!("set operator {op} not allowed between a vector and a scalar")));
+        return Err(Error::BadQuery(format!(
+            "set operator {op} not allowed between a vector and a scalar"
+        )));
     }
     let drop_name = !is_comparison(op) || return_bool;
     let mut out = Vec::with_capacity(v.len());
@@ -90,7 +96,11 @@ fn vector_scalar(
             }
             vals.push(keep.then_some(value));
         }
-        let labels = if drop_name { ser.labels.without_name() } else { ser.labels };
+        let labels = if drop_name {
+            ser.labels.without_name()
+        } else {
+            ser.labels
+        };
         out.push(Ser { labels, vals });
     }
     Ok(Val::Vector(eval::merge_same_labels(out)?))
@@ -115,7 +125,11 @@ enum Card {
 fn matching_of(b: &BinaryExpr, op: &str) -> Matching {
     let (mut on, mut labels) = (false, Vec::new());
     let (mut card, mut include) = (
-        if is_set(op) { Card::ManyToMany } else { Card::OneToOne },
+        if is_set(op) {
+            Card::ManyToMany
+        } else {
+            Card::OneToOne
+        },
         Vec::new(),
     );
     if let Some(m) = &b.modifier {
@@ -125,8 +139,12 @@ fn matching_of(b: &BinaryExpr, op: &str) -> Matching {
             None => {}
         }
         match &m.card {
-            VectorMatchCardinality::ManyToOne(l) => (card, include) = (Card::ManyToOne, l.labels.clone()),
-            VectorMatchCardinality::OneToMany(l) => (card, include) = (Card::OneToMany, l.labels.clone()),
+            VectorMatchCardinality::ManyToOne(l) => {
+                (card, include) = (Card::ManyToOne, l.labels.clone())
+            }
+            VectorMatchCardinality::OneToMany(l) => {
+                (card, include) = (Card::OneToMany, l.labels.clone())
+            }
             VectorMatchCardinality::ManyToMany => card = Card::ManyToMany,
             VectorMatchCardinality::OneToOne => {}
         }
@@ -175,7 +193,11 @@ fn vector_vector(
         return set_op(ctx, op, &m, lhs, rhs);
     }
     // The "one" side is always the right in the loop below.
-    let (lhs, rhs) = if m.card == Card::OneToMany { (rhs, lhs) } else { (lhs, rhs) };
+    let (lhs, rhs) = if m.card == Card::OneToMany {
+        (rhs, lhs)
+    } else {
+        (lhs, rhs)
+    };
     let (lsig, rsig, nsig) = signatures(&m, &lhs, &rhs);
     let mut out: Vec<Ser> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -191,7 +213,11 @@ fn vector_vector(
             if right_at[rsig[ri]].is_some() {
                 return Err(Error::Execution(format!(
                     "found duplicate series for the match group on the {} hand-side of the operation: {};many-to-many matching not allowed: matching labels must be unique on one side",
-                    if m.card == Card::OneToMany { "left" } else { "right" },
+                    if m.card == Card::OneToMany {
+                        "left"
+                    } else {
+                        "right"
+                    },
                     r.labels.display()
                 )));
             }
@@ -200,9 +226,15 @@ fn vector_vector(
         matched.clear();
         for (li, l) in lhs.iter().enumerate() {
             let Some(lv) = l.vals[i] else { continue };
-            let Some(ri) = right_at[lsig[li]] else { continue };
+            let Some(ri) = right_at[lsig[li]] else {
+                continue;
+            };
             let Some(rv) = rhs[ri].vals[i] else { continue };
-            let (vl, vr) = if m.card == Card::OneToMany { (rv, lv) } else { (lv, rv) };
+            let (vl, vr) = if m.card == Card::OneToMany {
+                (rv, lv)
+            } else {
+                (lv, rv)
+            };
             let (mut value, keep) = elem_op(op, vl, vr)?;
             if return_bool {
                 value = if keep { 1.0 } else { 0.0 };
@@ -218,7 +250,10 @@ fn vector_vector(
                 None => {
                     ctx.charge(ctx.n)?;
                     index.insert(metric.clone(), out.len());
-                    out.push(Ser { labels: metric, vals: vec![None; ctx.n] });
+                    out.push(Ser {
+                        labels: metric,
+                        vals: vec![None; ctx.n],
+                    });
                     out.len() - 1
                 }
             };
@@ -230,7 +265,8 @@ fn vector_vector(
             }
             if seen.contains(&slot) {
                 return Err(Error::Execution(
-                    "multiple matches for labels: grouping labels must ensure unique matches".into(),
+                    "multiple matches for labels: grouping labels must ensure unique matches"
+                        .into(),
                 ));
             }
             seen.push(slot);
@@ -247,7 +283,11 @@ fn result_metric(l: &Labels, r: &Labels, op: &str, m: &Matching, return_bool: bo
         out.set(NAME, "");
     }
     if m.card == Card::OneToOne {
-        out = if m.on { out.keep(&m.labels) } else { out.drop_names(&m.labels) };
+        out = if m.on {
+            out.keep(&m.labels)
+        } else {
+            out.drop_names(&m.labels)
+        };
     }
     for name in &m.include {
         out.set(name, r.get(name));

@@ -7,7 +7,9 @@ use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::{AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
+use promql_parser::parser::{
+    AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector,
+};
 
 use crate::error::Error;
 use crate::labels::{Labels, NAME};
@@ -345,7 +347,12 @@ impl<'e> RangeArg<'e> {
 
 /// The inner grid of a subquery whose windows span `[lo, hi]`: steps at
 /// multiples of the subquery step, as Prometheus aligns them.
-fn subquery_grid(ctx: &Ctx, sq: &SubqueryExpr, lo: i64, hi: i64) -> Result<(i64, i64, usize), Error> {
+fn subquery_grid(
+    ctx: &Ctx,
+    sq: &SubqueryExpr,
+    lo: i64,
+    hi: i64,
+) -> Result<(i64, i64, usize), Error> {
     let step = match &sq.step {
         Some(d) => dur_ms(d),
         None => ctx.opts.default_subquery_step_ms,
@@ -464,7 +471,10 @@ pub(crate) fn instant(
         return Ok(QueryValue::Matrix(m));
     }
     match eval(&ctx, expr)? {
-        Val::Scalar(v) => Ok(QueryValue::Scalar(t, v.first().copied().unwrap_or(f64::NAN))),
+        Val::Scalar(v) => Ok(QueryValue::Scalar(
+            t,
+            v.first().copied().unwrap_or(f64::NAN),
+        )),
         Val::Str(s) => Ok(QueryValue::String(t, s)),
         Val::Vector(vs) => {
             let vs = merge_same_labels(vs)?;
@@ -517,7 +527,9 @@ pub(crate) fn range(
         ));
     }
     if end < start {
-        return Err(Error::BadQuery("end timestamp must not be before start time".into()));
+        return Err(Error::BadQuery(
+            "end timestamp must not be before start time".into(),
+        ));
     }
     let n = usize::try_from((end - start) / step + 1).unwrap_or(usize::MAX);
     if n > opts.max_samples {
@@ -525,7 +537,10 @@ pub(crate) fn range(
     }
     let charged = Cell::new(0);
     let ctx = root_ctx(storage, opts, &charged, start, end, step, n);
-    if matches!(strip_parens(expr), Expr::MatrixSelector(_) | Expr::Subquery(_)) {
+    if matches!(
+        strip_parens(expr),
+        Expr::MatrixSelector(_) | Expr::Subquery(_)
+    ) {
         return Err(Error::BadQuery(
             "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector"
                 .into(),

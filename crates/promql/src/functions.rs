@@ -78,7 +78,9 @@ pub(crate) fn call(ctx: &Ctx, call: &Call) -> Result<Val, Error> {
             map_vector(ctx, arg(0)?, |x, i| Some(go_min(hi[i], x)))
         }
         "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; ctx.n])),
-        "time" => Ok(Val::Scalar((0..ctx.n).map(|i| ctx.ts(i) as f64 / 1000.0).collect())),
+        "time" => Ok(Val::Scalar(
+            (0..ctx.n).map(|i| ctx.ts(i) as f64 / 1000.0).collect(),
+        )),
         "scalar" => scalar_fn(ctx, arg(0)?),
         "vector" => {
             let v = scalar_arg(ctx, arg(0)?)?;
@@ -113,12 +115,20 @@ pub(crate) fn call(ctx: &Ctx, call: &Call) -> Result<Val, Error> {
 
 /// Go's `math.Max`: NaN wins.
 fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 /// Go's `math.Min`: NaN wins.
 fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
 }
 
 fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
@@ -178,16 +188,14 @@ pub(crate) fn string_arg(ctx: &Ctx, e: &Expr) -> Result<String, Error> {
 pub(crate) fn vector_arg(ctx: &Ctx, e: &Expr) -> Result<Vec<Ser>, Error> {
     match eval::eval(ctx, e)? {
         Val::Vector(v) => Ok(v),
-        _ => Err(Error::BadQuery("expected an instant vector argument".into())),
+        _ => Err(Error::BadQuery(
+            "expected an instant vector argument".into(),
+        )),
     }
 }
 
 /// Applies `f(value, step)` to every value; the metric name is dropped.
-fn map_vector(
-    ctx: &Ctx,
-    e: &Expr,
-    f: impl Fn(f64, usize) -> Option<f64>,
-) -> Result<Val, Error> {
+fn map_vector(ctx: &Ctx, e: &Expr, f: impl Fn(f64, usize) -> Option<f64>) -> Result<Val, Error> {
     let out: Vec<Ser> = vector_arg(ctx, e)?
         .into_iter()
         .map(|s| Ser {
@@ -226,7 +234,11 @@ fn over_range(
         }
         if any {
             ctx.charge(ctx.n)?;
-            let labels = if keep_name { labels.clone() } else { labels.without_name() };
+            let labels = if keep_name {
+                labels.clone()
+            } else {
+                labels.without_name()
+            };
             out.push(Ser { labels, vals });
         }
         Ok(())
@@ -273,12 +285,14 @@ fn range_fn(name: &str, w: &Window) -> Option<f64> {
             }
             Some(mean)
         }
-        "min_over_time" => Some(p.iter().fold(p[0].1, |m, &(_, v)| {
-            if v < m || m.is_nan() { v } else { m }
-        })),
-        "max_over_time" => Some(p.iter().fold(p[0].1, |m, &(_, v)| {
-            if v > m || m.is_nan() { v } else { m }
-        })),
+        "min_over_time" => Some(
+            p.iter()
+                .fold(p[0].1, |m, &(_, v)| if v < m || m.is_nan() { v } else { m }),
+        ),
+        "max_over_time" => Some(
+            p.iter()
+                .fold(p[0].1, |m, &(_, v)| if v > m || m.is_nan() { v } else { m }),
+        ),
         "sum_over_time" => Some(p.iter().map(|x| x.1).sum()),
         "count_over_time" => Some(p.len() as f64),
         "last_over_time" => p.last().map(|x| x.1),
@@ -292,7 +306,11 @@ fn range_fn(name: &str, w: &Window) -> Option<f64> {
                 aux += delta * (v - mean);
             }
             let var = aux / count;
-            Some(if name == "stddev_over_time" { var.sqrt() } else { var })
+            Some(if name == "stddev_over_time" {
+                var.sqrt()
+            } else {
+                var
+            })
         }
         _ => None,
     }
@@ -330,8 +348,16 @@ fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64>
     }
     let threshold = avg_between * 1.1;
     let mut interval = sampled;
-    interval += if to_start < threshold { to_start } else { avg_between / 2.0 };
-    interval += if to_end < threshold { to_end } else { avg_between / 2.0 };
+    interval += if to_start < threshold {
+        to_start
+    } else {
+        avg_between / 2.0
+    };
+    interval += if to_end < threshold {
+        to_end
+    } else {
+        avg_between / 2.0
+    };
     result *= interval / sampled;
     if is_rate {
         result /= w.range as f64 / 1000.0;
@@ -345,7 +371,11 @@ fn instant_delta(p: &[(i64, f64)], is_rate: bool) -> Option<f64> {
         return None;
     }
     let (prev, last) = (p[p.len() - 2], p[p.len() - 1]);
-    let mut result = if is_rate && last.1 < prev.1 { last.1 } else { last.1 - prev.1 };
+    let mut result = if is_rate && last.1 < prev.1 {
+        last.1
+    } else {
+        last.1 - prev.1
+    };
     let interval = last.0 - prev.0;
     if interval == 0 {
         return None;
@@ -510,7 +540,13 @@ fn check_label_name(name: &str) -> Result<(), Error> {
     let mut chars = name.chars();
     let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok { Ok(()) } else { Err(Error::Execution(format!("invalid destination label name in label_replace(): {name}"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Execution(format!(
+            "invalid destination label name in label_replace(): {name}"
+        )))
+    }
 }
 
 fn label_replace(ctx: &Ctx, args: &[&Expr]) -> Result<Val, Error> {
@@ -521,8 +557,11 @@ fn label_replace(ctx: &Ctx, args: &[&Expr]) -> Result<Val, Error> {
     let repl = string_arg(ctx, args[2])?;
     let src = string_arg(ctx, args[3])?;
     let re_src = string_arg(ctx, args[4])?;
-    let re = regex::Regex::new(&format!("^(?:{re_src})$"))
-        .map_err(|e| Error::BadQuery(format!("invalid regular expression in label_replace(): {e}")))?;
+    let re = regex::Regex::new(&format!("^(?:{re_src})$")).map_err(|e| {
+        Error::BadQuery(format!(
+            "invalid regular expression in label_replace(): {e}"
+        ))
+    })?;
     check_label_name(&dst)?;
     let mut cache: HashMap<Labels, Labels> = HashMap::new();
     relabel(ctx, args[0], |l| {
@@ -542,7 +581,9 @@ fn label_replace(ctx: &Ctx, args: &[&Expr]) -> Result<Val, Error> {
 
 fn label_join(ctx: &Ctx, args: &[&Expr]) -> Result<Val, Error> {
     if args.len() < 3 {
-        return Err(Error::BadQuery("label_join takes at least three arguments".into()));
+        return Err(Error::BadQuery(
+            "label_join takes at least three arguments".into(),
+        ));
     }
     let dst = string_arg(ctx, args[1])?;
     let sep = string_arg(ctx, args[2])?;

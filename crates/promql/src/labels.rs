@@ -61,7 +61,7 @@ impl Labels {
         Labels(
             self.0
                 .iter()
-                .filter(|p| names.iter().any(|n| *n == p.0))
+                .filter(|p| names.contains(&p.0))
                 .cloned()
                 .collect(),
         )
@@ -72,7 +72,7 @@ impl Labels {
         Labels(
             self.0
                 .iter()
-                .filter(|p| !names.iter().any(|n| *n == p.0))
+                .filter(|p| !names.contains(&p.0))
                 .cloned()
                 .collect(),
         )

@@ -61,6 +61,22 @@ impl Default for QueryOptions {
 
 /// Parses a query; the error is the parser's message.
 pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, Error> {
+    static EXTRA: std::sync::Once = std::sync::Once::new();
+    EXTRA.call_once(|| {
+        use promql_parser::parser::Function;
+        use promql_parser::parser::value::ValueType;
+        // Prometheus 2.x spells double_exponential_smoothing `holt_winters`;
+        // the parser knows only the 3.x name. Registering cannot fail for a
+        // name it does not have, and a failure would only leave the old
+        // spelling a parse error.
+        let _ = promql_parser::parser::register_extra_functions(vec![Function::new(
+            "holt_winters",
+            vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+            0,
+            ValueType::Vector,
+            false,
+        )]);
+    });
     promql_parser::parser::parse(query).map_err(Error::Parse)
 }
 

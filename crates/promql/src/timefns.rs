@@ -42,7 +42,9 @@ pub(crate) fn date_fn(name: &str) -> Option<fn(f64) -> f64> {
             })
         },
         "day_of_week" => |s| {
-            secs(s).map_or(f64::NAN, |t| (t.div_euclid(86_400) + 4).rem_euclid(7) as f64)
+            secs(s).map_or(f64::NAN, |t| {
+                (t.div_euclid(86_400) + 4).rem_euclid(7) as f64
+            })
         },
         "hour" => |s| secs(s).map_or(f64::NAN, |t| (t.rem_euclid(86_400) / 3600) as f64),
         "minute" => |s| secs(s).map_or(f64::NAN, |t| (t.rem_euclid(3600) / 60) as f64),
@@ -65,7 +67,13 @@ fn parts(v: f64) -> Option<(i64, u32, u32)> {
 pub(crate) fn parse_go_float(s: &str) -> Result<f64, ()> {
     let t = s.trim_start_matches('+');
     match t.to_ascii_lowercase().as_str() {
-        "inf" | "infinity" => return Ok(if s.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "inf" | "infinity" => {
+            return Ok(if s.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
+        }
         "-inf" | "-infinity" => return Ok(f64::NEG_INFINITY),
         "nan" => return Ok(f64::NAN),
         _ => {}
@@ -78,7 +86,7 @@ pub(crate) fn parse_go_float(s: &str) -> Result<f64, ()> {
 
 /// The φ-quantile of cumulative buckets `(upper bound, count)` (Prometheus'
 /// `bucketQuantile`).
-pub(crate) fn bucket_quantile(q: f64, b: &mut Vec<(f64, f64)>) -> f64 {
+pub(crate) fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }
