@@ -33,6 +33,10 @@ pub struct ServerSettings {
     pub flush_interval: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// PromQL: how far back an instant selector looks (`[query] lookback_delta`).
+    pub query_lookback: Duration,
+    /// PromQL: most samples and points one query may hold (`[query] max_samples`).
+    pub query_max_samples: usize,
 }
 
 impl Default for ServerSettings {
@@ -47,6 +51,8 @@ impl Default for ServerSettings {
             max_series_per_query: 10_000,
             flush_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
+            query_lookback: Duration::from_secs(300),
+            query_max_samples: 50_000_000,
         }
     }
 }
@@ -55,6 +61,14 @@ impl Default for ServerSettings {
 struct RawFile {
     #[serde(default)]
     engine: RawEngine,
+    #[serde(default)]
+    query: RawQuery,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawQuery {
+    lookback_delta: Option<String>,
+    max_samples: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +142,10 @@ impl ServerSettings {
             )?,
             flush_interval: duration("flush_interval", e.flush_interval, d.flush_interval)?,
             shutdown_grace: duration("shutdown_grace", e.shutdown_grace, d.shutdown_grace)?,
+            query_lookback: duration("lookback_delta", raw.query.lookback_delta, d.query_lookback)
+                .map_err(|e| SettingsError(e.0.replace("[engine]", "[query]")))?,
+            query_max_samples: positive("max_samples", raw.query.max_samples, d.query_max_samples)
+                .map_err(|e| SettingsError(e.0.replace("[engine]", "[query]")))?,
         })
     }
 
@@ -159,5 +177,15 @@ mod tests {
         assert_eq!(s.request_timeout, Duration::from_secs(2));
         assert!(ServerSettings::parse("[engine]\nmax_body_bytes = 0\n").is_err());
         assert!(ServerSettings::parse("[engine]\nheader_timeout = \"x\"\n").is_err());
+        let s =
+            ServerSettings::parse("[query]\nlookback_delta = \"1m\"\nmax_samples = 99\n").unwrap();
+        assert_eq!(s.query_lookback, Duration::from_secs(60));
+        assert_eq!(s.query_max_samples, 99);
+        assert_eq!(
+            ServerSettings::default().query_lookback,
+            Duration::from_secs(300)
+        );
+        let e = ServerSettings::parse("[query]\nlookback_delta = \"0s\"\n").unwrap_err();
+        assert_eq!(e.0, "[query].lookback_delta must be > 0");
     }
 }

@@ -4,5 +4,6 @@ pub mod discovery;
 pub mod engine_view;
 pub mod grafana;
 pub mod ingest;
+pub mod promql;
 pub mod query;
 pub mod write_protocols;
