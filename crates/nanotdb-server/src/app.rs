@@ -81,6 +81,16 @@ pub fn router(state: SharedState) -> Router {
             "/api/v1/series",
             g(get(grafana::series).post(grafana::series)),
         )
+        .route(
+            "/api/v1/metadata",
+            g(get(grafana::metadata).post(grafana::metadata)),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            g(get(grafana::query_exemplars).post(grafana::query_exemplars)),
+        )
+        .route("/api/v1/rules", g(get(grafana::rules)))
+        .route("/api/v1/alerts", g(get(grafana::alerts)))
         .merge(crate::routes::engine_view::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

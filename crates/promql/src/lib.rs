@@ -80,6 +80,22 @@ pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, Error> {
     promql_parser::parser::parse(query).map_err(Error::Parse)
 }
 
+/// The matchers of a series selector such as `up{job="api"}` (what
+/// `match[]` parameters hold); anything but a plain instant selector is
+/// [`Error::BadQuery`].
+pub fn selector_matchers(selector: &str) -> Result<Vec<LabelMatcher>, Error> {
+    match parse(selector)? {
+        promql_parser::parser::Expr::VectorSelector(vs)
+            if vs.offset.is_none() && vs.at.is_none() =>
+        {
+            eval::matchers_of(&vs)
+        }
+        _ => Err(Error::BadQuery(format!(
+            "{selector:?} is not a series selector"
+        ))),
+    }
+}
+
 /// Evaluates `query` at one instant `t` (ms): Prometheus' `/api/v1/query`.
 pub fn instant_query(
     storage: &dyn Storage,
