@@ -58,7 +58,10 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// The time of step `i`.
     pub fn ts(&self, i: usize) -> i64 {
-        self.start + self.step * i as i64
+        self.start.saturating_add(
+            self.step
+                .saturating_mul(i64::try_from(i).unwrap_or(i64::MAX)),
+        )
     }
 
     /// Charges `k` samples or points; fails beyond the limit, and checks the
@@ -367,7 +370,7 @@ fn subquery_grid(
     if hi < start {
         return Ok((start, step, 0));
     }
-    let n = (hi - start) / step + 1;
+    let n = hi.saturating_sub(start) / step + 1;
     let n = usize::try_from(n).unwrap_or(usize::MAX);
     if n > ctx.opts.max_samples {
         return Err(Error::Limit(format!(
@@ -531,7 +534,7 @@ pub(crate) fn range(
             "end timestamp must not be before start time".into(),
         ));
     }
-    let n = usize::try_from((end - start) / step + 1).unwrap_or(usize::MAX);
+    let n = usize::try_from(end.saturating_sub(start) / step + 1).unwrap_or(usize::MAX);
     if n > opts.max_samples {
         return Err(Error::Limit(format!("{n} steps exceed the sample limit")));
     }

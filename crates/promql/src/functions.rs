@@ -324,7 +324,7 @@ fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64>
         return None;
     }
     let (first, last) = (p[0], p[p.len() - 1]);
-    let range_start = w.end - w.range;
+    let range_start = w.end.saturating_sub(w.range);
     let range_end = w.end;
     let mut result = last.1 - first.1;
     if is_counter {
@@ -336,8 +336,8 @@ fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64>
             prev = v;
         }
     }
-    let mut to_start = (first.0 - range_start) as f64 / 1000.0;
-    let to_end = (range_end - last.0) as f64 / 1000.0;
+    let mut to_start = first.0.saturating_sub(range_start) as f64 / 1000.0;
+    let to_end = range_end.saturating_sub(last.0) as f64 / 1000.0;
     let sampled = (last.0 - first.0) as f64 / 1000.0;
     let avg_between = sampled / (p.len() - 1) as f64;
     if is_counter && result > 0.0 && first.1 >= 0.0 {
@@ -396,7 +396,7 @@ fn linear_regression(p: &[(i64, f64)], intercept_time: i64) -> (f64, f64) {
             const_y = false;
         }
         n += 1.0;
-        let x = (t - intercept_time) as f64 / 1e3;
+        let x = t.saturating_sub(intercept_time) as f64 / 1e3;
         sum_x += x;
         sum_y += v;
         sum_xy += x * v;

@@ -70,8 +70,23 @@ fn hostile_queries_fail_cleanly() {
         let _ = instant_query(&storage, q, T, &opts);
         let _ = range_query(&storage, q, T - 600_000, T, 60_000, &opts);
     }
+    for q in [
+        "up",
+        "rate(up[5m])",
+        "max_over_time(up[1h:1m] offset 1h)",
+        "timestamp(up)",
+    ] {
+        for t in [i64::MIN, -1, i64::MAX] {
+            let _ = instant_query(&storage, q, t, &opts);
+        }
+        let _ = range_query(&storage, q, i64::MIN, i64::MAX, i64::MAX, &opts);
+        let _ = range_query(&storage, q, i64::MAX - 10, i64::MAX, 1, &opts);
+    }
     let r = range_query(&storage, "up", T, T + 100 * 365 * 86_400_000, 1, &opts);
     assert!(matches!(r, Err(Error::Limit(_))), "{r:?}");
-    assert!(matches!(range_query(&storage, "up", T, T, 0, &opts), Err(Error::BadQuery(_))));
+    assert!(matches!(
+        range_query(&storage, "up", T, T, 0, &opts),
+        Err(Error::BadQuery(_))
+    ));
     engine.close().expect("close");
 }
