@@ -157,13 +157,12 @@ fn compare(
     None
 }
 
-#[test]
-fn answers_equal_prometheus() {
+/// Compares every recorded answer of `rec` with ours; panics listing the
+/// differences.
+fn check_against(rec: &Json) {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = load_openmetrics(dir.path(), "prom");
     let storage = EngineStorage::new(&engine, Some("prom".to_string()));
-    let text = std::fs::read_to_string(diff_dir().join("expected.json")).expect("expected.json");
-    let rec: Json = serde_json::from_str(&text).expect("expected.json is JSON");
     let instants: Vec<i64> = rec["instants"]
         .as_array()
         .expect("instants")
@@ -211,4 +210,40 @@ fn answers_equal_prometheus() {
         failures.len()
     );
     engine.close().expect("close");
+}
+
+/// Against the committed recording (no Prometheus needed).
+#[test]
+fn answers_equal_prometheus() {
+    let text = std::fs::read_to_string(diff_dir().join("expected.json")).expect("expected.json");
+    check_against(&serde_json::from_str(&text).expect("expected.json is JSON"));
+}
+
+/// Live: records real Prometheus now (record.sh: `prometheus` and `promtool`
+/// must be installed — this test fails without them, it does not skip) and
+/// compares with that, so the committed recording cannot go stale unseen.
+#[test]
+fn answers_equal_live_prometheus() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("live.json");
+    let status = std::process::Command::new(diff_dir().join("record.sh"))
+        .arg(&out)
+        .status()
+        .expect("run tests/diff/record.sh (needs bash, python3, prometheus, promtool)");
+    assert!(
+        status.success(),
+        "record.sh failed: is the Debian package prometheus installed?"
+    );
+    let text = std::fs::read_to_string(&out).expect("live recording");
+    let live: Json = serde_json::from_str(&text).expect("live recording is JSON");
+    check_against(&live);
+    let committed: Json = serde_json::from_str(
+        &std::fs::read_to_string(diff_dir().join("expected.json")).expect("expected.json"),
+    )
+    .expect("expected.json is JSON");
+    assert_eq!(
+        live["queries"].as_array().map(Vec::len),
+        committed["queries"].as_array().map(Vec::len),
+        "queries.txt changed since expected.json was recorded: run tests/diff/record.sh"
+    );
 }
