@@ -7,6 +7,7 @@
 //! database, replacing any stored `db` label, so `{db="edge"}` selects by
 //! database without touching the others' label indexes.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 
 use nanotdb::Engine;
@@ -81,6 +82,22 @@ impl<'a> EngineStorage<'a> {
     }
 }
 
+/// The database and metric of a key made by `select_in`.
+fn split_key(s: &SeriesRef) -> Result<(&str, &str), Error> {
+    s.key
+        .split_once('/')
+        .ok_or_else(|| Error::Storage(format!("bad series key {:?}", s.key)))
+}
+
+/// `[t0, t1]` ms as ns, widened to whole milliseconds: a sample at 1.5 ms
+/// belongs to 1 ms.
+fn ns_range(t0: i64, t1: i64) -> (i64, i64) {
+    (
+        t0.saturating_mul(NS_PER_MS),
+        t1.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1),
+    )
+}
+
 impl Storage for EngineStorage<'_> {
     fn select(&self, matchers: &[LabelMatcher]) -> Result<Vec<SeriesRef>, Error> {
         let mut out = Vec::new();
@@ -99,6 +116,43 @@ impl Storage for EngineStorage<'_> {
         Ok(out)
     }
 
+    fn read_many(
+        &self,
+        series: &[SeriesRef],
+        t0: i64,
+        t1: i64,
+        f: &mut dyn FnMut(usize, i64, f64) -> ControlFlow<()>,
+    ) -> Result<(), Error> {
+        let (from, to) = ns_range(t0, t1);
+        if to < from {
+            return Ok(());
+        }
+        // One pass per database over the files, every wanted metric at once.
+        let mut by_db: BTreeMap<&str, HashMap<&str, usize>> = BTreeMap::new();
+        for (i, s) in series.iter().enumerate() {
+            let (db, name) = split_key(s)?;
+            by_db.entry(db).or_default().insert(name, i);
+        }
+        for (db, index) in by_db {
+            let names: Vec<&str> = index.keys().copied().collect();
+            let mut stopped = false;
+            self.engine
+                .query_range_many(db, &names, from, to, 1, |name, s| {
+                    let Some(&i) = index.get(name) else {
+                        return ControlFlow::Continue(());
+                    };
+                    let flow = f(i, s.ts.div_euclid(NS_PER_MS), s.value.as_f64());
+                    stopped = flow.is_break();
+                    flow
+                })
+                .map_err(|e| Error::Storage(e.to_string()))?;
+            if stopped {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn read(
         &self,
         series: &SeriesRef,
@@ -106,12 +160,8 @@ impl Storage for EngineStorage<'_> {
         t1: i64,
         f: &mut dyn FnMut(i64, f64) -> ControlFlow<()>,
     ) -> Result<(), Error> {
-        let Some((db, name)) = series.key.split_once('/') else {
-            return Err(Error::Storage(format!("bad series key {:?}", series.key)));
-        };
-        // Widen to whole milliseconds: a sample at 1.5 ms belongs to 1 ms.
-        let from = t0.saturating_mul(NS_PER_MS);
-        let to = t1.saturating_mul(NS_PER_MS).saturating_add(NS_PER_MS - 1);
+        let (db, name) = split_key(series)?;
+        let (from, to) = ns_range(t0, t1);
         if to < from {
             return Ok(());
         }

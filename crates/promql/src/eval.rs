@@ -154,42 +154,51 @@ pub(crate) fn matchers_of(vs: &VectorSelector) -> Result<Vec<LabelMatcher>, Erro
     Ok(out)
 }
 
-/// Reads one series' samples in `[t0, t1]`, sorted by time, staleness
-/// markers kept (callers decide), charged against the limit.
-pub(crate) fn read_points(
+/// Series read together in one storage pass: enough to read a file once for
+/// many series, few enough that their samples stay a bounded share of memory.
+const READ_BATCH: usize = 256;
+
+/// Reads the samples of `series` in `[t0, t1]` batch by batch and hands each
+/// series' points — sorted by time, one per millisecond (the later-stored
+/// wins), staleness markers kept — to `each`, charged against the limit.
+pub(crate) fn read_series(
     ctx: &Ctx,
-    series: &crate::storage::SeriesRef,
+    series: &[crate::storage::SeriesRef],
     t0: i64,
     t1: i64,
-) -> Result<Vec<(i64, f64)>, Error> {
-    let mut pts: Vec<(i64, f64)> = Vec::new();
-    let mut over = false;
-    let limit = ctx.opts.max_samples;
-    ctx.storage.read(series, t0, t1, &mut |t, v| {
-        if pts.len() >= limit {
-            over = true;
-            return ControlFlow::Break(());
+    mut each: impl FnMut(&crate::storage::SeriesRef, Vec<(i64, f64)>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    for batch in series.chunks(READ_BATCH) {
+        let mut pts: Vec<Vec<(i64, f64)>> = vec![Vec::new(); batch.len()];
+        let mut held = 0usize;
+        let limit = ctx.opts.max_samples;
+        ctx.storage.read_many(batch, t0, t1, &mut |i, t, v| {
+            held += 1;
+            if held > limit {
+                return ControlFlow::Break(());
+            }
+            if let Some(p) = pts.get_mut(i) {
+                p.push((t, v));
+            }
+            ControlFlow::Continue(())
+        })?;
+        ctx.charge(held)?;
+        for (s, mut p) in batch.iter().zip(pts) {
+            if !p.is_sorted_by_key(|x| x.0) {
+                p.sort_by_key(|x| x.0);
+            }
+            p.dedup_by(|later, earlier| {
+                if later.0 == earlier.0 {
+                    earlier.1 = later.1;
+                    true
+                } else {
+                    false
+                }
+            });
+            each(s, p)?;
         }
-        pts.push((t, v));
-        ControlFlow::Continue(())
-    })?;
-    if over {
-        ctx.charge(usize::MAX)?;
     }
-    if !pts.is_sorted_by_key(|p| p.0) {
-        pts.sort_by_key(|p| p.0);
-    }
-    // Two samples in one millisecond: the later-stored one wins.
-    pts.dedup_by(|later, earlier| {
-        if later.0 == earlier.0 {
-            earlier.1 = later.1;
-            true
-        } else {
-            false
-        }
-    });
-    ctx.charge(pts.len())?;
-    Ok(pts)
+    Ok(())
 }
 
 pub(crate) fn is_stale(v: f64) -> bool {
@@ -211,34 +220,40 @@ pub(crate) fn vector_selector(
     };
     let lookback = ctx.opts.lookback_ms;
     let mut out = Vec::with_capacity(series.len());
-    for s in &series {
-        let pts = read_points(ctx, s, first.saturating_sub(lookback), last)?;
-        if pts.is_empty() {
-            continue;
-        }
-        ctx.charge(ctx.n)?;
-        let mut vals = vec![None; ctx.n];
-        let mut any = false;
-        for (i, &r) in refs.iter().enumerate() {
-            // Newest sample at or before the reference time.
-            let idx = pts.partition_point(|p| p.0 <= r);
-            if idx == 0 {
-                continue;
+    read_series(
+        ctx,
+        &series,
+        first.saturating_sub(lookback),
+        last,
+        |s, pts| {
+            if pts.is_empty() {
+                return Ok(());
             }
-            let (t, v) = pts[idx - 1];
-            if t < r.saturating_sub(lookback) || is_stale(v) {
-                continue;
+            ctx.charge(ctx.n)?;
+            let mut vals = vec![None; ctx.n];
+            let mut any = false;
+            for (i, &r) in refs.iter().enumerate() {
+                // Newest sample at or before the reference time.
+                let idx = pts.partition_point(|p| p.0 <= r);
+                if idx == 0 {
+                    continue;
+                }
+                let (t, v) = pts[idx - 1];
+                if t < r.saturating_sub(lookback) || is_stale(v) {
+                    continue;
+                }
+                vals[i] = Some(if sample_time { t as f64 / 1000.0 } else { v });
+                any = true;
             }
-            vals[i] = Some(if sample_time { t as f64 / 1000.0 } else { v });
-            any = true;
-        }
-        if any {
-            out.push(Ser {
-                labels: s.labels.clone(),
-                vals,
-            });
-        }
-    }
+            if any {
+                out.push(Ser {
+                    labels: s.labels.clone(),
+                    vals,
+                });
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -318,11 +333,7 @@ impl<'e> RangeArg<'e> {
         match self.expr {
             Expr::MatrixSelector(ms) => {
                 let series = ctx.storage.select(&matchers_of(&ms.vs)?)?;
-                for s in &series {
-                    let pts = read_points(ctx, s, lo, last)?;
-                    each(&s.labels, pts)?;
-                }
-                Ok(())
+                read_series(ctx, &series, lo, last, |s, pts| each(&s.labels, pts))
             }
             Expr::Subquery(sq) => {
                 let (start, step, n) = subquery_grid(ctx, sq, lo, last)?;
