@@ -287,7 +287,43 @@ fn render(st: &SharedState, v: &QueryValue) -> Result<Vec<u8>, ApiError> {
 
 #[cfg(test)]
 mod tests {
-    use super::write_ts;
+    use super::{is_legacy, write_ts};
+    use crate::params::Params;
+
+    #[test]
+    fn routing_rule() {
+        let legacy = |q: &str, instant: bool| is_legacy(&Params::parse(q.as_bytes()), instant);
+        // v1.4.0 forms.
+        for (q, instant) in [
+            ("query=edge/temp", true),
+            ("query=edge/temp.probe01", true),
+            ("query=edge/temp%7B%7D", true),
+            ("query=%7B__name__%3D%22edge/temp%22%7D", true),
+            ("query=temp.probe01&db=edge", true),
+            ("query=temp&db=edge", true),
+            ("query=temp&db=edge&start=1&step=60", false),
+            ("query=rate(x%5B5m%5D)&aggregate=sum&window=5m", false),
+            ("query=x&stride=2", false),
+            ("start=1", false),
+        ] {
+            assert!(legacy(q, instant), "{q} should be v1.4.0");
+        }
+        // PromQL.
+        for (q, instant) in [
+            ("query=1%2B1", true),
+            ("query=up", true),
+            ("query=0/0", true),
+            ("query=x/2", true),
+            ("query=a%20/%20b", true),
+            ("query=rate(edge/x)", true),
+            ("query=temp&db=edge&time=1", true),
+            ("query=temp%7Broom%3D%22a%22%7D&db=edge", true),
+            ("query=sum(temp)&db=edge", false),
+            ("query=x%7Bdb%3D%22edge%22%7D", true),
+        ] {
+            assert!(!legacy(q, instant), "{q} should be PromQL");
+        }
+    }
 
     #[test]
     fn timestamps_as_prometheus_writes_them() {
