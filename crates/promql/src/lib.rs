@@ -6,11 +6,11 @@
 //! windows `[t - range, t]`, extrapolated `rate`, and so on.
 //!
 //! Storage is reached only through the [`Storage`] trait: "select series by
-//! label matchers" and "read one series' samples in `[t0, t1]`".
+//! label matchers" and "read series' samples in `[t0, t1]`".
 //! [`EngineStorage`] implements it for [`nanotdb::Engine`]. Evaluation is
-//! series at a time: a selector reads one series, reduces it to one value per
-//! step, and drops the raw samples before reading the next, so a long range
-//! never holds more than one series' samples.
+//! batch at a time: a selector reads a batch of series, reduces each to one
+//! value per step, and drops the raw samples before reading the next batch,
+//! so a long range never holds more than one batch's samples.
 //!
 //! Times are milliseconds since the epoch throughout, as in Prometheus.
 
