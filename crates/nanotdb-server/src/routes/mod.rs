@@ -6,4 +6,5 @@ pub mod grafana;
 pub mod ingest;
 pub mod promql;
 pub mod query;
+pub mod remote_read;
 pub mod write_protocols;
