@@ -397,3 +397,35 @@ fn v140_forms_are_unchanged() {
     );
     assert_eq!(j["data"]["result"][0]["metric"]["aggregate"], "avg");
 }
+
+#[test]
+fn a_stored_staleness_marker_ends_a_series() {
+    let s = TestServer::start();
+    // Prometheus' stale NaN, as remote write stores it (float64, exact bits).
+    let stale = f64::from_bits(0x7ff0_0000_0000_0002);
+    let samples: Vec<WriteSample> = [(0, 1.0), (15, 2.0), (30, stale), (45, 4.0)]
+        .iter()
+        .map(|&(dt, v)| WriteSample {
+            db: "edge",
+            metric: "g",
+            ts: (T + dt) * NS,
+            value: Value::F64(v),
+        })
+        .collect();
+    assert!(s.engine.write(&samples).expect("write").rejected.is_empty());
+    let at = |t: i64| q(&s, &format!("/api/v1/query?query=g&time={t}"))["data"]["result"].clone();
+    assert_eq!(at(T + 20)[0]["value"], json!([T + 20, "2"]));
+    // After the marker: absent, although the sample at +15 s is within the lookback.
+    assert_eq!(at(T + 35), json!([]));
+    assert_eq!(at(T + 50)[0]["value"], json!([T + 50, "4"]));
+    // Range functions skip the marker.
+    let j = q(
+        &s,
+        &format!(
+            "/api/v1/query?query={}&time={}",
+            enc("count_over_time(g[1m])"),
+            T + 50
+        ),
+    );
+    assert_eq!(j["data"]["result"][0]["value"], json!([T + 50, "3"]));
+}
