@@ -7,7 +7,7 @@
 //! database, replacing any stored `db` label, so `{db="edge"}` selects by
 //! database without touching the others' label indexes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use nanotdb::Engine;
@@ -128,17 +128,18 @@ impl Storage for EngineStorage<'_> {
             return Ok(());
         }
         // One pass per database over the files, every wanted metric at once.
-        let mut by_db: BTreeMap<&str, HashMap<&str, usize>> = BTreeMap::new();
+        let mut by_db: BTreeMap<&str, (Vec<&str>, Vec<usize>)> = BTreeMap::new();
         for (i, s) in series.iter().enumerate() {
             let (db, name) = split_key(s)?;
-            by_db.entry(db).or_default().insert(name, i);
+            let entry = by_db.entry(db).or_default();
+            entry.0.push(name);
+            entry.1.push(i);
         }
-        for (db, index) in by_db {
-            let names: Vec<&str> = index.keys().copied().collect();
+        for (db, (names, index)) in by_db {
             let mut stopped = false;
             self.engine
-                .query_range_many(db, &names, from, to, 1, |name, s| {
-                    let Some(&i) = index.get(name) else {
+                .query_range_many_indexed(db, &names, from, to, 1, |k, s| {
+                    let Some(&i) = index.get(k) else {
                         return ControlFlow::Continue(());
                     };
                     let flow = f(i, s.ts.div_euclid(NS_PER_MS), s.value.as_f64());
