@@ -25,9 +25,10 @@ const NS_PER_MS: i64 = 1_000_000;
 ///    database name before the first `/`, something after it, and either
 ///    not PromQL or a division of two bare selectors (so PromQL divides bare
 ///    selectors with spaces: `a / b`; `x/2` and `0/0` are PromQL);
-/// 3. with `db`: a query without whitespace that is a bare metric name or not
-///    PromQL at all — except an instant query with `time`, which v1.4.0 never
-///    had, so it is PromQL.
+/// 3. with `db`: a query without whitespace that is a metric name in
+///    canonical form (`temp`, `rw{s="7"}`: labels sorted, as stored) or not
+///    PromQL at all — except an instant query with `time`, which v1.4.0
+///    never had, so it is PromQL.
 pub fn is_legacy(p: &Params, instant: bool) -> bool {
     if ["aggregate", "window", "stride"]
         .iter()
@@ -52,16 +53,8 @@ pub fn is_legacy(p: &Params, instant: bool) -> bool {
     if instant && p.get_trimmed("time").is_some() {
         return false;
     }
-    match nanotdb_promql::parse(q) {
-        Err(_) => true,
-        Ok(promql_parser::parser::Expr::VectorSelector(vs)) => {
-            vs.matchers.matchers.is_empty()
-                && vs.matchers.or_matchers.is_empty()
-                && vs.offset.is_none()
-                && vs.at.is_none()
-        }
-        Ok(_) => false,
-    }
+    // A stored name (`temp`, `rw{s="7"}`) or no PromQL at all (`cpu.load`).
+    nanotdb_protocols::parse_canonical(q).is_ok() || nanotdb_promql::parse(q).is_err()
 }
 
 /// Whether `q` reads as `DB/METRIC` rather than PromQL arithmetic: it is not
@@ -302,6 +295,8 @@ mod tests {
             ("query=temp.probe01&db=edge", true),
             ("query=temp&db=edge", true),
             ("query=temp&db=edge&start=1&step=60", false),
+            ("query=rw%7Bs%3D%227%22%7D&db=rw&start=1", false),
+            ("query=temp%7Broom%3D%22a%22%7D&db=edge", true),
             ("query=rate(x%5B5m%5D)&aggregate=sum&window=5m", false),
             ("query=x&stride=2", false),
             ("start=1", false),
@@ -317,7 +312,8 @@ mod tests {
             ("query=a%20/%20b", true),
             ("query=rate(edge/x)", true),
             ("query=temp&db=edge&time=1", true),
-            ("query=temp%7Broom%3D%22a%22%7D&db=edge", true),
+            ("query=temp%7Broom%3D~%22a%22%7D&db=edge", true),
+            ("query=temp%7Bb%3D%221%22,a%3D%222%22%7D&db=edge", false),
             ("query=sum(temp)&db=edge", false),
             ("query=x%7Bdb%3D%22edge%22%7D", true),
         ] {
