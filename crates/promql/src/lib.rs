@@ -14,6 +14,8 @@
 //!
 //! Times are milliseconds since the epoch throughout, as in Prometheus.
 
+#![warn(missing_docs)]
+
 mod aggregate;
 mod binary;
 mod engine_storage;
