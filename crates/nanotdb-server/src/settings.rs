@@ -37,6 +37,10 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// The `[web]` section (UI pages and the dashboard-config API).
     pub web: WebSettings,
+    /// PromQL: how far back an instant selector looks (`[query] lookback_delta`).
+    pub query_lookback: Duration,
+    /// PromQL: most samples and points one query may hold (`[query] max_samples`).
+    pub query_max_samples: usize,
 }
 
 impl Default for ServerSettings {
@@ -52,6 +56,8 @@ impl Default for ServerSettings {
             flush_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
             web: WebSettings::default(),
+            query_lookback: Duration::from_secs(300),
+            query_max_samples: 50_000_000,
         }
     }
 }
@@ -62,6 +68,13 @@ struct RawFile {
     engine: RawEngine,
     #[serde(default)]
     web: RawWeb,
+    query: RawQuery,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawQuery {
+    lookback_delta: Option<String>,
+    max_samples: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,6 +149,10 @@ impl ServerSettings {
             flush_interval: duration("flush_interval", e.flush_interval, d.flush_interval)?,
             shutdown_grace: duration("shutdown_grace", e.shutdown_grace, d.shutdown_grace)?,
             web: WebSettings::from_raw(raw.web),
+            query_lookback: duration("lookback_delta", raw.query.lookback_delta, d.query_lookback)
+                .map_err(|e| SettingsError(e.0.replace("[engine]", "[query]")))?,
+            query_max_samples: positive("max_samples", raw.query.max_samples, d.query_max_samples)
+                .map_err(|e| SettingsError(e.0.replace("[engine]", "[query]")))?,
         })
     }
 
@@ -169,5 +186,15 @@ mod tests {
         assert_eq!(s.request_timeout, Duration::from_secs(2));
         assert!(ServerSettings::parse("[engine]\nmax_body_bytes = 0\n").is_err());
         assert!(ServerSettings::parse("[engine]\nheader_timeout = \"x\"\n").is_err());
+        let s =
+            ServerSettings::parse("[query]\nlookback_delta = \"1m\"\nmax_samples = 99\n").unwrap();
+        assert_eq!(s.query_lookback, Duration::from_secs(60));
+        assert_eq!(s.query_max_samples, 99);
+        assert_eq!(
+            ServerSettings::default().query_lookback,
+            Duration::from_secs(300)
+        );
+        let e = ServerSettings::parse("[query]\nlookback_delta = \"0s\"\n").unwrap_err();
+        assert_eq!(e.0, "[query].lookback_delta must be > 0");
     }
 }

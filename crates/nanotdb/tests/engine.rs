@@ -442,6 +442,22 @@ fn range_stride_and_bounds() {
         .unwrap();
     assert_eq!(names.iter().filter(|n| *n == "m").count(), 20);
     assert_eq!(names.iter().filter(|n| *n == "z").count(), 1);
+    // The same by index: a duplicate name reports its first occurrence.
+    let mut counts = [0usize; 4];
+    engine
+        .query_range_many_indexed(
+            "s",
+            &["z", "m", "nope", "m"],
+            i64::MIN,
+            i64::MAX,
+            1,
+            |i, _| {
+                counts[i] += 1;
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    assert_eq!(counts, [1, 20, 0, 0]);
 }
 
 #[test]

@@ -53,6 +53,11 @@ pub(super) fn is_web_key(k: &str) -> bool {
     k == "web" || k.starts_with("web.")
 }
 
+/// Sections only the server reads (`[web]`, `[query]`): not unknown keys.
+fn is_server_key(k: &str) -> bool {
+    is_web_key(k) || k == "query" || k.starts_with("query.")
+}
+
 /// Parses engine.toml text over the code defaults and normalises it.
 ///
 /// `path_for_errors` only labels errors and warnings.
@@ -61,7 +66,7 @@ pub fn parse_engine_config(
     path_for_errors: &Path,
 ) -> Result<(EngineConfig, Vec<ConfigWarning>), ConfigError> {
     let path = path_for_errors;
-    let (raw, mut warnings): (RawEngineFile, _) = decode(text, path, is_web_key)?;
+    let (raw, mut warnings): (RawEngineFile, _) = decode(text, path, is_server_key)?;
     let cfg = normalize_engine(raw, path, &mut warnings)?;
     Ok((cfg, warnings))
 }

@@ -377,6 +377,9 @@ fn unknown_keys_warn_but_web_does_not() {
 
     let (_, w) = parse_engine_config("[web]\nenabled = true\n", &p()).unwrap();
     assert!(w.is_empty());
+    // [query] is the server's PromQL section.
+    let (_, w) = parse_engine_config("[query]\nlookback_delta = \"1m\"\n", &p()).unwrap();
+    assert!(w.is_empty());
 
     let d = default_engine_config().manifest_defaults;
     let (_, w) = parse_manifest("[page]\nmax_recs = 5\n", &d, Path::new("/m")).unwrap();
