@@ -68,6 +68,7 @@ struct RawFile {
     engine: RawEngine,
     #[serde(default)]
     web: RawWeb,
+    #[serde(default)]
     query: RawQuery,
 }
 

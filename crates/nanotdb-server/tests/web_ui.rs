@@ -290,6 +290,63 @@ fn explore_picks_searches_and_links() {
     assert_clean(&b, "explore");
 }
 
+/// Explore takes a PromQL expression: a card and a line per result series
+/// (labels as Prometheus shows them), the expression kept in the link, and
+/// a bad expression's error shown to the person.
+#[test]
+fn explore_runs_promql() {
+    let s = TestServer::start();
+    let now = nanotdb::time::now_ns();
+    let mut body = String::new();
+    for k in 0..4i64 {
+        let ts = now - (3 - k) * 30_000_000_000;
+        for cpu in 0..4 {
+            body.push_str(&format!(
+                "fleet/node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"idle\"}} {} {ts}\n",
+                cpu + 1
+            ));
+            body.push_str(&format!(
+                "fleet/node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"user\"}} 100 {ts}\n"
+            ));
+        }
+    }
+    assert_eq!(s.post("/api/v1/import", body.as_bytes()).status, 200);
+    let mut b = Browser::launch();
+    b.navigate(&format!(
+        "http://{}/explore?promql=sum%20by%20(mode)%20(node_cpu_seconds_total)&range=15m",
+        s.addr
+    ));
+    b.wait_for("document.body.dataset.rendered", 20, "explore render");
+    b.wait_for(
+        "document.querySelectorAll('#last-values .card').length === 2",
+        10,
+        "two result series",
+    );
+    let cards = b.eval(
+        "Array.from(document.querySelectorAll('#last-values .card')).map((c) => \
+         c.querySelector('.label').textContent + '=' + c.querySelector('.value').textContent).sort().join(';')",
+    );
+    assert_eq!(
+        cards.as_str(),
+        Some("{mode=\"idle\"}=10;{mode=\"user\"}=400")
+    );
+    assert_eq!(count(&mut b, "#explore-chart canvas"), 1);
+    assert!(
+        b.eval("document.getElementById('share-link').value")
+            .as_str()
+            .expect("link")
+            .contains("promql=sum+by+%28mode%29")
+    );
+    b.screenshot("explore-promql");
+    assert_clean(&b, "explore-promql");
+    b.eval("{ const i = document.getElementById('promql'); i.value = 'sum(('; i.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter'})) }");
+    b.wait_for(
+        "document.getElementById('errors').textContent.includes('HTTP 400')",
+        10,
+        "the parse error is shown",
+    );
+}
+
 #[test]
 fn engine_inspector_tabs() {
     let s = TestServer::start();

@@ -53,8 +53,24 @@ pub fn is_legacy(p: &Params, instant: bool) -> bool {
     if instant && p.get_trimmed("time").is_some() {
         return false;
     }
-    // A stored name (`temp`, `rw{s="7"}`) or no PromQL at all (`cpu.load`).
-    nanotdb_protocols::parse_canonical(q).is_ok() || nanotdb_promql::parse(q).is_err()
+    // A stored name (`temp`, `rw{s="7"}`, `nanotdb/runtime/rss_bytes`) or
+    // no PromQL at all (`cpu.load`).
+    nanotdb_protocols::parse_canonical(q).is_ok()
+        || is_path_name(q)
+        || nanotdb_promql::parse(q).is_err()
+}
+
+/// A v1.4.0 metric name made of path segments (`nanotdb/runtime/rss_bytes`,
+/// `edge/probe.01`): with `db` given it names a metric, although PromQL
+/// would read its slashes as divisions.
+fn is_path_name(q: &str) -> bool {
+    q.contains('/')
+        && q.split('/').all(|seg| {
+            seg.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':'))
+        })
 }
 
 /// Whether `q` reads as `DB/METRIC` rather than PromQL arithmetic: it is not
@@ -297,6 +313,7 @@ mod tests {
             ("query=temp&db=edge&start=1&step=60", false),
             ("query=rw%7Bs%3D%227%22%7D&db=rw&start=1", false),
             ("query=temp%7Broom%3D%22a%22%7D&db=edge", true),
+            ("query=nanotdb/runtime/rss_bytes&db=internal&start=1", false),
             ("query=rate(x%5B5m%5D)&aggregate=sum&window=5m", false),
             ("query=x&stride=2", false),
             ("start=1", false),

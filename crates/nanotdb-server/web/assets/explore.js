@@ -1,7 +1,7 @@
 // Explore: pick a database and metrics (searchable, for thousands of
 // series), optionally an aggregate and window, a time range and resolution;
-// shows last-value cards and a chart. The view lives in the URL, so the
-// address is a link that reproduces it.
+// or type a PromQL expression; shows last-value cards and a chart. The view
+// lives in the URL, so the address is a link that reproduces it.
 'use strict';
 
 (async () => {
@@ -18,6 +18,7 @@
     step: q.get('step') || '',
     auto: q.get('auto') === '1',
     labels: q.get('labels') || '',
+    promql: q.get('promql') || '',
   };
   const MAX_LISTED = 200;
 
@@ -36,6 +37,8 @@
     [['', 'full resolution'], ['10s', '10s'], ['30s', '30s'], ['1m', '1m'], ['5m', '5m']].map(([v, t]) => el('option', {value: v, text: t})));
   const auto = el('input', {type: 'checkbox', id: 'auto', checked: state.auto});
   const link = el('input', {id: 'share-link', readonly: true, 'aria-label': 'link to this view', size: 40});
+  const promqlIn = el('input', {id: 'promql', type: 'search', value: state.promql, size: 40,
+    placeholder: 'PromQL, e.g. sum by (mode) (rate(node_cpu_seconds_total[5m]))', 'aria-label': 'PromQL expression'});
   const cards = el('div', {class: 'cards', id: 'last-values'});
   const chartNode = el('div', {class: 'chart', id: 'explore-chart'});
   const status = el('span', {class: 'status', id: 'explore-status'});
@@ -49,6 +52,7 @@
         el('div', {class: 'toolbar'}, el('label', {}, 'Aggregate ', aggSel), el('label', {}, 'Window ', winIn)),
         el('div', {class: 'toolbar'}, rangeSel, stepSel, el('label', {}, auto, 'auto refresh'),
           el('button', {id: 'run', class: 'primary', onclick: run}, 'Run')),
+        el('label', {class: 'field'}, el('span', {text: 'PromQL (instead of the metrics picked; every database, each series with a db label)'}), promqlIn),
         el('label', {class: 'field'}, el('span', {text: 'Link to this view'}), link))),
     status,
     el('section', {class: 'widget'}, el('h3', {text: 'Last values'}), cards),
@@ -126,6 +130,7 @@
     p.set('range', state.range);
     if (state.auto) p.set('auto', '1');
     if (state.labels) p.set('labels', state.labels);
+    if (state.promql) p.set('promql', state.promql);
     history.replaceState(null, '', `${location.pathname}?${p}`);
     link.value = location.href;
   }
@@ -136,8 +141,10 @@
     state.window = winIn.value.trim();
     state.range = rangeSel.value;
     state.step = stepSel.value;
+    state.promql = promqlIn.value.trim();
     saveUrl();
     const mine = ++seq;
+    if (state.promql) { await runPromql(mine); return; }
     if (!state.metrics.length) { clear(cards); clear(chartNode); return; }
     const start = Math.floor(Date.now() / 1000 - NT.durationSeconds(state.range));
     const t0 = performance.now();
@@ -165,6 +172,40 @@
     }
   }
 
+  // `name{a="x",…}` of a PromQL result series.
+  function seriesName(ls) {
+    const rest = Object.entries(ls || {}).filter(([k]) => k !== '__name__')
+      .map(([k, v]) => `${k}="${v}"`).join(',');
+    const name = (ls && ls.__name__) || '';
+    return rest ? `${name}{${rest}}` : (name || '{}');
+  }
+  async function runPromql(mine) {
+    const end = Math.floor(Date.now() / 1000);
+    const span = NT.durationSeconds(state.range);
+    const start = end - span;
+    // About 500 points per series unless a resolution is chosen.
+    const step = state.step ? NT.durationSeconds(state.step) : Math.max(1, Math.ceil(span / 500));
+    const t0 = performance.now();
+    try {
+      const rows = await range({query: state.promql, start, end, step: `${step}s`});
+      if (mine !== seq) return;
+      const series = rows.map((r) => ({label: seriesName(r.labels), t: r.t, v: r.v}));
+      clear(cards).append(...series.slice(0, 24).map((s) => {
+        const n = s.v.length;
+        return el('div', {class: 'card'},
+          el('div', {class: 'label', text: s.label}),
+          el('div', {class: 'value', text: n ? formatValue(s.v[n - 1]) : '—'}),
+          el('div', {class: 'when', text: n ? timeText(s.t[n - 1]) : 'no value'}));
+      }));
+      chart(chartNode, series, {height: 320, xRange: [start, end]});
+      const points = series.reduce((k, s) => k + s.t.length, 0);
+      status.textContent = `${series.length} series, ${points} points in ${Math.round(performance.now() - t0)} ms`;
+    } catch (e) {
+      status.textContent = '';
+      showError(e.message);
+    }
+  }
+
   let timer = null;
   function scheduleAuto() {
     clearInterval(timer);
@@ -182,6 +223,7 @@
   });
   for (const n of [aggSel, rangeSel, stepSel]) n.addEventListener('change', run);
   winIn.addEventListener('change', run);
+  promqlIn.addEventListener('keydown', (e) => { if (e.key === 'Enter') run(); });
   auto.addEventListener('change', scheduleAuto);
 
   renderChips();
