@@ -48,6 +48,7 @@ mod query;
 pub mod retention;
 pub mod rollup;
 pub mod sample;
+pub mod selector;
 pub mod stats;
 pub mod time;
 mod varint;
