@@ -37,6 +37,8 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// The `[web]` section (UI pages and the dashboard-config API).
     pub web: WebSettings,
+    /// The `[[remote_write]]` targets (forwarding every stored sample).
+    pub remote_write: Vec<crate::forward::TargetConfig>,
 }
 
 impl Default for ServerSettings {
@@ -52,6 +54,7 @@ impl Default for ServerSettings {
             flush_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
             web: WebSettings::default(),
+            remote_write: Vec::new(),
         }
     }
 }
@@ -136,6 +139,8 @@ impl ServerSettings {
             flush_interval: duration("flush_interval", e.flush_interval, d.flush_interval)?,
             shutdown_grace: duration("shutdown_grace", e.shutdown_grace, d.shutdown_grace)?,
             web: WebSettings::from_raw(raw.web),
+            remote_write: crate::forward::config::parse(text)
+                .map_err(|e| SettingsError(e.to_string()))?,
         })
     }
 
