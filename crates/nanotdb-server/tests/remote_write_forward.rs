@@ -24,9 +24,11 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nanotdb::Engine;
+use nanotdb::{Engine, Value, WriteSample};
 use nanotdb_protocols::remote_write::{self, Limits};
 use nanotdb_testkit::{free_addr, wait_listening};
+
+mod common;
 
 /// (canonical series name, `db` aside; timestamp ms; value bits).
 type Key = (String, i64, u64);
@@ -547,4 +549,133 @@ timeout = "3s"
     );
     drop(server);
     drop(receiver);
+}
+
+/// Prometheus' raw samples of `{db="fw"}` over the last `range` (query of
+/// a range vector): (name, ts ms, value bits).
+fn prometheus_samples(addr: SocketAddr, name: &str) -> Vec<Key> {
+    let q = format!("/api/v1/query?query={name}%7Bdb%3D%22fw%22%7D%5B2h%5D");
+    let (s, body) = http(addr, "GET", &q, b"").unwrap();
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let mut out = Vec::new();
+    for series in v["data"]["result"].as_array().unwrap() {
+        for p in series["values"].as_array().unwrap() {
+            let ts = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+            let x: f64 = p[1].as_str().unwrap().parse().unwrap();
+            out.push((name.to_string(), ts, x.to_bits()));
+        }
+    }
+    out
+}
+
+#[test]
+fn prometheus_as_a_second_target_and_a_rate_limited_catch_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let vm_addr = free_addr();
+    let _receiver = vm(&tmp.path().join("vm"), vm_addr);
+    let prom_addr = free_addr();
+    std::fs::write(
+        tmp.path().join("prometheus.yml"),
+        "global:\n  scrape_interval: 1h\n",
+    )
+    .unwrap();
+    let _prom = Reaped(
+        Command::new("prometheus")
+            .arg(format!(
+                "--config.file={}",
+                tmp.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.path().join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={prom_addr}"))
+            .arg("--web.enable-remote-write-receiver")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start prometheus ({e}): install Debian's prometheus")
+            }),
+    );
+    wait_listening(prom_addr, "prometheus");
+    // 3,000 samples, in order, of the last 50 minutes; the VictoriaMetrics
+    // target may send 1,000 per second.
+    const N: i64 = 3000;
+    let rate = 1000;
+    let settings = nanotdb_server::settings::ServerSettings::parse(&format!(
+        r#"
+[[remote_write]]
+name = "prom"
+url = "http://{prom_addr}/api/v1/write"
+batch_deadline = "100ms"
+[[remote_write]]
+name = "vm"
+url = "http://{vm_addr}/api/v1/write"
+max_samples_per_send = 200
+batch_deadline = "100ms"
+max_samples_per_second = {rate}
+"#
+    ))
+    .unwrap();
+    let server = common::TestServer::with(settings);
+    let base_ms = (nanotdb::time::now_ns() / 1_000_000) - 50 * 60_000;
+    let names = ["fw_p0", "fw_p1", "fw_p2"];
+    let mut samples = Vec::new();
+    for i in 0..N {
+        let name = names[(i % 3) as usize];
+        let ts = base_ms + i * 1000;
+        let value = if i % 3 != 1 {
+            Value::F32(i as f32)
+        } else {
+            Value::I32(-(i as i32))
+        };
+        samples.push(WriteSample {
+            db: "fw",
+            metric: name,
+            ts: ts * 1_000_000,
+            value,
+        });
+    }
+    let t0 = Instant::now();
+    let r = server.engine.write(&samples).unwrap();
+    assert!(r.rejected.is_empty(), "{r:?}");
+    server.engine.flush().unwrap();
+    let st = wait_drained(server.addr);
+    let took = t0.elapsed();
+    for t in st["targets"].as_array().unwrap() {
+        assert_eq!(t["samples_sent"], N, "{st}");
+        assert_eq!(t["samples_dropped"], 0, "{st}");
+    }
+    // 3,000 at 1,000/s: the first batch goes at once, the rest over ≥ 2.8 s.
+    assert!(
+        took >= Duration::from_millis(2800),
+        "rate limit not applied: drained in {took:?}"
+    );
+    let want: BTreeMap<Key, u32> = counts(
+        &samples
+            .iter()
+            .map(|s| {
+                (
+                    s.metric.to_string(),
+                    s.ts / 1_000_000,
+                    s.value.as_f64().to_bits(),
+                )
+            })
+            .collect::<Vec<_>>(),
+    );
+    let mut got = Vec::new();
+    for n in names {
+        got.extend(prometheus_samples(prom_addr, n));
+    }
+    assert_eq!(counts(&got), want, "Prometheus");
+    assert_eq!(counts(&exported(vm_addr)), want, "VictoriaMetrics");
+    let m = String::from_utf8(http(server.addr, "GET", "/metrics", b"").unwrap().1).unwrap();
+    assert!(
+        m.contains(&format!(
+            "nanotdb_remote_write_samples_sent_total{{target=\"prom\"}} {N}"
+        )),
+        "{m}"
+    );
 }
