@@ -1,0 +1,110 @@
+//! Forwarding by remote write (`[[remote_write]]`): catching up a 24 h
+//! backlog of the `edge` workload (86 series every 10 s, 743,040 samples)
+//! into VictoriaMetrics on loopback, from a release `nanotdb` started on a
+//! root that already holds it. Reports the time until the target has
+//! nothing pending, and the server's peak RSS against the same server on
+//! the same root without a target. Run with
+//! `cargo bench -p nanotdb-server --bench remote_write_forward`
+//! (see BENCHMARKS.md).
+
+#[path = "../tests/common/client.rs"]
+mod client;
+mod peer;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use peer::{Victoria, free_addr, peak_rss, wait_listening};
+
+fn spawn(root: &Path) -> (Child, std::net::SocketAddr) {
+    let addr = free_addr();
+    let child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .arg("--config")
+        .arg(root.join("engine.toml"))
+        .arg("--listen")
+        .arg(addr.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn nanotdb");
+    (child, addr)
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+fn status(addr: std::net::SocketAddr) -> serde_json::Value {
+    client::request(addr, "GET", "/api/v1/remote_write/status", &[], b"").json()
+}
+
+fn main() {
+    let Some(vm) = Victoria::start() else {
+        return;
+    };
+    let lines = peer::workload(nanotdb_workload::Workload::Edge, 24);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let base = "[stats]\nenabled = false\n";
+    std::fs::write(root.join("engine.toml"), base).expect("engine.toml");
+    let n = {
+        let e = nanotdb::Engine::open(&root).expect("open");
+        let r = e
+            .import_file(&lines, &nanotdb::ImportOptions::default(), &mut ())
+            .expect("import");
+        e.close().expect("close");
+        r.imported
+    };
+    println!("backlog: {n} samples of edge, 24 h");
+
+    // The same server on the same root without a target: the RSS baseline.
+    let (child, addr) = spawn(&root);
+    wait_listening(addr, "nanotdb");
+    std::thread::sleep(Duration::from_secs(2));
+    let rss_idle = peak_rss(child.id());
+    stop(child);
+
+    for round in 1..=3 {
+        let name = format!("vm{round}");
+        std::fs::write(
+            root.join("engine.toml"),
+            format!(
+                "{base}[[remote_write]]\nname = \"{name}\"\nurl = \"http://{}/api/v1/write\"\n",
+                vm.addr
+            ),
+        )
+        .expect("engine.toml");
+        let t0 = Instant::now();
+        let (child, addr) = spawn(&root);
+        wait_listening(addr, "nanotdb");
+        let sent = loop {
+            let s = status(addr);
+            let t = &s["targets"][0];
+            let sent = t["samples_sent"].as_u64().unwrap_or(0);
+            if sent >= n && t["pending_bytes"] == 0 {
+                break sent;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(300),
+                "not caught up: {s}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = t0.elapsed();
+        let rss = peak_rss(child.id());
+        stop(child);
+        println!(
+            "round {round}: {sent} samples caught up in {:.2} s ({:.0} k samples/s); peak RSS {:.1} MB, idle {:.1} MB, extra {:.1} MB",
+            took.as_secs_f64(),
+            sent as f64 / took.as_secs_f64() / 1e3,
+            rss as f64 / 1e6,
+            rss_idle as f64 / 1e6,
+            (rss.saturating_sub(rss_idle)) as f64 / 1e6
+        );
+    }
+}
