@@ -679,3 +679,26 @@ max_samples_per_second = {rate}
         "{m}"
     );
 }
+
+#[test]
+fn a_bad_remote_write_table_stops_the_server_with_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    config(
+        &root,
+        "[[remote_write]]\nname = \"central\"\nbatch_deadline = \"5s\"\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
+        .arg("--config")
+        .arg(root.join("engine.toml"))
+        .arg("--listen")
+        .arg(free_addr().to_string())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[[remote_write]] #1 (central): url is required"),
+        "{err}"
+    );
+}

@@ -102,7 +102,11 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
             if fill.full || (batch.samples > 0 && started.elapsed() >= t.cfg.batch_deadline) {
                 // A full batch may have left databases unread: their
                 // backlog is unknown, so not "caught up".
-                break if fill.full { u64::MAX } else { fill.pending_bytes };
+                break if fill.full {
+                    u64::MAX
+                } else {
+                    fill.pending_bytes
+                };
             }
             if batch.samples == 0 {
                 started = Instant::now();
