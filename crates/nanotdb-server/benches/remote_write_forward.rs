@@ -46,13 +46,19 @@ fn status(addr: std::net::SocketAddr) -> serde_json::Value {
 
 /// utime + stime of a process, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
+    let (u, s) = cpu_split(pid);
+    u + s
+}
+
+/// (utime, stime) of a process, in clock ticks.
+fn cpu_split(pid: u32) -> (u64, u64) {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are the
     // 14th and 15th fields of the whole line.
     let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
     let get = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    get(11) + get(12)
+    (get(11), get(12))
 }
 
 /// Steady ingest of 1,000 series at 1 s for `secs`; the server's CPU
@@ -96,6 +102,8 @@ fn steady(root: &Path, target: Option<std::net::SocketAddr>, secs: u64) -> (f64,
         }
     }
     let cpu = (cpu_ticks(child.id()) - ticks0) as f64 / 100.0;
+    let (u, sy) = cpu_split(child.id());
+    println!("  (whole run so far: user {u} ticks, system {sy} ticks)");
     let sent = target.map_or(0, |_| {
         std::thread::sleep(Duration::from_secs(4));
         status(addr)["targets"][0]["samples_sent"]

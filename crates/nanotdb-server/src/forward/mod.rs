@@ -17,6 +17,7 @@ use crate::SharedState;
 
 pub mod client;
 pub mod config;
+mod encode;
 mod sender;
 pub mod status;
 

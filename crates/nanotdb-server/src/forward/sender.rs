@@ -9,28 +9,20 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use nanotdb::forward::{Cursor, ForwardChunk};
 use nanotdb::labels::Matcher;
-use nanotdb_protocols::remote_write::{Label, Sample, TimeSeries, WriteRequest};
 
 use super::Target;
 use super::client::Client;
+use super::encode::{Batch, encode_labels};
 use crate::SharedState;
 
 /// Longest wait between two looks for new frames when idle.
 const POLL: Duration = Duration::from_millis(500);
 
-/// Labels of each metric id of one database; `None` = not forwarded (no
-/// selector matches).
+/// Encoded labels of each metric id of one database; `None` = not
+/// forwarded (no selector matches).
 #[derive(Default)]
 struct DbSeries {
-    labels: Vec<Option<Arc<Vec<Label>>>>,
-}
-
-/// The batch being built: one time series per (database, metric id).
-#[derive(Default)]
-struct Batch {
-    series: Vec<TimeSeries>,
-    index: HashMap<(usize, u16), usize>,
-    samples: usize,
+    labels: Vec<Option<Arc<[u8]>>>,
 }
 
 /// What one pass over the databases found.
@@ -250,11 +242,7 @@ async fn add_chunk(
                 labels.resize(slot + 1, None);
             }
             if matches(&t.cfg.selectors, &l) {
-                labels[slot] = Some(Arc::new(
-                    l.into_iter()
-                        .map(|(name, value)| Label { name, value })
-                        .collect(),
-                ));
+                labels[slot] = Some(encode_labels(&l));
             }
         }
         names.insert(db.to_string(), DbSeries { labels });
@@ -273,18 +261,7 @@ async fn add_chunk(
         let Some(Some(labels)) = series.labels.get(usize::from(s.id)) else {
             continue;
         };
-        let i = *batch.index.entry((slot, s.id)).or_insert_with(|| {
-            batch.series.push(TimeSeries {
-                labels: labels.as_ref().clone(),
-                samples: Vec::new(),
-            });
-            batch.series.len() - 1
-        });
-        batch.series[i].samples.push(Sample {
-            value: s.value,
-            timestamp: s.ts.div_euclid(1_000_000),
-        });
-        batch.samples += 1;
+        batch.push((slot, s.id), labels, s.ts.div_euclid(1_000_000), s.value);
     }
     Ok(())
 }
@@ -294,10 +271,7 @@ async fn add_chunk(
 /// backoff and jitter.
 async fn deliver(t: &Target, client: &mut Client, batch: Batch) {
     let n = batch.samples;
-    let req = WriteRequest {
-        timeseries: batch.series,
-    };
-    let body = match nanotdb_protocols::remote_write::encode(&req) {
+    let body = match batch.encode() {
         Ok(b) => Bytes::from(b),
         Err(e) => {
             // Cannot happen for a well-formed request; never loop on it.
