@@ -377,6 +377,14 @@ fn unknown_keys_warn_but_web_does_not() {
 
     let (_, w) = parse_engine_config("[web]\nenabled = true\n", &p()).unwrap();
     assert!(w.is_empty());
+    // `[[remote_write]]` is the server's too (validated there).
+    let (_, w) = parse_engine_config(
+        "[[remote_write]]\nurl = \"http://x/\"\nheaders = { a = \"b\" }\n[remote_writer]\nx = 1\n",
+        &p(),
+    )
+    .unwrap();
+    let keys: Vec<&str> = w.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(keys, ["remote_writer"]);
 
     let d = default_engine_config().manifest_defaults;
     let (_, w) = parse_manifest("[page]\nmax_recs = 5\n", &d, Path::new("/m")).unwrap();
