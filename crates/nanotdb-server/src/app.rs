@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::envelope::{ApiError, json_response};
 use crate::routes::write_protocols::{influx, remote_write};
-use crate::routes::{discovery, engine_view, grafana, ingest, query};
+use crate::routes::{discovery, engine_view, export, grafana, ingest, query, remote_read};
 use crate::{SharedState, limits, selfmetrics};
 
 /// 405 `bad_data` for a wrong method on an API route.
@@ -71,6 +71,7 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/api/v1/aggregates", g(get(discovery::aggregates)))
         .route("/api/v1/databases", g(get(discovery::databases)))
+        .route("/api/v1/export", g(get(export::export)))
         .route("/api/v1/metrics", g(get(discovery::metrics)))
         .route("/api/v1/status/buildinfo", g(get(grafana::buildinfo)))
         .route(
@@ -85,6 +86,17 @@ pub fn router(state: SharedState) -> Router {
             "/api/v1/series",
             g(get(grafana::series).post(grafana::series)),
         )
+        .route(
+            "/api/v1/metadata",
+            g(get(grafana::metadata).post(grafana::metadata)),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            g(get(grafana::query_exemplars).post(grafana::query_exemplars)),
+        )
+        .route("/api/v1/read", g(post(remote_read::read)))
+        .route("/api/v1/rules", g(get(grafana::rules)))
+        .route("/api/v1/alerts", g(get(grafana::alerts)))
         .merge(crate::routes::engine_view::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -39,6 +39,10 @@ pub struct ServerSettings {
     pub web: WebSettings,
     /// The `[[remote_write]]` targets (forwarding every stored sample).
     pub remote_write: Vec<crate::forward::TargetConfig>,
+    /// PromQL: how far back an instant selector looks (`[query] lookback_delta`).
+    pub query_lookback: Duration,
+    /// PromQL: most samples and points one query may hold (`[query] max_samples`).
+    pub query_max_samples: usize,
 }
 
 impl Default for ServerSettings {
@@ -55,6 +59,8 @@ impl Default for ServerSettings {
             shutdown_grace: Duration::from_secs(5),
             web: WebSettings::default(),
             remote_write: Vec::new(),
+            query_lookback: Duration::from_secs(300),
+            query_max_samples: 50_000_000,
         }
     }
 }
@@ -65,6 +71,13 @@ struct RawFile {
     engine: RawEngine,
     #[serde(default)]
     web: RawWeb,
+    query: RawQuery,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawQuery {
+    lookback_delta: Option<String>,
+    max_samples: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +154,10 @@ impl ServerSettings {
             web: WebSettings::from_raw(raw.web),
             remote_write: crate::forward::config::parse(text)
                 .map_err(|e| SettingsError(e.to_string()))?,
+            query_lookback: duration("lookback_delta", raw.query.lookback_delta, d.query_lookback)
+                .map_err(|e| SettingsError(e.0.replace("[engine]", "[query]")))?,
+            query_max_samples: positive("max_samples", raw.query.max_samples, d.query_max_samples)
+                .map_err(|e| SettingsError(e.0.replace("[engine]", "[query]")))?,
         })
     }
 
@@ -174,5 +191,15 @@ mod tests {
         assert_eq!(s.request_timeout, Duration::from_secs(2));
         assert!(ServerSettings::parse("[engine]\nmax_body_bytes = 0\n").is_err());
         assert!(ServerSettings::parse("[engine]\nheader_timeout = \"x\"\n").is_err());
+        let s =
+            ServerSettings::parse("[query]\nlookback_delta = \"1m\"\nmax_samples = 99\n").unwrap();
+        assert_eq!(s.query_lookback, Duration::from_secs(60));
+        assert_eq!(s.query_max_samples, 99);
+        assert_eq!(
+            ServerSettings::default().query_lookback,
+            Duration::from_secs(300)
+        );
+        let e = ServerSettings::parse("[query]\nlookback_delta = \"0s\"\n").unwrap_err();
+        assert_eq!(e.0, "[query].lookback_delta must be > 0");
     }
 }

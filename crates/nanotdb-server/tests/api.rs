@@ -125,8 +125,13 @@ fn query_last_golden() {
         (r.status, r.json()["error"].clone()),
         (400, json!("missing query parameter"))
     );
+    // Neither `db` nor `DB/METRIC`: PromQL (docs/BEHAVIOUR.md §2.6), here a
+    // selector that matches nothing.
     let r = s.get("/api/v1/query?query=nodb");
-    assert_eq!(r.json()["error"], "missing db parameter or DB/metric query");
+    assert_eq!(
+        r.json(),
+        json!({"status":"success","data":{"resultType":"vector","result":[]}})
+    );
     let r = s.get("/api/v1/query?query=/x");
     assert_eq!(r.status, 400);
     // Queries never create databases.

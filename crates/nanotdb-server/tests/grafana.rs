@@ -39,26 +39,51 @@ fn connect_and_browse() {
         b"start=1",
     );
     assert_eq!(r.json()["data"], json!(["__name__", "db"]));
+    // Series carry the labels PromQL gives them: the metric name, and `db`
+    // across databases (docs/BEHAVIOUR.md §2.6).
     let r = s.get("/api/v1/label/__name__/values");
-    assert_eq!(
-        r.json(),
-        json!({"status":"success","data":["edge/temp.a","lab/x"]})
-    );
+    assert_eq!(r.json(), json!({"status":"success","data":["temp.a","x"]}));
     let r = s.get("/api/v1/label/db/values");
     assert_eq!(r.json()["data"], json!(["edge", "lab"]));
     let r = s.get("/api/v1/label/job/values");
     assert_eq!(r.json()["data"], json!([]));
-    let r = s.get("/api/v1/series?match%5B%5D=%7B__name__%3D~%22edge%2F.*%22%7D");
+    let r = s.get("/api/v1/series?match%5B%5D=%7Bdb%3D%22edge%22%7D");
     assert_eq!(
         r.json(),
-        json!({"status":"success","data":[{"__name__":"edge/temp.a","db":"edge"}]})
+        json!({"status":"success","data":[{"__name__":"temp.a","db":"edge"}]})
     );
     let r = s.post_h(
         "/api/v1/series",
         &[("Content-Type", "application/x-www-form-urlencoded")],
-        b"match%5B%5D=lab%2Fx&start=1",
+        b"match%5B%5D=x&start=1",
     );
-    assert_eq!(r.json()["data"], json!([{"__name__":"lab/x","db":"lab"}]));
+    assert_eq!(r.json()["data"], json!([{"__name__":"x","db":"lab"}]));
+    // start/end: lab/x's only sample is at 1767225600.
+    let r = s.get("/api/v1/series?match%5B%5D=x&start=1767225601");
+    assert_eq!(r.json()["data"], json!([]));
+    let r = s.get("/api/v1/label/__name__/values?start=1767225601&end=1767229200");
+    assert_eq!(r.json()["data"], json!(["temp.a"]));
+    // match[] on label values, and db as a parameter (no db label then).
+    let r = s.get("/api/v1/label/__name__/values?match%5B%5D=%7B__name__%3D~%22t.*%22%7D");
+    assert_eq!(r.json()["data"], json!(["temp.a"]));
+    let r = s.get("/api/v1/series?match%5B%5D=x&db=lab");
+    assert_eq!(r.json()["data"], json!([{"__name__":"x"}]));
+    let r = s.get("/api/v1/labels?db=internal");
+    assert_eq!(r.json()["data"], json!(["__name__"]));
+    for path in [
+        "/api/v1/metadata",
+        "/api/v1/query_exemplars?query=x",
+        "/api/v1/rules",
+        "/api/v1/alerts",
+    ] {
+        let r = s.get(path);
+        assert_eq!(
+            (r.status, r.json()["status"].clone()),
+            (200, json!("success")),
+            "{path}"
+        );
+    }
+    assert_eq!(s.get("/api/v1/rules").json()["data"], json!({"groups": []}));
     let r = s.get("/api/v1/series?match%5B%5D=%7Ba%3D~%22(%22%7D");
     assert_eq!(r.status, 400);
 }

@@ -2,10 +2,13 @@
 //!
 //! Once a database has a float64 or int64 metric, the file also carries a
 //! guard entry whose id does not fit a u16, so v1.4.0 refuses to open the
-//! database instead of misreading its frames (docs/FORMATS.md §5.5). This
-//! implementation recognises the guard and skips it.
+//! database instead of misreading its frames (docs/FORMATS.md §5.5); once it
+//! has a name longer than 255 bytes, a second guard does the same for the
+//! long-name WAL records (docs/FORMATS.md §4.15). This implementation
+//! recognises the guards and skips them.
 
 use std::fs;
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -31,8 +34,97 @@ pub struct MetricInfo {
 pub const GUARD_NAME: &str = "nanotdb-rs: 8-byte values (float64/int64), see docs/FORMATS.md 5.5; v1.4.0 cannot read this database";
 /// Id of the guard entry: one past the u16 range, which v1.4.0 refuses.
 pub const GUARD_ID: u64 = 65536;
+/// Name of the guard entry of a database holding a metric name longer than
+/// v1.4.0's WAL can carry (docs/FORMATS.md §4.15).
+pub const LONG_GUARD_NAME: &str = "nanotdb-rs: metric names over 255 bytes, see docs/FORMATS.md 4.15; v1.4.0 cannot read this database";
+/// Id of the long-name guard entry (out of the u16 range too).
+pub const LONG_GUARD_ID: u64 = 65537;
+/// Longest name v1.4.0's WAL record can carry (a one-byte length).
+pub const V1_MAX_NAME_LEN: usize = 255;
 
-#[derive(Serialize, Deserialize)]
+/// An entry as written: borrowed, so a save does not copy every name.
+#[derive(Serialize)]
+struct FileEntryRef<'a> {
+    name: &'a str,
+    id: u64,
+    #[serde(rename = "type")]
+    value_type: u64,
+}
+
+#[derive(Serialize)]
+struct FileShapeRef<'a> {
+    metrics: Option<Vec<FileEntryRef<'a>>>,
+}
+
+/// The ids of the metrics by a hash of their name. The names live once, in
+/// `Catalog::by_id` (a map keyed by name kept a second copy of every name:
+/// with long label sets, most of a big catalog's memory).
+#[derive(Debug, Clone, Default)]
+struct NameIndex {
+    hasher: foldhash::fast::FixedState,
+    ids: HashMap<u64, Ids>,
+}
+
+/// The ids whose names share one hash (almost always one).
+#[derive(Debug, Clone)]
+enum Ids {
+    One(MetricId),
+    Many(Vec<MetricId>),
+}
+
+impl NameIndex {
+    fn ids(&self, name: &str) -> &[MetricId] {
+        match self.ids.get(&self.hasher.hash_one(name)) {
+            None => &[],
+            Some(Ids::One(id)) => std::slice::from_ref(id),
+            Some(Ids::Many(v)) => v,
+        }
+    }
+
+    /// The id of `name`, its name read from `by_id`.
+    fn get(&self, name: &str, by_id: &[Option<MetricInfo>]) -> Option<MetricId> {
+        self.ids(name).iter().copied().find(|&id| {
+            by_id
+                .get(usize::from(id))
+                .and_then(Option::as_ref)
+                .is_some_and(|m| m.name == name)
+        })
+    }
+
+    /// Adds `id` under `name` (not indexed yet).
+    fn add(&mut self, name: &str, id: MetricId) {
+        let h = self.hasher.hash_one(name);
+        match self.ids.get_mut(&h) {
+            None => {
+                self.ids.insert(h, Ids::One(id));
+            }
+            Some(Ids::Many(v)) => v.push(id),
+            Some(slot @ Ids::One(_)) => {
+                if let Ids::One(first) = *slot {
+                    *slot = Ids::Many(vec![first, id]);
+                }
+            }
+        }
+    }
+
+    /// Removes `id` from under `name`.
+    fn remove(&mut self, name: &str, id: MetricId) {
+        let h = self.hasher.hash_one(name);
+        let empty = match self.ids.get_mut(&h) {
+            None => false,
+            Some(Ids::One(x)) => *x == id,
+            Some(Ids::Many(v)) => {
+                v.retain(|x| *x != id);
+                v.is_empty()
+            }
+        };
+        if empty {
+            self.ids.remove(&h);
+        }
+    }
+}
+
+#[derive(Deserialize)]
 struct FileEntry {
     name: String,
     id: u64,
@@ -40,7 +132,7 @@ struct FileEntry {
     value_type: u64,
 }
 
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Deserialize, Default)]
 struct FileShape {
     #[serde(default)]
     metrics: Option<Vec<FileEntry>>,
@@ -49,7 +141,7 @@ struct FileShape {
 /// In-memory catalog of one database.
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
-    by_name: HashMap<String, MetricId>,
+    by_name: NameIndex,
     /// Indexed by id; `None` for unused ids.
     by_id: Vec<Option<MetricInfo>>,
     count: usize,
@@ -58,6 +150,10 @@ pub struct Catalog {
     /// The file on disk carries the guard entry (loaded with it or saved
     /// since a wide metric exists).
     guard_on_disk: bool,
+    /// Metrics whose name is longer than [`V1_MAX_NAME_LEN`].
+    long: usize,
+    /// The file on disk carries the long-name guard entry.
+    long_guard_on_disk: bool,
     dirty: bool,
 }
 
@@ -93,6 +189,10 @@ impl Catalog {
         for entry in shape.metrics.unwrap_or_default() {
             if entry.id == GUARD_ID && entry.name == GUARD_NAME {
                 cat.guard_on_disk = true;
+                continue;
+            }
+            if entry.id == LONG_GUARD_ID && entry.name == LONG_GUARD_NAME {
+                cat.long_guard_on_disk = true;
                 continue;
             }
             let id = u16::try_from(entry.id)
@@ -132,20 +232,38 @@ impl Catalog {
             self.by_id.resize(idx + 1, None);
         }
         if let Some(old) = self.by_id[idx].take() {
-            self.by_name.remove(&old.name);
-            self.count -= 1;
-            self.wide -= usize::from(old.value_type.is_wide());
+            self.by_name.remove(&old.name, info.id);
+            self.forget(&old);
         }
-        if let Some(old_id) = self.by_name.insert(info.name.clone(), info.id)
-            && let Some(slot) = self.by_id.get_mut(usize::from(old_id))
-            && let Some(old) = slot.take()
+        // The same name under another id: that entry goes.
+        if let Some(old_id) = self.by_name.get(&info.name, &self.by_id)
+            && let Some(old) = self
+                .by_id
+                .get_mut(usize::from(old_id))
+                .and_then(Option::take)
         {
-            self.count -= 1;
-            self.wide -= usize::from(old.value_type.is_wide());
+            self.by_name.remove(&old.name, old_id);
+            self.forget(&old);
         }
+        self.by_name.add(&info.name, info.id);
         self.wide += usize::from(info.value_type.is_wide());
+        self.long += usize::from(info.name.len() > V1_MAX_NAME_LEN);
         self.by_id[idx] = Some(info);
         self.count += 1;
+    }
+
+    /// Takes a replaced entry out of the counts.
+    fn forget(&mut self, old: &MetricInfo) {
+        self.count -= 1;
+        self.wide -= usize::from(old.value_type.is_wide());
+        self.long -= usize::from(old.name.len() > V1_MAX_NAME_LEN);
+    }
+
+    /// True when some metric's name is longer than v1.4.0's WAL can carry
+    /// ([`V1_MAX_NAME_LEN`]): its WAL records use the long-name layout and
+    /// the file carries the long-name guard entry (docs/FORMATS.md §4.15).
+    pub fn has_long_names(&self) -> bool {
+        self.long > 0
     }
 
     /// True when some metric has an 8-byte type (float64, int64): frames and
@@ -161,16 +279,18 @@ impl Catalog {
         self.get(id).is_some_and(|m| m.value_type.is_wide())
     }
 
-    /// True when a wide metric exists but the file on disk does not carry
-    /// the guard yet: it must be saved before any record of that metric is
-    /// written anywhere, so v1.4.0 never opens the database half-aware.
+    /// True when a wide metric (or a long name) exists but the file on disk
+    /// does not carry its guard yet: it must be saved before any record of
+    /// that metric is written anywhere, so v1.4.0 never opens the database
+    /// half-aware.
     pub fn guard_pending(&self) -> bool {
-        self.has_wide() && !self.guard_on_disk
+        (self.has_wide() && !self.guard_on_disk)
+            || (self.has_long_names() && !self.long_guard_on_disk)
     }
 
     /// Looks a metric up by name.
     pub fn lookup(&self, name: &str) -> Option<(MetricId, ValueType)> {
-        let id = *self.by_name.get(name)?;
+        let id = self.by_name.get(name, &self.by_id)?;
         self.get(id).map(|m| (id, m.value_type))
     }
 
@@ -278,31 +398,46 @@ impl Catalog {
 
     /// Serialises in the reference's shape (2-space indent, trailing newline),
     /// entries sorted by id so the file is stable between writes; the guard
-    /// entry comes last, and only when a wide metric exists.
+    /// entries come last, each only when a wide metric or a long name exists.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut entries: Vec<FileEntry> = self
+        let mut out = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = self.write_json(&mut out);
+        out
+    }
+
+    /// [`Catalog::to_json`] into `w`, without building the text (or copying
+    /// the names) in memory first.
+    fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let mut entries: Vec<FileEntryRef> = self
             .by_id
             .iter()
             .flatten()
-            .map(|m| FileEntry {
-                name: m.name.clone(),
+            .map(|m| FileEntryRef {
+                name: &m.name,
                 id: u64::from(m.id),
                 value_type: u64::from(m.value_type.code()),
             })
             .collect();
         if self.has_wide() {
-            entries.push(FileEntry {
-                name: GUARD_NAME.to_string(),
+            entries.push(FileEntryRef {
+                name: GUARD_NAME,
                 id: GUARD_ID,
                 value_type: 0,
             });
         }
-        let shape = FileShape {
+        if self.has_long_names() {
+            entries.push(FileEntryRef {
+                name: LONG_GUARD_NAME,
+                id: LONG_GUARD_ID,
+                value_type: 0,
+            });
+        }
+        let shape = FileShapeRef {
             metrics: Some(entries),
         };
-        let mut out = serde_json::to_vec_pretty(&shape).unwrap_or_default();
-        out.push(b'\n');
-        out
+        serde_json::to_writer_pretty(&mut *w, &shape)?;
+        w.write_all(b"\n")
     }
 
     /// Writes the catalog atomically (tmp file, fsync, rename, directory
@@ -313,14 +448,17 @@ impl Catalog {
         }
         let tmp = tmp_path(path);
         {
-            let mut f = fs::File::create(&tmp).at(&tmp)?;
-            f.write_all(&self.to_json()).at(&tmp)?;
+            let f = fs::File::create(&tmp).at(&tmp)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+            self.write_json(&mut w).at(&tmp)?;
+            let f = w.into_inner().map_err(|e| e.into_error()).at(&tmp)?;
             f.sync_all().at(&tmp)?;
         }
         fs::rename(&tmp, path).at(path)?;
         fsutil::sync_parent(path)?;
         self.dirty = false;
         self.guard_on_disk = self.has_wide();
+        self.long_guard_on_disk = self.has_long_names();
         Ok(true)
     }
 }
@@ -468,10 +606,80 @@ mod tests {
             .map(|e| e["id"].as_u64().unwrap())
             .collect();
         assert_eq!(ids, [1, 2, 3, 4, GUARD_ID]);
+        assert!(!text.contains("65537"), "{text}");
         // A catalog of v1.4.0's types only is unchanged by a later load/save.
         let json = br#"{"metrics":[{"name":"a","id":1,"type":2}]}"#;
         let c = Catalog::parse(json, Path::new("c")).unwrap();
         assert!(!c.has_wide());
         assert!(!String::from_utf8(c.to_json()).unwrap().contains("65536"));
+    }
+
+    #[test]
+    fn long_name_guard_exactly_when_a_long_name_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.json");
+        let mut c = Catalog::default();
+        c.register(&"a".repeat(V1_MAX_NAME_LEN), ValueType::Float32);
+        assert!(!c.has_long_names() && !c.guard_pending());
+        c.save_if_dirty(&path).unwrap();
+        assert!(!fs::read_to_string(&path).unwrap().contains("65537"));
+        let long = "b".repeat(4096);
+        c.register(&long, ValueType::Float32);
+        assert!(c.has_long_names() && c.guard_pending());
+        c.save_if_dirty(&path).unwrap();
+        assert!(!c.guard_pending());
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("\"id\": 65537").count(), 1, "{text}");
+        assert!(text.contains(LONG_GUARD_NAME) && !text.contains("65536"));
+        let back = Catalog::load(&path).unwrap();
+        assert_eq!(back.metrics_sorted(), c.metrics_sorted());
+        assert!(back.has_long_names() && !back.guard_pending());
+        assert_eq!(back.lookup(&long), Some((2, ValueType::Float32)));
+        // Both guards, 8-byte values' first.
+        c.register("w", ValueType::Float64);
+        assert!(c.guard_pending());
+        c.save_if_dirty(&path).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let ids: Vec<u64> = v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, [1, 2, 3, GUARD_ID, LONG_GUARD_ID]);
+    }
+
+    #[test]
+    fn names_sharing_a_hash_are_told_apart_by_their_text() {
+        let info = |name: &str, id| {
+            Some(MetricInfo {
+                name: name.to_string(),
+                id,
+                value_type: ValueType::Int32,
+            })
+        };
+        let by_id = vec![None, info("x", 1), info("a", 2)];
+        let mut idx = NameIndex::default();
+        // Both under the hash of "a", as a collision would put them.
+        idx.add("a", 1);
+        idx.add("a", 2);
+        assert_eq!(idx.get("a", &by_id), Some(2));
+        idx.remove("a", 2);
+        assert_eq!(idx.get("a", &by_id), None);
+        assert_eq!(idx.ids("a"), [1]);
+        idx.remove("a", 1);
+        assert!(idx.ids.is_empty());
+    }
+
+    #[test]
+    fn a_later_duplicate_name_or_id_replaces_the_earlier_entry() {
+        let json = br#"{"metrics":[{"name":"a","id":1,"type":1},{"name":"b","id":2,"type":2},
+            {"name":"a","id":3,"type":2},{"name":"c","id":2,"type":1}]}"#;
+        let c = Catalog::parse(json, Path::new("c")).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.lookup("a"), Some((3, ValueType::Float32)));
+        assert_eq!(c.lookup("b"), None);
+        assert_eq!(c.lookup("c"), Some((2, ValueType::Int32)));
+        assert!(c.get(1).is_none());
     }
 }

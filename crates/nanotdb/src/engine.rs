@@ -20,6 +20,7 @@ use crate::time;
 pub use crate::write::{WriteOptions, WriteReport, WriteSample};
 
 mod rollups;
+mod syncer;
 mod view;
 mod write;
 
@@ -62,6 +63,8 @@ pub(crate) struct EngineShared {
     auto_rollups: AtomicBool,
     /// Rollup passes: the mutex serialising them and the background worker.
     pub(crate) rollups: rollup::Rollups,
+    /// Stops the `interval` policy's fsync thread (`engine/syncer.rs`).
+    pub(crate) syncer: Arc<syncer::SyncerStop>,
 }
 
 impl Engine {
@@ -139,7 +142,13 @@ impl Engine {
             last_stats: std::sync::Mutex::new(None),
             auto_rollups: AtomicBool::new(true),
             rollups: rollup::Rollups::default(),
+            syncer: Arc::default(),
         });
+        if !opts.read_only
+            && engine.s.config.wal.fsync_policy == crate::config::FsyncPolicy::Interval
+        {
+            syncer::start(&engine.s, engine.s.config.wal.fsync_interval_ns);
+        }
         engine.s.stats_enabled.store(
             engine.s.config.stats.enabled && !opts.read_only,
             Ordering::Relaxed,
@@ -232,7 +241,14 @@ impl Engine {
             })
             .collect();
         let mut report = WriteReport::default();
-        if let Err(e) = self.write_run(&samples, 0, now, false, false, &mut report) {
+        if let Err(e) = self.write_run(
+            &samples,
+            0,
+            now,
+            WriteOptions::default(),
+            false,
+            &mut report,
+        ) {
             tracing::debug!("self-metrics snapshot failed: {e}");
         }
     }
@@ -443,6 +459,20 @@ impl Engine {
         Ok(())
     }
 
+    /// Makes durable what bulk writes (`WriteOptions::bulk`, the imports)
+    /// left unsynced in every loaded database: their data files, then the
+    /// catalog.
+    pub fn sync_deferred(&self) -> Result<()> {
+        if self.s.settings.read_only {
+            return Ok(());
+        }
+        for db in self.loaded() {
+            let mut st = db.lock();
+            db.sync_deferred(&mut st)?;
+        }
+        Ok(())
+    }
+
     /// Flushes every open page of one database and checkpoints its WAL, so
     /// everything it acknowledged is in fsynced data files.
     pub fn flush_db(&self, name: &str) -> Result<()> {
@@ -488,9 +518,13 @@ impl Engine {
 
     /// Flushes pages older than their `max_age` (the reference only checked
     /// this when the same database received a sample; a server calls this on
-    /// a timer so idle databases do not keep pages in memory).
+    /// a timer so idle databases do not keep pages in memory). Also drops
+    /// the index of partition files the duplicate check may have built.
     pub fn flush_idle(&self) -> Result<()> {
-        self.each_writable(|db, st| db.finish_batch(st))
+        self.each_writable(|db, st| {
+            db.forget_cold(st);
+            db.finish_batch(st)
+        })
     }
 
     /// Runs `f` under the lock of every loaded database that has files
@@ -527,6 +561,7 @@ impl Engine {
         // Queued automatic rollups run to the end first (they need the
         // databases open).
         self.s.rollups.worker.shutdown();
+        self.s.syncer.stop();
         // One last snapshot, as the reference does at close — but only when
         // this process wrote something, so idle runs never add samples.
         let emitted = self

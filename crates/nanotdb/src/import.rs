@@ -106,6 +106,21 @@ impl Engine {
         opts: &ImportOptions,
         observer: &mut dyn ImportObserver,
     ) -> Result<ImportReport> {
+        // Bulk writes leave data files unsynced: one fsync per file at the
+        // end (also after a failure: what was stored stays stored).
+        let result = self.import_unsynced(r.by_ref(), opts, observer);
+        let synced = self.sync_deferred();
+        let report = result?;
+        synced?;
+        Ok(report)
+    }
+
+    fn import_unsynced(
+        &self,
+        mut r: impl Read,
+        opts: &ImportOptions,
+        observer: &mut dyn ImportObserver,
+    ) -> Result<ImportReport> {
         let mut report = ImportReport::default();
         let mut buf = vec![0u8; CHUNK];
         let mut filled = 0usize;
@@ -234,6 +249,7 @@ impl Engine {
             &samples,
             WriteOptions {
                 stop_at_first_error: opts.strict,
+                bulk: true,
                 ..WriteOptions::default()
             },
         )?;

@@ -41,9 +41,11 @@ fn write_value(out: &mut Vec<u8>, value: Value) {
     match value {
         Value::I32(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
         Value::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
-        // Debug prints the shortest text that reads back to the same value.
-        Value::F32(v) => float(out, f64::from(v), format!("{v:?}")),
-        Value::F64(v) => float(out, v, format!("{v:?}")),
+        // Display prints the shortest digits that read back to the same
+        // value, without an exponent, as Go's `'f', -1` formatting (which
+        // VictoriaMetrics uses) does: `1`, `0.1`, `1000000000000000000000`.
+        Value::F32(v) => float(out, f64::from(v), format!("{v}")),
+        Value::F64(v) => float(out, v, format!("{v}")),
     }
 }
 
@@ -51,7 +53,14 @@ fn write_value(out: &mut Vec<u8>, value: Value) {
 fn head(name: &str, db_label: Option<&str>) -> Vec<u8> {
     let mut labels = labels_of(name);
     if let Some(db) = db_label {
-        labels.push(("db".to_string(), db.to_string()));
+        // In sorted place among the labels (after `__name__`), as
+        // VictoriaMetrics orders a series' labels.
+        let at = labels
+            .iter()
+            .skip(1)
+            .position(|(k, _)| k.as_str() > "db")
+            .map_or(labels.len(), |i| i + 1);
+        labels.insert(at, ("db".to_string(), db.to_string()));
     }
     let mut out = b"{\"metric\":{".to_vec();
     for (i, (k, v)) in labels.iter().enumerate() {
@@ -149,6 +158,10 @@ mod tests {
     #[test]
     fn lines_as_victoriametrics_writes_them() {
         let mut out = Vec::new();
+        assert_eq!(
+            head(r#"up{a="1",z="2"}"#, Some("e")),
+            br#"{"metric":{"__name__":"up","a":"1","db":"e","z":"2"},"#
+        );
         let h = head(r#"up{job="a\"b"}"#, Some("edge"));
         line(
             &h,
@@ -158,14 +171,19 @@ mod tests {
                 (1_767_225_602_000_000_000, Value::F32(0.58)),
                 (1_767_225_603_000_000_000, Value::I64(25_276_182_528)),
                 (-1, Value::F64(f64::NEG_INFINITY)),
+                (0, Value::F64(1.0)),
+                (1, Value::F64(1e21)),
+                (2, Value::F64(1.5e-7)),
+                (3, Value::F64(-0.0)),
+                (4, Value::F32(f32::INFINITY)),
             ],
             &mut out,
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "{\"metric\":{\"__name__\":\"up\",\"job\":\"a\\\"b\",\"db\":\"edge\"},\
-             \"values\":[0.1,NaN,0.58,25276182528,-Inf],\
-             \"timestamps\":[1767225600123,1767225601000,1767225602000,1767225603000,-1]}\n"
+            "{\"metric\":{\"__name__\":\"up\",\"db\":\"edge\",\"job\":\"a\\\"b\"},\
+             \"values\":[0.1,NaN,0.58,25276182528,-Inf,1,1000000000000000000000,0.00000015,-0,+Inf],\
+             \"timestamps\":[1767225600123,1767225601000,1767225602000,1767225603000,-1,0,0,0,0,0]}\n"
         );
     }
 }

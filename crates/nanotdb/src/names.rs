@@ -5,15 +5,18 @@
 //! README):
 //! * database: 1–64 bytes of `[A-Za-z0-9_.-]`, not starting with `.` or `-`
 //!   (so never `.`, `..` or a hidden directory);
-//! * metric: 1–255 bytes of UTF-8 with no whitespace and no control characters
-//!   (255 is what the WAL's one-byte length can encode).
+//! * metric: 1–4096 bytes of UTF-8 with no whitespace and no control
+//!   characters. Names up to 255 bytes keep v1.4.0's WAL records (a one-byte
+//!   length); longer ones (a series with a long label set) use this
+//!   implementation's long-name record (docs/FORMATS.md §4.15).
 
 use crate::error::Error;
 
 /// Longest accepted database name, in bytes.
 pub const MAX_DB_NAME_LEN: usize = 64;
-/// Longest accepted metric name, in bytes (the WAL stores the length in one byte).
-pub const MAX_METRIC_NAME_LEN: usize = 255;
+/// Longest accepted metric name (a series' canonical name with its labels),
+/// in bytes: 4 KiB, the size Prometheus agents' label sets stay within.
+pub const MAX_METRIC_NAME_LEN: usize = 4096;
 
 /// Checks a database name; see the module docs for the rules.
 pub fn validate_db_name(name: &str) -> Result<(), Error> {
@@ -45,7 +48,7 @@ pub fn validate_metric_name(name: &str) -> Result<(), Error> {
     let reason = if name.is_empty() {
         Some("metric cannot be empty")
     } else if name.len() > MAX_METRIC_NAME_LEN {
-        Some("longer than 255 bytes (the WAL cannot encode it)")
+        Some("longer than 4096 bytes")
     } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
         Some("must not contain whitespace or control characters")
     } else {
@@ -101,10 +104,18 @@ mod tests {
 
     #[test]
     fn metric_names() {
-        for ok in ["cpu", "a/b/", "temp.probe03", "é", &"m".repeat(255)] {
+        for ok in [
+            "cpu",
+            "a/b/",
+            "temp.probe03",
+            "é",
+            &"m".repeat(255),
+            &"m".repeat(256),
+            &"m".repeat(4096),
+        ] {
             assert!(validate_metric_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a b", "a\tb", "a\u{7}", &"m".repeat(256)] {
+        for bad in ["", "a b", "a\tb", "a\u{7}", &"m".repeat(4097)] {
             assert!(
                 matches!(
                     validate_metric_name(bad),

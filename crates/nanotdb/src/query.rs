@@ -44,6 +44,21 @@ impl Engine {
         stride: u64,
         mut f: impl FnMut(&str, Sample) -> ControlFlow<()>,
     ) -> Result<()> {
+        self.query_range_many_indexed(db, metrics, from, to, stride, |i, s| f(metrics[i], s))
+    }
+
+    /// [`Engine::query_range_many`] whose callback gets the index of the
+    /// metric in `metrics` (of its first occurrence) instead of its name, so
+    /// a caller keeping state per metric needs no lookup by name per sample.
+    pub fn query_range_many_indexed(
+        &self,
+        db: &str,
+        metrics: &[&str],
+        from: i64,
+        to: i64,
+        stride: u64,
+        mut f: impl FnMut(usize, Sample) -> ControlFlow<()>,
+    ) -> Result<()> {
         if to < from {
             return Err(Error::InvalidRange { from, to });
         }
@@ -52,12 +67,12 @@ impl Engine {
         // Resolve names and snapshot under the lock.
         let (wanted, views) = {
             let st = database.lock();
-            let mut wanted: Vec<(MetricId, ValueType, String)> = Vec::new();
-            for m in metrics {
+            let mut wanted: Vec<(MetricId, ValueType, usize)> = Vec::new();
+            for (i, m) in metrics.iter().enumerate() {
                 if let Some((id, vt)) = st.catalog.lookup(m)
                     && !wanted.iter().any(|w| w.0 == id)
                 {
-                    wanted.push((id, vt, (*m).to_string()));
+                    wanted.push((id, vt, i));
                 }
             }
             if wanted.is_empty() {
@@ -88,12 +103,12 @@ impl Engine {
             if stride > 1 && c % stride != 0 {
                 return ControlFlow::Continue(());
             }
-            let (_, vt, name) = &wanted[s];
+            let (_, vt, index) = wanted[s];
             f(
-                name,
+                index,
                 Sample {
                     ts,
-                    value: Value::from_bits(*vt, bits),
+                    value: Value::from_bits(vt, bits),
                 },
             )
         };

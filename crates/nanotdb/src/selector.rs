@@ -1,6 +1,7 @@
-//! Prometheus series selectors: `name`, `name{l="v",…}` or `{l=~"re",…}`,
-//! with the operators `=`, `!=`, `=~`, `!~` (nanocli's `--match`, the
-//! server's `[[remote_write]].match`).
+//! Prometheus series selectors (`name`, `name{l="v",…}`, `{l=~"re",…}`, with
+//! the operators `=`, `!=`, `=~`, `!~`), parsed into label matchers for
+//! [`crate::Engine::select_series`]. Shared by `nanocli export --match` and
+//! the server's `/api/v1/export?match[]=`, so both read a selector alike.
 
 use crate::error::{Error, Result};
 use crate::labels::{MatchOp, Matcher, NAME_LABEL};
@@ -9,8 +10,8 @@ fn bad(msg: String) -> Error {
     Error::InvalidMatcher(msg)
 }
 
-/// Parses one selector into label matchers.
-pub fn parse(sel: &str) -> Result<Vec<Matcher>> {
+/// Parses one selector into label matchers (at least one).
+pub fn parse_selector(sel: &str) -> Result<Vec<Matcher>> {
     let sel = sel.trim();
     let (name, rest) = match sel.find('{') {
         Some(i) => (sel[..i].trim(), &sel[i..]),
@@ -22,7 +23,7 @@ pub fn parse(sel: &str) -> Result<Vec<Matcher>> {
     }
     if rest.is_empty() {
         if out.is_empty() {
-            return Err(bad("empty selector".into()));
+            return Err(bad("empty selector".to_string()));
         }
         return Ok(out);
     }
@@ -59,6 +60,9 @@ pub fn parse(sel: &str) -> Result<Vec<Matcher>> {
         out.push(Matcher::new(label, op, &value)?);
         s = rest.trim_start().trim_start_matches(',').trim_start();
     }
+    if out.is_empty() {
+        return Err(bad(format!("selector {sel:?}: no matcher")));
+    }
     Ok(out)
 }
 
@@ -79,4 +83,58 @@ fn quoted(s: &str) -> Option<(String, &str)> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(s in ".{0,80}") {
+            if let Ok(m) = parse_selector(&s) {
+                prop_assert!(!m.is_empty());
+            }
+        }
+
+        #[test]
+        fn selector_like_text_never_panics(s in r#"[a-z_{}="~!,\\ .*()]{0,40}"#) {
+            let _ = parse_selector(&s);
+        }
+    }
+
+    #[test]
+    fn selectors() {
+        let m = parse_selector(r#"http_total{code=~"5..", method!="GET",path="/a\"b"}"#).unwrap();
+        let got: Vec<(String, MatchOp, String)> = m
+            .iter()
+            .map(|m| (m.name.clone(), m.op, m.value.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("__name__".into(), MatchOp::Equal, "http_total".into()),
+                ("code".into(), MatchOp::Regex, "5..".into()),
+                ("method".into(), MatchOp::NotEqual, "GET".into()),
+                ("path".into(), MatchOp::Equal, "/a\"b".into()),
+            ]
+        );
+        assert_eq!(parse_selector("up").unwrap().len(), 1);
+        assert_eq!(
+            parse_selector(r#"{job!~"x"}"#).unwrap()[0].op,
+            MatchOp::NotRegex
+        );
+        for bad in [
+            "",
+            "{",
+            "{}",
+            "up{a}",
+            r#"up{a="x}"#,
+            r#"up{="x"}"#,
+            r#"up{a=~"("}"#,
+        ] {
+            assert!(parse_selector(bad).is_err(), "{bad:?}");
+        }
+    }
 }

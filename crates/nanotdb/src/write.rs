@@ -54,6 +54,12 @@ pub struct WriteOptions {
     /// never re-enter the trigger; an atomic write with `false` also takes
     /// no self-metrics snapshot.
     pub rollups: bool,
+    /// Bulk load (`Engine::import_*`): a page flushed by this write does not
+    /// fsync its data file, even under the `strict` profile; the files are
+    /// synced once when the import ends ([`Engine::sync_deferred`](crate::Engine::sync_deferred)),
+    /// or at the next WAL checkpoint that drops records. The samples are
+    /// acknowledged only then. Ignored by atomic writes.
+    pub bulk: bool,
 }
 
 impl Default for WriteOptions {
@@ -62,6 +68,7 @@ impl Default for WriteOptions {
             atomic: false,
             stop_at_first_error: false,
             rollups: true,
+            bulk: false,
         }
     }
 }

@@ -181,7 +181,7 @@ fn rejected_samples_leave_no_trace() {
     ] {
         assert!(engine.add_line(bad).is_err(), "{bad}");
     }
-    let long = format!("newdb/{} 1 1", "m".repeat(256));
+    let long = format!("newdb/{} 1 1", "m".repeat(4097));
     assert!(matches!(
         engine.add_line(&long),
         Err(Error::InvalidMetricName { .. })
@@ -442,6 +442,22 @@ fn range_stride_and_bounds() {
         .unwrap();
     assert_eq!(names.iter().filter(|n| *n == "m").count(), 20);
     assert_eq!(names.iter().filter(|n| *n == "z").count(), 1);
+    // The same by index: a duplicate name reports its first occurrence.
+    let mut counts = [0usize; 4];
+    engine
+        .query_range_many_indexed(
+            "s",
+            &["z", "m", "nope", "m"],
+            i64::MIN,
+            i64::MAX,
+            1,
+            |i, _| {
+                counts[i] += 1;
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+    assert_eq!(counts, [1, 20, 0, 0]);
 }
 
 #[test]

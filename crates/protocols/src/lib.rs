@@ -16,6 +16,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod influx;
+pub mod remote_read;
 pub mod remote_write;
 pub mod series;
 

@@ -11,6 +11,7 @@
 
 pub mod crashsim;
 mod lpcompare;
+pub mod openmetrics;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -331,7 +331,7 @@ mod tests {
         );
         let l2 = series_labels("edge", "cpu.load");
         assert_eq!(l2[0], ("__name__".into(), "cpu.load".into()));
-        let sel = |s: &str| nanotdb::selector::parse(s).unwrap();
+        let sel = |s: &str| nanotdb::selector::parse_selector(s).unwrap();
         assert!(matches(&[], &l));
         assert!(matches(&[sel("up")], &l));
         assert!(matches(&[sel("nope"), sel("{job=~\"a|b\"}")], &l));

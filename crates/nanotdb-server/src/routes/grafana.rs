@@ -1,13 +1,17 @@
 //! The Prometheus API subset Grafana's Prometheus data source uses to connect
-//! and browse: build info, labels, label values and series. A series is
-//! `{__name__="db/metric", db="db"}`; `__name__` values are `db/metric`.
+//! and browse: build info, labels, label values, series, and the empty
+//! metadata, exemplar and rule answers. Series have the labels PromQL gives
+//! them (docs/BEHAVIOUR.md §2.6): their own, plus `db` across databases.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 
 use axum::extract::{Path, State};
-use regex::Regex;
+use nanotdb_promql::{EngineStorage, LabelMatcher, MatchOp, SeriesRef, Storage};
 use serde_json::json;
 
 use crate::envelope::{ApiError, ApiResult, success};
-use crate::params::Params;
+use crate::params::{Params, parse_time};
 use crate::{SharedState, blocking};
 
 /// `GET /api/v1/status/buildinfo`.
@@ -24,189 +28,152 @@ pub async fn buildinfo() -> ApiResult {
     })))
 }
 
-/// `GET|POST /api/v1/labels`.
-pub async fn labels() -> ApiResult {
-    Ok(success(json!(["__name__", "db"])))
-}
-
-/// Every `(db, metric)` pair, `internal` excluded, sorted, capped at `max`.
-fn all_series(st: &SharedState, max: usize) -> Result<Vec<(String, String)>, ApiError> {
-    let mut out = Vec::new();
-    let dbs = st
-        .engine
-        .databases()
-        .map_err(|e| ApiError::execution(e.to_string()))?;
-    for db in dbs.into_iter().filter(|d| d != "internal") {
-        let ms = match st.engine.metrics(&db) {
-            Ok(ms) => ms,
-            Err(nanotdb::Error::DatabaseNotFound(_)) => continue,
-            Err(e) => return Err(ApiError::execution(e.to_string())),
-        };
-        for m in ms {
-            if out.len() >= max {
-                return Err(ApiError::too_large(format!(
-                    "more than {max} series match (max_series_per_query)"
-                )));
-            }
-            out.push((db.clone(), m.name));
-        }
-    }
-    Ok(out)
-}
-
-/// `GET|POST /api/v1/label/{name}/values`.
-pub async fn label_values(State(st): State<SharedState>, Path(name): Path<String>) -> ApiResult {
-    let st2 = st.clone();
-    let values: Vec<String> = match name.as_str() {
-        "__name__" => {
-            let max = st.settings.max_series_per_query;
-            blocking(move || all_series(&st2, max))
-                .await??
-                .into_iter()
-                .map(|(d, m)| format!("{d}/{m}"))
-                .collect()
-        }
-        "db" => blocking(move || st2.engine.databases())
-            .await?
-            .map_err(|e| ApiError::execution(e.to_string()))?
-            .into_iter()
-            .filter(|d| d != "internal")
-            .collect(),
-        _ => Vec::new(),
-    };
-    Ok(success(json!(values)))
-}
-
-/// One label matcher of a selector.
-#[derive(Debug)]
-enum Matcher {
-    Eq(String, String),
-    Ne(String, String),
-    Re(String, Regex),
-    Nre(String, Regex),
-}
-
-impl Matcher {
-    fn matches(&self, name: &str, db: &str) -> bool {
-        let get = |l: &str| match l {
-            "__name__" => name,
-            "db" => db,
-            _ => "",
-        };
-        match self {
-            Matcher::Eq(l, v) => get(l) == v,
-            Matcher::Ne(l, v) => get(l) != v,
-            Matcher::Re(l, r) => r.is_match(get(l)),
-            Matcher::Nre(l, r) => !r.is_match(get(l)),
-        }
-    }
-}
-
-/// Parses `name`, `name{…}` or `{…}` with `=`, `!=`, `=~`, `!~` matchers on
-/// double-quoted values.
-fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
-    let s = s.trim();
-    let (name, rest) = match s.find('{') {
-        Some(i) => (&s[..i], &s[i..]),
-        None => (s, ""),
-    };
-    let mut out = Vec::new();
-    let name = name.trim();
-    if !name.is_empty() {
-        out.push(Matcher::Eq("__name__".into(), name.to_string()));
-    }
-    if rest.is_empty() {
-        return Ok(out);
-    }
-    let inner = rest
-        .strip_prefix('{')
-        .and_then(|r| r.strip_suffix('}'))
-        .ok_or("unbalanced braces")?;
-    let mut rest = inner.trim();
-    while !rest.is_empty() {
-        let op_at = rest.find(['=', '!']).ok_or("expected a matcher")?;
-        let label = rest[..op_at].trim().to_string();
-        let after = &rest[op_at..];
-        let (op, after) = ["=~", "!~", "!=", "="]
-            .iter()
-            .find_map(|op| after.strip_prefix(op).map(|a| (*op, a)))
-            .ok_or("expected =, !=, =~ or !~")?;
-        let after = after.trim_start();
-        let body = after.strip_prefix('"').ok_or("expected a quoted value")?;
-        let mut val = String::new();
-        let mut end = None;
-        let mut chars = body.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some((_, n)) = chars.next() {
-                        val.push(if n == 'n' { '\n' } else { n });
-                    }
-                }
-                '"' => {
-                    end = Some(i + 1);
-                    break;
-                }
-                c => val.push(c),
-            }
-        }
-        let end = end.ok_or("unterminated value")?;
-        let re = |v: &str| Regex::new(&format!("^(?:{v})$")).map_err(|e| e.to_string());
-        out.push(match op {
-            "=" => Matcher::Eq(label, val),
-            "!=" => Matcher::Ne(label, val),
-            "=~" => Matcher::Re(label, re(&val)?),
-            _ => Matcher::Nre(label, re(&val)?),
-        });
-        rest = body[end..].trim_start();
-        rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
-    }
-    Ok(out)
-}
-
-/// `GET|POST /api/v1/series?match[]=…`.
-pub async fn series(State(st): State<SharedState>, p: Params) -> ApiResult {
+/// The series a discovery request is about, with the labels PromQL gives
+/// them: those matching any `match[]` selector (every series without one),
+/// in the `db` parameter's database or in every database but `internal`
+/// with a `db` label; with `start` or `end`, only series with a sample in
+/// that range.
+fn matched_series(st: &SharedState, p: &Params) -> Result<Vec<SeriesRef>, ApiError> {
     let mut selectors = Vec::new();
     for m in p.get_all("match[]") {
         selectors.push(
-            parse_selector(m).map_err(|e| ApiError::bad_data(format!("invalid match[]: {e}")))?,
+            nanotdb_promql::selector_matchers(m)
+                .map_err(|e| ApiError::bad_data(format!("invalid match[] {m:?}: {e}")))?,
         );
     }
-    let max = st.settings.max_series_per_query;
-    let st2 = st.clone();
-    let all = blocking(move || all_series(&st2, usize::MAX)).await??;
-    let mut out = Vec::new();
-    for (db, m) in all {
-        let full = format!("{db}/{m}");
-        if selectors.is_empty()
-            || selectors
-                .iter()
-                .any(|s| s.iter().all(|x| x.matches(&full, &db)))
-        {
-            if out.len() >= max {
-                return Err(ApiError::too_large(format!(
-                    "more than {max} series match (max_series_per_query)"
-                )));
-            }
-            out.push(json!({"__name__": full, "db": db}));
+    if selectors.is_empty() {
+        let all = LabelMatcher::new("__name__", MatchOp::Regex, ".+")
+            .map_err(|e| ApiError::execution(e.to_string()))?;
+        selectors.push(vec![all]);
+    }
+    let db = p.get_trimmed("db").map(str::to_string);
+    if let Some(db) = &db {
+        crate::params::check_db(db)?;
+        if !st.engine.databases()?.iter().any(|d| d == db) {
+            return Err(ApiError::not_found(format!("database not found: {db}")));
         }
     }
+    let storage = EngineStorage::new(&st.engine, db);
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for sel in &selectors {
+        for s in storage
+            .select(sel)
+            .map_err(|e| ApiError::execution(e.to_string()))?
+        {
+            if seen.insert(s.key.clone()) {
+                out.push(s);
+            }
+        }
+    }
+    let range = |name: &str| -> Result<Option<i64>, ApiError> {
+        p.get_trimmed(name)
+            .map(|t| {
+                parse_time(t)
+                    .map(|ns| ns.div_euclid(1_000_000))
+                    .map_err(|e| ApiError::bad_data(format!("invalid parameter \"{name}\": {e}")))
+            })
+            .transpose()
+    };
+    let (start, end) = (range("start")?, range("end")?);
+    if start.is_some() || end.is_some() {
+        let (t0, t1) = (
+            start.unwrap_or(i64::MIN / 2_000_000),
+            end.unwrap_or(i64::MAX / 2_000_000),
+        );
+        let mut kept = Vec::with_capacity(out.len());
+        for s in out {
+            let mut any = false;
+            storage
+                .read(&s, t0, t1, &mut |_, _| {
+                    any = true;
+                    ControlFlow::Break(())
+                })
+                .map_err(|e| ApiError::execution(e.to_string()))?;
+            if any {
+                kept.push(s);
+            }
+        }
+        out = kept;
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
+}
+
+/// `GET|POST /api/v1/labels`: the label names of the matched series.
+pub async fn labels(State(st): State<SharedState>, p: Params) -> ApiResult {
+    let st2 = st.clone();
+    let series = blocking(move || matched_series(&st2, &p)).await??;
+    let names: BTreeSet<&str> = series
+        .iter()
+        .flat_map(|s| s.labels.pairs().iter().map(|(k, _)| k.as_str()))
+        .collect();
+    Ok(success(json!(names)))
+}
+
+/// `GET|POST /api/v1/label/{name}/values`: that label's values over the
+/// matched series.
+pub async fn label_values(
+    State(st): State<SharedState>,
+    Path(name): Path<String>,
+    p: Params,
+) -> ApiResult {
+    let st2 = st.clone();
+    let series = blocking(move || matched_series(&st2, &p)).await??;
+    let values: BTreeSet<&str> = series
+        .iter()
+        .map(|s| s.labels.get(&name))
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.len() > st.settings.max_series_per_query {
+        return Err(ApiError::too_large(format!(
+            "more than {} values (max_series_per_query)",
+            st.settings.max_series_per_query
+        )));
+    }
+    Ok(success(json!(values)))
+}
+
+/// `GET|POST /api/v1/series?match[]=…`: the matched series' label sets.
+pub async fn series(State(st): State<SharedState>, p: Params) -> ApiResult {
+    let max = st.settings.max_series_per_query;
+    let st2 = st.clone();
+    let series = blocking(move || matched_series(&st2, &p)).await??;
+    if series.len() > max {
+        return Err(ApiError::too_large(format!(
+            "more than {max} series match (max_series_per_query)"
+        )));
+    }
+    let out: Vec<serde_json::Map<String, serde_json::Value>> = series
+        .iter()
+        .map(|s| {
+            s.labels
+                .pairs()
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect()
+        })
+        .collect();
     Ok(success(json!(out)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `GET|POST /api/v1/metadata`: no metric metadata is kept; Prometheus'
+/// shape, empty.
+pub async fn metadata() -> ApiResult {
+    Ok(success(json!({})))
+}
 
-    #[test]
-    fn selectors() {
-        let s = parse_selector("{__name__=~\"edge/.*\",db!=\"x\"}").unwrap();
-        assert!(s.iter().all(|m| m.matches("edge/t", "edge")));
-        assert!(!s.iter().all(|m| m.matches("other/t", "other")));
-        let s = parse_selector("edge/t").unwrap();
-        assert!(s.iter().all(|m| m.matches("edge/t", "edge")));
-        assert!(parse_selector("{a=}").is_err());
-        assert!(parse_selector("{a=\"(\"}").is_ok());
-        assert!(parse_selector("{a=~\"(\"}").is_err());
-    }
+/// `GET|POST /api/v1/query_exemplars`: no exemplars are kept.
+pub async fn query_exemplars() -> ApiResult {
+    Ok(success(json!([])))
+}
+
+/// `GET /api/v1/rules`: there is no rule engine.
+pub async fn rules() -> ApiResult {
+    Ok(success(json!({"groups": []})))
+}
+
+/// `GET /api/v1/alerts`: there is no rule engine.
+pub async fn alerts() -> ApiResult {
+    Ok(success(json!({"alerts": []})))
 }

@@ -2,7 +2,10 @@
 
 pub mod discovery;
 pub mod engine_view;
+pub mod export;
 pub mod grafana;
 pub mod ingest;
+pub mod promql;
 pub mod query;
+pub mod remote_read;
 pub mod write_protocols;

@@ -1,4 +1,6 @@
-//! `/api/v1/query` (last value) and `/api/v1/query_range` (raw or aggregated).
+//! `/api/v1/query` and `/api/v1/query_range`: PromQL (`routes/promql.rs`),
+//! or the v1.4.0 forms — last value, raw or aggregated range — decided by
+//! [`promql::is_legacy`].
 
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -9,7 +11,36 @@ use crate::envelope::{
     ApiError, ApiResult, success_raw, write_json_str, write_seconds, write_value_string,
 };
 use crate::params::{Params, db_metric, parse_step, parse_time};
+use crate::routes::promql;
 use crate::{SharedState, blocking};
+
+/// Evaluates the request as PromQL unless the request is a v1.4.0 form;
+/// `None` sends it down the v1.4.0 path.
+async fn try_promql(
+    st: &SharedState,
+    p: &Params,
+    instant: bool,
+) -> Result<Option<axum::response::Response>, ApiError> {
+    if promql::is_legacy(p, instant) {
+        return Ok(None);
+    }
+    let (st2, p2) = (st.clone(), p.clone());
+    let t0 = Instant::now();
+    let f = if instant {
+        promql::instant
+    } else {
+        promql::range
+    };
+    let out = Some(blocking(move || f(&st2, &p2)).await?);
+    match out {
+        None => Ok(None),
+        Some(out) => {
+            let out = out?;
+            st.metrics.observe_query(t0.elapsed());
+            Ok(Some(success_raw(&out)))
+        }
+    }
+}
 
 fn series_header(out: &mut Vec<u8>, db: &str, metric: &str, extra: &[(&str, &str)]) {
     out.extend_from_slice(br#"{"metric":{"__name__":"#);
@@ -27,8 +58,11 @@ fn series_header(out: &mut Vec<u8>, db: &str, metric: &str, extra: &[(&str, &str
     out.extend_from_slice(b"},");
 }
 
-/// `GET|POST /api/v1/query`: the newest value of one metric.
+/// `GET|POST /api/v1/query`: PromQL, or the newest value of one metric.
 pub async fn query(State(st): State<SharedState>, p: Params) -> ApiResult {
+    if let Some(r) = try_promql(&st, &p, true).await? {
+        return Ok(r);
+    }
     let (db, metric) = db_metric(&p)?;
     let t0 = Instant::now();
     let st2 = st.clone();
@@ -126,8 +160,11 @@ pub fn parse_range(p: &Params) -> Result<RangeQuery, ApiError> {
     })
 }
 
-/// `GET|POST /api/v1/query_range`.
+/// `GET|POST /api/v1/query_range`: PromQL, or a v1.4.0 raw or aggregate range.
 pub async fn query_range(State(st): State<SharedState>, p: Params) -> ApiResult {
+    if let Some(r) = try_promql(&st, &p, false).await? {
+        return Ok(r);
+    }
     let q = parse_range(&p)?;
     let t0 = Instant::now();
     let st2 = st.clone();

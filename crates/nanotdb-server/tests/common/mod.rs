@@ -54,6 +54,17 @@ impl TestServer {
             copy_dir(src, &root);
         }
         let engine = Arc::new(Engine::open(&root).expect("open engine"));
+        TestServer::serve(dir, engine, settings)
+    }
+
+    /// Default settings over a read-only engine on `dir/root` (no frame
+    /// cache: what a read holds in memory shows in the RSS).
+    pub fn read_only(dir: tempfile::TempDir) -> TestServer {
+        let engine = Engine::open_read_only(dir.path().join("root")).expect("open engine");
+        TestServer::serve(dir, Arc::new(engine), ServerSettings::default())
+    }
+
+    fn serve(dir: tempfile::TempDir, engine: Arc<Engine>, settings: ServerSettings) -> TestServer {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         std_listener.set_nonblocking(true).expect("nonblocking");
         let addr = std_listener.local_addr().expect("addr");

@@ -9,6 +9,8 @@ pub(crate) const DEFAULT_MAX_SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
 pub(crate) const DEFAULT_TIME_CACHE_SLOTS: usize = 256;
 pub(crate) const DEFAULT_STATS_INTERVAL_NS: i64 = 30 * NS_PER_SEC;
 pub(crate) const DEFAULT_MAX_FUTURE_NS: i64 = 3600 * NS_PER_SEC;
+/// `[wal].fsync_interval`.
+pub(crate) const DEFAULT_FSYNC_INTERVAL_NS: i64 = NS_PER_SEC;
 /// `[ingest].out_of_order_window`.
 pub(crate) const DEFAULT_OUT_OF_ORDER_WINDOW_NS: i64 = 3600 * NS_PER_SEC;
 /// `[ingest].default_db`.
@@ -91,6 +93,7 @@ pub fn default_engine_config() -> EngineConfig {
         wal: WalConfig {
             max_segment_size: DEFAULT_MAX_SEGMENT_SIZE,
             fsync_policy: FsyncPolicy::Segment,
+            fsync_interval_ns: DEFAULT_FSYNC_INTERVAL_NS,
         },
         durability: DurabilityProfile::Strict,
         metrics: MetricsConfig {
@@ -137,8 +140,10 @@ pub const DEFAULT_ENGINE_TOML: &str = r#"# NanoTDB engine configuration.
   # With fsync_policy = "segment", the WAL is fsynced after an append only once it holds at
   # least this many bytes (and just before each truncation). It does not limit WAL size.
   max_segment_size = 67108864
-  # "segment" or "always" (fsync after every record). Case-sensitive.
+  # "segment", "always" (fsync before a write is acknowledged) or "interval" (a background
+  # fsync every fsync_interval: a power loss costs at most that much). Case-sensitive.
   fsync_policy = "segment"
+  fsync_interval = "1s"
 
 [durability]
   # "strict": fsync data files and write the catalog after every frame;

@@ -59,6 +59,11 @@ pub(super) fn is_web_key(k: &str) -> bool {
         || k.starts_with("remote_write.")
 }
 
+/// Sections only the server reads (`[web]`, `[query]`): not unknown keys.
+fn is_server_key(k: &str) -> bool {
+    is_web_key(k) || k == "query" || k.starts_with("query.")
+}
+
 /// Parses engine.toml text over the code defaults and normalises it.
 ///
 /// `path_for_errors` only labels errors and warnings.
@@ -67,7 +72,7 @@ pub fn parse_engine_config(
     path_for_errors: &Path,
 ) -> Result<(EngineConfig, Vec<ConfigWarning>), ConfigError> {
     let path = path_for_errors;
-    let (raw, mut warnings): (RawEngineFile, _) = decode(text, path, is_web_key)?;
+    let (raw, mut warnings): (RawEngineFile, _) = decode(text, path, is_server_key)?;
     let cfg = normalize_engine(raw, path, &mut warnings)?;
     Ok((cfg, warnings))
 }
@@ -133,14 +138,28 @@ pub(super) fn normalize_engine(
         Some(s) if is_blank(s) => FsyncPolicy::Segment,
         Some("segment") => FsyncPolicy::Segment,
         Some("always") => FsyncPolicy::Always,
+        Some("interval") => FsyncPolicy::Interval,
         Some(other) => {
             return Err(invalid(
                 path,
                 "wal.fsync_policy",
-                format!("must be \"segment\" or \"always\", got {other:?}"),
+                format!("must be \"segment\", \"always\" or \"interval\", got {other:?}"),
             ));
         }
     };
+    let fsync_interval_ns = non_negative_duration(
+        path,
+        "wal.fsync_interval",
+        wal_raw.fsync_interval.clone(),
+        DEFAULT_FSYNC_INTERVAL_NS,
+    )?;
+    if fsync_interval_ns == 0 && fsync_policy == FsyncPolicy::Interval {
+        return Err(invalid(
+            path,
+            "wal.fsync_interval",
+            "must be more than 0 with fsync_policy = \"interval\"".to_string(),
+        ));
+    }
 
     let durability = match raw.durability.and_then(|d| d.profile).as_deref() {
         None => DurabilityProfile::Strict,
@@ -237,6 +256,7 @@ pub(super) fn normalize_engine(
         wal: WalConfig {
             max_segment_size,
             fsync_policy,
+            fsync_interval_ns,
         },
         durability,
         metrics,

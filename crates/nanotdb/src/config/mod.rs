@@ -54,6 +54,10 @@ pub enum FsyncPolicy {
     Segment,
     /// fsync after every appended record.
     Always,
+    /// A background thread fsyncs every WAL holding unsynced records at
+    /// least every `[wal].fsync_interval`: writes are acknowledged at once
+    /// and a power loss costs at most that interval of them.
+    Interval,
 }
 
 impl FsyncPolicy {
@@ -62,6 +66,7 @@ impl FsyncPolicy {
         match self {
             FsyncPolicy::Segment => "segment",
             FsyncPolicy::Always => "always",
+            FsyncPolicy::Interval => "interval",
         }
     }
 }
@@ -253,6 +258,8 @@ pub struct WalConfig {
     pub max_segment_size: u64,
     /// When the WAL is fsynced.
     pub fsync_policy: FsyncPolicy,
+    /// Period of the `interval` policy's background fsync, ns.
+    pub fsync_interval_ns: i64,
 }
 
 /// `[metrics]` of engine.toml.

@@ -168,6 +168,7 @@ pub(crate) struct RawEngineSection {
 pub(crate) struct RawEngineWal {
     pub(crate) max_segment_size: Option<i64>,
     pub(crate) fsync_policy: Option<String>,
+    pub(crate) fsync_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

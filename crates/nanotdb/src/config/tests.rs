@@ -331,7 +331,7 @@ fn invalid_error_display() {
     let err = parse_engine_config("[wal]\nfsync_policy = \"sometimes\"\n", &p()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid /r/engine.toml: wal.fsync_policy: must be \"segment\" or \"always\", got \"sometimes\""
+        "invalid /r/engine.toml: wal.fsync_policy: must be \"segment\", \"always\" or \"interval\", got \"sometimes\""
     );
 }
 
@@ -385,6 +385,9 @@ fn unknown_keys_warn_but_web_does_not() {
     .unwrap();
     let keys: Vec<&str> = w.iter().map(|w| w.key.as_str()).collect();
     assert_eq!(keys, ["remote_writer"]);
+    // [query] is the server's PromQL section.
+    let (_, w) = parse_engine_config("[query]\nlookback_delta = \"1m\"\n", &p()).unwrap();
+    assert!(w.is_empty());
 
     let d = default_engine_config().manifest_defaults;
     let (_, w) = parse_manifest("[page]\nmax_recs = 5\n", &d, Path::new("/m")).unwrap();

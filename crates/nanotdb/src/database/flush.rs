@@ -15,6 +15,9 @@ impl Database {
             // writes (behind a torn tail it would even damage the file).
             return Ok(false);
         }
+        if st.bulk && !st.bulk_ordering && self.settings.durability.fsync_data() {
+            self.flush_other_pages_first(st, key)?;
+        }
         let Some(part) = st.open.get_mut(key) else {
             return Ok(false);
         };
@@ -32,6 +35,20 @@ impl Database {
             st.counters.catalog_writes += 1;
         }
         page.sort();
+        let fsync_now = self.settings.durability.fsync_data() && !st.bulk;
+        if st.bulk && self.settings.durability.fsync_data() {
+            // Unsynced frames of a bulk load become durable in the order they
+            // were written: another file's frames first. Within one file a
+            // power loss can only cost a tail (a lost frame ends what reads
+            // and the tail cut at open keep), so what survives is a prefix
+            // of the input, and re-running the import completes it.
+            let path = self.data_path(key);
+            if st.unsynced_files.iter().any(|p| *p != path) {
+                st.unsynced_files.retain(|p| *p != path);
+                self.sync_unsynced(st)?;
+                st.unsynced_files.push(path);
+            }
+        }
         let DbState {
             frame_buf,
             scratch,
@@ -79,13 +96,15 @@ impl Database {
             (false, known) => known.map(|m| m.max(page_max)),
         };
         entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
-        if self.settings.durability.fsync_data() {
+        if fsync_now {
             let t = std::time::Instant::now();
             file.sync_data()?;
             counters.data_fsync_ns.record_since(t);
             counters.data_fsyncs += 1;
         } else {
-            unsynced_files.push(path.clone());
+            if !unsynced_files.contains(&path) {
+                unsynced_files.push(path.clone());
+            }
         }
         part.flushed(&mut page);
         counters.flushes += 1;
@@ -251,15 +270,10 @@ impl Database {
         }
         let started = std::time::Instant::now();
         self.write_pending_wal(st, None)?;
-        for p in st.unsynced_files.drain(..) {
-            let t = std::time::Instant::now();
-            match File::open(&p) {
-                Ok(f) => f.sync_data().at(&p)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(&p, e)),
-            }
-            st.counters.data_fsync_ns.record_since(t);
-            st.counters.data_fsyncs += 1;
+        // A bulk load's frames may stay unsynced while the WAL is empty: no
+        // record is dropped, so nothing depends on them yet.
+        if !(st.bulk && st.wal.as_ref().is_some_and(WalWriter::is_empty)) {
+            self.sync_unsynced(st)?;
         }
         let cat_path = self.catalog_path();
         if st.catalog.save_if_dirty(&cat_path)? {
@@ -297,6 +311,84 @@ impl Database {
         })?;
         counters.wal_rewrites += 1;
         counters.wal_checkpoint_ns.record_since(started);
+        Ok(())
+    }
+
+    /// Fsyncs the data files written without fsync since the last sync.
+    fn sync_unsynced(&self, st: &mut DbState) -> Result<()> {
+        for p in std::mem::take(&mut st.unsynced_files) {
+            let t = std::time::Instant::now();
+            match File::open(&p) {
+                Ok(f) => f.sync_data().at(&p)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&p, e)),
+            }
+            st.counters.data_fsync_ns.record_since(t);
+            st.counters.data_fsyncs += 1;
+        }
+        Ok(())
+    }
+
+    /// Enters or leaves bulk mode (`WriteOptions::bulk`).
+    pub fn set_bulk(&self, st: &mut DbState, on: bool) {
+        st.bulk = on;
+        st.bulk_written |= on;
+    }
+
+    /// Makes what bulk loads wrote durable: the open pages are flushed (an
+    /// import's samples older than `skip_before` are in no WAL), then every
+    /// data file written without fsync, then the catalog.
+    pub fn sync_deferred(&self, st: &mut DbState) -> Result<()> {
+        if self.settings.read_only || !std::mem::take(&mut st.bulk_written) {
+            return Ok(());
+        }
+        self.flush_all(st)?;
+        self.sync_unsynced(st)?;
+        if st.catalog.save_if_dirty(&self.catalog_path())? {
+            st.counters.catalog_writes += 1;
+        }
+        Ok(())
+    }
+
+    /// Under a bulk load, before partition `key`'s page becomes a frame,
+    /// the other open pages (earlier input of the load, which is in no
+    /// WAL when older than `skip_before`) are written first, oldest
+    /// partition first: with the file order kept by `flush_partition`, a
+    /// power loss leaves a prefix of the input.
+    fn flush_other_pages_first(&self, st: &mut DbState, key: &str) -> Result<()> {
+        let others: Vec<String> = st
+            .open
+            .iter()
+            .filter(|(k, p)| *k != key && p.page.as_ref().is_some_and(|pg| !pg.is_empty()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        st.bulk_ordering = true;
+        let flushed = others
+            .iter()
+            .try_for_each(|k| self.flush_partition(st, k).map(|_| ()));
+        st.bulk_ordering = false;
+        flushed
+    }
+
+    /// The `interval` policy's background fsync of this database's WAL:
+    /// the file handle is cloned under the lock and fsynced without it, so
+    /// writers never wait on the disk.
+    pub fn sync_wal_in_background(&self) -> Result<()> {
+        let handle = match self.lock().wal.as_ref().and_then(WalWriter::sync_handle) {
+            None => return Ok(()),
+            Some(h) => h.map_err(|e| Error::io(self.layout().wal(), e))?,
+        };
+        let (file, generation) = handle;
+        let t = std::time::Instant::now();
+        file.sync_data()
+            .map_err(|e| Error::io(self.layout().wal(), e))?;
+        let mut st = self.lock();
+        st.counters.wal_fsync_ns.record_since(t);
+        st.counters.last_wal_fsync_ns = time::now_ns();
+        st.counters.wal_fsyncs += 1;
+        if let Some(w) = st.wal.as_mut() {
+            w.mark_synced(generation);
+        }
         Ok(())
     }
 }

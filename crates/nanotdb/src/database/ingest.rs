@@ -582,9 +582,16 @@ impl Database {
     /// they belong to, which replay keeps only once the root's commit log
     /// names it.
     pub fn write_pending_wal(&self, st: &mut DbState, batch: Option<u64>) -> Result<()> {
+        // A part of a batch spanning databases is fsynced before the batch
+        // commits under `interval`: its commit entry must never be durable
+        // without every part (`wal/commit.rs`).
+        let policy = match (self.settings.fsync_policy, batch) {
+            (FsyncPolicy::Interval, Some(_)) => FsyncPolicy::Always,
+            (p, _) => p,
+        };
         match st.wal.as_mut() {
             Some(w) => w.write_pending(
-                self.settings.fsync_policy,
+                policy,
                 self.settings.max_segment_size,
                 &mut st.counters,
                 batch,

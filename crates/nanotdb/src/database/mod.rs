@@ -154,6 +154,16 @@ pub(crate) struct DbState {
     /// in the WAL (but not all in pages yet), WAL checkpoints — which rewrite
     /// the WAL from the pages — are deferred to the end.
     checkpoints_deferred: bool,
+    /// A bulk load is writing (`WriteOptions::bulk`): flushes leave their
+    /// data files unsynced, and checkpoints that drop no WAL record leave
+    /// them so (see [`Database::sync_deferred`]).
+    bulk: bool,
+    /// A bulk load wrote since the last [`Database::sync_deferred`].
+    bulk_written: bool,
+    /// Inside [`Database::flush_other_pages_first`].
+    bulk_ordering: bool,
+    /// The duplicate check's index of a partition's files (`order.rs`).
+    cold: Option<order::ColdIndex>,
     /// Reused between runs by [`Database::store_run`]: a run of a bulk
     /// import holds tens of thousands of samples, and a fresh buffer each
     /// time costs page faults.
@@ -352,6 +362,10 @@ impl Database {
                 all_unordered: false,
                 hot: None,
                 unsynced_files: Vec::new(),
+                bulk: false,
+                bulk_written: false,
+                bulk_ordering: false,
+                cold: None,
                 checkpoints_deferred: false,
                 logged_scratch: Vec::new(),
                 deferred_seals: Vec::new(),

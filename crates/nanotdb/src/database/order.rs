@@ -115,6 +115,26 @@ impl Database {
             page: Vec::new(),
             unordered: false,
         };
+        let shape = (key.to_string(), files.data_len, files.raw_len, files.metric);
+        let cold = match st.cold.take() {
+            Some(c) if c.shape == shape => c,
+            _ => ColdIndex {
+                shape,
+                lookups: 0,
+                samples: None,
+                too_big: false,
+            },
+        };
+        let cold = st.cold.insert(cold);
+        cold.lookups += 1;
+        if cold.samples.is_none() && !cold.too_big && cold.lookups >= COLD_INDEX_AFTER {
+            let samples = self.cold_samples(&view)?;
+            cold.too_big = samples.is_none();
+            cold.samples = samples;
+        }
+        if let Some(samples) = &cold.samples {
+            return Ok(samples.binary_search(&(id, ts, bits)).is_ok());
+        }
         let mut found = false;
         let _ = self.read_view(&view, Some(&[id]), ts, ts, &mut |_, t, b| {
             if t == ts && b == bits {
@@ -124,6 +144,53 @@ impl Database {
             ControlFlow::Continue(())
         })?;
         Ok(found)
+    }
+}
+
+/// Every sample of one partition's files, sorted, for the duplicate check
+/// of many samples there (a re-run import): one read of the partition
+/// instead of one per sample.
+pub(super) struct ColdIndex {
+    /// Partition key and file lengths it is for.
+    shape: (String, Option<u64>, Option<u64>, bool),
+    /// Lookups in those files so far.
+    lookups: u32,
+    /// Built after [`COLD_INDEX_AFTER`] lookups (a lone retry reads only
+    /// what it needs).
+    samples: Option<Vec<(MetricId, i64, u64)>>,
+    /// The partition holds more than [`COLD_INDEX_MAX`] samples.
+    too_big: bool,
+}
+
+/// Samples a [`ColdIndex`] may hold (24 bytes each).
+const COLD_INDEX_MAX: usize = 1 << 20;
+/// Lookups in one partition's files before its index is built.
+const COLD_INDEX_AFTER: u32 = 64;
+
+impl Database {
+    /// Drops the duplicate check's index of partition files (an idle
+    /// database gives its memory back).
+    pub fn forget_cold(&self, st: &mut DbState) {
+        st.cold = None;
+    }
+
+    /// Every sample of the partition, sorted; `None` beyond
+    /// [`COLD_INDEX_MAX`].
+    fn cold_samples(&self, view: &PartitionView) -> Result<Option<Vec<(MetricId, i64, u64)>>> {
+        let mut all: Vec<(MetricId, i64, u64)> = Vec::new();
+        let mut too_many = false;
+        let _ = self.read_view(view, None, i64::MIN, i64::MAX, &mut |id, ts, bits| {
+            if all.len() >= COLD_INDEX_MAX {
+                too_many = true;
+                return ControlFlow::Break(());
+            }
+            all.push((id, ts, bits));
+            ControlFlow::Continue(())
+        })?;
+        Ok((!too_many).then(|| {
+            all.sort_unstable();
+            all
+        }))
     }
 }
 

@@ -68,6 +68,7 @@ impl RollupHost for Engine {
             atomic,
             stop_at_first_error: !atomic,
             rollups: false,
+            bulk: false,
         };
         self.write_with(samples, opts)
     }

@@ -64,7 +64,7 @@ impl Engine {
         let report = if opts.atomic {
             self.write_atomic_batch(samples, trigger, true)?
         } else {
-            self.write_runs(samples, opts.stop_at_first_error, trigger)?
+            self.write_runs(samples, opts, trigger)?
         };
         // Self-metrics follow writes that stored something outside
         // `internal`; the rollup passes' atomic output writes never took a
@@ -125,9 +125,10 @@ impl Engine {
     fn write_runs(
         &self,
         samples: &[WriteSample<'_>],
-        stop_at_first_error: bool,
+        opts: WriteOptions,
         trigger: bool,
     ) -> Result<WriteReport> {
+        let stop_at_first_error = opts.stop_at_first_error;
         let mut report = WriteReport::default();
         let now = time::now_ns();
         let mut i = 0;
@@ -137,14 +138,7 @@ impl Engine {
             while j < samples.len() && samples[j].db == name {
                 j += 1;
             }
-            self.write_run(
-                &samples[i..j],
-                i,
-                now,
-                stop_at_first_error,
-                trigger,
-                &mut report,
-            )?;
+            self.write_run(&samples[i..j], i, now, opts, trigger, &mut report)?;
             if stop_at_first_error && !report.rejected.is_empty() {
                 break;
             }
@@ -242,7 +236,8 @@ impl Engine {
         }
         if failure.is_none()
             && let Some(id) = batch_id
-            && let Err(e) = commits.commit(id, &db_names, self.s.config.wal.fsync_policy)
+            && let Err(e) =
+                commits.commit(id, &db_names, commit_policy(self.s.config.wal.fsync_policy))
         {
             failure = Some(e);
         }
@@ -290,10 +285,11 @@ impl Engine {
         run: &[WriteSample<'_>],
         base: usize,
         now: i64,
-        stop: bool,
+        opts: WriteOptions,
         trigger: bool,
         report: &mut WriteReport,
     ) -> Result<()> {
+        let stop = opts.stop_at_first_error;
         if self.s.settings.read_only {
             return Err(Error::ReadOnly);
         }
@@ -316,6 +312,7 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let mut st = db.lock();
+        db.set_bulk(&mut st, opts.bulk);
         // The checks of the whole run first (each sample as if the accepted
         // ones before it were stored), then the WAL records of the accepted
         // ones, then the pages: a WAL that cannot be written (a full disk)
@@ -355,10 +352,20 @@ impl Engine {
         } else {
             Ok(())
         };
+        db.set_bulk(&mut st, false);
         drop(st);
         if queue {
             self.s.rollups.worker.queue(self, &db.name);
         }
         result.and(fin)
+    }
+}
+
+/// The commit log's fsync policy: `interval` commits like `always` (the
+/// parts were fsynced just before, see `Database::write_pending_wal`).
+fn commit_policy(p: crate::config::FsyncPolicy) -> crate::config::FsyncPolicy {
+    match p {
+        crate::config::FsyncPolicy::Interval => crate::config::FsyncPolicy::Always,
+        p => p,
     }
 }

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use super::record::{FLAG_CHECKSUM, Group, Payload, WalRecord, decode_payload};
+use super::record::{
+    FLAG_CHECKSUM, FLAG_LONG_NAME, FLAG_NEW_METRIC, Group, Payload, WalRecord, decode_payload,
+};
 use crate::varint;
 
 /// Why a scan stopped before the end of the file.
@@ -101,10 +103,12 @@ pub fn scan_wal(bytes: &[u8]) -> WalScan {
     scan_wal_with(bytes, &|_| true)
 }
 
-/// Longest checksummed payload: the fixed part (6), baseline (8), name
-/// length, a 255-byte name and type (257), value and its high word (8),
-/// batch id (8), CRC (4).
-const MAX_CHECKED_PAYLOAD: u64 = 6 + 8 + 257 + 8 + 8 + 4;
+/// Longest checksummed payload with a one-byte name length (a 255-byte name).
+const MAX_SHORT_CHECKED_PAYLOAD: u64 = 6 + 8 + 257 + 8 + 8 + 4;
+/// Longest checksummed payload: the fixed part (6), baseline (8), a
+/// two-byte name length, a 4096-byte name and type (flag L, 4099), value
+/// and its high word (8), batch id (8), CRC (4).
+const MAX_CHECKED_PAYLOAD: u64 = 6 + 8 + (3 + super::record::LONG_NAME_MAX as u64) + 8 + 8 + 4;
 
 /// Decodes records from the start of `bytes` until the end. Records without
 /// a baseline before any baseline are skipped (and counted), as in the
@@ -271,6 +275,12 @@ fn resync(bytes: &[u8], from: usize) -> Option<usize> {
         let Some(p) = bytes.get(start..start + len as usize) else {
             return false;
         };
+        // Only a long-name record (flags L and N) is longer than the
+        // longest short one: a cheap test before the CRC over up to 4 KiB.
+        let long = FLAG_LONG_NAME | FLAG_NEW_METRIC;
+        if len > MAX_SHORT_CHECKED_PAYLOAD && p[5] & long != long {
+            return false;
+        }
         let mut no_baseline = None;
         p[5] & FLAG_CHECKSUM != 0 && decode_payload(p, &mut no_baseline, true).is_ok()
     })

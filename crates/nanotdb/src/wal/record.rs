@@ -1,8 +1,9 @@
 //! The record codec: one compact-v2 record per sample (docs/FORMATS.md §4.2–§4.3),
 //! with this implementation's extension in the flag bits v1.4.0 ignores
 //! (docs/FORMATS.md §4.11): a CRC-32 of the payload, the end of a write
-//! group, the id of a batch spanning databases, and 4 more value bytes for
-//! the 8-byte value types (docs/FORMATS.md §4.13).
+//! group, the id of a batch spanning databases, 4 more value bytes for
+//! the 8-byte value types (docs/FORMATS.md §4.13), and a two-byte name
+//! length for names longer than 255 bytes (docs/FORMATS.md §4.15).
 
 use crate::varint;
 
@@ -20,8 +21,15 @@ pub(super) const FLAG_BATCH_ID: u8 = 0x04;
 /// The value is 8 bytes: its high 4 bytes follow the v1.4.0 value field
 /// (a float64 or int64 metric; requires [`FLAG_CHECKSUM`]).
 pub(super) const FLAG_WIDE: u8 = 0x08;
-/// Flag bits v1.4.0 writes as 0; ours are the four above.
+/// The name length of an N record is 2 bytes (u16 LE) instead of 1: a name
+/// longer than 255 bytes (requires [`FLAG_CHECKSUM`] and the N flag).
+pub(super) const FLAG_LONG_NAME: u8 = 0x10;
+/// Flag bits v1.4.0 writes as 0; ours are the five above.
 const FLAGS_EXTENSION: u8 = 0x3f;
+/// Longest name a record carries with v1.4.0's one-byte length.
+const SHORT_NAME_MAX: usize = 255;
+/// Longest name a record carries at all (the engine's limit).
+pub(super) const LONG_NAME_MAX: usize = crate::names::MAX_METRIC_NAME_LEN;
 
 /// The value a record carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +84,9 @@ pub enum RecordExt {
 /// Why a record cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalError {
-    /// The name's length does not fit the record's one-byte length field.
-    #[error("metric name of {len} bytes is longer than the WAL's 255-byte limit")]
+    /// The name is longer than the record can carry: 255 bytes in a v1.4.0
+    /// record, 4096 in a checked one.
+    #[error("metric name of {len} bytes is longer than the WAL record can carry")]
     NameTooLong {
         /// Length in bytes.
         len: usize,
@@ -172,7 +181,11 @@ impl WalEncoder {
             if name.is_empty() {
                 return Err(WalError::EmptyName);
             }
-            if name.len() > 255 {
+            let max = match ext {
+                RecordExt::Legacy => SHORT_NAME_MAX,
+                RecordExt::Checked { .. } => LONG_NAME_MAX,
+            };
+            if name.len() > max {
                 return Err(WalError::NameTooLong { len: name.len() });
             }
         }
@@ -193,8 +206,10 @@ impl WalEncoder {
         if flags_b != 0 {
             len += 8;
         }
+        // v1.4.0's one-byte length, unless the name needs two (flag L).
+        let long_name = new_metric.is_some_and(|(name, _)| name.len() > SHORT_NAME_MAX);
         if let Some((name, _)) = new_metric {
-            len += 2 + name.len();
+            len += 2 + name.len() + usize::from(long_name);
         }
         let (ext_flags, batch) = match ext {
             RecordExt::Legacy => (0, None),
@@ -209,7 +224,8 @@ impl WalEncoder {
                 } else {
                     0
                 };
-                (FLAG_CHECKSUM | end | b | w, batch)
+                let l = if long_name { FLAG_LONG_NAME } else { 0 };
+                (FLAG_CHECKSUM | end | b | w | l, batch)
             }
         };
         varint::encode(len as u64, out);
@@ -228,7 +244,12 @@ impl WalEncoder {
             out.extend_from_slice(&ts.to_le_bytes());
         }
         if let Some((name, vt)) = new_metric {
-            out.push(name.len() as u8);
+            if long_name {
+                // At most LONG_NAME_MAX (checked above), so it fits a u16.
+                out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            } else {
+                out.push(name.len() as u8);
+            }
             out.extend_from_slice(name.as_bytes());
             out.push(vt);
         }
@@ -322,9 +343,23 @@ pub(super) fn decode_payload(
             }
         }
     };
+    if flags & FLAG_LONG_NAME != 0 && flags & FLAG_NEW_METRIC == 0 {
+        return Err(format!("flags {flags:#04x}: a long name without a name"));
+    }
     let new_metric = if flags & FLAG_NEW_METRIC != 0 {
-        let len = usize::from(*p.get(at).ok_or("missing metric name length")?);
-        at += 1;
+        let len = if flags & FLAG_LONG_NAME != 0 {
+            let b = p.get(at..at + 2).ok_or("missing metric name length")?;
+            at += 2;
+            let len = usize::from(u16::from_le_bytes([b[0], b[1]]));
+            if !(SHORT_NAME_MAX < len && len <= LONG_NAME_MAX) {
+                return Err(format!("long metric name length {len}"));
+            }
+            len
+        } else {
+            let len = usize::from(*p.get(at).ok_or("missing metric name length")?);
+            at += 1;
+            len
+        };
         let name = p.get(at..at + len).ok_or("truncated metric name")?;
         at += len;
         let name = std::str::from_utf8(name)
@@ -385,7 +420,13 @@ pub(super) fn decode_payload(
 fn at_after(flags: u8, p: &[u8]) -> usize {
     let mut at = 6;
     if flags & FLAG_NEW_METRIC != 0 {
-        at += 2 + p.get(at).map_or(0, |&l| usize::from(l));
+        at += if flags & FLAG_LONG_NAME != 0 {
+            3 + p
+                .get(at..at + 2)
+                .map_or(0, |b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+        } else {
+            2 + p.get(at).map_or(0, |&l| usize::from(l))
+        };
     }
     at + if flags & FLAG_WIDE != 0 { 8 } else { 4 }
 }

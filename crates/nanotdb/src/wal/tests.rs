@@ -87,9 +87,28 @@ fn name_limits() {
         .unwrap();
     let s = scan_wal(&out);
     assert_eq!(s.records[0].1.new_metric.as_ref().unwrap().name.len(), 255);
+    // A v1.4.0 record cannot carry more (a one-byte length)...
     assert_eq!(
         e.encode(1, 1, 0, Some((&"n".repeat(256), 2)), &mut out),
         Err(WalError::NameTooLong { len: 256 })
+    );
+    // ...a checked one up to 4096 bytes (flag L), and no more.
+    let checked = RecordExt::Checked {
+        end: true,
+        batch: None,
+    };
+    let name = |n| Some(("n".repeat(n), 2u8));
+    let narrow = WalValue::Narrow(0);
+    for n in [256, 4096] {
+        let nm = name(n);
+        let nm = nm.as_ref().map(|(s, t)| (s.as_str(), *t));
+        e.encode_ext(1, 1, narrow, nm, checked, &mut out).unwrap();
+    }
+    let nm = name(4097);
+    let nm = nm.as_ref().map(|(s, t)| (s.as_str(), *t));
+    assert_eq!(
+        e.encode_ext(1, 1, narrow, nm, checked, &mut out),
+        Err(WalError::NameTooLong { len: 4097 })
     );
     assert_eq!(
         e.encode(1, 1, 0, Some(("", 2)), &mut out),
@@ -216,7 +235,151 @@ fn reference_wal_decodes_and_re_encodes_identically() {
     assert_eq!(out, bytes);
 }
 
+/// docs/FORMATS.md §4.15: a name over 255 bytes gets flag L (`0x10`) and a
+/// two-byte length; a name of 255 bytes or less keeps the one-byte length
+/// (the same bytes as without this extension).
+#[test]
+fn long_name_records_byte_for_byte() {
+    let checked = RecordExt::Checked {
+        end: true,
+        batch: None,
+    };
+    let long = format!("m{{l=\"{}\"}}", "v".repeat(295)); // 302 bytes
+    let mut e = WalEncoder::new();
+    let mut out = Vec::new();
+    e.encode_ext(
+        7,
+        TS,
+        WalValue::Wide(0x4000_0000_0000_0000),
+        Some((&long, 3)),
+        checked,
+        &mut out,
+    )
+    .unwrap();
+    // Payload: 6 fixed + 8 baseline + 2 length + 302 name + 1 type + 8 value + 4 CRC = 331.
+    assert_eq!(&out[..2], &[0xcb, 0x02], "uvarint 331");
+    let p = &out[2..];
+    assert_eq!(p.len(), 331);
+    assert_eq!(
+        &p[..6],
+        &[7, 0, 0, 0, 0, 0x80 | 0x40 | 0x10 | 0x08 | 0x02 | 0x01]
+    );
+    assert_eq!(&p[6..14], &TS.to_le_bytes());
+    assert_eq!(&p[14..16], &302u16.to_le_bytes());
+    assert_eq!(&p[16..318], long.as_bytes());
+    assert_eq!(p[318], 3);
+    assert_eq!(&p[319..327], &0x4000_0000_0000_0000u64.to_le_bytes());
+    assert_eq!(&p[327..], &crc32fast::hash(&p[..327]).to_le_bytes());
+    let s = scan_wal(&out);
+    assert!(s.stop.is_none() && s.damage.is_empty());
+    let nm = s.records[0].1.new_metric.as_ref().unwrap();
+    assert_eq!((nm.name.as_str(), nm.value_type), (long.as_str(), 3));
+
+    // 255 bytes: no L, one length byte.
+    let short = "s".repeat(255);
+    let mut e = WalEncoder::new();
+    let mut out = Vec::new();
+    e.encode_ext(
+        7,
+        TS,
+        WalValue::Narrow(1),
+        Some((&short, 2)),
+        checked,
+        &mut out,
+    )
+    .unwrap();
+    let p = &out[2..];
+    assert_eq!(p[5] & 0x10, 0);
+    assert_eq!(p[14], 255);
+    assert_eq!(
+        scan_wal(&out).records[0]
+            .1
+            .new_metric
+            .as_ref()
+            .unwrap()
+            .name,
+        short
+    );
+}
+
+/// A damaged long-name record costs only itself: the reader finds the next
+/// intact record after it, and a long-name record after damage is found too.
+#[test]
+fn damage_around_long_name_records() {
+    let checked = RecordExt::Checked {
+        end: true,
+        batch: None,
+    };
+    let long: Vec<String> = (0..3)
+        .map(|i| format!("m{i}{}", "x".repeat(4000)))
+        .collect();
+    let mut e = WalEncoder::new();
+    let mut out = Vec::new();
+    let mut starts = Vec::new();
+    for (i, n) in long.iter().enumerate() {
+        starts.push(out.len());
+        e.reset();
+        e.encode_ext(
+            i as u16 + 1,
+            TS + i as i64,
+            WalValue::Narrow(i as u32),
+            Some((n, 2)),
+            checked,
+            &mut out,
+        )
+        .unwrap();
+    }
+    // A flipped byte inside the first record's name.
+    out[starts[0] + 100] ^= 0x20;
+    let s = scan_wal(&out);
+    assert_eq!(s.damage.len(), 1, "{:?}", s.damage);
+    let names: Vec<&str> = s
+        .records
+        .iter()
+        .map(|(_, r)| r.new_metric.as_ref().unwrap().name.as_str())
+        .collect();
+    assert_eq!(names, [long[1].as_str(), long[2].as_str()]);
+    // Flag L without N, or a long length of 255 or less, does not decode.
+    for (flags, len) in [
+        (0x80 | 0x10 | 0x03, 300u16),
+        (0x80 | 0x40 | 0x10 | 0x03, 255),
+    ] {
+        let mut p = vec![1, 0, 0, 0, 0, flags];
+        p.extend_from_slice(&TS.to_le_bytes());
+        if flags & 0x40 != 0 {
+            p.extend_from_slice(&len.to_le_bytes());
+            p.extend(std::iter::repeat_n(b'n', usize::from(len)));
+            p.push(2);
+        }
+        p.extend_from_slice(&[0; 4]);
+        let crc = crc32fast::hash(&p);
+        p.extend_from_slice(&crc.to_le_bytes());
+        let mut rec = Vec::new();
+        crate::varint::encode(p.len() as u64, &mut rec);
+        rec.extend_from_slice(&p);
+        let s = scan_wal(&rec);
+        assert!(s.records.is_empty(), "flags {flags:#x} len {len}");
+    }
+}
+
 proptest! {
+    #[test]
+    fn round_trip_checked_names_up_to_4096(names in proptest::collection::vec(1usize..=4096, 1..12)) {
+        let mut e = WalEncoder::new();
+        let mut out = Vec::new();
+        let names: Vec<String> = names.iter().map(|&n| "q".repeat(n)).collect();
+        for (i, n) in names.iter().enumerate() {
+            let ext = RecordExt::Checked { end: i + 1 == names.len(), batch: None };
+            e.encode_ext(i as u16 + 1, TS + i as i64, WalValue::Narrow(i as u32), Some((n, 2)), ext, &mut out).unwrap();
+        }
+        let s = scan_wal(&out);
+        prop_assert!(s.stop.is_none());
+        prop_assert_eq!(s.records.len(), names.len());
+        for ((_, r), n) in s.records.iter().zip(&names) {
+            prop_assert_eq!(&r.new_metric.as_ref().unwrap().name, n);
+        }
+    }
+
     #[test]
     fn round_trip(recs in proptest::collection::vec(
         (1u16..=u16::MAX, any::<i64>(), any::<u32>(), proptest::option::of("[a-z./_]{1,255}")), 0..200)) {

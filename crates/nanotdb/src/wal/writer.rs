@@ -66,6 +66,9 @@ pub(crate) struct WalWriter {
     named: HashSet<MetricId>,
     /// True while records are pending or written but not fsynced.
     unsynced: bool,
+    /// Bumped by every write, reset and rewrite: a background fsync of a
+    /// cloned handle marks the WAL synced only if nothing changed since.
+    generation: u64,
     /// The encoder's baseline as of the last byte in the file.
     committed_baseline: Option<i64>,
     /// Metrics first named by a record that is still pending.
@@ -105,6 +108,7 @@ impl WalWriter {
             size,
             named: HashSet::new(),
             unsynced: false,
+            generation: 0,
             committed_baseline: None,
             pending_named: Vec::new(),
             last: None,
@@ -219,6 +223,7 @@ impl WalWriter {
                 return Err(Error::io(&self.path, e));
             }
             self.size += self.pending.len() as u64;
+            self.generation += 1;
             c.wal_bytes_written += self.pending.len() as u64;
             c.wal_write_bytes.record(self.pending.len() as u64);
             let now = time::now_ns();
@@ -317,8 +322,25 @@ impl WalWriter {
         self.size == 0
     }
 
+    /// A handle on the file and the generation it shows, when records are
+    /// not fsynced yet (the `interval` policy's background fsync runs on it
+    /// without holding the database lock).
+    pub fn sync_handle(&self) -> Option<std::io::Result<(File, u64)>> {
+        self.unsynced
+            .then(|| self.file.try_clone().map(|f| (f, self.generation)))
+    }
+
+    /// Records that an fsync of the handle of generation `generation` is
+    /// done: the WAL is synced unless it changed since.
+    pub fn mark_synced(&mut self, generation: u64) {
+        if self.generation == generation {
+            self.unsynced = false;
+        }
+    }
+
     /// Empties the file (fsynced when `sync`) and forgets the encoder state.
     pub fn reset(&mut self, sync: bool) -> Result<()> {
+        self.generation += 1;
         self.file.set_len(0).at(&self.path)?;
         self.size = 0;
         self.needs_cut = false;
@@ -359,6 +381,7 @@ impl WalWriter {
             enc.encode_ext(id, ts, WalValue::new(bits, wide), name, ext, &mut buf)
                 .map_err(|source| self.encode_error(source))?;
         }
+        self.generation += 1;
         fsutil::write_atomic(&self.path, &buf)?;
         self.file = OpenOptions::new()
             .append(true)

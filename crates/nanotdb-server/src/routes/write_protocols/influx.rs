@@ -28,8 +28,8 @@ use super::{Batch, Outcome, value_of};
 use crate::params::Params;
 use crate::{SharedState, blocking, limits};
 
-/// Longest series name stored (the engine's metric-name limit).
-const MAX_SERIES_LEN: usize = 255;
+/// Longest series name stored (the engine's metric-name limit, 4 KiB).
+const MAX_SERIES_LEN: usize = nanotdb::names::MAX_METRIC_NAME_LEN;
 
 /// A gzip body may inflate to this many times the body limit.
 const INFLATE_FACTOR: usize = 4;

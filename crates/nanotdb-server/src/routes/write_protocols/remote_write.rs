@@ -26,8 +26,8 @@ use crate::{SharedState, blocking, limits};
 /// A decompressed body may be this many times the compressed limit.
 const DECOMPRESSED_FACTOR: usize = 4;
 
-/// Longest series name stored (the engine's metric-name limit).
-const MAX_SERIES_LEN: usize = 255;
+/// Longest series name stored (the engine's metric-name limit, 4 KiB).
+const MAX_SERIES_LEN: usize = nanotdb::names::MAX_METRIC_NAME_LEN;
 
 /// Decode buffers above this size are not kept for the next request.
 const KEEP_SCRATCH_BYTES: usize = 8 << 20;
