@@ -71,6 +71,9 @@ struct RawFile {
     engine: RawEngine,
     #[serde(default)]
     web: RawWeb,
+    // Optional like the other sections: without it every engine.toml
+    // lacking `[query]` stopped the server.
+    #[serde(default)]
     query: RawQuery,
 }
 

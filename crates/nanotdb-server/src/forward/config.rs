@@ -220,8 +220,9 @@ fn target(t: RawTarget) -> Result<TargetConfig, Invalid> {
     };
     let mut selectors = Vec::new();
     for s in t.matchers.unwrap_or_default() {
-        selectors
-            .push(nanotdb::selector::parse_selector(&s).map_err(|e| fail(format!("match {s:?}: {e}")))?);
+        selectors.push(
+            nanotdb::selector::parse_selector(&s).map_err(|e| fail(format!("match {s:?}: {e}")))?,
+        );
     }
     let mut headers = Vec::new();
     let auth = match (t.bearer_token, t.basic_auth_username, t.basic_auth_password) {
