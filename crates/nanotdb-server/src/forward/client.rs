@@ -3,7 +3,8 @@
 //!
 //! hyper's own client connection (`hyper::client::conn::http1`) over a tokio
 //! `TcpStream`: hyper and hyper-util are already the server's HTTP stack, so
-//! this adds no crate (reqwest would bring a second HTTP stack and TLS).
+//! this adds only hyper's two small client-side helpers (`want`,
+//! `try-lock`); reqwest would bring a second HTTP stack and TLS.
 //! Plain `http://` only; the config refuses `https://`.
 
 use std::time::Duration;
