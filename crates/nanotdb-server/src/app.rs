@@ -60,6 +60,10 @@ pub fn router(state: SharedState) -> Router {
         ));
     let reads = Router::new()
         .route("/metrics", g(get(selfmetrics::metrics_handler)))
+        .route(
+            "/api/v1/remote_write/status",
+            g(get(crate::forward::status::handler)),
+        )
         .route("/api/v1/query", g(get(query::query).post(query::query)))
         .route(
             "/api/v1/query_range",

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod envelope;
+pub mod forward;
 pub mod limits;
 pub mod logging;
 pub mod params;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub started: Instant,
     /// Serialises `PUT /api/dashboard-config` (backup, then replace).
     pub dashboard_lock: std::sync::Mutex<()>,
+    /// The remote-write targets (started by [`serve::run`]).
+    pub forward: forward::Forwarder,
 }
 
 /// Shared handler state.
@@ -56,6 +59,7 @@ impl AppState {
             started_ns: nanotdb::time::now_ns(),
             started: Instant::now(),
             dashboard_lock: std::sync::Mutex::new(()),
+            forward: forward::Forwarder::default(),
         })
     }
 }

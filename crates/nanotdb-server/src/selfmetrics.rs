@@ -94,6 +94,7 @@ pub fn render(st: &SharedState) -> String {
     for (name, kind, help, value) in &lines {
         metric(&mut out, name, kind, help, value);
     }
+    crate::forward::status::render(st, &mut out);
     out
 }
 

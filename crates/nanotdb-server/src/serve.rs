@@ -19,6 +19,8 @@ pub async fn run(
     state: SharedState,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    // Before the first write: registering the targets' retention holds.
+    let senders = crate::forward::start(&state).map_err(std::io::Error::other)?;
     let app = app::router(state.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let header_timeout = state.settings.header_timeout;
@@ -77,6 +79,11 @@ pub async fn run(
         tracing::warn!("shutdown grace period over; closing with requests still running");
     }
     flusher.abort();
+    // Cursors are durable after each batch: stopping a sender mid-batch
+    // only means that batch is sent again at the next start.
+    for s in senders {
+        s.abort();
+    }
     Ok(())
 }
 

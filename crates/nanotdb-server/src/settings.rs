@@ -37,6 +37,8 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// The `[web]` section (UI pages and the dashboard-config API).
     pub web: WebSettings,
+    /// The `[[remote_write]]` targets (forwarding every stored sample).
+    pub remote_write: Vec<crate::forward::TargetConfig>,
     /// PromQL: how far back an instant selector looks (`[query] lookback_delta`).
     pub query_lookback: Duration,
     /// PromQL: most samples and points one query may hold (`[query] max_samples`).
@@ -56,6 +58,7 @@ impl Default for ServerSettings {
             flush_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
             web: WebSettings::default(),
+            remote_write: Vec::new(),
             query_lookback: Duration::from_secs(300),
             query_max_samples: 50_000_000,
         }
@@ -150,6 +153,8 @@ impl ServerSettings {
             flush_interval: duration("flush_interval", e.flush_interval, d.flush_interval)?,
             shutdown_grace: duration("shutdown_grace", e.shutdown_grace, d.shutdown_grace)?,
             web: WebSettings::from_raw(raw.web),
+            remote_write: crate::forward::config::parse(text)
+                .map_err(|e| SettingsError(e.to_string()))?,
             query_lookback: duration("lookback_delta", raw.query.lookback_delta, d.query_lookback)
                 .map_err(|e| SettingsError(e.0.replace("[engine]", "[query]")))?,
             query_max_samples: positive("max_samples", raw.query.max_samples, d.query_max_samples)

@@ -600,6 +600,17 @@ impl Engine {
         }
     }
 
+    /// Registers a remote-write target's hold: from now on retention and
+    /// metric-file builds keep what it has not delivered (crate::forward).
+    pub fn add_forward_hold(&self, hold: std::sync::Arc<crate::forward::ForwardHold>) {
+        self.s.settings.forward.add(hold);
+    }
+
+    /// Where the cursor file of remote-write target `target` lives.
+    pub fn forward_cursor_path(&self, target: &str) -> PathBuf {
+        crate::forward::cursor_path(&self.s.root, target)
+    }
+
     /// Applies the retention policy of `db` now (wall clock): partitions
     /// whose end is older than `retention_days` are deleted or archived per
     /// `retention_action`. With `dry_run` nothing changes and the report says

@@ -173,6 +173,13 @@ pub fn commit_log(root: &Path) -> PathBuf {
     root.join(crate::wal::commit::COMMIT_LOG)
 }
 
+/// `<root>/remote_write/`: one cursor file per remote-write target
+/// (docs/FORMATS.md, "remote-write cursor"). Not a database: it has no
+/// manifest or catalog.
+pub fn remote_write_dir(root: &Path) -> PathBuf {
+    root.join("remote_write")
+}
+
 /// `<root>/engine.toml`.
 pub fn engine_config(root: &Path) -> PathBuf {
     root.join(ENGINE_CONFIG_FILE)

@@ -31,6 +31,7 @@ pub mod datafile;
 mod engine;
 pub mod error;
 mod export;
+pub mod forward;
 pub mod frame;
 mod fsutil;
 mod import;

@@ -130,7 +130,8 @@ pub fn run(
         return Ok(report);
     }
     for fam in families(dir)? {
-        if skip(&fam.key) || !is_expired(fam.end, now, retention_days) {
+        // Expiry first: `skip` may count what it lets through.
+        if !is_expired(fam.end, now, retention_days) || skip(&fam.key) {
             continue;
         }
         report.expired.push(fam.key.clone());

@@ -49,8 +49,14 @@ pub(super) fn dotted_key(p: &serde_ignored::Path<'_>) -> String {
     }
 }
 
+/// Keys the server reads from the same file (`[web]`, `[[remote_write]]`):
+/// not unknown, so no warning.
 pub(super) fn is_web_key(k: &str) -> bool {
-    k == "web" || k.starts_with("web.")
+    k == "web"
+        || k.starts_with("web.")
+        || k == "remote_write"
+        || k.starts_with("remote_write[")
+        || k.starts_with("remote_write.")
 }
 
 /// Sections only the server reads (`[web]`, `[query]`): not unknown keys.

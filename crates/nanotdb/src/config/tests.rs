@@ -377,6 +377,14 @@ fn unknown_keys_warn_but_web_does_not() {
 
     let (_, w) = parse_engine_config("[web]\nenabled = true\n", &p()).unwrap();
     assert!(w.is_empty());
+    // `[[remote_write]]` is the server's too (validated there).
+    let (_, w) = parse_engine_config(
+        "[[remote_write]]\nurl = \"http://x/\"\nheaders = { a = \"b\" }\n[remote_writer]\nx = 1\n",
+        &p(),
+    )
+    .unwrap();
+    let keys: Vec<&str> = w.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(keys, ["remote_writer"]);
     // [query] is the server's PromQL section.
     let (_, w) = parse_engine_config("[query]\nlookback_delta = \"1m\"\n", &p()).unwrap();
     assert!(w.is_empty());

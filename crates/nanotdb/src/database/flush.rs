@@ -194,6 +194,7 @@ impl Database {
         dry_run: bool,
     ) -> Result<crate::retention::RetentionReport> {
         use crate::config::RetentionAction;
+        use crate::forward::HoldVerdict;
         use crate::retention::{self, Action};
         let r = &self.manifest.retention;
         let action = match r.action {
@@ -211,13 +212,38 @@ impl Database {
             });
         }
         let open: Vec<String> = st.open.keys().cloned().collect();
+        // A partition a remote-write target has not delivered stays, unless
+        // the target is past its `max_lag` (crate::forward).
+        let holds = &self.settings.forward;
+        let files = &st.files;
+        let held = |k: &str| -> bool {
+            if holds.is_empty() {
+                return false;
+            }
+            let len = files
+                .get(k)
+                .map_or(0, |f| f.raw_len.unwrap_or(0) + f.data_len.unwrap_or(0));
+            match holds.verdict(&self.name, k, len, now, !dry_run) {
+                HoldVerdict::Free => false,
+                HoldVerdict::Held(t) => {
+                    tracing::info!(db = %self.name, partition = k, target = %t,
+                        "retention: partition kept, remote-write target has not delivered it");
+                    true
+                }
+                HoldVerdict::Released(t) => {
+                    tracing::warn!(db = %self.name, partition = k, targets = ?t,
+                        "retention: removing a partition remote-write targets have not delivered (past max_lag)");
+                    false
+                }
+            }
+        };
         let report = retention::run(
             &self.dir,
             r.partition,
             r.retention_days,
             action,
             now,
-            &|k| open.iter().any(|o| o == k),
+            &|k| open.iter().any(|o| o == k) || held(k),
             dry_run,
         )?;
         if !dry_run {

@@ -568,6 +568,7 @@ impl Database {
         self.frames.forget(&data);
         self.frames.forget(&raw);
         let entry = st.files.entry(key.to_string()).or_default();
+        let action = self.raw_action_for_forwarding(key, entry, action);
         match action {
             RawIngestAction::Keep => {}
             RawIngestAction::Rename => {
@@ -603,6 +604,33 @@ impl Database {
         }
         self.forget_metric(key);
         Ok(())
+    }
+
+    /// `delete` becomes `rename` while a remote-write target has not read
+    /// the whole partition: the raw file is the only copy of its frames in
+    /// stream order (crate::forward).
+    fn raw_action_for_forwarding(
+        &self,
+        key: &str,
+        files: &PartFiles,
+        action: RawIngestAction,
+    ) -> RawIngestAction {
+        if action != RawIngestAction::Delete || self.settings.forward.is_empty() {
+            return action;
+        }
+        let len = files.raw_len.unwrap_or(0) + files.data_len.unwrap_or(0);
+        let verdict =
+            self.settings
+                .forward
+                .verdict(&self.name, key, len, crate::time::now_ns(), true);
+        match verdict {
+            crate::forward::HoldVerdict::Held(t) => {
+                tracing::info!(db = %self.name, partition = key, target = %t,
+                    "raw file renamed, not deleted: a remote-write target has not delivered it");
+                RawIngestAction::Rename
+            }
+            _ => action,
+        }
     }
 
     /// Compares a partition's metric file with its raw files sample by

@@ -76,6 +76,9 @@ pub(crate) struct Settings {
     pub ooo_window_ns: i64,
     /// The root's commit log of atomic batches spanning databases.
     pub commits: Arc<crate::wal::CommitLog>,
+    /// What remote-write targets still have to read (retention and raw
+    /// file deletion keep it).
+    pub forward: Arc<crate::forward::ForwardHolds>,
 }
 
 impl Settings {
@@ -93,6 +96,7 @@ impl Settings {
             max_segment_size: cfg.wal.max_segment_size,
             max_future_ns: cfg.ingest.max_future_ns,
             ooo_window_ns: cfg.ingest.out_of_order_window_ns,
+            forward: Arc::default(),
         }
     }
 }

@@ -1,0 +1,139 @@
+//! The remote-write request body, written by hand: each series' labels are
+//! encoded to protobuf once (when the series is first seen) and copied into
+//! every request, instead of cloning `Label` strings into a prost
+//! `WriteRequest` per batch. The bytes are what prost writes for the same
+//! request, except that zero values and timestamps are written explicitly
+//! (valid protobuf; prost omits them); tests decode them back.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Protobuf tag: field 1, length-delimited.
+const F1_LEN: u8 = 0x0a;
+/// Protobuf tag: field 2, length-delimited.
+const F2_LEN: u8 = 0x12;
+/// Protobuf tag: field 1, 64-bit (a double).
+const F1_I64: u8 = 0x09;
+/// Protobuf tag: field 2, varint.
+const F2_VARINT: u8 = 0x10;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_len(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    out.push(tag);
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// The `labels` fields of a `TimeSeries` (labels sorted by name).
+pub fn encode_labels(labels: &[(String, String)]) -> Arc<[u8]> {
+    let mut out = Vec::new();
+    let mut label = Vec::new();
+    for (k, v) in labels {
+        label.clear();
+        put_len(&mut label, F1_LEN, k.as_bytes());
+        put_len(&mut label, F2_LEN, v.as_bytes());
+        put_len(&mut out, F1_LEN, &label);
+    }
+    out.into()
+}
+
+/// The batch being built: one time series per (database slot, metric id).
+#[derive(Default)]
+pub struct Batch {
+    /// (encoded labels, encoded `samples` fields) per series.
+    series: Vec<(Arc<[u8]>, Vec<u8>)>,
+    index: HashMap<(usize, u16), usize>,
+    /// Samples in the batch.
+    pub samples: usize,
+}
+
+impl Batch {
+    /// Adds one sample of series `key` whose labels are `labels`.
+    pub fn push(&mut self, key: (usize, u16), labels: &Arc<[u8]>, ts_ms: i64, value: f64) {
+        let i = *self.index.entry(key).or_insert_with(|| {
+            self.series.push((labels.clone(), Vec::new()));
+            self.series.len() - 1
+        });
+        let s = &mut self.series[i].1;
+        let mut sample = [0u8; 1 + 8 + 1 + 10];
+        sample[0] = F1_I64;
+        sample[1..9].copy_from_slice(&value.to_le_bytes());
+        sample[9] = F2_VARINT;
+        let mut n = 10;
+        let mut v = ts_ms as u64;
+        while v >= 0x80 {
+            sample[n] = (v as u8) | 0x80;
+            v >>= 7;
+            n += 1;
+        }
+        sample[n] = v as u8;
+        put_len(s, F2_LEN, &sample[..=n]);
+        self.samples += 1;
+    }
+
+    /// The snappy-compressed `WriteRequest`.
+    pub fn encode(&self) -> Result<Vec<u8>, snap::Error> {
+        let len: usize = self
+            .series
+            .iter()
+            .map(|(l, s)| l.len() + s.len() + 12)
+            .sum();
+        let mut out = Vec::with_capacity(len);
+        for (labels, samples) in &self.series {
+            out.push(F1_LEN);
+            put_varint(&mut out, (labels.len() + samples.len()) as u64);
+            out.extend_from_slice(labels);
+            out.extend_from_slice(samples);
+        }
+        snap::raw::Encoder::new().compress_vec(&out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nanotdb_protocols::remote_write::{self, Limits};
+
+    #[test]
+    fn decodes_back() {
+        let a = encode_labels(&[
+            ("__name__".into(), "up".into()),
+            ("db".into(), "edge".into()),
+            ("job".into(), "a\"b\u{e9}".into()),
+        ]);
+        let b = encode_labels(&[
+            ("__name__".into(), "x".repeat(300)),
+            ("db".into(), "e".into()),
+        ]);
+        let mut batch = Batch::default();
+        batch.push((0, 1), &a, 1_767_225_600_000, 1.5);
+        batch.push((0, 2), &b, -5, 0.0);
+        batch.push((0, 1), &a, 0, f64::NAN);
+        batch.push((0, 1), &a, i64::MAX, -0.0);
+        assert_eq!(batch.samples, 4);
+        let body = batch.encode().unwrap();
+        let limits = Limits {
+            max_compressed_bytes: 1 << 20,
+            max_decompressed_bytes: 1 << 20,
+            max_series_len: 4096,
+        };
+        let d = remote_write::decode(&body, &limits).unwrap();
+        assert!(d.rejected.is_empty(), "{:?}", d.rejected);
+        assert_eq!(d.series.len(), 2);
+        assert_eq!(d.series[0].key.to_string(), "up{job=\"a\\\"b\u{e9}\"}");
+        assert_eq!(d.series[0].db.as_deref(), Some("edge"));
+        let s = &d.series[0].samples;
+        assert_eq!(s[0], (1_767_225_600_000, 1.5));
+        assert!(s[1].0 == 0 && s[1].1.is_nan());
+        assert_eq!((s[2].0, s[2].1.to_bits()), (i64::MAX, (-0.0f64).to_bits()));
+        assert_eq!(d.series[1].samples, [(-5, 0.0)]);
+        assert_eq!(d.series[1].key.to_string(), "x".repeat(300));
+    }
+}

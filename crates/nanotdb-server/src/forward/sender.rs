@@ -1,0 +1,341 @@
+//! One target's sender task: read → batch → send (with retries) → persist
+//! the cursor, for ever.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use nanotdb::forward::{Cursor, ForwardChunk};
+use nanotdb::labels::Matcher;
+
+use super::Target;
+use super::client::Client;
+use super::encode::{Batch, encode_labels};
+use crate::SharedState;
+
+/// Longest wait between two looks for new frames when idle.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Encoded labels of each metric id of one database; `None` = not
+/// forwarded (no selector matches).
+#[derive(Default)]
+struct DbSeries {
+    labels: Vec<Option<Arc<[u8]>>>,
+}
+
+/// What one pass over the databases found.
+struct Fill {
+    /// Stopped because the batch is full.
+    full: bool,
+    /// Bytes of frames left unread.
+    pending_bytes: u64,
+}
+
+fn matches(selectors: &[Vec<Matcher>], labels: &[(String, String)]) -> bool {
+    let value = |name: &str| {
+        labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    selectors.is_empty()
+        || selectors
+            .iter()
+            .any(|sel| sel.iter().all(|m| m.matches(value(&m.name))))
+}
+
+/// The labels sent for a stored series: its own (`__name__` included) plus
+/// `db`, sorted by name as remote write requires.
+fn series_labels(db: &str, name: &str) -> Vec<(String, String)> {
+    let mut labels: Vec<(String, String)> = nanotdb::labels::labels_of(name)
+        .into_iter()
+        .filter(|(k, _)| k != "db")
+        .collect();
+    labels.push(("db".into(), db.into()));
+    labels.sort();
+    labels
+}
+
+/// Runs a target until the task is aborted.
+pub async fn run(st: SharedState, t: Arc<Target>) {
+    let mut cursor = match load(&t) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(target = %t.cfg.name, "remote write stopped: {e}");
+            t.set_error(e);
+            return;
+        }
+    };
+    let mut client = Client::new(&t.cfg);
+    let mut names: HashMap<String, DbSeries> = HashMap::new();
+    let mut db_slots: Vec<String> = Vec::new();
+    let mut next_send = Instant::now();
+    loop {
+        let mut pending = cursor.clone();
+        let mut batch = Batch::default();
+        // The deadline counts from the batch's first sample.
+        let mut started = Instant::now();
+        let pending_bytes = loop {
+            let fill =
+                match fill(&st, &t, &mut pending, &mut batch, &mut names, &mut db_slots).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::warn!(target = %t.cfg.name, "remote write: reading failed: {e}");
+                        t.set_error(format!("read: {e}"));
+                        tokio::time::sleep(POLL).await;
+                        continue;
+                    }
+                };
+            t.stats
+                .pending_bytes
+                .store(fill.pending_bytes, Ordering::Relaxed);
+            if fill.full || (batch.samples > 0 && started.elapsed() >= t.cfg.batch_deadline) {
+                // A full batch may have left databases unread: their
+                // backlog is unknown, so not "caught up".
+                break if fill.full {
+                    u64::MAX
+                } else {
+                    fill.pending_bytes
+                };
+            }
+            if batch.samples == 0 {
+                started = Instant::now();
+                if fill.pending_bytes == 0 {
+                    t.hold.set_caught_up(nanotdb::time::now_ns());
+                }
+                if pending != cursor {
+                    // Only filtered-out samples were read: nothing to send,
+                    // but the position moved.
+                    break fill.pending_bytes;
+                }
+            }
+            let left = t.cfg.batch_deadline.saturating_sub(started.elapsed());
+            tokio::time::sleep(left.min(POLL)).await;
+        };
+        if batch.samples > 0 {
+            rate_limit(&t, batch.samples, &mut next_send).await;
+            deliver(&t, &mut client, batch).await;
+        }
+        // Acknowledged (or refused for good): persist, then tell retention.
+        cursor = pending;
+        if let Err(e) = save(&t, &cursor).await {
+            // Keep going: the batch is delivered; a crash before the next
+            // successful save re-sends from the older cursor.
+            tracing::error!(target = %t.cfg.name, "remote write: cursor not saved: {e}");
+            t.set_error(format!("cursor: {e}"));
+        }
+        t.hold.set_delivered(&cursor);
+        if pending_bytes == 0 {
+            t.hold.set_caught_up(nanotdb::time::now_ns());
+        }
+    }
+}
+
+fn load(t: &Target) -> Result<Cursor, String> {
+    Cursor::load(&t.cursor_path, &t.cfg.url).map_err(|e| e.to_string())
+}
+
+async fn save(t: &Arc<Target>, c: &Cursor) -> Result<(), String> {
+    let (t, c) = (t.clone(), c.clone());
+    tokio::task::spawn_blocking(move || c.save(&t.cursor_path).map_err(|e| e.to_string()))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+/// Runs engine work on the blocking pool.
+async fn off<T: Send + 'static>(
+    f: impl FnOnce() -> nanotdb::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Waits so that at most `max_samples_per_second` are sent on average.
+async fn rate_limit(t: &Target, n: usize, next_send: &mut Instant) {
+    let Some(rate) = t.cfg.max_samples_per_second else {
+        return;
+    };
+    let now = Instant::now();
+    if *next_send > now {
+        tokio::time::sleep_until((*next_send).into()).await;
+    }
+    let base = (*next_send).max(now);
+    *next_send = base + Duration::from_secs_f64(n as f64 / rate as f64);
+}
+
+/// Reads every forwarded database into `batch` until it is full, advancing
+/// `pending`.
+async fn fill(
+    st: &SharedState,
+    t: &Arc<Target>,
+    pending: &mut Cursor,
+    batch: &mut Batch,
+    names: &mut HashMap<String, DbSeries>,
+    db_slots: &mut Vec<String>,
+) -> Result<Fill, String> {
+    let eng = st.engine.clone();
+    let dbs: Vec<String> = off(move || eng.databases())
+        .await?
+        .into_iter()
+        .filter(|d| t.cfg.databases.contains(d))
+        .collect();
+    let mut out = Fill {
+        full: false,
+        pending_bytes: 0,
+    };
+    for db in dbs {
+        let room = t.cfg.max_samples_per_send - batch.samples;
+        if room == 0 {
+            out.full = true;
+            // Not read: its backlog is unknown until the next pass.
+            continue;
+        }
+        let positions = pending.databases.get(&db).cloned().unwrap_or_default();
+        let (eng, d) = (st.engine.clone(), db.clone());
+        let chunk: ForwardChunk = off(move || eng.forward_read(&d, &positions, room)).await?;
+        out.pending_bytes += chunk.pending_bytes;
+        out.full |= chunk.more;
+        if chunk.unknown > 0 {
+            tracing::warn!(target = %t.cfg.name, db, n = chunk.unknown, "samples of unknown metric ids skipped");
+        }
+        add_chunk(st, t, &db, &chunk, batch, names, db_slots).await?;
+        let d = pending.databases.entry(db.clone()).or_default();
+        for (k, p) in chunk.positions {
+            d.insert(k, p);
+        }
+        let keep: std::collections::HashSet<&str> =
+            chunk.partitions.iter().map(String::as_str).collect();
+        pending.retain_partitions(&db, &|k| keep.contains(k));
+    }
+    Ok(out)
+}
+
+/// Adds a chunk's samples of forwarded series to the batch.
+async fn add_chunk(
+    st: &SharedState,
+    t: &Target,
+    db: &str,
+    chunk: &ForwardChunk,
+    batch: &mut Batch,
+    names: &mut HashMap<String, DbSeries>,
+    db_slots: &mut Vec<String>,
+) -> Result<(), String> {
+    if chunk.samples.is_empty() {
+        return Ok(());
+    }
+    let max_id = chunk.samples.iter().map(|s| s.id).max().unwrap_or(0);
+    let known = names
+        .get(db)
+        .is_some_and(|s| s.labels.len() > usize::from(max_id));
+    if !known {
+        let (eng, d) = (st.engine.clone(), db.to_string());
+        let metrics = off(move || eng.metrics(&d)).await?;
+        let mut labels = vec![None; usize::from(max_id) + 1];
+        for m in metrics {
+            let l = series_labels(db, &m.name);
+            let slot = usize::from(m.id);
+            if slot >= labels.len() {
+                labels.resize(slot + 1, None);
+            }
+            if matches(&t.cfg.selectors, &l) {
+                labels[slot] = Some(encode_labels(&l));
+            }
+        }
+        names.insert(db.to_string(), DbSeries { labels });
+    }
+    let slot = match db_slots.iter().position(|d| d == db) {
+        Some(i) => i,
+        None => {
+            db_slots.push(db.to_string());
+            db_slots.len() - 1
+        }
+    };
+    let Some(series) = names.get(db) else {
+        return Ok(());
+    };
+    for s in &chunk.samples {
+        let Some(Some(labels)) = series.labels.get(usize::from(s.id)) else {
+            continue;
+        };
+        batch.push((slot, s.id), labels, s.ts.div_euclid(1_000_000), s.value);
+    }
+    Ok(())
+}
+
+/// Sends a batch until the receiver acknowledges it (2xx) or refuses it
+/// for good (4xx but 429); retries everything else with exponential
+/// backoff and jitter.
+async fn deliver(t: &Target, client: &mut Client, batch: Batch) {
+    let n = batch.samples;
+    let body = match batch.encode() {
+        Ok(b) => Bytes::from(b),
+        Err(e) => {
+            // Cannot happen for a well-formed request; never loop on it.
+            tracing::error!(target = %t.cfg.name, "remote write: encoding failed, batch skipped: {e}");
+            t.stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            return;
+        }
+    };
+    let mut backoff = t.cfg.min_backoff;
+    loop {
+        t.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let r = client.post(body.clone()).await;
+        let err = match r {
+            Ok(a) if (200..300).contains(&a.status) => {
+                t.stats.sent.fetch_add(n as u64, Ordering::Relaxed);
+                t.stats
+                    .last_success_ns
+                    .store(nanotdb::time::now_ns(), Ordering::Relaxed);
+                t.set_error(String::new());
+                return;
+            }
+            Ok(a) if (400..500).contains(&a.status) && a.status != 429 => {
+                let msg = format!("HTTP {}: {}", a.status, a.body);
+                tracing::warn!(target = %t.cfg.name, samples = n, "remote write: batch refused, skipped: {msg}");
+                t.stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
+                t.set_error(msg);
+                return;
+            }
+            Ok(a) => format!("HTTP {}: {}", a.status, a.body),
+            Err(e) => e,
+        };
+        t.stats.failed.fetch_add(n as u64, Ordering::Relaxed);
+        tracing::debug!(target = %t.cfg.name, "remote write: retrying in ~{backoff:?}: {err}");
+        t.set_error(err);
+        // Full jitter over the upper half: spread retries of many boxes.
+        let half = backoff / 2;
+        let jitter = half.mul_f64(fastrand::f64());
+        tokio::time::sleep(half + jitter).await;
+        backoff = (backoff * 2).min(t.cfg.max_backoff);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_selectors() {
+        let l = series_labels("edge", "up{db=\"x\",job=\"a\"}");
+        assert_eq!(
+            l,
+            [
+                ("__name__".to_string(), "up".to_string()),
+                ("db".into(), "edge".into()),
+                ("job".into(), "a".into())
+            ]
+        );
+        let l2 = series_labels("edge", "cpu.load");
+        assert_eq!(l2[0], ("__name__".into(), "cpu.load".into()));
+        let sel = |s: &str| nanotdb::selector::parse_selector(s).unwrap();
+        assert!(matches(&[], &l));
+        assert!(matches(&[sel("up")], &l));
+        assert!(matches(&[sel("nope"), sel("{job=~\"a|b\"}")], &l));
+        assert!(!matches(&[sel("up{job!=\"a\"}")], &l));
+        assert!(matches(&[sel("{db=\"edge\"}")], &l));
+    }
+}

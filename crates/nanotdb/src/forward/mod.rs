@@ -1,0 +1,299 @@
+//! Forwarding: reading every stored sample once, in the order it reached a
+//! data file, for a remote-write sender (the server's `[[remote_write]]`).
+//!
+//! Why a byte-position cursor and not a time cursor: out-of-order samples
+//! (`[ingest].out_of_order_window`) reach a partition after newer ones, so
+//! "everything after time T" would miss them. Frames, on the other hand, are
+//! only ever appended to a partition's data file, so "everything after byte
+//! N of partition P" misses nothing and is never read twice.
+//!
+//! A partition's *stream* is `raw-<p>.dat` followed by `data-<p>.dat`: a
+//! metric-file build with `raw_ingest_action = "rename"` renames the data
+//! file to the raw file, or appends it to an existing raw file, so positions
+//! in the stream survive it unchanged. A build with `"delete"` keeps the raw
+//! file (renames instead) while a target still has part of it to deliver.
+//!
+//! Only flushed frames are read: a sample still in an open page (and the
+//! WAL) is forwarded once its page flushes (at most `[page].max_age` later,
+//! the server flushes idle pages on a timer). Reading the page too would
+//! need to remember which of its samples were sent when it later becomes a
+//! frame (sorted, so not in write order) — a second record of the data that
+//! a crash would have to keep consistent.
+//!
+//! The cursor file format is in docs/FORMATS.md ("remote-write cursor").
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+
+mod read;
+
+pub use read::{ForwardChunk, ForwardSample};
+
+/// The version written in cursor files.
+pub const CURSOR_VERSION: u32 = 1;
+
+/// Where a target stands in one partition's stream: every frame before
+/// `offset` is delivered, and the first `skip` samples of the frame at
+/// `offset` (in stored order) too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamPos {
+    /// Byte offset in the stream (raw file, then data file) of the first
+    /// frame not completely delivered.
+    pub offset: u64,
+    /// Samples of that frame already delivered.
+    #[serde(default)]
+    pub skip: u32,
+}
+
+/// Positions of one database, by partition key.
+pub type DbPositions = BTreeMap<String, StreamPos>;
+
+/// What one target has delivered: positions per database and partition.
+/// A partition missing from the map has delivered nothing (position 0).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Format version ([`CURSOR_VERSION`]).
+    pub version: u32,
+    /// The receiver URL this cursor was written for (informative: a cursor
+    /// belongs to a target *name*, so a changed URL keeps its position).
+    #[serde(default)]
+    pub url: String,
+    /// Database → partition key → position.
+    #[serde(default)]
+    pub databases: BTreeMap<String, DbPositions>,
+}
+
+impl Cursor {
+    /// A fresh cursor: nothing delivered.
+    pub fn new(url: &str) -> Cursor {
+        Cursor {
+            version: CURSOR_VERSION,
+            url: url.to_string(),
+            databases: BTreeMap::new(),
+        }
+    }
+
+    /// Reads a cursor file; a missing file is a fresh cursor.
+    pub fn load(path: &Path, url: &str) -> Result<Cursor> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Cursor::new(url)),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let c: Cursor = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+            path: path.to_path_buf(),
+            offset: e.column() as u64,
+            reason: format!("remote-write cursor: {e}"),
+        })?;
+        if c.version != CURSOR_VERSION {
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                offset: 0,
+                reason: format!("remote-write cursor version {} unknown", c.version),
+            });
+        }
+        Ok(c)
+    }
+
+    /// Writes the cursor atomically and durably (tmp file, fsync, rename,
+    /// directory fsync), creating the directory if needed.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).at(dir)?;
+        }
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| Error::Corrupt {
+            path: path.to_path_buf(),
+            offset: 0,
+            reason: format!("remote-write cursor: {e}"),
+        })?;
+        fsutil::write_atomic(path, &bytes)
+    }
+
+    /// The position of one partition (0 when unknown).
+    pub fn pos(&self, db: &str, key: &str) -> StreamPos {
+        self.databases
+            .get(db)
+            .and_then(|d| d.get(key))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Forgets partitions of `db` that are not in `keep` (removed by
+    /// retention), so the file does not grow forever.
+    pub fn retain_partitions(&mut self, db: &str, keep: &dyn Fn(&str) -> bool) {
+        if let Some(d) = self.databases.get_mut(db) {
+            d.retain(|k, _| keep(k));
+        }
+    }
+}
+
+/// The path of a target's cursor file under the root.
+pub fn cursor_path(root: &Path, target: &str) -> std::path::PathBuf {
+    crate::layout::remote_write_dir(root).join(format!("{target}.cursor"))
+}
+
+/// Which databases a target forwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbSelection {
+    /// Every database except `internal` (the server's self-metrics).
+    AllButInternal,
+    /// Exactly these.
+    Only(Vec<String>),
+}
+
+impl DbSelection {
+    /// Whether `db` is forwarded.
+    pub fn contains(&self, db: &str) -> bool {
+        match self {
+            DbSelection::AllButInternal => db != crate::stats::INTERNAL_DB,
+            DbSelection::Only(v) => v.iter().any(|d| d == db),
+        }
+    }
+}
+
+/// What a target has delivered, as retention and metric-file builds see it:
+/// a partition a target still has to read is kept (unless the target is
+/// more than `max_lag` behind).
+#[derive(Debug)]
+pub struct ForwardHold {
+    /// Target name (for the log).
+    pub name: String,
+    /// The databases it forwards.
+    pub databases: DbSelection,
+    /// Delivered positions (updated by the sender after each acknowledged
+    /// batch).
+    delivered: Mutex<Cursor>,
+    /// `max_lag` in ns; `None` = hold for ever.
+    pub max_lag_ns: Option<i64>,
+    /// Wall clock (ns) when the target last had nothing left to send.
+    caught_up_at: AtomicI64,
+    /// Partitions removed by retention although this target had not
+    /// delivered them (it was more than `max_lag` behind).
+    released: AtomicU64,
+}
+
+impl ForwardHold {
+    /// A hold starting at `delivered`.
+    pub fn new(
+        name: &str,
+        databases: DbSelection,
+        max_lag_ns: Option<i64>,
+        delivered: Cursor,
+    ) -> ForwardHold {
+        ForwardHold {
+            name: name.to_string(),
+            databases,
+            delivered: Mutex::new(delivered),
+            max_lag_ns,
+            caught_up_at: AtomicI64::new(crate::time::now_ns()),
+            released: AtomicU64::new(0),
+        }
+    }
+
+    /// Records what the target has delivered now.
+    pub fn set_delivered(&self, c: &Cursor) {
+        c.clone_into(&mut self.delivered.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Records that the target had nothing left to send at `now`.
+    pub fn set_caught_up(&self, now: i64) {
+        self.caught_up_at.store(now, Ordering::Relaxed);
+    }
+
+    /// How far behind the target is at `now`: 0 when caught up at `now`,
+    /// else the time since it last was.
+    pub fn lag_ns(&self, now: i64) -> i64 {
+        now.saturating_sub(self.caught_up_at.load(Ordering::Relaxed))
+            .max(0)
+    }
+
+    /// Partitions retention removed undelivered because of `max_lag`.
+    pub fn released(&self) -> u64 {
+        self.released.load(Ordering::Relaxed)
+    }
+
+    /// Whether the target has delivered all of a partition whose stream is
+    /// `len` bytes long.
+    fn delivered_all(&self, db: &str, key: &str, len: u64) -> bool {
+        if !self.databases.contains(db) {
+            return true;
+        }
+        let d = self.delivered.lock().unwrap_or_else(|p| p.into_inner());
+        d.pos(db, key).offset >= len
+    }
+}
+
+/// Every target's hold, shared by the engine's databases.
+#[derive(Debug, Default)]
+pub struct ForwardHolds {
+    holds: RwLock<Vec<Arc<ForwardHold>>>,
+}
+
+/// What the holds say about removing a partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HoldVerdict {
+    /// No target needs it.
+    Free,
+    /// A target still has to deliver it: keep it.
+    Held(String),
+    /// Targets had not delivered it but are past `max_lag`: remove it
+    /// (named for the log).
+    Released(Vec<String>),
+}
+
+impl ForwardHolds {
+    /// Adds a target's hold.
+    pub fn add(&self, hold: Arc<ForwardHold>) {
+        self.holds
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(hold);
+    }
+
+    /// Whether a partition whose stream is `len` bytes may be removed at
+    /// `now`. `commit` counts the release in the targets' `released`.
+    pub(crate) fn verdict(
+        &self,
+        db: &str,
+        key: &str,
+        len: u64,
+        now: i64,
+        commit: bool,
+    ) -> HoldVerdict {
+        let holds = self.holds.read().unwrap_or_else(|p| p.into_inner());
+        let mut released = Vec::new();
+        for h in holds.iter() {
+            if h.delivered_all(db, key, len) {
+                continue;
+            }
+            match h.max_lag_ns {
+                Some(max) if h.lag_ns(now) > max => released.push(h.clone()),
+                _ => return HoldVerdict::Held(h.name.clone()),
+            }
+        }
+        if released.is_empty() {
+            return HoldVerdict::Free;
+        }
+        if commit {
+            for h in &released {
+                h.released.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        HoldVerdict::Released(released.iter().map(|h| h.name.clone()).collect())
+    }
+
+    /// Whether any target is registered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.holds
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+}
