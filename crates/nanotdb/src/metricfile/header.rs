@@ -229,6 +229,26 @@ impl FileHeader {
         h
     }
 
+    /// The header a v3 writer stores: the v2 fields hold the block and
+    /// metric-index counts and offsets, bytes 56..59 the CRC of both
+    /// indexes (docs/FORMATS.md §8.9); flags 1, CRC set.
+    pub fn new_v3(
+        partition_kind: u8,
+        (min_ts, max_ts): (i64, i64),
+        (blocks, segments): (u32, u32),
+        (block_index, metric_index): (u64, u64),
+        index_crc: u32,
+    ) -> FileHeader {
+        let mut h = FileHeader::common(3, partition_kind, min_ts, max_ts);
+        put_u32(&mut h.b, V2_TIME_FRAME_COUNT, blocks);
+        put_u32(&mut h.b, V2_METRIC_FRAME_COUNT, segments);
+        put_u64(&mut h.b, V2_TIME_INDEX_OFFSET, block_index);
+        put_u64(&mut h.b, V2_METRIC_INDEX_OFFSET, metric_index);
+        put_u32(&mut h.b, V2_RESERVED_B, index_crc);
+        seal(&mut h.b, HDR_CRC);
+        h
+    }
+
     fn common(version: u16, partition_kind: u8, min_ts: i64, max_ts: i64) -> FileHeader {
         let mut b = [0u8; FILE_HEADER_LEN];
         b[HDR_MAGIC..HDR_MAGIC + 4].copy_from_slice(FILE_MAGIC);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::testutil::fixtures;
 
-type Series = BTreeMap<u16, Vec<(i64, u32)>>;
+type Series = BTreeMap<u16, Vec<(i64, u64)>>;
 
 /// Samples of a raw data file grouped per metric id (file order, then a
 /// stable sort by timestamp), as the reference build does.
@@ -35,7 +35,7 @@ fn load_raw(path: &Path) -> Series {
         for i in 0..dec.len() {
             out.entry(dec.id(i))
                 .or_default()
-                .push((dec.ts(i), dec.val(i) as u32));
+                .push((dec.ts(i), u64::from(dec.val(i) as u32)));
         }
     }
     for v in out.values_mut() {
@@ -263,7 +263,7 @@ fn ms(id: u16, vt: u8, ts: &[i64], vals: &[u32]) -> MetricSamples {
         id,
         value_type: vt,
         ts: ts.to_vec(),
-        vals: vals.to_vec(),
+        vals: vals.iter().map(|&v| u64::from(v)).collect(),
     }
 }
 
@@ -509,7 +509,7 @@ fn full_day_query_timing() {
             value_type: 2,
             ts: ts.clone(),
             vals: (0..8640u32)
-                .map(|i| (20.0f32 + (i % 97) as f32 / 10.0).to_bits())
+                .map(|i| u64::from((20.0f32 + (i % 97) as f32 / 10.0).to_bits()))
                 .collect(),
         })
         .collect();
