@@ -240,7 +240,13 @@ fn writer_round_trip_and_sizes_vs_reference() {
                 rsize,
                 diff
             );
-            let (lo, hi) = (-3.0, 3.0);
+            // zstd: no larger than the reference's (#17: the best settings
+            // v1.4.0 decodes); S2 block output is the reference's own
+            // encoder ported, within 3 %.
+            let (lo, hi) = match codec {
+                Codec::ZstdFastest | Codec::ZstdDefault => (-100.0, 0.0),
+                Codec::S2 | Codec::S2Better => (-3.0, 3.0),
+            };
             if diff < lo || diff > hi {
                 failures.push(format!("{version}/{}: {diff:+.2}%", codec.name()));
             }
@@ -254,7 +260,7 @@ fn writer_round_trip_and_sizes_vs_reference() {
     }
     assert!(
         failures.is_empty(),
-        "size off by more than 3%: {failures:?}"
+        "size outside its bound: {failures:?}"
     );
 }
 
