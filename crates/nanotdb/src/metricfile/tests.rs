@@ -499,6 +499,7 @@ fn v1_layout_bytes() {
 #[allow(unsafe_code)]
 pub(crate) mod alloc_probe;
 mod damage;
+mod v3;
 
 /// Timing of a full-day query (8,640 points) with a warm time-frame
 /// cache. Run with `cargo test --release -- --ignored full_day`.
