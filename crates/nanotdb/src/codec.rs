@@ -318,7 +318,10 @@ mod tests {
                 (x % 16) as u8
             })
             .collect();
-        for (codec, max) in [(Codec::ZstdFastest, 4u64 << 20), (Codec::ZstdDefault, 8 << 20)] {
+        for (codec, max) in [
+            (Codec::ZstdFastest, 4u64 << 20),
+            (Codec::ZstdDefault, 8 << 20),
+        ] {
             let mut c = Vec::new();
             compress(codec, &input, &mut c).unwrap();
             assert_eq!(frame_window(&c), max, "{codec:?}");

@@ -258,10 +258,7 @@ fn writer_round_trip_and_sizes_vs_reference() {
             );
         }
     }
-    assert!(
-        failures.is_empty(),
-        "size outside its bound: {failures:?}"
-    );
+    assert!(failures.is_empty(), "size outside its bound: {failures:?}");
 }
 
 fn ms(id: u16, vt: u8, ts: &[i64], vals: &[u32]) -> MetricSamples {

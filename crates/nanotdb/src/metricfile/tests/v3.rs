@@ -1,10 +1,10 @@
 //! Metric file v3: layout, exact round trips of every type, damage.
 
 use super::alloc_probe;
+use crate::config::Codec;
 use crate::metricfile::header::*;
 use crate::metricfile::v3::{self, column};
 use crate::metricfile::*;
-use crate::config::Codec;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::fs;
@@ -31,7 +31,12 @@ fn read_all(path: &Path) -> Got {
 fn want(metrics: &[MetricSamples]) -> Got {
     metrics
         .iter()
-        .map(|m| (m.id, m.ts.iter().copied().zip(m.vals.iter().copied()).collect()))
+        .map(|m| {
+            (
+                m.id,
+                m.ts.iter().copied().zip(m.vals.iter().copied()).collect(),
+            )
+        })
         .collect()
 }
 
@@ -52,7 +57,12 @@ fn v3_layout_shares_and_packs() {
     let metrics = [
         ms(12, 1, &[300, 400], &[7, 8]),
         ms(10, 1, &[100, 200, 300, 400], &[1, 2, 3, 4]),
-        ms(11, 2, &[100, 200, 300, 400], &[f(0.5), f(-0.0), f(1.25), f(2.0)]),
+        ms(
+            11,
+            2,
+            &[100, 200, 300, 400],
+            &[f(0.5), f(-0.0), f(1.25), f(2.0)],
+        ),
     ];
     let s = write(&p, &metrics);
     assert_eq!((s.time_frames, s.metric_frames, s.points), (3, 3, 10));
@@ -60,7 +70,11 @@ fn v3_layout_shares_and_packs() {
     let b = fs::read(&p).unwrap();
     assert_eq!(s.bytes, b.len() as u64);
     assert_eq!(&b[0..4], b"NTMF");
-    assert_eq!(u16::from_le_bytes([b[4], b[5]]), 3, "v1.4.0 rejects any version but 1 and 2");
+    assert_eq!(
+        u16::from_le_bytes([b[4], b[5]]),
+        3,
+        "v1.4.0 rejects any version but 1 and 2"
+    );
     let n = b.len();
     assert_eq!(&b[n - 16..n - 12], b"NTFT");
     assert_eq!(u32::from_le_bytes(b[n - 12..n - 8].try_into().unwrap()), 3);
@@ -81,11 +95,22 @@ fn v3_layout_shares_and_packs() {
     let ent = |i: usize| {
         let e = &b[mi + i * v3::METRIC_ENTRY_LEN..];
         let u = |o: usize| u32::from_le_bytes(e[o..o + 4].try_into().unwrap());
-        (u16::from_le_bytes([e[0], e[1]]), u(4), u(24), u(28), u(32), u(36))
+        (
+            u16::from_le_bytes([e[0], e[1]]),
+            u(4),
+            u(24),
+            u(28),
+            u(32),
+            u(36),
+        )
     };
     assert_eq!(
         [ent(0), ent(1), ent(2)],
-        [(10, 4, 0, 0, 1, 0), (11, 4, 0, 0, 2, 0), (12, 2, 0, 4, 1, 4)]
+        [
+            (10, 4, 0, 0, 1, 0),
+            (11, 4, 0, 0, 2, 0),
+            (12, 2, 0, 4, 1, 4)
+        ]
     );
     assert_eq!(read_all(&p), want(&metrics));
 }
@@ -179,9 +204,13 @@ fn metric() -> impl Strategy<Value = (u8, Vec<i64>, Vec<u64>)> {
             prop::collection::vec(value(vt), n),
             value(vt).prop_map(move |v| vec![v; n]),
         ];
-        (Just(vt), steps, vals, Just(start), Just(same))
-            .prop_map(|(vt, steps, vals, start, same)| {
-                let start = if same { 1_767_225_600_000_000_000 } else { start >> 2 };
+        (Just(vt), steps, vals, Just(start), Just(same)).prop_map(
+            |(vt, steps, vals, start, same)| {
+                let start = if same {
+                    1_767_225_600_000_000_000
+                } else {
+                    start >> 2
+                };
                 let mut t = start;
                 let ts = steps
                     .iter()
@@ -191,7 +220,8 @@ fn metric() -> impl Strategy<Value = (u8, Vec<i64>, Vec<u64>)> {
                     })
                     .collect();
                 (vt, ts, vals)
-            })
+            },
+        )
     })
 }
 

@@ -155,13 +155,22 @@ pub fn plausible(dtype: u8, enc: u8, payload_len: u32, count: u32) -> bool {
 }
 
 /// Decodes exactly `n` numbers of `dtype` into `out` (bit patterns).
-pub fn decode(dtype: u8, enc: u8, payload: &[u8], n: usize, out: &mut Vec<u64>) -> Result<(), String> {
+pub fn decode(
+    dtype: u8,
+    enc: u8,
+    payload: &[u8],
+    n: usize,
+    out: &mut Vec<u64>,
+) -> Result<(), String> {
     out.clear();
     let w = width(dtype).ok_or_else(|| format!("unknown block type {dtype}"))?;
     match enc {
         ENC_RAW => {
             if payload.len() != n * w {
-                return Err(format!("raw block of {} bytes for {n} numbers", payload.len()));
+                return Err(format!(
+                    "raw block of {} bytes for {n} numbers",
+                    payload.len()
+                ));
             }
             out.extend(payload.chunks_exact(w).map(|c| {
                 let mut b = [0u8; 8];
@@ -227,7 +236,10 @@ pub fn decode_times(enc: u8, payload: &[u8], n: usize) -> Result<Vec<i64>, Strin
 }
 
 /// pco decode of exactly `n` numbers: fewer, or data left over, is an error.
-fn pco_decode<T: pco::data_types::Number + Default>(payload: &[u8], n: usize) -> Result<Vec<T>, String> {
+fn pco_decode<T: pco::data_types::Number + Default>(
+    payload: &[u8],
+    n: usize,
+) -> Result<Vec<T>, String> {
     let mut v = vec![T::default(); n];
     let p = simple_decompress_into(payload, &mut v).map_err(|e| format!("pco: {e}"))?;
     if p.n_processed != n || !p.finished {

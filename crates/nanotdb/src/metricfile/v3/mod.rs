@@ -195,17 +195,24 @@ impl Index {
                 value_block: le_u32(&b, MX_VALUE_BLOCK),
                 value_start: le_u32(&b, MX_VALUE_START),
             };
-            let bad = |kind, d: String| Err(src.corrupt(at, kind, format!("metric entry {i}: {d}")));
+            let bad =
+                |kind, d: String| Err(src.corrupt(at, kind, format!("metric entry {i}: {d}")));
             if b[MX_RESERVED] != 0 {
                 return bad(CorruptKind::Reserved, "reserved byte".into());
             }
             if column::width(s.value_type).is_none() {
-                return bad(CorruptKind::BadValueType, format!("value type {}", s.value_type));
+                return bad(
+                    CorruptKind::BadValueType,
+                    format!("value type {}", s.value_type),
+                );
             }
             if s.metric_id == 0 || s.count == 0 || s.start_ts > s.end_ts {
                 return bad(
                     CorruptKind::BadLength,
-                    format!("id {}, {} points, {}..{}", s.metric_id, s.count, s.start_ts, s.end_ts),
+                    format!(
+                        "id {}, {} points, {}..{}",
+                        s.metric_id, s.count, s.start_ts, s.end_ts
+                    ),
                 );
             }
             let slice_ok = |blk: u32, start: u32, dtype: u8| {
@@ -276,8 +283,13 @@ impl Index {
     fn values(&self, src: &Source, id: u32, out: &mut Vec<u64>, buf: &mut Vec<u8>) -> Result<()> {
         let b = self.blocks[id as usize];
         let payload = src.read_payload(b.offset, b.payload_len, buf, "block")?;
-        column::decode(b.dtype, b.encoding, payload, b.count as usize, out)
-            .map_err(|e| src.corrupt(b.offset, CorruptKind::Decompress, format!("block {id}: {e}")))
+        column::decode(b.dtype, b.encoding, payload, b.count as usize, out).map_err(|e| {
+            src.corrupt(
+                b.offset,
+                CorruptKind::Decompress,
+                format!("block {id}: {e}"),
+            )
+        })
     }
 
     /// Block `id` as timestamps, through the process-wide cache.
@@ -297,7 +309,13 @@ impl Index {
         let b = self.blocks[id as usize];
         let payload = src.read_payload(b.offset, b.payload_len, buf, "block")?;
         let ts: Arc<[i64]> = column::decode_times(b.encoding, payload, b.count as usize)
-            .map_err(|e| src.corrupt(b.offset, CorruptKind::Decompress, format!("block {id}: {e}")))?
+            .map_err(|e| {
+                src.corrupt(
+                    b.offset,
+                    CorruptKind::Decompress,
+                    format!("block {id}: {e}"),
+                )
+            })?
             .into();
         if let Some(k) = key {
             global_cache().insert(k, ts.clone());

@@ -89,8 +89,7 @@ pub(crate) fn write_body(
         e[super::BI_OFFSET..super::BI_OFFSET + 8].copy_from_slice(&offset.to_le_bytes());
         let plen = u32::try_from(payload.len()).map_err(|_| w.invalid("block over 4 GiB"))?;
         e[super::BI_PAYLOAD_LEN..super::BI_PAYLOAD_LEN + 4].copy_from_slice(&plen.to_le_bytes());
-        e[super::BI_COUNT..super::BI_COUNT + 4]
-            .copy_from_slice(&(nums.len() as u32).to_le_bytes());
+        e[super::BI_COUNT..super::BI_COUNT + 4].copy_from_slice(&(nums.len() as u32).to_le_bytes());
         e[super::BI_DTYPE] = dtype;
         e[super::BI_ENCODING] = enc;
         block_index.extend_from_slice(&e);
