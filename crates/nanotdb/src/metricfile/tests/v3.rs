@@ -157,6 +157,30 @@ fn v3_decimal_floats_use_the_decimal_encoding() {
     assert!(column::decode(column::DT_F32, enc, &payload[..1], 5000, &mut back).is_err());
 }
 
+#[test]
+fn v3_jittered_timestamps_use_the_stride_encoding() {
+    // 10 s scrapes with up to 20 ms of jitter: the grid step found is the
+    // round 10 s, not the median interval.
+    let mut x = 7u64;
+    let ts: Vec<u64> = (0..8640u64)
+        .map(|k| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (1_767_225_600_000_000_000 + k * 10_000_000_000 + (x >> 40) % 20_000_000) as u64
+        })
+        .collect();
+    let (enc, payload) = column::encode(column::DT_I64, &ts, 8);
+    assert_eq!(enc, column::ENC_PCO_STRIDE);
+    assert_eq!(&payload[..8], &10_000_000_000i64.to_le_bytes());
+    let back = column::decode_times(enc, &payload, ts.len()).unwrap();
+    assert!(back.iter().zip(&ts).all(|(a, b)| *a as u64 == *b));
+    // Wrapping arithmetic: extremes survive.
+    let ext = [i64::MIN as u64, i64::MAX as u64, 0, 1, i64::MIN as u64];
+    let (enc, payload) = column::encode(column::DT_I64, &ext, 8);
+    let mut out = Vec::new();
+    column::decode(column::DT_I64, enc, &payload, ext.len(), &mut out).unwrap();
+    assert_eq!(out, ext);
+}
+
 /// Values of a type with every awkward bit pattern: NaNs with payloads,
 /// ±Inf, ±0, denormals, extremes, decimals.
 fn value(vt: u8) -> BoxedStrategy<u64> {
