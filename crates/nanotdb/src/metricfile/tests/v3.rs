@@ -165,7 +165,7 @@ fn v3_jittered_timestamps_use_the_stride_encoding() {
     let ts: Vec<u64> = (0..8640u64)
         .map(|k| {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (1_767_225_600_000_000_000 + k * 10_000_000_000 + (x >> 40) % 20_000_000) as u64
+            1_767_225_600_000_000_000 + k * 10_000_000_000 + (x >> 40) % 20_000_000
         })
         .collect();
     let (enc, payload) = column::encode(column::DT_I64, &ts, 8);

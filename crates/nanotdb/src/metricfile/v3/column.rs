@@ -127,7 +127,7 @@ fn encode_decimal(dtype: u8, vals: &[u64], cfg: &ChunkConfig) -> Option<Vec<u8>>
         for &b in vals {
             let x = (as_f64(b) * scale).round();
             // Outside ±2^53 an f64 no longer holds every integer.
-            if !(x.abs() < 9.0e15) {
+            if x.is_nan() || x.abs() >= 9.0e15 {
                 break 'k;
             }
             let x = x as i64;

@@ -22,7 +22,7 @@ use super::source::{Source, entries};
 use super::{CorruptKind, FileSummary, FrameInfo, Result, TimeFrameInfo, Version};
 
 pub(crate) use write::write_body;
-pub use write::{PACK_POINTS, SEGMENT_POINTS};
+pub use write::{PACK_POINTS, SEGMENT_POINTS, SOLO_POINTS};
 
 /// Block index entry length.
 pub const BLOCK_ENTRY_LEN: usize = 24;

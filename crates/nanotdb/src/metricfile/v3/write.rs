@@ -12,8 +12,13 @@ use crate::metricfile::{MetricSamples, Result};
 /// Most points of one metric segment: a longer metric is split, so a range
 /// query of a long partition decodes only the segments it overlaps.
 pub const SEGMENT_POINTS: usize = 1 << 16;
-/// Vectors are packed into one block until it holds this many numbers:
-/// below a few thousand numbers pcodec's per-block tables dominate.
+/// Vectors shorter than this are packed with their neighbours: below a few
+/// hundred numbers pcodec's per-block tables dominate. Longer vectors get a
+/// block of their own, as packing two unlike metrics costs more than the
+/// tables (fleet, 1 h of 1 s samples: 11 % smaller unpacked).
+pub const SOLO_POINTS: usize = 1024;
+/// A block of packed short vectors is closed once it holds this many
+/// numbers (history, 144-point day vectors: 10 % smaller than at 1,024).
 pub const PACK_POINTS: usize = 4096;
 
 /// One piece of a metric: `metrics[m]` points `lo..hi`.
@@ -23,22 +28,30 @@ struct Piece {
     hi: usize,
 }
 
-/// Assigns each vector (by index) a (block, start) so that consecutive
-/// vectors fill a block up to [`PACK_POINTS`]; returns the block contents
-/// as lists of vector indexes.
+/// Assigns each vector (by index) a (block, start): a vector of at least
+/// [`SOLO_POINTS`] gets a block of its own, shorter ones fill a shared
+/// block up to [`PACK_POINTS`]; returns the block contents as lists of
+/// vector indexes.
 fn pack(lens: &[usize]) -> (Vec<Vec<usize>>, Vec<(usize, u32)>) {
     let mut blocks: Vec<Vec<usize>> = Vec::new();
     let mut place = Vec::with_capacity(lens.len());
-    let mut fill = usize::MAX;
+    let mut shared: Option<(usize, usize)> = None;
     for (i, &n) in lens.iter().enumerate() {
-        if fill >= PACK_POINTS || fill + n > SEGMENT_POINTS {
-            blocks.push(Vec::new());
-            fill = 0;
+        if n >= SOLO_POINTS {
+            blocks.push(vec![i]);
+            place.push((blocks.len() - 1, 0));
+            continue;
         }
-        let b = blocks.len() - 1;
+        let (b, fill) = match shared {
+            Some((b, fill)) if fill < PACK_POINTS => (b, fill),
+            _ => {
+                blocks.push(Vec::new());
+                (blocks.len() - 1, 0)
+            }
+        };
         place.push((b, fill as u32));
         blocks[b].push(i);
-        fill += n;
+        shared = Some((b, fill + n));
     }
     (blocks, place)
 }
