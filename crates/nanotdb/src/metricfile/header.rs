@@ -190,7 +190,7 @@ fn seal<const N: usize>(b: &mut [u8; N], at: usize) {
 
 /// The 64-byte file header of either version (docs/FORMATS.md §8.1–8.3).
 ///
-/// Bytes 32..60 mean different things in v1 and v2, so those accessors
+/// Bytes 32..60 mean different things in v1 and v2 (v3 reuses the v2 fields), so those accessors
 /// carry the version in their name, like the offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileHeader {
