@@ -29,9 +29,9 @@ pub struct BuildArgs {
     /// One partition (default: every partition with raw files).
     #[arg(long)]
     part: Option<String>,
-    /// Layout: v2 (default) or v1.
-    #[arg(long, default_value = "v2")]
-    format: String,
+    /// Layout: v1, v2 or v3 (default: [metrics].format, itself v2 by default).
+    #[arg(long)]
+    format: Option<String>,
     /// Codec: s2, s2_better, zstd_fastest, zstd_default (default: [metrics].compression).
     #[arg(long)]
     codec: Option<String>,
@@ -85,14 +85,18 @@ fn open(root: &std::path::Path) -> Result<(PathBuf, Engine)> {
 pub fn build(b: Build) -> Result<ExitCode> {
     let Build::Metric(a) = b;
     let started = Instant::now();
-    let version = match a.format.trim().to_ascii_lowercase().as_str() {
-        "v2" => Version::V2,
-        "v1" => Version::V1,
-        other => bail!("--format must be v1 or v2, got {other:?}"),
-    };
     let (root, engine) = open(&a.at.root)?;
     let db = crate::normalize_db(&a.at.db)?;
     let cfg = engine.config().metrics.clone();
+    let version = match a.format.as_deref().map(|f| f.trim().to_ascii_lowercase()) {
+        None => cfg.format,
+        Some(f) => match f.as_str() {
+            "v2" => Version::V2,
+            "v1" => Version::V1,
+            "v3" => Version::V3,
+            other => bail!("--format must be v1, v2 or v3, got {other:?}"),
+        },
+    };
     let codec = match &a.codec {
         Some(c) => Codec::from_name(&c.trim().to_ascii_lowercase()).ok_or_else(|| {
             anyhow!("unknown --codec {c:?} (valid: s2, s2_better, zstd_fastest, zstd_default)")

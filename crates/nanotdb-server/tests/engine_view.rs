@@ -428,9 +428,11 @@ fn recompact_and_compact_metric() {
             "data_bytes",
             "metric_bytes",
             "saved_bytes",
+            "format",
             "duration_ms"
         ])
     );
+    assert_eq!(rep["format"], "v2");
     let (db, mb) = (
         rep["data_bytes"].as_i64().unwrap(),
         rep["metric_bytes"].as_i64().unwrap(),
@@ -452,6 +454,28 @@ fn recompact_and_compact_metric() {
             .unwrap()
             .is_empty()
     );
+    // The format field (#17): v3, and a bad name is a 400.
+    let r = s.post(
+        "/api/engine/compact_metric",
+        br#"{"db":"edge","part":"2026-01-01","format":"v3"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["data"]["result"]["format"], "v3");
+    let b = std::fs::read(s.root().join("edge/metric-2026-01-01.dat")).unwrap();
+    assert_eq!(&b[4..6], &3u16.to_le_bytes());
+    let r = s.get("/api/v1/query_range?query=edge/temp.probe03&start=2026-01-01");
+    assert_eq!(
+        r.json()["data"]["result"][0]["values"]
+            .as_array()
+            .unwrap()
+            .len(),
+        720
+    );
+    let r = s.post(
+        "/api/engine/compact_metric",
+        br#"{"db":"edge","part":"2026-01-01","format":"v9"}"#,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
 }
 
 #[test]

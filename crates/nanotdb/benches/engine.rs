@@ -94,14 +94,36 @@ fn query(c: &mut Criterion) {
     });
     g.finish();
 
-    // The same day through a v2 zstd_fastest metric file (raw file kept).
+    // The same day through a v2 zstd_fastest metric file (raw file kept),
+    // then through a v3 file.
     engine
         .build_metric_files("edge", None, None)
         .expect("build");
-    let mut g = c.benchmark_group("query_metric_file");
+    query_metric_group(c, &engine, "query_metric_file", metric);
+    engine
+        .build_metric_files("edge", None, Some(v3_options()))
+        .expect("build v3");
+    query_metric_group(c, &engine, "query_metric_file_v3", metric);
+}
+
+/// v3 build options with the raw file kept.
+fn v3_options() -> nanotdb::BuildOptions {
+    nanotdb::BuildOptions {
+        version: nanotdb::metricfile::Version::V3,
+        codec: nanotdb::config::Codec::ZstdFastest,
+        raw_action: nanotdb::config::RawIngestAction::Keep,
+        verify: false,
+    }
+}
+
+/// One metric's full day, and all metrics streamed, from the metric file
+/// the partition has now.
+fn query_metric_group(c: &mut Criterion, engine: &Engine, group: &str, metric: &str) {
+    let n = 8640u64;
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(n));
     g.bench_function("one_metric_full_day", |b| {
-        b.iter(|| sum_of_day(&engine, metric))
+        b.iter(|| sum_of_day(engine, metric))
     });
     let names: Vec<String> = engine
         .metrics("edge")
@@ -136,6 +158,13 @@ fn build(c: &mut Criterion) {
         b.iter(|| {
             engine
                 .build_metric_files("edge", Some("2026-01-01"), None)
+                .expect("build")
+        })
+    });
+    g.bench_function("v3_full_day", |b| {
+        b.iter(|| {
+            engine
+                .build_metric_files("edge", Some("2026-01-01"), Some(v3_options()))
                 .expect("build")
         })
     });

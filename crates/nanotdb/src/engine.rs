@@ -264,7 +264,7 @@ impl Engine {
     ) -> Result<Vec<crate::database::BuildReport>> {
         let database = self.existing_db(db)?;
         let opts = opts.unwrap_or(crate::database::BuildOptions {
-            version: crate::metricfile::Version::V2,
+            version: self.s.config.metrics.format,
             codec: self.s.config.metrics.compression,
             raw_action: self.s.config.metrics.raw_ingest_action,
             verify: false,

@@ -380,6 +380,53 @@ fn metric_file_builds_skip_partitions_with_wide_metrics() {
     engine.close().unwrap();
 }
 
+#[test]
+fn v3_metric_files_hold_wide_metrics_and_delete_keeps_only_them() {
+    let dir = root(100);
+    let engine = Engine::open(dir.path()).unwrap();
+    let w = series(
+        [
+            0.1,
+            f64::NAN,
+            f64::from_bits(0x7ff8_0000_0000_0001),
+            -0.0,
+            f64::INFINITY,
+            5e-324,
+        ]
+        .into_iter()
+        .map(Value::F64),
+    );
+    let i = series(
+        [i64::MIN, -1, 0, 1, i64::MAX, 42]
+            .into_iter()
+            .map(Value::I64),
+    );
+    let a = series((0..6).map(|k| Value::F32(k as f32 / 10.0)));
+    write(&engine, "m", "w", &w);
+    write(&engine, "m", "i", &i);
+    write(&engine, "m", "a", &a);
+    engine.flush().unwrap();
+    let opts = nanotdb::BuildOptions {
+        version: nanotdb::metricfile::Version::V3,
+        codec: nanotdb::config::Codec::ZstdFastest,
+        raw_action: nanotdb::config::RawIngestAction::Delete,
+        verify: true,
+    };
+    let reports = engine.build_metric_files("m", None, Some(opts)).unwrap();
+    assert_eq!(reports[0].skipped, None);
+    assert_eq!(reports[0].points, 18);
+    assert!(dir.path().join("m/metric-2026-01-01.dat").exists());
+    assert!(!data_file(dir.path(), "m").exists());
+    assert_bits(&all(&engine, "m", "w"), &w);
+    engine.close().unwrap();
+    drop(engine);
+    let engine = Engine::open(dir.path()).unwrap();
+    assert_bits(&all(&engine, "m", "w"), &w);
+    assert_bits(&all(&engine, "m", "i"), &i);
+    assert_bits(&all(&engine, "m", "a"), &a);
+    engine.close().unwrap();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 

@@ -29,7 +29,7 @@ pub enum What {
     Dat(Args),
     /// The WAL, decoded until its first bad record.
     Wal(Args),
-    /// Metric files (`metric-*.dat`, v1 and v2): headers and indexes.
+    /// Metric files (`metric-*.dat`, v1, v2 and v3): headers and indexes.
     Metric(Args),
 }
 

@@ -100,6 +100,7 @@ pub fn default_engine_config() -> EngineConfig {
             enabled: false,
             compression: Codec::ZstdFastest,
             raw_ingest_action: RawIngestAction::Keep,
+            format: crate::metricfile::Version::V2,
             time_cache_slots: DEFAULT_TIME_CACHE_SLOTS,
         },
         loggers: vec![default_logger()],

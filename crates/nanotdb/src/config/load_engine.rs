@@ -212,6 +212,24 @@ pub(super) fn normalize_engine(
             ));
         }
     };
+    let format = match m
+        .format
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+        .as_str()
+    {
+        "" | "v2" => crate::metricfile::Version::V2,
+        "v1" => crate::metricfile::Version::V1,
+        "v3" => crate::metricfile::Version::V3,
+        other => {
+            return Err(invalid(
+                path,
+                "metrics.format",
+                format!("must be \"v1\", \"v2\" or \"v3\", got {other:?}"),
+            ));
+        }
+    };
     let time_cache_slots = match m.time_cache_slots {
         Some(v) if v > 0 => usize::try_from(v)
             .map_err(|_| invalid(path, "metrics.time_cache_slots", format!("too large: {v}")))?,
@@ -221,6 +239,7 @@ pub(super) fn normalize_engine(
         enabled: m.enabled.unwrap_or(false),
         compression,
         raw_ingest_action,
+        format,
         time_cache_slots,
     };
 

@@ -271,6 +271,9 @@ pub struct MetricsConfig {
     pub compression: Codec,
     /// Fate of the raw file after a build.
     pub raw_ingest_action: RawIngestAction,
+    /// Layout of built metric files (`[metrics].format`, default v2; v3
+    /// is this implementation's, docs/FORMATS.md §8.9).
+    pub format: crate::metricfile::Version,
     /// Capacity of the in-process decoded time-frame cache.
     pub time_cache_slots: usize,
 }

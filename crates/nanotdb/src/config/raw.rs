@@ -181,6 +181,7 @@ pub(crate) struct RawMetrics {
     pub(crate) enabled: Option<bool>,
     pub(crate) compression: Option<String>,
     pub(crate) raw_ingest_action: Option<String>,
+    pub(crate) format: Option<String>,
     pub(crate) time_cache_slots: Option<i64>,
 }
 

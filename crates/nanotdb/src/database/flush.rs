@@ -165,7 +165,7 @@ impl Database {
         if self.settings.metrics.enabled && st.files.contains_key(key) {
             let m = &self.settings.metrics;
             let opts = BuildOptions {
-                version: crate::metricfile::Version::V2,
+                version: m.format,
                 codec: m.compression,
                 raw_action: m.raw_ingest_action,
                 verify: false,

@@ -202,7 +202,7 @@ impl Database {
             if !wanted.contains(&id) || (!merge && newest.contains_key(&id)) {
                 continue;
             }
-            let mut best: Option<(i64, u32)> = None;
+            let mut best: Option<(i64, u64)> = None;
             let read = mf.read_metric(id, i64::MIN, i64::MAX, &mut |ts, v| {
                 if best.is_none_or(|(t, _)| ts >= t) {
                     best = Some((ts, v));
@@ -214,9 +214,9 @@ impl Database {
                 continue;
             }
             if let Some((ts, v)) = best {
-                let e = newest.entry(id).or_insert((ts, u64::from(v)));
+                let e = newest.entry(id).or_insert((ts, v));
                 if ts >= e.0 {
-                    *e = (ts, u64::from(v));
+                    *e = (ts, v);
                 }
             }
         }

@@ -470,7 +470,10 @@ impl Database {
             .map(|(_, l)| *l)
             .sum();
         let groups = self.collect_partition(&view)?;
-        if st.catalog.has_wide() && groups.iter().any(|(id, _)| st.catalog.is_wide(*id)) {
+        if opts.version != Version::V3
+            && st.catalog.has_wide()
+            && groups.iter().any(|(id, _)| st.catalog.is_wide(*id))
+        {
             return Err(Error::WideValuesInPartition {
                 db: self.name.clone(),
                 part: key.to_string(),
@@ -498,8 +501,7 @@ impl Database {
                 id,
                 value_type: vt,
                 ts: samples.iter().map(|s| s.0).collect(),
-                // 4-byte types only (checked above): the low half is all.
-                vals: samples.iter().map(|s| s.1 as u32).collect(),
+                vals: samples.iter().map(|s| s.1).collect(),
             });
         }
         let mpath = self.metric_path(key);
@@ -660,9 +662,7 @@ impl Database {
                 id,
                 value_type: st.catalog.get(id).map_or(0, |m| m.value_type.code()),
                 ts: s.iter().map(|x| x.0).collect(),
-                // A wide metric is never in a metric file: the comparison
-                // fails on its id, whatever its values.
-                vals: s.iter().map(|x| x.1 as u32).collect(),
+                vals: s.iter().map(|x| x.1).collect(),
             });
         }
         verify_against(&self.metric_path(key), &metrics)
@@ -699,7 +699,7 @@ fn read_metric_file(
             for &id in ids {
                 let mut stopped = false;
                 mf.read_metric(id, from, to, &mut |ts, v| {
-                    let flow = f(id, ts, u64::from(v));
+                    let flow = f(id, ts, v);
                     stopped = flow.is_break();
                     flow
                 })?;
@@ -711,7 +711,7 @@ fn read_metric_file(
         None => {
             let mut stopped = false;
             mf.read_all(from, to, |id, ts, v| {
-                if !stopped && f(id, ts, u64::from(v)).is_break() {
+                if !stopped && f(id, ts, v).is_break() {
                     stopped = true;
                 }
             })?;
@@ -726,7 +726,7 @@ fn read_metric_file(
 /// Reads a metric file back and compares it with `want` exactly.
 fn verify_against(path: &Path, want: &[MetricSamples]) -> Result<u64> {
     let mf = MetricFile::open(path)?;
-    let mut got: StdHashMap<MetricId, (Vec<i64>, Vec<u32>)> = StdHashMap::new();
+    let mut got: StdHashMap<MetricId, (Vec<i64>, Vec<u64>)> = StdHashMap::new();
     mf.read_all(i64::MIN, i64::MAX, |id, ts, v| {
         let e = got.entry(id).or_default();
         e.0.push(ts);

@@ -24,6 +24,8 @@ pub struct CompactMetricReport {
     pub data_bytes: u64,
     /// Size of the metric file.
     pub metric_bytes: u64,
+    /// Layout written (`v1`, `v2` or `v3`).
+    pub format: String,
     /// `data_bytes - metric_bytes` (negative when the metric file is larger).
     pub saved_bytes: i64,
     /// Wall time.
@@ -133,6 +135,7 @@ impl Database {
             metric_path: report.metric_path,
             data_bytes: report.source_bytes,
             metric_bytes: report.metric_bytes,
+            format: opts.version.name().to_string(),
             saved_bytes: i64::try_from(report.source_bytes).unwrap_or(i64::MAX)
                 - i64::try_from(report.metric_bytes).unwrap_or(i64::MAX),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

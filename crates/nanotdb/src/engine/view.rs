@@ -80,18 +80,20 @@ impl Engine {
         self.existing_db(db)?.inspect_wal()
     }
 
-    /// Builds the v2 metric file of one partition with the engine's codec and
-    /// raw-ingest action, with the checks of the reference's
-    /// `CompactDataFileToMetricV2` (key must match the partitioning, no open
-    /// page, a raw file must exist). Never creates the database.
+    /// Builds the metric file of one partition in `format` (default:
+    /// `[metrics].format`) with the engine's codec and raw-ingest action,
+    /// with the checks of the reference's `CompactDataFileToMetricV2` (key
+    /// must match the partitioning, no open page, a raw file must exist).
+    /// Never creates the database.
     pub fn compact_metric(
         &self,
         db: &str,
         part: &str,
+        format: Option<crate::metricfile::Version>,
     ) -> Result<crate::database::CompactMetricReport> {
         let database = self.existing_db(db)?;
         let opts = crate::database::BuildOptions {
-            version: crate::metricfile::Version::V2,
+            version: format.unwrap_or(self.s.config.metrics.format),
             codec: self.s.config.metrics.compression,
             raw_action: self.s.config.metrics.raw_ingest_action,
             verify: false,

@@ -190,7 +190,7 @@ fn seal<const N: usize>(b: &mut [u8; N], at: usize) {
 
 /// The 64-byte file header of either version (docs/FORMATS.md §8.1–8.3).
 ///
-/// Bytes 32..60 mean different things in v1 and v2, so those accessors
+/// Bytes 32..60 mean different things in v1 and v2 (v3 reuses the v2 fields), so those accessors
 /// carry the version in their name, like the offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileHeader {
@@ -225,6 +225,26 @@ impl FileHeader {
         put_u32(&mut h.b, V2_METRIC_FRAME_COUNT, metric_frames);
         put_u64(&mut h.b, V2_TIME_INDEX_OFFSET, time_index);
         put_u64(&mut h.b, V2_METRIC_INDEX_OFFSET, metric_index);
+        seal(&mut h.b, HDR_CRC);
+        h
+    }
+
+    /// The header a v3 writer stores: the v2 fields hold the block and
+    /// metric-index counts and offsets, bytes 56..59 the CRC of both
+    /// indexes (docs/FORMATS.md §8.9); flags 1, CRC set.
+    pub fn new_v3(
+        partition_kind: u8,
+        (min_ts, max_ts): (i64, i64),
+        (blocks, segments): (u32, u32),
+        (block_index, metric_index): (u64, u64),
+        index_crc: u32,
+    ) -> FileHeader {
+        let mut h = FileHeader::common(3, partition_kind, min_ts, max_ts);
+        put_u32(&mut h.b, V2_TIME_FRAME_COUNT, blocks);
+        put_u32(&mut h.b, V2_METRIC_FRAME_COUNT, segments);
+        put_u64(&mut h.b, V2_TIME_INDEX_OFFSET, block_index);
+        put_u64(&mut h.b, V2_METRIC_INDEX_OFFSET, metric_index);
+        put_u32(&mut h.b, V2_RESERVED_B, index_crc);
         seal(&mut h.b, HDR_CRC);
         h
     }

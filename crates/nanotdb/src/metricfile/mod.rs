@@ -1,8 +1,9 @@
 //! Query-optimised per-metric files `metric-<partition>.dat` (docs/FORMATS.md §8).
 //!
 //! Two layouts share the `NTMF` header magic and the `NTFT` footer magic:
-//! v1 (one frame of timestamps + values per metric, [`v1`]) and v2 (shared
-//! timestamp vectors in time frames, value-only metric frames, [`v2`]).
+//! v1 (one frame of timestamps + values per metric, [`v1`]), v2 (shared
+//! timestamp vectors in time frames, value-only metric frames, [`v2`]) and
+//! our v3 (pcodec-compressed columns, [`v3`]).
 //! [`write_metric_file`] writes either; [`MetricFile`] reads both, applying
 //! the reference validation order so a damaged file fails with the same
 //! first complaint, always as a typed [`MetricFileError`] naming the offset.
@@ -20,6 +21,7 @@ mod reader;
 mod source;
 pub mod v1;
 pub mod v2;
+pub mod v3;
 mod writer;
 
 use std::fmt;
@@ -39,6 +41,9 @@ pub enum Version {
     V1,
     /// Shared time frames plus value-only metric frames (the default).
     V2,
+    /// Numeric columns compressed with pcodec (this implementation's
+    /// format, docs/FORMATS.md §8.9; v1.4.0 rejects it by its version).
+    V3,
 }
 
 impl Version {
@@ -47,6 +52,7 @@ impl Version {
         match self {
             Version::V1 => 1,
             Version::V2 => 2,
+            Version::V3 => 3,
         }
     }
 
@@ -55,6 +61,7 @@ impl Version {
         match self {
             Version::V1 => "v1",
             Version::V2 => "v2",
+            Version::V3 => "v3",
         }
     }
 }

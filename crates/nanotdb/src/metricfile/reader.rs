@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::header::{FileHeader, HDR_VERSION, MIN_FILE_LEN};
 use super::source::Source;
-use super::{CorruptKind, MetricFileError, Result, Version, v1, v2};
+use super::{CorruptKind, MetricFileError, Result, Version, v1, v2, v3};
 
 /// One metric frame as listed by the index (no payload decoded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +120,7 @@ impl FileSummary {
 enum Layout {
     V1(v1::Index),
     V2(v2::Index),
+    V3(v3::Index),
 }
 
 /// An open, index-validated metric file (either version).
@@ -158,6 +159,7 @@ impl MetricFile {
         let layout = match head.version() {
             1 => Layout::V1(v1::Index::load(&src)?),
             2 => Layout::V2(v2::Index::load(&src)?),
+            3 => Layout::V3(v3::Index::load(&src)?),
             v => {
                 return Err(src.corrupt(
                     HDR_VERSION as u64,
@@ -189,6 +191,7 @@ impl MetricFile {
         match self.layout {
             Layout::V1(_) => Version::V1,
             Layout::V2(_) => Version::V2,
+            Layout::V3(_) => Version::V3,
         }
     }
 
@@ -197,6 +200,7 @@ impl MetricFile {
         match &self.layout {
             Layout::V1(ix) => ix.summary(self.src.len),
             Layout::V2(ix) => ix.summary(self.src.len),
+            Layout::V3(ix) => ix.summary(self.src.len),
         }
     }
 
@@ -205,6 +209,7 @@ impl MetricFile {
         let mut ids: Vec<u16> = match &self.layout {
             Layout::V1(ix) => ix.entries.iter().map(|e| e.metric_id).collect(),
             Layout::V2(ix) => ix.metrics.iter().map(|e| e.metric_id).collect(),
+            Layout::V3(ix) => ix.metrics.iter().map(|e| e.metric_id).collect(),
         };
         ids.sort_unstable();
         ids.dedup();
@@ -224,6 +229,11 @@ impl MetricFile {
                 .iter()
                 .find(|e| e.metric_id == id)
                 .map(|e| e.value_type),
+            Layout::V3(ix) => ix
+                .metrics
+                .iter()
+                .find(|e| e.metric_id == id)
+                .map(|e| e.value_type),
         }
     }
 
@@ -235,17 +245,17 @@ impl MetricFile {
         id: u16,
         from: i64,
         to: i64,
-        f: &mut impl FnMut(i64, u32) -> ControlFlow<()>,
+        f: &mut impl FnMut(i64, u64) -> ControlFlow<()>,
     ) -> Result<()> {
-        let mut emit = |_: u16, ts: i64, v: u32| f(ts, v);
+        let mut emit = |_: u16, ts: i64, v: u64| f(ts, v);
         self.read_filtered(Some(id), from, to, &mut emit)
             .map(|_| ())
     }
 
     /// Streams every sample with `from <= ts <= to` as (metric id, ts,
-    /// value bits), metric frame by metric frame in index order.
-    pub fn read_all(&self, from: i64, to: i64, mut f: impl FnMut(u16, i64, u32)) -> Result<()> {
-        let mut emit = |id: u16, ts: i64, v: u32| {
+    /// value bits; 4-byte types in the low half), metric frame by metric frame in index order.
+    pub fn read_all(&self, from: i64, to: i64, mut f: impl FnMut(u16, i64, u64)) -> Result<()> {
+        let mut emit = |id: u16, ts: i64, v: u64| {
             f(id, ts, v);
             ControlFlow::Continue(())
         };
@@ -257,11 +267,12 @@ impl MetricFile {
         id: Option<u16>,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(u16, i64, u32) -> ControlFlow<()>,
+        f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         match &self.layout {
             Layout::V1(ix) => ix.read(&self.src, id, from, to, f),
             Layout::V2(ix) => ix.read(&self.src, id, from, to, f),
+            Layout::V3(ix) => ix.read(&self.src, id, from, to, f),
         }
     }
 }
@@ -274,14 +285,14 @@ pub(crate) fn emit_in_range(
     ts: impl Iterator<Item = i64>,
     vals: &[u8],
     (from, to): (i64, i64),
-    f: &mut dyn FnMut(u16, i64, u32) -> ControlFlow<()>,
+    f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     for (t, v) in ts.zip(vals.chunks_exact(4)) {
         if t < from || t > to {
             continue;
         }
         let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-        f(metric_id, t, v)?;
+        f(metric_id, t, u64::from(v))?;
     }
     ControlFlow::Continue(())
 }

@@ -101,7 +101,7 @@ impl Source {
     }
 
     /// Reads the file header and checks, in v1.4.0's reader order (docs/FORMATS.md §8), its
-    /// magic, `version`, header length and CRC (the checks v1 and v2 share).
+    /// magic, `version`, header length and CRC (the checks every version shares).
     pub(crate) fn file_header(&self, version: u16) -> Result<FileHeader> {
         let h = self.read_file_header()?;
         let v = h.version();

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::testutil::fixtures;
 
-type Series = BTreeMap<u16, Vec<(i64, u32)>>;
+type Series = BTreeMap<u16, Vec<(i64, u64)>>;
 
 /// Samples of a raw data file grouped per metric id (file order, then a
 /// stable sort by timestamp), as the reference build does.
@@ -35,7 +35,7 @@ fn load_raw(path: &Path) -> Series {
         for i in 0..dec.len() {
             out.entry(dec.id(i))
                 .or_default()
-                .push((dec.ts(i), dec.val(i) as u32));
+                .push((dec.ts(i), u64::from(dec.val(i) as u32)));
         }
     }
     for v in out.values_mut() {
@@ -240,7 +240,13 @@ fn writer_round_trip_and_sizes_vs_reference() {
                 rsize,
                 diff
             );
-            let (lo, hi) = (-3.0, 3.0);
+            // zstd: no larger than the reference's (#17: the best settings
+            // v1.4.0 decodes); S2 block output is the reference's own
+            // encoder ported, within 3 %.
+            let (lo, hi) = match codec {
+                Codec::ZstdFastest | Codec::ZstdDefault => (-100.0, 0.0),
+                Codec::S2 | Codec::S2Better => (-3.0, 3.0),
+            };
             if diff < lo || diff > hi {
                 failures.push(format!("{version}/{}: {diff:+.2}%", codec.name()));
             }
@@ -252,10 +258,7 @@ fn writer_round_trip_and_sizes_vs_reference() {
             );
         }
     }
-    assert!(
-        failures.is_empty(),
-        "size off by more than 3%: {failures:?}"
-    );
+    assert!(failures.is_empty(), "size outside its bound: {failures:?}");
 }
 
 fn ms(id: u16, vt: u8, ts: &[i64], vals: &[u32]) -> MetricSamples {
@@ -263,7 +266,7 @@ fn ms(id: u16, vt: u8, ts: &[i64], vals: &[u32]) -> MetricSamples {
         id,
         value_type: vt,
         ts: ts.to_vec(),
-        vals: vals.to_vec(),
+        vals: vals.iter().map(|&v| u64::from(v)).collect(),
     }
 }
 
@@ -493,6 +496,7 @@ fn v1_layout_bytes() {
 #[allow(unsafe_code)]
 pub(crate) mod alloc_probe;
 mod damage;
+mod v3;
 
 /// Timing of a full-day query (8,640 points) with a warm time-frame
 /// cache. Run with `cargo test --release -- --ignored full_day`.
@@ -509,7 +513,7 @@ fn full_day_query_timing() {
             value_type: 2,
             ts: ts.clone(),
             vals: (0..8640u32)
-                .map(|i| (20.0f32 + (i % 97) as f32 / 10.0).to_bits())
+                .map(|i| u64::from((20.0f32 + (i % 97) as f32 / 10.0).to_bits()))
                 .collect(),
         })
         .collect();

@@ -158,7 +158,7 @@ impl Index {
         id: Option<u16>,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(u16, i64, u32) -> ControlFlow<()>,
+        f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         let mut raw = Vec::new();
         let mut decoded = Vec::new();
@@ -251,7 +251,7 @@ pub(crate) fn write_body(
             raw.extend_from_slice(&t.to_le_bytes());
         }
         for v in &m.vals {
-            raw.extend_from_slice(&v.to_le_bytes());
+            raw.extend_from_slice(&(*v as u32).to_le_bytes());
         }
         let n = m.ts.len() as u32;
         let mut h = FrameHeader::new(FrameKind::Mpg1);

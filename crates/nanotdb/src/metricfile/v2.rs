@@ -225,7 +225,7 @@ impl Index {
         id: Option<u16>,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(u16, i64, u32) -> ControlFlow<()>,
+        f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         let mut raw = Vec::new();
         let mut vals = Vec::new();
@@ -496,7 +496,7 @@ pub(crate) fn write_body(
         let p = placements[k];
         raw.clear();
         for v in &m.vals {
-            raw.extend_from_slice(&v.to_le_bytes());
+            raw.extend_from_slice(&(*v as u32).to_le_bytes());
         }
         let mut h = FrameHeader::new(FrameKind::Mpg2);
         h.set_id(m.id, m.value_type)

@@ -7,7 +7,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::header::{FILE_HEADER_LEN, FrameHeader};
-use super::{MetricFileError, Result, Version, cache, v1, v2};
+use super::{MetricFileError, Result, Version, cache, v1, v2, v3};
 use crate::config::Codec;
 
 /// All samples of one metric, already grouped and sorted by time.
@@ -15,12 +15,12 @@ use crate::config::Codec;
 pub struct MetricSamples {
     /// Metric id (≠ 0).
     pub id: u16,
-    /// Value type code (1 int32, 2 float32).
+    /// Value type code (1 int32, 2 float32; v3 also 3 float64, 4 int64).
     pub value_type: u8,
     /// Timestamps, non-decreasing.
     pub ts: Vec<i64>,
-    /// Raw value bits, one per timestamp.
-    pub vals: Vec<u32>,
+    /// Raw value bits, one per timestamp (4-byte types in the low half).
+    pub vals: Vec<u64>,
 }
 
 /// What [`write_metric_file`] produced.
@@ -61,7 +61,7 @@ pub fn write_metric_file(
     metrics: &[MetricSamples],
     fsync: bool,
 ) -> Result<WriteSummary> {
-    let order = validate_input(path, metrics)?;
+    let order = validate_input(path, version, metrics)?;
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
@@ -99,7 +99,7 @@ pub fn write_metric_file(
 }
 
 /// Checks the writer's input and returns the metric-id order.
-fn validate_input(path: &Path, metrics: &[MetricSamples]) -> Result<Vec<usize>> {
+fn validate_input(path: &Path, version: Version, metrics: &[MetricSamples]) -> Result<Vec<usize>> {
     let bad = |reason: String| MetricFileError::InvalidInput {
         path: path.to_path_buf(),
         reason,
@@ -108,7 +108,8 @@ fn validate_input(path: &Path, metrics: &[MetricSamples]) -> Result<Vec<usize>> 
         if m.id == 0 {
             return Err(bad("metric id 0".into()));
         }
-        if m.value_type != 1 && m.value_type != 2 {
+        let wide_ok = version == Version::V3 && (m.value_type == 3 || m.value_type == 4);
+        if m.value_type != 1 && m.value_type != 2 && !wide_ok {
             return Err(bad(format!(
                 "metric {}: invalid value type {}",
                 m.id, m.value_type
@@ -169,10 +170,11 @@ fn write_tmp(
     let (header, points) = match version {
         Version::V1 => v1::write_body(&mut w, codec, partition_kind, metrics, order)?,
         Version::V2 => v2::write_body(&mut w, codec, partition_kind, metrics, order)?,
+        Version::V3 => v3::write_body(&mut w, v3_level(codec), partition_kind, metrics, order)?,
     };
     let (time_frames, metric_frames) = match version {
         Version::V1 => (0, header.v1_metric_count()),
-        Version::V2 => (header.v2_time_frame_count(), header.v2_metric_frame_count()),
+        Version::V2 | Version::V3 => (header.v2_time_frame_count(), header.v2_metric_frame_count()),
     };
     let summary = WriteSummary {
         path: path.to_path_buf(),
@@ -192,6 +194,13 @@ fn write_tmp(
         file.sync_all().map_err(io_err)?;
     }
     Ok(summary)
+}
+
+/// pcodec level of a v3 file for the `compression` setting: the zstd and
+/// S2 settings have no meaning there, so every one maps to pcodec's default
+/// level, which measured best per build second (BENCHMARKS.md).
+fn v3_level(_codec: Codec) -> usize {
+    pco::DEFAULT_COMPRESSION_LEVEL
 }
 
 /// The file's timestamp range as frames are written; both layouts store

@@ -358,9 +358,15 @@ struct PartBody {
     db: String,
     #[serde(default)]
     part: String,
+    /// `compact_metric` only: the layout to build.
+    #[serde(default)]
+    format: Option<String>,
 }
 
-async fn part_body(st: &SharedState, req: Request) -> Result<(String, String), ApiError> {
+async fn part_body(
+    st: &SharedState,
+    req: Request,
+) -> Result<(String, String, Option<String>), ApiError> {
     let (parts, body) = req.into_parts();
     let body = limits::read_body(&parts.headers, body, st.settings.max_body_bytes).await?;
     let b: PartBody = serde_json::from_slice(&body)
@@ -373,7 +379,7 @@ async fn part_body(st: &SharedState, req: Request) -> Result<(String, String), A
         return Err(ApiError::bad_data("part is required"));
     }
     check_db(&db)?;
-    Ok((db, part))
+    Ok((db, part, b.format))
 }
 
 /// Error mapping of the maintenance routes (docs/BEHAVIOUR.md §2.9).
@@ -406,12 +412,33 @@ pub async fn recompact(State(st): State<SharedState>, req: Request) -> ApiResult
     .await
 }
 
-/// `POST /api/engine/compact_metric` with `{"db","part"}`.
+/// `POST /api/engine/compact_metric` with `{"db","part"}` and an optional
+/// `"format"` (`v1`, `v2`, `v3`; default `[metrics].format`).
 pub async fn compact_metric(State(st): State<SharedState>, req: Request) -> ApiResult {
-    part_route(st, req, "engine_compact_metric", |e, db, part| {
-        e.compact_metric(db, part).map(|r| json!(r))
+    let (db, part, format) = part_body(&st, req).await?;
+    let format = match format.as_deref().map(|f| f.trim().to_ascii_lowercase()) {
+        None => None,
+        Some(f) => Some(match f.as_str() {
+            "v1" => nanotdb::metricfile::Version::V1,
+            "v2" => nanotdb::metricfile::Version::V2,
+            "v3" => nanotdb::metricfile::Version::V3,
+            other => {
+                return Err(ApiError::bad_data(format!(
+                    "format must be v1, v2 or v3, got {other:?}"
+                )));
+            }
+        }),
+    };
+    let report = blocking(move || {
+        st.engine
+            .compact_metric(&db, &part, format)
+            .map(|r| json!(r))
     })
-    .await
+    .await?
+    .map_err(|e| maintenance_error(&e))?;
+    Ok(success(
+        json!({"result": report, "resultType": "engine_compact_metric"}),
+    ))
 }
 
 /// Runs a maintenance action on the `{"db","part"}` of the body and answers
@@ -422,7 +449,7 @@ async fn part_route(
     result_type: &'static str,
     action: impl FnOnce(&Engine, &str, &str) -> nanotdb::Result<Json> + Send + 'static,
 ) -> ApiResult {
-    let (db, part) = part_body(&st, req).await?;
+    let (db, part, _) = part_body(&st, req).await?;
     let report = blocking(move || action(&st.engine, &db, &part))
         .await?
         .map_err(|e| maintenance_error(&e))?;
