@@ -68,14 +68,28 @@ fn take(path: &Path, held: impl FnOnce(PathBuf, String) -> Error) -> Result<File
         .truncate(false)
         .open(path)
         .at(path)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            return Err(held(path.to_path_buf(), holder.trim().to_string()));
+    // The holder may be this very process, for a moment: a child being
+    // spawned by another thread holds a copy of every descriptor until it
+    // execs, so a lock just released here can still be held by that copy.
+    // Such a conflict is waited out (briefly); another holder is not.
+    let own = format!("pid {} ", std::process::id());
+    let mut waited = 0;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.seek(SeekFrom::Start(0));
+                let _ = file.read_to_string(&mut holder);
+                if holder.starts_with(&own) && waited < 100 {
+                    waited += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    continue;
+                }
+                return Err(held(path.to_path_buf(), holder.trim().to_string()));
+            }
+            Err(TryLockError::Error(e)) => return Err(Error::io(path, e)),
         }
-        Err(TryLockError::Error(e)) => return Err(Error::io(path, e)),
     }
     let exe = std::env::current_exe()
         .ok()
