@@ -10,7 +10,6 @@
 
 use std::fs;
 use std::ops::ControlFlow;
-use std::path::Path;
 
 use nanotdb::{Engine, Error, Value, WriteSample};
 
@@ -18,59 +17,9 @@ const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
 const S: i64 = 1_000_000_000;
 const DAY: i64 = 86_400 * S;
 
-/// Small pages (frequent flushes, so out-of-order samples land in other
-/// frames than their neighbours) and the WAL logging everything.
-fn root(window: &str) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    write_config(d.path(), window);
-    d
-}
-
-fn write_config(root: &Path, window: &str) {
-    fs::write(
-        root.join("engine.toml"),
-        format!(
-            r#"
-[wal]
-fsync_policy = "always"
-[stats]
-enabled = false
-[ingest]
-max_future = "0s"
-out_of_order_window = "{window}"
-[manifest_defaults.retention]
-max_active_days = 2
-[manifest_defaults.wal]
-enabled = true
-skip_before = "0s"
-[manifest_defaults.page]
-max_records = 7
-max_bytes = 1000000
-max_age = "1h"
-"#
-        ),
-    )
-    .unwrap();
-}
-
-fn sample(metric: &str, ts: i64, v: f64) -> WriteSample<'_> {
-    WriteSample {
-        db: "o",
-        metric,
-        ts,
-        value: Value::F64(v),
-    }
-}
-
-fn read(e: &Engine, metric: &str) -> Vec<(i64, f64)> {
-    let mut out = Vec::new();
-    e.query_range("o", metric, i64::MIN, i64::MAX, 1, |s| {
-        out.push((s.ts, s.value.as_f64()));
-        ControlFlow::Continue(())
-    })
-    .unwrap();
-    out
-}
+#[path = "out_of_order/support.rs"]
+mod support;
+use support::{read, root, sample};
 
 /// Timestamps 0..40 s written in a scrambled order (each block of ten
 /// reversed), values = seconds.

@@ -4,60 +4,20 @@
 //! samples it acknowledged, as a retrying client would.
 
 use std::collections::HashMap;
-use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::ops::ControlFlow;
 use std::process::{Command, Stdio};
 
-use nanotdb::{Engine, Value, WriteSample};
+use nanotdb::{Engine, WriteSample};
 
 const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
 const S: i64 = 1_000_000_000;
 
-/// Small pages (frequent flushes: late samples land in other frames than
-/// their neighbours), fsync always, a one-hour window.
+#[path = "out_of_order/support.rs"]
+mod support;
+use support::{read, sample};
+
 fn root() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    fs::write(
-        d.path().join("engine.toml"),
-        r#"
-[wal]
-fsync_policy = "always"
-[stats]
-enabled = false
-[ingest]
-max_future = "0s"
-out_of_order_window = "1h"
-[manifest_defaults.wal]
-enabled = true
-skip_before = "0s"
-[manifest_defaults.page]
-max_records = 7
-max_bytes = 1000000
-max_age = "1h"
-"#,
-    )
-    .unwrap();
-    d
-}
-
-fn sample(metric: &str, ts: i64, v: f64) -> WriteSample<'_> {
-    WriteSample {
-        db: "o",
-        metric,
-        ts,
-        value: Value::F64(v),
-    }
-}
-
-fn read(e: &Engine, metric: &str) -> Vec<(i64, f64)> {
-    let mut out = Vec::new();
-    e.query_range("o", metric, i64::MIN, i64::MAX, 1, |s| {
-        out.push((s.ts, s.value.as_f64()));
-        ControlFlow::Continue(())
-    })
-    .unwrap();
-    out
+    support::root("1h")
 }
 
 const METRICS: u64 = 3;
