@@ -128,38 +128,7 @@ pub(super) fn normalize_engine(
         .filter(|s| !is_blank(s))
         .unwrap_or_else(|| DEFAULT_LISTEN.into());
 
-    let wal_raw = raw.wal.unwrap_or_default();
-    let max_segment_size = match wal_raw.max_segment_size {
-        Some(v) if v > 0 => v.unsigned_abs(),
-        _ => DEFAULT_MAX_SEGMENT_SIZE,
-    };
-    let fsync_policy = match wal_raw.fsync_policy.as_deref() {
-        None => FsyncPolicy::Segment,
-        Some(s) if is_blank(s) => FsyncPolicy::Segment,
-        Some("segment") => FsyncPolicy::Segment,
-        Some("always") => FsyncPolicy::Always,
-        Some("interval") => FsyncPolicy::Interval,
-        Some(other) => {
-            return Err(invalid(
-                path,
-                "wal.fsync_policy",
-                format!("must be \"segment\", \"always\" or \"interval\", got {other:?}"),
-            ));
-        }
-    };
-    let fsync_interval_ns = non_negative_duration(
-        path,
-        "wal.fsync_interval",
-        wal_raw.fsync_interval.clone(),
-        DEFAULT_FSYNC_INTERVAL_NS,
-    )?;
-    if fsync_interval_ns == 0 && fsync_policy == FsyncPolicy::Interval {
-        return Err(invalid(
-            path,
-            "wal.fsync_interval",
-            "must be more than 0 with fsync_policy = \"interval\"".to_string(),
-        ));
-    }
+    let wal = normalize_wal(path, raw.wal.unwrap_or_default())?;
 
     let durability = match raw.durability.and_then(|d| d.profile).as_deref() {
         None => DurabilityProfile::Strict,
@@ -272,11 +241,7 @@ pub(super) fn normalize_engine(
 
     Ok(EngineConfig {
         listen,
-        wal: WalConfig {
-            max_segment_size,
-            fsync_policy,
-            fsync_interval_ns,
-        },
+        wal,
         durability,
         metrics,
         loggers,
@@ -284,6 +249,47 @@ pub(super) fn normalize_engine(
         ingest,
         default_databases,
         manifest_defaults,
+    })
+}
+
+/// `[wal]`: the fsync threshold, policy and interval.
+fn normalize_wal(path: &Path, wal_raw: RawEngineWal) -> Result<WalConfig, ConfigError> {
+    let max_segment_size = match wal_raw.max_segment_size {
+        Some(v) if v > 0 => v.unsigned_abs(),
+        _ => DEFAULT_MAX_SEGMENT_SIZE,
+    };
+    let fsync_policy = match wal_raw.fsync_policy.as_deref() {
+        None => FsyncPolicy::Segment,
+        Some(s) if is_blank(s) => FsyncPolicy::Segment,
+        Some("segment") => FsyncPolicy::Segment,
+        Some("always") => FsyncPolicy::Always,
+        Some("interval") => FsyncPolicy::Interval,
+        Some(other) => {
+            return Err(invalid(
+                path,
+                "wal.fsync_policy",
+                format!("must be \"segment\", \"always\" or \"interval\", got {other:?}"),
+            ));
+        }
+    };
+    let fsync_interval_ns = non_negative_duration(
+        path,
+        "wal.fsync_interval",
+        wal_raw.fsync_interval.clone(),
+        DEFAULT_FSYNC_INTERVAL_NS,
+    )?;
+    if fsync_interval_ns == 0 && fsync_policy == FsyncPolicy::Interval {
+        return Err(invalid(
+            path,
+            "wal.fsync_interval",
+            "must be more than 0 with fsync_policy = \"interval\"".to_string(),
+        ));
+    }
+
+    Ok(WalConfig {
+        max_segment_size,
+        fsync_policy,
+        fsync_interval_ns,
     })
 }
 
