@@ -69,6 +69,16 @@ impl FsyncPolicy {
             FsyncPolicy::Interval => "interval",
         }
     }
+
+    /// The policy for the WAL parts and commit entry of a batch spanning
+    /// databases: `interval` fsyncs them before acknowledging, so a commit
+    /// entry is never durable without every part (`wal/commit.rs`).
+    pub fn for_spanning_batch(self) -> FsyncPolicy {
+        match self {
+            FsyncPolicy::Interval => FsyncPolicy::Always,
+            p => p,
+        }
+    }
 }
 
 /// `durability.profile` (docs/FORMATS.md §6.4).

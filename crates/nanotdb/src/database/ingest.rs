@@ -582,12 +582,9 @@ impl Database {
     /// they belong to, which replay keeps only once the root's commit log
     /// names it.
     pub fn write_pending_wal(&self, st: &mut DbState, batch: Option<u64>) -> Result<()> {
-        // A part of a batch spanning databases is fsynced before the batch
-        // commits under `interval`: its commit entry must never be durable
-        // without every part (`wal/commit.rs`).
-        let policy = match (self.settings.fsync_policy, batch) {
-            (FsyncPolicy::Interval, Some(_)) => FsyncPolicy::Always,
-            (p, _) => p,
+        let policy = match batch {
+            Some(_) => self.settings.fsync_policy.for_spanning_batch(),
+            None => self.settings.fsync_policy,
         };
         match st.wal.as_mut() {
             Some(w) => w.write_pending(

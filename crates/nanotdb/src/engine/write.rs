@@ -236,8 +236,11 @@ impl Engine {
         }
         if failure.is_none()
             && let Some(id) = batch_id
-            && let Err(e) =
-                commits.commit(id, &db_names, commit_policy(self.s.config.wal.fsync_policy))
+            && let Err(e) = commits.commit(
+                id,
+                &db_names,
+                self.s.config.wal.fsync_policy.for_spanning_batch(),
+            )
         {
             failure = Some(e);
         }
@@ -358,14 +361,5 @@ impl Engine {
             self.s.rollups.worker.queue(self, &db.name);
         }
         result.and(fin)
-    }
-}
-
-/// The commit log's fsync policy: `interval` commits like `always` (the
-/// parts were fsynced just before, see `Database::write_pending_wal`).
-fn commit_policy(p: crate::config::FsyncPolicy) -> crate::config::FsyncPolicy {
-    match p {
-        crate::config::FsyncPolicy::Interval => crate::config::FsyncPolicy::Always,
-        p => p,
     }
 }
