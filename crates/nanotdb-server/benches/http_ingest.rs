@@ -14,6 +14,12 @@
 //! query latency percentiles under load, and each server's peak RSS. Run
 //! with `cargo bench -p nanotdb-server --bench http_ingest` (see
 //! BENCHMARKS.md).
+//!
+//! `HTTP_INGEST_CONNS=N` makes phase 1 post over N concurrent connections
+//! (to both servers), the series split between them by name so each
+//! connection writes its series in time order; `HTTP_INGEST_FSYNC=always`
+//! (or `interval`) sets our `wal.fsync_policy` instead of the template's
+//! `segment`.
 
 #[path = "../tests/common/client.rs"]
 mod client;
@@ -75,6 +81,48 @@ fn ingest(addr: SocketAddr, bodies: &[Vec<u8>]) -> (u64, Duration) {
     (n, t0.elapsed())
 }
 
+/// Connections of phase 1 (`HTTP_INGEST_CONNS`, default 1).
+fn connections() -> usize {
+    std::env::var("HTTP_INGEST_CONNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n >= 1)
+        .unwrap_or(1)
+}
+
+/// The workload split into `n` texts by series name (stable hash), so
+/// each connection writes its own series in time order.
+fn shards(text: &str, n: usize) -> Vec<String> {
+    let mut out = vec![String::new(); n];
+    for l in text.lines() {
+        let name = l.split_whitespace().next().unwrap_or("");
+        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let s = &mut out[(h % n as u64) as usize];
+        s.push_str(l);
+        s.push('\n');
+    }
+    out
+}
+
+/// Posts every shard's bodies on its own connection at once; returns the
+/// samples each server reported and the wall time of the slowest.
+fn ingest_parallel(
+    post: impl Fn(&[Vec<u8>]) -> (u64, Duration) + Sync,
+    shards: &[Vec<Vec<u8>>],
+) -> (u64, Duration) {
+    let t0 = Instant::now();
+    let n = std::thread::scope(|scope| {
+        let handles: Vec<_> = shards.iter().map(|b| scope.spawn(|| post(b).0)).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("ingest thread"))
+            .sum()
+    });
+    (n, t0.elapsed())
+}
+
 /// The same chunks as Influx line protocol (`<prefix><metric> value=<v>
 /// <ns>`, which VictoriaMetrics stores as `<prefix><metric>_value`).
 fn influx_bodies(text: &str, prefix: &str) -> Vec<Vec<u8>> {
@@ -114,13 +162,24 @@ fn main() {
         .map(|(_, m)| m.to_string())
         .expect("workload metric");
     let root = tempfile::tempdir().expect("tempdir");
-    let cfg = nanotdb::config::DEFAULT_ENGINE_TOML
+    let mut cfg = nanotdb::config::DEFAULT_ENGINE_TOML
         .replace("skip_before = \"1h\"", "skip_before = \"0s\"");
     assert_ne!(
         cfg,
         nanotdb::config::DEFAULT_ENGINE_TOML,
         "template changed"
     );
+    let fsync = std::env::var("HTTP_INGEST_FSYNC").unwrap_or_else(|_| "segment".into());
+    if fsync != "segment" {
+        let with = cfg.replace(
+            "fsync_policy = \"segment\"",
+            &format!("fsync_policy = \"{fsync}\""),
+        );
+        assert_ne!(with, cfg, "template changed");
+        cfg = with;
+    }
+    let conns = connections();
+    println!("wal.fsync_policy = {fsync}, {conns} connection(s) in phase 1");
     std::fs::write(root.path().join("engine.toml"), cfg).expect("write engine.toml");
     let addr = free_addr();
     let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
@@ -148,12 +207,16 @@ fn main() {
         } else {
             format!("edge_r{round}")
         };
-        let (n, d) = ingest(addr, &bodies(&text, &db));
+        let parts = shards(&text, conns);
+        let ours_bodies: Vec<_> = parts.iter().map(|t| bodies(t, &db)).collect();
+        let (n, d) = ingest_parallel(|b| ingest(addr, b), &ours_bodies);
         assert_eq!(n as f64, samples, "every sample imported");
         ours.push(n as f64 / d.as_secs_f64());
         if let Some(vm) = &vm {
-            let vm_bodies = influx_bodies(&text, &format!("r{round}_"));
-            theirs.push(samples / vm.ingest(&vm_bodies).as_secs_f64());
+            let prefix = format!("r{round}_");
+            let vm_bodies: Vec<_> = parts.iter().map(|t| influx_bodies(t, &prefix)).collect();
+            let (_, d) = ingest_parallel(|b| (0, vm.ingest(b)), &vm_bodies);
+            theirs.push(samples / d.as_secs_f64());
         }
     }
     let fmt = |v: &[f64]| {

@@ -249,3 +249,140 @@ fn crash_loop(batch: u64, span: bool) {
         engine.close().unwrap();
     }
 }
+
+/// Writer threads of the concurrent crash test, each on its own metric.
+const WRITERS: u64 = 8;
+/// Samples per write of the concurrent crash test.
+const WRITER_BATCH: u64 = 3;
+
+/// The child of the concurrent crash test: `WRITERS` threads write batches
+/// of `WRITER_BATCH` samples at once (so their writes share fsyncs through
+/// the group commit), each printing `ack <thread> <last index>` after each
+/// acknowledged write.
+#[test]
+fn crash_child_concurrent() {
+    let Ok(root) = std::env::var("CRASH_CHILD_CONCURRENT_ROOT") else {
+        return;
+    };
+    let iter: u64 = std::env::var("CRASH_CHILD_ITER").unwrap().parse().unwrap();
+    let engine = Engine::open(&root).unwrap();
+    let out = std::sync::Mutex::new(std::io::stdout());
+    {
+        let mut o = out.lock().unwrap();
+        writeln!(o, "open").unwrap();
+        o.flush().unwrap();
+    }
+    std::thread::scope(|scope| {
+        for t in 0..WRITERS {
+            let (engine, out) = (&engine, &out);
+            scope.spawn(move || {
+                let name = format!("w{t}");
+                for first in (0..).step_by(WRITER_BATCH as usize) {
+                    let samples: Vec<WriteSample<'_>> = (first..first + WRITER_BATCH)
+                        .map(|i| WriteSample {
+                            db: "crash",
+                            metric: &name,
+                            ts: ts_of(iter, i, 0),
+                            value: Value::I32(value_of(iter, i)),
+                        })
+                        .collect();
+                    let r = engine.write(&samples).unwrap();
+                    assert!(r.rejected.is_empty(), "{:?}", r.rejected);
+                    let mut o = out.lock().unwrap();
+                    writeln!(o, "ack {t} {}", first + WRITER_BATCH - 1).unwrap();
+                    o.flush().unwrap();
+                }
+            });
+        }
+    });
+}
+
+/// Eight threads writing at once under `fsync_policy = "always"` (their
+/// writes committed in groups sharing one fsync) are killed at random
+/// points: after each kill every acknowledged sample of every thread is
+/// there exactly once, and besides them at most each thread's write in
+/// flight, whole.
+#[test]
+fn kill_minus_nine_100_times_eight_concurrent_writers() {
+    if std::env::var("CRASH_CHILD_CONCURRENT_ROOT").is_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_config(root);
+    let exe = std::env::current_exe().unwrap();
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut prev = [0u64; WRITERS as usize];
+    for iter in 0..100 {
+        let target = rng(&mut seed) % 400;
+        let mut child = Command::new(&exe)
+            .args(["crash_child_concurrent", "--exact", "--nocapture", "-q"])
+            .env("CRASH_CHILD_CONCURRENT_ROOT", root)
+            .env("CRASH_CHILD_ITER", iter.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut acked: [Option<u64>; WRITERS as usize] = [None; WRITERS as usize];
+        let record = |line: &str, acked: &mut [Option<u64>]| -> u64 {
+            let mut parts = line.split(' ').skip(1);
+            if let (Some(t), Some(n)) = (parts.next(), parts.next()) {
+                let (t, n): (usize, u64) = (t.parse().unwrap(), n.parse().unwrap());
+                acked[t] = Some(acked[t].map_or(n, |a| a.max(n)));
+            }
+            acked.iter().flatten().map(|a| a + 1).sum()
+        };
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if line.starts_with("ack ") && record(&line, &mut acked) >= target {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        for line in lines.map_while(|l| l.ok()) {
+            if line.starts_with("ack ") {
+                record(&line, &mut acked);
+            }
+        }
+        assert!(!status.success(), "iteration {iter}: child ended by itself");
+        let engine =
+            Engine::open(root).unwrap_or_else(|e| panic!("iteration {iter}: reopen failed: {e}"));
+        for t in 0..WRITERS as usize {
+            let mut seen: HashMap<(u64, u64), u32> = HashMap::new();
+            let r = engine.query_range("crash", &format!("w{t}"), i64::MIN, i64::MAX, 1, |s| {
+                let Value::I32(v) = s.value else {
+                    panic!("type")
+                };
+                let (it, i) = ((v as u64) / 100_000, (v as u64) % 100_000);
+                assert_eq!(s.ts, ts_of(it, i, 0), "iteration {iter}: wrong timestamp");
+                *seen.entry((it, i)).or_insert(0) += 1;
+                ControlFlow::Continue(())
+            });
+            if let Err(nanotdb::Error::DatabaseNotFound(_)) = r {
+                continue;
+            }
+            r.unwrap();
+            if let Some((k, n)) = seen.iter().find(|(_, n)| **n != 1) {
+                panic!("iteration {iter}: writer {t} sample {k:?} present {n} times");
+            }
+            let acked_count = acked[t].map_or(0, |a| a + 1);
+            for i in 0..acked_count {
+                assert!(
+                    seen.contains_key(&(iter, i)),
+                    "iteration {iter}: writer {t}: acknowledged sample {i} lost"
+                );
+            }
+            let total = seen.len() as u64;
+            assert!(
+                total == prev[t] + acked_count || total == prev[t] + acked_count + WRITER_BATCH,
+                "iteration {iter}: writer {t}: {total} samples, expected {}+{acked_count}(+{WRITER_BATCH})",
+                prev[t]
+            );
+            prev[t] = total;
+        }
+        engine.close().unwrap();
+    }
+}

@@ -5,7 +5,7 @@
 use super::*;
 
 /// Effects of the samples accepted so far by a dry run.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Overlay<'a> {
     new_metrics: HashMap<&'a str, ValueType>,
     /// Pending newest (timestamp, value bits) of metrics the catalog
@@ -230,10 +230,27 @@ impl Database {
         st: &mut DbState,
         samples: impl Iterator<Item = (usize, &'a str, i64, Value)>,
     ) -> DryRun {
-        let mut overlay = Overlay {
+        let mut overlay = self.new_overlay(st);
+        self.dry_run_with(st, &mut overlay, samples)
+    }
+
+    /// An overlay with nothing accepted yet, for [`Database::dry_run_with`].
+    pub(crate) fn new_overlay<'a>(&self, st: &DbState) -> Overlay<'a> {
+        Overlay {
             open: st.open.keys().cloned().collect(),
             ..Overlay::default()
-        };
+        }
+    }
+
+    /// [`Database::dry_run`] continuing from `overlay` (the samples
+    /// accepted by earlier dry runs of the same lock hold, as a group
+    /// commit checks its writes one after the other) and adding to it.
+    pub(crate) fn dry_run_with<'a>(
+        &self,
+        st: &mut DbState,
+        overlay: &mut Overlay<'a>,
+        samples: impl Iterator<Item = (usize, &'a str, i64, Value)>,
+    ) -> DryRun {
         let max_open = self.manifest.retention.max_active_days.max(1) as usize;
         let now = time::now_ns();
         let mut out = DryRun::default();
@@ -242,7 +259,7 @@ impl Database {
         let mut known_open: Option<Arc<str>> = None;
         for (i, metric, ts, value) in samples {
             let (existing, key, not_newer) =
-                match self.check(st, Some(&overlay), metric, ts, value, now) {
+                match self.check(st, Some(overlay), metric, ts, value, now) {
                     Err(e) => {
                         out.rejected.push((i, e));
                         continue;
@@ -295,7 +312,7 @@ impl Database {
                 }
             }
             note_open(
-                &mut overlay,
+                overlay,
                 &mut known_open,
                 key,
                 max_open,

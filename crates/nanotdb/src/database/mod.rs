@@ -40,6 +40,7 @@ use crate::wal::{self, WalWriter};
 
 mod flush;
 mod framecache;
+mod group_commit;
 mod ingest;
 mod lastvalues;
 mod maintenance;
@@ -50,6 +51,7 @@ mod replay;
 mod view;
 
 pub(crate) use framecache::read_file_frames;
+pub(crate) use group_commit::GroupOutcome;
 pub(crate) use ingest::LoggedSample;
 use ingest::{partition_of, set_last};
 pub use maintenance::{RecompactReport, RecoverReport};
@@ -234,6 +236,8 @@ pub(crate) struct Database {
     pub(crate) frames: framecache::FrameCache,
     /// Open metric files and their read plans, by path.
     metric_cache: Mutex<std::collections::HashMap<PathBuf, metric::MetricEntry>>,
+    /// Writes waiting for a group commit (`fsync_policy = "always"`).
+    pub(crate) commit_queue: group_commit::CommitQueue,
 }
 
 /// A sample copied out of an open page for a query.
@@ -347,6 +351,7 @@ impl Database {
             lock: Mutex::new(None),
             frames: framecache::FrameCache::default(),
             metric_cache: Mutex::new(std::collections::HashMap::new()),
+            commit_queue: group_commit::CommitQueue::default(),
             state: Mutex::new(DbState {
                 materialized,
                 catalog,

@@ -3,6 +3,7 @@
 //! it, and [`Engine::validate`] is its dry run.
 
 use super::*;
+use crate::config::FsyncPolicy;
 use crate::database::LoggedSample;
 
 impl Engine {
@@ -182,6 +183,18 @@ impl Engine {
         }
         // The usual batch names one database: no name comparison per sample.
         let single = db_names.len() == 1;
+        if single
+            && store
+            && report.rejected.is_empty()
+            && let [db] = dbs.as_slice()
+            && db.settings.fsync_policy == FsyncPolicy::Always
+        {
+            let run = samples.iter().map(|s| (s.metric, s.ts, s.value));
+            let out = db.write_grouped(run, true, trigger);
+            return self
+                .merge_group_outcome(db, out, 0, &mut report)
+                .map(|()| report);
+        }
         let mut guards: Vec<_> = dbs.iter().map(|d| d.lock()).collect();
         // Samples already stored: acknowledged, never logged nor stored.
         let mut duplicate = vec![false; samples.len()];
@@ -314,6 +327,11 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
+        if db.settings.fsync_policy == FsyncPolicy::Always && !stop && !opts.bulk {
+            let run = run.iter().map(|s| (s.metric, s.ts, s.value));
+            let out = db.write_grouped(run, false, trigger);
+            return self.merge_group_outcome(&db, out, base, report);
+        }
         let mut st = db.lock();
         db.set_bulk(&mut st, opts.bulk);
         // The checks of the whole run first (each sample as if the accepted
@@ -361,5 +379,26 @@ impl Engine {
             self.s.rollups.worker.queue(self, &db.name);
         }
         result.and(fin)
+    }
+
+    /// Adds a group commit's outcome for the write whose first sample has
+    /// index `base` to `report`, queues the rollup pass it asks for, and
+    /// returns its I/O result.
+    fn merge_group_outcome(
+        &self,
+        db: &Database,
+        out: crate::database::GroupOutcome,
+        base: usize,
+        report: &mut WriteReport,
+    ) -> Result<()> {
+        report.accepted += out.accepted;
+        report.duplicates += out.duplicates;
+        report
+            .rejected
+            .extend(out.rejected.into_iter().map(|(k, e)| (base + k, e)));
+        if out.queue_rollup {
+            self.s.rollups.worker.queue(self, &db.name);
+        }
+        out.result
     }
 }

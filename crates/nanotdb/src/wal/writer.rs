@@ -88,7 +88,7 @@ pub(crate) struct WalWriter {
     /// Test hook: the next write stores only this many bytes, then fails
     /// as a full disk would.
     #[cfg(test)]
-    pub(super) fail_next_write_after: Option<usize>,
+    pub(crate) fail_next_write_after: Option<usize>,
 }
 
 impl WalWriter {
