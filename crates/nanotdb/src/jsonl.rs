@@ -4,8 +4,9 @@
 //! {"metric":{"__name__":"up","job":"node"},"values":[1,0.5],"timestamps":[1767225600000,1767225601000]}
 //! ```
 //!
-//! One line per series, or several for a long one (at most [`CHUNK`]
-//! samples per line, so memory does not grow with the range). Labels come
+//! One line per series, or several for a long export (at most [`CHUNK`]
+//! samples per line, and every series' line once the export holds
+//! [`BUFFERED`] samples, so memory does not grow with the range). Labels come
 //! from the canonical series name (`crate::labels`); timestamps are
 //! milliseconds (rounded down), as VictoriaMetrics writes them; values are
 //! JSON numbers, and — as VictoriaMetrics writes them — `NaN`, `+Inf` and
@@ -29,23 +30,38 @@ fn io(e: std::io::Error) -> Error {
 
 /// `value` as VictoriaMetrics writes it.
 fn write_value(out: &mut Vec<u8>, value: Value) {
-    let float = |out: &mut Vec<u8>, v: f64, text: String| {
-        if v.is_nan() {
-            out.extend_from_slice(b"NaN");
-        } else if v.is_infinite() {
-            out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
-        } else {
-            out.extend_from_slice(text.as_bytes());
-        }
-    };
     match value {
         Value::I32(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
         Value::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
-        // Display prints the shortest digits that read back to the same
-        // value, without an exponent, as Go's `'f', -1` formatting (which
-        // VictoriaMetrics uses) does: `1`, `0.1`, `1000000000000000000000`.
-        Value::F32(v) => float(out, f64::from(v), format!("{v}")),
-        Value::F64(v) => float(out, v, format!("{v}")),
+        Value::F32(v) => write_float(out, f64::from(v), v.abs() < 1e7, &v, |b| b.format_finite(v)),
+        Value::F64(v) => write_float(out, v, v.abs() < 1e15, &v, |b| b.format_finite(v)),
+    }
+}
+
+/// A float as Go's `'f', -1` formatting (which VictoriaMetrics uses) writes
+/// it: the shortest digits that read back to the same value (of its own
+/// width), never an exponent: `1`, `0.1`, `1000000000000000000000`;
+/// `NaN`, `+Inf`, `-Inf`. `plain_range`: ryu writes this magnitude without
+/// an exponent, and its digits are Display's (the common case, formatted
+/// several times faster); anything else goes through Display.
+fn write_float(
+    out: &mut Vec<u8>,
+    v: f64,
+    plain_range: bool,
+    display: &dyn std::fmt::Display,
+    ryu: impl FnOnce(&mut ryu::Buffer) -> &str,
+) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else if plain_range && v.abs() >= 1e-4 {
+        let mut b = ryu::Buffer::new();
+        let t = ryu(&mut b);
+        out.extend_from_slice(t.strip_suffix(".0").unwrap_or(t).as_bytes());
+    } else {
+        // Straight into the line buffer: no String per value.
+        let _ = write!(out, "{display}");
     }
 }
 
@@ -115,39 +131,87 @@ impl Engine {
         db_label: bool,
         out: impl Write,
     ) -> Result<ExportReport> {
-        let mut w = BufWriter::with_capacity(1 << 16, out);
-        let mut report = ExportReport::default();
-        let mut buf = Vec::with_capacity(1 << 16);
-        let mut samples: Vec<(i64, Value)> = Vec::with_capacity(CHUNK);
-        for name in names {
-            let head = head(name, db_label.then_some(db));
-            let mut failure = None;
-            let mut flush = |samples: &mut Vec<(i64, Value)>, report: &mut ExportReport| {
-                line(&head, samples, &mut buf);
-                report.lines += 1;
-                report.bytes += buf.len() as u64;
-                samples.clear();
-                w.write_all(&buf).map_err(io)
+        let mut w = Lines {
+            w: BufWriter::with_capacity(1 << 16, out),
+            report: ExportReport::default(),
+            buf: Vec::with_capacity(1 << 16),
+            heads: vec![None; names.len()],
+            db: db_label.then_some(db),
+        };
+        let mut pending: Vec<Vec<(i64, Value)>> = vec![Vec::new(); names.len()];
+        let mut held = 0usize;
+        let mut failure = None;
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        // One pass over the partitions for all series (each frame decoded
+        // once), holding at most BUFFERED samples: a series' line is
+        // written when it has CHUNK samples, or every series' when the
+        // buffer is full — so a long export has several lines per series,
+        // as VictoriaMetrics' own exports do, and memory stays bounded.
+        self.query_range_many_indexed(db, &refs, from, to, 1, |i, x| {
+            pending[i].push((x.ts, x.value));
+            held += 1;
+            let written = if pending[i].len() == CHUNK {
+                held -= CHUNK;
+                w.line(names, i, &mut pending[i])
+            } else if held >= BUFFERED {
+                held = 0;
+                w.all(names, &mut pending)
+            } else {
+                Ok(())
             };
-            self.query_range(db, name, from, to, 1, |x| {
-                samples.push((x.ts, x.value));
-                if samples.len() == CHUNK
-                    && let Err(e) = flush(&mut samples, &mut report)
-                {
+            match written {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
                     failure = Some(e);
-                    return ControlFlow::Break(());
+                    ControlFlow::Break(())
                 }
-                ControlFlow::Continue(())
-            })?;
-            if let Some(e) = failure {
-                return Err(e);
             }
-            if !samples.is_empty() {
-                flush(&mut samples, &mut report)?;
-            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
         }
-        w.flush().map_err(io)?;
-        Ok(report)
+        w.all(names, &mut pending)?;
+        w.w.flush().map_err(io)?;
+        Ok(w.report)
+    }
+}
+
+/// Most samples an export holds before writing lines.
+pub const BUFFERED: usize = 1 << 18;
+
+/// The output side of an export: lines, their heads, and the report.
+struct Lines<'a, W: Write> {
+    w: BufWriter<W>,
+    report: ExportReport,
+    buf: Vec<u8>,
+    heads: Vec<Option<Vec<u8>>>,
+    db: Option<&'a str>,
+}
+
+impl<W: Write> Lines<'_, W> {
+    /// Writes series `i`'s pending samples as one line and empties them.
+    fn line(&mut self, names: &[String], i: usize, samples: &mut Vec<(i64, Value)>) -> Result<()> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        let db = self.db;
+        let head = self.heads[i].get_or_insert_with(|| head(&names[i], db));
+        line(head, samples, &mut self.buf);
+        self.report.lines += 1;
+        self.report.bytes += self.buf.len() as u64;
+        samples.clear();
+        if samples.capacity() > CHUNK {
+            samples.shrink_to(CHUNK);
+        }
+        self.w.write_all(&self.buf).map_err(io)
+    }
+
+    /// Writes every series' pending samples, in the order of `names`.
+    fn all(&mut self, names: &[String], pending: &mut [Vec<(i64, Value)>]) -> Result<()> {
+        for (i, samples) in pending.iter_mut().enumerate() {
+            self.line(names, i, samples)?;
+        }
+        Ok(())
     }
 }
 
@@ -185,5 +249,104 @@ mod tests {
              \"values\":[0.1,NaN,0.58,25276182528,-Inf,1,1000000000000000000000,0.00000015,-0,+Inf],\
              \"timestamps\":[1767225600123,1767225601000,1767225602000,1767225603000,-1,0,0,0,0,0]}\n"
         );
+    }
+
+    /// An export holding more than BUFFERED samples writes several lines per
+    /// series: together they hold each series' samples once, in time order.
+    #[test]
+    fn a_long_export_splits_series_into_lines_in_time_order() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
+        let e = Engine::open(d.path()).unwrap();
+        const T0: i64 = 1_767_225_600_000_000_000;
+        // 40 series of 8,000 samples: none reaches CHUNK, all together
+        // pass BUFFERED.
+        let per = 8_000i64;
+        let names: Vec<String> = (0..40).map(|m| format!("m{m:02}")).collect();
+        assert!(per as usize * names.len() > BUFFERED && (per as usize) < CHUNK);
+        for chunk in 0..per / 1000 {
+            let names = &names;
+            let batch: Vec<crate::WriteSample<'_>> = (chunk * 1000..(chunk + 1) * 1000)
+                .flat_map(|k| {
+                    names
+                        .iter()
+                        .enumerate()
+                        .map(move |(m, n)| crate::WriteSample {
+                            db: "x",
+                            metric: n,
+                            ts: T0 + k * 1_000_000_000,
+                            value: Value::I32((k * 10) as i32 + m as i32),
+                        })
+                })
+                .collect();
+            e.write(&batch).unwrap();
+        }
+        let mut out = Vec::new();
+        let report = e
+            .export_jsonl("x", &names, i64::MIN, i64::MAX, false, &mut out)
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut per_series: std::collections::BTreeMap<String, Vec<(i64, i64)>> =
+            Default::default();
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let name = v["metric"]["__name__"].as_str().unwrap().to_string();
+            let vals = v["values"].as_array().unwrap();
+            let ts = v["timestamps"].as_array().unwrap();
+            assert!(vals.len() <= CHUNK);
+            per_series.entry(name).or_default().extend(
+                ts.iter()
+                    .zip(vals)
+                    .map(|(t, v)| (t.as_i64().unwrap(), v.as_i64().unwrap())),
+            );
+        }
+        assert!(report.lines > names.len() as u64, "{} lines", report.lines);
+        for (m, n) in names.iter().enumerate() {
+            let want: Vec<(i64, i64)> = (0..per)
+                .map(|k| ((T0 + k * 1_000_000_000) / 1_000_000, k * 10 + m as i64))
+                .collect();
+            assert!(per_series[n] == want, "series {n}");
+        }
+    }
+
+    /// What the fast path must keep of Display: plain notation, as many
+    /// digits (both shortest), the same value when read back. (At an exact
+    /// tie between two shortest digit strings ryu rounds half to even, as
+    /// Go does, and Display half up: e.g. -139284.82055664062 vs …063.)
+    fn same_as_display(
+        written: Vec<u8>,
+        display: String,
+        back: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
+        let w = String::from_utf8(written).map_err(|e| e.to_string())?;
+        if w == display {
+            return Ok(());
+        }
+        if w.len() != display.len() || w.contains(['e', 'E']) || !back(&w) {
+            return Err(format!("{w} vs Display {display}"));
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn floats_are_written_as_display_writes_them(bits64 in proptest::num::u64::ANY, bits32 in proptest::num::u32::ANY) {
+            for v in [f64::from_bits(bits64), f64::from(f32::from_bits(bits32)) * 1e3, (bits64 % 100_000) as f64 / 100.0] {
+                let mut out = Vec::new();
+                write_value(&mut out, Value::F64(v));
+                if v.is_finite() {
+                    let r = same_as_display(out, format!("{v}"), |w| w.parse::<f64>().is_ok_and(|b| b.to_bits() == v.to_bits()));
+                    proptest::prop_assert!(r.is_ok(), "{:?}", r);
+                }
+            }
+            for v in [f32::from_bits(bits32), (bits32 % 100_000) as f32 / 10.0] {
+                let mut out = Vec::new();
+                write_value(&mut out, Value::F32(v));
+                if v.is_finite() {
+                    let r = same_as_display(out, format!("{v}"), |w| w.parse::<f32>().is_ok_and(|b| b.to_bits() == v.to_bits()));
+                    proptest::prop_assert!(r.is_ok(), "{:?}", r);
+                }
+            }
+        }
     }
 }

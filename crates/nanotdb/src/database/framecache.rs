@@ -10,6 +10,12 @@
 //! both the header walk and the S2 decode of every frame they already saw.
 //! Read-only engines (which hold no lock) do not cache. At most
 //! [`MAX_CACHED_BYTES`] of decoded frames are kept, oldest evicted first.
+//!
+//! A query of one metric over a long range touches one frame or two in
+//! each of hundreds of partitions, far more than the frame budget holds, and
+//! needs a small part of each. So such reads keep, instead of the decoded
+//! frame, only that metric's samples of it (at most [`MAX_SLICE_BYTES`] in
+//! all): a dashboard refreshing a two-year panel decodes each frame once.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -23,6 +29,11 @@ use crate::frame::DecodedFrame;
 
 /// Upper bound of decoded frame bytes kept in memory.
 pub const MAX_CACHED_BYTES: usize = 16 << 20;
+/// Upper bound of the bytes of one-metric slices of frames kept in memory.
+pub const MAX_SLICE_BYTES: usize = 12 << 20;
+
+/// One metric's (timestamp, value bits) in one frame.
+type Slice = Arc<[(i64, u64)]>;
 
 #[derive(Default)]
 struct Inner {
@@ -31,15 +42,40 @@ struct Inner {
     frames: HashMap<(PathBuf, u64), Arc<DecodedFrame>>,
     order: VecDeque<(PathBuf, u64)>,
     bytes: usize,
+    /// One metric's samples of a frame, by (path, frame offset, metric id).
+    slices: HashMap<(PathBuf, u64, u16), Slice>,
+    slice_order: VecDeque<(PathBuf, u64, u16)>,
+    slice_bytes: usize,
+}
+
+/// Bytes a slice is accounted for.
+fn slice_size(s: &[(i64, u64)]) -> usize {
+    s.len() * 16 + 64
 }
 
 /// Decoded frames and header walks of one database's raw files.
-#[derive(Default)]
 pub(crate) struct FrameCache {
     inner: Mutex<Inner>,
+    /// Byte budgets of decoded frames and of one-metric slices.
+    budgets: (usize, usize),
+}
+
+impl Default for FrameCache {
+    fn default() -> Self {
+        FrameCache::with_budgets(MAX_CACHED_BYTES, MAX_SLICE_BYTES)
+    }
 }
 
 impl FrameCache {
+    /// A cache holding at most `frames` bytes of decoded frames and
+    /// `slices` bytes of one-metric slices.
+    pub(crate) fn with_budgets(frames: usize, slices: usize) -> FrameCache {
+        FrameCache {
+            inner: Mutex::default(),
+            budgets: (frames, slices),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -55,11 +91,47 @@ impl FrameCache {
             }
         }
         c.order.retain(|k| k.0 != path);
+        let gone: Vec<_> = c.slices.keys().filter(|k| k.0 == path).cloned().collect();
+        for k in gone {
+            if let Some(s) = c.slices.remove(&k) {
+                c.slice_bytes -= slice_size(&s);
+            }
+        }
+        c.slice_order.retain(|k| k.0 != path);
+    }
+
+    fn insert_slice(&self, key: (PathBuf, u64, u16), slice: Slice) {
+        let size = slice_size(&slice);
+        let budget = self.budgets.1;
+        if size > budget / 4 {
+            return;
+        }
+        let mut c = self.lock();
+        if c.slices.insert(key.clone(), slice).is_none() {
+            c.slice_order.push_back(key);
+            c.slice_bytes += size;
+        }
+        while c.slice_bytes > budget {
+            let Some(old) = c.slice_order.pop_front() else {
+                break;
+            };
+            if let Some(s) = c.slices.remove(&old) {
+                c.slice_bytes -= slice_size(&s);
+            }
+        }
+    }
+
+    /// Bytes of decoded frames and of slices held (for tests).
+    #[cfg(test)]
+    pub(crate) fn held_bytes(&self) -> (usize, usize) {
+        let c = self.lock();
+        (c.bytes, c.slice_bytes)
     }
 
     fn insert(&self, key: (PathBuf, u64), frame: Arc<DecodedFrame>) {
         let size = frame.len() * crate::frame::RECORD_BYTES;
-        if size > MAX_CACHED_BYTES / 4 {
+        let budget = self.budgets.0;
+        if size > budget / 4 {
             return;
         }
         let mut c = self.lock();
@@ -67,7 +139,7 @@ impl FrameCache {
             c.order.push_back(key);
             c.bytes += size;
         }
-        while c.bytes > MAX_CACHED_BYTES {
+        while c.bytes > budget {
             let Some(old) = c.order.pop_front() else {
                 break;
             };
@@ -171,4 +243,148 @@ pub(crate) fn read_file_frames(
         }
     }
     Ok(ControlFlow::Continue(()))
+}
+
+/// The samples of metric `id` in the frames of a raw file between byte
+/// `start` (a frame boundary) and `len` whose time range overlaps
+/// `[from, to]`, frame by frame in file order, through the slice cache.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn read_file_metric(
+    cache: &FrameCache,
+    path: &Path,
+    start: u64,
+    len: u64,
+    from: i64,
+    to: i64,
+    id: u16,
+    f: &mut dyn FnMut(i64, u64) -> ControlFlow<()>,
+) -> Result<ControlFlow<()>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let frames = frames_upto(Some(cache), &file, path, len)?;
+    let mut block = Vec::new();
+    let mut decoded = DecodedFrame::default();
+    for fi in frames.iter().filter(|fi| fi.offset >= start) {
+        if fi.header.end_ts < from || fi.header.start_ts > to {
+            continue;
+        }
+        let skey = (path.to_path_buf(), fi.offset, id);
+        let slice = {
+            let c = cache.lock();
+            c.slices.get(&skey).cloned().or_else(|| {
+                c.frames
+                    .get(&(path.to_path_buf(), fi.offset))
+                    .map(|fr| extract(fr, id))
+            })
+        };
+        let slice = match slice {
+            Some(s) => s,
+            None => {
+                let s = match super::read_frame_at(&file, path, fi, &mut block, &mut decoded) {
+                    Ok(()) => extract(&decoded, id),
+                    Err(Error::Corrupt { offset, reason, .. }) => {
+                        tracing::warn!(
+                            file = %path.display(),
+                            offset,
+                            "damaged frame skipped ({reason})"
+                        );
+                        Arc::from(Vec::new())
+                    }
+                    Err(e) => return Err(e),
+                };
+                cache.insert_slice(skey, s.clone());
+                s
+            }
+        };
+        for &(ts, bits) in slice.iter() {
+            if ts >= from && ts <= to && f(ts, bits).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+    }
+    Ok(ControlFlow::Continue(()))
+}
+
+/// Metric `id`'s samples of a decoded frame, in frame order.
+fn extract(fr: &DecodedFrame, id: u16) -> Slice {
+    fr.indices_of(id).map(|i| (fr.ts(i), fr.val(i))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::ControlFlow;
+
+    use super::*;
+    use crate::{Engine, Value, WriteSample};
+
+    const T0: i64 = 1_704_067_200_000_000_000; // 2024-01-01
+    const DAY: i64 = 86_400_000_000_000;
+
+    /// One-metric reads through a small slice budget: every sample comes
+    /// back exactly (from the cache, evicted or not), and the cache never
+    /// holds more than its budgets.
+    #[test]
+    fn slices_stay_within_their_budget_and_answer_exactly() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
+        let e = Engine::open(d.path()).unwrap();
+        let days = 40i64;
+        let names = ["a", "b", "c"];
+        let samples: Vec<WriteSample<'_>> = (0..days * 48)
+            .flat_map(|k| {
+                names.iter().enumerate().map(move |(m, name)| WriteSample {
+                    db: "h",
+                    metric: name,
+                    ts: T0 + k * DAY / 48,
+                    value: Value::I32((k * 3) as i32 + m as i32),
+                })
+            })
+            .collect();
+        e.write(&samples).unwrap();
+        e.close().unwrap();
+        let files: Vec<std::path::PathBuf> = (0..days)
+            .map(|k| {
+                let day = crate::time::partition_key(crate::time::PartitionMode::Day, T0 + k * DAY);
+                d.path().join("h").join(format!("data-{day}.dat"))
+            })
+            .collect();
+        // Room for about ten days of one metric's slices.
+        let cache = FrameCache::with_budgets(64 << 10, 10 * (48 * 16 + 64));
+        for round in 0..3 {
+            // Catalog ids start at 1: a is 1, b is 2.
+            for (id, m) in [(1u16, 0i64), (2, 1), (1, 0)] {
+                let mut got = Vec::new();
+                for p in &files {
+                    let len = std::fs::metadata(p).unwrap().len();
+                    let flow = read_file_metric(
+                        &cache,
+                        p,
+                        0,
+                        len,
+                        i64::MIN,
+                        i64::MAX,
+                        id,
+                        &mut |ts, bits| {
+                            got.push((ts, bits as u32 as i32));
+                            ControlFlow::Continue(())
+                        },
+                    )
+                    .unwrap();
+                    assert!(flow.is_continue());
+                }
+                let want: Vec<(i64, i32)> = (0..days * 48)
+                    .map(|k| (T0 + k * DAY / 48, (k * 3 + m) as i32))
+                    .collect();
+                assert_eq!(got.len(), want.len(), "round {round}, metric {id}");
+                assert!(got == want, "round {round}, metric {id}: samples differ");
+                let (frames, slices) = cache.held_bytes();
+                assert!(frames <= 64 << 10, "{frames} bytes of frames");
+                assert!(slices <= 10 * (48 * 16 + 64), "{slices} bytes of slices");
+                assert!(slices > 0);
+            }
+        }
+    }
 }

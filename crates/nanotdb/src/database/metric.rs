@@ -25,7 +25,6 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -92,20 +91,9 @@ impl BuildReport {
     }
 }
 
-/// A cached open metric file and what it covers.
-pub(super) struct MetricEntry {
-    len: u64,
-    mtime: Option<SystemTime>,
-    file: Arc<MetricFile>,
-    /// (raw file length it was computed for, byte offset in the data file
-    /// where uncovered frames start, or None when the whole data file is
-    /// post-build / the plan fell back).
-    plan: Option<(Option<u64>, Plan)>,
-}
-
 /// How one partition is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Plan {
+pub(super) enum Plan {
     /// Metric file, then data-file frames from this byte offset.
     MetricThenDataFrom(u64),
     /// Raw files only (metric file ignored).
@@ -120,56 +108,33 @@ impl Database {
     /// Opens (or reuses) the metric file at `path`.
     fn metric_handle(&self, path: &Path) -> Result<Arc<MetricFile>> {
         let meta = fs::metadata(path).at(path)?;
-        let mtime = meta.modified().ok();
-        let mut cache = self.metric_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = cache.get(path)
-            && e.len == meta.len()
-            && e.mtime == mtime
-        {
-            return Ok(e.file.clone());
+        let version = (meta.len(), meta.modified().ok());
+        if let Some(f) = self.metric_cache.handle(path, version) {
+            return Ok(f);
         }
         let file = MetricFile::open(path)?;
+        let version = (file.len(), file.modified());
         // Decode everything once per file version: a damaged frame found in
         // the middle of a query could not be undone (samples already sent),
         // so damage must be known before the file is used at all.
-        file.read_all(i64::MIN, i64::MAX, |_, _, _| {})?;
-        let file = Arc::new(file);
-        if cache.len() >= 64 {
-            cache.clear();
+        if !self.metric_cache.is_verified(path, version) {
+            file.read_all(i64::MIN, i64::MAX, |_, _, _| {})?;
         }
-        cache.insert(
-            path.to_path_buf(),
-            MetricEntry {
-                len: meta.len(),
-                mtime,
-                file: file.clone(),
-                plan: None,
-            },
-        );
+        let file = Arc::new(file);
+        self.metric_cache.insert(path, version, file.clone());
         Ok(file)
     }
 
     /// Forgets cached handles and plans of a partition's metric file.
     pub(super) fn forget_metric(&self, key: &str) {
-        let path = self.metric_path(key);
-        self.metric_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&path);
+        self.metric_cache.forget(&self.metric_path(key));
     }
 
     fn plan_for(&self, view: &PartitionView, mpath: &Path, mf: &MetricFile) -> Result<Plan> {
         let raw_len = view.raw.as_ref().map(|r| r.1);
-        {
-            let cache = self.metric_cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(MetricEntry {
-                plan: Some((rl, plan)),
-                ..
-            }) = cache.get(mpath)
-                && *rl == raw_len
-            {
-                return Ok(*plan);
-            }
+        let version = (mf.len(), mf.modified());
+        if let Some(plan) = self.metric_cache.plan(mpath, version, raw_len) {
+            return Ok(plan);
         }
         let points = mf.summary().points();
         let raw_records = match &view.raw {
@@ -269,10 +234,7 @@ impl Database {
                 }
             }
         };
-        let mut cache = self.metric_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = cache.get_mut(mpath) {
-            e.plan = Some((raw_len, plan));
-        }
+        self.metric_cache.set_plan(mpath, version, raw_len, plan);
         Ok(plan)
     }
 
@@ -388,6 +350,22 @@ impl Database {
             sources.push((p, data_from, *len));
         }
         for (path, start, len) in sources {
+            if let (Some([single]), false) = (ids, self.settings.read_only) {
+                let flow = super::framecache::read_file_metric(
+                    &self.frames,
+                    path,
+                    start,
+                    len,
+                    from,
+                    to,
+                    *single,
+                    &mut |ts, bits| f(*single, ts, bits),
+                )?;
+                if flow.is_break() {
+                    return Ok(flow);
+                }
+                continue;
+            }
             let cache = (!self.settings.read_only).then_some(&self.frames);
             let flow = read_file_frames(cache, path, start, len, from, to, &mut |fr| {
                 match ids {

@@ -45,6 +45,7 @@ mod ingest;
 mod lastvalues;
 mod maintenance;
 mod metric;
+mod metric_cache;
 mod order;
 mod read;
 mod replay;
@@ -235,7 +236,7 @@ pub(crate) struct Database {
     /// Decoded raw frames (writable engines only).
     pub(crate) frames: framecache::FrameCache,
     /// Open metric files and their read plans, by path.
-    metric_cache: Mutex<std::collections::HashMap<PathBuf, metric::MetricEntry>>,
+    metric_cache: metric_cache::MetricCache,
     /// Writes waiting for a group commit (`fsync_policy = "always"`).
     pub(crate) commit_queue: group_commit::CommitQueue,
 }
@@ -350,7 +351,7 @@ impl Database {
             limits,
             lock: Mutex::new(None),
             frames: framecache::FrameCache::default(),
-            metric_cache: Mutex::new(std::collections::HashMap::new()),
+            metric_cache: metric_cache::MetricCache::default(),
             commit_queue: group_commit::CommitQueue::default(),
             state: Mutex::new(DbState {
                 materialized,

@@ -181,6 +181,12 @@ impl MetricFile {
         self.src.len
     }
 
+    /// Modification time at open (when the platform reports one): with
+    /// [`MetricFile::len`], what tells one version of a path from another.
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        self.src.mtime
+    }
+
     /// Always false: a valid metric file holds at least header + footer.
     pub fn is_empty(&self) -> bool {
         false
