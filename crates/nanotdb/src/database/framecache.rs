@@ -33,7 +33,7 @@ pub const MAX_CACHED_BYTES: usize = 16 << 20;
 pub const MAX_SLICE_BYTES: usize = 12 << 20;
 
 /// One metric's (timestamp, value bits) in one frame.
-type Slice = Arc<[(i64, u64)]>;
+pub(crate) type Slice = Arc<[(i64, u64)]>;
 
 #[derive(Default)]
 struct Inner {
@@ -100,7 +100,17 @@ impl FrameCache {
         c.slice_order.retain(|k| k.0 != path);
     }
 
-    fn insert_slice(&self, key: (PathBuf, u64, u16), slice: Slice) {
+    /// The cached slice of metric `id` under `(path, tag)`.
+    pub(crate) fn slice(&self, path: &Path, tag: u64, id: u16) -> Option<Slice> {
+        self.lock()
+            .slices
+            .get(&(path.to_path_buf(), tag, id))
+            .cloned()
+    }
+
+    /// Caches a slice (evicting the oldest beyond the budget). `tag`: the
+    /// frame offset in a raw file, or what else names the samples' source.
+    pub(crate) fn insert_slice(&self, key: (PathBuf, u64, u16), slice: Slice) {
         let size = slice_size(&slice);
         let budget = self.budgets.1;
         if size > budget / 4 {
@@ -187,9 +197,13 @@ fn frames_upto(
 }
 
 /// Visits the decoded frames of a raw file between byte `start` (a frame
-/// boundary) and `len`, whose time range overlaps `[from, to]`.
+/// boundary) and `len`, whose time range overlaps `[from, to]`. Frames
+/// decoded here are cached only with `keep` (not for long scans, which would
+/// only evict what shorter, repeated reads need).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_file_frames(
     cache: Option<&FrameCache>,
+    keep: bool,
     path: &Path,
     start: u64,
     len: u64,
@@ -232,7 +246,7 @@ pub(crate) fn read_file_frames(
                     Err(e) => return Err(e),
                 }
                 let d = Arc::new(d);
-                if let Some(c) = cache {
+                if let Some(c) = cache.filter(|_| keep) {
                     c.insert(fkey, d.clone());
                 }
                 d

@@ -127,7 +127,9 @@ impl Database {
 
     /// Forgets cached handles and plans of a partition's metric file.
     pub(super) fn forget_metric(&self, key: &str) {
-        self.metric_cache.forget(&self.metric_path(key));
+        let path = self.metric_path(key);
+        self.frames.forget(&path);
+        self.metric_cache.forget(&path);
     }
 
     fn plan_for(&self, view: &PartitionView, mpath: &Path, mf: &MetricFile) -> Result<Plan> {
@@ -324,7 +326,12 @@ impl Database {
                 .and_then(|mf| self.plan_for(view, mpath, &mf).map(|p| (mf, p)));
             match opened {
                 Ok((mf, Plan::MetricThenDataFrom(off))) => {
-                    let flow = read_metric_file(&mf, ids, from, to, f)?;
+                    let flow = match ids {
+                        Some([single]) if view.long_scan && !self.settings.read_only => {
+                            self.read_metric_slice(&mf, *single, from, to, f)?
+                        }
+                        _ => read_metric_file(&mf, ids, from, to, f)?,
+                    };
                     if flow.is_break() {
                         return Ok(flow);
                     }
@@ -367,7 +374,8 @@ impl Database {
                 continue;
             }
             let cache = (!self.settings.read_only).then_some(&self.frames);
-            let flow = read_file_frames(cache, path, start, len, from, to, &mut |fr| {
+            let keep = !view.long_scan;
+            let flow = read_file_frames(cache, keep, path, start, len, from, to, &mut |fr| {
                 match ids {
                     Some([single]) => {
                         for i in fr.indices_of(*single) {
@@ -434,6 +442,7 @@ impl Database {
             metric: files.metric.then(|| self.metric_path(key)),
             page: Vec::new(),
             unordered: self.is_unordered(st, key),
+            long_scan: false,
         };
         let source_paths: Vec<PathBuf> = view
             .raw
@@ -631,6 +640,7 @@ impl Database {
             metric: None,
             page: Vec::new(),
             unordered: self.is_unordered(st, key),
+            long_scan: false,
         };
         let groups = self.collect_partition(&raw_view)?;
         let mut metrics = Vec::new();
@@ -699,6 +709,44 @@ fn read_metric_file(
         }
     }
     Ok(ControlFlow::Continue(()))
+}
+
+impl Database {
+    /// One metric's samples of a metric file in a long scan, through the
+    /// slice cache: the whole metric is decoded once and kept (a panel over
+    /// years of day partitions reads each file's few hundred samples).
+    fn read_metric_slice(
+        &self,
+        mf: &MetricFile,
+        id: MetricId,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>> {
+        // Tagged by the file's length in a range raw-file offsets never
+        // reach; a rebuilt file is forgotten by path (`forget_metric`).
+        let tag = (1 << 63) | mf.len();
+        let slice = match self.frames.slice(mf.path(), tag, id) {
+            Some(s) => s,
+            None => {
+                let mut all = Vec::new();
+                mf.read_metric(id, i64::MIN, i64::MAX, &mut |ts, v| {
+                    all.push((ts, v));
+                    ControlFlow::Continue(())
+                })?;
+                let s: super::framecache::Slice = all.into();
+                self.frames
+                    .insert_slice((mf.path().to_path_buf(), tag, id), s.clone());
+                s
+            }
+        };
+        for &(ts, v) in slice.iter() {
+            if ts >= from && ts <= to && f(id, ts, v).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    }
 }
 
 /// Reads a metric file back and compares it with `want` exactly.

@@ -261,7 +261,15 @@ pub(crate) struct PartitionView {
     /// The partition may hold a metric's samples out of time order
     /// (`order.rs`): reads sort it.
     pub unordered: bool,
+    /// The read spans many partitions (see [`LONG_SCAN_PARTITIONS`]): its
+    /// frames would only push everything else out of the decoded-frame
+    /// cache, and one metric's samples of a metric file are kept instead.
+    pub long_scan: bool,
 }
+
+/// A read of more partitions than this is a long scan
+/// ([`PartitionView::long_scan`]).
+pub(crate) const LONG_SCAN_PARTITIONS: usize = 16;
 
 impl Database {
     /// The paths of this database's files.

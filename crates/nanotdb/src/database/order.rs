@@ -114,6 +114,7 @@ impl Database {
             data: files.data_len.map(|l| (self.data_path(key), l)),
             page: Vec::new(),
             unordered: false,
+            long_scan: false,
         };
         let shape = (key.to_string(), files.data_len, files.raw_len, files.metric);
         let cold = match st.cold.take() {

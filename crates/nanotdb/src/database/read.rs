@@ -41,6 +41,7 @@ impl Database {
             }
         }
         let mut out = Vec::with_capacity(keys.len());
+        let long_scan = keys.len() > LONG_SCAN_PARTITIONS;
         for ((_, key), ()) in keys {
             let f = st.files.get(&key).cloned().unwrap_or_default();
             let mut page = Vec::new();
@@ -67,6 +68,7 @@ impl Database {
                 data: f.data_len.map(|l| (self.data_path(&key), l)),
                 page,
                 unordered: self.is_unordered(st, &key),
+                long_scan,
             });
         }
         out

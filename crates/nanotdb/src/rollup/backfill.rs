@@ -259,6 +259,7 @@ fn rewrite_without(dir: &Path, drop_ids: &[MetricId], report: &mut BackfillRepor
         // No cache: the destination is unloaded while it is rewritten.
         let _ = crate::database::read_file_frames(
             None,
+            false,
             &path,
             0,
             len,
