@@ -160,18 +160,47 @@ impl FrameCache {
     }
 }
 
+/// A raw file opened on first need: reads answered from the cache never
+/// open it (a long scan touches hundreds of files).
+struct LazyFile<'p> {
+    path: &'p Path,
+    file: Option<File>,
+}
+
+impl<'p> LazyFile<'p> {
+    fn new(path: &'p Path) -> Self {
+        LazyFile { path, file: None }
+    }
+
+    /// The open file, or `None` when it is gone (removed by retention or a
+    /// raw-ingest action since the caller's snapshot).
+    fn get(&mut self) -> Result<Option<&File>> {
+        if self.file.is_none() {
+            match File::open(self.path) {
+                Ok(f) => self.file = Some(f),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(Error::io(self.path, e)),
+            }
+        }
+        Ok(self.file.as_ref())
+    }
+}
+
 /// Frames of the file that end within `len` bytes, walking only the part
-/// not seen before.
+/// not seen before; `None` when the file is gone.
 fn frames_upto(
     cache: Option<&FrameCache>,
-    file: &File,
-    path: &Path,
+    lazy: &mut LazyFile<'_>,
     len: u64,
-) -> Result<Vec<FrameInfo>> {
+) -> Result<Option<Vec<FrameInfo>>> {
+    let path = lazy.path;
     let (mut frames, walked) = cache
         .and_then(|c| c.lock().scans.get(path).cloned())
         .unwrap_or_default();
     if walked < len {
+        let Some(file) = lazy.get()? else {
+            return Ok(None);
+        };
         let more = datafile::scan_file_range(file, walked, len).at(path)?;
         frames.extend(more.frames);
         let end = frames.last().map_or(0, |f| f.offset + f.header.frame_len());
@@ -193,7 +222,7 @@ fn frames_upto(
         }
     }
     frames.retain(|f| f.offset + f.header.frame_len() <= len);
-    Ok(frames)
+    Ok(Some(frames))
 }
 
 /// Visits the decoded frames of a raw file between byte `start` (a frame
@@ -211,13 +240,10 @@ pub(crate) fn read_file_frames(
     to: i64,
     f: &mut dyn FnMut(&DecodedFrame) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        // Removed by retention or a raw-ingest action since the snapshot.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
-        Err(e) => return Err(Error::io(path, e)),
+    let mut lazy = LazyFile::new(path);
+    let Some(frames) = frames_upto(cache, &mut lazy, len)? else {
+        return Ok(ControlFlow::Continue(()));
     };
-    let frames = frames_upto(cache, &file, path, len)?;
     let mut block = Vec::new();
     for fi in frames.iter().filter(|fi| fi.offset >= start) {
         if fi.header.end_ts < from || fi.header.start_ts > to {
@@ -229,7 +255,10 @@ pub(crate) fn read_file_frames(
             Some(fr) => fr,
             None => {
                 let mut d = DecodedFrame::default();
-                match super::read_frame_at(&file, path, fi, &mut block, &mut d) {
+                let Some(file) = lazy.get()? else {
+                    return Ok(ControlFlow::Continue(()));
+                };
+                match super::read_frame_at(file, path, fi, &mut block, &mut d) {
                     Ok(()) => {}
                     // One damaged frame costs its own samples, not the
                     // query: the others (and the open pages) are still
@@ -273,12 +302,10 @@ pub(crate) fn read_file_metric(
     id: u16,
     f: &mut dyn FnMut(i64, u64) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ControlFlow::Continue(())),
-        Err(e) => return Err(Error::io(path, e)),
+    let mut lazy = LazyFile::new(path);
+    let Some(frames) = frames_upto(Some(cache), &mut lazy, len)? else {
+        return Ok(ControlFlow::Continue(()));
     };
-    let frames = frames_upto(Some(cache), &file, path, len)?;
     let mut block = Vec::new();
     let mut decoded = DecodedFrame::default();
     for fi in frames.iter().filter(|fi| fi.offset >= start) {
@@ -297,7 +324,10 @@ pub(crate) fn read_file_metric(
         let slice = match slice {
             Some(s) => s,
             None => {
-                let s = match super::read_frame_at(&file, path, fi, &mut block, &mut decoded) {
+                let Some(file) = lazy.get()? else {
+                    return Ok(ControlFlow::Continue(()));
+                };
+                let s = match super::read_frame_at(file, path, fi, &mut block, &mut decoded) {
                     Ok(()) => extract(&decoded, id),
                     Err(Error::Corrupt { offset, reason, .. }) => {
                         tracing::warn!(
