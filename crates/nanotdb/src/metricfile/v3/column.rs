@@ -115,6 +115,15 @@ pub fn encode(dtype: u8, vals: &[u64], level: usize) -> (u8, Vec<u8>) {
 /// A float block as decimal-scaled integers (see [`ENC_PCO_DECIMAL`]), if
 /// some `k <= MAX_DECIMALS` reproduces every value's bits.
 fn encode_decimal(dtype: u8, vals: &[u64], cfg: &ChunkConfig) -> Option<Vec<u8>> {
+    let (k, ints) = decimal_ints(dtype, vals)?;
+    let mut out = vec![k];
+    out.extend(simple_compress(&ints, cfg).ok()?);
+    Some(out)
+}
+
+/// The fewest decimals `k <= MAX_DECIMALS` with which every float of
+/// `vals` is `x / 10^k`, and those `x`.
+fn decimal_ints(dtype: u8, vals: &[u64]) -> Option<(u8, Vec<i64>)> {
     let as_f64 = |b: u64| {
         if dtype == DT_F32 {
             f64::from(f32::from_bits(b as u32))
@@ -130,7 +139,7 @@ fn encode_decimal(dtype: u8, vals: &[u64], cfg: &ChunkConfig) -> Option<Vec<u8>>
             let x = (as_f64(b) * scale).round();
             // Outside ±2^53 an f64 no longer holds every integer.
             if x.is_nan() || x.abs() >= 9.0e15 {
-                break 'k;
+                return None;
             }
             let x = x as i64;
             if decimal_bits(dtype, x, scale) != b {
@@ -138,11 +147,43 @@ fn encode_decimal(dtype: u8, vals: &[u64], cfg: &ChunkConfig) -> Option<Vec<u8>>
             }
             ints.push(x);
         }
-        let mut out = vec![k];
-        out.extend(simple_compress(&ints, cfg).ok()?);
-        return Some(out);
+        return Some((k, ints));
     }
     None
+}
+
+/// Which short vectors the writer packs together (equal keys only): the
+/// same decimal scale, the same better delta order (none or one) and
+/// residuals of about the same size. One pcodec block then fits every
+/// member; a mix pays the widest member's scale and spread for all.
+pub fn pack_key(dtype: u8, vals: &[u64]) -> u32 {
+    let (k, ints): (u32, Vec<i64>) = match dtype {
+        DT_F32 | DT_F64 => match decimal_ints(dtype, vals) {
+            Some((k, ints)) => (u32::from(k), ints),
+            None => return u32::MAX,
+        },
+        DT_I32 => (
+            0,
+            vals.iter().map(|&b| i64::from(b as u32 as i32)).collect(),
+        ),
+        _ => (0, vals.iter().map(|&b| b as i64).collect()),
+    };
+    if ints.len() < 2 {
+        return k << 16;
+    }
+    let n = ints.len() as f64;
+    let mean = ints.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let d0 = ints.iter().map(|&x| (x as f64 - mean).abs()).sum::<f64>() / n;
+    let d1 = ints
+        .windows(2)
+        .map(|w| (w[1] as f64 - w[0] as f64).abs())
+        .sum::<f64>()
+        / (n - 1.0);
+    let (order, spread) = if d1 < d0 { (1, d1) } else { (0, d0) };
+    // Buckets of four bits of residual width: history days, 2 and 3 bits
+    // per bucket were 1-2 % larger (more blocks, each with its tables).
+    let bucket = ((1.0 + spread).log2() / 4.0) as u32;
+    k << 16 | order << 8 | bucket.min(255)
 }
 
 /// An int64 block as residuals from a grid (see [`ENC_PCO_STRIDE`]); the
