@@ -231,6 +231,31 @@ fn v3_jittered_timestamps_use_the_stride_encoding() {
     assert_eq!(out, ext);
 }
 
+#[test]
+fn v3_decimal_f32_division_matches_the_definition_densely() {
+    // Every integer near zero (where most sensor decimals are) and a
+    // sweep to the f32-exact limit, for every digit count.
+    let near = -200_000i64..=200_000;
+    let sweep = (-(1i64 << 24)..=1 << 24).step_by(7919);
+    let edges = [
+        (1i64 << 24) - 1,
+        1 << 24,
+        -(1 << 24),
+        (1 << 24) + 1,
+        -(1 << 24) - 1,
+    ];
+    let xs: Vec<i64> = near.chain(sweep).chain(edges).collect();
+    for k in 0..=column::MAX_DECIMALS {
+        for &x in &xs {
+            assert_eq!(
+                column::decimal_bits_fast(column::DT_F32, x, k),
+                column::decimal_bits_reference(column::DT_F32, x, k),
+                "x {x} k {k}"
+            );
+        }
+    }
+}
+
 /// Values of a type with every awkward bit pattern: NaNs with payloads,
 /// ±Inf, ±0, denormals, extremes, decimals.
 fn value(vt: u8) -> BoxedStrategy<u64> {
@@ -324,6 +349,22 @@ proptest! {
                 .filter(|(t, _)| *t >= lo && *t <= hi).collect();
             prop_assert_eq!(got, exp);
             prop_assert_eq!(mf.value_type(m.id), Some(m.value_type));
+        }
+    }
+
+    /// The decoder's f32 division for decimal float32 blocks gives the
+    /// bits of the format's definition (f64 quotient rounded to f32).
+    #[test]
+    fn v3_decimal_fast_paths_are_bit_exact(
+        x in prop_oneof![-(1i64 << 24)..=1 << 24, -100_000i64..100_000, any::<i64>().prop_map(|x| x >> 10)],
+        k in 0u8..=column::MAX_DECIMALS,
+    ) {
+        for dtype in [column::DT_F32, column::DT_F64] {
+            prop_assert_eq!(
+                column::decimal_bits_fast(dtype, x, k),
+                column::decimal_bits_reference(dtype, x, k),
+                "x {} k {} type {}", x, k, dtype
+            );
         }
     }
 
