@@ -197,11 +197,20 @@ fn v3_decimal_floats_use_the_decimal_encoding() {
         })
         .collect();
     let (enc, payload) = column::encode(column::DT_F32, &vals, 8);
-    assert_eq!(enc, column::ENC_PCO_DECIMAL);
+    assert_eq!(enc, column::ENC_PCO_DECIMAL32, "integers fit i32");
     assert_eq!(payload[0], 2, "two decimals");
     let mut back = Vec::new();
     column::decode(column::DT_F32, enc, &payload, vals.len(), &mut back).unwrap();
     assert_eq!(back, vals);
+    // Integers beyond i32 keep the i64 form.
+    let wide: Vec<u64> = (0..3000)
+        .map(|i| (1e8 + f64::from(i) * 0.25 + 0.5).to_bits())
+        .collect();
+    let (enc64, p64) = column::encode(column::DT_F64, &wide, 8);
+    assert_eq!((enc64, p64[0]), (column::ENC_PCO_DECIMAL, 2));
+    let mut back64 = Vec::new();
+    column::decode(column::DT_F64, enc64, &p64, wide.len(), &mut back64).unwrap();
+    assert_eq!(back64, wide);
     // A declared count the payload cannot hold is refused before decoding.
     assert!(!column::plausible(column::DT_F32, enc, 1, 2000));
     assert!(column::decode(column::DT_F32, enc, &payload[..1], 5000, &mut back).is_err());
@@ -235,21 +244,21 @@ fn v3_jittered_timestamps_use_the_stride_encoding() {
 fn v3_decimal_f32_division_matches_the_definition_densely() {
     // Every integer near zero (where most sensor decimals are) and a
     // sweep to the f32-exact limit, for every digit count.
-    let near = -200_000i64..=200_000;
-    let sweep = (-(1i64 << 24)..=1 << 24).step_by(7919);
+    let near = -200_000i32..=200_000;
+    let sweep = (-(1i32 << 24)..=1 << 24).step_by(7919);
     let edges = [
-        (1i64 << 24) - 1,
+        (1i32 << 24) - 1,
         1 << 24,
         -(1 << 24),
         (1 << 24) + 1,
         -(1 << 24) - 1,
     ];
-    let xs: Vec<i64> = near.chain(sweep).chain(edges).collect();
+    let xs: Vec<i32> = near.chain(sweep).chain(edges).collect();
     for k in 0..=column::MAX_DECIMALS {
         for &x in &xs {
             assert_eq!(
                 column::decimal_bits_fast(column::DT_F32, x, k),
-                column::decimal_bits_reference(column::DT_F32, x, k),
+                column::decimal_bits_reference(column::DT_F32, i64::from(x), k),
                 "x {x} k {k}"
             );
         }
@@ -356,13 +365,13 @@ proptest! {
     /// bits of the format's definition (f64 quotient rounded to f32).
     #[test]
     fn v3_decimal_fast_paths_are_bit_exact(
-        x in prop_oneof![-(1i64 << 24)..=1 << 24, -100_000i64..100_000, any::<i64>().prop_map(|x| x >> 10)],
+        x in prop_oneof![-(1i32 << 24)..=1 << 24, -100_000i32..100_000, any::<i32>()],
         k in 0u8..=column::MAX_DECIMALS,
     ) {
         for dtype in [column::DT_F32, column::DT_F64] {
             prop_assert_eq!(
                 column::decimal_bits_fast(dtype, x, k),
-                column::decimal_bits_reference(dtype, x, k),
+                column::decimal_bits_reference(dtype, i64::from(x), k),
                 "x {} k {} type {}", x, k, dtype
             );
         }
