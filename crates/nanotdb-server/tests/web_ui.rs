@@ -384,7 +384,22 @@ fn engine_inspector_tabs() {
     b.eval("document.querySelector('.tabs button[data-tab=files]').click()");
     b.wait_for("document.querySelector('button.build')", 20, "build button");
     assert!(count(&mut b, "#engine-body table") >= 2);
-    b.eval("window.confirm = () => true; document.querySelector('button.build').click()");
+    // The format picker: v3 is offered and named in the confirmation.
+    b.wait_for(
+        "[...document.querySelectorAll('select.build-format option')].map((o) => o.value).join() === ',v1,v2,v3'",
+        20,
+        "format choices",
+    );
+    b.eval(
+        "document.querySelector('select.build-format').value = 'v3'; \
+         window.confirm = (m) => { window.buildAsked = m; return true; }; \
+         document.querySelector('button.build').click()",
+    );
+    b.wait_for(
+        "String(window.buildAsked).endsWith(' as v3?')",
+        20,
+        "confirmation names the format",
+    );
     b.wait_for(
         "document.getElementById('errors').textContent.includes('compact_metric') || document.body.textContent.includes('Build report')",
         20,

@@ -27,6 +27,33 @@ fn export(engine: &Engine, db: &str, dir: &Path) -> std::path::PathBuf {
     out
 }
 
+/// Log output captured by a test's own subscriber.
+#[derive(Clone, Default)]
+struct LogBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogBuf {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuf {
+    type Writer = LogBuf;
+    fn make_writer(&'a self) -> LogBuf {
+        self.clone()
+    }
+}
+
 fn count(engine: &Engine, db: &str, metric: &str) -> usize {
     let mut n = 0;
     engine
@@ -156,7 +183,28 @@ fn a_corrupt_v3_metric_file_falls_back_to_raw_data() {
     b[100] ^= 0x55;
     fs::write(&m, b).unwrap();
     let engine = Engine::open(root.path()).unwrap();
-    assert_eq!(count(&engine, "edge", "temp.probe01"), 720);
+    let log = LogBuf::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_ansi(false)
+        .finish();
+    let n =
+        tracing::subscriber::with_default(subscriber, || count(&engine, "edge", "temp.probe01"));
+    assert_eq!(n, 720);
+    // The fallback says which file and why (the block's CRC), once per read.
+    let text = log.text();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("metric file unreadable, reading raw files instead"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].contains(" WARN "), "{}", lines[0]);
+    assert!(
+        lines[0].contains(&format!("file={}", m.display())),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("block CRC stored"), "{}", lines[0]);
     let out = export(&engine, "edge", root.path());
     lpcompare(&fixture("edge-2h/expected-edge.lp"), &out, &[]);
 }

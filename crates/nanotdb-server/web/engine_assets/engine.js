@@ -88,12 +88,16 @@
       if (needDb()) return;
       const d = (await api('/api/engine/files', {params: {db: state.db, data_file: state.file}})).result;
       const pagesOf = (d.data || []).find((f) => f.pages);
-      body.append(el('h2', {text: 'Data files'}),
+      // The layout of the metric file a build writes; blank = the server's [metrics].format.
+      const format = el('select', {class: 'build-format', title: 'metric file format of a build'},
+        el('option', {value: '', text: 'format: server default'}),
+        ...['v1', 'v2', 'v3'].map((v) => el('option', {value: v, text: `format ${v}`})));
+      body.append(el('h2', {text: 'Data files'}), format,
         table(d.data, ['path', 'part', 'active', 'bytes', 'frames', 'records', 'min_utc', 'max_utc', 'scan_error'], (f) =>
           el('span', {},
             el('button', {onclick: () => { state.file = f.path; saveHash(); show('files'); }}, 'Pages'), ' ',
             f.active ? el('span', {class: 'muted', text: 'open'}) :
-              el('button', {class: 'build', 'data-part': f.part, onclick: () => build(f.part)}, 'Build metric file'))),
+              el('button', {class: 'build', 'data-part': f.part, onclick: () => build(f.part, format.value)}, 'Build metric file'))),
         el('h2', {text: pagesOf ? `Pages of ${pagesOf.path}` : 'Pages'}),
         table(pagesOf && pagesOf.pages, ['index', 'offset', 'frame_bytes', 'compressed_len', 'uncompressed_len', 'records', 'start_utc', 'end_utc', 'avg_disk_bytes_per_point']),
         el('h2', {text: 'Metric files'}), table(d.metric),
@@ -122,11 +126,13 @@
     },
   };
 
-  async function build(part) {
-    if (!confirm(`Build the metric file of partition ${part} in ${state.db}?`)) return;
+  async function build(part, format) {
+    const as = format ? ` as ${format}` : '';
+    if (!confirm(`Build the metric file of partition ${part} in ${state.db}${as}?`)) return;
     try {
-      const r = await api('/api/engine/compact_metric', {method: 'POST', body: {db: state.db, part}});
-      status.textContent = `metric file built for ${part}`;
+      const req = format ? {db: state.db, part, format} : {db: state.db, part};
+      const r = await api('/api/engine/compact_metric', {method: 'POST', body: req});
+      status.textContent = `metric file built for ${part}${as}`;
       show('files');
       body.prepend(el('div', {class: 'widget'}, el('h3', {text: 'Build report'}), kv(r.result || r)));
     } catch (e) {

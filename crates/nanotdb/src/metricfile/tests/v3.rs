@@ -79,21 +79,35 @@ fn v3_layout_shares_and_packs() {
     assert_eq!(&b[n - 16..n - 12], b"NTFT");
     assert_eq!(u32::from_le_bytes(b[n - 12..n - 8].try_into().unwrap()), 3);
     let h = FileHeader::from_bytes(b[..64].try_into().unwrap());
-    let bi = h.v2_time_index_offset() as usize;
-    let mi = h.v2_metric_index_offset() as usize;
-    assert_eq!(mi, bi + 3 * v3::BLOCK_ENTRY_LEN);
-    assert_eq!(n, mi + 3 * v3::METRIC_ENTRY_LEN + 16);
+    // Packed index (footer word 1): one zstd frame from the block index
+    // offset to the metric index offset, which is where the footer starts.
+    assert_eq!(
+        u32::from_le_bytes(b[n - 8..n - 4].try_into().unwrap()),
+        v3::index::LAYOUT_PACKED
+    );
+    let (pi, pe) = (
+        h.v2_time_index_offset() as usize,
+        h.v2_metric_index_offset() as usize,
+    );
+    assert_eq!(pe, n - 16);
+    assert_eq!(h.v2_reserved(), crc32fast::hash(&b[pi..pe]));
+    let (bt, mt) = v3::index::unpack(
+        &b[pi..pe],
+        (3, v3::BLOCK_ENTRY_LEN),
+        (3, v3::METRIC_ENTRY_LEN),
+    )
+    .unwrap();
     // Blocks: one time block (both vectors packed: 4 + 2 timestamps), the
     // int32 block (metric 10, then 12), the float32 block.
     let blk = |i: usize| {
-        let e = &b[bi + i * v3::BLOCK_ENTRY_LEN..];
+        let e = &bt[i * v3::BLOCK_ENTRY_LEN..];
         (u32::from_le_bytes(e[12..16].try_into().unwrap()), e[16])
     };
     assert_eq!([blk(0), blk(1), blk(2)], [(6, 4), (6, 1), (4, 2)]);
     // Metric entries in id order: (id, count, time block, time start,
     // value block, value start).
     let ent = |i: usize| {
-        let e = &b[mi + i * v3::METRIC_ENTRY_LEN..];
+        let e = &mt[i * v3::METRIC_ENTRY_LEN..];
         let u = |o: usize| u32::from_le_bytes(e[o..o + 4].try_into().unwrap());
         (
             u16::from_le_bytes([e[0], e[1]]),
@@ -112,6 +126,42 @@ fn v3_layout_shares_and_packs() {
             (12, 2, 0, 4, 1, 4)
         ]
     );
+    // inspect: the time block spans its segments.
+    let sum = MetricFile::open(&p).unwrap().summary();
+    let tf: Vec<_> = sum
+        .time_frames
+        .iter()
+        .map(|t| (t.id, t.point_count, t.start_ts, t.end_ts))
+        .collect();
+    assert_eq!(tf, [(0, 6, 100, 400)]);
+    assert_eq!(read_all(&p), want(&metrics));
+    // The plain layout (footer word 0: tables as they are, the first v3
+    // files) still reads: the same file with its index unpacked.
+    let mut plain = b[..pi].to_vec();
+    plain.extend_from_slice(&bt);
+    plain.extend_from_slice(&mt);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&bt);
+    crc.update(&mt);
+    let h0 = FileHeader::new_v3(
+        h.partition_kind(),
+        (h.min_ts(), h.max_ts()),
+        (3, 3),
+        (pi as u64, (pi + bt.len()) as u64),
+        crc.finalize(),
+    );
+    plain[..64].copy_from_slice(h0.as_bytes());
+    plain.extend_from_slice(Footer::new(3, v3::index::LAYOUT_PLAIN).as_bytes());
+    let q = tmp.path().join("plain.dat");
+    fs::write(&q, &plain).unwrap();
+    assert_eq!(read_all(&q), want(&metrics));
+    // Any other footer word is refused.
+    let mut other = b.clone();
+    other[n - 8] = 2;
+    let ft = Footer::new(3, 2);
+    other[n - 16..].copy_from_slice(ft.as_bytes());
+    fs::write(&q, &other).unwrap();
+    assert!(MetricFile::open(&q).is_err());
     assert_eq!(read_all(&p), want(&metrics));
 }
 
@@ -147,11 +197,20 @@ fn v3_decimal_floats_use_the_decimal_encoding() {
         })
         .collect();
     let (enc, payload) = column::encode(column::DT_F32, &vals, 8);
-    assert_eq!(enc, column::ENC_PCO_DECIMAL);
+    assert_eq!(enc, column::ENC_PCO_DECIMAL32, "integers fit i32");
     assert_eq!(payload[0], 2, "two decimals");
     let mut back = Vec::new();
     column::decode(column::DT_F32, enc, &payload, vals.len(), &mut back).unwrap();
     assert_eq!(back, vals);
+    // Integers beyond i32 keep the i64 form.
+    let wide: Vec<u64> = (0..3000)
+        .map(|i| (1e8 + f64::from(i) * 0.25 + 0.5).to_bits())
+        .collect();
+    let (enc64, p64) = column::encode(column::DT_F64, &wide, 8);
+    assert_eq!((enc64, p64[0]), (column::ENC_PCO_DECIMAL, 2));
+    let mut back64 = Vec::new();
+    column::decode(column::DT_F64, enc64, &p64, wide.len(), &mut back64).unwrap();
+    assert_eq!(back64, wide);
     // A declared count the payload cannot hold is refused before decoding.
     assert!(!column::plausible(column::DT_F32, enc, 1, 2000));
     assert!(column::decode(column::DT_F32, enc, &payload[..1], 5000, &mut back).is_err());
@@ -179,6 +238,31 @@ fn v3_jittered_timestamps_use_the_stride_encoding() {
     let mut out = Vec::new();
     column::decode(column::DT_I64, enc, &payload, ext.len(), &mut out).unwrap();
     assert_eq!(out, ext);
+}
+
+#[test]
+fn v3_decimal_f32_division_matches_the_definition_densely() {
+    // Every integer near zero (where most sensor decimals are) and a
+    // sweep to the f32-exact limit, for every digit count.
+    let near = -200_000i32..=200_000;
+    let sweep = (-(1i32 << 24)..=1 << 24).step_by(7919);
+    let edges = [
+        (1i32 << 24) - 1,
+        1 << 24,
+        -(1 << 24),
+        (1 << 24) + 1,
+        -(1 << 24) - 1,
+    ];
+    let xs: Vec<i32> = near.chain(sweep).chain(edges).collect();
+    for k in 0..=column::MAX_DECIMALS {
+        for &x in &xs {
+            assert_eq!(
+                column::decimal_bits_fast(column::DT_F32, x, k),
+                column::decimal_bits_reference(column::DT_F32, i64::from(x), k),
+                "x {x} k {k}"
+            );
+        }
+    }
 }
 
 /// Values of a type with every awkward bit pattern: NaNs with payloads,
@@ -274,6 +358,22 @@ proptest! {
                 .filter(|(t, _)| *t >= lo && *t <= hi).collect();
             prop_assert_eq!(got, exp);
             prop_assert_eq!(mf.value_type(m.id), Some(m.value_type));
+        }
+    }
+
+    /// The decoder's f32 division for decimal float32 blocks gives the
+    /// bits of the format's definition (f64 quotient rounded to f32).
+    #[test]
+    fn v3_decimal_fast_paths_are_bit_exact(
+        x in prop_oneof![-(1i32 << 24)..=1 << 24, -100_000i32..100_000, any::<i32>()],
+        k in 0u8..=column::MAX_DECIMALS,
+    ) {
+        for dtype in [column::DT_F32, column::DT_F64] {
+            prop_assert_eq!(
+                column::decimal_bits_fast(dtype, x, k),
+                column::decimal_bits_reference(dtype, i64::from(x), k),
+                "x {} k {} type {}", x, k, dtype
+            );
         }
     }
 

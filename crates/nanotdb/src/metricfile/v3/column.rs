@@ -35,6 +35,11 @@ pub const ENC_PCO_DECIMAL: u8 = 3;
 /// own deltas subtract two jitters (a triangular distribution, ~0.7 bit
 /// more per number than one jitter); residuals from the grid keep one.
 pub const ENC_PCO_STRIDE: u8 = 4;
+/// Block encoding of float blocks: [`ENC_PCO_DECIMAL`] with the integers
+/// stored as i32 (the writer's choice when they all fit): pcodec decodes
+/// 32-bit numbers faster, and float32 values then decode with one f32
+/// division (edge day: a block's decode −19 %, bytes −1 %).
+pub const ENC_PCO_DECIMAL32: u8 = 5;
 /// Most decimal digits [`ENC_PCO_DECIMAL`] tries.
 pub const MAX_DECIMALS: u8 = 6;
 
@@ -61,12 +66,12 @@ pub fn encode(dtype: u8, vals: &[u64], level: usize) -> (u8, Vec<u8>) {
     // attempt: as integers they were smaller on every workload measured,
     // and a second pcodec pass would double the build time of such blocks.
     if (dtype == DT_F32 || dtype == DT_F64)
-        && let Some(p) = encode_decimal(dtype, vals, &cfg)
+        && let Some((enc, p)) = encode_decimal(dtype, vals, &cfg)
         && p.len() < vals.len() * w
     {
         let mut back = Vec::new();
-        if decode(dtype, ENC_PCO_DECIMAL, &p, vals.len(), &mut back).is_ok() && back == vals {
-            return (ENC_PCO_DECIMAL, p);
+        if decode(dtype, enc, &p, vals.len(), &mut back).is_ok() && back == vals {
+            return (enc, p);
         }
     }
     let pco = match dtype {
@@ -112,9 +117,24 @@ pub fn encode(dtype: u8, vals: &[u64], level: usize) -> (u8, Vec<u8>) {
     (ENC_RAW, raw)
 }
 
-/// A float block as decimal-scaled integers (see [`ENC_PCO_DECIMAL`]), if
-/// some `k <= MAX_DECIMALS` reproduces every value's bits.
-fn encode_decimal(dtype: u8, vals: &[u64], cfg: &ChunkConfig) -> Option<Vec<u8>> {
+/// A float block as decimal-scaled integers (see [`ENC_PCO_DECIMAL`] and
+/// [`ENC_PCO_DECIMAL32`]), if some `k <= MAX_DECIMALS` reproduces every
+/// value's bits; returns the encoding and the payload.
+fn encode_decimal(dtype: u8, vals: &[u64], cfg: &ChunkConfig) -> Option<(u8, Vec<u8>)> {
+    let (k, ints) = decimal_ints(dtype, vals)?;
+    let mut out = vec![k];
+    let narrow: Option<Vec<i32>> = ints.iter().map(|&x| i32::try_from(x).ok()).collect();
+    if let Some(narrow) = narrow {
+        out.extend(simple_compress(&narrow, cfg).ok()?);
+        return Some((ENC_PCO_DECIMAL32, out));
+    }
+    out.extend(simple_compress(&ints, cfg).ok()?);
+    Some((ENC_PCO_DECIMAL, out))
+}
+
+/// The fewest decimals `k <= MAX_DECIMALS` with which every float of
+/// `vals` is `x / 10^k`, and those `x`.
+fn decimal_ints(dtype: u8, vals: &[u64]) -> Option<(u8, Vec<i64>)> {
     let as_f64 = |b: u64| {
         if dtype == DT_F32 {
             f64::from(f32::from_bits(b as u32))
@@ -130,7 +150,7 @@ fn encode_decimal(dtype: u8, vals: &[u64], cfg: &ChunkConfig) -> Option<Vec<u8>>
             let x = (as_f64(b) * scale).round();
             // Outside ±2^53 an f64 no longer holds every integer.
             if x.is_nan() || x.abs() >= 9.0e15 {
-                break 'k;
+                return None;
             }
             let x = x as i64;
             if decimal_bits(dtype, x, scale) != b {
@@ -138,11 +158,43 @@ fn encode_decimal(dtype: u8, vals: &[u64], cfg: &ChunkConfig) -> Option<Vec<u8>>
             }
             ints.push(x);
         }
-        let mut out = vec![k];
-        out.extend(simple_compress(&ints, cfg).ok()?);
-        return Some(out);
+        return Some((k, ints));
     }
     None
+}
+
+/// Which short vectors the writer packs together (equal keys only): the
+/// same decimal scale, the same better delta order (none or one) and
+/// residuals of about the same size. One pcodec block then fits every
+/// member; a mix pays the widest member's scale and spread for all.
+pub fn pack_key(dtype: u8, vals: &[u64]) -> u32 {
+    let (k, ints): (u32, Vec<i64>) = match dtype {
+        DT_F32 | DT_F64 => match decimal_ints(dtype, vals) {
+            Some((k, ints)) => (u32::from(k), ints),
+            None => return u32::MAX,
+        },
+        DT_I32 => (
+            0,
+            vals.iter().map(|&b| i64::from(b as u32 as i32)).collect(),
+        ),
+        _ => (0, vals.iter().map(|&b| b as i64).collect()),
+    };
+    if ints.len() < 2 {
+        return k << 16;
+    }
+    let n = ints.len() as f64;
+    let mean = ints.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let d0 = ints.iter().map(|&x| (x as f64 - mean).abs()).sum::<f64>() / n;
+    let d1 = ints
+        .windows(2)
+        .map(|w| (w[1] as f64 - w[0] as f64).abs())
+        .sum::<f64>()
+        / (n - 1.0);
+    let (order, spread) = if d1 < d0 { (1, d1) } else { (0, d0) };
+    // Buckets of four bits of residual width: history days, 2 and 3 bits
+    // per bucket were 1-2 % larger (more blocks, each with its tables).
+    let bucket = ((1.0 + spread).log2() / 4.0) as u32;
+    k << 16 | order << 8 | bucket.min(255)
 }
 
 /// An int64 block as residuals from a grid (see [`ENC_PCO_STRIDE`]); the
@@ -196,7 +248,8 @@ fn encode_stride(vals: &[u64], cfg: &ChunkConfig) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The bits of `x / scale` as a value of `dtype` (float32 or float64).
+/// The bits of `x / scale` as a value of `dtype` (float32 or float64): the
+/// format's definition.
 fn decimal_bits(dtype: u8, x: i64, scale: f64) -> u64 {
     let v = x as f64 / scale;
     if dtype == DT_F32 {
@@ -204,6 +257,43 @@ fn decimal_bits(dtype: u8, x: i64, scale: f64) -> u64 {
     } else {
         v.to_bits()
     }
+}
+
+/// Integers up to this magnitude are exact in f32. For such `x` (and
+/// `10^k`, exact in f32 for k <= 10) one f32 division gives the bits the
+/// format defines, the f64 quotient rounded to f32: double rounding is
+/// harmless for a quotient of two f32 numbers when the wider type has at
+/// least 2·24 + 2 bits of significand (f64 has 53).
+const F32_EXACT_INT: u32 = 1 << 24;
+
+/// Value bits of the i32 integers of an [`ENC_PCO_DECIMAL32`] block:
+/// float32 blocks whose integers are all f32-exact take the f32 division
+/// (i32 → f32 conversion and division vectorise; ≈ 30 % less time than
+/// the f64 path), in a loop without a per-value branch.
+fn decimal_values32(dtype: u8, ints: &[i32], scale: f64, out: &mut Vec<u64>) {
+    if dtype == DT_F32 && ints.iter().all(|x| x.unsigned_abs() <= F32_EXACT_INT) {
+        let s = scale as f32;
+        out.extend(ints.iter().map(|&x| u64::from((x as f32 / s).to_bits())));
+    } else {
+        out.extend(
+            ints.iter()
+                .map(|&x| decimal_bits(dtype, i64::from(x), scale)),
+        );
+    }
+}
+
+/// [`decimal_values32`] of one integer, for tests against [`decimal_bits`].
+#[cfg(test)]
+pub(crate) fn decimal_bits_fast(dtype: u8, x: i32, k: u8) -> u64 {
+    let mut out = Vec::new();
+    decimal_values32(dtype, &[x], 10f64.powi(i32::from(k)), &mut out);
+    out[0]
+}
+
+/// The format's definition of a decimal value's bits ([`decimal_bits`]).
+#[cfg(test)]
+pub(crate) fn decimal_bits_reference(dtype: u8, x: i64, k: u8) -> u64 {
+    decimal_bits(dtype, x, 10f64.powi(i32::from(k)))
 }
 
 /// Whether a block of `count` numbers in `payload_len` bytes is possible
@@ -214,7 +304,7 @@ pub fn plausible(dtype: u8, enc: u8, payload_len: u32, count: u32) -> bool {
     match enc {
         ENC_RAW => u64::from(payload_len) == u64::from(count) * w as u64,
         ENC_PCO => u64::from(payload_len) * MAX_POINTS_PER_BYTE >= u64::from(count),
-        ENC_PCO_DECIMAL => {
+        ENC_PCO_DECIMAL | ENC_PCO_DECIMAL32 => {
             (dtype == DT_F32 || dtype == DT_F64)
                 && u64::from(payload_len) * MAX_POINTS_PER_BYTE >= u64::from(count)
         }
@@ -276,7 +366,7 @@ pub fn decode(
             }
             Ok(())
         }
-        ENC_PCO_DECIMAL => {
+        ENC_PCO_DECIMAL | ENC_PCO_DECIMAL32 => {
             let (&k, ints) = payload
                 .split_first()
                 .ok_or_else(|| "empty decimal block".to_string())?;
@@ -287,8 +377,12 @@ pub fn decode(
                 return Err(format!("{n} numbers impossible in {} bytes", payload.len()));
             }
             let scale = 10f64.powi(i32::from(k));
-            let v = pco_decode::<i64>(ints, n)?;
-            out.extend(v.iter().map(|&x| decimal_bits(dtype, x, scale)));
+            if enc == ENC_PCO_DECIMAL32 {
+                decimal_values32(dtype, &pco_decode::<i32>(ints, n)?, scale, out);
+            } else {
+                let v = pco_decode::<i64>(ints, n)?;
+                out.extend(v.iter().map(|&x| decimal_bits(dtype, x, scale)));
+            }
             Ok(())
         }
         ENC_PCO_STRIDE => {

@@ -10,6 +10,7 @@
 //! samples has blocks of its own, so one metric's query decodes only those.
 
 pub mod column;
+pub mod index;
 mod write;
 
 use std::ops::ControlFlow;
@@ -91,6 +92,9 @@ pub(crate) struct Segment {
 #[derive(Debug)]
 pub(crate) struct Index {
     header: FileHeader,
+    /// Whether the indexes are packed: damage in an entry is then reported
+    /// at the packed frame's offset, entries having no offset of their own.
+    packed: bool,
     pub(crate) blocks: Vec<Block>,
     pub(crate) metrics: Vec<Segment>,
 }
@@ -109,11 +113,30 @@ impl Index {
                 format!("footer version {}, want 3", ft.version()),
             ));
         }
-        if ft.reserved() != 0 {
+        let layout = ft.reserved();
+        if layout > index::LAYOUT_PACKED {
             return Err(src.corrupt(foff + FTR_RESERVED as u64, CorruptKind::Reserved, "footer"));
         }
         src.check_crc(foff, ft.crc(), "footer")?;
         let header = src.file_header(3)?;
+        let (bt, mt) = if layout == index::LAYOUT_PACKED {
+            Self::packed_tables(src, &header)?
+        } else {
+            Self::plain_tables(src, &header)?
+        };
+        let packed = layout == index::LAYOUT_PACKED;
+        let blocks = Self::blocks(src, &header, packed, &bt)?;
+        let metrics = Self::segments(src, &header, packed, &mt, &blocks)?;
+        Ok(Index {
+            header,
+            packed,
+            blocks,
+            metrics,
+        })
+    }
+
+    /// The two index tables of the plain layout, CRC-checked.
+    fn plain_tables(src: &Source, header: &FileHeader) -> Result<(Vec<u8>, Vec<u8>)> {
         let bt = src.read_table(
             header.v2_time_index_offset(),
             header.v2_time_frame_count(),
@@ -134,20 +157,42 @@ impl Index {
             (header.v2_reserved(), h.finalize()),
             "index",
         )?;
-        let blocks = Self::blocks(src, &header, &bt)?;
-        let metrics = Self::segments(src, &header, &mt, &blocks)?;
-        Ok(Index {
-            header,
-            blocks,
-            metrics,
-        })
+        Ok((bt, mt))
     }
 
-    fn blocks(src: &Source, header: &FileHeader, table: &[u8]) -> Result<Vec<Block>> {
+    /// The two index tables of the packed layout: the frame runs from the
+    /// block index offset to the metric index offset; CRC, then unpacked.
+    fn packed_tables(src: &Source, header: &FileHeader) -> Result<(Vec<u8>, Vec<u8>)> {
+        let (from, to) = (
+            header.v2_time_index_offset(),
+            header.v2_metric_index_offset(),
+        );
+        let len = to.checked_sub(from).ok_or_else(|| {
+            src.corrupt(
+                from,
+                CorruptKind::BadLength,
+                format!("packed index ends at {to} before it starts"),
+            )
+        })?;
+        let packed = src.read_table(from, u32::try_from(len).unwrap_or(u32::MAX), 1, "index")?;
+        src.check_crc(
+            V2_RESERVED_B as u64,
+            (header.v2_reserved(), crc32fast::hash(&packed)),
+            "index",
+        )?;
+        index::unpack(
+            &packed,
+            (header.v2_time_frame_count(), BLOCK_ENTRY_LEN),
+            (header.v2_metric_frame_count(), METRIC_ENTRY_LEN),
+        )
+        .map_err(|e| src.corrupt(from, CorruptKind::Decompress, format!("index: {e}")))
+    }
+
+    fn blocks(src: &Source, header: &FileHeader, packed: bool, table: &[u8]) -> Result<Vec<Block>> {
         let base = header.v2_time_index_offset();
         let mut out = Vec::with_capacity(table.len() / BLOCK_ENTRY_LEN);
         for (i, b) in entries::<BLOCK_ENTRY_LEN>(table) {
-            let at = base + (i * BLOCK_ENTRY_LEN) as u64;
+            let at = entry_at(base, packed, i, BLOCK_ENTRY_LEN);
             let blk = Block {
                 offset: le_u64(&b, BI_OFFSET),
                 payload_len: le_u32(&b, BI_PAYLOAD_LEN),
@@ -177,13 +222,18 @@ impl Index {
     fn segments(
         src: &Source,
         header: &FileHeader,
+        packed: bool,
         table: &[u8],
         blocks: &[Block],
     ) -> Result<Vec<Segment>> {
-        let base = header.v2_metric_index_offset();
+        let base = if packed {
+            header.v2_time_index_offset()
+        } else {
+            header.v2_metric_index_offset()
+        };
         let mut out = Vec::with_capacity(table.len() / METRIC_ENTRY_LEN);
         for (i, b) in entries::<METRIC_ENTRY_LEN>(table) {
-            let at = base + (i * METRIC_ENTRY_LEN) as u64;
+            let at = entry_at(base, packed, i, METRIC_ENTRY_LEN);
             let s = Segment {
                 metric_id: le_u16(&b, MX_METRIC_ID),
                 value_type: b[MX_VALUE_TYPE],
@@ -235,11 +285,16 @@ impl Index {
     /// timestamps are listed as time frames, each segment as a frame
     /// (offset and payload of its value block).
     pub(crate) fn summary(&self, file_len: u64) -> FileSummary {
-        let time_ids: std::collections::BTreeSet<u32> =
-            self.metrics.iter().map(|s| s.time_block).collect();
-        let time_frames = time_ids
+        // A time block's range: the segments that use it span it (each
+        // segment's ends are checked against its slice when it is read).
+        let mut ranges: std::collections::BTreeMap<u32, (i64, i64)> = Default::default();
+        for s in &self.metrics {
+            let r = ranges.entry(s.time_block).or_insert((s.start_ts, s.end_ts));
+            *r = (r.0.min(s.start_ts), r.1.max(s.end_ts));
+        }
+        let time_frames = ranges
             .iter()
-            .filter_map(|&id| {
+            .filter_map(|(&id, &(start_ts, end_ts))| {
                 let b = self.blocks.get(id as usize)?;
                 Some(TimeFrameInfo {
                     id: id as u16,
@@ -247,8 +302,8 @@ impl Index {
                     point_count: b.count,
                     payload_len: b.payload_len,
                     decoded_len: b.count.saturating_mul(8),
-                    start_ts: 0,
-                    end_ts: 0,
+                    start_ts,
+                    end_ts,
                 })
             })
             .collect();
@@ -363,7 +418,12 @@ impl Index {
                 || slice[n - 1] != s.end_ts
                 || slice.windows(2).any(|w| w[1] < w[0])
             {
-                let at = self.header.v2_metric_index_offset() + (i * METRIC_ENTRY_LEN) as u64;
+                let base = if self.packed {
+                    self.header.v2_time_index_offset()
+                } else {
+                    self.header.v2_metric_index_offset()
+                };
+                let at = entry_at(base, self.packed, i, METRIC_ENTRY_LEN);
                 return Err(src.corrupt(
                     at,
                     CorruptKind::BadTimestamps,
@@ -383,7 +443,18 @@ impl Index {
     }
 }
 
-/// The footer a v3 writer stores.
-pub(crate) fn footer() -> Footer {
-    Footer::new(3, 0)
+/// File offset of entry `i` of a table at `base` (`len` bytes each); in a
+/// packed index, the frame's offset.
+fn entry_at(base: u64, packed: bool, i: usize, len: usize) -> u64 {
+    if packed {
+        base
+    } else {
+        base + (i * len) as u64
+    }
+}
+
+/// The footer a v3 writer stores; `layout` is the index layout
+/// ([`index::LAYOUT_PLAIN`] or [`index::LAYOUT_PACKED`]).
+pub(crate) fn footer(layout: u32) -> Footer {
+    Footer::new(3, layout)
 }

@@ -32,18 +32,18 @@ struct Piece {
 /// [`SOLO_POINTS`] gets a block of its own, shorter ones fill a shared
 /// block up to [`PACK_POINTS`]; returns the block contents as lists of
 /// vector indexes.
-fn pack(lens: &[usize]) -> (Vec<Vec<usize>>, Vec<(usize, u32)>) {
+fn pack(lens: &[usize], keys: &[u32]) -> (Vec<Vec<usize>>, Vec<(usize, u32)>) {
     let mut blocks: Vec<Vec<usize>> = Vec::new();
     let mut place = Vec::with_capacity(lens.len());
-    let mut shared: Option<(usize, usize)> = None;
-    for (i, &n) in lens.iter().enumerate() {
+    let mut shared: Option<(usize, usize, u32)> = None;
+    for ((i, &n), &key) in lens.iter().enumerate().zip(keys) {
         if n >= SOLO_POINTS {
             blocks.push(vec![i]);
             place.push((blocks.len() - 1, 0));
             continue;
         }
         let (b, fill) = match shared {
-            Some((b, fill)) if fill < PACK_POINTS => (b, fill),
+            Some((b, fill, k)) if fill < PACK_POINTS && k == key => (b, fill),
             _ => {
                 blocks.push(Vec::new());
                 (blocks.len() - 1, 0)
@@ -51,7 +51,7 @@ fn pack(lens: &[usize]) -> (Vec<Vec<usize>>, Vec<(usize, u32)>) {
         };
         place.push((b, fill as u32));
         blocks[b].push(i);
-        shared = Some((b, fill + n));
+        shared = Some((b, fill + n, key));
     }
     (blocks, place)
 }
@@ -89,7 +89,10 @@ pub(crate) fn write_body(
             })
         })
         .collect();
-    let (tblocks, tplace) = pack(&distinct.iter().map(|t| t.len()).collect::<Vec<_>>());
+    let (tblocks, tplace) = pack(
+        &distinct.iter().map(|t| t.len()).collect::<Vec<_>>(),
+        &vec![0; distinct.len()],
+    );
 
     let mut block_index = Vec::new();
     let mut nblocks = 0u32;
@@ -122,11 +125,23 @@ pub(crate) fn write_body(
     // Value blocks: pieces grouped by type, each group packed in id order.
     let mut vplace: Vec<(u32, u32)> = vec![(0, 0); pieces.len()];
     for dtype in 1..=4u8 {
-        let idx: Vec<usize> = (0..pieces.len())
+        let mut idx: Vec<(u32, usize)> = (0..pieces.len())
             .filter(|&i| metrics[pieces[i].m].value_type == dtype)
+            .map(|i| {
+                let p = &pieces[i];
+                let key = if p.hi - p.lo >= SOLO_POINTS {
+                    0
+                } else {
+                    column::pack_key(dtype, &metrics[p.m].vals[p.lo..p.hi])
+                };
+                (key, i)
+            })
             .collect();
+        // Stable: like vectors stay in id order among themselves.
+        idx.sort_by_key(|&(key, _)| key);
+        let (keys, idx): (Vec<u32>, Vec<usize>) = idx.into_iter().unzip();
         let lens: Vec<usize> = idx.iter().map(|&i| pieces[i].hi - pieces[i].lo).collect();
-        let (vblocks, place) = pack(&lens);
+        let (vblocks, place) = pack(&lens, &keys);
         let mut ids = Vec::with_capacity(vblocks.len());
         for members in &vblocks {
             nums.clear();
@@ -167,20 +182,34 @@ pub(crate) fn write_body(
     }
 
     let block_index_offset = w.pos;
-    w.put(&block_index)?;
-    let metric_index_offset = w.pos;
-    w.put(&metric_index)?;
-    w.put(footer().as_bytes())?;
-    let mut h = crc32fast::Hasher::new();
-    h.update(&block_index);
-    h.update(&metric_index);
+    let (metric_index_offset, layout, crc) = match super::index::pack(
+        &block_index,
+        BLOCK_ENTRY_LEN,
+        &metric_index,
+        METRIC_ENTRY_LEN,
+    ) {
+        Some(packed) => {
+            w.put(&packed)?;
+            (w.pos, super::index::LAYOUT_PACKED, crc32fast::hash(&packed))
+        }
+        None => {
+            w.put(&block_index)?;
+            let at = w.pos;
+            w.put(&metric_index)?;
+            let mut h = crc32fast::Hasher::new();
+            h.update(&block_index);
+            h.update(&metric_index);
+            (at, super::index::LAYOUT_PLAIN, h.finalize())
+        }
+    };
+    w.put(footer(layout).as_bytes())?;
     let segments = u32::try_from(pieces.len()).map_err(|_| w.invalid("too many segments"))?;
     let header = FileHeader::new_v3(
         partition_kind,
         range.finish(pieces.is_empty()),
         (nblocks, segments),
         (block_index_offset, metric_index_offset),
-        h.finalize(),
+        crc,
     );
     Ok((header, points))
 }
