@@ -320,7 +320,21 @@ impl Database {
     ) -> Result<ControlFlow<()>> {
         let mut data_from = 0u64;
         let mut read_raw = true;
-        if let Some(mpath) = &view.metric {
+        let mut metric_done = false;
+        if let (Some(mpath), Some([single]), true) = (
+            &view.metric,
+            ids,
+            view.long_scan && !self.settings.read_only,
+        ) && let Some((off, slice)) = self.cached_metric_slice(view, mpath, *single)
+        {
+            for &(ts, v) in slice.iter() {
+                if ts >= from && ts <= to && f(*single, ts, v).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+            (data_from, read_raw, metric_done) = (off, false, true);
+        }
+        if let Some(mpath) = view.metric.as_ref().filter(|_| !metric_done) {
             let opened = self
                 .metric_handle(mpath)
                 .and_then(|mf| self.plan_for(view, mpath, &mf).map(|p| (mf, p)));
@@ -709,44 +723,6 @@ fn read_metric_file(
         }
     }
     Ok(ControlFlow::Continue(()))
-}
-
-impl Database {
-    /// One metric's samples of a metric file in a long scan, through the
-    /// slice cache: the whole metric is decoded once and kept (a panel over
-    /// years of day partitions reads each file's few hundred samples).
-    fn read_metric_slice(
-        &self,
-        mf: &MetricFile,
-        id: MetricId,
-        from: i64,
-        to: i64,
-        f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
-    ) -> Result<ControlFlow<()>> {
-        // Tagged by the file's length in a range raw-file offsets never
-        // reach; a rebuilt file is forgotten by path (`forget_metric`).
-        let tag = (1 << 63) | mf.len();
-        let slice = match self.frames.slice(mf.path(), tag, id) {
-            Some(s) => s,
-            None => {
-                let mut all = Vec::new();
-                mf.read_metric(id, i64::MIN, i64::MAX, &mut |ts, v| {
-                    all.push((ts, v));
-                    ControlFlow::Continue(())
-                })?;
-                let s: super::framecache::Slice = all.into();
-                self.frames
-                    .insert_slice((mf.path().to_path_buf(), tag, id), s.clone());
-                s
-            }
-        };
-        for &(ts, v) in slice.iter() {
-            if ts >= from && ts <= to && f(id, ts, v).is_break() {
-                return Ok(ControlFlow::Break(()));
-            }
-        }
-        Ok(ControlFlow::Continue(()))
-    }
 }
 
 /// Reads a metric file back and compares it with `want` exactly.

@@ -14,9 +14,78 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use std::ops::ControlFlow;
+
+use crate::error::Result;
 use crate::metricfile::MetricFile;
+use crate::sample::MetricId;
 
 use super::metric::Plan;
+use super::{Database, PartitionView};
+
+impl Database {
+    /// One metric's samples of a partition's metric file in a long scan,
+    /// straight from the slice cache when this file version's plan and
+    /// slice are both known (no open, no index read: a long scan touches
+    /// more files than the handle cache keeps), with the data-file offset
+    /// reads continue from.
+    pub(super) fn cached_metric_slice(
+        &self,
+        view: &PartitionView,
+        mpath: &Path,
+        id: MetricId,
+    ) -> Option<(u64, super::framecache::Slice)> {
+        let meta = std::fs::metadata(mpath).ok()?;
+        let version = (meta.len(), meta.modified().ok());
+        let raw_len = view.raw.as_ref().map(|r| r.1);
+        let Plan::MetricThenDataFrom(off) = self.metric_cache.plan(mpath, version, raw_len)? else {
+            return None;
+        };
+        let slice = self.frames.slice(mpath, slice_tag(meta.len()), id)?;
+        Some((off, slice))
+    }
+
+    /// One metric's samples of a metric file in a long scan, through the
+    /// slice cache: the whole metric is decoded once and kept (a panel over
+    /// years of day partitions reads each file's few hundred samples).
+    pub(super) fn read_metric_slice(
+        &self,
+        mf: &MetricFile,
+        id: MetricId,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>> {
+        let tag = slice_tag(mf.len());
+        let slice = match self.frames.slice(mf.path(), tag, id) {
+            Some(s) => s,
+            None => {
+                let mut all = Vec::new();
+                mf.read_metric(id, i64::MIN, i64::MAX, &mut |ts, v| {
+                    all.push((ts, v));
+                    ControlFlow::Continue(())
+                })?;
+                let s: super::framecache::Slice = all.into();
+                self.frames
+                    .insert_slice((mf.path().to_path_buf(), tag, id), s.clone());
+                s
+            }
+        };
+        for &(ts, v) in slice.iter() {
+            if ts >= from && ts <= to && f(id, ts, v).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// The slice-cache tag of a metric file of `len` bytes: in a range raw-file
+/// offsets never reach; a rebuilt file is also forgotten by path
+/// (`forget_metric`).
+fn slice_tag(len: u64) -> u64 {
+    (1 << 63) | len
+}
 
 /// Metric files kept open per database.
 pub(super) const MAX_OPEN: usize = 128;
