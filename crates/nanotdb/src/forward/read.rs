@@ -152,6 +152,26 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Samples of the databases in `dbs` that are stored (in the WAL and an
+    /// open page) but not flushed into a frame yet, so not readable by
+    /// [`Engine::forward_read`]: they are forwarded once their page
+    /// flushes. A database not loaded has no open page.
+    pub fn forward_unflushed(&self, dbs: &super::DbSelection) -> u64 {
+        self.loaded()
+            .iter()
+            .filter(|d| dbs.contains(&d.name))
+            .map(|d| {
+                let st = d.lock();
+                st.open
+                    .values()
+                    .map(|p| p.page.as_ref().map_or(0, |pg| pg.len() as u64))
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+}
+
 impl Reader<'_> {
     /// Reads the frames of one segment from `pos` on, advancing `pos`.
     fn read_segment(
