@@ -612,6 +612,12 @@ impl Engine {
         self.s.settings.forward.appended()
     }
 
+    /// Registers a function called after each frame appended to a data
+    /// file (see [`crate::forward::AppendListener`]).
+    pub fn on_forward_append(&self, f: crate::forward::AppendListener) {
+        self.s.settings.forward.on_append(f);
+    }
+
     /// Where the cursor file of remote-write target `target` lives.
     pub fn forward_cursor_path(&self, target: &str) -> PathBuf {
         crate::forward::cursor_path(&self.s.root, target)

@@ -15,8 +15,14 @@ use super::client::Client;
 use super::encode::{Batch, encode_labels};
 use crate::SharedState;
 
-/// Longest wait between two looks for new frames when idle.
+/// Wait before reading again after a pass that could not read everything
+/// (a read error, a file renamed by a metric-file build meanwhile).
 const POLL: Duration = Duration::from_millis(500);
+
+/// Longest wait for the engine's "frames appended" signal when caught up:
+/// a safety net only (every frame append signals), so idle costs one
+/// wake-up per this, not one per [`POLL`].
+const IDLE_WAIT: Duration = Duration::from_secs(5);
 
 /// Encoded labels of each metric id of one database; `None` = not
 /// forwarded (no selector matches).
@@ -69,6 +75,14 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
         }
     };
     let file = Arc::new(Mutex::new(file));
+    // Woken by every frame appended (a permit is kept when nobody waits,
+    // so no append between a read and the wait is missed).
+    let appended_signal = Arc::new(tokio::sync::Notify::new());
+    {
+        let n = appended_signal.clone();
+        st.engine
+            .on_forward_append(Arc::new(move || n.notify_one()));
+    }
     let mut client = Client::new(&t.cfg);
     let mut names: HashMap<String, DbSeries> = HashMap::new();
     let mut db_slots: Vec<String> = Vec::new();
@@ -139,11 +153,26 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
                 }
             }
             let left = t.cfg.batch_deadline.saturating_sub(started.elapsed());
-            tokio::time::sleep(left.min(POLL)).await;
+            let wait = match (idle_at.is_some(), batch.samples > 0) {
+                (false, _) => left.min(POLL),
+                (true, true) => left,
+                (true, false) => IDLE_WAIT,
+            };
+            let idle = idle_at.is_some() && batch.samples == 0;
+            if idle {
+                t.hold.set_idle(true);
+            }
+            tokio::select! {
+                () = appended_signal.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+            if idle {
+                t.hold.set_idle(false);
+            }
         };
         if batch.samples > 0 {
             rate_limit(&t, batch.samples, &mut next_send).await;
-            deliver(&t, &mut client, &batch).await;
+            deliver(&st, &t, &mut client, &batch, &pending).await;
         }
         // Acknowledged (or refused for good): persist, then tell retention.
         cursor = pending;
@@ -283,6 +312,26 @@ async fn fill(
     Ok(out)
 }
 
+/// Bytes of frames of the target's databases after `pending`.
+async fn backlog(st: &SharedState, t: &Arc<Target>, pending: &Cursor) -> Result<u64, String> {
+    let (eng, t, pending) = (st.engine.clone(), t.clone(), pending.clone());
+    off(move || {
+        let mut dbs: Vec<String> = pending.databases.keys().cloned().collect();
+        for d in eng.open_databases() {
+            if !dbs.contains(&d) {
+                dbs.push(d);
+            }
+        }
+        let empty = Default::default();
+        let mut n = 0;
+        for db in dbs.iter().filter(|d| t.cfg.databases.contains(d)) {
+            n += eng.forward_pending_bytes(db, pending.databases.get(db).unwrap_or(&empty))?;
+        }
+        Ok(n)
+    })
+    .await
+}
+
 /// Adds a chunk's samples of forwarded series to the batch.
 async fn add_chunk(
     st: &SharedState,
@@ -338,7 +387,15 @@ async fn add_chunk(
 /// Sends a batch until the receiver acknowledges it (2xx) or refuses it
 /// for good (4xx but 429); retries everything else with exponential
 /// backoff and jitter.
-async fn deliver(t: &Target, client: &mut Client, batch: &Batch) {
+/// `pending` is the cursor after the batch: while retrying, the backlog
+/// behind it is recounted for the status (frames keep coming in an outage).
+async fn deliver(
+    st: &SharedState,
+    t: &Arc<Target>,
+    client: &mut Client,
+    batch: &Batch,
+    pending: &Cursor,
+) {
     let n = batch.samples;
     let body = match batch.encode() {
         Ok(b) => Bytes::from(b),
@@ -375,6 +432,12 @@ async fn deliver(t: &Target, client: &mut Client, batch: &Batch) {
         t.stats.failed.fetch_add(n as u64, Ordering::Relaxed);
         tracing::debug!(target = %t.cfg.name, "remote write: retrying in ~{backoff:?}: {err}");
         t.set_error(err);
+        match backlog(st, t, pending).await {
+            Ok(b) => t.stats.pending_bytes.store(b, Ordering::Relaxed),
+            Err(e) => {
+                tracing::debug!(target = %t.cfg.name, "remote write: backlog not counted: {e}")
+            }
+        }
         // Full jitter over the upper half: spread retries of many boxes.
         let half = backoff / 2;
         let jitter = half.mul_f64(fastrand::f64());

@@ -72,6 +72,9 @@ pub struct ForwardHold {
     pub max_lag_ns: Option<i64>,
     /// Wall clock (ns) when the target last had nothing left to send.
     caught_up_at: AtomicI64,
+    /// The target is waiting for new frames with nothing left to send (its
+    /// lag is 0 however long it waits).
+    idle: std::sync::atomic::AtomicBool,
     /// Partitions removed by retention although this target had not
     /// delivered them (it was more than `max_lag` behind).
     released: AtomicU64,
@@ -91,6 +94,7 @@ impl ForwardHold {
             delivered: Mutex::new(delivered),
             max_lag_ns,
             caught_up_at: AtomicI64::new(crate::time::now_ns()),
+            idle: std::sync::atomic::AtomicBool::new(false),
             released: AtomicU64::new(0),
         }
     }
@@ -105,9 +109,21 @@ impl ForwardHold {
         self.caught_up_at.store(now, Ordering::Relaxed);
     }
 
-    /// How far behind the target is at `now`: 0 when caught up at `now`,
-    /// else the time since it last was.
+    /// Marks the target as waiting with nothing left to send (`true`), or
+    /// as awake again (`false`, which also records it caught up until now).
+    pub fn set_idle(&self, idle: bool) {
+        if !idle {
+            self.set_caught_up(crate::time::now_ns());
+        }
+        self.idle.store(idle, Ordering::Relaxed);
+    }
+
+    /// How far behind the target is at `now`: 0 when caught up at `now` or
+    /// idle, else the time since it last was.
     pub fn lag_ns(&self, now: i64) -> i64 {
+        if self.idle.load(Ordering::Relaxed) {
+            return 0;
+        }
         now.saturating_sub(self.caught_up_at.load(Ordering::Relaxed))
             .max(0)
     }
@@ -129,13 +145,28 @@ impl ForwardHold {
 }
 
 /// Every target's hold, shared by the engine's databases.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ForwardHolds {
     holds: RwLock<Vec<Arc<ForwardHold>>>,
     /// Frames appended (or partitions rewritten) since the engine opened:
     /// a sender that saw no change since its last read has nothing new to
     /// read, and skips listing databases and partitions.
     appended: AtomicU64,
+    /// Called after each counted append (senders waiting for frames).
+    listeners: RwLock<Vec<AppendListener>>,
+}
+
+/// A function called after each frame appended to a data file: it must not
+/// block (it runs under the database's lock), e.g. a `Notify::notify_one`.
+pub type AppendListener = Arc<dyn Fn() + Send + Sync>;
+
+impl std::fmt::Debug for ForwardHolds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardHolds")
+            .field("holds", &self.holds)
+            .field("appended", &self.appended)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the holds say about removing a partition.
@@ -196,6 +227,23 @@ impl ForwardHolds {
     /// count also sees the length.
     pub(crate) fn note_appended(&self) {
         self.appended.fetch_add(1, Ordering::Release);
+        for f in self
+            .listeners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            f();
+        }
+    }
+
+    /// Registers a function called after each counted append, so a sender
+    /// waits for frames instead of polling for them.
+    pub fn on_append(&self, f: AppendListener) {
+        self.listeners
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(f);
     }
 
     /// How many appends [`Self::note_appended`] counted: unchanged means no
