@@ -3,11 +3,12 @@
 //! into VictoriaMetrics on loopback, from a release `nanotdb` started on a
 //! root that already holds it. Reports the time until the target has
 //! nothing pending, and the server's peak RSS against the same server on
-//! the same root without a target. Then steady forwarding: 1,000 series
-//! written every second (in 10 posts of 100 lines) for 20 s, the server's
-//! CPU time with and without a target. Run with
-//! `cargo bench -p nanotdb-server --bench remote_write_forward`
-//! (see BENCHMARKS.md).
+//! the same root without a target. Then steady forwarding, the server's CPU
+//! time with and without a target (alternating rounds): 1,000 series
+//! written every second (in 10 posts of 100 lines) for `STEADY_FLEET_SECS`
+//! (30 s), and the `edge` workload live for `STEADY_EDGE_SECS` (60 s). Run
+//! with `cargo bench -p nanotdb-server --bench remote_write_forward` (see
+//! BENCHMARKS.md; `benches/forward_profile/run.sh` measures with `perf`).
 
 #[path = "../tests/common/client.rs"]
 mod client;
