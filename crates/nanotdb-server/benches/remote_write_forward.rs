@@ -3,11 +3,12 @@
 //! into VictoriaMetrics on loopback, from a release `nanotdb` started on a
 //! root that already holds it. Reports the time until the target has
 //! nothing pending, and the server's peak RSS against the same server on
-//! the same root without a target. Then steady forwarding: 1,000 series
-//! written every second (in 10 posts of 100 lines) for 20 s, the server's
-//! CPU time with and without a target. Run with
-//! `cargo bench -p nanotdb-server --bench remote_write_forward`
-//! (see BENCHMARKS.md).
+//! the same root without a target. Then steady forwarding, the server's CPU
+//! time with and without a target (alternating rounds): 1,000 series
+//! written every second (in 10 posts of 100 lines) for `STEADY_FLEET_SECS`
+//! (30 s), and the `edge` workload live for `STEADY_EDGE_SECS` (60 s). Run
+//! with `cargo bench -p nanotdb-server --bench remote_write_forward` (see
+//! BENCHMARKS.md; `benches/forward_profile/run.sh` measures with `perf`).
 
 #[path = "../tests/common/client.rs"]
 mod client;
@@ -44,12 +45,6 @@ fn status(addr: std::net::SocketAddr) -> serde_json::Value {
     client::request(addr, "GET", "/api/v1/remote_write/status", &[], b"").json()
 }
 
-/// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let (u, s) = cpu_split(pid);
-    u + s
-}
-
 /// (utime, stime) of a process, in clock ticks.
 fn cpu_split(pid: u32) -> (u64, u64) {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -61,9 +56,99 @@ fn cpu_split(pid: u32) -> (u64, u64) {
     (get(11), get(12))
 }
 
-/// Steady ingest of 1,000 series at 1 s for `secs`; the server's CPU
-/// seconds over it.
-fn steady(root: &Path, target: Option<std::net::SocketAddr>, secs: u64) -> (f64, u64) {
+/// A steady live ingest: what to post at each tick.
+trait Feed {
+    /// Time between two posts.
+    fn period(&self) -> Duration;
+    /// The body of post `i` (sent at `i` periods after the start).
+    fn body(&mut self, i: u64) -> String;
+}
+
+/// 1,000 series written every second, in 10 posts of 100 lines.
+struct Fleet;
+
+impl Feed for Fleet {
+    fn period(&self) -> Duration {
+        Duration::from_millis(100)
+    }
+    fn body(&mut self, i: u64) -> String {
+        let ts = nanotdb::time::now_ns();
+        let mut body = String::with_capacity(100 * 40);
+        for k in 0..100 {
+            let series = (i % 10) * 100 + k;
+            body.push_str(&format!(
+                "fleet/host{:03}.cpu.m{} {}.5 {ts}\n",
+                series / 10,
+                series % 10,
+                i % 100
+            ));
+        }
+        body
+    }
+}
+
+/// The `edge` workload (86 series every 10 s) generated from now on and
+/// posted as its timestamps come due, once a second.
+struct Edge {
+    lines: std::vec::IntoIter<(i64, String)>,
+    next: Option<(i64, String)>,
+}
+
+impl Edge {
+    fn new(secs: u64) -> Edge {
+        let mut opts = nanotdb_workload::Options::new(nanotdb_workload::Workload::Edge);
+        opts.start_ns = nanotdb::time::now_ns();
+        opts.hours = i64::try_from(secs / 3600 + 1).unwrap_or(1);
+        let text = String::from_utf8(nanotdb_workload::generate_to_vec(&opts)).expect("utf-8");
+        let lines: Vec<(i64, String)> = text
+            .lines()
+            .filter_map(|l| {
+                let ts = l.rsplit_once(' ')?.1.parse().ok()?;
+                Some((ts, format!("{l}\n")))
+            })
+            .collect();
+        let mut lines = lines.into_iter();
+        let next = lines.next();
+        Edge { lines, next }
+    }
+}
+
+impl Feed for Edge {
+    fn period(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn body(&mut self, _: u64) -> String {
+        let now = nanotdb::time::now_ns();
+        let mut body = String::new();
+        while let Some((ts, line)) = self.next.take() {
+            if ts > now {
+                self.next = Some((ts, line));
+                break;
+            }
+            body.push_str(&line);
+            self.next = self.lines.next();
+        }
+        body
+    }
+}
+
+/// What one steady run measured.
+struct Steady {
+    /// Server CPU (utime + stime) over the run, in clock ticks.
+    ticks: u64,
+    /// Of which system time.
+    sys_ticks: u64,
+    /// Samples the target acknowledged (0 without a target).
+    sent: u64,
+}
+
+/// Steady ingest from `feed` for `secs`; the server's CPU time over it.
+fn steady(
+    root: &Path,
+    target: Option<std::net::SocketAddr>,
+    secs: u64,
+    feed: &mut dyn Feed,
+) -> Steady {
     let mut toml =
         "[stats]\nenabled = false\n[manifest_defaults.page]\nmax_age = \"2s\"\n".to_string();
     if let Some(vm) = target {
@@ -76,34 +161,31 @@ fn steady(root: &Path, target: Option<std::net::SocketAddr>, secs: u64) -> (f64,
     let (child, addr) = spawn(root);
     wait_listening(addr, "nanotdb");
     let mut conn = client::Conn::open(addr).expect("connect");
-    let ticks0 = cpu_ticks(child.id());
+    let (u0, s0) = cpu_split(child.id());
     let t0 = Instant::now();
     let mut i = 0u64;
     while t0.elapsed() < Duration::from_secs(secs) {
-        let ts = nanotdb::time::now_ns();
-        let mut body = String::with_capacity(100 * 40);
-        for k in 0..100 {
-            let series = (i % 10) * 100 + k;
-            body.push_str(&format!(
-                "fleet/host{:03}.cpu.m{} {}.5 {ts}\n",
-                series / 10,
-                series % 10,
-                i % 100
-            ));
+        let body = feed.body(i);
+        if !body.is_empty() {
+            // The server closes a keep-alive connection idle for long (the
+            // edge feed posts every 10 s): open a new one then.
+            let r = match conn.send("POST", "/api/v1/import", &[], body.as_bytes()) {
+                Ok(r) => r,
+                Err(_) => {
+                    conn = client::Conn::open(addr).expect("connect");
+                    conn.send("POST", "/api/v1/import", &[], body.as_bytes())
+                        .expect("post")
+                }
+            };
+            assert!(r.status < 300, "{}", r.text());
         }
-        let r = conn
-            .send("POST", "/api/v1/import", &[], body.as_bytes())
-            .expect("post");
-        assert!(r.status < 300, "{}", r.text());
         i += 1;
-        let next = t0 + Duration::from_millis(100 * i);
+        let next = t0 + feed.period() * u32::try_from(i).unwrap_or(u32::MAX);
         if let Some(d) = next.checked_duration_since(Instant::now()) {
             std::thread::sleep(d);
         }
     }
-    let cpu = (cpu_ticks(child.id()) - ticks0) as f64 / 100.0;
-    let (u, sy) = cpu_split(child.id());
-    println!("  (whole run so far: user {u} ticks, system {sy} ticks)");
+    let (u1, s1) = cpu_split(child.id());
     let sent = target.map_or(0, |_| {
         std::thread::sleep(Duration::from_secs(4));
         status(addr)["targets"][0]["samples_sent"]
@@ -111,7 +193,54 @@ fn steady(root: &Path, target: Option<std::net::SocketAddr>, secs: u64) -> (f64,
             .unwrap_or(0)
     });
     stop(child);
-    (cpu, sent)
+    Steady {
+        ticks: (u1 + s1) - (u0 + s0),
+        sys_ticks: s1 - s0,
+        sent,
+    }
+}
+
+/// Runs a steady case with and without a target, alternating, `rounds`
+/// times; prints each pair and the ratio of the sums.
+fn steady_case(
+    name: &str,
+    tmp: &Path,
+    vm: std::net::SocketAddr,
+    secs: u64,
+    rounds: u32,
+    feed: &dyn Fn() -> Box<dyn Feed>,
+) {
+    let (mut off_sum, mut on_sum) = (0u64, 0u64);
+    for round in 1..=rounds {
+        let off = steady(
+            &tmp.join(format!("{name}-off{round}")),
+            None,
+            secs,
+            &mut *feed(),
+        );
+        let on = steady(
+            &tmp.join(format!("{name}-on{round}")),
+            Some(vm),
+            secs,
+            &mut *feed(),
+        );
+        off_sum += off.ticks;
+        on_sum += on.ticks;
+        println!(
+            "steady {name} round {round} ({secs} s): server CPU {:.2} s (system {:.2}) without a target, {:.2} s (system {:.2}) with one ({} samples forwarded)",
+            off.ticks as f64 / 100.0,
+            off.sys_ticks as f64 / 100.0,
+            on.ticks as f64 / 100.0,
+            on.sys_ticks as f64 / 100.0,
+            on.sent
+        );
+    }
+    println!(
+        "steady {name}, {rounds} rounds: {:.2} s without, {:.2} s with a target: {:+.1} %",
+        off_sum as f64 / 100.0,
+        on_sum as f64 / 100.0,
+        (on_sum as f64 / off_sum.max(1) as f64 - 1.0) * 100.0
+    );
 }
 
 fn main() {
@@ -179,15 +308,18 @@ fn main() {
             (rss.saturating_sub(rss_idle)) as f64 / 1e6
         );
     }
-    for round in 1..=2 {
-        let off = steady(&tmp.path().join(format!("off{round}")), None, 20);
-        let on = steady(&tmp.path().join(format!("on{round}")), Some(vm.addr), 20);
-        println!(
-            "steady round {round}: server CPU {:.2} s without a target, {:.2} s with one ({} samples forwarded): +{:.1} %",
-            off.0,
-            on.0,
-            on.1,
-            (on.0 / off.0 - 1.0) * 100.0
-        );
-    }
+    let secs = |var: &str, default: u64| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let fleet_secs = secs("STEADY_FLEET_SECS", 30);
+    let edge_secs = secs("STEADY_EDGE_SECS", 60);
+    steady_case("fleet", tmp.path(), vm.addr, fleet_secs, 2, &|| {
+        Box::new(Fleet)
+    });
+    steady_case("edge", tmp.path(), vm.addr, edge_secs, 2, &|| {
+        Box::new(Edge::new(edge_secs))
+    });
 }

@@ -544,7 +544,7 @@ impl Engine {
         Ok(())
     }
 
-    fn loaded(&self) -> Vec<Arc<Database>> {
+    pub(crate) fn loaded(&self) -> Vec<Arc<Database>> {
         let map = self.s.dbs.read().unwrap_or_else(|p| p.into_inner());
         let mut v: Vec<(String, Arc<Database>)> =
             map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -606,6 +606,18 @@ impl Engine {
         self.s.settings.forward.add(hold);
     }
 
+    /// A count that changes whenever a data file gets new frames (or is
+    /// rewritten): a forwarding sender reads again only when it changed.
+    pub fn forward_appended(&self) -> u64 {
+        self.s.settings.forward.appended()
+    }
+
+    /// Registers a function called after each frame appended to a data
+    /// file (see [`crate::forward::AppendListener`]).
+    pub fn on_forward_append(&self, f: crate::forward::AppendListener) {
+        self.s.settings.forward.on_append(f);
+    }
+
     /// Where the cursor file of remote-write target `target` lives.
     pub fn forward_cursor_path(&self, target: &str) -> PathBuf {
         crate::forward::cursor_path(&self.s.root, target)
@@ -665,6 +677,18 @@ impl Engine {
         }
         names.sort();
         Ok(names)
+    }
+
+    /// Names of the databases open in this process that exist on disk
+    /// (sorted): [`Engine::databases`] without listing the root. A database
+    /// gets new frames only while open, so after one full listing this is
+    /// all a reader of new frames needs.
+    pub fn open_databases(&self) -> Vec<String> {
+        self.loaded()
+            .into_iter()
+            .filter(|d| d.is_materialized())
+            .map(|d| d.name.clone())
+            .collect()
     }
 
     /// Metrics of a database, sorted by name.

@@ -4,65 +4,17 @@
 //!
 //! Mounting needs root, as CI has; without it the test fails and says so.
 
-use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::Path;
-use std::process::Command;
 
 use nanotdb::{Engine, Value, WriteSample};
-
-/// A tmpfs of `size` mounted on a fresh temporary directory, unmounted on drop.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Tmpfs {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs (this test needs root, as CI has): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Tmpfs { dir }
-    }
-}
-
-impl Tmpfs {
-    /// A data root on the tmpfs, with stats off.
-    fn root(&self) -> std::path::PathBuf {
-        let root = self.dir.path().join("root");
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::write(root.join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
-        root
-    }
-}
+use nanotdb_testkit::tmpfs::{Tmpfs, fill};
 
 /// An engine on a fresh root on a 1 MiB tmpfs, and the current time.
 fn on_a_small_tmpfs() -> (Tmpfs, std::path::PathBuf, Engine, i64) {
     let fs = Tmpfs::mount("1m");
-    let root = fs.root();
+    let root = fs.root_with("[stats]\nenabled = false\n");
     let engine = Engine::open(&root).unwrap();
     (fs, root, engine, nanotdb::time::now_ns())
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
-/// Fills the filesystem of `dir` until a write fails.
-fn fill(path: &Path) {
-    let mut f = std::fs::File::create(path).expect("filler");
-    let chunk = vec![0u8; 4096];
-    while f.write_all(&chunk).is_ok() {}
-    let _ = f.sync_all();
 }
 
 fn batch(now: i64, n: usize) -> Vec<(String, i64, f32)> {

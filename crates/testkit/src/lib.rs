@@ -12,6 +12,7 @@
 pub mod crashsim;
 mod lpcompare;
 pub mod openmetrics;
+pub mod tmpfs;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,6 @@
 //! request, except that zero values and timestamps are written explicitly
 //! (valid protobuf; prost omits them); tests decode them back.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Protobuf tag: field 1, length-delimited.
@@ -45,22 +44,57 @@ pub fn encode_labels(labels: &[(String, String)]) -> Arc<[u8]> {
 }
 
 /// The batch being built: one time series per (database slot, metric id).
+/// Kept from batch to batch ([`Batch::clear`]): the per-series buffers and
+/// the index are reused, so a steady batch allocates nothing.
 #[derive(Default)]
 pub struct Batch {
-    /// (encoded labels, encoded `samples` fields) per series.
+    /// (encoded labels, encoded `samples` fields) per series; the first
+    /// `used` are this batch's.
     series: Vec<(Arc<[u8]>, Vec<u8>)>,
-    index: HashMap<(usize, u16), usize>,
+    used: usize,
+    /// Per database slot, per metric id: 1 + the series' index (0: none).
+    index: Vec<Vec<u32>>,
+    /// Keys set in `index`, to reset them.
+    keys: Vec<(usize, u16)>,
     /// Samples in the batch.
     pub samples: usize,
 }
 
 impl Batch {
+    /// Empties the batch, keeping its buffers.
+    pub fn clear(&mut self) {
+        for &(slot, id) in &self.keys {
+            self.index[slot][usize::from(id)] = 0;
+        }
+        self.keys.clear();
+        self.used = 0;
+        self.samples = 0;
+    }
+
     /// Adds one sample of series `key` whose labels are `labels`.
     pub fn push(&mut self, key: (usize, u16), labels: &Arc<[u8]>, ts_ms: i64, value: f64) {
-        let i = *self.index.entry(key).or_insert_with(|| {
-            self.series.push((labels.clone(), Vec::new()));
-            self.series.len() - 1
-        });
+        let (slot, id) = (key.0, usize::from(key.1));
+        if self.index.len() <= slot {
+            self.index.resize_with(slot + 1, Vec::new);
+        }
+        let ids = &mut self.index[slot];
+        if ids.len() <= id {
+            ids.resize(id + 1, 0);
+        }
+        if ids[id] == 0 {
+            if let Some(s) = self.series.get_mut(self.used) {
+                if !Arc::ptr_eq(&s.0, labels) {
+                    s.0 = labels.clone();
+                }
+                s.1.clear();
+            } else {
+                self.series.push((labels.clone(), Vec::new()));
+            }
+            self.used += 1;
+            ids[id] = u32::try_from(self.used).unwrap_or(u32::MAX);
+            self.keys.push(key);
+        }
+        let i = ids[id] as usize - 1;
         let s = &mut self.series[i].1;
         let mut sample = [0u8; 1 + 8 + 1 + 10];
         sample[0] = F1_I64;
@@ -80,13 +114,10 @@ impl Batch {
 
     /// The snappy-compressed `WriteRequest`.
     pub fn encode(&self) -> Result<Vec<u8>, snap::Error> {
-        let len: usize = self
-            .series
-            .iter()
-            .map(|(l, s)| l.len() + s.len() + 12)
-            .sum();
+        let series = &self.series[..self.used];
+        let len: usize = series.iter().map(|(l, s)| l.len() + s.len() + 12).sum();
         let mut out = Vec::with_capacity(len);
-        for (labels, samples) in &self.series {
+        for (labels, samples) in series {
             out.push(F1_LEN);
             put_varint(&mut out, (labels.len() + samples.len()) as u64);
             out.extend_from_slice(labels);
@@ -135,5 +166,13 @@ mod tests {
         assert_eq!((s[2].0, s[2].1.to_bits()), (i64::MAX, (-0.0f64).to_bits()));
         assert_eq!(d.series[1].samples, [(-5, 0.0)]);
         assert_eq!(d.series[1].key.to_string(), "x".repeat(300));
+        // Reused: only the new batch's series and samples.
+        batch.clear();
+        batch.push((1, 2), &a, 7, 2.5);
+        assert_eq!(batch.samples, 1);
+        let d = remote_write::decode(&batch.encode().unwrap(), &limits).unwrap();
+        assert_eq!(d.series.len(), 1);
+        assert_eq!(d.series[0].key.to_string(), "up{job=\"a\\\"b\u{e9}\"}");
+        assert_eq!(d.series[0].samples, [(7, 2.5)]);
     }
 }

@@ -101,6 +101,9 @@ pub struct TargetStatus {
     pub samples_dropped: u64,
     /// Bytes of frames not read yet.
     pub pending_bytes: u64,
+    /// Samples of the target's databases stored but still in an open page
+    /// (not flushed into a frame): sent once their page flushes.
+    pub pending_unflushed_samples: u64,
     /// Seconds since the target last had nothing to send.
     pub lag_seconds: f64,
     /// Unix seconds of the last acknowledged batch (null: none yet).
@@ -112,8 +115,8 @@ pub struct TargetStatus {
 }
 
 impl Target {
-    /// Its current status.
-    pub fn status(&self) -> TargetStatus {
+    /// Its current status (`engine` tells what is not flushed yet).
+    pub fn status(&self, engine: &nanotdb::Engine) -> TargetStatus {
         let s = &self.stats;
         let last = s.last_success_ns.load(Ordering::Relaxed);
         let err = self.last_error();
@@ -124,6 +127,7 @@ impl Target {
             samples_failed: s.failed.load(Ordering::Relaxed),
             samples_dropped: s.dropped.load(Ordering::Relaxed),
             pending_bytes: s.pending_bytes.load(Ordering::Relaxed),
+            pending_unflushed_samples: engine.forward_unflushed(&self.cfg.databases),
             lag_seconds: self.hold.lag_ns(nanotdb::time::now_ns()) as f64 / 1e9,
             last_success: (last > 0).then(|| last as f64 / 1e9),
             last_error: (!err.is_empty()).then_some(err),

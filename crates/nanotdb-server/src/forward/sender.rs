@@ -2,12 +2,12 @@
 //! the cursor, for ever.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nanotdb::forward::{Cursor, ForwardChunk};
+use nanotdb::forward::{Cursor, CursorFile, ForwardChunk};
 use nanotdb::labels::Matcher;
 
 use super::Target;
@@ -15,8 +15,14 @@ use super::client::Client;
 use super::encode::{Batch, encode_labels};
 use crate::SharedState;
 
-/// Longest wait between two looks for new frames when idle.
+/// Wait before reading again after a pass that could not read everything
+/// (a read error, a file renamed by a metric-file build meanwhile).
 const POLL: Duration = Duration::from_millis(500);
+
+/// Longest wait for the engine's "frames appended" signal when caught up:
+/// a safety net only (every frame append signals), so idle costs one
+/// wake-up per this, not one per [`POLL`].
+const IDLE_WAIT: Duration = Duration::from_secs(5);
 
 /// Encoded labels of each metric id of one database; `None` = not
 /// forwarded (no selector matches).
@@ -60,34 +66,69 @@ fn series_labels(db: &str, name: &str) -> Vec<(String, String)> {
 
 /// Runs a target until the task is aborted.
 pub async fn run(st: SharedState, t: Arc<Target>) {
-    let mut cursor = match load(&t) {
+    let (file, mut cursor) = match CursorFile::open(&t.cursor_path, &t.cfg.url) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(target = %t.cfg.name, "remote write stopped: {e}");
-            t.set_error(e);
+            t.set_error(e.to_string());
             return;
         }
     };
+    let file = Arc::new(Mutex::new(file));
+    // Woken by every frame appended (a permit is kept when nobody waits,
+    // so no append between a read and the wait is missed).
+    let appended_signal = Arc::new(tokio::sync::Notify::new());
+    {
+        let n = appended_signal.clone();
+        st.engine
+            .on_forward_append(Arc::new(move || n.notify_one()));
+    }
     let mut client = Client::new(&t.cfg);
     let mut names: HashMap<String, DbSeries> = HashMap::new();
     let mut db_slots: Vec<String> = Vec::new();
     let mut next_send = Instant::now();
+    // The engine's append count when a read last found nothing left: while
+    // it stays the same there is nothing to read (no directory listing, no
+    // partition lock, no file open while idle).
+    let mut idle_at: Option<u64> = None;
+    let dbs = Arc::new(Mutex::new(DbList::default()));
+    let mut batch = Batch::default();
     loop {
         let mut pending = cursor.clone();
-        let mut batch = Batch::default();
+        batch.clear();
         // The deadline counts from the batch's first sample.
         let mut started = Instant::now();
         let pending_bytes = loop {
-            let fill =
-                match fill(&st, &t, &mut pending, &mut batch, &mut names, &mut db_slots).await {
-                    Ok(f) => f,
+            let appended = st.engine.forward_appended();
+            let fill = if idle_at == Some(appended) {
+                Fill {
+                    full: false,
+                    pending_bytes: 0,
+                }
+            } else {
+                let f = fill(
+                    &st,
+                    &t,
+                    &mut pending,
+                    &mut batch,
+                    &mut names,
+                    &mut db_slots,
+                    &dbs,
+                );
+                match f.await {
+                    Ok(f) => {
+                        idle_at = (!f.full && f.pending_bytes == 0).then_some(appended);
+                        f
+                    }
                     Err(e) => {
+                        idle_at = None;
                         tracing::warn!(target = %t.cfg.name, "remote write: reading failed: {e}");
                         t.set_error(format!("read: {e}"));
                         tokio::time::sleep(POLL).await;
                         continue;
                     }
-                };
+                }
+            };
             t.stats
                 .pending_bytes
                 .store(fill.pending_bytes, Ordering::Relaxed);
@@ -112,15 +153,30 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
                 }
             }
             let left = t.cfg.batch_deadline.saturating_sub(started.elapsed());
-            tokio::time::sleep(left.min(POLL)).await;
+            let wait = match (idle_at.is_some(), batch.samples > 0) {
+                (false, _) => left.min(POLL),
+                (true, true) => left,
+                (true, false) => IDLE_WAIT,
+            };
+            let idle = idle_at.is_some() && batch.samples == 0;
+            if idle {
+                t.hold.set_idle(true);
+            }
+            tokio::select! {
+                () = appended_signal.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+            if idle {
+                t.hold.set_idle(false);
+            }
         };
         if batch.samples > 0 {
             rate_limit(&t, batch.samples, &mut next_send).await;
-            deliver(&t, &mut client, batch).await;
+            deliver(&st, &t, &mut client, &batch, &pending).await;
         }
         // Acknowledged (or refused for good): persist, then tell retention.
         cursor = pending;
-        if let Err(e) = save(&t, &cursor).await {
+        if let Err(e) = save(&file, &cursor).await {
             // Keep going: the batch is delivered; a crash before the next
             // successful save re-sends from the older cursor.
             tracing::error!(target = %t.cfg.name, "remote write: cursor not saved: {e}");
@@ -133,15 +189,16 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
     }
 }
 
-fn load(t: &Target) -> Result<Cursor, String> {
-    Cursor::load(&t.cursor_path, &t.cfg.url).map_err(|e| e.to_string())
-}
-
-async fn save(t: &Arc<Target>, c: &Cursor) -> Result<(), String> {
-    let (t, c) = (t.clone(), c.clone());
-    tokio::task::spawn_blocking(move || c.save(&t.cursor_path).map_err(|e| e.to_string()))
-        .await
-        .map_err(|e| e.to_string())?
+async fn save(file: &Arc<Mutex<CursorFile>>, c: &Cursor) -> Result<(), String> {
+    let (file, c) = (file.clone(), c.clone());
+    tokio::task::spawn_blocking(move || {
+        file.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .save(&c)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Runs engine work on the blocking pool.
@@ -167,8 +224,34 @@ async fn rate_limit(t: &Target, n: usize, next_send: &mut Instant) {
     *next_send = base + Duration::from_secs_f64(n as f64 / rate as f64);
 }
 
+/// The databases a target reads: every database on disk, listed once (a
+/// backlog from before the start), then those open in this process (only
+/// an open database gets new frames), without listing the root again.
+#[derive(Default)]
+struct DbList {
+    listed: Option<Vec<String>>,
+}
+
+impl DbList {
+    fn current(&mut self, eng: &nanotdb::Engine) -> nanotdb::Result<Vec<String>> {
+        let listed = match self.listed.take() {
+            Some(l) => l,
+            None => eng.databases()?,
+        };
+        let mut all = listed.clone();
+        for d in eng.open_databases() {
+            if !all.contains(&d) {
+                all.push(d);
+            }
+        }
+        all.sort();
+        self.listed = Some(listed);
+        Ok(all)
+    }
+}
+
 /// Reads every forwarded database into `batch` until it is full, advancing
-/// `pending`.
+/// `pending`. The engine work of one pass is one blocking call.
 async fn fill(
     st: &SharedState,
     t: &Arc<Target>,
@@ -176,27 +259,42 @@ async fn fill(
     batch: &mut Batch,
     names: &mut HashMap<String, DbSeries>,
     db_slots: &mut Vec<String>,
+    dbs: &Arc<Mutex<DbList>>,
 ) -> Result<Fill, String> {
-    let eng = st.engine.clone();
-    let dbs: Vec<String> = off(move || eng.databases())
-        .await?
-        .into_iter()
-        .filter(|d| t.cfg.databases.contains(d))
-        .collect();
+    let (eng, tt, list) = (st.engine.clone(), t.clone(), dbs.clone());
+    let positions = pending.databases.clone();
+    let room = t.cfg.max_samples_per_send - batch.samples;
+    let chunks: Vec<(String, Option<ForwardChunk>)> = off(move || {
+        let dbs = list
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .current(&eng)?;
+        let mut room = room;
+        let mut out = Vec::new();
+        for db in dbs.into_iter().filter(|d| tt.cfg.databases.contains(d)) {
+            if room == 0 {
+                // Not read: its backlog is unknown until the next pass.
+                out.push((db, None));
+                continue;
+            }
+            let empty = Default::default();
+            let pos = positions.get(&db).unwrap_or(&empty);
+            let chunk = eng.forward_read(&db, pos, room)?;
+            room = room.saturating_sub(chunk.samples.len());
+            out.push((db, Some(chunk)));
+        }
+        Ok(out)
+    })
+    .await?;
     let mut out = Fill {
         full: false,
         pending_bytes: 0,
     };
-    for db in dbs {
-        let room = t.cfg.max_samples_per_send - batch.samples;
-        if room == 0 {
+    for (db, chunk) in chunks {
+        let Some(chunk) = chunk else {
             out.full = true;
-            // Not read: its backlog is unknown until the next pass.
             continue;
-        }
-        let positions = pending.databases.get(&db).cloned().unwrap_or_default();
-        let (eng, d) = (st.engine.clone(), db.clone());
-        let chunk: ForwardChunk = off(move || eng.forward_read(&d, &positions, room)).await?;
+        };
         out.pending_bytes += chunk.pending_bytes;
         out.full |= chunk.more;
         if chunk.unknown > 0 {
@@ -212,6 +310,26 @@ async fn fill(
         pending.retain_partitions(&db, &|k| keep.contains(k));
     }
     Ok(out)
+}
+
+/// Bytes of frames of the target's databases after `pending`.
+async fn backlog(st: &SharedState, t: &Arc<Target>, pending: &Cursor) -> Result<u64, String> {
+    let (eng, t, pending) = (st.engine.clone(), t.clone(), pending.clone());
+    off(move || {
+        let mut dbs: Vec<String> = pending.databases.keys().cloned().collect();
+        for d in eng.open_databases() {
+            if !dbs.contains(&d) {
+                dbs.push(d);
+            }
+        }
+        let empty = Default::default();
+        let mut n = 0;
+        for db in dbs.iter().filter(|d| t.cfg.databases.contains(d)) {
+            n += eng.forward_pending_bytes(db, pending.databases.get(db).unwrap_or(&empty))?;
+        }
+        Ok(n)
+    })
+    .await
 }
 
 /// Adds a chunk's samples of forwarded series to the batch.
@@ -269,7 +387,15 @@ async fn add_chunk(
 /// Sends a batch until the receiver acknowledges it (2xx) or refuses it
 /// for good (4xx but 429); retries everything else with exponential
 /// backoff and jitter.
-async fn deliver(t: &Target, client: &mut Client, batch: Batch) {
+/// `pending` is the cursor after the batch: while retrying, the backlog
+/// behind it is recounted for the status (frames keep coming in an outage).
+async fn deliver(
+    st: &SharedState,
+    t: &Arc<Target>,
+    client: &mut Client,
+    batch: &Batch,
+    pending: &Cursor,
+) {
     let n = batch.samples;
     let body = match batch.encode() {
         Ok(b) => Bytes::from(b),
@@ -306,6 +432,12 @@ async fn deliver(t: &Target, client: &mut Client, batch: Batch) {
         t.stats.failed.fetch_add(n as u64, Ordering::Relaxed);
         tracing::debug!(target = %t.cfg.name, "remote write: retrying in ~{backoff:?}: {err}");
         t.set_error(err);
+        match backlog(st, t, pending).await {
+            Ok(b) => t.stats.pending_bytes.store(b, Ordering::Relaxed),
+            Err(e) => {
+                tracing::debug!(target = %t.cfg.name, "remote write: backlog not counted: {e}")
+            }
+        }
         // Full jitter over the upper half: spread retries of many boxes.
         let half = backoff / 2;
         let jitter = half.mul_f64(fastrand::f64());

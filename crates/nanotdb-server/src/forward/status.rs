@@ -23,7 +23,12 @@ pub struct StatusBody {
 pub async fn handler(State(st): State<SharedState>) -> Json<StatusBody> {
     Json(StatusBody {
         status: "success",
-        targets: st.forward.targets().iter().map(|t| t.status()).collect(),
+        targets: st
+            .forward
+            .targets()
+            .iter()
+            .map(|t| t.status(&st.engine))
+            .collect(),
     })
 }
 
@@ -37,12 +42,17 @@ fn esc(v: &str) -> String {
 /// Appends the per-target series to a `/metrics` exposition (nothing when
 /// no target is configured).
 pub fn render(st: &SharedState, out: &mut String) {
-    let targets: Vec<TargetStatus> = st.forward.targets().iter().map(|t| t.status()).collect();
+    let targets: Vec<TargetStatus> = st
+        .forward
+        .targets()
+        .iter()
+        .map(|t| t.status(&st.engine))
+        .collect();
     if targets.is_empty() {
         return;
     }
     type Get = fn(&TargetStatus) -> f64;
-    let families: [(&str, &str, &str, Get); 7] = [
+    let families: [(&str, &str, &str, Get); 8] = [
         (
             "nanotdb_remote_write_samples_sent_total",
             "counter",
@@ -66,6 +76,12 @@ pub fn render(st: &SharedState, out: &mut String) {
             "gauge",
             "Bytes of stored frames not read by the target yet.",
             |s| s.pending_bytes as f64,
+        ),
+        (
+            "nanotdb_remote_write_pending_unflushed_samples",
+            "gauge",
+            "Samples of the target's databases still in open pages: sent once their page flushes.",
+            |s| s.pending_unflushed_samples as f64,
         ),
         (
             "nanotdb_remote_write_lag_seconds",

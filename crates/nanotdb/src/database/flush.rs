@@ -96,6 +96,7 @@ impl Database {
             (false, known) => known.map(|m| m.max(page_max)),
         };
         entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
+        self.settings.forward.note_appended();
         if fsync_now {
             let t = std::time::Instant::now();
             file.sync_data()?;

@@ -195,6 +195,7 @@ impl Database {
             p.file = None;
         }
         st.files.entry(part.clone()).or_default().data_len = Some(out.len() as u64);
+        self.settings.forward.note_appended();
         self.forget_metric(&part);
         Ok(RecompactReport {
             database: self.name.clone(),

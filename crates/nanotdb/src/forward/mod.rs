@@ -22,117 +22,15 @@
 //!
 //! The cursor file format is in docs/FORMATS.md ("remote-write cursor").
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use serde::{Deserialize, Serialize};
-
-use crate::error::{Error, IoContext, Result};
-use crate::fsutil;
-
+mod cursor;
 mod read;
 
+pub use cursor::{CURSOR_VERSION, Cursor, CursorFile, DbPositions, StreamPos};
 pub use read::{ForwardChunk, ForwardSample};
-
-/// The version written in cursor files.
-pub const CURSOR_VERSION: u32 = 1;
-
-/// Where a target stands in one partition's stream: every frame before
-/// `offset` is delivered, and the first `skip` samples of the frame at
-/// `offset` (in stored order) too.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StreamPos {
-    /// Byte offset in the stream (raw file, then data file) of the first
-    /// frame not completely delivered.
-    pub offset: u64,
-    /// Samples of that frame already delivered.
-    #[serde(default)]
-    pub skip: u32,
-}
-
-/// Positions of one database, by partition key.
-pub type DbPositions = BTreeMap<String, StreamPos>;
-
-/// What one target has delivered: positions per database and partition.
-/// A partition missing from the map has delivered nothing (position 0).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// Format version ([`CURSOR_VERSION`]).
-    pub version: u32,
-    /// The receiver URL this cursor was written for (informative: a cursor
-    /// belongs to a target *name*, so a changed URL keeps its position).
-    #[serde(default)]
-    pub url: String,
-    /// Database → partition key → position.
-    #[serde(default)]
-    pub databases: BTreeMap<String, DbPositions>,
-}
-
-impl Cursor {
-    /// A fresh cursor: nothing delivered.
-    pub fn new(url: &str) -> Cursor {
-        Cursor {
-            version: CURSOR_VERSION,
-            url: url.to_string(),
-            databases: BTreeMap::new(),
-        }
-    }
-
-    /// Reads a cursor file; a missing file is a fresh cursor.
-    pub fn load(path: &Path, url: &str) -> Result<Cursor> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Cursor::new(url)),
-            Err(e) => return Err(Error::io(path, e)),
-        };
-        let c: Cursor = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
-            path: path.to_path_buf(),
-            offset: e.column() as u64,
-            reason: format!("remote-write cursor: {e}"),
-        })?;
-        if c.version != CURSOR_VERSION {
-            return Err(Error::Corrupt {
-                path: path.to_path_buf(),
-                offset: 0,
-                reason: format!("remote-write cursor version {} unknown", c.version),
-            });
-        }
-        Ok(c)
-    }
-
-    /// Writes the cursor atomically and durably (tmp file, fsync, rename,
-    /// directory fsync), creating the directory if needed.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).at(dir)?;
-        }
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| Error::Corrupt {
-            path: path.to_path_buf(),
-            offset: 0,
-            reason: format!("remote-write cursor: {e}"),
-        })?;
-        fsutil::write_atomic(path, &bytes)
-    }
-
-    /// The position of one partition (0 when unknown).
-    pub fn pos(&self, db: &str, key: &str) -> StreamPos {
-        self.databases
-            .get(db)
-            .and_then(|d| d.get(key))
-            .copied()
-            .unwrap_or_default()
-    }
-
-    /// Forgets partitions of `db` that are not in `keep` (removed by
-    /// retention), so the file does not grow forever.
-    pub fn retain_partitions(&mut self, db: &str, keep: &dyn Fn(&str) -> bool) {
-        if let Some(d) = self.databases.get_mut(db) {
-            d.retain(|k, _| keep(k));
-        }
-    }
-}
 
 /// The path of a target's cursor file under the root.
 pub fn cursor_path(root: &Path, target: &str) -> std::path::PathBuf {
@@ -174,6 +72,9 @@ pub struct ForwardHold {
     pub max_lag_ns: Option<i64>,
     /// Wall clock (ns) when the target last had nothing left to send.
     caught_up_at: AtomicI64,
+    /// The target is waiting for new frames with nothing left to send (its
+    /// lag is 0 however long it waits).
+    idle: std::sync::atomic::AtomicBool,
     /// Partitions removed by retention although this target had not
     /// delivered them (it was more than `max_lag` behind).
     released: AtomicU64,
@@ -193,6 +94,7 @@ impl ForwardHold {
             delivered: Mutex::new(delivered),
             max_lag_ns,
             caught_up_at: AtomicI64::new(crate::time::now_ns()),
+            idle: std::sync::atomic::AtomicBool::new(false),
             released: AtomicU64::new(0),
         }
     }
@@ -207,9 +109,21 @@ impl ForwardHold {
         self.caught_up_at.store(now, Ordering::Relaxed);
     }
 
-    /// How far behind the target is at `now`: 0 when caught up at `now`,
-    /// else the time since it last was.
+    /// Marks the target as waiting with nothing left to send (`true`), or
+    /// as awake again (`false`, which also records it caught up until now).
+    pub fn set_idle(&self, idle: bool) {
+        if !idle {
+            self.set_caught_up(crate::time::now_ns());
+        }
+        self.idle.store(idle, Ordering::Relaxed);
+    }
+
+    /// How far behind the target is at `now`: 0 when caught up at `now` or
+    /// idle, else the time since it last was.
     pub fn lag_ns(&self, now: i64) -> i64 {
+        if self.idle.load(Ordering::Relaxed) {
+            return 0;
+        }
         now.saturating_sub(self.caught_up_at.load(Ordering::Relaxed))
             .max(0)
     }
@@ -231,9 +145,28 @@ impl ForwardHold {
 }
 
 /// Every target's hold, shared by the engine's databases.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ForwardHolds {
     holds: RwLock<Vec<Arc<ForwardHold>>>,
+    /// Frames appended (or partitions rewritten) since the engine opened:
+    /// a sender that saw no change since its last read has nothing new to
+    /// read, and skips listing databases and partitions.
+    appended: AtomicU64,
+    /// Called after each counted append (senders waiting for frames).
+    listeners: RwLock<Vec<AppendListener>>,
+}
+
+/// A function called after each frame appended to a data file: it must not
+/// block (it runs under the database's lock), e.g. a `Notify::notify_one`.
+pub type AppendListener = Arc<dyn Fn() + Send + Sync>;
+
+impl std::fmt::Debug for ForwardHolds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardHolds")
+            .field("holds", &self.holds)
+            .field("appended", &self.appended)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the holds say about removing a partition.
@@ -287,6 +220,36 @@ impl ForwardHolds {
             }
         }
         HoldVerdict::Released(released.iter().map(|h| h.name.clone()).collect())
+    }
+
+    /// Counts a frame appended to (or a rewrite of) a data file. Called
+    /// after the new length is recorded, so a reader that sees the new
+    /// count also sees the length.
+    pub(crate) fn note_appended(&self) {
+        self.appended.fetch_add(1, Ordering::Release);
+        for f in self
+            .listeners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            f();
+        }
+    }
+
+    /// Registers a function called after each counted append, so a sender
+    /// waits for frames instead of polling for them.
+    pub fn on_append(&self, f: AppendListener) {
+        self.listeners
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(f);
+    }
+
+    /// How many appends [`Self::note_appended`] counted: unchanged means no
+    /// database has new frames since it was last read.
+    pub fn appended(&self) -> u64 {
+        self.appended.load(Ordering::Acquire)
     }
 
     /// Whether any target is registered.

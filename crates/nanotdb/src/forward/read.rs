@@ -152,6 +152,43 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Bytes of frames of `db` after `positions`: what
+    /// [`Engine::forward_read`] has left to read, without reading a file.
+    pub fn forward_pending_bytes(&self, db: &str, positions: &DbPositions) -> Result<u64> {
+        let Some(database) = self.db(db, false)? else {
+            return Ok(0);
+        };
+        let st = database.lock();
+        Ok(st
+            .files
+            .iter()
+            .map(|(k, f)| {
+                let total = f.raw_len.unwrap_or(0) + f.data_len.unwrap_or(0);
+                total.saturating_sub(positions.get(k).map_or(0, |p| p.offset))
+            })
+            .sum())
+    }
+
+    /// Samples of the databases in `dbs` that are stored (in the WAL and an
+    /// open page) but not flushed into a frame yet, so not readable by
+    /// [`Engine::forward_read`]: they are forwarded once their page
+    /// flushes. A database not loaded has no open page.
+    pub fn forward_unflushed(&self, dbs: &super::DbSelection) -> u64 {
+        self.loaded()
+            .iter()
+            .filter(|d| dbs.contains(&d.name))
+            .map(|d| {
+                let st = d.lock();
+                st.open
+                    .values()
+                    .map(|p| p.page.as_ref().map_or(0, |pg| pg.len() as u64))
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+}
+
 impl Reader<'_> {
     /// Reads the frames of one segment from `pos` on, advancing `pos`.
     fn read_segment(
