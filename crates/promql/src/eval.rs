@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::labels::{Labels, NAME};
 use crate::storage::{LabelMatcher, MatchOp, Storage};
 use crate::value::{QueryValue, RangeSeries};
-use crate::{QueryOptions, aggregate, binary, functions};
+use crate::{QueryOptions, aggregate, binary, functions, sliding};
 
 /// Prometheus' staleness marker: a NaN with this exact bit pattern ends a
 /// series; a selector never returns it and range windows skip it.
@@ -296,6 +296,56 @@ impl<'e> RangeArg<'e> {
                 offset: offset_ms(&sq.offset),
                 at: at_ms(ctx, &sq.at),
             }),
+            _ => Err(Error::BadQuery("expected a range vector".into())),
+        }
+    }
+
+    /// Reduces each series' window at each step with `f` (empty windows are
+    /// skipped), in one forward pass per series; the series with at least
+    /// one value.
+    pub fn reduce(
+        &self,
+        ctx: &Ctx,
+        f: &impl Fn(&Window, usize) -> Option<f64>,
+    ) -> Result<Vec<(Labels, Vec<Option<f64>>)>, Error> {
+        let refs = ctx.refs(self.at, self.offset);
+        let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let lo = first.saturating_sub(self.range);
+        let grid = sliding::Grid {
+            refs: &refs,
+            range: self.range,
+            ctx,
+        };
+        match self.expr {
+            Expr::MatrixSelector(ms) => {
+                let series = ctx.storage.select(&matchers_of(&ms.vs)?)?;
+                sliding::reduce_selected(&grid, &series, lo, last, f)
+            }
+            Expr::Subquery(sq) => {
+                let (start, step, n) = subquery_grid(ctx, sq, lo, last)?;
+                let inner = ctx.with_grid(start, step, n);
+                let Val::Vector(series) = eval(&inner, &sq.expr)? else {
+                    return Err(Error::BadQuery(
+                        "subquery is only allowed on instant vector".into(),
+                    ));
+                };
+                let mut out = Vec::new();
+                for s in series {
+                    let pts: Vec<(i64, f64)> = s
+                        .vals
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| v.map(|v| (inner.ts(i), v)))
+                        .collect();
+                    let vals = sliding::reduce_points(&grid, &pts, f);
+                    if !vals.is_empty() {
+                        out.push((s.labels, vals));
+                    }
+                }
+                Ok(out)
+            }
             _ => Err(Error::BadQuery("expected a range vector".into())),
         }
     }

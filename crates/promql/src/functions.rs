@@ -222,27 +222,15 @@ fn over_range(
 ) -> Result<Val, Error> {
     let arg = RangeArg::of(ctx, e)?;
     let mut out: Vec<Ser> = Vec::new();
-    arg.for_each(ctx, |labels, windows| {
-        let mut vals = vec![None; ctx.n];
-        let mut any = false;
-        for (i, w) in windows {
-            if w.points.is_empty() {
-                continue;
-            }
-            vals[i] = f(&w, i);
-            any |= vals[i].is_some();
-        }
-        if any {
-            ctx.charge(ctx.n)?;
-            let labels = if keep_name {
-                labels.clone()
-            } else {
-                labels.without_name()
-            };
-            out.push(Ser { labels, vals });
-        }
-        Ok(())
-    })?;
+    for (labels, vals) in arg.reduce(ctx, &f)? {
+        ctx.charge(ctx.n)?;
+        let labels = if keep_name {
+            labels
+        } else {
+            labels.without_name()
+        };
+        out.push(Ser { labels, vals });
+    }
     let mut seen = std::collections::HashSet::with_capacity(out.len());
     for s in &out {
         if !seen.insert(&s.labels) {

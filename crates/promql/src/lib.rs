@@ -23,6 +23,7 @@ mod error;
 mod eval;
 mod functions;
 mod labels;
+mod sliding;
 mod storage;
 mod timefns;
 mod value;
