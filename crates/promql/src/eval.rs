@@ -528,9 +528,9 @@ pub(crate) fn instant(
     expr: &Expr,
     t: i64,
     opts: &QueryOptions,
+    charged: &Cell<usize>,
 ) -> Result<QueryValue, Error> {
-    let charged = Cell::new(0);
-    let ctx = root_ctx(storage, opts, &charged, t, t, 1, 1);
+    let ctx = root_ctx(storage, opts, charged, t, t, 1, 1);
     if let Some(m) = top_range(&ctx, expr)? {
         return Ok(QueryValue::Matrix(m));
     }
@@ -584,6 +584,7 @@ pub(crate) fn range(
     end: i64,
     step: i64,
     opts: &QueryOptions,
+    charged: &Cell<usize>,
 ) -> Result<QueryValue, Error> {
     if step <= 0 {
         return Err(Error::BadQuery(
@@ -599,8 +600,7 @@ pub(crate) fn range(
     if n > opts.max_samples {
         return Err(Error::Limit(format!("{n} steps exceed the sample limit")));
     }
-    let charged = Cell::new(0);
-    let ctx = root_ctx(storage, opts, &charged, start, end, step, n);
+    let ctx = root_ctx(storage, opts, charged, start, end, step, n);
     if matches!(
         strip_parens(expr),
         Expr::MatrixSelector(_) | Expr::Subquery(_)

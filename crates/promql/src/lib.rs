@@ -99,6 +99,14 @@ pub fn selector_matchers(selector: &str) -> Result<Vec<LabelMatcher>, Error> {
     }
 }
 
+/// What an evaluation read, filled in even when it fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// Samples and points charged against [`QueryOptions::max_samples`]
+    /// (roughly the samples read plus the points produced).
+    pub samples: usize,
+}
+
 /// Evaluates `query` at one instant `t` (ms): Prometheus' `/api/v1/query`.
 pub fn instant_query(
     storage: &dyn Storage,
@@ -106,8 +114,22 @@ pub fn instant_query(
     t: i64,
     opts: &QueryOptions,
 ) -> Result<QueryValue, Error> {
+    instant_query_stats(storage, query, t, opts, &mut QueryStats::default())
+}
+
+/// [`instant_query`], also reporting what it read into `stats`.
+pub fn instant_query_stats(
+    storage: &dyn Storage,
+    query: &str,
+    t: i64,
+    opts: &QueryOptions,
+    stats: &mut QueryStats,
+) -> Result<QueryValue, Error> {
     let expr = parse(query)?;
-    eval::instant(storage, &expr, t, opts)
+    let charged = std::cell::Cell::new(0);
+    let out = eval::instant(storage, &expr, t, opts, &charged);
+    stats.samples = charged.get();
+    out
 }
 
 /// Evaluates `query` at `start, start + step, …, <= end` (ms): Prometheus'
@@ -121,6 +143,22 @@ pub fn range_query(
     step: i64,
     opts: &QueryOptions,
 ) -> Result<QueryValue, Error> {
+    let mut stats = QueryStats::default();
+    range_query_stats(storage, query, (start, end, step), opts, &mut stats)
+}
+
+/// [`range_query`] over `(start, end, step)`, also reporting what it read
+/// into `stats`.
+pub fn range_query_stats(
+    storage: &dyn Storage,
+    query: &str,
+    (start, end, step): (i64, i64, i64),
+    opts: &QueryOptions,
+    stats: &mut QueryStats,
+) -> Result<QueryValue, Error> {
     let expr = parse(query)?;
-    eval::range(storage, &expr, start, end, step, opts)
+    let charged = std::cell::Cell::new(0);
+    let out = eval::range(storage, &expr, start, end, step, opts, &charged);
+    stats.samples = charged.get();
+    out
 }
