@@ -315,7 +315,9 @@ fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64>
     let range_start = w.end.saturating_sub(w.range);
     let range_end = w.end;
     let mut result = last.1 - first.1;
-    if is_counter {
+    // The correction loop is a chain of dependent additions; a window
+    // without a drop (the usual case) skips it, with the same result.
+    if is_counter && p.windows(2).any(|x| x[1].1 < x[0].1) {
         let mut prev = first.1;
         for &(_, v) in &p[1..] {
             if v < prev {
