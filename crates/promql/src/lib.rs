@@ -7,10 +7,12 @@
 //!
 //! Storage is reached only through the [`Storage`] trait: "select series by
 //! label matchers" and "read series' samples in `[t0, t1]`".
-//! [`EngineStorage`] implements it for [`nanotdb::Engine`]. Evaluation is
-//! batch at a time: a selector reads a batch of series, reduces each to one
-//! value per step, and drops the raw samples before reading the next batch,
-//! so a long range never holds more than one batch's samples.
+//! [`EngineStorage`] implements it for [`nanotdb::Engine`]. A range function
+//! over a selector reads its series in one storage pass and reduces each
+//! series' windows in one forward pass with a sliding window, holding only
+//! the current window's samples; an instant selector reads a batch of series
+//! at a time and drops the raw samples before reading the next batch. Either
+//! way a long range never holds all of its samples.
 //!
 //! Times are milliseconds since the epoch throughout, as in Prometheus.
 
