@@ -307,7 +307,7 @@ impl<'e> RangeArg<'e> {
         &self,
         ctx: &Ctx,
         f: &impl Fn(&Window, usize) -> Option<f64>,
-    ) -> Result<Vec<(Labels, Vec<Option<f64>>)>, Error> {
+    ) -> Result<Vec<Ser>, Error> {
         let refs = ctx.refs(self.at, self.offset);
         let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {
             return Ok(Vec::new());
@@ -341,7 +341,10 @@ impl<'e> RangeArg<'e> {
                         .collect();
                     let vals = sliding::reduce_points(&grid, &pts, f);
                     if !vals.is_empty() {
-                        out.push((s.labels, vals));
+                        out.push(Ser {
+                            labels: s.labels,
+                            vals,
+                        });
                     }
                 }
                 Ok(out)

@@ -222,14 +222,12 @@ fn over_range(
 ) -> Result<Val, Error> {
     let arg = RangeArg::of(ctx, e)?;
     let mut out: Vec<Ser> = Vec::new();
-    for (labels, vals) in arg.reduce(ctx, &f)? {
+    for mut s in arg.reduce(ctx, &f)? {
         ctx.charge(ctx.n)?;
-        let labels = if keep_name {
-            labels
-        } else {
-            labels.without_name()
-        };
-        out.push(Ser { labels, vals });
+        if !keep_name {
+            s.labels = s.labels.without_name();
+        }
+        out.push(s);
     }
     let mut seen = std::collections::HashSet::with_capacity(out.len());
     for s in &out {

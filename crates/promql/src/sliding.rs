@@ -11,8 +11,7 @@
 use std::ops::ControlFlow;
 
 use crate::error::Error;
-use crate::eval::{Ctx, Window, is_stale, read_series};
-use crate::labels::Labels;
+use crate::eval::{Ctx, Ser, Window, is_stale, read_series};
 use crate::storage::SeriesRef;
 
 /// Series fed by one storage pass: enough that a selector of ordinary size
@@ -143,7 +142,7 @@ pub(crate) fn reduce_selected(
     t0: i64,
     t1: i64,
     f: &impl Fn(&Window, usize) -> Option<f64>,
-) -> Result<Vec<(Labels, Vec<Option<f64>>)>, Error> {
+) -> Result<Vec<Ser>, Error> {
     let ctx = g.ctx;
     let mut out = Vec::new();
     for pass in series.chunks(PASS_SERIES) {
@@ -188,9 +187,12 @@ pub(crate) fn reduce_selected(
             }
             Ok(())
         })?;
-        for (s, v) in pass.iter().zip(vals) {
-            if !v.is_empty() {
-                out.push((s.labels.clone(), v));
+        for (s, vals) in pass.iter().zip(vals) {
+            if !vals.is_empty() {
+                out.push(Ser {
+                    labels: s.labels.clone(),
+                    vals,
+                });
             }
         }
     }
