@@ -82,7 +82,15 @@ pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, Error> {
             false,
         )]);
     });
-    promql_parser::parser::parse(query).map_err(Error::Parse)
+    // promql-parser 0.11.1 panics on some durations it cannot represent
+    // (`x[73e77:]`: `Duration::from_secs_f64`); found by the `promql` fuzz
+    // target. Such a query is not valid PromQL for us, not a server error.
+    match std::panic::catch_unwind(|| promql_parser::parser::parse(query)) {
+        Ok(parsed) => parsed.map_err(Error::Parse),
+        Err(_) => Err(Error::Parse(format!(
+            "{query:?} could not be parsed (a number out of range?)"
+        ))),
+    }
 }
 
 /// The matchers of a series selector such as `up{job="api"}` (what
