@@ -12,9 +12,11 @@ REPEAT times alternately against both; the median wall time (HTTP included)
 and each process's RSS (VmRSS and peak VmHWM) after the runs are printed.
 
 Usage: bench.py WORKDIR NANOTDB_URL NANOTDB_PID PROM_URL PROM_PID  (run.sh
-starts both servers) or bench.py --gen WORKDIR NANOTDB_URL (data only).
+starts both servers), bench.py --gen WORKDIR NANOTDB_URL (data only), or
+bench.py --once NANOTDB_URL NANOTDB_PID (each query once, then the RSS).
 """
 import json
+import os
 import random
 import statistics
 import sys
@@ -111,6 +113,13 @@ def main():
     if sys.argv[1] == "--gen":
         generate(sys.argv[2], sys.argv[3])
         return
+    if sys.argv[1] == "--once":
+        for q in QUERIES:
+            run(sys.argv[2], q)
+        print(f"RSS MiB of the server that ingested the day, after one run of each query: "
+              f"nanotdb {rss(sys.argv[3])}")
+        return
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     _, work, nurl, npid, purl, ppid = sys.argv
     for q in QUERIES:
         n_res, p_res = run(nurl, q)[1], run(purl, q)[1]
@@ -122,7 +131,9 @@ def main():
         n, p = statistics.median(nt), statistics.median(pt)
         print(f"{q}\n  nanotdb {n * 1000:.1f} ms, prometheus {p * 1000:.1f} ms, ratio {n / p:.2f}; "
               f"{len(n_res)} series; worst relative difference {worst:.1e}")
-    print(f"RSS MiB after the runs: nanotdb {rss(npid)}, prometheus {rss(ppid)}")
+    print(f"RSS MiB after the runs (nanotdb restarted after the import): "
+          f"nanotdb {rss(npid)}, prometheus {rss(ppid)}")
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
 
 
 main()

@@ -70,59 +70,124 @@ fn groups(series: &[Ser], grouping: impl Fn(&Labels) -> Labels) -> Vec<(Labels, 
     out
 }
 
-/// The running aggregates of Prometheus' `aggregation` for one group at one
-/// step, in its order of operations.
+/// An aggregation with a running value per step.
+#[derive(Clone, Copy, PartialEq)]
+enum Simple {
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Count,
+    Group,
+    Stddev,
+    Stdvar,
+}
+
+impl Simple {
+    fn of(op: &str) -> Option<Simple> {
+        Some(match op {
+            "sum" => Simple::Sum,
+            "avg" => Simple::Avg,
+            "min" => Simple::Min,
+            "max" => Simple::Max,
+            "count" => Simple::Count,
+            "group" => Simple::Group,
+            "stddev" => Simple::Stddev,
+            "stdvar" => Simple::Stdvar,
+            _ => return None,
+        })
+    }
+}
+
+/// One group's running aggregate at one step; `count == 0` means no member
+/// had a value yet.
+#[derive(Clone, Copy, Default)]
+struct Running {
+    value: f64,
+    mean: f64,
+    count: f64,
+}
+
+impl Running {
+    /// Adds the next member's value, in Prometheus' order of operations.
+    fn add(&mut self, op: Simple, v: f64) {
+        if self.count == 0.0 {
+            let value = if matches!(op, Simple::Stddev | Simple::Stdvar) {
+                0.0
+            } else {
+                v
+            };
+            *self = Running {
+                value,
+                mean: v,
+                count: 1.0,
+            };
+            return;
+        }
+        self.count += 1.0;
+        let count = self.count;
+        match op {
+            Simple::Sum => self.value += v,
+            Simple::Avg => {
+                if self.mean.is_infinite() {
+                    if v.is_infinite() && (self.mean > 0.0) == (v > 0.0) {
+                        return;
+                    }
+                    if !v.is_infinite() && !v.is_nan() {
+                        return;
+                    }
+                }
+                self.mean += v / count - self.mean / count;
+            }
+            Simple::Max if self.value < v || self.value.is_nan() => self.value = v,
+            Simple::Min if self.value > v || self.value.is_nan() => self.value = v,
+            Simple::Stddev | Simple::Stdvar => {
+                let delta = v - self.mean;
+                self.mean += delta / count;
+                self.value += delta * (v - self.mean);
+            }
+            _ => {}
+        }
+    }
+
+    fn result(&self, op: Simple) -> Option<f64> {
+        if self.count == 0.0 {
+            return None;
+        }
+        Some(match op {
+            Simple::Avg => self.mean,
+            Simple::Count => self.count,
+            Simple::Group => 1.0,
+            Simple::Stdvar => self.value / self.count,
+            Simple::Stddev => (self.value / self.count).sqrt(),
+            _ => self.value,
+        })
+    }
+}
+
+/// The running aggregates of Prometheus' `aggregation`. Members are added
+/// series by series (each step sees them in member order, as Prometheus
+/// adds them), which walks each series' values in memory order.
 fn simple(
     ctx: &Ctx,
     op: &str,
     series: &[Ser],
     grouping: impl Fn(&Labels) -> Labels,
 ) -> Result<Val, Error> {
+    let op = Simple::of(op).ok_or_else(|| Error::Unsupported(format!("aggregation {op}")))?;
     let mut out = Vec::new();
+    let mut acc = vec![Running::default(); ctx.n];
     for (labels, members) in groups(series, grouping) {
         ctx.charge(ctx.n)?;
-        let mut vals = vec![None; ctx.n];
-        for (i, slot) in vals.iter_mut().enumerate() {
-            let mut it = members.iter().filter_map(|&m| series[m].vals[i]);
-            let Some(first) = it.next() else { continue };
-            let (mut value, mut mean, mut count) = (first, first, 1.0f64);
-            if matches!(op, "stddev" | "stdvar") {
-                value = 0.0;
-            }
-            for v in it {
-                count += 1.0;
-                match op {
-                    "sum" => value += v,
-                    "avg" => {
-                        if mean.is_infinite() {
-                            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
-                                continue;
-                            }
-                            if !v.is_infinite() && !v.is_nan() {
-                                continue;
-                            }
-                        }
-                        mean += v / count - mean / count;
-                    }
-                    "max" if value < v || value.is_nan() => value = v,
-                    "min" if value > v || value.is_nan() => value = v,
-                    "stddev" | "stdvar" => {
-                        let delta = v - mean;
-                        mean += delta / count;
-                        value += delta * (v - mean);
-                    }
-                    _ => {}
+        acc.fill(Running::default());
+        for &m in &members {
+            for (a, v) in acc.iter_mut().zip(&series[m].vals) {
+                if let Some(v) = *v {
+                    a.add(op, v);
                 }
             }
-            *slot = Some(match op {
-                "avg" => mean,
-                "count" => count,
-                "group" => 1.0,
-                "stdvar" => value / count,
-                "stddev" => (value / count).sqrt(),
-                _ => value,
-            });
         }
+        let vals = acc.iter().map(|a| a.result(op)).collect();
         out.push(Ser { labels, vals });
     }
     Ok(Val::Vector(out))

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::labels::{Labels, NAME};
 use crate::storage::{LabelMatcher, MatchOp, Storage};
 use crate::value::{QueryValue, RangeSeries};
-use crate::{QueryOptions, aggregate, binary, functions};
+use crate::{QueryOptions, aggregate, binary, functions, sliding};
 
 /// Prometheus' staleness marker: a NaN with this exact bit pattern ends a
 /// series; a selector never returns it and range windows skip it.
@@ -300,6 +300,59 @@ impl<'e> RangeArg<'e> {
         }
     }
 
+    /// Reduces each series' window at each step with `f` (empty windows are
+    /// skipped), in one forward pass per series; the series with at least
+    /// one value.
+    pub fn reduce(
+        &self,
+        ctx: &Ctx,
+        f: &impl Fn(&Window, usize) -> Option<f64>,
+    ) -> Result<Vec<Ser>, Error> {
+        let refs = ctx.refs(self.at, self.offset);
+        let (Some(&first), Some(&last)) = (refs.iter().min(), refs.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let lo = first.saturating_sub(self.range);
+        let grid = sliding::Grid {
+            refs: &refs,
+            range: self.range,
+            ctx,
+        };
+        match self.expr {
+            Expr::MatrixSelector(ms) => {
+                let series = ctx.storage.select(&matchers_of(&ms.vs)?)?;
+                sliding::reduce_selected(&grid, &series, lo, last, f)
+            }
+            Expr::Subquery(sq) => {
+                let (start, step, n) = subquery_grid(ctx, sq, lo, last)?;
+                let inner = ctx.with_grid(start, step, n);
+                let Val::Vector(series) = eval(&inner, &sq.expr)? else {
+                    return Err(Error::BadQuery(
+                        "subquery is only allowed on instant vector".into(),
+                    ));
+                };
+                let mut out = Vec::new();
+                for s in series {
+                    let pts: Vec<(i64, f64)> = s
+                        .vals
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| v.map(|v| (inner.ts(i), v)))
+                        .collect();
+                    let vals = sliding::reduce_points(&grid, &pts, f);
+                    if !vals.is_empty() {
+                        out.push(Ser {
+                            labels: s.labels,
+                            vals,
+                        });
+                    }
+                }
+                Ok(out)
+            }
+            _ => Err(Error::BadQuery("expected a range vector".into())),
+        }
+    }
+
     /// Calls `f` for each series with its labels and, per step, its window.
     pub fn for_each(
         &self,
@@ -478,9 +531,9 @@ pub(crate) fn instant(
     expr: &Expr,
     t: i64,
     opts: &QueryOptions,
+    charged: &Cell<usize>,
 ) -> Result<QueryValue, Error> {
-    let charged = Cell::new(0);
-    let ctx = root_ctx(storage, opts, &charged, t, t, 1, 1);
+    let ctx = root_ctx(storage, opts, charged, t, t, 1, 1);
     if let Some(m) = top_range(&ctx, expr)? {
         return Ok(QueryValue::Matrix(m));
     }
@@ -534,6 +587,7 @@ pub(crate) fn range(
     end: i64,
     step: i64,
     opts: &QueryOptions,
+    charged: &Cell<usize>,
 ) -> Result<QueryValue, Error> {
     if step <= 0 {
         return Err(Error::BadQuery(
@@ -549,8 +603,7 @@ pub(crate) fn range(
     if n > opts.max_samples {
         return Err(Error::Limit(format!("{n} steps exceed the sample limit")));
     }
-    let charged = Cell::new(0);
-    let ctx = root_ctx(storage, opts, &charged, start, end, step, n);
+    let ctx = root_ctx(storage, opts, charged, start, end, step, n);
     if matches!(
         strip_parens(expr),
         Expr::MatrixSelector(_) | Expr::Subquery(_)

@@ -222,27 +222,13 @@ fn over_range(
 ) -> Result<Val, Error> {
     let arg = RangeArg::of(ctx, e)?;
     let mut out: Vec<Ser> = Vec::new();
-    arg.for_each(ctx, |labels, windows| {
-        let mut vals = vec![None; ctx.n];
-        let mut any = false;
-        for (i, w) in windows {
-            if w.points.is_empty() {
-                continue;
-            }
-            vals[i] = f(&w, i);
-            any |= vals[i].is_some();
+    for mut s in arg.reduce(ctx, &f)? {
+        ctx.charge(ctx.n)?;
+        if !keep_name {
+            s.labels = s.labels.without_name();
         }
-        if any {
-            ctx.charge(ctx.n)?;
-            let labels = if keep_name {
-                labels.clone()
-            } else {
-                labels.without_name()
-            };
-            out.push(Ser { labels, vals });
-        }
-        Ok(())
-    })?;
+        out.push(s);
+    }
     let mut seen = std::collections::HashSet::with_capacity(out.len());
     for s in &out {
         if !seen.insert(&s.labels) {
@@ -327,7 +313,9 @@ fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64>
     let range_start = w.end.saturating_sub(w.range);
     let range_end = w.end;
     let mut result = last.1 - first.1;
-    if is_counter {
+    // The correction loop is a chain of dependent additions; a window
+    // without a drop (the usual case) skips it, with the same result.
+    if is_counter && p.windows(2).any(|x| x[1].1 < x[0].1) {
         let mut prev = first.1;
         for &(_, v) in &p[1..] {
             if v < prev {

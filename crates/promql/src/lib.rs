@@ -7,10 +7,12 @@
 //!
 //! Storage is reached only through the [`Storage`] trait: "select series by
 //! label matchers" and "read series' samples in `[t0, t1]`".
-//! [`EngineStorage`] implements it for [`nanotdb::Engine`]. Evaluation is
-//! batch at a time: a selector reads a batch of series, reduces each to one
-//! value per step, and drops the raw samples before reading the next batch,
-//! so a long range never holds more than one batch's samples.
+//! [`EngineStorage`] implements it for [`nanotdb::Engine`]. A range function
+//! over a selector reads its series in one storage pass and reduces each
+//! series' windows in one forward pass with a sliding window, holding only
+//! the current window's samples; an instant selector reads a batch of series
+//! at a time and drops the raw samples before reading the next batch. Either
+//! way a long range never holds all of its samples.
 //!
 //! Times are milliseconds since the epoch throughout, as in Prometheus.
 
@@ -23,6 +25,7 @@ mod error;
 mod eval;
 mod functions;
 mod labels;
+mod sliding;
 mod storage;
 mod timefns;
 mod value;
@@ -79,7 +82,15 @@ pub fn parse(query: &str) -> Result<promql_parser::parser::Expr, Error> {
             false,
         )]);
     });
-    promql_parser::parser::parse(query).map_err(Error::Parse)
+    // promql-parser 0.11.1 panics on some durations it cannot represent
+    // (`x[73e77:]`: `Duration::from_secs_f64`); found by the `promql` fuzz
+    // target. Such a query is not valid PromQL for us, not a server error.
+    match std::panic::catch_unwind(|| promql_parser::parser::parse(query)) {
+        Ok(parsed) => parsed.map_err(Error::Parse),
+        Err(_) => Err(Error::Parse(format!(
+            "{query:?} could not be parsed (a number out of range?)"
+        ))),
+    }
 }
 
 /// The matchers of a series selector such as `up{job="api"}` (what
@@ -98,6 +109,14 @@ pub fn selector_matchers(selector: &str) -> Result<Vec<LabelMatcher>, Error> {
     }
 }
 
+/// What an evaluation read, filled in even when it fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    /// Samples and points charged against [`QueryOptions::max_samples`]
+    /// (roughly the samples read plus the points produced).
+    pub samples: usize,
+}
+
 /// Evaluates `query` at one instant `t` (ms): Prometheus' `/api/v1/query`.
 pub fn instant_query(
     storage: &dyn Storage,
@@ -105,8 +124,22 @@ pub fn instant_query(
     t: i64,
     opts: &QueryOptions,
 ) -> Result<QueryValue, Error> {
+    instant_query_stats(storage, query, t, opts, &mut QueryStats::default())
+}
+
+/// [`instant_query`], also reporting what it read into `stats`.
+pub fn instant_query_stats(
+    storage: &dyn Storage,
+    query: &str,
+    t: i64,
+    opts: &QueryOptions,
+    stats: &mut QueryStats,
+) -> Result<QueryValue, Error> {
     let expr = parse(query)?;
-    eval::instant(storage, &expr, t, opts)
+    let charged = std::cell::Cell::new(0);
+    let out = eval::instant(storage, &expr, t, opts, &charged);
+    stats.samples = charged.get();
+    out
 }
 
 /// Evaluates `query` at `start, start + step, …, <= end` (ms): Prometheus'
@@ -120,6 +153,22 @@ pub fn range_query(
     step: i64,
     opts: &QueryOptions,
 ) -> Result<QueryValue, Error> {
+    let mut stats = QueryStats::default();
+    range_query_stats(storage, query, (start, end, step), opts, &mut stats)
+}
+
+/// [`range_query`] over `(start, end, step)`, also reporting what it read
+/// into `stats`.
+pub fn range_query_stats(
+    storage: &dyn Storage,
+    query: &str,
+    (start, end, step): (i64, i64, i64),
+    opts: &QueryOptions,
+    stats: &mut QueryStats,
+) -> Result<QueryValue, Error> {
     let expr = parse(query)?;
-    eval::range(storage, &expr, start, end, step, opts)
+    let charged = std::cell::Cell::new(0);
+    let out = eval::range(storage, &expr, start, end, step, opts, &charged);
+    stats.samples = charged.get();
+    out
 }

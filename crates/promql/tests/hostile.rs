@@ -26,6 +26,9 @@ fn hostile_queries_fail_cleanly() {
         "max_over_time(rate(http_requests_total[5m])[10y:1s])",
         "sum_over_time(sum_over_time(up[1d:1ms])[1d:1ms])",
     ];
+    // The parser panics on this duration; it must be a parse error.
+    let r = instant_query(&storage, "+A0[73e77:]", T, &opts);
+    assert!(matches!(r, Err(Error::Parse(_))), "{r:?}");
     for q in limited {
         let r = instant_query(&storage, q, T, &opts);
         assert!(matches!(r, Err(Error::Limit(_))), "{q}: {r:?}");

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use nanotdb_promql::{EngineStorage, Error as QError, QueryOptions, QueryValue, format_value};
+use nanotdb_promql::{
+    EngineStorage, Error as QError, QueryOptions, QueryStats, QueryValue, format_value,
+};
 
 use crate::SharedState;
 use crate::envelope::{ApiError, write_json_str};
@@ -153,8 +155,10 @@ pub fn instant(st: &SharedState, p: &Params) -> Result<Vec<u8>, ApiError> {
     };
     let opts = options(st, p)?;
     let storage = storage(st, p)?;
-    let v = nanotdb_promql::instant_query(&storage, q, t, &opts).map_err(map_err)?;
-    render(st, &v)
+    let mut stats = QueryStats::default();
+    let v = nanotdb_promql::instant_query_stats(&storage, q, t, &opts, &mut stats);
+    release_heap_after(&stats);
+    render(st, &v.map_err(map_err)?)
 }
 
 /// A range query; the `data` object's bytes.
@@ -184,8 +188,35 @@ pub fn range(st: &SharedState, p: &Params) -> Result<Vec<u8>, ApiError> {
     }
     let opts = options(st, p)?;
     let storage = storage(st, p)?;
-    let v = nanotdb_promql::range_query(&storage, q, start, end, step, &opts).map_err(map_err)?;
-    render(st, &v)
+    let mut stats = QueryStats::default();
+    let v = nanotdb_promql::range_query_stats(&storage, q, (start, end, step), &opts, &mut stats);
+    release_heap_after(&stats);
+    render(st, &v.map_err(map_err)?)
+}
+
+/// Samples a query must have read before [`release_heap_after`] trims the
+/// heap: about 16 MiB of them, a size whose transient memory matters.
+const TRIM_AFTER_SAMPLES: usize = 1 << 20;
+
+/// Hands the heap memory a large query freed back to the OS. glibc keeps
+/// freed memory in per-thread arenas, and each blocking thread that
+/// evaluates a query grows its own: without this the server's RSS after a
+/// few large queries is the sum of their peaks rather than what it holds
+/// (BENCHMARKS.md, "PromQL"). Small queries skip it: the next query would
+/// fault the returned pages back in (a query reading one series of a day
+/// imported series by series decodes the whole day's frames, and took
+/// 100 -> 140 ms with a trim after every query).
+#[allow(unsafe_code)] // malloc_trim, the only way to return arena memory
+fn release_heap_after(stats: &QueryStats) {
+    if stats.samples < TRIM_AFTER_SAMPLES {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers; it only walks the allocator's
+    // own free lists under their locks.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Prometheus writes a timestamp as seconds with the milliseconds after a

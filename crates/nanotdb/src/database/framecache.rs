@@ -241,51 +241,86 @@ pub(crate) fn read_file_frames(
     f: &mut dyn FnMut(&DecodedFrame) -> ControlFlow<()>,
 ) -> Result<ControlFlow<()>> {
     let mut lazy = LazyFile::new(path);
-    let Some(frames) = frames_upto(cache, &mut lazy, len)? else {
+    let Some(mut frames) = frames_upto(cache, &mut lazy, len)? else {
         return Ok(ControlFlow::Continue(()));
     };
+    frames.retain(|fi| fi.offset >= start && fi.header.end_ts >= from && fi.header.start_ts <= to);
+    // A read that decodes more than the cache holds would evict all of it
+    // (the frames a dashboard re-reads) and then its own frames before any
+    // reuse: it keeps what is cached and decodes the rest into one reused
+    // frame, which also spares an allocation and a zeroed buffer per frame.
+    // So does every read of a long scan (`keep` false).
+    let decoded: usize = frames
+        .iter()
+        .map(|fi| usize::from(fi.header.count) * crate::frame::RECORD_BYTES)
+        .sum();
+    let cache_new = cache.filter(|c| keep && decoded <= c.budgets.0);
+    let mut scratch = DecodedFrame::default();
     let mut block = Vec::new();
-    for fi in frames.iter().filter(|fi| fi.offset >= start) {
-        if fi.header.end_ts < from || fi.header.start_ts > to {
-            continue;
-        }
+    for fi in &frames {
         let fkey = (path.to_path_buf(), fi.offset);
         let cached = cache.and_then(|c| c.lock().frames.get(&fkey).cloned());
-        let frame = match cached {
-            Some(fr) => fr,
+        if let Some(fr) = cached {
+            if f(&fr).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+            continue;
+        }
+        let Some(file) = lazy.get()? else {
+            return Ok(ControlFlow::Continue(()));
+        };
+        let flow = match cache_new {
+            Some(c) => {
+                let d = decode_or_damaged(file, path, fi, &mut block, DecodedFrame::default())?;
+                let fr = Arc::new(d.unwrap_or_default());
+                c.insert(fkey, fr.clone());
+                f(&fr)
+            }
             None => {
-                let mut d = DecodedFrame::default();
-                let Some(file) = lazy.get()? else {
-                    return Ok(ControlFlow::Continue(()));
-                };
-                match super::read_frame_at(file, path, fi, &mut block, &mut d) {
-                    Ok(()) => {}
-                    // One damaged frame costs its own samples, not the
-                    // query: the others (and the open pages) are still
-                    // returned. It is remembered as empty, so the warning
-                    // is not repeated by every query.
-                    Err(Error::Corrupt { offset, reason, .. }) => {
-                        tracing::warn!(
-                            file = %path.display(),
-                            offset,
-                            "damaged frame skipped ({reason})"
-                        );
-                        d = DecodedFrame::default();
+                match decode_or_damaged(file, path, fi, &mut block, std::mem::take(&mut scratch))? {
+                    Some(d) => {
+                        scratch = d;
+                        f(&scratch)
                     }
-                    Err(e) => return Err(e),
+                    None => {
+                        if let Some(c) = cache {
+                            c.insert(fkey, Arc::new(DecodedFrame::default()));
+                        }
+                        ControlFlow::Continue(())
+                    }
                 }
-                let d = Arc::new(d);
-                if let Some(c) = cache.filter(|_| keep) {
-                    c.insert(fkey, d.clone());
-                }
-                d
             }
         };
-        if f(&frame).is_break() {
+        if flow.is_break() {
             return Ok(ControlFlow::Break(()));
         }
     }
     Ok(ControlFlow::Continue(()))
+}
+
+/// Decodes frame `fi` into `d` (reusing its buffers); `None` for a damaged
+/// frame. One damaged frame costs its own samples, not the query: the others
+/// (and the open pages) are still returned. The callers remember it as an
+/// empty frame (or slice), so the warning is not repeated by every query.
+fn decode_or_damaged(
+    file: &File,
+    path: &Path,
+    fi: &FrameInfo,
+    block: &mut Vec<u8>,
+    mut d: DecodedFrame,
+) -> Result<Option<DecodedFrame>> {
+    match super::read_frame_at(file, path, fi, block, &mut d) {
+        Ok(()) => Ok(Some(d)),
+        Err(Error::Corrupt { offset, reason, .. }) => {
+            tracing::warn!(
+                file = %path.display(),
+                offset,
+                "damaged frame skipped ({reason})"
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The samples of metric `id` in the frames of a raw file between byte
@@ -327,17 +362,14 @@ pub(crate) fn read_file_metric(
                 let Some(file) = lazy.get()? else {
                     return Ok(ControlFlow::Continue(()));
                 };
-                let s = match super::read_frame_at(file, path, fi, &mut block, &mut decoded) {
-                    Ok(()) => extract(&decoded, id),
-                    Err(Error::Corrupt { offset, reason, .. }) => {
-                        tracing::warn!(
-                            file = %path.display(),
-                            offset,
-                            "damaged frame skipped ({reason})"
-                        );
-                        Arc::from(Vec::new())
+                let d =
+                    decode_or_damaged(file, path, fi, &mut block, std::mem::take(&mut decoded))?;
+                let s = match d {
+                    Some(d) => {
+                        decoded = d;
+                        extract(&decoded, id)
                     }
-                    Err(e) => return Err(e),
+                    None => Arc::from(Vec::new()),
                 };
                 cache.insert_slice(skey, s.clone());
                 s
