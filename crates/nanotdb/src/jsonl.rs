@@ -177,7 +177,7 @@ impl Engine {
 }
 
 /// Most samples an export holds before writing lines.
-pub const BUFFERED: usize = 1 << 18;
+pub const BUFFERED: usize = 1 << 15;
 
 /// The output side of an export: lines, their heads, and the report.
 struct Lines<'a, W: Write> {
@@ -259,9 +259,9 @@ mod tests {
         std::fs::write(d.path().join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
         let e = Engine::open(d.path()).unwrap();
         const T0: i64 = 1_767_225_600_000_000_000;
-        // 40 series of 8,000 samples: none reaches CHUNK, all together
+        // 40 series of 2,000 samples: none reaches CHUNK, all together
         // pass BUFFERED.
-        let per = 8_000i64;
+        let per = 2_000i64;
         let names: Vec<String> = (0..40).map(|m| format!("m{m:02}")).collect();
         assert!(per as usize * names.len() > BUFFERED && (per as usize) < CHUNK);
         for chunk in 0..per / 1000 {
