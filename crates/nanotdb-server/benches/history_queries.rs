@@ -19,11 +19,11 @@ mod peer;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use nanotdb::metricfile::Version;
-use peer::{Victoria, free_addr, wait_listening};
+use peer::Victoria;
 
 /// Measured one-metric queries per server (after one warm-up).
 const ROUNDS_ONE: usize = 100;
@@ -33,19 +33,7 @@ const START: &str = "2024-01-01T00:00:00Z";
 const END: &str = "2026-01-01T00:00:00Z";
 
 fn spawn(root: &Path) -> (Child, SocketAddr) {
-    let addr = free_addr();
-    let child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
-        .arg("--config")
-        .arg(root.join("engine.toml"))
-        .arg("--listen")
-        .arg(addr.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn nanotdb");
-    wait_listening(addr, "nanotdb");
-    (child, addr)
+    peer::spawn_on(env!("CARGO_BIN_EXE_nanotdb"), root)
 }
 
 fn stop(mut child: Child) {

@@ -25,11 +25,10 @@
 mod client;
 mod peer;
 
-use peer::{Victoria, free_addr, overall, peak_rss, wait_listening};
+use peer::{Victoria, overall, peak_rss};
 
 use std::net::SocketAddr;
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -181,18 +180,7 @@ fn main() {
     let conns = connections();
     println!("wal.fsync_policy = {fsync}, {conns} connection(s) in phase 1");
     std::fs::write(root.path().join("engine.toml"), cfg).expect("write engine.toml");
-    let addr = free_addr();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nanotdb"))
-        .arg("--config")
-        .arg(root.path().join("engine.toml"))
-        .arg("--listen")
-        .arg(addr.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn nanotdb");
-    wait_listening(addr, "nanotdb");
+    let (mut child, addr) = peer::spawn_on(env!("CARGO_BIN_EXE_nanotdb"), root.path());
 
     // Phase 1: rounds alternating between nanotdb and VictoriaMetrics, so
     // both see the same machine noise; the throughput over all rounds is

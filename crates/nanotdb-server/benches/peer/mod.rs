@@ -41,24 +41,31 @@ impl Nanotdb {
     pub fn start(bin: &str, engine_toml: &str) -> Nanotdb {
         let root = tempfile::tempdir().expect("tempdir");
         std::fs::write(root.path().join("engine.toml"), engine_toml).expect("write engine.toml");
-        let addr = free_addr();
-        let child = Command::new(bin)
-            .arg("--config")
-            .arg(root.path().join("engine.toml"))
-            .arg("--listen")
-            .arg(addr.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn nanotdb");
-        wait_listening(addr, "nanotdb");
+        let (child, addr) = spawn_on(bin, root.path());
         Nanotdb {
             child,
             addr,
             _root: root,
         }
     }
+}
+
+/// Starts `bin` (a release `nanotdb`) on the existing root `root` on a free
+/// loopback port, once it listens.
+pub fn spawn_on(bin: &str, root: &Path) -> (std::process::Child, SocketAddr) {
+    let addr = free_addr();
+    let child = Command::new(bin)
+        .arg("--config")
+        .arg(root.join("engine.toml"))
+        .arg("--listen")
+        .arg(addr.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn nanotdb");
+    wait_listening(addr, "nanotdb");
+    (child, addr)
 }
 
 impl Drop for Nanotdb {
