@@ -278,5 +278,15 @@ mod tests {
                 "round {round}: each file verified once"
             );
         }
+        // Both metrics at once (one pass over each metric file): each in
+        // time order, every sample once.
+        let mut got: [Vec<Value>; 2] = Default::default();
+        e.query_range_many_indexed("h", &names, i64::MIN, i64::MAX, 1, |i, s| {
+            got[i].push(s.value);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let want: Vec<Value> = (0..days * 4).map(|k| Value::I32(k as i32)).collect();
+        assert!(got[0] == want && got[1] == want, "both metrics in order");
     }
 }
