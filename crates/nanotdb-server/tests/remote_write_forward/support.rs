@@ -80,11 +80,22 @@ pub fn http(
     path: &str,
     body: &[u8],
 ) -> std::io::Result<(u16, Vec<u8>)> {
+    http_with(addr, method, path, "", body)
+}
+
+/// [`http`] with extra header lines (each ending in `\r\n`).
+fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
     s.write_all(body)?;
@@ -244,16 +255,13 @@ fn serve_proxy(conn: TcpStream, upstream: SocketAddr, p: &Proxy) -> std::io::Res
 }
 
 fn forward(upstream: SocketAddr, path: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect(upstream)?;
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {upstream}\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
-    s.write_all(body)?;
-    let mut r = BufReader::new(s);
-    let (status, _, body) = read_message(&mut r, true)?.ok_or(std::io::ErrorKind::UnexpectedEof)?;
-    Ok((status, body))
+    http_with(
+        upstream,
+        "POST",
+        path,
+        "Content-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n",
+        body,
+    )
 }
 
 /// Writes 10 series (float32 and int32) to `fw` every 10 ms, with an
