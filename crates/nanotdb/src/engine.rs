@@ -19,8 +19,8 @@ use crate::stats::DbStats;
 use crate::time;
 pub use crate::write::{WriteOptions, WriteReport, WriteSample};
 
+pub(crate) mod background;
 mod rollups;
-mod syncer;
 mod view;
 mod write;
 
@@ -63,8 +63,10 @@ pub(crate) struct EngineShared {
     auto_rollups: AtomicBool,
     /// Rollup passes: the mutex serialising them and the background worker.
     pub(crate) rollups: rollup::Rollups,
-    /// Stops the `interval` policy's fsync thread (`engine/syncer.rs`).
-    pub(crate) syncer: Arc<syncer::SyncerStop>,
+    /// The background thread's handle (`engine/background.rs`): page
+    /// flushes' fsyncs and WAL checkpoints, and the `interval` policy's
+    /// WAL fsyncs.
+    pub(crate) background: Arc<background::Background>,
 }
 
 impl Engine {
@@ -130,7 +132,8 @@ impl Engine {
             fs::create_dir_all(&root).at(&root)?;
         }
         let commits = Arc::new(crate::wal::CommitLog::open(&root, opts.read_only)?);
-        let settings = Settings::from_config(&config, opts.read_only, commits);
+        let bg = Arc::new(background::Background::default());
+        let settings = Settings::from_config(&config, opts.read_only, commits, bg.clone());
         let engine = Engine::from_shared(EngineShared {
             root,
             config,
@@ -142,12 +145,13 @@ impl Engine {
             last_stats: std::sync::Mutex::new(None),
             auto_rollups: AtomicBool::new(true),
             rollups: rollup::Rollups::default(),
-            syncer: Arc::default(),
+            background: bg,
         });
-        if !opts.read_only
-            && engine.s.config.wal.fsync_policy == crate::config::FsyncPolicy::Interval
-        {
-            syncer::start(&engine.s, engine.s.config.wal.fsync_interval_ns);
+        let interval = (engine.s.config.wal.fsync_policy == crate::config::FsyncPolicy::Interval)
+            .then_some(engine.s.config.wal.fsync_interval_ns);
+        let flush_work = engine.s.config.background_sync;
+        if !opts.read_only && (flush_work || interval.is_some()) {
+            background::start(&engine.s, interval, flush_work);
         }
         engine.s.stats_enabled.store(
             engine.s.config.stats.enabled && !opts.read_only,
@@ -561,7 +565,7 @@ impl Engine {
         // Queued automatic rollups run to the end first (they need the
         // databases open).
         self.s.rollups.worker.shutdown();
-        self.s.syncer.stop();
+        self.s.background.stop();
         // One last snapshot, as the reference does at close — but only when
         // this process wrote something, so idle runs never add samples.
         let emitted = self

@@ -18,9 +18,11 @@
 //! * Short form (CI, `cargo test`): 1,200 cut points of each variant —
 //!   `delete-archive` (raw files deleted after the metric-file build,
 //!   expired partitions archived), the same with read-only opens that must
-//!   change no file, and `rename-delete` (raw files renamed, expired
-//!   partitions deleted) — plus the minimal reproductions; about 15 s on a
-//!   debug build.
+//!   change no file, `rename-delete` (raw files renamed, expired
+//!   partitions deleted), and `delete-archive-background` (the first with
+//!   two pauses of 1.3 s, in which the engine's background thread fsyncs
+//!   flushed frames and checkpoints the WAL) — plus the minimal
+//!   reproductions; about 30 s on a debug build.
 //! * Long form: `NANOTDB_LONG_TESTS=1 cargo test -p nanotdb --test
 //!   power_loss` runs 20,000 cut points for each variant.
 //! * `POWERLOSS_CUTS=<n>` sets the number of cut points per variant.
@@ -77,28 +79,48 @@ struct Variant {
     raw_ingest_action: &'static str,
     retention_action: &'static str,
     read_only_writes_nothing: bool,
+    /// The child pauses this long mid-day on two days, so the engine's
+    /// background thread fsyncs the flushed frames and checkpoints the WAL
+    /// while nothing is written (`durability.background_sync`); without
+    /// pauses the run is too short for it, and seals and `close`
+    /// checkpoint inline.
+    pause_ms: u64,
 }
 
-const VARIANTS: [Variant; 3] = [
+const VARIANTS: [Variant; 4] = [
     Variant {
         name: "delete-archive",
         raw_ingest_action: "delete",
         retention_action: "archive",
         read_only_writes_nothing: false,
+        pause_ms: 0,
     },
     Variant {
         name: "rename-delete",
         raw_ingest_action: "rename",
         retention_action: "delete",
         read_only_writes_nothing: false,
+        pause_ms: 0,
     },
     Variant {
         name: "delete-archive-read-only",
         raw_ingest_action: "delete",
         retention_action: "archive",
         read_only_writes_nothing: true,
+        pause_ms: 0,
+    },
+    Variant {
+        name: "delete-archive-background",
+        raw_ingest_action: "delete",
+        retention_action: "archive",
+        read_only_writes_nothing: false,
+        pause_ms: 1_300,
     },
 ];
+
+/// Days on which the child pauses after the write that reaches the day's
+/// 31st sample (see [`Variant::pause_ms`]).
+const PAUSE_DAYS: [u64; 2] = [1, 5];
 
 fn metric_name(m: usize) -> String {
     format!("m{m}")
@@ -171,6 +193,7 @@ fn power_loss_child() {
         return;
     };
     let base: i64 = std::env::var("POWERLOSS_BASE").unwrap().parse().unwrap();
+    let pause: u64 = std::env::var("POWERLOSS_PAUSE_MS").map_or(0, |p| p.parse().unwrap());
     let names: Vec<String> = (0..4).map(metric_name).collect();
     let mut engine = Engine::open(&root).unwrap();
     let mut out = std::io::stdout().lock();
@@ -199,6 +222,11 @@ fn power_loss_child() {
         }
         writeln!(out, "ack {}", first + n).unwrap();
         out.flush().unwrap();
+        let end = first + n;
+        let crossed = first % PER_DAY < 30 && (end - 1) % PER_DAY >= 30;
+        if pause > 0 && crossed && PAUSE_DAYS.contains(&(first / PER_DAY)) {
+            std::thread::sleep(std::time::Duration::from_millis(pause));
+        }
     }
     engine.close().unwrap();
 }
@@ -231,6 +259,7 @@ fn record(v: Variant, base: i64) -> (tempfile::TempDir, Recording) {
         ])
         .env("POWERLOSS_CHILD_ROOT", &root)
         .env("POWERLOSS_BASE", base.to_string())
+        .env("POWERLOSS_PAUSE_MS", v.pause_ms.to_string())
         .output()
         .unwrap();
     assert!(
@@ -704,4 +733,11 @@ fn power_loss_read_only_opens_write_nothing() {
 #[test]
 fn power_loss_rename_raw_delete_expired() {
     power_loss(VARIANTS[1]);
+}
+
+/// The first variant with pauses in which the background thread fsyncs
+/// flushed frames and checkpoints the WAL (`durability.background_sync`).
+#[test]
+fn power_loss_with_background_checkpoints() {
+    power_loss(VARIANTS[3]);
 }

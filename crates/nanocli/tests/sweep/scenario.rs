@@ -181,9 +181,12 @@ pub fn all() -> Vec<Scenario> {
 
 const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
 
+/// `checkpoint_interval` is long so that the WALs keep the samples of
+/// flushed pages (as they do for up to a second with the default) whatever
+/// the machine's speed: the sweep's files must be the same in every run.
 fn engine_toml(max_records: u32) -> String {
     format!(
-        "[wal]\nfsync_policy = \"always\"\n[stats]\nenabled = false\n[ingest]\nmax_future = \"0s\"\n\
+        "[wal]\nfsync_policy = \"always\"\ncheckpoint_interval = \"1000h\"\n[stats]\nenabled = false\n[ingest]\nmax_future = \"0s\"\n\
          [manifest_defaults.wal]\nenabled = true\nskip_before = \"0s\"\n\
          [manifest_defaults.page]\nmax_records = {max_records}\nmax_bytes = 10000000\nmax_age = \"1000h\"\n"
     )
@@ -229,7 +232,7 @@ fn write(engine: &Engine, batch: &[(String, String, i64, Value)], atomic: bool) 
 
 /// A root written by this implementation and left as a crash leaves it:
 /// `d` has a data file of many small frames (and a WAL holding the samples
-/// of its open page), `w` only a WAL of write groups, and `a1`/`a2` WALs of
+/// of its last 230, flushed into frames or still in its open page), `w` only a WAL of write groups, and `a1`/`a2` WALs of
 /// atomic batches spanning both, committed in `atomic-batches.log`.
 fn ours() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

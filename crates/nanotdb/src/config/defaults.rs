@@ -11,6 +11,8 @@ pub(crate) const DEFAULT_STATS_INTERVAL_NS: i64 = 30 * NS_PER_SEC;
 pub(crate) const DEFAULT_MAX_FUTURE_NS: i64 = 3600 * NS_PER_SEC;
 /// `[wal].fsync_interval`.
 pub(crate) const DEFAULT_FSYNC_INTERVAL_NS: i64 = NS_PER_SEC;
+/// `[wal].checkpoint_interval`.
+pub(crate) const DEFAULT_CHECKPOINT_INTERVAL_NS: i64 = NS_PER_SEC;
 /// `[ingest].out_of_order_window`.
 pub(crate) const DEFAULT_OUT_OF_ORDER_WINDOW_NS: i64 = 3600 * NS_PER_SEC;
 /// `[ingest].default_db`.
@@ -94,8 +96,10 @@ pub fn default_engine_config() -> EngineConfig {
             max_segment_size: DEFAULT_MAX_SEGMENT_SIZE,
             fsync_policy: FsyncPolicy::Segment,
             fsync_interval_ns: DEFAULT_FSYNC_INTERVAL_NS,
+            checkpoint_interval_ns: DEFAULT_CHECKPOINT_INTERVAL_NS,
         },
         durability: DurabilityProfile::Strict,
+        background_sync: true,
         metrics: MetricsConfig {
             enabled: false,
             compression: Codec::ZstdFastest,
@@ -145,11 +149,19 @@ pub const DEFAULT_ENGINE_TOML: &str = r#"# NanoTDB engine configuration.
   # fsync every fsync_interval: a power loss costs at most that much). Case-sensitive.
   fsync_policy = "segment"
   fsync_interval = "1s"
+  # How long the WAL may keep samples of flushed pages before the background thread
+  # checkpoints it (durability.background_sync): fewer WAL rewrites, a little more to skip
+  # at replay after a crash.
+  checkpoint_interval = "1s"
 
 [durability]
   # "strict": fsync data files and write the catalog after every frame;
   # "balanced": fsync data files, defer the catalog; "throughput": defer both.
   profile = "strict"
+  # Run those fsyncs, and the WAL checkpoint after each page flush, on a background thread
+  # (writes do not wait on the disk; the WAL keeps the samples until the frame is fsynced).
+  # false: inside the write that filled the page, as v1.4.0 does.
+  background_sync = true
 
 [metrics]
   # Build query-optimised metric files when a partition is sealed.

@@ -130,7 +130,9 @@ pub(super) fn normalize_engine(
 
     let wal = normalize_wal(path, raw.wal.unwrap_or_default())?;
 
-    let durability = match raw.durability.and_then(|d| d.profile).as_deref() {
+    let raw_durability = raw.durability.unwrap_or_default();
+    let background_sync = raw_durability.background_sync.unwrap_or(true);
+    let durability = match raw_durability.profile.as_deref() {
         None => DurabilityProfile::Strict,
         Some(s) if is_blank(s) => DurabilityProfile::Strict,
         Some("strict") => DurabilityProfile::Strict,
@@ -243,6 +245,7 @@ pub(super) fn normalize_engine(
         listen,
         wal,
         durability,
+        background_sync,
         metrics,
         loggers,
         stats,
@@ -286,10 +289,18 @@ fn normalize_wal(path: &Path, wal_raw: RawEngineWal) -> Result<WalConfig, Config
         ));
     }
 
+    let checkpoint_interval_ns = non_negative_duration(
+        path,
+        "wal.checkpoint_interval",
+        wal_raw.checkpoint_interval.clone(),
+        DEFAULT_CHECKPOINT_INTERVAL_NS,
+    )?;
+
     Ok(WalConfig {
         max_segment_size,
         fsync_policy,
         fsync_interval_ns,
+        checkpoint_interval_ns,
     })
 }
 

@@ -247,6 +247,11 @@ pub struct EngineConfig {
     pub wal: WalConfig,
     /// `durability.profile`.
     pub durability: DurabilityProfile,
+    /// `durability.background_sync` (this implementation only, default
+    /// true): the fsyncs of page flushes and the WAL checkpoints after them
+    /// run on the engine's background thread, not in the write that filled
+    /// the page; false does them in that write, as v1.4.0.
+    pub background_sync: bool,
     /// `[metrics]`.
     pub metrics: MetricsConfig,
     /// `[[logging.logger]]`; never empty after normalisation.
@@ -270,6 +275,10 @@ pub struct WalConfig {
     pub fsync_policy: FsyncPolicy,
     /// Period of the `interval` policy's background fsync, ns.
     pub fsync_interval_ns: i64,
+    /// `[wal].checkpoint_interval` in ns (this implementation only): how
+    /// long the WAL may hold samples of flushed pages before the background
+    /// thread checkpoints it (`durability.background_sync`).
+    pub checkpoint_interval_ns: i64,
 }
 
 /// `[metrics]` of engine.toml.

@@ -169,11 +169,13 @@ pub(crate) struct RawEngineWal {
     pub(crate) max_segment_size: Option<i64>,
     pub(crate) fsync_policy: Option<String>,
     pub(crate) fsync_interval: Option<String>,
+    pub(crate) checkpoint_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawDurability {
     pub(crate) profile: Option<String>,
+    pub(crate) background_sync: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -279,6 +279,21 @@ fn engine_values_parsed() {
 }
 
 #[test]
+fn background_sync_and_checkpoint_interval() {
+    let (cfg, _) = parse_engine_config("", &p()).unwrap();
+    assert!(cfg.background_sync);
+    assert_eq!(cfg.wal.checkpoint_interval_ns, 1_000_000_000);
+    let text = "[wal]\ncheckpoint_interval = \"250ms\"\n[durability]\nbackground_sync = false\n";
+    let (cfg, _) = parse_engine_config(text, &p()).unwrap();
+    assert!(!cfg.background_sync);
+    assert_eq!(cfg.wal.checkpoint_interval_ns, 250_000_000);
+    // The generated file states both defaults.
+    let (cfg, _) = parse_engine_config(DEFAULT_ENGINE_TOML, &p()).unwrap();
+    assert!(cfg.background_sync);
+    assert_eq!(cfg.wal.checkpoint_interval_ns, 1_000_000_000);
+}
+
+#[test]
 fn engine_validation_errors_name_the_key() {
     let cases: &[(&str, &str)] = &[
         ("[wal]\nfsync_policy = \"sometimes\"", "wal.fsync_policy"),
@@ -290,6 +305,8 @@ fn engine_validation_errors_name_the_key() {
             "metrics.raw_ingest_action",
         ),
         ("[stats]\ninterval = \"-1s\"", "stats.interval"),
+        ("[wal]\ncheckpoint_interval = \"-1s\"", "wal.checkpoint_interval"),
+        ("[wal]\ncheckpoint_interval = \"soon\"", "wal.checkpoint_interval"),
         ("[stats]\ninterval = \"1d\"", "stats.interval"),
         (
             "[[logging.logger]]\noutput = \" \"",

@@ -18,6 +18,18 @@ impl Database {
         if st.bulk && !st.bulk_ordering && self.settings.durability.fsync_data() {
             self.flush_other_pages_first(st, key)?;
         }
+        // Replay recognises a frame written from the WAL only when the WAL
+        // holds all of its samples; one with samples the WAL never logged
+        // ends that search. So the WAL must not hold flushed samples of
+        // earlier frames when such a frame is written, nor after it.
+        let unlogged = st
+            .open
+            .get(key)
+            .and_then(|p| p.page.as_ref())
+            .is_some_and(|pg| pg.unlogged && !pg.is_empty());
+        if unlogged && st.checkpoint_owed {
+            self.wal_checkpoint(st)?;
+        }
         let Some(part) = st.open.get_mut(key) else {
             return Ok(false);
         };
@@ -35,7 +47,11 @@ impl Database {
             st.counters.catalog_writes += 1;
         }
         page.sort();
-        let fsync_now = self.settings.durability.fsync_data() && !st.bulk;
+        // With the background thread, the fsync waits for it (the WAL keeps
+        // the samples until then), not the write that filled the page.
+        let defer = self.settings.background.takes_flush_work() && !st.bulk && !unlogged;
+        let fsync_now = self.settings.durability.fsync_data() && !st.bulk && !defer;
+        st.force_checkpoint |= unlogged;
         if st.bulk && self.settings.durability.fsync_data() {
             // Unsynced frames of a bulk load become durable in the order they
             // were written: another file's frames first. Within one file a
@@ -57,6 +73,7 @@ impl Database {
             counters,
             unsynced_files,
             catalog,
+            data_appends,
             ..
         } = st;
         frame_buf.clear();
@@ -96,6 +113,7 @@ impl Database {
             (false, known) => known.map(|m| m.max(page_max)),
         };
         entry.data_len = Some(entry.data_len.unwrap_or(0) + frame_buf.len() as u64);
+        *data_appends += 1;
         self.settings.forward.note_appended();
         if fsync_now {
             let t = std::time::Instant::now();
@@ -266,9 +284,35 @@ impl Database {
     /// rewritten atomically. Data files are made durable first, so no WAL
     /// record is dropped before the frame that replaces it is on disk.
     pub(super) fn wal_checkpoint(&self, st: &mut DbState) -> Result<()> {
-        if st.checkpoints_deferred || self.settings.read_only || st.wal.is_none() {
+        if st.checkpoints_deferred || self.settings.read_only {
             return Ok(());
         }
+        if st.wal.is_none() {
+            st.checkpoint_owed = false;
+            st.force_checkpoint = false;
+            return Ok(());
+        }
+        self.wal_checkpoint_now(st)?;
+        st.checkpoint_owed = false;
+        st.force_checkpoint = false;
+        st.last_checkpoint = std::time::Instant::now();
+        Ok(())
+    }
+
+    /// After page flushes of the write path: the WAL checkpoint, left to
+    /// the background thread when it runs (`engine/background.rs`) — the
+    /// WAL keeps the flushed samples until then, which replay recognises
+    /// in the frames — else done now.
+    pub(super) fn checkpoint_soon(&self, st: &mut DbState) -> Result<()> {
+        if !st.force_checkpoint && !st.bulk && self.settings.background.takes_flush_work() {
+            st.checkpoint_owed = true;
+            self.settings.background.request_flush();
+            return Ok(());
+        }
+        self.wal_checkpoint(st)
+    }
+
+    fn wal_checkpoint_now(&self, st: &mut DbState) -> Result<()> {
         let started = std::time::Instant::now();
         self.write_pending_wal(st, None)?;
         // A bulk load's frames may stay unsynced while the WAL is empty: no
@@ -369,6 +413,66 @@ impl Database {
             .try_for_each(|k| self.flush_partition(st, k).map(|_| ()));
         st.bulk_ordering = false;
         flushed
+    }
+
+    /// The background thread's flush work (`engine/background.rs`): fsyncs
+    /// the data files that page flushes of the write path left unsynced —
+    /// without the lock, so writers go on meanwhile — then, once due, the
+    /// WAL checkpoint those flushes owe. Returns when to come back for a
+    /// checkpoint owed but not due yet.
+    pub(crate) fn background_flush(&self) -> Result<Option<std::time::Instant>> {
+        use crate::engine::background::CHECKPOINT_BYTES;
+        let every = self.settings.checkpoint_every;
+        let due = |st: &DbState| {
+            st.last_checkpoint.elapsed() >= every
+                || st
+                    .wal
+                    .as_ref()
+                    .is_some_and(|w| w.len_with_pending() >= CHECKPOINT_BYTES)
+        };
+        let (files, appends) = {
+            let st = self.lock();
+            if !st.materialized || self.settings.read_only {
+                return Ok(None);
+            }
+            if st.bulk {
+                // A bulk load orders its own files' fsyncs (flush_partition).
+                let later = std::time::Instant::now()
+                    .checked_add(every.max(std::time::Duration::from_millis(100)));
+                return Ok(later.filter(|_| st.checkpoint_owed));
+            }
+            let sync = self.settings.durability.fsync_data() || (st.checkpoint_owed && due(&st));
+            let files = if sync {
+                st.unsynced_files.clone()
+            } else {
+                Vec::new()
+            };
+            (files, st.data_appends)
+        };
+        let mut synced = 0u64;
+        for p in &files {
+            match File::open(p) {
+                Ok(f) => f.sync_data().at(p)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(p, e)),
+            }
+            synced += 1;
+        }
+        let mut st = self.lock();
+        st.counters.data_fsyncs += synced;
+        // A frame appended after the fsyncs started may not be covered.
+        if st.data_appends == appends {
+            st.unsynced_files.retain(|p| !files.contains(p));
+        }
+        if !st.checkpoint_owed || !st.materialized {
+            return Ok(None);
+        }
+        if !due(&st) {
+            // An interval too long to add means "only when the WAL is big".
+            return Ok(st.last_checkpoint.checked_add(every));
+        }
+        self.wal_checkpoint(&mut st)?;
+        Ok(None)
     }
 
     /// The `interval` policy's background fsync of this database's WAL:

@@ -450,8 +450,10 @@ impl Database {
         if let Some(w) = st.wal.as_mut() {
             w.end_batch();
         }
-        if st.counters.flushes > flushes || !st.deferred_seals.is_empty() {
+        if !st.deferred_seals.is_empty() {
             result = result.and(self.wal_checkpoint(st));
+        } else if st.counters.flushes > flushes {
+            result = result.and(self.checkpoint_soon(st));
         }
         if result.is_ok() {
             self.run_deferred_seals(st);
@@ -554,6 +556,7 @@ impl Database {
         let page = part.page.get_or_insert_with(Page::new);
         page.push(id, ts, bits);
         page.logged |= logged;
+        page.unlogged |= !logged;
         // Replay honours the size limits too: a page beyond 65535 records
         // could not be written as a frame.
         let full = page.is_full_by_size(&self.limits)
@@ -566,7 +569,7 @@ impl Database {
     pub(super) fn flush_if_full(&self, st: &mut DbState, key: &str, full: bool) -> Result<()> {
         if full && !self.settings.read_only {
             self.flush_partition(st, key)?;
-            self.wal_checkpoint(st)?;
+            self.checkpoint_soon(st)?;
         }
         Ok(())
     }
@@ -589,7 +592,7 @@ impl Database {
             for k in &old {
                 self.flush_partition(st, k)?;
             }
-            self.wal_checkpoint(st)?;
+            self.checkpoint_soon(st)?;
         }
         Ok(())
     }

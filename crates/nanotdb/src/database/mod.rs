@@ -9,12 +9,17 @@
 //! Crash safety rests on three rules:
 //! 1. a sample is in the WAL (written, and fsynced under `fsync_policy =
 //!    "always"`) before the write is acknowledged;
-//! 2. after a page is flushed the WAL is reset if no page is left, or
-//!    rewritten (tmp file, fsync, rename) to hold exactly the samples of the
-//!    pages still open — so flushed samples are never replayed again;
-//! 3. a crash between a frame write and that WAL rewrite leaves the frame's
-//!    samples in both places; replay drops WAL samples found in the tail frames
-//!    of their partition's data file (see [`Database::dedupe_against_files`]).
+//! 2. after pages are flushed, and their data files fsynced, the WAL is
+//!    checkpointed: reset if no page is left, or rewritten (tmp file, fsync,
+//!    rename) to hold exactly the samples of the pages still open. The
+//!    engine's background thread does both for the write path (at most
+//!    once per `[wal].checkpoint_interval`), so the write that fills a page does not wait on
+//!    the disk (`engine/background.rs`);
+//! 3. until that checkpoint — or after a crash before it — a frame's samples
+//!    are in both places; replay drops WAL samples found in the tail frames
+//!    of their partition's data file (see [`Database::dedupe_against_files`]),
+//!    which is why a frame with samples the WAL never logged is checkpointed
+//!    inline (replay could not match it).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
@@ -82,6 +87,12 @@ pub(crate) struct Settings {
     /// What remote-write targets still have to read (retention and raw
     /// file deletion keep it).
     pub forward: Arc<crate::forward::ForwardHolds>,
+    /// The engine's background thread, which takes page flushes' fsyncs
+    /// and WAL checkpoints off the write path when it runs.
+    pub background: Arc<crate::engine::background::Background>,
+    /// `[wal].checkpoint_interval`: how long the WAL may hold samples of
+    /// flushed pages before the background thread checkpoints it.
+    pub checkpoint_every: std::time::Duration,
 }
 
 impl Settings {
@@ -89,8 +100,13 @@ impl Settings {
         cfg: &EngineConfig,
         read_only: bool,
         commits: Arc<crate::wal::CommitLog>,
+        background: Arc<crate::engine::background::Background>,
     ) -> Settings {
         Settings {
+            background,
+            checkpoint_every: std::time::Duration::from_nanos(
+                u64::try_from(cfg.wal.checkpoint_interval_ns).unwrap_or(0),
+            ),
             commits,
             read_only,
             metrics: cfg.metrics.clone(),
@@ -153,6 +169,18 @@ pub(crate) struct DbState {
     hot: Option<(i64, i64, Arc<str>)>,
     /// Data files written without fsync since the last WAL checkpoint.
     unsynced_files: Vec<PathBuf>,
+    /// Frames appended since open: the background flush fsyncs files
+    /// without the lock, and may count them synced only if no frame was
+    /// appended meanwhile.
+    data_appends: u64,
+    /// The WAL may hold samples of flushed pages: a checkpoint is owed
+    /// (the background thread's, `engine/background.rs`).
+    checkpoint_owed: bool,
+    /// The next checkpoint must not be left to the background thread: a
+    /// frame the WAL cannot be matched against was written.
+    force_checkpoint: bool,
+    /// When the WAL was last checkpointed.
+    last_checkpoint: std::time::Instant,
     /// While replaying, or storing an atomic batch whose records are already
     /// in the WAL (but not all in pages yet), WAL checkpoints — which rewrite
     /// the WAL from the pages — are deferred to the end.
@@ -381,6 +409,10 @@ impl Database {
                 bulk_ordering: false,
                 cold: None,
                 checkpoints_deferred: false,
+                data_appends: 0,
+                checkpoint_owed: false,
+                force_checkpoint: false,
+                last_checkpoint: std::time::Instant::now(),
                 logged_scratch: Vec::new(),
                 deferred_seals: Vec::new(),
                 labels: crate::labels::LabelIndex::default(),

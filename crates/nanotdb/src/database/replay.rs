@@ -162,11 +162,15 @@ impl Database {
             .unwrap_or(usable)
     }
 
-    /// Finds WAL samples that a crash left in both the WAL and the tail of
-    /// their partition's data file (a frame was written but the WAL not yet
-    /// rewritten). Walking each partition's frames from the newest backwards,
-    /// a frame whose samples are all still unmatched WAL samples of that
-    /// partition was written from the WAL; its samples are skipped at replay.
+    /// Finds WAL samples that the data files already hold: flushed pages
+    /// whose WAL checkpoint had not run yet (the background thread runs it
+    /// up to `[wal].checkpoint_interval` later, `engine/background.rs`) or was cut short by a
+    /// crash. Every frame of the sample's partition that ends at or after
+    /// the partition's oldest WAL sample is compared, sample by sample: an
+    /// identical sample (metric, timestamp, value bits) already stored is
+    /// not stored again, as retry-safe writes do (BEHAVIOUR §1.6). Matching
+    /// sample by sample, not frame by frame, keeps a damaged WAL that lost
+    /// some of a frame's samples from replaying the others a second time.
     /// Returns (metric, ts, value) → how many leading WAL occurrences to skip.
     pub(super) fn dedupe_against_files(
         &self,
@@ -193,39 +197,38 @@ impl Database {
             let file = File::open(&path).at(&path)?;
             let scan = datafile::scan_file(&path, false).at(&path)?;
             let mut block = Vec::new();
+            let mut left: u64 = avail.values().map(|&n| u64::from(n)).sum();
             for fi in scan.frames.iter().rev() {
-                if fi.offset + fi.header.frame_len() > len || fi.header.end_ts < min_ts {
+                if left == 0 {
                     break;
+                }
+                // Out-of-order partitions may hold older frames after newer
+                // ones: every frame is looked at, not only a tail.
+                if fi.offset + fi.header.frame_len() > len || fi.header.end_ts < min_ts {
+                    continue;
                 }
                 match read_frame_at(&file, &path, fi, &mut block, &mut buf) {
                     Ok(()) => {}
-                    // A damaged frame holds nothing to match the WAL
-                    // against; the frames before it were written earlier.
+                    // A damaged frame holds nothing to match the WAL against.
                     Err(Error::Corrupt { offset, reason, .. }) => {
                         tracing::warn!(
                             file = %path.display(),
                             offset,
                             "damaged frame not checked for samples also in the WAL ({reason})"
                         );
-                        break;
+                        continue;
                     }
                     Err(e) => return Err(e),
                 }
-                let mut want = SampleCounts::default();
                 for i in 0..buf.len() {
-                    *want.entry((buf.id(i), buf.ts(i), buf.val(i))).or_insert(0) += 1;
-                }
-                let contained = want
-                    .iter()
-                    .all(|(k, n)| avail.get(k).is_some_and(|have| have >= n));
-                if !contained {
-                    break;
-                }
-                for (k, n) in want {
-                    if let Some(have) = avail.get_mut(&k) {
-                        *have -= n;
+                    let k = (buf.id(i), buf.ts(i), buf.val(i));
+                    if let Some(have) = avail.get_mut(&k)
+                        && *have > 0
+                    {
+                        *have -= 1;
+                        left -= 1;
+                        *skip.entry(k).or_insert(0) += 1;
                     }
-                    *skip.entry(k).or_insert(0) += n;
                 }
             }
         }
