@@ -19,7 +19,9 @@
 //! (to both servers), the series split between them by name so each
 //! connection writes its series in time order; `HTTP_INGEST_FSYNC=always`
 //! (or `interval`) sets our `wal.fsync_policy` instead of the template's
-//! `segment`.
+//! `segment`; `HTTP_INGEST_BACKGROUND_SYNC=false` sets
+//! `durability.background_sync = false` (page flushes fsync and checkpoint
+//! inside the request, as before the background thread).
 
 #[path = "../tests/common/client.rs"]
 mod client;
@@ -177,8 +179,18 @@ fn main() {
         assert_ne!(with, cfg, "template changed");
         cfg = with;
     }
+    // HTTP_INGEST_BACKGROUND_SYNC=false: page flushes fsync and checkpoint
+    // inside the request (the behaviour before the background thread).
+    let background = std::env::var("HTTP_INGEST_BACKGROUND_SYNC").unwrap_or_else(|_| "true".into());
+    if background != "true" {
+        let with = cfg.replace("background_sync = true", "background_sync = false");
+        assert_ne!(with, cfg, "template changed");
+        cfg = with;
+    }
     let conns = connections();
-    println!("wal.fsync_policy = {fsync}, {conns} connection(s) in phase 1");
+    println!(
+        "wal.fsync_policy = {fsync}, durability.background_sync = {background}, {conns} connection(s) in phase 1"
+    );
     std::fs::write(root.path().join("engine.toml"), cfg).expect("write engine.toml");
     let (mut child, addr) = peer::spawn_on(env!("CARGO_BIN_EXE_nanotdb"), root.path());
 

@@ -305,8 +305,14 @@ fn engine_validation_errors_name_the_key() {
             "metrics.raw_ingest_action",
         ),
         ("[stats]\ninterval = \"-1s\"", "stats.interval"),
-        ("[wal]\ncheckpoint_interval = \"-1s\"", "wal.checkpoint_interval"),
-        ("[wal]\ncheckpoint_interval = \"soon\"", "wal.checkpoint_interval"),
+        (
+            "[wal]\ncheckpoint_interval = \"-1s\"",
+            "wal.checkpoint_interval",
+        ),
+        (
+            "[wal]\ncheckpoint_interval = \"soon\"",
+            "wal.checkpoint_interval",
+        ),
         ("[stats]\ninterval = \"1d\"", "stats.interval"),
         (
             "[[logging.logger]]\noutput = \" \"",
