@@ -21,7 +21,9 @@
 //! (or `interval`) sets our `wal.fsync_policy` instead of the template's
 //! `segment`; `HTTP_INGEST_BACKGROUND_SYNC=false` sets
 //! `durability.background_sync = false` (page flushes fsync and checkpoint
-//! inside the request, as before the background thread).
+//! inside the request, as before the background thread);
+//! `HTTP_INGEST_DISK_LOAD=1` keeps the disk busy during phase 1 (a thread
+//! writing and fsyncing 32 MiB files beside the data, as `dd` would).
 
 #[path = "../tests/common/client.rs"]
 mod client;
@@ -38,6 +40,48 @@ use std::time::{Duration, Instant};
 const LINES_PER_BODY: usize = 5_000;
 /// Ingest rounds per server in phase 1.
 const ROUNDS: usize = 7;
+
+/// `HTTP_INGEST_DISK_LOAD=1`: during phase 1 another thread writes 32 MiB
+/// files beside the servers' data (the temporary directory's file system)
+/// and fsyncs each, in a loop, as a `dd ... conv=fsync` would: both servers
+/// then ingest while the disk is busy.
+struct DiskLoad {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl DiskLoad {
+    fn start_if_asked(dir: &std::path::Path) -> Option<DiskLoad> {
+        if std::env::var("HTTP_INGEST_DISK_LOAD").ok().as_deref() != Some("1") {
+            return None;
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let path = dir.join("disk-load.bin");
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            use std::io::Write;
+            let block = vec![0x5au8; 1 << 20];
+            let mut written = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                let mut f = std::fs::File::create(&path).expect("disk-load file");
+                for _ in 0..32 {
+                    f.write_all(&block).expect("disk-load write");
+                    written += block.len() as u64;
+                }
+                f.sync_all().expect("disk-load fsync");
+            }
+            let _ = std::fs::remove_file(&path);
+            written
+        });
+        Some(DiskLoad { stop, thread })
+    }
+
+    fn stop(self) -> String {
+        self.stop.store(true, Ordering::Relaxed);
+        let bytes = self.thread.join().unwrap_or(0);
+        format!("{} MiB written and fsynced by the load thread", bytes >> 20)
+    }
+}
 
 fn workload() -> std::path::PathBuf {
     peer::workload(nanotdb_workload::Workload::Edge, 24)
@@ -200,6 +244,7 @@ fn main() {
     // a new metric-name prefix there), as the first round does.
     let vm = Victoria::start();
     let samples = text.lines().count() as f64;
+    let disk_load = DiskLoad::start_if_asked(root.path());
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         let db = if round == 0 {
@@ -218,6 +263,9 @@ fn main() {
             let (_, d) = ingest_parallel(|b| (0, vm.ingest(b)), &vm_bodies);
             theirs.push(samples / d.as_secs_f64());
         }
+    }
+    if let Some(d) = disk_load {
+        println!("disk load during phase 1: {}", d.stop());
     }
     let fmt = |v: &[f64]| {
         v.iter()

@@ -97,9 +97,13 @@ fn a_strict_multi_chunk_import_stops_at_the_first_bad_line() {
         strict: true,
         ..ImportOptions::default()
     };
-    let e = engine.import_reader(&text[..], &strict, &mut ()).unwrap_err();
+    let e = engine
+        .import_reader(&text[..], &strict, &mut ())
+        .unwrap_err();
     assert!(e.to_string().contains("line 25001"), "{e}");
     // The lines before it are stored, nothing after it.
-    let stored: usize = (0..7).map(|m| values(&engine, &format!("m{m}")).len()).sum();
+    let stored: usize = (0..7)
+        .map(|m| values(&engine, &format!("m{m}")).len())
+        .sum();
     assert_eq!(stored, 25_000);
 }
