@@ -46,7 +46,7 @@ fn write_to(
     engine: &Engine,
     db: &str,
     a: &Args,
-    out: impl std::io::Write,
+    out: impl std::io::Write + Send,
     progress: &mut dyn FnMut(u64, u64),
 ) -> nanotdb::Result<nanotdb::ExportReport> {
     if a.format == ExportFormat::Lp {
@@ -97,7 +97,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         None => {
             let stdout = std::io::stdout();
             let bar = crate::progress::partitions_bar();
-            let r = write_to(&engine, &db, &a, stdout.lock(), &mut |done, total| {
+            // Not locked: JSON lines are written from a second thread
+            // (each write is a 64 KiB block, which takes the lock itself).
+            let r = write_to(&engine, &db, &a, stdout, &mut |done, total| {
                 if let Some(b) = &bar {
                     b.set_length(total);
                     b.set_position(done);

@@ -126,11 +126,13 @@ fn a_large_export_streams_in_bounded_memory() {
         );
         // The client's own first MiB is counted too, and the export's
         // pending samples (at most jsonl::BUFFERED of all series, read in
-        // one pass): a few MB against the 28 MB export. (The first round
-        // also pays the server's first-use allocations: 7.5-8.1 MB seen,
-        // 2.3-3.3 MB in the second.)
+        // one pass): a few MB against the 28 MB export. The first round
+        // also pays the server's first-use allocations, among them the
+        // malloc arena of the export's writing thread: 9.3-9.6 MB seen,
+        // 2.3-2.4 MB in the second.
+        let bound = if round == 0 { 12 << 20 } else { 6 << 20 };
         assert!(
-            grown < 10 << 20,
+            grown < bound,
             "server RSS grew {} MB while the client stalled (export {} MB)",
             grown >> 20,
             text.len() >> 20

@@ -129,51 +129,102 @@ impl Engine {
         from: i64,
         to: i64,
         db_label: bool,
-        out: impl Write,
+        out: impl Write + Send,
     ) -> Result<ExportReport> {
-        let mut w = Lines {
-            w: BufWriter::with_capacity(1 << 16, out),
-            report: ExportReport::default(),
-            buf: Vec::with_capacity(1 << 16),
-            heads: vec![None; names.len()],
-            db: db_label.then_some(db),
-        };
+        // Lines are formatted and written on a second thread while this one
+        // reads and decodes: formatting numbers is about as much work as
+        // reading them, so on two cores the two overlap.
+        // One batch of lines in flight: enough to overlap, little memory.
+        let (to_writer, lines) = std::sync::mpsc::sync_channel::<(usize, Vec<(i64, Value)>)>(1);
+        let (recycle, spare) = std::sync::mpsc::channel::<Vec<(i64, Value)>>();
+        std::thread::scope(|s| {
+            let writer = s.spawn(move || -> Result<ExportReport> {
+                let mut w = Lines {
+                    w: BufWriter::with_capacity(1 << 16, out),
+                    report: ExportReport::default(),
+                    buf: Vec::with_capacity(1 << 16),
+                    heads: vec![None; names.len()],
+                    db: db_label.then_some(db),
+                };
+                for (i, mut samples) in lines {
+                    w.line(names, i, &mut samples)?;
+                    let _ = recycle.send(samples);
+                }
+                w.w.flush().map_err(io)?;
+                Ok(w.report)
+            });
+            let read = self.export_read(db, names, from, to, &to_writer, &spare);
+            // The writer ends once it has written every line sent.
+            drop(to_writer);
+            let written = writer
+                .join()
+                .unwrap_or_else(|_| Err(gone("the export's writing thread panicked")));
+            // A read that stopped because the writer failed reports the
+            // writer's error (the client went away, say).
+            match (read, written) {
+                (Ok(()), w) => w,
+                (Err(_), Err(w)) => Err(w),
+                (Err(r), Ok(_)) => Err(r),
+            }
+        })
+    }
+
+    /// The reading half of [`Engine::export_jsonl`]: one pass over the
+    /// partitions for all series (each frame decoded once), holding at most
+    /// BUFFERED samples; a series' samples go to the writer when it has
+    /// CHUNK of them, or every series' when the buffer is full — so a long
+    /// export has several lines per series, as VictoriaMetrics' own exports
+    /// do, and memory stays bounded.
+    fn export_read(
+        &self,
+        db: &str,
+        names: &[String],
+        from: i64,
+        to: i64,
+        to_writer: &std::sync::mpsc::SyncSender<(usize, Vec<(i64, Value)>)>,
+        spare: &std::sync::mpsc::Receiver<Vec<(i64, Value)>>,
+    ) -> Result<()> {
         let mut pending: Vec<Vec<(i64, Value)>> = vec![Vec::new(); names.len()];
         let mut held = 0usize;
-        let mut failure = None;
+        let mut writer_gone = false;
+        let send = |i: usize, pending: &mut Vec<(i64, Value)>| -> bool {
+            if pending.is_empty() {
+                return true;
+            }
+            let fresh = spare.try_recv().unwrap_or_default();
+            to_writer
+                .send((i, std::mem::replace(pending, fresh)))
+                .is_ok()
+        };
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        // One pass over the partitions for all series (each frame decoded
-        // once), holding at most BUFFERED samples: a series' line is
-        // written when it has CHUNK samples, or every series' when the
-        // buffer is full — so a long export has several lines per series,
-        // as VictoriaMetrics' own exports do, and memory stays bounded.
         self.query_range_many_indexed(db, &refs, from, to, 1, |i, x| {
             pending[i].push((x.ts, x.value));
             held += 1;
-            let written = if pending[i].len() == CHUNK {
+            let sent = if pending[i].len() == CHUNK {
                 held -= CHUNK;
-                w.line(names, i, &mut pending[i])
+                send(i, &mut pending[i])
             } else if held >= BUFFERED {
                 held = 0;
-                w.all(names, &mut pending)
+                (0..pending.len()).all(|j| send(j, &mut pending[j]))
             } else {
-                Ok(())
+                true
             };
-            match written {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    failure = Some(e);
-                    ControlFlow::Break(())
-                }
+            if sent {
+                ControlFlow::Continue(())
+            } else {
+                writer_gone = true;
+                ControlFlow::Break(())
             }
         })?;
-        if let Some(e) = failure {
-            return Err(e);
+        if writer_gone || !(0..pending.len()).all(|j| send(j, &mut pending[j])) {
+            return Err(gone("the export's writing thread stopped"));
         }
-        w.all(names, &mut pending)?;
-        w.w.flush().map_err(io)?;
-        Ok(w.report)
+        Ok(())
     }
+}
+
+fn gone(what: &str) -> Error {
+    io(std::io::Error::other(what.to_string()))
 }
 
 /// Most samples an export holds before writing lines.
@@ -204,14 +255,6 @@ impl<W: Write> Lines<'_, W> {
             samples.shrink_to(CHUNK);
         }
         self.w.write_all(&self.buf).map_err(io)
-    }
-
-    /// Writes every series' pending samples, in the order of `names`.
-    fn all(&mut self, names: &[String], pending: &mut [Vec<(i64, Value)>]) -> Result<()> {
-        for (i, samples) in pending.iter_mut().enumerate() {
-            self.line(names, i, samples)?;
-        }
-        Ok(())
     }
 }
 

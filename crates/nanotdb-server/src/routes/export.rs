@@ -123,7 +123,13 @@ impl Write for ChannelWriter {
             return Ok(0);
         }
         let send = self.tx.send(Ok(Bytes::copy_from_slice(buf)));
-        match self.rt.block_on(tokio::time::timeout(self.stall, send)) {
+        // The timeout is made inside the runtime: the export's writing
+        // thread (nanotdb::jsonl) is not a runtime thread.
+        let stall = self.stall;
+        match self
+            .rt
+            .block_on(async move { tokio::time::timeout(stall, send).await })
+        {
             Ok(Ok(())) => Ok(buf.len()),
             // The client went away: stop producing.
             Ok(Err(_)) => Err(io::Error::new(
