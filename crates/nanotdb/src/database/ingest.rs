@@ -30,6 +30,10 @@ pub(crate) struct DryRun {
     /// Indices of samples identical to one already stored (or accepted
     /// earlier in the batch): acknowledged, not stored again.
     pub duplicates: Vec<usize>,
+    /// The catalog id of each accepted sample's metric (None for a metric
+    /// new at the check), in the order of the accepted samples: storing
+    /// them under the same lock hold skips a second name look-up.
+    pub ids: Vec<Option<MetricId>>,
 }
 
 /// The verdict of [`Database::check`] on an acceptable sample.
@@ -286,6 +290,7 @@ impl Database {
                 }
             }
             overlay.accepted.push((metric, ts, bits));
+            out.ids.push(existing);
             if let Some(set) = overlay.accepted_set.as_mut() {
                 set.insert((metric, ts, bits));
             }
@@ -335,7 +340,27 @@ impl Database {
         value: Value,
         now: i64,
     ) -> Result<LoggedSample> {
-        let existing = st.catalog.lookup(metric).map(|(id, _)| id);
+        self.log_sample_hinted(st, metric, None, ts, value, now)
+    }
+
+    /// [`Database::log_sample`] with the metric's id as the dry run of the
+    /// same lock hold found it (`DryRun::ids`); None looks it up.
+    pub fn log_sample_hinted(
+        &self,
+        st: &mut DbState,
+        metric: &str,
+        id: Option<MetricId>,
+        ts: i64,
+        value: Value,
+        now: i64,
+    ) -> Result<LoggedSample> {
+        // An id the dry run found is still the metric's (the lock has been
+        // held since); comparing the name costs less than hashing it, and
+        // keeps a hint that does not match from storing under another id.
+        let existing = match id {
+            Some(id) if st.catalog.get(id).is_some_and(|m| m.name == metric) => Some(id),
+            _ => st.catalog.lookup(metric).map(|(id, _)| id),
+        };
         let key = partition_of(&mut st.hot, self.partition_mode(), ts);
         self.log_resolved(st, metric, existing, key, ts, value, now)
     }
@@ -470,7 +495,7 @@ impl Database {
     pub fn store_run<'a>(
         &self,
         st: &mut DbState,
-        samples: impl Iterator<Item = (&'a str, i64, Value)>,
+        samples: impl Iterator<Item = (&'a str, Option<MetricId>, i64, Value)>,
         now: i64,
     ) -> (usize, Result<()>) {
         self.begin_wal_batch(st);
@@ -479,8 +504,8 @@ impl Database {
         logged.reserve(samples.size_hint().1.unwrap_or(0));
         let written = samples
             .into_iter()
-            .try_for_each(|(metric, ts, value)| {
-                logged.push(self.log_sample(st, metric, ts, value, now)?);
+            .try_for_each(|(metric, id, ts, value)| {
+                logged.push(self.log_sample_hinted(st, metric, id, ts, value, now)?);
                 Ok(())
             })
             .and_then(|()| self.write_pending_wal(st, None));

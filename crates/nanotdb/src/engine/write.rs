@@ -198,6 +198,9 @@ impl Engine {
         let mut guards: Vec<_> = dbs.iter().map(|d| d.lock()).collect();
         // Samples already stored: acknowledged, never logged nor stored.
         let mut duplicate = vec![false; samples.len()];
+        // Per database, the ids its dry run found, in the order of its
+        // accepted samples (see DryRun::ids).
+        let mut ids: Vec<Vec<Option<crate::sample::MetricId>>> = Vec::with_capacity(dbs.len());
         for (db, st) in dbs.iter().zip(guards.iter_mut()) {
             let mine = samples
                 .iter()
@@ -205,6 +208,7 @@ impl Engine {
                 .filter(|(_, s)| single || s.db == db.name)
                 .map(|(i, s)| (i, s.metric, s.ts, s.value));
             let run = db.dry_run(st, mine);
+            ids.push(run.ids);
             report.rejected.extend(run.rejected);
             for i in run.duplicates {
                 duplicate[i] = true;
@@ -226,15 +230,18 @@ impl Engine {
         let batch_id = (!single).then(|| commits.next_id());
         let mut logged: Vec<Vec<LoggedSample>> = Vec::with_capacity(dbs.len());
         let mut failure = None;
-        for (db, st) in dbs.iter().zip(guards.iter_mut()) {
+        for ((db, st), ids) in dbs.iter().zip(guards.iter_mut()).zip(&ids) {
             db.begin_wal_batch(st);
             let mut mine = Vec::with_capacity(if single { samples.len() } else { 0 });
+            // No sample was rejected: the accepted ones are all but the duplicates.
+            let mut ids = ids.iter().copied();
             let mine = samples
                 .iter()
                 .enumerate()
                 .filter(|(i, s)| (single || s.db == db.name) && !duplicate[*i])
                 .try_for_each(|(_, s)| {
-                    mine.push(db.log_sample(st, s.metric, s.ts, s.value, now)?);
+                    let id = ids.next().flatten();
+                    mine.push(db.log_sample_hinted(st, s.metric, id, s.ts, s.value, now)?);
                     Ok(())
                 })
                 .and_then(|()| db.write_pending_wal(st, batch_id))
@@ -355,11 +362,13 @@ impl Engine {
         let mut refused = rejected.iter().map(|r| r.0).peekable();
         let mut duplicates = checked.duplicates.iter().copied().peekable();
         report.duplicates += checked.duplicates.iter().filter(|&&k| k < end).count() as u64;
+        let mut ids = checked.ids.iter().copied();
         let accepted = run[..end].iter().enumerate().filter_map(|(k, s)| {
             if refused.next_if_eq(&k).is_some() || duplicates.next_if_eq(&k).is_some() {
                 None
             } else {
-                Some((s.metric, s.ts, s.value))
+                // The accepted samples in order, as the dry run listed their ids.
+                Some((s.metric, ids.next().flatten(), s.ts, s.value))
             }
         });
         let (stored, result) = db.store_run(&mut st, accepted, now);
