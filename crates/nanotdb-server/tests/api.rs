@@ -465,3 +465,60 @@ fn self_metrics_never_open_a_database() {
     assert!(r.text().contains("nanotdb_databases 1\n"), "{}", r.text());
     assert!(!lock.exists(), "the scrape opened the database");
 }
+
+/// A raw answer of more than 1 MiB of points streams (chunked, never held
+/// whole) and is the same JSON as a whole answer; the point limit is still
+/// a 422 before anything is sent.
+#[test]
+fn a_large_raw_range_streams_and_the_point_limit_still_holds() {
+    const N: i64 = 60_000;
+    let lines: String = (0..N)
+        .map(|i| format!("big/m {}.5 {}\n", i, T + i * 1_000_000_000))
+        .collect();
+    let q = "/api/v1/query_range?query=big/m&start=0";
+    for max in [N as usize, N as usize - 1] {
+        let s = TestServer::with(nanotdb_server::settings::ServerSettings {
+            max_points_per_series: max,
+            ..Default::default()
+        });
+        let r = s.post("/api/v1/import", lines.as_bytes());
+        assert_eq!(r.status, 200, "{}", r.text());
+        let r = s.get(q);
+        if max < N as usize {
+            assert_eq!(r.status, 422, "{}", r.text());
+            assert!(r.text().contains("max_points_per_series"));
+            continue;
+        }
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("transfer-encoding"), Some("chunked"));
+        assert!(r.body.len() > 1 << 20, "{}", r.body.len());
+        let j = r.json();
+        assert_eq!(j["status"], "success");
+        assert_eq!(j["data"]["resultType"], "matrix");
+        let result = j["data"]["result"].as_array().unwrap();
+        assert_eq!(result.len(), 1);
+        assert_eq!(result[0]["metric"]["__name__"], "m");
+        assert_eq!(result[0]["metric"]["db"], "big");
+        let values = result[0]["values"].as_array().unwrap();
+        assert_eq!(values.len(), N as usize);
+        for (i, v) in values.iter().enumerate() {
+            let want_ts = (T + i as i64 * 1_000_000_000) as f64 / 1e9;
+            assert_eq!(v[0].as_f64().unwrap(), want_ts, "point {i}");
+            assert_eq!(v[1].as_str().unwrap(), format!("{i}.5"), "point {i}");
+        }
+        // A small answer is still sent whole.
+        let r = s.get(&format!(
+            "/api/v1/query_range?query=big/m&start=0&end={}",
+            T / 1_000_000_000 + 9
+        ));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("transfer-encoding"), None);
+        assert_eq!(
+            r.json()["data"]["result"][0]["values"]
+                .as_array()
+                .unwrap()
+                .len(),
+            10
+        );
+    }
+}

@@ -109,9 +109,25 @@ impl ExportRequest {
     }
 }
 
+/// A streamed 200 response with `content_type` and the writer that feeds
+/// its body from a blocking thread (`stall`: how long a write waits for a
+/// client that reads nothing). Call from a runtime thread.
+pub(crate) fn streamed(content_type: &'static str, stall: Duration) -> (ChannelWriter, Response) {
+    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let out = ChannelWriter {
+        tx,
+        rt: tokio::runtime::Handle::current(),
+        stall,
+    };
+    let mut resp = (StatusCode::OK, Body::new(ChannelBody { rx })).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    (out, resp)
+}
+
 /// `io::Write` into the response body: every write becomes one chunk,
 /// waiting (at most `stall`) while the channel is full.
-struct ChannelWriter {
+pub(crate) struct ChannelWriter {
     tx: mpsc::Sender<io::Result<Bytes>>,
     rt: tokio::runtime::Handle,
     stall: Duration,
@@ -145,6 +161,24 @@ impl Write for ChannelWriter {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl ChannelWriter {
+    /// A second handle on the same body (to end it with an error after the
+    /// writer was handed on).
+    pub(crate) fn clone_sender(&self) -> ChannelWriter {
+        ChannelWriter {
+            tx: self.tx.clone(),
+            rt: self.rt.clone(),
+            stall: self.stall,
+        }
+    }
+
+    /// Ends the body with `e`: hyper cuts the transfer, so the client sees
+    /// an incomplete response, never a short one that looks complete.
+    pub(crate) fn fail(&self, e: impl std::fmt::Display) {
+        let _ = self.tx.blocking_send(Err(io::Error::other(e.to_string())));
     }
 }
 
@@ -213,14 +247,13 @@ pub async fn export(State(st): State<SharedState>, p: Params) -> Result<Response
         }
     })
     .await??;
-    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-    let out = ChannelWriter {
-        tx: tx.clone(),
-        rt: tokio::runtime::Handle::current(),
-        stall: st.settings.request_timeout,
-    };
+    let (out, resp) = streamed(
+        "application/stream+json; charset=utf-8",
+        st.settings.request_timeout,
+    );
     let engine = st.engine.clone();
     tokio::task::spawn_blocking(move || {
+        let ender = out.clone_sender();
         if let Err(e) = run_export(&engine, &req, &dbs, out) {
             let client_gone = matches!(&e, nanotdb::Error::Io { source, .. }
                 if matches!(source.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::TimedOut));
@@ -228,15 +261,9 @@ pub async fn export(State(st): State<SharedState>, p: Params) -> Result<Response
                 tracing::debug!("export stopped: {e}");
             } else {
                 tracing::warn!("export failed after the response began: {e}");
-                // Ends the body with an error: hyper cuts the transfer.
-                let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+                ender.fail(e);
             }
         }
     });
-    let mut resp = (StatusCode::OK, Body::new(ChannelBody { rx })).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/stream+json; charset=utf-8"),
-    );
     Ok(resp)
 }

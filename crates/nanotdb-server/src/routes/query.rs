@@ -87,7 +87,7 @@ pub async fn query(State(st): State<SharedState>, p: Params) -> ApiResult {
 }
 
 /// Parsed `query_range` parameters.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RangeQuery {
     /// Database.
     pub db: String,
@@ -171,11 +171,90 @@ pub async fn query_range(State(st): State<SharedState>, p: Params) -> ApiResult 
     let out = if q.aggregate.is_some() {
         blocking(move || aggregate_range(&st2, &q)).await??
     } else {
-        blocking(move || raw_range(&st2, &q)).await??
+        let q2 = q.clone();
+        match blocking(move || raw_range(&st2, &q2)).await?? {
+            RawAnswer::Whole(out) => out,
+            RawAnswer::Large => return Ok(stream_raw_range(&st, q, t0)),
+        }
     };
     st.metrics.observe_query(t0.elapsed());
     Ok(success_raw(&out))
 }
+
+/// A raw answer whose points take more than this many bytes streams.
+const STREAM_AFTER: usize = 1 << 20;
+
+/// What [`raw_range`] found.
+enum RawAnswer {
+    /// The whole `data` object.
+    Whole(Vec<u8>),
+    /// More than [`STREAM_AFTER`] bytes of points, and no more points than
+    /// `max_points_per_series`: to be streamed ([`stream_raw_range`]).
+    Large,
+}
+
+/// Streams a large raw answer: the same JSON as a whole one, written by a
+/// blocking thread into the response body 64 KiB at a time, so the server
+/// never holds the whole body (a million points are ~30 MB). The point
+/// limit was checked before the status went out; a read that fails after
+/// it ends the body with an error (the client sees a cut transfer).
+fn stream_raw_range(st: &SharedState, q: RangeQuery, t0: Instant) -> axum::response::Response {
+    let (mut out, resp) =
+        crate::routes::export::streamed("application/json", st.settings.request_timeout);
+    let st = st.clone();
+    tokio::task::spawn_blocking(move || {
+        let ender = out.clone_sender();
+        if let Err(e) = write_raw_range(&st, &q, &mut out) {
+            tracing::warn!("query_range failed after the response began: {e}");
+            ender.fail(e);
+        }
+        st.metrics.observe_query(t0.elapsed());
+    });
+    resp
+}
+
+fn write_raw_range(
+    st: &SharedState,
+    q: &RangeQuery,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(STREAM_CHUNK + 256);
+    buf.extend_from_slice(br#"{"status":"success","data":{"result":["#);
+    series_header(&mut buf, &q.db, &q.metric, &[]);
+    buf.extend_from_slice(br#""values":["#);
+    let mut n = 0usize;
+    let mut failed = None;
+    let read = st
+        .engine
+        .query_range(&q.db, &q.metric, q.start, q.end, q.stride, |s| {
+            if n > 0 {
+                buf.push(b',');
+            }
+            n += 1;
+            buf.push(b'[');
+            write_seconds(&mut buf, s.ts);
+            buf.push(b',');
+            write_value_string(&mut buf, s.value);
+            buf.push(b']');
+            if buf.len() >= STREAM_CHUNK {
+                if let Err(e) = out.write_all(&buf) {
+                    failed = Some(e);
+                    return ControlFlow::Break(());
+                }
+                buf.clear();
+            }
+            ControlFlow::Continue(())
+        });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    read.map_err(|e| std::io::Error::other(e.to_string()))?;
+    buf.extend_from_slice(b"]}],\"resultType\":\"matrix\"}}\n");
+    out.write_all(&buf)
+}
+
+/// Bytes of a streamed answer per body chunk.
+const STREAM_CHUNK: usize = 64 * 1024;
 
 /// Aggregate mode: one series per requested aggregate, in request order,
 /// each point `[bucket end, "value"]`; any engine error is 400 (docs/BEHAVIOUR.md §2.6).
@@ -264,15 +343,20 @@ fn aggregate_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError
     Ok(out)
 }
 
-fn raw_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError> {
+fn raw_range(st: &SharedState, q: &RangeQuery) -> Result<RawAnswer, ApiError> {
     let max = st.settings.max_points_per_series;
     let mut vals: Vec<u8> = Vec::with_capacity(64 * 1024);
     let mut n = 0usize;
     let mut over = false;
+    let mut large = false;
     st.engine
         .query_range(&q.db, &q.metric, q.start, q.end, q.stride, |s| {
             if n == max {
                 over = true;
+                return ControlFlow::Break(());
+            }
+            if vals.len() >= STREAM_AFTER {
+                large = true;
                 return ControlFlow::Break(());
             }
             if n > 0 {
@@ -290,11 +374,29 @@ fn raw_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError> {
             nanotdb::Error::DatabaseNotFound(_) => ApiError::from_engine(&e),
             e => ApiError::execution(e.to_string()),
         })?;
+    if large {
+        // Counted before anything goes out, so that an answer over the
+        // limit is still a 422 and not a cut-off stream.
+        let mut count = 0usize;
+        st.engine
+            .query_range(&q.db, &q.metric, q.start, q.end, q.stride, |_| {
+                count += 1;
+                if count > max {
+                    over = true;
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| ApiError::execution(e.to_string()))?;
+    }
     if over {
         return Err(ApiError::too_large(format!(
             "the query returns more than {max} points for one series \
              (max_points_per_series); narrow the range, use stride, or aggregate with window"
         )));
+    }
+    if large {
+        return Ok(RawAnswer::Large);
     }
     let mut out = Vec::with_capacity(vals.len() + 128);
     out.extend_from_slice(br#"{"result":["#);
@@ -305,5 +407,5 @@ fn raw_range(st: &SharedState, q: &RangeQuery) -> Result<Vec<u8>, ApiError> {
         out.extend_from_slice(b"]}");
     }
     out.extend_from_slice(br#"],"resultType":"matrix"}"#);
-    Ok(out)
+    Ok(RawAnswer::Whole(out))
 }
