@@ -66,7 +66,7 @@ pub(crate) struct EngineShared {
     /// The background thread's handle (`engine/background.rs`): page
     /// flushes' fsyncs and WAL checkpoints, and the `interval` policy's
     /// WAL fsyncs.
-    pub(crate) background: Arc<background::Background>,
+    pub(crate) background: Arc<crate::database::background::Background>,
 }
 
 impl Engine {
@@ -132,7 +132,7 @@ impl Engine {
             fs::create_dir_all(&root).at(&root)?;
         }
         let commits = Arc::new(crate::wal::CommitLog::open(&root, opts.read_only)?);
-        let bg = Arc::new(background::Background::default());
+        let bg = Arc::new(crate::database::background::Background::default());
         let settings = Settings::from_config(&config, opts.read_only, commits, bg.clone());
         let engine = Engine::from_shared(EngineShared {
             root,

@@ -421,7 +421,7 @@ impl Database {
     /// WAL checkpoint those flushes owe. Returns when to come back for a
     /// checkpoint owed but not due yet.
     pub(crate) fn background_flush(&self) -> Result<Option<std::time::Instant>> {
-        use crate::engine::background::CHECKPOINT_BYTES;
+        use super::background::CHECKPOINT_BYTES;
         let every = self.settings.checkpoint_every;
         let due = |st: &DbState| {
             st.last_checkpoint.elapsed() >= every

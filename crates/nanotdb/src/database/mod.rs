@@ -43,6 +43,7 @@ use crate::stats::DbCounters;
 use crate::time::{self, PartitionMode};
 use crate::wal::{self, WalWriter};
 
+pub(crate) mod background;
 mod flush;
 mod framecache;
 mod group_commit;
@@ -89,7 +90,7 @@ pub(crate) struct Settings {
     pub forward: Arc<crate::forward::ForwardHolds>,
     /// The engine's background thread, which takes page flushes' fsyncs
     /// and WAL checkpoints off the write path when it runs.
-    pub background: Arc<crate::engine::background::Background>,
+    pub background: Arc<background::Background>,
     /// `[wal].checkpoint_interval`: how long the WAL may hold samples of
     /// flushed pages before the background thread checkpoints it.
     pub checkpoint_every: std::time::Duration,
@@ -100,7 +101,7 @@ impl Settings {
         cfg: &EngineConfig,
         read_only: bool,
         commits: Arc<crate::wal::CommitLog>,
-        background: Arc<crate::engine::background::Background>,
+        background: Arc<background::Background>,
     ) -> Settings {
         Settings {
             background,

@@ -14,91 +14,14 @@
 //!   and replays nothing twice (replay drops WAL samples that the tail
 //!   frames of their partition already hold).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::EngineShared;
-
-/// A WAL at least this large is checkpointed without waiting for
-/// `[wal].checkpoint_interval`. That interval exists because a checkpoint
-/// rewrites the WAL (a file write, an fsync, a rename and a directory
-/// fsync) under the database lock: one per page flush made every
-/// ~9,000-sample page cost writers several disk waits. Until the
-/// checkpoint, replay after a crash reads those frames to drop their
-/// samples from the WAL, so the size bound also bounds that work.
-pub(crate) const CHECKPOINT_BYTES: u64 = 8 << 20;
+use crate::database::background::Background;
 
 /// After a failed background fsync or checkpoint, the next try.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
-
-#[derive(Debug, Default)]
-struct Signal {
-    stopped: bool,
-    /// A database has flush work (set by [`Background::request_flush`]).
-    flush_wanted: bool,
-}
-
-/// The handle databases and the engine share with the background thread.
-#[derive(Debug, Default)]
-pub(crate) struct Background {
-    signal: Mutex<Signal>,
-    wake: Condvar,
-    /// The thread runs: databases may leave flush work to it. Without it
-    /// (a read-only engine, or a failed spawn) they do that work inline.
-    running: AtomicBool,
-}
-
-impl Background {
-    /// Whether the thread runs and takes flush work.
-    pub(crate) fn takes_flush_work(&self) -> bool {
-        self.running.load(Ordering::Acquire)
-    }
-
-    /// Tells the thread that a database has flush work.
-    pub(crate) fn request_flush(&self) {
-        let mut s = self.signal.lock().unwrap_or_else(|p| p.into_inner());
-        if !s.flush_wanted {
-            s.flush_wanted = true;
-            self.wake.notify_one();
-        }
-    }
-
-    /// Asks the thread to end; it ends at once. From then on databases do
-    /// their flush work inline again (the engine's close flushes them).
-    pub(crate) fn stop(&self) {
-        self.running.store(false, Ordering::Release);
-        self.signal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .stopped = true;
-        self.wake.notify_all();
-    }
-
-    /// Waits until `deadline`, a flush request or a stop; returns None when
-    /// stopped, else whether flush work was requested.
-    fn wait(&self, deadline: Instant) -> Option<bool> {
-        let mut s = self.signal.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if s.stopped {
-                return None;
-            }
-            if s.flush_wanted {
-                s.flush_wanted = false;
-                return Some(true);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Some(false);
-            }
-            s = self
-                .wake
-                .wait_timeout(s, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-    }
-}
 
 /// Starts the thread of a writable engine; `interval_ns` is the WAL fsync
 /// period under the `interval` policy (None under the others), `flush_work`
@@ -107,13 +30,13 @@ pub(crate) fn start(shared: &Arc<EngineShared>, interval_ns: Option<i64>, flush_
     let weak: Weak<EngineShared> = Arc::downgrade(shared);
     let bg = shared.background.clone();
     let period = interval_ns.map(|ns| Duration::from_nanos(u64::try_from(ns).unwrap_or(1).max(1)));
-    bg.running.store(flush_work, Ordering::Release);
+    bg.set_running(flush_work);
     let thread_bg = bg.clone();
     let spawned = std::thread::Builder::new()
         .name("nanotdb-background".into())
         .spawn(move || run(&thread_bg, &weak, period));
     if let Err(e) = spawned {
-        bg.running.store(false, Ordering::Release);
+        bg.set_running(false);
         tracing::error!("cannot start the background thread (page flushes fsync inline): {e}");
     }
 }
