@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use nanotdb::{Engine, ImportOptions, Value};
-use nanotdb_testkit::crashsim::{self, Fs, Recording};
+use nanotdb_testkit::crashsim::{self, Recording};
 
 const DB: &str = "imp";
 const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
@@ -62,7 +62,7 @@ fn chunk(c: u64) -> String {
 /// The child: imports the chunks, acknowledging each.
 #[test]
 fn import_power_loss_child() {
-    let Ok(root) = std::env::var("IMPORT_POWERLOSS_ROOT") else {
+    let Ok(root) = std::env::var(crashsim::CHILD_ROOT_ENV) else {
         return;
     };
     let engine = Engine::open(&root).unwrap();
@@ -80,34 +80,7 @@ fn import_power_loss_child() {
 }
 
 fn record() -> (tempfile::TempDir, Recording) {
-    crashsim::require_strace();
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    fs::create_dir(&root).unwrap();
-    let root = root.canonicalize().unwrap();
-    config(&root);
-    let initial = Fs::snapshot(&root);
-    let log = dir.path().join("strace.log");
-    let out = crashsim::strace_command(&log, &std::env::current_exe().unwrap())
-        .args([
-            "import_power_loss_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env("IMPORT_POWERLOSS_ROOT", &root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "child under strace failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = fs::read_to_string(&log).unwrap();
-    let cwd = std::env::current_dir().unwrap();
-    let rec = Recording::from_strace(&text, &root, &cwd, initial).unwrap();
-    rec.check_final(&root).unwrap();
+    let (dir, _root, rec) = crashsim::record_child("import_power_loss_child", &[], config);
     assert_eq!(rec.acked(rec.ops.len()), Some(CHUNKS * PER_CHUNK));
     (dir, rec)
 }
@@ -169,7 +142,7 @@ fn check(rec: &Recording, cut: usize, seed: u64) -> Result<(), String> {
 
 #[test]
 fn power_loss_during_bulk_imports() {
-    if std::env::var("IMPORT_POWERLOSS_ROOT").is_ok() {
+    if std::env::var(crashsim::CHILD_ROOT_ENV).is_ok() {
         return;
     }
     let cuts: usize = match std::env::var("IMPORT_POWERLOSS_CUTS") {

@@ -17,7 +17,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use nanotdb::{Engine, Value};
-use nanotdb_testkit::crashsim::{self, Fs, OpKind, Recording};
+use nanotdb_testkit::crashsim::{self, OpKind, Recording};
 
 const DB: &str = "iv";
 const T0: i64 = 1_767_225_600_000_000_000; // 2026-01-01T00:00:00Z
@@ -51,7 +51,7 @@ max_age = "1000h"
 /// `ack i+1`, pauses 2 ms every fourth write.
 #[test]
 fn interval_power_loss_child() {
-    let Ok(root) = std::env::var("INTERVAL_CHILD_ROOT") else {
+    let Ok(root) = std::env::var(crashsim::CHILD_ROOT_ENV) else {
         return;
     };
     let engine = Engine::open(&root).unwrap();
@@ -70,35 +70,7 @@ fn interval_power_loss_child() {
 }
 
 fn record() -> (tempfile::TempDir, Recording) {
-    crashsim::require_strace();
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    fs::create_dir(&root).unwrap();
-    let root = root.canonicalize().unwrap();
-    write_config(&root);
-    let initial = Fs::snapshot(&root);
-    let log = dir.path().join("strace.log");
-    let out = crashsim::strace_command(&log, &std::env::current_exe().unwrap())
-        .args([
-            "interval_power_loss_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env("INTERVAL_CHILD_ROOT", &root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "child under strace failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = fs::read_to_string(&log).unwrap();
-    let cwd = std::env::current_dir().unwrap();
-    let rec = Recording::from_strace(&text, &root, &cwd, initial).unwrap();
-    rec.check_final(&root).unwrap();
+    let (dir, _root, rec) = crashsim::record_child("interval_power_loss_child", &[], write_config);
     assert_eq!(rec.acked(rec.ops.len()), Some(WRITES));
     (dir, rec)
 }
@@ -150,7 +122,7 @@ fn values(root: &Path) -> Result<Vec<i32>, String> {
 
 #[test]
 fn a_power_loss_costs_only_writes_after_the_last_background_fsync() {
-    if std::env::var("INTERVAL_CHILD_ROOT").is_ok() {
+    if std::env::var(crashsim::CHILD_ROOT_ENV).is_ok() {
         return;
     }
     let (_dir, rec) = record();

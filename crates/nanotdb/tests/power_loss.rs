@@ -189,7 +189,7 @@ max_age = "1h"
 /// samples are acknowledged.
 #[test]
 fn power_loss_child() {
-    let Ok(root) = std::env::var("POWERLOSS_CHILD_ROOT") else {
+    let Ok(root) = std::env::var(crashsim::CHILD_ROOT_ENV) else {
         return;
     };
     let base: i64 = std::env::var("POWERLOSS_BASE").unwrap().parse().unwrap();
@@ -240,48 +240,22 @@ fn now_ns() -> i64 {
 
 /// Runs the child under strace on a fresh root and reads the recording.
 fn record(v: Variant, base: i64) -> (tempfile::TempDir, Recording) {
-    crashsim::require_strace();
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    fs::create_dir(&root).unwrap();
-    let root = root.canonicalize().unwrap();
-    write_config(&root, v);
-    let initial = Fs::snapshot(&root);
-    let log = dir.path().join("strace.log");
     let t0 = Instant::now();
-    let out = crashsim::strace_command(&log, &std::env::current_exe().unwrap())
-        .args([
-            "power_loss_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-            "-q",
-        ])
-        .env("POWERLOSS_CHILD_ROOT", &root)
-        .env("POWERLOSS_BASE", base.to_string())
-        .env("POWERLOSS_PAUSE_MS", v.pause_ms.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "child under strace failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = fs::read_to_string(&log).unwrap();
-    let cwd = std::env::current_dir().unwrap();
-    let rec = Recording::from_strace(&text, &root, &cwd, initial).unwrap();
-    rec.check_final(&root).unwrap();
+    let envs = [
+        ("POWERLOSS_BASE", base.to_string()),
+        ("POWERLOSS_PAUSE_MS", v.pause_ms.to_string()),
+    ];
+    let (dir, _root, rec) =
+        crashsim::record_child("power_loss_child", &envs, |root| write_config(root, v));
     assert_eq!(
         rec.acked(rec.ops.len()),
         Some(TOTAL),
         "not every write was acknowledged"
     );
     eprintln!(
-        "[{}] recorded {} operations ({} KiB of strace log) in {:.1?}",
+        "[{}] recorded {} operations in {:.1?}",
         v.name,
         rec.ops.len(),
-        text.len() / 1024,
         t0.elapsed()
     );
     (dir, rec)
@@ -698,7 +672,7 @@ fn run_variant(v: Variant, vi: u64, cuts: usize) {
 /// Runs one scenario variant at the cut points of this form, or only the
 /// case `POWERLOSS_CASE` names.
 fn power_loss(v: Variant) {
-    if std::env::var("POWERLOSS_CHILD_ROOT").is_ok() {
+    if std::env::var(crashsim::CHILD_ROOT_ENV).is_ok() {
         return;
     }
     let vi = VARIANTS.iter().position(|x| x.name == v.name).unwrap() as u64;

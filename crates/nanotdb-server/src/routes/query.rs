@@ -227,15 +227,8 @@ fn write_raw_range(
     let read = st
         .engine
         .query_range(&q.db, &q.metric, q.start, q.end, q.stride, |s| {
-            if n > 0 {
-                buf.push(b',');
-            }
+            write_point(&mut buf, n, s);
             n += 1;
-            buf.push(b'[');
-            write_seconds(&mut buf, s.ts);
-            buf.push(b',');
-            write_value_string(&mut buf, s.value);
-            buf.push(b']');
             if buf.len() >= STREAM_CHUNK {
                 if let Err(e) = out.write_all(&buf) {
                     failed = Some(e);
@@ -251,6 +244,19 @@ fn write_raw_range(
     read.map_err(|e| std::io::Error::other(e.to_string()))?;
     buf.extend_from_slice(b"]}],\"resultType\":\"matrix\"}}\n");
     out.write_all(&buf)
+}
+
+/// Point `n` (from 0) of a raw answer: `[seconds,"value"]`, after a comma
+/// unless it is the first.
+fn write_point(out: &mut Vec<u8>, n: usize, s: nanotdb::Sample) {
+    if n > 0 {
+        out.push(b',');
+    }
+    out.push(b'[');
+    write_seconds(out, s.ts);
+    out.push(b',');
+    write_value_string(out, s.value);
+    out.push(b']');
 }
 
 /// Bytes of a streamed answer per body chunk.
@@ -359,15 +365,8 @@ fn raw_range(st: &SharedState, q: &RangeQuery) -> Result<RawAnswer, ApiError> {
                 large = true;
                 return ControlFlow::Break(());
             }
-            if n > 0 {
-                vals.push(b',');
-            }
+            write_point(&mut vals, n, s);
             n += 1;
-            vals.push(b'[');
-            write_seconds(&mut vals, s.ts);
-            vals.push(b',');
-            write_value_string(&mut vals, s.value);
-            vals.push(b']');
             ControlFlow::Continue(())
         })
         .map_err(|e| match e {

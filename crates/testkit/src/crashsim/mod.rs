@@ -82,7 +82,7 @@ pub use fsmodel::{Fs, Ino, Node};
 pub use record::{Op, OpKind, Recording};
 pub use state::{CrashState, Mode};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The system calls [`Recording::from_strace`] understands; everything
@@ -116,6 +116,51 @@ pub fn strace_command(log: &Path, program: &Path) -> Command {
         .arg("--")
         .arg(program);
     c
+}
+
+/// The environment variable naming the root to a child of [`record_child`].
+pub const CHILD_ROOT_ENV: &str = "POWERLOSS_CHILD_ROOT";
+
+/// Runs the test named `child` of the current test binary under `strace`
+/// with `envs`, after `setup` prepared the root (`<temp dir>/root`, given
+/// canonical), and returns the temporary directory, the root and the
+/// recording, checked against the root's final state. The child is the
+/// power-loss tests' writer: it finds the root in [`CHILD_ROOT_ENV`] (and
+/// returns at once when that is unset: the normal test run), does its work
+/// and prints `ack N`.
+pub fn record_child(
+    child: &str,
+    envs: &[(&str, String)],
+    setup: impl FnOnce(&Path),
+) -> (tempfile::TempDir, PathBuf, Recording) {
+    require_strace();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).expect("root");
+    let root = root.canonicalize().expect("canonical root");
+    setup(&root);
+    let initial = Fs::snapshot(&root);
+    let log = dir.path().join("strace.log");
+    let exe = std::env::current_exe().expect("test binary");
+    let mut cmd = strace_command(&log, &exe);
+    cmd.args([child, "--exact", "--nocapture", "--test-threads=1", "-q"])
+        .env(CHILD_ROOT_ENV, &root);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("strace runs");
+    assert!(
+        out.status.success(),
+        "child under strace failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&log).expect("strace log");
+    let cwd = std::env::current_dir().expect("current dir");
+    let rec = Recording::from_strace(&text, &root, &cwd, initial).expect("strace log parses");
+    rec.check_final(&root)
+        .expect("the model ends as the disk does");
+    (dir, root, rec)
 }
 
 /// Panics, saying how to install it, when `strace` cannot be run: the
