@@ -75,6 +75,7 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
         }
     };
     let file = Arc::new(Mutex::new(file));
+    create_cursor(&t, &file, &cursor).await;
     // Woken by every frame appended (a permit is kept when nobody waits,
     // so no append between a read and the wait is missed).
     let appended_signal = Arc::new(tokio::sync::Notify::new());
@@ -185,6 +186,37 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
         t.hold.set_delivered(&cursor);
         if pending_bytes == 0 {
             t.hold.set_caught_up(nanotdb::time::now_ns());
+        }
+    }
+}
+
+/// Creates the cursor file before the first batch, retrying (with the
+/// target's backoff) until it exists. Why wait: a batch sent before its
+/// cursor can be recorded would be sent again after a crash, with every
+/// batch after it; and once the file exists, its saves are in place and
+/// need no new block when the disk fills later.
+async fn create_cursor(t: &Target, file: &Arc<Mutex<CursorFile>>, c: &Cursor) {
+    let mut delay = t.cfg.min_backoff;
+    let mut failed = false;
+    loop {
+        let (f, c) = (file.clone(), c.clone());
+        match off(move || f.lock().unwrap_or_else(|p| p.into_inner()).create(&c)).await {
+            Ok(()) => {
+                if failed {
+                    tracing::info!(target = %t.cfg.name, "remote write: cursor file created");
+                    t.set_error(String::new());
+                }
+                return;
+            }
+            Err(e) => {
+                if !failed {
+                    tracing::warn!(target = %t.cfg.name, "remote write: cannot create the cursor file, nothing is sent until it exists: {e}");
+                }
+                failed = true;
+                t.set_error(format!("cursor: {e}"));
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(t.cfg.max_backoff);
+            }
         }
     }
 }
