@@ -20,6 +20,7 @@ pub mod config;
 mod encode;
 mod sender;
 pub mod status;
+pub mod tls;
 
 pub use config::TargetConfig;
 

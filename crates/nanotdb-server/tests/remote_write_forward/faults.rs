@@ -33,23 +33,6 @@ fn base_ms() -> i64 {
     (nanotdb::time::now_ns() / 1_000_000 / 1000) * 1000 - 6 * 3_600_000
 }
 
-fn target_status(addr: SocketAddr) -> serde_json::Value {
-    status(addr)["targets"][0].clone()
-}
-
-/// Waits up to `secs` for `cond` on the target's status.
-fn wait_for(addr: SocketAddr, secs: u64, what: &str, cond: impl Fn(&serde_json::Value) -> bool) {
-    let t0 = Instant::now();
-    loop {
-        let t = target_status(addr);
-        if cond(&t) {
-            return;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(secs), "{what}: {t}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn our_disk_filling_up_while_forwarding_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
