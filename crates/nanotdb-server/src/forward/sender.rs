@@ -1,4 +1,5 @@
-//! One target's sender task: read → batch → send (with retries) → persist
+//! One target's sender task (on its own thread: `super::start`): read →
+//! batch → send (with retries) → persist
 //! the cursor, for ever.
 
 use std::collections::HashMap;
@@ -102,8 +103,8 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
     let dbs = Arc::new(Mutex::new(DbList::default()));
     let mut batch = Batch::default();
     // The cursor of the last batch, acknowledged but not saved yet: saved
-    // by the next pass's blocking call, before it reads (one hand-off to
-    // the blocking pool per batch instead of two). `bool`: nothing was
+    // by the next pass's engine call, before it reads (one call per
+    // batch instead of two). `bool`: nothing was
     // left to send after it.
     let mut unsaved: Option<bool> = None;
     loop {
@@ -246,14 +247,12 @@ fn saved(t: &Target, c: &Cursor, done: bool, r: Result<(), String>) {
     }
 }
 
-/// Runs engine work on the blocking pool.
-async fn off<T: Send + 'static>(
-    f: impl FnOnce() -> nanotdb::Result<T> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+/// Runs engine work (file reads, cursor saves). Inline: the sender has a
+/// thread and runtime of its own ([`super::start`]), so blocking it holds
+/// up nothing else, and a hand-off to a blocking pool would cost two
+/// thread wake-ups per call.
+async fn off<T>(f: impl FnOnce() -> nanotdb::Result<T>) -> Result<T, String> {
+    f().map_err(|e| e.to_string())
 }
 
 /// Waits so that at most `max_samples_per_second` are sent on average.
@@ -296,7 +295,7 @@ impl DbList {
 }
 
 /// Reads every forwarded database into `batch` until it is full, advancing
-/// `pending`. The engine work of one pass is one blocking call.
+/// `pending`. The engine work of one pass is one call.
 async fn fill(
     st: &SharedState,
     t: &Arc<Target>,
@@ -350,9 +349,13 @@ async fn fill(
             tracing::warn!(target = %t.cfg.name, db, n = chunk.unknown, "samples of unknown metric ids skipped");
         }
         add_chunk(st, t, &db, &chunk, batch, names).await?;
-        let d = pending.databases.entry(db.clone()).or_default();
-        for (k, p) in chunk.positions {
-            d.insert(k, p);
+        // No entry for a database nothing was read of: an empty one would
+        // change the cursor, and so cost a save, for nothing.
+        if !chunk.positions.is_empty() {
+            let d = pending.databases.entry(db.clone()).or_default();
+            for (k, p) in chunk.positions {
+                d.insert(k, p);
+            }
         }
         let keep: std::collections::HashSet<&str> =
             chunk.partitions.iter().map(String::as_str).collect();
