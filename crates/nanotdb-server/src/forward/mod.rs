@@ -172,19 +172,33 @@ fn spawn_sender(
     st: &SharedState,
     t: &Arc<Target>,
 ) -> Result<(tokio::task::AbortHandle, std::thread::JoinHandle<()>), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("remote_write {}: runtime: {e}", t.cfg.name))?;
-    let task = rt.spawn(sender::run(st.clone(), t.clone()));
-    let abort = task.abort_handle();
+    // The runtime is made, and dropped, on the sender's thread: a runtime
+    // must not be dropped inside the server's (async) one.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (st, task_t) = (st.clone(), t.clone());
     let thread = std::thread::Builder::new()
         .name("remote-write".into())
         .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(format!("runtime: {e}")));
+                    return;
+                }
+            };
+            let task = rt.spawn(sender::run(st, task_t));
+            let _ = tx.send(Ok(task.abort_handle()));
             let _ = rt.block_on(task);
         })
         .map_err(|e| format!("remote_write {}: thread: {e}", t.cfg.name))?;
-    Ok((abort, thread))
+    match rx.recv() {
+        Ok(Ok(abort)) => Ok((abort, thread)),
+        Ok(Err(e)) => Err(format!("remote_write {}: {e}", t.cfg.name)),
+        Err(e) => Err(format!("remote_write {}: {e}", t.cfg.name)),
+    }
 }
 
 /// Loads every target's cursor, registers its retention hold with the
