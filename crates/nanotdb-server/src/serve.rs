@@ -79,11 +79,8 @@ pub async fn run(
         tracing::warn!("shutdown grace period over; closing with requests still running");
     }
     flusher.abort();
-    // Cursors are durable after each batch: stopping a sender mid-batch
-    // only means that batch is sent again at the next start.
-    for s in senders {
-        s.abort();
-    }
+    // Before the engine closes: a sender may be inside a read or a save.
+    let _ = tokio::task::spawn_blocking(move || senders.stop(Duration::from_secs(1))).await;
     Ok(())
 }
 

@@ -15,6 +15,9 @@
 //! up while forwarding (a small tmpfs; needs root, as CI has) and the
 //! receiver gone for a full minute.
 //!
+//! `https://` (`remote_write_forward/tls.rs`): VictoriaMetrics serving TLS
+//! with a certificate of a CA the test makes.
+//!
 //! Without the programs the tests fail (`.ci/run` installs them): they
 //! never pass by skipping.
 
@@ -33,6 +36,8 @@ mod common;
 mod faults;
 #[path = "remote_write_forward/support.rs"]
 mod support;
+#[path = "remote_write_forward/tls.rs"]
+mod tls;
 
 use support::*;
 

@@ -5,20 +5,24 @@
 # task-clock (ns-precise, unlike the 10 ms ticks of /proc/<pid>/stat), or a
 # `perf record` with DWARF call graphs, or strace -c.
 #
-# usage: run.sh <on|off> <seconds> <stat|perf|strace|none> [idle]
+# usage: run.sh <on|off> <seconds> <stat|perf|flat|strace|none> [idle]
+#   flat: perf record without call graphs (self time per symbol; cheap, so
+#   two runs can be compared symbol by symbol with `perf report -n`)
 #   idle: no writes (the cost of a target while nothing arrives)
+# BATCH_DEADLINE (default 1s) sets the target's batch_deadline; NANOTDB_BIN another
+# build of the server (an A/B of two builds).
 # Build first: cargo build --release -p nanotdb-server --bin nanotdb
 set -u
 mode=$1; secs=$2; tracer=$3; idle=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
-BIN=${CARGO_TARGET_DIR:-$here/../../../../target}/release/nanotdb
+BIN=${NANOTDB_BIN:-${CARGO_TARGET_DIR:-$here/../../../../target}/release/nanotdb}
 D=$(mktemp -d); mkdir -p "$D/root" "$D/vm"
 VMPORT=18$((RANDOM%900+100)); PORT=19$((RANDOM%900+100))
 victoria-metrics -storageDataPath="$D/vm" -httpListenAddr=127.0.0.1:$VMPORT -loggerLevel=ERROR >/dev/null 2>&1 &
 VMPID=$!
 printf '[stats]\nenabled = false\n[manifest_defaults.page]\nmax_age = "2s"\n' > "$D/root/engine.toml"
 if [ "$mode" = on ]; then
-  printf '[[remote_write]]\nname = "steady"\nurl = "http://127.0.0.1:%s/api/v1/write"\nbatch_deadline = "1s"\n' $VMPORT >> "$D/root/engine.toml"
+  printf '[[remote_write]]\nname = "steady"\nurl = "http://127.0.0.1:%s/api/v1/write"\nbatch_deadline = "%s"\n' $VMPORT "${BATCH_DEADLINE:-1s}" >> "$D/root/engine.toml"
 fi
 RUST_LOG=warn "$BIN" --config "$D/root/engine.toml" --listen 127.0.0.1:$PORT >/dev/null 2>&1 &
 PID=$!
@@ -32,12 +36,15 @@ case $tracer in
         grep -E "task-clock|context" "$D/stat.txt" ;;
   perf) perf record -F 20000 --call-graph dwarf,16384 -o "$D/perf.data" -p $PID -- sleep "$secs" >/dev/null 2>&1
         echo "perf data: $D/perf.data" ;;
+  flat) perf record -F 20000 -o "$D/perf.data" -p $PID -- sleep "$secs" >/dev/null 2>&1
+        echo "perf data: $D/perf.data" ;;
   strace) timeout -s INT "$secs" strace -c -f -p $PID -o "$D/strace.txt"; head -30 "$D/strace.txt" ;;
   *) sleep "$secs" ;;
 esac
 read -r u1 s1 < <(awk '{print $14, $15}' /proc/$PID/stat)
 echo "$mode: user $((u1-u0)) sys $((s1-s0)) ticks over $secs s"
+[ "$mode" = on ] && curl -s "http://127.0.0.1:$VMPORT/metrics" | grep -E '^vm_http_requests_total\{path="/api/v1/write"|^vm_rows_inserted_total\{type="promremotewrite"' 
 wait $FEED
 kill -TERM $PID; wait $PID
 kill $VMPID; wait $VMPID 2>/dev/null
-[ "$tracer" = perf ] || rm -rf "$D"
+case $tracer in perf|flat) ;; *) rm -rf "$D" ;; esac

@@ -4,8 +4,8 @@
 //! hyper's own client connection (`hyper::client::conn::http1`) over a tokio
 //! `TcpStream`: hyper and hyper-util are already the server's HTTP stack, so
 //! this adds only hyper's two small client-side helpers (`want`,
-//! `try-lock`); reqwest would bring a second HTTP stack and TLS.
-//! Plain `http://` only; the config refuses `https://`.
+//! `try-lock`); reqwest would bring a second HTTP stack. `https://` runs
+//! the same connection over tokio-rustls (settings: [`super::tls`]).
 
 use std::time::Duration;
 
@@ -16,9 +16,27 @@ use hyper::header;
 use hyper_util::rt::TokioIo;
 
 use super::config::TargetConfig;
+use super::tls::TlsTarget;
 
 /// Most bytes of a receiver's answer kept for the log and the status.
 const MAX_ANSWER: usize = 512;
+
+/// Starts an HTTP/1.1 connection over `io`; its driver runs as its own
+/// task until the connection ends.
+async fn handshake<IO>(io: IO) -> Result<SendRequest<Full<Bytes>>, String>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("remote-write connection ended: {e}");
+        }
+    });
+    Ok(sender)
+}
 
 /// The answer to one request.
 #[derive(Debug)]
@@ -35,6 +53,7 @@ pub struct Client {
     path: String,
     headers: Vec<(String, String)>,
     timeout: Duration,
+    tls: Option<TlsTarget>,
     conn: Option<SendRequest<Full<Bytes>>>,
 }
 
@@ -46,6 +65,7 @@ impl Client {
             path: cfg.path.clone(),
             headers: cfg.headers.clone(),
             timeout: cfg.timeout,
+            tls: cfg.tls.clone(),
             conn: None,
         }
     }
@@ -55,15 +75,14 @@ impl Client {
             .await
             .map_err(|e| format!("connect {}: {e}", self.authority))?;
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let Some(tls) = &self.tls else {
+            return handshake(stream).await;
+        };
+        let stream = tokio_rustls::TlsConnector::from(tls.config.clone())
+            .connect(tls.server_name.clone(), stream)
             .await
-            .map_err(|e| format!("handshake: {e}"))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("remote-write connection ended: {e}");
-            }
-        });
-        Ok(sender)
+            .map_err(|e| format!("TLS handshake with {}: {e}", self.authority))?;
+        handshake(stream).await
     }
 
     /// POSTs one snappy-compressed `WriteRequest`. `Err` is a network

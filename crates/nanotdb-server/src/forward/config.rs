@@ -25,6 +25,8 @@ pub struct TargetConfig {
     pub authority: String,
     /// Path and query of the request.
     pub path: String,
+    /// TLS settings of an `https://` URL (`None`: plain `http://`).
+    pub tls: Option<super::tls::TlsTarget>,
     /// Which databases are forwarded.
     pub databases: DbSelection,
     /// Series selectors: a series is forwarded when one of them matches
@@ -68,6 +70,7 @@ struct RawTarget {
     timeout: Option<String>,
     max_samples_per_second: Option<i64>,
     max_lag: Option<String>,
+    tls_config: Option<super::tls::RawTls>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,16 +142,23 @@ fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration,
     }
 }
 
-/// Splits `http://host:port/path` into authority and path.
-fn split_url(url: &str) -> Result<(String, String), String> {
-    let rest = match url.split_once("://") {
-        Some(("http", rest)) => rest,
-        Some(("https", _)) => {
-            return Err(
-                "https is not supported yet: use http (a local TLS proxy can add it)".into(),
-            );
-        }
-        _ => return Err(format!("url {url:?}: must start with http://")),
+/// A receiver URL taken apart.
+struct Url {
+    https: bool,
+    /// `host:port`.
+    authority: String,
+    /// The host alone (no brackets around an IPv6 address).
+    host: String,
+    /// Path and query.
+    path: String,
+}
+
+/// Splits `http(s)://host:port/path`.
+fn split_url(url: &str) -> Result<Url, String> {
+    let (https, rest) = match url.split_once("://") {
+        Some(("http", rest)) => (false, rest),
+        Some(("https", rest)) => (true, rest),
+        _ => return Err(format!("url {url:?}: must start with http:// or https://")),
     };
     let (auth, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -157,17 +167,22 @@ fn split_url(url: &str) -> Result<(String, String), String> {
     if auth.is_empty() || auth.contains(['@', ' ']) {
         return Err(format!("url {url:?}: bad host"));
     }
-    let auth = if auth
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        auth.to_string()
-    } else if auth.contains(':') && !auth.ends_with(']') {
-        return Err(format!("url {url:?}: bad port"));
-    } else {
-        format!("{auth}:80")
+    let (authority, host) = match auth.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => (auth.to_string(), h),
+        _ if auth.contains(':') && !auth.ends_with(']') => {
+            return Err(format!("url {url:?}: bad port"));
+        }
+        _ => (format!("{auth}:{}", if https { 443 } else { 80 }), auth),
     };
-    Ok((auth, path.to_string()))
+    Ok(Url {
+        https,
+        authority,
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        path: path.to_string(),
+    })
 }
 
 fn default_name(url: &str) -> String {
@@ -203,7 +218,17 @@ fn target(t: RawTarget) -> Result<TargetConfig, Invalid> {
             "name must be 1-100 characters of [A-Za-z0-9_.-], not starting with '.'".into(),
         ));
     }
-    let (authority, path) = split_url(&url).map_err(fail)?;
+    let Url {
+        https,
+        authority,
+        host,
+        path,
+    } = split_url(&url).map_err(fail)?;
+    let tls = match (https, t.tls_config) {
+        (true, raw) => Some(super::tls::build(raw.unwrap_or_default(), &host).map_err(fail)?),
+        (false, None) => None,
+        (false, Some(_)) => return Err(fail("tls_config needs an https:// url".into())),
+    };
     let databases = match t.databases {
         None => DbSelection::AllButInternal,
         Some(v) if v.is_empty() => {
@@ -293,6 +318,7 @@ fn target(t: RawTarget) -> Result<TargetConfig, Invalid> {
         url,
         authority,
         path,
+        tls,
         databases,
         selectors,
         headers,
@@ -327,6 +353,20 @@ mod tests {
         assert_eq!(t.max_samples_per_send, 2000);
         assert_eq!(t.batch_deadline, Duration::from_secs(5));
         assert!(t.max_lag.is_none() && t.max_samples_per_second.is_none());
+        assert!(t.tls.is_none());
+        let t = parse("[[remote_write]]\nurl = \"https://[::1]/w\"\n[remote_write.tls_config]\ninsecure_skip_verify = true\n").unwrap();
+        assert_eq!(t[0].authority, "[::1]:443");
+        let tls = t[0].tls.as_ref().unwrap();
+        assert_eq!(
+            format!("{:?}", tls.server_name),
+            "IpAddress(V6(Ipv6Addr([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])))"
+        );
+        let t = parse("[[remote_write]]\nurl = \"https://vm.example/w\"\n").unwrap();
+        assert_eq!(t[0].authority, "vm.example:443");
+        assert_eq!(
+            format!("{:?}", t[0].tls.as_ref().unwrap().server_name),
+            "DnsName(\"vm.example\")"
+        );
         let t = parse(
             r#"[[remote_write]]
 name = "vm"
@@ -359,12 +399,28 @@ max_lag = "24h"
         for (text, want) in [
             ("[[remote_write]]\n", "#1: url is required"),
             (
-                "[[remote_write]]\nurl = \"https://x/\"",
-                "https is not supported",
+                "[[remote_write]]\nurl = \"ftp://x/\"",
+                "must start with http:// or https://",
             ),
             (
-                "[[remote_write]]\nurl = \"ftp://x/\"",
-                "must start with http://",
+                "[[remote_write]]\nurl = \"http://x/\"\n[remote_write.tls_config]\nca_file = \"a\"",
+                "tls_config needs an https:// url",
+            ),
+            (
+                "[[remote_write]]\nurl = \"https://x/\"\n[remote_write.tls_config]\nca_file = \"/nonexistent/ca.pem\"",
+                "tls_config.ca_file \"/nonexistent/ca.pem\": ",
+            ),
+            (
+                "[[remote_write]]\nurl = \"https://x/\"\n[remote_write.tls_config]\nca_file = \"Cargo.toml\"",
+                "tls_config.ca_file \"Cargo.toml\": no PEM certificate in it",
+            ),
+            (
+                "[[remote_write]]\nurl = \"https://x/\"\n[remote_write.tls_config]\ncert_file = \"Cargo.toml\"",
+                "cert_file and key_file go together",
+            ),
+            (
+                "[[remote_write]]\nurl = \"https://x/\"\n[remote_write.tls_config]\nverify = true",
+                "unknown field `verify`",
             ),
             (
                 "[[remote_write]]\nurl = \"http://x/\"\nurl2 = 1",

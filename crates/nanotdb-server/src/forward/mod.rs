@@ -20,6 +20,7 @@ pub mod config;
 mod encode;
 mod sender;
 pub mod status;
+pub mod tls;
 
 pub use config::TargetConfig;
 
@@ -136,9 +137,73 @@ impl Target {
     }
 }
 
+/// The running senders: each a task on a runtime of its own thread.
+pub struct Senders {
+    running: Vec<(tokio::task::AbortHandle, std::thread::JoinHandle<()>)>,
+}
+
+impl Senders {
+    /// Stops every sender and waits up to `grace` for their threads (a
+    /// sender inside an engine read or a cursor save finishes it first).
+    /// Cursors are durable after each batch: stopping mid-batch only means
+    /// that batch is sent again at the next start.
+    pub fn stop(self, grace: std::time::Duration) {
+        for (task, _) in &self.running {
+            task.abort();
+        }
+        let deadline = std::time::Instant::now() + grace;
+        for (_, thread) in self.running {
+            while !thread.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// Starts a target's sender on a thread of its own, with a current-thread
+/// runtime. Why not a task of the server's runtime: a batch then costs a
+/// few thread wake-ups instead of a dozen — its engine reads and cursor
+/// saves run inline instead of on the blocking pool, and its HTTP
+/// connection's task is woken on the same thread.
+fn spawn_sender(
+    st: &SharedState,
+    t: &Arc<Target>,
+) -> Result<(tokio::task::AbortHandle, std::thread::JoinHandle<()>), String> {
+    // The runtime is made, and dropped, on the sender's thread: a runtime
+    // must not be dropped inside the server's (async) one.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (st, task_t) = (st.clone(), t.clone());
+    let thread = std::thread::Builder::new()
+        .name("remote-write".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(format!("runtime: {e}")));
+                    return;
+                }
+            };
+            let task = rt.spawn(sender::run(st, task_t));
+            let _ = tx.send(Ok(task.abort_handle()));
+            let _ = rt.block_on(task);
+        })
+        .map_err(|e| format!("remote_write {}: thread: {e}", t.cfg.name))?;
+    match rx.recv() {
+        Ok(Ok(abort)) => Ok((abort, thread)),
+        Ok(Err(e)) => Err(format!("remote_write {}: {e}", t.cfg.name)),
+        Err(e) => Err(format!("remote_write {}: {e}", t.cfg.name)),
+    }
+}
+
 /// Loads every target's cursor, registers its retention hold with the
-/// engine and starts its sender task. Call once, before serving writes.
-pub fn start(st: &SharedState) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+/// engine and starts its sender. Call once, before serving writes.
+pub fn start(st: &SharedState) -> Result<Senders, String> {
     let mut targets = Vec::new();
     for cfg in &st.settings.remote_write {
         let cursor_path = st.engine.forward_cursor_path(&cfg.name);
@@ -164,14 +229,10 @@ pub fn start(st: &SharedState) -> Result<Vec<tokio::task::JoinHandle<()>>, Strin
     if st.forward.targets.set(targets).is_err() {
         return Err("remote_write senders already started".into());
     }
-    let handles = st
-        .forward
-        .targets()
-        .iter()
-        .map(|t| {
-            tracing::info!(target = %t.cfg.name, url = %t.cfg.url, "remote write: forwarding");
-            tokio::spawn(sender::run(st.clone(), t.clone()))
-        })
-        .collect();
-    Ok(handles)
+    let mut running = Vec::new();
+    for t in st.forward.targets() {
+        tracing::info!(target = %t.cfg.name, url = %t.cfg.url, "remote write: forwarding");
+        running.push(spawn_sender(st, t)?);
+    }
+    Ok(Senders { running })
 }

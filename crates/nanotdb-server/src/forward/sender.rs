@@ -1,4 +1,5 @@
-//! One target's sender task: read → batch → send (with retries) → persist
+//! One target's sender task (on its own thread: `super::start`): read →
+//! batch → send (with retries) → persist
 //! the cursor, for ever.
 
 use std::collections::HashMap;
@@ -29,6 +30,14 @@ const IDLE_WAIT: Duration = Duration::from_secs(5);
 #[derive(Default)]
 struct DbSeries {
     labels: Vec<Option<Arc<[u8]>>>,
+}
+
+/// The labels of every series seen, per database, and the database slots
+/// of the batch's series keys.
+#[derive(Default)]
+struct Names {
+    by_db: HashMap<String, DbSeries>,
+    slots: Vec<String>,
 }
 
 /// What one pass over the databases found.
@@ -75,6 +84,7 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
         }
     };
     let file = Arc::new(Mutex::new(file));
+    create_cursor(&t, &file, &cursor).await;
     // Woken by every frame appended (a permit is kept when nobody waits,
     // so no append between a read and the wait is missed).
     let appended_signal = Arc::new(tokio::sync::Notify::new());
@@ -84,8 +94,7 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
             .on_forward_append(Arc::new(move || n.notify_one()));
     }
     let mut client = Client::new(&t.cfg);
-    let mut names: HashMap<String, DbSeries> = HashMap::new();
-    let mut db_slots: Vec<String> = Vec::new();
+    let mut names = Names::default();
     let mut next_send = Instant::now();
     // The engine's append count when a read last found nothing left: while
     // it stays the same there is nothing to read (no directory listing, no
@@ -93,6 +102,11 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
     let mut idle_at: Option<u64> = None;
     let dbs = Arc::new(Mutex::new(DbList::default()));
     let mut batch = Batch::default();
+    // The cursor of the last batch, acknowledged but not saved yet: saved
+    // by the next pass's engine call, before it reads (one call per
+    // batch instead of two). `bool`: nothing was
+    // left to send after it.
+    let mut unsaved: Option<bool> = None;
     loop {
         let mut pending = cursor.clone();
         batch.clear();
@@ -100,21 +114,16 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
         let mut started = Instant::now();
         let pending_bytes = loop {
             let appended = st.engine.forward_appended();
-            let fill = if idle_at == Some(appended) {
+            let fill = if idle_at == Some(appended) && unsaved.is_none() {
                 Fill {
                     full: false,
                     pending_bytes: 0,
                 }
             } else {
-                let f = fill(
-                    &st,
-                    &t,
-                    &mut pending,
-                    &mut batch,
-                    &mut names,
-                    &mut db_slots,
-                    &dbs,
-                );
+                let save = unsaved
+                    .take()
+                    .map(|done| (file.clone(), cursor.clone(), done));
+                let f = fill(&st, &t, &mut pending, &mut batch, &mut names, &dbs, save);
                 match f.await {
                     Ok(f) => {
                         idle_at = (!f.full && f.pending_bytes == 0).then_some(appended);
@@ -174,41 +183,76 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
             rate_limit(&t, batch.samples, &mut next_send).await;
             deliver(&st, &t, &mut client, &batch, &pending).await;
         }
-        // Acknowledged (or refused for good): persist, then tell retention.
+        // Acknowledged (or refused for good): persisted by the next pass,
+        // which starts at once (nothing waits between the two).
         cursor = pending;
-        if let Err(e) = save(&file, &cursor).await {
-            // Keep going: the batch is delivered; a crash before the next
-            // successful save re-sends from the older cursor.
-            tracing::error!(target = %t.cfg.name, "remote write: cursor not saved: {e}");
-            t.set_error(format!("cursor: {e}"));
-        }
-        t.hold.set_delivered(&cursor);
-        if pending_bytes == 0 {
-            t.hold.set_caught_up(nanotdb::time::now_ns());
+        unsaved = Some(pending_bytes == 0);
+    }
+}
+
+/// Creates the cursor file before the first batch, retrying (with the
+/// target's backoff) until it exists. Why wait: a batch sent before its
+/// cursor can be recorded would be sent again after a crash, with every
+/// batch after it; and once the file exists, its saves are in place and
+/// need no new block when the disk fills later.
+async fn create_cursor(t: &Target, file: &Arc<Mutex<CursorFile>>, c: &Cursor) {
+    let mut delay = t.cfg.min_backoff;
+    let mut failed = false;
+    loop {
+        let (f, c) = (file.clone(), c.clone());
+        match off(move || f.lock().unwrap_or_else(|p| p.into_inner()).create(&c)).await {
+            Ok(()) => {
+                if failed {
+                    tracing::info!(target = %t.cfg.name, "remote write: cursor file created");
+                    t.set_error(String::new());
+                }
+                return;
+            }
+            Err(e) => {
+                if !failed {
+                    tracing::warn!(target = %t.cfg.name, "remote write: cannot create the cursor file, nothing is sent until it exists: {e}");
+                }
+                failed = true;
+                t.set_error(format!("cursor: {e}"));
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(t.cfg.max_backoff);
+            }
         }
     }
 }
 
-async fn save(file: &Arc<Mutex<CursorFile>>, c: &Cursor) -> Result<(), String> {
-    let (file, c) = (file.clone(), c.clone());
-    tokio::task::spawn_blocking(move || {
-        file.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .save(&c)
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
+/// A cursor to save before a pass reads: the file, the cursor, and
+/// whether nothing was left to send after its batch.
+type Save = (Arc<Mutex<CursorFile>>, Cursor, bool);
+
+/// Saves the cursor of an acknowledged batch, then tells retention.
+fn save(file: &Mutex<CursorFile>, c: &Cursor) -> Result<(), String> {
+    file.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .save(c)
+        .map_err(|e| e.to_string())
 }
 
-/// Runs engine work on the blocking pool.
-async fn off<T: Send + 'static>(
-    f: impl FnOnce() -> nanotdb::Result<T> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+/// After a save ([`save`]): a failure is shown, and retention learns the
+/// new position either way — the batch is delivered; a crash before the
+/// next successful save re-sends from the older cursor.
+fn saved(t: &Target, c: &Cursor, done: bool, r: Result<(), String>) {
+    if let Err(e) = r {
+        tracing::error!(target = %t.cfg.name, "remote write: cursor not saved: {e}");
+        t.set_error(format!("cursor: {e}"));
     }
+    t.hold.set_delivered(c);
+    if done {
+        t.hold.set_caught_up(nanotdb::time::now_ns());
+    }
+}
+
+/// Runs engine work (file reads, cursor saves). Inline: the sender has a
+/// thread and runtime of its own ([`super::start`]), so blocking it holds
+/// up nothing else, and a hand-off to a blocking pool would cost two
+/// thread wake-ups per call.
+async fn off<T>(f: impl FnOnce() -> nanotdb::Result<T>) -> Result<T, String> {
+    f().map_err(|e| e.to_string())
 }
 
 /// Waits so that at most `max_samples_per_second` are sent on average.
@@ -251,20 +295,24 @@ impl DbList {
 }
 
 /// Reads every forwarded database into `batch` until it is full, advancing
-/// `pending`. The engine work of one pass is one blocking call.
+/// `pending`. The engine work of one pass is one call.
 async fn fill(
     st: &SharedState,
     t: &Arc<Target>,
     pending: &mut Cursor,
     batch: &mut Batch,
-    names: &mut HashMap<String, DbSeries>,
-    db_slots: &mut Vec<String>,
+    names: &mut Names,
     dbs: &Arc<Mutex<DbList>>,
+    save_first: Option<Save>,
 ) -> Result<Fill, String> {
     let (eng, tt, list) = (st.engine.clone(), t.clone(), dbs.clone());
     let positions = pending.databases.clone();
     let room = t.cfg.max_samples_per_send - batch.samples;
     let chunks: Vec<(String, Option<ForwardChunk>)> = off(move || {
+        if let Some((file, c, done)) = save_first {
+            let r = save(&file, &c);
+            saved(&tt, &c, done, r);
+        }
         let dbs = list
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -300,10 +348,14 @@ async fn fill(
         if chunk.unknown > 0 {
             tracing::warn!(target = %t.cfg.name, db, n = chunk.unknown, "samples of unknown metric ids skipped");
         }
-        add_chunk(st, t, &db, &chunk, batch, names, db_slots).await?;
-        let d = pending.databases.entry(db.clone()).or_default();
-        for (k, p) in chunk.positions {
-            d.insert(k, p);
+        add_chunk(st, t, &db, &chunk, batch, names).await?;
+        // No entry for a database nothing was read of: an empty one would
+        // change the cursor, and so cost a save, for nothing.
+        if !chunk.positions.is_empty() {
+            let d = pending.databases.entry(db.clone()).or_default();
+            for (k, p) in chunk.positions {
+                d.insert(k, p);
+            }
         }
         let keep: std::collections::HashSet<&str> =
             chunk.partitions.iter().map(String::as_str).collect();
@@ -339,14 +391,14 @@ async fn add_chunk(
     db: &str,
     chunk: &ForwardChunk,
     batch: &mut Batch,
-    names: &mut HashMap<String, DbSeries>,
-    db_slots: &mut Vec<String>,
+    names: &mut Names,
 ) -> Result<(), String> {
     if chunk.samples.is_empty() {
         return Ok(());
     }
     let max_id = chunk.samples.iter().map(|s| s.id).max().unwrap_or(0);
     let known = names
+        .by_db
         .get(db)
         .is_some_and(|s| s.labels.len() > usize::from(max_id));
     if !known {
@@ -363,16 +415,16 @@ async fn add_chunk(
                 labels[slot] = Some(encode_labels(&l));
             }
         }
-        names.insert(db.to_string(), DbSeries { labels });
+        names.by_db.insert(db.to_string(), DbSeries { labels });
     }
-    let slot = match db_slots.iter().position(|d| d == db) {
+    let slot = match names.slots.iter().position(|d| d == db) {
         Some(i) => i,
         None => {
-            db_slots.push(db.to_string());
-            db_slots.len() - 1
+            names.slots.push(db.to_string());
+            names.slots.len() - 1
         }
     };
-    let Some(series) = names.get(db) else {
+    let Some(series) = names.by_db.get(db) else {
         return Ok(());
     };
     for s in &chunk.samples {

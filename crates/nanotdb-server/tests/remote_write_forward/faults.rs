@@ -1,6 +1,6 @@
 //! Longer faults than the main fault run: our own disk filling up while
-//! forwarding (a real ENOSPC on a small tmpfs; needs root, as CI has), and
-//! the receiver away for a full minute.
+//! forwarding, or full when a new target starts (a real ENOSPC on a small
+//! tmpfs; needs root, as CI has), and the receiver away for a full minute.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,23 +31,6 @@ timeout = "3s"
 /// A base timestamp 6 h back, on a whole second.
 fn base_ms() -> i64 {
     (nanotdb::time::now_ns() / 1_000_000 / 1000) * 1000 - 6 * 3_600_000
-}
-
-fn target_status(addr: SocketAddr) -> serde_json::Value {
-    status(addr)["targets"][0].clone()
-}
-
-/// Waits up to `secs` for `cond` on the target's status.
-fn wait_for(addr: SocketAddr, secs: u64, what: &str, cond: impl Fn(&serde_json::Value) -> bool) {
-    let t0 = Instant::now();
-    loop {
-        let t = target_status(addr);
-        if cond(&t) {
-            return;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(secs), "{what}: {t}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -112,6 +95,78 @@ fn our_disk_filling_up_while_forwarding_loses_nothing() {
         assert_delivered_once(&root, vm_addr, &acked, &BTreeMap::new(), base_ms);
     eprintln!(
         "stored {n_ours}, writes refused while full {refused_while_full}, doubles {doubles}, status {st}"
+    );
+    drop(server);
+}
+
+#[test]
+fn a_new_target_on_a_full_disk_sends_nothing_until_its_cursor_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = Tmpfs::mount("16m");
+    let vm_addr = free_addr();
+    let _receiver = vm(&tmp.path().join("vm"), vm_addr);
+    let root = fs.dir.path().join("root");
+    // The target's config is written now and renamed into place later: a
+    // full disk has no block for a new file, a rename needs none.
+    config(&root, &target(vm_addr, "400ms"));
+    let with_target = fs.dir.path().join("with-target.toml");
+    std::fs::rename(root.join("engine.toml"), &with_target).unwrap();
+    config(&root, "");
+    let addr = free_addr();
+    let mut server = nanotdb(&root, addr);
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicU64::new(0));
+    let base_ms = base_ms();
+    let w = writer(
+        Arc::new(Mutex::new(addr)),
+        stop.clone(),
+        failed.clone(),
+        base_ms,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    // Stored without a target; then the disk fills and the server starts
+    // with a new target (its lock file, rewritten, reuses its own block).
+    server.signal(libc::SIGTERM);
+    let filler = fs.dir.path().join("filler");
+    fill(&filler);
+    std::fs::rename(&with_target, root.join("engine.toml")).unwrap();
+    server = nanotdb(&root, addr);
+    let cursor = root.join("remote_write").join("vm.cursor");
+    wait_for(addr, 20, "no cursor error on a full disk", |t| {
+        t["last_error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("cursor:") && e.contains("No space left"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let full = target_status(addr);
+    assert_eq!(full["samples_sent"], 0, "{full}");
+    assert!(
+        full["last_error"].as_str().unwrap().starts_with("cursor:"),
+        "{full}"
+    );
+    assert!(!cursor.exists());
+    assert!(exported(vm_addr).is_empty(), "sent without a cursor");
+
+    // Room again: the cursor is created and the backlog goes out; then
+    // kill -9 and a restart on the same root.
+    std::fs::remove_file(&filler).unwrap();
+    wait_for(addr, 20, "nothing forwarded after the disk had room", |t| {
+        t["samples_sent"].as_u64().unwrap_or(0) > 0 && t["last_error"].is_null()
+    });
+    assert!(cursor.is_file());
+    std::thread::sleep(Duration::from_secs(1));
+    server.signal(libc::SIGKILL);
+    std::thread::sleep(Duration::from_millis(300));
+    server = nanotdb(&root, addr);
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::SeqCst);
+    let acked = w.join().unwrap();
+    let st = wait_drained(addr);
+    let (n_ours, doubles) =
+        assert_delivered_once(&root, vm_addr, &acked, &BTreeMap::new(), base_ms);
+    eprintln!(
+        "stored {n_ours}, writes refused {}, doubles {doubles}, status while full {full}, at the end {st}",
+        failed.load(Ordering::SeqCst)
     );
     drop(server);
 }

@@ -43,12 +43,18 @@ impl Reaped {
 }
 
 pub fn vm(dir: &Path, addr: SocketAddr) -> Reaped {
+    vm_with(dir, addr, &[])
+}
+
+/// [`vm`] with more flags (`-tls …`).
+pub fn vm_with(dir: &Path, addr: SocketAddr, flags: &[String]) -> Reaped {
     let child = Command::new("victoria-metrics")
         .arg(format!("-storageDataPath={}", dir.display()))
         .arg(format!("-httpListenAddr={addr}"))
         .arg("-retentionPeriod=100y")
         .arg("-search.latencyOffset=0s")
         .arg("-loggerLevel=ERROR")
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -369,6 +375,29 @@ pub fn status(addr: SocketAddr) -> serde_json::Value {
     let (s, body) = http(addr, "GET", "/api/v1/remote_write/status", b"").unwrap();
     assert_eq!(s, 200);
     serde_json::from_slice(&body).unwrap()
+}
+
+/// The first target's status.
+pub fn target_status(addr: SocketAddr) -> serde_json::Value {
+    status(addr)["targets"][0].clone()
+}
+
+/// Waits up to `secs` for `cond` on the first target's status.
+pub fn wait_for(
+    addr: SocketAddr,
+    secs: u64,
+    what: &str,
+    cond: impl Fn(&serde_json::Value) -> bool,
+) {
+    let t0 = Instant::now();
+    loop {
+        let t = target_status(addr);
+        if cond(&t) {
+            return;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(secs), "{what}: {t}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Waits until the first target has nothing pending and its counters stop

@@ -169,6 +169,25 @@ impl CursorFile {
         Ok((f, c))
     }
 
+    /// Whether the file exists in the two-slot form, so that the next
+    /// save is in place (no new file, no new block: it succeeds on a full
+    /// disk too).
+    pub fn is_in_place(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Makes sure the file exists in the two-slot form, holding `c` (the
+    /// cursor [`CursorFile::open`] returned): a missing file is created,
+    /// an older JSON form converted; an existing two-slot file is left
+    /// alone. A sender calls it before its first batch, so that its saves
+    /// need no new block later, when the disk may be full.
+    pub fn create(&mut self, c: &Cursor) -> Result<()> {
+        if self.is_in_place() {
+            return Ok(());
+        }
+        self.save(c)
+    }
+
     /// Saves `c` durably: in place, into the slot not holding the newest
     /// save, then `fdatasync`. The first save of a missing or older-form
     /// file, and one that outgrows its slot, writes a new file atomically
@@ -311,6 +330,26 @@ mod tests {
         f.save(&cursor(600)).unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(read_slot(&bytes[..4096]).map(|s| s.0), Some(6));
+    }
+
+    #[test]
+    fn create_makes_the_file_once_and_keeps_an_existing_one() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("rw").join("t.cursor");
+        let (mut f, c) = CursorFile::open(&p, "http://r").unwrap();
+        assert!(!f.is_in_place() && !p.exists());
+        f.create(&c).unwrap();
+        assert!(f.is_in_place());
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 2 * MIN_SLOT);
+        assert_eq!(Cursor::load(&p, "x").unwrap(), c);
+        f.save(&cursor(100)).unwrap();
+        // Reopened: already in the two-slot form, so create writes nothing.
+        let (mut f, c) = CursorFile::open(&p, "x").unwrap();
+        assert!(f.is_in_place());
+        let before = std::fs::read(&p).unwrap();
+        f.create(&c).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), before);
+        assert_eq!(Cursor::load(&p, "x").unwrap(), cursor(100));
     }
 
     #[test]
