@@ -14,13 +14,15 @@
 # in-memory buffers; it fsyncs nothing first); each run writes new series
 # (a new metric prefix), as a first import does. The whole input goes in
 # one POST, streamed by curl; our import reads the same file from disk.
+# After each POST, untimed, a force_flush and 3 s for its background work
+# to settle before the next import.
 set -euo pipefail
 wl=${1:-edge}; args=${2:---hours 24}; runs=${3:-7}
 T=${TARGET:-target/release}
 VM=${VICTORIA_METRICS_BIN:-/usr/bin/victoria-metrics}
 [ -x "$VM" ] || { echo "VictoriaMetrics not found at $VM" >&2; exit 1; }
 work=$(mktemp -d /tmp/bench-import.XXXXXX)
-trap 'kill "${vmpid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${vmpid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 # shellcheck disable=SC2086
 "$T/gen-workload" "$wl" $args --out "$work/in.lp"
 n=$(wc -l < "$work/in.lp")
@@ -44,6 +46,10 @@ for i in $(seq "$runs"); do
   curl -sf -H 'Expect:' --data-binary @"$work/vm$i.lp" "http://127.0.0.1:$port/write" > /dev/null
   t2=$(date +%s%N)
   ours+=("$(ms "$t0" "$t1")"); theirs+=("$(ms "$t1" "$t2")")
+  # Untimed: VictoriaMetrics flushes and merges in the background after its
+  # answer; let that settle so it does not run during the next import.
+  curl -sf "http://127.0.0.1:$port/internal/force_flush" > /dev/null
+  sleep 3
   echo "run $i: nanocli import $(ms "$t0" "$t1") ms, victoria-metrics /write $(ms "$t1" "$t2") ms"
 done
 rows=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^vm_rows_inserted_total\{type="influx"\}/{print $2}')
