@@ -26,10 +26,6 @@ pub(crate) struct Page {
     /// True when at least one sample of the page went through the WAL; only
     /// such pages need to be carried over when the WAL is rewritten.
     pub logged: bool,
-    /// True when at least one sample of the page did not go through the
-    /// WAL (older than `skip_before`): replay cannot recognise its frame
-    /// from the WAL (`database/flush.rs`).
-    pub unlogged: bool,
     /// Every (metric, timestamp, value bits) of the page, built on the
     /// first [`Page::contains`] (a sample not newer than its metric's
     /// newest one: a retry or an out-of-order sample) and kept up to date
@@ -46,7 +42,6 @@ impl Page {
             created: Instant::now(),
             sorted: true,
             logged: false,
-            unlogged: false,
             index: None,
         }
     }

@@ -18,18 +18,6 @@ impl Database {
         if st.bulk && !st.bulk_ordering && self.settings.durability.fsync_data() {
             self.flush_other_pages_first(st, key)?;
         }
-        // Replay recognises a frame written from the WAL only when the WAL
-        // holds all of its samples; one with samples the WAL never logged
-        // ends that search. So the WAL must not hold flushed samples of
-        // earlier frames when such a frame is written, nor after it.
-        let unlogged = st
-            .open
-            .get(key)
-            .and_then(|p| p.page.as_ref())
-            .is_some_and(|pg| pg.unlogged && !pg.is_empty());
-        if unlogged && st.checkpoint_owed {
-            self.wal_checkpoint(st)?;
-        }
         let Some(part) = st.open.get_mut(key) else {
             return Ok(false);
         };
@@ -49,9 +37,8 @@ impl Database {
         page.sort();
         // With the background thread, the fsync waits for it (the WAL keeps
         // the samples until then), not the write that filled the page.
-        let defer = self.settings.background.takes_flush_work() && !st.bulk && !unlogged;
+        let defer = self.settings.background.takes_flush_work() && !st.bulk;
         let fsync_now = self.settings.durability.fsync_data() && !st.bulk && !defer;
-        st.force_checkpoint |= unlogged;
         if st.bulk && self.settings.durability.fsync_data() {
             // Unsynced frames of a bulk load become durable in the order they
             // were written: another file's frames first. Within one file a
@@ -289,12 +276,10 @@ impl Database {
         }
         if st.wal.is_none() {
             st.checkpoint_owed = false;
-            st.force_checkpoint = false;
             return Ok(());
         }
         self.wal_checkpoint_now(st)?;
         st.checkpoint_owed = false;
-        st.force_checkpoint = false;
         st.last_checkpoint = std::time::Instant::now();
         Ok(())
     }
@@ -304,7 +289,7 @@ impl Database {
     /// WAL keeps the flushed samples until then, which replay recognises
     /// in the frames — else done now.
     pub(super) fn checkpoint_soon(&self, st: &mut DbState) -> Result<()> {
-        if !st.force_checkpoint && !st.bulk && self.settings.background.takes_flush_work() {
+        if !st.bulk && self.settings.background.takes_flush_work() {
             st.checkpoint_owed = true;
             self.settings.background.request_flush();
             return Ok(());

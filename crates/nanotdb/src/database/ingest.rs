@@ -581,7 +581,6 @@ impl Database {
         let page = part.page.get_or_insert_with(Page::new);
         page.push(id, ts, bits);
         page.logged |= logged;
-        page.unlogged |= !logged;
         // Replay honours the size limits too: a page beyond 65535 records
         // could not be written as a frame.
         let full = page.is_full_by_size(&self.limits)

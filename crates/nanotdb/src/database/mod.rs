@@ -17,9 +17,8 @@
 //!    the disk (`engine/background.rs`);
 //! 3. until that checkpoint — or after a crash before it — a frame's samples
 //!    are in both places; replay drops WAL samples found in the tail frames
-//!    of their partition's data file (see [`Database::dedupe_against_files`]),
-//!    which is why a frame with samples the WAL never logged is checkpointed
-//!    inline (replay could not match it).
+//!    of their partition's data file, sample by sample (see
+//!    [`Database::dedupe_against_files`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
@@ -177,9 +176,6 @@ pub(crate) struct DbState {
     /// The WAL may hold samples of flushed pages: a checkpoint is owed
     /// (the background thread's, `engine/background.rs`).
     checkpoint_owed: bool,
-    /// The next checkpoint must not be left to the background thread: a
-    /// frame the WAL cannot be matched against was written.
-    force_checkpoint: bool,
     /// When the WAL was last checkpointed.
     last_checkpoint: std::time::Instant,
     /// While replaying, or storing an atomic batch whose records are already
@@ -412,7 +408,6 @@ impl Database {
                 checkpoints_deferred: false,
                 data_appends: 0,
                 checkpoint_owed: false,
-                force_checkpoint: false,
                 last_checkpoint: std::time::Instant::now(),
                 logged_scratch: Vec::new(),
                 deferred_seals: Vec::new(),
