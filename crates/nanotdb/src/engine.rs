@@ -648,6 +648,7 @@ impl Engine {
         // The worker holds a handle on the shared state (and so on every
         // database and its lock): stop it, dropping what it had queued.
         self.s.rollups.worker.abandon();
+        self.s.background.stop();
         self.s.closed.store(true, Ordering::SeqCst);
     }
 

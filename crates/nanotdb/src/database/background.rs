@@ -31,12 +31,19 @@ pub(crate) struct Background {
     /// The thread runs: databases may leave flush work to it. Without it
     /// (a read-only engine, or a failed spawn) they do that work inline.
     running: AtomicBool,
+    /// The thread, joined by [`Background::stop`].
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Background {
     /// Marks whether the thread runs and takes flush work.
     pub(crate) fn set_running(&self, on: bool) {
         self.running.store(on, Ordering::Release);
+    }
+
+    /// Keeps the thread's handle for [`Background::stop`].
+    pub(crate) fn set_thread(&self, h: std::thread::JoinHandle<()>) {
+        *self.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(h);
     }
 
     /// Whether the thread runs and takes flush work.
@@ -62,6 +69,17 @@ impl Background {
             .unwrap_or_else(|p| p.into_inner())
             .stopped = true;
         self.wake.notify_all();
+        // Waits for the database work under way, so that none runs after
+        // the engine closed or was abandoned (a test reopening the root
+        // would race with it). Never from the thread itself: it would wait
+        // for itself (the engine can be dropped there, holding the last
+        // handle).
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle
+            && h.thread().id() != std::thread::current().id()
+        {
+            let _ = h.join();
+        }
     }
 
     /// Waits until `deadline`, a flush request or a stop; returns None when

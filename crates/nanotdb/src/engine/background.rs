@@ -35,9 +35,12 @@ pub(crate) fn start(shared: &Arc<EngineShared>, interval_ns: Option<i64>, flush_
     let spawned = std::thread::Builder::new()
         .name("nanotdb-background".into())
         .spawn(move || run(&thread_bg, &weak, period));
-    if let Err(e) = spawned {
-        bg.set_running(false);
-        tracing::error!("cannot start the background thread (page flushes fsync inline): {e}");
+    match spawned {
+        Ok(h) => bg.set_thread(h),
+        Err(e) => {
+            bg.set_running(false);
+            tracing::error!("cannot start the background thread (page flushes fsync inline): {e}");
+        }
     }
 }
 
