@@ -124,7 +124,8 @@ impl Engine {
         opts: &ImportOptions,
         observer: &mut dyn ImportObserver,
     ) -> Result<ImportReport> {
-        // One chunk parsed ahead: at most three chunks in memory.
+        // One chunk parsed ahead: the read buffer, the chunk being parsed,
+        // the one waiting and the one being written — about 4 MiB.
         let (to_writer, parsed) = std::sync::mpsc::sync_channel::<Result<Parsed>>(1);
         let (recycle, spare) = std::sync::mpsc::channel::<String>();
         std::thread::scope(|s| {

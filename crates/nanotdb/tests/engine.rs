@@ -331,13 +331,18 @@ fn wal_is_rewritten_not_replayed_twice_with_two_open_pages() {
                 .unwrap();
         }
     };
-    let wal = root.path().join("w/w.wal");
-    let records = || nanotdb::inspect::wal_file(&wal, false).unwrap().records;
+    let records = |root: &Path| {
+        nanotdb::inspect::wal_file(&root.join("w/w.wal"), false)
+            .unwrap()
+            .records
+    };
     let engine = Engine::open(root.path()).unwrap();
     write(&engine);
     // The background thread checkpoints: only the still-open samples stay
     // in the WAL, 3 late + 50 now.
-    eventually("WAL rewritten to the open pages", || records() == 53);
+    eventually("WAL rewritten to the open pages", || {
+        records(root.path()) == 53
+    });
     assert!(engine.db_stats("w").unwrap().counters.wal_rewrites >= 1);
     // Crash: drop the engine without close semantics by leaking it.
     engine.abort();
@@ -348,11 +353,23 @@ fn wal_is_rewritten_not_replayed_twice_with_two_open_pages() {
     drop(engine);
 
     // A crash before that checkpoint: the WAL still holds the flushed
-    // samples too, and replay finds them in the frames.
+    // samples too, and replay finds them in the frames. (A long
+    // checkpoint_interval keeps the background thread from checkpointing
+    // first on a slow machine.)
     let root = root_with("", "segment");
+    let cfg_path = root.path().join("engine.toml");
+    let cfg = fs::read_to_string(&cfg_path).unwrap();
+    let long = cfg.replace(
+        "fsync_policy = \"segment\"",
+        "fsync_policy = \"segment\"\ncheckpoint_interval = \"1000h\"",
+    );
+    assert_ne!(long, cfg);
+    fs::write(&cfg_path, long).unwrap();
     let engine = Engine::open(root.path()).unwrap();
     write(&engine);
-    let held = records();
+    let held = records(root.path());
+    assert_eq!(held, 353, "every sample still in the WAL");
+    let wal = root.path().join("w/w.wal");
     let wal_bytes = fs::read(&wal).unwrap();
     engine.abort();
     fs::write(&wal, &wal_bytes).unwrap();

@@ -28,11 +28,6 @@ timeout = "3s"
     )
 }
 
-/// A base timestamp 6 h back, on a whole second.
-fn base_ms() -> i64 {
-    (nanotdb::time::now_ns() / 1_000_000 / 1000) * 1000 - 6 * 3_600_000
-}
-
 #[test]
 fn our_disk_filling_up_while_forwarding_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();

@@ -270,6 +270,11 @@ fn forward(upstream: SocketAddr, path: &str, body: &[u8]) -> std::io::Result<(u1
     )
 }
 
+/// The writers' first timestamp (ms): 6 h back, on a whole second.
+pub fn base_ms() -> i64 {
+    (nanotdb::time::now_ns() / 1_000_000 / 1000) * 1000 - 6 * 3_600_000
+}
+
 /// Writes 10 series (float32 and int32) to `fw` every 10 ms, with an
 /// out-of-order sample now and then, until `stop`; returns the lines the
 /// server acknowledged. Posts answered with an HTTP error are counted in

@@ -74,7 +74,7 @@ fn an_https_receiver_is_trusted_through_ca_file_and_refused_without() {
     let addr = free_addr();
     let mut server = nanotdb(&root, addr);
     let stop = Arc::new(AtomicBool::new(false));
-    let base_ms = (nanotdb::time::now_ns() / 1_000_000 / 1000) * 1000 - 6 * 3_600_000;
+    let base_ms = base_ms();
     let shared_addr = Arc::new(Mutex::new(addr));
     let w = writer(shared_addr, stop.clone(), Default::default(), base_ms);
 

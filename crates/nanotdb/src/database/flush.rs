@@ -36,9 +36,11 @@ impl Database {
         }
         page.sort();
         // With the background thread, the fsync waits for it (the WAL keeps
-        // the samples until then), not the write that filled the page.
-        let defer = self.settings.background.takes_flush_work() && !st.bulk;
-        let fsync_now = self.settings.durability.fsync_data() && !st.bulk && !defer;
+        // the samples until then), not the write that filled the page; a
+        // bulk load syncs its files itself (below, and at its end).
+        let fsync_now = self.settings.durability.fsync_data()
+            && !st.bulk
+            && !self.settings.background.takes_flush_work();
         if st.bulk && self.settings.durability.fsync_data() {
             // Unsynced frames of a bulk load become durable in the order they
             // were written: another file's frames first. Within one file a
@@ -438,7 +440,7 @@ impl Database {
         for p in &files {
             match File::open(p) {
                 Ok(f) => f.sync_data().at(p)?,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io(p, e)),
             }
             synced += 1;
