@@ -82,6 +82,12 @@ pub struct LineOptions<'a> {
 /// Applies `unit` to the timestamp `ts` parsed from `line`: integer
 /// timestamps are scaled, or (assumed ns) checked for plausibility.
 fn timestamp_in(line: &str, ts: i64, unit: TsUnit, now: i64) -> Result<i64, String> {
+    // A plausible nanosecond time is taken whatever the field looked like:
+    // the usual line returns here without looking at its text again.
+    if unit == TsUnit::AssumedNs && (PLAUSIBLE_FROM_NS..=now.saturating_add(YEAR_NS)).contains(&ts)
+    {
+        return Ok(ts);
+    }
     // Only an integer last field is a timestamp in some unit; dates are not.
     let last = line.split_whitespace().next_back().unwrap_or("");
     let integer = last.strip_prefix(['-', '+']).unwrap_or(last);
@@ -93,9 +99,6 @@ fn timestamp_in(line: &str, ts: i64, unit: TsUnit, now: i64) -> Result<i64, Stri
             .checked_mul(scale)
             .ok_or_else(|| format!("timestamp {ts} out of range at this precision")),
         TsUnit::AssumedNs => {
-            if (PLAUSIBLE_FROM_NS..=now.saturating_add(YEAR_NS)).contains(&ts) {
-                return Ok(ts);
-            }
             let plausible = PLAUSIBLE_FROM_NS..=now.saturating_add(YEAR_NS);
             let hint = [("s", 1_000_000_000i64), ("ms", 1_000_000), ("us", 1_000)]
                 .into_iter()
@@ -139,7 +142,7 @@ pub fn parse_lines<'a>(body: &'a [u8], opts: &LineOptions<'a>) -> ParsedBody<'a>
         return parse_from(body, 1, opts);
     };
     let (head, tail) = body.split_at(cut);
-    let tail_first_line = head.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let tail_first_line = memchr::memchr_iter(b'\n', head).count() as u64 + 1;
     let (mut first, second) = std::thread::scope(|s| {
         let t = s.spawn(|| parse_from(tail, tail_first_line, opts));
         let h = parse_from(head, 1, opts);
@@ -168,15 +171,25 @@ fn parse_from<'a>(body: &'a [u8], first_line: u64, opts: &LineOptions<'a>) -> Pa
     // with invalid bytes is checked line by line to name the bad lines.
     match std::str::from_utf8(body) {
         Ok(text) => {
-            for (i, line) in text.split('\n').enumerate() {
-                parse_one(line, first_line + i as u64, opts, &mut out);
+            // One ASCII check for the body: its lines skip the per-line one.
+            let ascii = text.is_ascii();
+            let mut start = 0;
+            let mut n = first_line;
+            // memchr's vector search: `split('\n')` scans char by char.
+            let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
+            for end in ends {
+                // Cut at an ASCII newline: always a char boundary.
+                let line = text.get(start..end).unwrap_or_default();
+                parse_one(line, n, opts, ascii, &mut out);
+                start = end + 1;
+                n += 1;
             }
         }
         Err(_) => {
             for (i, raw) in body.split(|&b| b == b'\n').enumerate() {
                 let n = first_line + i as u64;
                 match std::str::from_utf8(raw) {
-                    Ok(line) => parse_one(line, n, opts, &mut out),
+                    Ok(line) => parse_one(line, n, opts, false, &mut out),
                     Err(_) => out.bad.push((n, "line is not valid UTF-8".to_string())),
                 }
             }
@@ -185,21 +198,33 @@ fn parse_from<'a>(body: &'a [u8], first_line: u64, opts: &LineOptions<'a>) -> Pa
     out
 }
 
-/// Parses line `n` into `out`.
+/// Parses line `n` into `out`; `ascii`: the line is known to be ASCII.
 #[inline]
-fn parse_one<'a>(line: &'a str, n: u64, opts: &LineOptions<'a>, out: &mut ParsedBody<'a>) {
+fn parse_one<'a>(
+    line: &'a str,
+    n: u64,
+    opts: &LineOptions<'a>,
+    ascii: bool,
+    out: &mut ParsedBody<'a>,
+) {
     if line.len() > MAX_LINE {
         out.bad
             .push((n, format!("line longer than {MAX_LINE} bytes")));
         return;
     }
-    let text = line.trim();
+    let text = if ascii {
+        // What `trim` removes from ASCII text, without decoding chars.
+        line.trim_matches(|c: char| c == ' ' || ('\t'..='\r').contains(&c))
+    } else {
+        line.trim()
+    };
     if text.is_empty() || text.starts_with('#') {
         return;
     }
-    let parsed = match opts.db {
-        None => nanotdb::lineproto::parse_line(text),
-        Some(db) => nanotdb::lineproto::parse_line_in(text, db),
+    let parsed = match (ascii, opts.db) {
+        (true, db) => nanotdb::lineproto::parse_ascii_line(text, db),
+        (false, None) => nanotdb::lineproto::parse_line(text),
+        (false, Some(db)) => nanotdb::lineproto::parse_line_in(text, db),
     };
     let l = match parsed {
         Ok(l) => l,

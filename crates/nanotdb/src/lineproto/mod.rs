@@ -196,6 +196,14 @@ pub fn parse_line_in<'a>(line: &'a str, db: &'a str) -> Result<Line<'a>, LineErr
     }
 }
 
+/// [`parse_line`] (`db` None) or [`parse_line_in`] for a line the caller
+/// knows to be ASCII (it checked the whole body at once): the per-line check
+/// is skipped. A line that is not ASCII after all is not split at Unicode
+/// whitespace, so it fails to parse instead of parsing as [`parse_line`] would.
+pub fn parse_ascii_line<'a>(line: &'a str, db: Option<&'a str>) -> Result<Line<'a>, LineError> {
+    parse_fields(line, AsciiFields { s: line, pos: 0 }, db)
+}
+
 /// Whether `value_tok`, the last field of `line`, is a lone nanosecond
 /// timestamp after an empty field: at least two whitespace characters
 /// separate it from `target`, and it is a plain integer of 19 digits or
@@ -224,7 +232,10 @@ fn parse_fields<'a>(
     let (Some(target), Some(value_tok)) = (fields.next(), fields.next()) else {
         return Err(LineError::new(LineErrorKind::Fields, line));
     };
-    let (db, metric) = match (target.split_once('/'), db_override) {
+    // memchr's vector search: `split_once` scans char by char.
+    let split = memchr::memchr(b'/', target.as_bytes())
+        .and_then(|i| Some((target.get(..i)?, target.get(i + 1..)?)));
+    let (db, metric) = match (split, db_override) {
         (Some((db, metric)), None) if !db.is_empty() && !metric.is_empty() => (db, metric),
         (Some((_, metric)), Some(db)) if !metric.is_empty() => (db, metric),
         (None, Some(db)) => (db, target),
@@ -240,10 +251,14 @@ fn parse_fields<'a>(
         }
         None => None,
         Some(first) => match fields.next() {
-            None => Some(
-                parse_timestamp(first)
-                    .map_err(|_| LineError::new(LineErrorKind::Timestamp, first))?,
-            ),
+            // A field holds no whitespace, so an integer needs no trimming.
+            None => match parse_i64_dec(first.as_bytes()) {
+                Some(ts) => Some(ts),
+                None => Some(
+                    parse_timestamp(first)
+                        .map_err(|_| LineError::new(LineErrorKind::Timestamp, first))?,
+                ),
+            },
             Some(second) => {
                 let mut joined = String::with_capacity(first.len() + second.len() + 16);
                 joined.push_str(first);
@@ -561,10 +576,49 @@ fn atof_hex32(mut mantissa: u64, mut exp: i64, neg: bool, trunc: bool) -> Option
 /// Exact powers of ten representable in f32 (Clinger's fast path).
 const F32_POW10: [f32; 11] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
+/// The usual value token, `[-]digits[.digits]` whose digits form an
+/// integer of at most 2^24 with at most 10 after the point, read in one
+/// pass: the same f32 as Go's exact fast path gives it (`mantissa / 10^k`,
+/// one correctly rounded operation on exact operands). None for anything
+/// else, which takes the full path.
+#[inline]
+fn plain_decimal_f32(b: &[u8]) -> Option<f32> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut frac: Option<usize> = None;
+    let mut seen_digit = false;
+    for (i, &c) in digits.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            mantissa = mantissa * 10 + u64::from(d);
+            seen_digit = true;
+        } else if c == b'.' && frac.is_none() {
+            frac = Some(digits.len() - i - 1);
+        } else {
+            return None;
+        }
+    }
+    let k = frac.unwrap_or(0);
+    if !seen_digit || mantissa > 1 << 24 || k > 10 {
+        return None;
+    }
+    let v = mantissa as f32 / F32_POW10[k];
+    Some(if neg { -v } else { v })
+}
+
 /// `strconv.ParseFloat(tok, 32)` minus the error details; None for a syntax error or a value
 /// that rounds beyond the float32 range.
 fn parse_go_f32(tok: &str) -> Option<f32> {
     let b = tok.as_bytes();
+    if let Some(v) = plain_decimal_f32(b) {
+        return Some(v);
+    }
     if let Some(v) = special(b) {
         return Some(v);
     }

@@ -504,6 +504,31 @@ proptest! {
     }
 
     #[test]
+    fn plain_decimals_match_the_full_parser(
+        neg in any::<bool>(),
+        int in "[0-9]{0,12}",
+        frac in proptest::option::of("[0-9]{0,12}"),
+    ) {
+        // The one-pass path for `[-]digits[.digits]` gives the bits Go's
+        // readFloat + exact fast path (or the slow path) give, or declines.
+        let text = format!("{}{int}{}", if neg { "-" } else { "" },
+            frac.as_deref().map(|f| format!(".{f}")).unwrap_or_default());
+        let valid = read_float(text.as_bytes()).and_then(|_| text.parse::<f32>().ok());
+        if let Some(fast) = plain_decimal_f32(text.as_bytes()) {
+            let Some(want) = valid else {
+                return Err(TestCaseError::fail(format!("{text:?}: fast path took an invalid literal")));
+            };
+            prop_assert_eq!(fast.to_bits(), want.to_bits(), "{}", text);
+        }
+        // And whatever path it takes, parse_value agrees with Rust's parse.
+        match (parse_value(&text), text.parse::<f32>()) {
+            (Ok(Value::F32(got)), Ok(want)) => prop_assert_eq!(got.to_bits(), want.to_bits(), "{}", text),
+            (Err(_), Err(_)) => {}
+            (got, want) => prop_assert!(false, "{:?}: {:?} vs {:?}", text, got, want),
+        }
+    }
+
+    #[test]
     fn ascii_fields_match_split_whitespace(s in "[ \t\n\x0b\x0c\r\x1c\x1fa/1]{0,30}") {
         let fast: Vec<&str> = AsciiFields { s: &s, pos: 0 }.collect();
         let slow: Vec<&str> = s.split_whitespace().collect();

@@ -12,6 +12,19 @@ pub(crate) fn parse_i64_dec(b: &[u8]) -> Option<i64> {
     if digits.is_empty() {
         return None;
     }
+    // 19 digits cannot overflow a u64: no checked arithmetic per digit for
+    // a nanosecond timestamp.
+    if digits.len() <= 19 {
+        let mut acc: u64 = 0;
+        for &c in digits {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            acc = acc * 10 + u64::from(d);
+        }
+        return finish_i64(neg, acc);
+    }
     let mut acc: u64 = 0;
     for &c in digits {
         let d = c.wrapping_sub(b'0');
@@ -20,6 +33,12 @@ pub(crate) fn parse_i64_dec(b: &[u8]) -> Option<i64> {
         }
         acc = acc.checked_mul(10)?.checked_add(u64::from(d))?;
     }
+    finish_i64(neg, acc)
+}
+
+/// The i64 of a sign and magnitude, if it is one.
+#[inline]
+fn finish_i64(neg: bool, acc: u64) -> Option<i64> {
     if neg {
         if acc > 1 << 63 {
             return None;
