@@ -16,51 +16,11 @@ use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::idset::IdSet;
 use crate::sample::MetricId;
 
 /// The label holding the metric name.
 pub const NAME_LABEL: &str = "__name__";
-
-/// Words of a bitset over every possible metric id.
-const WORDS: usize = (u16::MAX as usize + 1) / 64;
-
-/// A set of metric ids.
-#[derive(Clone)]
-struct IdSet(Box<[u64; WORDS]>);
-
-impl IdSet {
-    fn empty() -> IdSet {
-        IdSet(Box::new([0; WORDS]))
-    }
-
-    fn insert(&mut self, id: MetricId) {
-        self.0[usize::from(id) / 64] |= 1 << (id % 64);
-    }
-
-    fn contains(&self, id: MetricId) -> bool {
-        self.0[usize::from(id) / 64] & (1 << (id % 64)) != 0
-    }
-
-    fn and(&mut self, other: &IdSet) {
-        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
-            *a &= b;
-        }
-    }
-
-    fn and_not(&mut self, other: &IdSet) {
-        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
-            *a &= !b;
-        }
-    }
-
-    fn ids(&self) -> impl Iterator<Item = MetricId> + '_ {
-        self.0.iter().enumerate().flat_map(|(w, &bits)| {
-            (0..64)
-                .filter(move |b| bits & (1 << b) != 0)
-                .map(move |b| (w * 64 + b) as MetricId)
-        })
-    }
-}
 
 /// How a matcher compares a label's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

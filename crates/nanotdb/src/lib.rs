@@ -34,6 +34,7 @@ mod export;
 pub mod forward;
 pub mod frame;
 mod fsutil;
+mod idset;
 mod import;
 pub mod inspect;
 mod jsonl;

@@ -39,12 +39,11 @@ pub(crate) struct DryRun {
 /// The verdict of [`Database::check`] on an acceptable sample.
 #[derive(Debug)]
 pub(super) enum Checked {
-    /// To be stored: the metric's id if it exists, the partition key, and
-    /// whether the sample is not newer than its metric's newest (then it
-    /// may repeat a sample of the batch).
+    /// To be stored: the metric's id if it exists, and whether the sample
+    /// is not newer than its metric's newest (then it may repeat a sample
+    /// of the batch).
     Store {
         existing: Option<MetricId>,
-        key: Arc<str>,
         not_newer: bool,
     },
     /// Identical to a stored sample.
@@ -55,7 +54,6 @@ pub(super) enum Checked {
 #[derive(Debug)]
 pub(crate) struct LoggedSample {
     id: MetricId,
-    key: Arc<str>,
     ts: i64,
     bits: u64,
     logged: bool,
@@ -75,11 +73,13 @@ impl Database {
     /// Validates one sample against the database state; the only change it
     /// may make is listing the sample's partition as out of order (harmless
     /// if the sample is not stored after all).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn check(
         &self,
         st: &mut DbState,
         overlay: Option<&Overlay<'_>>,
         metric: &str,
+        key: &str,
         ts: i64,
         value: Value,
         now: i64,
@@ -97,7 +97,6 @@ impl Database {
         let known_type = existing
             .map(|(_, vt)| vt)
             .or_else(|| overlay.and_then(|o| o.new_metrics.get(metric).copied()));
-        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
         let mut not_newer = false;
         match known_type {
             Some(vt) => {
@@ -110,7 +109,7 @@ impl Database {
                     });
                 }
                 let id = existing.map(|(id, _)| id);
-                if self.check_order(st, overlay, metric, id, &key, ts, value.to_bits())? {
+                if self.check_order(st, overlay, metric, id, key, ts, value.to_bits())? {
                     return Ok(Checked::Duplicate);
                 }
                 not_newer = self
@@ -127,7 +126,7 @@ impl Database {
                 }
             }
         }
-        if st.sealed.contains(&*key) || overlay.is_some_and(|o| o.sealed.contains(&*key)) {
+        if st.sealed.contains(key) || overlay.is_some_and(|o| o.sealed.contains(key)) {
             return Err(Error::Sealed {
                 db: self.name.clone(),
                 key: key.to_string(),
@@ -135,7 +134,6 @@ impl Database {
         }
         Ok(Checked::Store {
             existing: existing.map(|(id, _)| id),
-            key,
             not_newer,
         })
     }
@@ -259,11 +257,15 @@ impl Database {
         let now = time::now_ns();
         let mut out = DryRun::default();
         // Consecutive samples nearly always share a partition: its key is an
-        // `Arc` from the hot cache, so pointer equality skips the set lookup.
+        // `Arc` from this run's cache, so pointer equality skips the set
+        // lookup, and the key is cloned only when the partition changes.
         let mut known_open: Option<Arc<str>> = None;
+        let mut keys = None;
+        let mode = self.partition_mode();
         for (i, metric, ts, value) in samples {
-            let (existing, key, not_newer) =
-                match self.check(st, Some(overlay), metric, ts, value, now) {
+            let key = partition_of(&mut keys, mode, ts);
+            let (existing, not_newer) =
+                match self.check(st, Some(overlay), metric, key, ts, value, now) {
                     Err(e) => {
                         out.rejected.push((i, e));
                         continue;
@@ -274,9 +276,8 @@ impl Database {
                     }
                     Ok(Checked::Store {
                         existing,
-                        key,
                         not_newer,
-                    }) => (existing, key, not_newer),
+                    }) => (existing, not_newer),
                 };
             let bits = value.to_bits();
             if not_newer {
@@ -361,20 +362,17 @@ impl Database {
             Some(id) if st.catalog.get(id).is_some_and(|m| m.name == metric) => Some(id),
             _ => st.catalog.lookup(metric).map(|(id, _)| id),
         };
-        let key = partition_of(&mut st.hot, self.partition_mode(), ts);
-        self.log_resolved(st, metric, existing, key, ts, value, now)
+        self.log_resolved(st, metric, existing, ts, value, now)
     }
 
     /// [`Database::log_sample`] after the checks: `existing` is the
-    /// metric's id if the catalog has it, `key` the sample's partition.
-    #[allow(clippy::too_many_arguments)]
+    /// metric's id if the catalog has it.
     #[inline]
     fn log_resolved(
         &self,
         st: &mut DbState,
         metric: &str,
         existing: Option<MetricId>,
-        key: Arc<str>,
         ts: i64,
         value: Value,
         now: i64,
@@ -411,23 +409,29 @@ impl Database {
         }
         Ok(LoggedSample {
             id,
-            key,
             ts,
             bits,
             logged,
         })
     }
 
-    /// Second half: the sample goes into its partition's page and to the
-    /// stored-sample hook; a full page is flushed.
+    /// Second half: the sample goes into its partition's page (`key`, the
+    /// partition of its timestamp) and to the stored-sample hook; a full
+    /// page is flushed.
     #[inline]
-    pub fn store_logged(&self, st: &mut DbState, l: &LoggedSample, now: i64) -> Result<()> {
-        let full = self.append(st, &l.key, l.id, l.ts, l.bits, l.logged)?;
+    pub fn store_logged(
+        &self,
+        st: &mut DbState,
+        key: &str,
+        l: &LoggedSample,
+        now: i64,
+    ) -> Result<()> {
+        let full = self.append(st, key, l.id, l.ts, l.bits, l.logged)?;
         // Before a flush that may fail: the sample is stored either way.
         if let Some(hook) = st.hook.as_mut() {
             hook.stored(l.id, l.ts, l.bits, now);
         }
-        self.flush_if_full(st, &l.key, full)?;
+        self.flush_if_full(st, key, full)?;
         st.counters.samples_ingested += 1;
         Ok(())
     }
@@ -464,8 +468,11 @@ impl Database {
         st.checkpoints_deferred = true;
         let mut stored = 0;
         let mut result = Ok(());
+        let mode = self.partition_mode();
+        let mut keys = None;
         for l in batch {
-            if let Err(e) = self.store_logged(st, l, now) {
+            let key = partition_of(&mut keys, mode, l.ts);
+            if let Err(e) = self.store_logged(st, key, l, now) {
                 result = Err(e);
                 break;
             }
@@ -647,14 +654,14 @@ impl Database {
 pub(super) fn note_open(
     overlay: &mut Overlay<'_>,
     known_open: &mut Option<Arc<str>>,
-    key: Arc<str>,
+    key: &Arc<str>,
     max_open: usize,
     now: i64,
 ) {
-    if known_open.as_ref().is_some_and(|k| Arc::ptr_eq(k, &key)) {
+    if known_open.as_ref().is_some_and(|k| Arc::ptr_eq(k, key)) {
         return;
     }
-    if !overlay.open.contains(&*key) {
+    if !overlay.open.contains(&**key) {
         while overlay.open.len() >= max_open {
             let Some(oldest) = sealable(overlay.open.iter(), now).cloned() else {
                 break;
@@ -664,7 +671,7 @@ pub(super) fn note_open(
         }
         overlay.open.insert(key.to_string());
     }
-    *known_open = Some(key);
+    *known_open = Some(key.clone());
 }
 
 /// The open partition to seal when one more must open: the oldest that
@@ -678,22 +685,24 @@ pub(super) fn sealable<'a>(open: impl Iterator<Item = &'a String>, now: i64) -> 
         .find(|k| time::parse_partition_key(k).is_some_and(|(_, _, end)| end <= now))
 }
 
-/// Partition key for `ts`, cached for consecutive samples of one partition
-/// (shared, so the per-sample path does not allocate).
+/// Partition key for `ts`, cached in `hot` for consecutive samples of one
+/// partition (borrowed, so the per-sample path neither allocates nor
+/// touches a reference count).
 pub(super) fn partition_of(
     hot: &mut Option<(i64, i64, Arc<str>)>,
     mode: PartitionMode,
     ts: i64,
-) -> Arc<str> {
-    if let Some((s, e, k)) = hot.as_ref()
-        && ts >= *s
-        && (ts < *e || *e == i64::MAX)
+) -> &Arc<str> {
+    if hot
+        .as_ref()
+        .is_some_and(|(s, e, _)| ts < *s || (ts >= *e && *e != i64::MAX))
     {
-        return k.clone();
+        *hot = None;
     }
-    let (s, e) = time::partition_bounds(mode, ts);
-    let k: Arc<str> = Arc::from(time::partition_key(mode, ts));
-    *hot = Some((s, e, k.clone()));
+    let (_, _, k) = hot.get_or_insert_with(|| {
+        let (s, e) = time::partition_bounds(mode, ts);
+        (s, e, Arc::from(time::partition_key(mode, ts)))
+    });
     k
 }
 

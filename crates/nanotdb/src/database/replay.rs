@@ -78,7 +78,7 @@ impl Database {
                 }
                 // Every id is in the catalog with the record's value width:
                 // `register_wal_names` cut before the first that is not.
-                let key = partition_of(&mut st.hot, mode, rec.ts);
+                let key = partition_of(&mut st.hot, mode, rec.ts).clone();
                 let bits = rec.value.bits();
                 let full = self.append(st, &key, rec.metric_id, rec.ts, bits, true)?;
                 self.flush_if_full(st, &key, full)?;

@@ -161,9 +161,7 @@ impl Engine {
             return Err(Error::ReadOnly);
         }
         let mut report = WriteReport::default();
-        let mut db_names: Vec<&str> = samples.iter().map(|s| s.db).collect();
-        db_names.sort_unstable();
-        db_names.dedup();
+        let db_names = database_names(samples);
         let mut dbs = Vec::with_capacity(db_names.len());
         for name in &db_names {
             match self.db(name, true) {
@@ -410,4 +408,22 @@ impl Engine {
         }
         out.result
     }
+}
+
+/// The databases `samples` name, sorted, each once. Consecutive samples
+/// nearly always name the same one (often the very same `&str`): only a
+/// change of name is collected, so a batch of one database sorts one name.
+fn database_names<'a>(samples: &[WriteSample<'a>]) -> Vec<&'a str> {
+    let mut names: Vec<&'a str> = Vec::new();
+    for s in samples {
+        let same = names.last().is_some_and(|last| {
+            (last.as_ptr() == s.db.as_ptr() && last.len() == s.db.len()) || *last == s.db
+        });
+        if !same {
+            names.push(s.db);
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
 }

@@ -125,12 +125,18 @@ pub struct WalRecord {
 #[derive(Debug, Clone, Default)]
 pub struct WalEncoder {
     baseline: Option<i64>,
+    /// A fresh checksum state, cloned per record: `crc32fast::hash` would
+    /// detect the CPU's features again for every 20-byte record.
+    crc: crc32fast::Hasher,
 }
 
 impl WalEncoder {
     /// A fresh encoder (no baseline: the first record carries one).
     pub fn new() -> WalEncoder {
-        WalEncoder { baseline: None }
+        WalEncoder {
+            baseline: None,
+            crc: crc32fast::Hasher::new(),
+        }
     }
 
     /// Forgets the baseline, as after a WAL reset.
@@ -228,10 +234,6 @@ impl WalEncoder {
                 (FLAG_CHECKSUM | end | b | w | l, batch)
             }
         };
-        varint::encode(len as u64, out);
-        let start = out.len();
-        out.extend_from_slice(&metric_id.to_le_bytes());
-        out.extend_from_slice(&delta.to_le_bytes()[..3]);
         let flags = flags_b
             | ext_flags
             | if new_metric.is_some() {
@@ -239,33 +241,87 @@ impl WalEncoder {
             } else {
                 0
             };
-        out.push(flags);
+        // The usual record (no name) is at most 38 bytes: assembled on the
+        // stack and appended in one copy instead of field by field.
+        let mut fixed = StackRecord::new();
+        let mut put = |b: &[u8]| fixed.put(b);
+        put(&metric_id.to_le_bytes());
+        put(&delta.to_le_bytes()[..3]);
+        put(&[flags]);
         if flags_b != 0 {
-            out.extend_from_slice(&ts.to_le_bytes());
-        }
-        if let Some((name, vt)) = new_metric {
-            if long_name {
-                // At most LONG_NAME_MAX (checked above), so it fits a u16.
-                out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            } else {
-                out.push(name.len() as u8);
-            }
-            out.extend_from_slice(name.as_bytes());
-            out.push(vt);
+            put(&ts.to_le_bytes());
         }
         let bits = value.bits();
-        out.extend_from_slice(&(bits as u32).to_le_bytes());
-        if value.is_wide() {
-            out.extend_from_slice(&((bits >> 32) as u32).to_le_bytes());
-        }
-        if ext_flags != 0 {
-            if let Some(id) = batch {
-                out.extend_from_slice(&id.to_le_bytes());
+        let mut tail = [0u8; 8];
+        tail[..4].copy_from_slice(&(bits as u32).to_le_bytes());
+        let tail_len = if value.is_wide() {
+            tail[4..].copy_from_slice(&((bits >> 32) as u32).to_le_bytes());
+            8
+        } else {
+            4
+        };
+        varint::encode(len as u64, out);
+        let start = out.len();
+        match new_metric {
+            None => {
+                put(&tail[..tail_len]);
+                if let Some(id) = batch {
+                    put(&id.to_le_bytes());
+                }
+                if ext_flags != 0 {
+                    let mut crc = self.crc.clone();
+                    crc.update(fixed.bytes());
+                    let crc = crc.finalize();
+                    fixed.put(&crc.to_le_bytes());
+                }
+                out.extend_from_slice(fixed.bytes());
             }
-            let crc = crc32fast::hash(&out[start..]);
-            out.extend_from_slice(&crc.to_le_bytes());
+            Some((name, vt)) => {
+                out.extend_from_slice(fixed.bytes());
+                if long_name {
+                    // At most LONG_NAME_MAX (checked above), so it fits a u16.
+                    out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+                } else {
+                    out.push(name.len() as u8);
+                }
+                out.extend_from_slice(name.as_bytes());
+                out.push(vt);
+                out.extend_from_slice(&tail[..tail_len]);
+                if ext_flags != 0 {
+                    if let Some(id) = batch {
+                        out.extend_from_slice(&id.to_le_bytes());
+                    }
+                    let crc = crc32fast::hash(&out[start..]);
+                    out.extend_from_slice(&crc.to_le_bytes());
+                }
+            }
         }
         Ok(())
+    }
+}
+
+/// The bytes of a record without a name, built on the stack.
+struct StackRecord {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl StackRecord {
+    fn new() -> StackRecord {
+        StackRecord {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, b: &[u8]) {
+        self.buf[self.len..self.len + b.len()].copy_from_slice(b);
+        self.len += b.len();
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 

@@ -10,7 +10,6 @@
 //! acknowledged) after it, and replay, which stops at the first record it
 //! cannot decode, would lose all of them.
 
-use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +18,7 @@ use super::record::{RecordExt, WalEncoder, WalError, WalValue};
 use crate::config::FsyncPolicy;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use crate::idset::IdSet;
 use crate::sample::{MetricId, ValueType};
 use crate::stats::DbCounters;
 use crate::time;
@@ -63,7 +63,7 @@ pub(crate) struct WalWriter {
     /// Metrics whose name is already carried by a record of the current WAL
     /// contents; the first record of any other metric embeds its name, so the
     /// WAL can always be replayed without `catalog.json`.
-    named: HashSet<MetricId>,
+    named: IdSet,
     /// True while records are pending or written but not fsynced.
     unsynced: bool,
     /// Bumped by every write, reset and rewrite: a background fsync of a
@@ -106,7 +106,7 @@ impl WalWriter {
             enc: WalEncoder::new(),
             pending: Vec::new(),
             size,
-            named: HashSet::new(),
+            named: IdSet::empty(),
             unsynced: false,
             generation: 0,
             committed_baseline: None,
@@ -285,7 +285,7 @@ impl WalWriter {
         self.enc.restore_baseline(baseline);
         self.committed_baseline = baseline;
         for id in named {
-            self.named.remove(&id);
+            self.named.remove(id);
         }
     }
 
@@ -366,7 +366,7 @@ impl WalWriter {
         meta_of: impl Fn(MetricId) -> Option<(&'a str, ValueType)>,
     ) -> Result<()> {
         let mut enc = WalEncoder::new();
-        let mut named = HashSet::new();
+        let mut named = IdSet::empty();
         let mut buf = Vec::new();
         let mut samples = samples.peekable();
         while let Some((id, ts, bits)) = samples.next() {
