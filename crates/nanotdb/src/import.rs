@@ -393,8 +393,15 @@ fn parse_chunk(chunk: &[u8], mut text: String, opts: &ImportOptions, lines: &mut
         from..from.saturating_add(part.len())
     };
     let body = text.strip_suffix('\n').unwrap_or(&text);
+    // One ASCII check for the chunk: its lines skip the per-line one.
+    let ascii = body.is_ascii();
     if !text.is_empty() {
-        for raw in body.split('\n') {
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', body.as_bytes()).chain(std::iter::once(body.len()));
+        for end in ends {
+            // Cut at an ASCII newline: always a char boundary.
+            let raw = body.get(start..end).unwrap_or_default();
+            start = end + 1;
             *lines += 1;
             let line_no = *lines;
             if out.rejected.iter().any(|r| r.0 == line_no) {
@@ -412,12 +419,22 @@ fn parse_chunk(chunk: &[u8], mut text: String, opts: &ImportOptions, lines: &mut
                 }
                 continue;
             }
-            let t = raw.strip_suffix('\r').unwrap_or(raw).trim();
+            let t = raw.strip_suffix('\r').unwrap_or(raw);
+            let t = if ascii {
+                lineproto::trim_ascii_ws(t)
+            } else {
+                t.trim()
+            };
             if t.is_empty() || t.starts_with('#') {
                 out.skipped += 1;
                 continue;
             }
-            match lineproto::parse_line(t) {
+            let parsed = if ascii {
+                lineproto::parse_ascii_line(t, None)
+            } else {
+                lineproto::parse_line(t)
+            };
+            match parsed {
                 Ok(l) => out.samples.push(Span {
                     db: range(l.db),
                     metric: range(l.metric),
@@ -453,9 +470,9 @@ fn import_err(opts: &ImportOptions, line: u64, e: Error) -> Error {
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+    memchr::memchr(needle, hay)
 }
 
 fn memrchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().rposition(|&b| b == needle)
+    memchr::memrchr(needle, hay)
 }

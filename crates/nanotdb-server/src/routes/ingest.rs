@@ -213,8 +213,7 @@ fn parse_one<'a>(
         return;
     }
     let text = if ascii {
-        // What `trim` removes from ASCII text, without decoding chars.
-        line.trim_matches(|c: char| c == ' ' || ('\t'..='\r').contains(&c))
+        nanotdb::lineproto::trim_ascii_ws(line)
     } else {
         line.trim()
     };

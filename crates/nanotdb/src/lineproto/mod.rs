@@ -164,12 +164,36 @@ impl<'a> Iterator for AsciiFields<'a> {
             return None;
         }
         let start = i;
-        while i < b.len() && !is_ascii_ws(b[i]) {
-            i += 1;
-        }
+        let i = next_ascii_ws(b, i);
         self.pos = i;
         self.s.get(start..i)
     }
+}
+
+/// The index of the first whitespace byte of `b` at or after `i` (or its
+/// length), eight bytes at a time: a line's fields are most of its bytes.
+#[inline]
+fn next_ascii_ws(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    while let Some(chunk) = b.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        let v = u64::from_le_bytes(*chunk);
+        // Bytes below 0x21 (whitespace and other controls) in ASCII text:
+        // the lowest flagged byte is exact (borrows only flag bytes above it).
+        let below = v.wrapping_sub(ONES * 0x21) & !v & (ONES * 0x80);
+        if below == 0 {
+            i += 8;
+            continue;
+        }
+        let j = i + (below.trailing_zeros() / 8) as usize;
+        if b.get(j).is_some_and(|&c| is_ascii_ws(c)) {
+            return j;
+        }
+        i = j + 1;
+    }
+    while i < b.len() && !is_ascii_ws(b[i]) {
+        i += 1;
+    }
+    i
 }
 
 /// Parses one line-protocol record (docs/FORMATS.md §11.1).
@@ -194,6 +218,20 @@ pub fn parse_line_in<'a>(line: &'a str, db: &'a str) -> Result<Line<'a>, LineErr
     } else {
         parse_fields(line, line.split_whitespace(), Some(db))
     }
+}
+
+/// `line` without leading and trailing ASCII whitespace (as
+/// `char::is_whitespace` counts it: VT included), byte by byte: for an ASCII
+/// line, what `str::trim` gives, without decoding chars.
+pub fn trim_ascii_ws(line: &str) -> &str {
+    let b = line.as_bytes();
+    let start = b.iter().position(|&c| !is_ascii_ws(c)).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|&c| !is_ascii_ws(c))
+        .map_or(start, |e| e + 1);
+    // Both cut next to an ASCII byte: char boundaries in any UTF-8 text.
+    line.get(start..end).unwrap_or_default()
 }
 
 /// [`parse_line`] (`db` None) or [`parse_line_in`] for a line the caller

@@ -529,7 +529,17 @@ proptest! {
     }
 
     #[test]
-    fn ascii_fields_match_split_whitespace(s in "[ \t\n\x0b\x0c\r\x1c\x1fa/1]{0,30}") {
+    fn ascii_trim_matches_trim(s in "[ \t\n\x0b\x0c\r\x1c\x1fa/1é]{0,30}") {
+        let got = trim_ascii_ws(&s);
+        if s.is_ascii() {
+            prop_assert_eq!(got, s.trim());
+        } else {
+            prop_assert_eq!(got, s.trim_matches(|c: char| c.is_ascii() && c.is_whitespace()));
+        }
+    }
+
+    #[test]
+    fn ascii_fields_match_split_whitespace(s in "[ \t\n\x0b\x0c\r\x00\x01\x1c\x1f\x20\x21a/1~\x7f]{0,70}") {
         let fast: Vec<&str> = AsciiFields { s: &s, pos: 0 }.collect();
         let slow: Vec<&str> = s.split_whitespace().collect();
         prop_assert_eq!(fast, slow);

@@ -483,4 +483,22 @@ proptest! {
         prop_assert_eq!(parse_go_duration(&s), Ok(d));
         prop_assert_eq!(parse_ext_duration(&s), Ok(d));
     }
+
+    #[test]
+    fn integers_parse_as_the_standard_parser_does(
+        n in any::<i64>(),
+        junk in proptest::option::of((0usize..25, "[^0-9]")),
+        sign in proptest::option::of("[+-]"),
+        zeros in 0usize..4,
+    ) {
+        // Every length around the 8-digit steps, leading zeros, signs and
+        // a non-digit anywhere: the same verdict as i64::from_str.
+        let digits = n.unsigned_abs().to_string();
+        let mut text = format!("{}{}{digits}", sign.unwrap_or_default(), "0".repeat(zeros));
+        if let Some((at, c)) = junk {
+            let at = at.min(text.len());
+            text.insert_str(at, &c);
+        }
+        prop_assert_eq!(parse::parse_i64_dec(text.as_bytes()), text.parse::<i64>().ok(), "{}", text);
+    }
 }
