@@ -174,15 +174,13 @@ fn parse_from<'a>(body: &'a [u8], first_line: u64, opts: &LineOptions<'a>) -> Pa
             // One ASCII check for the body: its lines skip the per-line one.
             let ascii = text.is_ascii();
             let mut start = 0;
-            let mut n = first_line;
             // memchr's vector search: `split('\n')` scans char by char.
             let ends = memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len()));
-            for end in ends {
+            for (n, end) in (first_line..).zip(ends) {
                 // Cut at an ASCII newline: always a char boundary.
                 let line = text.get(start..end).unwrap_or_default();
                 parse_one(line, n, opts, ascii, &mut out);
                 start = end + 1;
-                n += 1;
             }
         }
         Err(_) => {
