@@ -125,14 +125,42 @@ fn fmt_ts(ts: i64) -> String {
 /// client waits for each response, so the second core would idle otherwise.
 const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 
+/// Bodies being parsed right now, by any request.
+static PARSING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts a parse in [`PARSING`] while it lives.
+struct Parsing;
+
+impl Parsing {
+    /// Starts counting; true if no other body was being parsed.
+    fn start() -> (Parsing, bool) {
+        let before = PARSING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (Parsing, before == 0)
+    }
+}
+
+impl Drop for Parsing {
+    fn drop(&mut self) {
+        PARSING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Splits a line-protocol body into samples (with their line numbers) and
-/// bad lines; large bodies are parsed in two halves on two threads. With
+/// bad lines; a large body is parsed in two halves on two threads when it
+/// is the only body being parsed (concurrent requests already keep the
+/// cores busy, and a thread per request would only add switches). With
 /// `opts.db`, every line goes into that database (see
 /// [`nanotdb::lineproto::parse_line_in`]).
 pub fn parse_lines<'a>(body: &'a [u8], opts: &LineOptions<'a>) -> ParsedBody<'a> {
-    if body.len() < PARALLEL_PARSE_BYTES {
+    let (_parsing, alone) = Parsing::start();
+    if body.len() < PARALLEL_PARSE_BYTES || !alone {
         return parse_from(body, 1, opts);
     }
+    parse_halves(body, opts)
+}
+
+/// [`parse_lines`] on two threads, a half each.
+fn parse_halves<'a>(body: &'a [u8], opts: &LineOptions<'a>) -> ParsedBody<'a> {
     // Cut after the first newline past the middle, so no line is split.
     let Some(cut) = body[body.len() / 2..]
         .iter()
@@ -492,7 +520,10 @@ mod tests {
         let mut bytes = body.into_bytes();
         bytes.extend_from_slice(b"\xff\nedge/last 1 1");
         assert!(bytes.len() >= PARALLEL_PARSE_BYTES);
-        let p = parse_lines(&bytes, &opts(0));
+        let p = parse_halves(&bytes, &opts(0));
+        let whole = parse_from(&bytes, 1, &opts(0));
+        assert_eq!(p.lines, whole.lines);
+        assert_eq!(p.bad, whole.bad);
         assert_eq!(p.samples.len(), 3997 + 1);
         assert_eq!(p.samples.len(), p.lines.len());
         for (s, &n) in p.samples.iter().zip(&p.lines).take(3997) {
