@@ -11,30 +11,91 @@ use axum::response::{IntoResponse, Response};
 use crate::SharedState;
 use crate::envelope::ApiError;
 
-/// Reads a whole body, refusing more than `limit` bytes with 413.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "bad_data",
-            format!("request body larger than {limit} bytes"),
-        )
-    };
-    if let Some(len) = headers
+/// The 413 answer to a body over `limit` bytes.
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "bad_data",
+        format!("request body larger than {limit} bytes"),
+    )
+}
+
+/// The declared length of a body, refused with 413 when over `limit`.
+fn declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<usize>, ApiError> {
+    let len = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && len > limit as u64
-    {
-        return Err(too_large());
+        .and_then(|v| v.parse::<u64>().ok());
+    match len {
+        Some(len) if len > limit as u64 => Err(too_large(limit)),
+        Some(len) => Ok(usize::try_from(len).ok()),
+        None => Ok(None),
     }
+}
+
+/// Request-body buffers kept from one request to the next (see
+/// [`read_body_reusing`]).
+static SPARE_BODIES: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// Spare body buffers kept at most, and the largest one kept.
+const MAX_SPARE_BODIES: usize = 8;
+const MAX_SPARE_BODY_BYTES: usize = 4 << 20;
+
+/// [`read_body`] into a buffer reused from an earlier request (give it back
+/// with [`give_back_body`]): ingest bodies of a few hundred KB would
+/// otherwise be mapped afresh, and faulted in and zeroed by the kernel, for
+/// every request.
+pub async fn read_body_reusing(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    use http_body_util::BodyExt;
+    let declared = declared_length(headers, limit)?;
+    let mut buf = SPARE_BODIES
+        .lock()
+        .ok()
+        .and_then(|mut v| v.pop())
+        .unwrap_or_default();
+    buf.clear();
+    buf.reserve(declared.unwrap_or(0));
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_data(format!("cannot read request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(too_large(limit));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf)
+}
+
+/// Keeps `buf` for a later [`read_body_reusing`] (unless it is very large
+/// or enough are kept already).
+pub fn give_back_body(buf: Vec<u8>) {
+    if buf.capacity() > MAX_SPARE_BODY_BYTES {
+        return;
+    }
+    if let Ok(mut spare) = SPARE_BODIES.lock()
+        && spare.len() < MAX_SPARE_BODIES
+    {
+        spare.push(buf);
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes with 413.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    declared_length(headers, limit)?;
     match axum::body::to_bytes(body, limit).await {
         Ok(b) => Ok(b),
         Err(e) => {
             let is_limit = std::error::Error::source(&e)
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
             if is_limit {
-                Err(too_large())
+                Err(too_large(limit))
             } else {
                 Err(ApiError::bad_data(format!("cannot read request body: {e}")))
             }

@@ -177,10 +177,11 @@ fn parse_halves<'a>(body: &'a [u8], opts: &LineOptions<'a>) -> ParsedBody<'a> {
         (h, t.join())
     });
     match second {
-        Ok(second) => {
-            first.samples.extend(second.samples);
-            first.lines.extend(second.lines);
+        Ok(mut second) => {
+            first.samples.append(&mut second.samples);
+            first.lines.append(&mut second.lines);
             first.bad.extend(second.bad);
+            give_back_vectors(second.samples, second.lines);
             first
         }
         // The parser does not panic; should it ever, parse on this thread.
@@ -188,11 +189,55 @@ fn parse_halves<'a>(body: &'a [u8], opts: &LineOptions<'a>) -> ParsedBody<'a> {
     }
 }
 
+/// Sample and line-number vectors kept from one request to the next: a
+/// 5,000-line body parses into ~400 KB, which the allocator would otherwise
+/// map afresh, and the kernel fault in and zero, for every request.
+static SPARE_VECTORS: std::sync::Mutex<Vec<(Vec<WriteSample<'static>>, Vec<u64>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Spare vector pairs kept at most (one per request in flight, roughly).
+const MAX_SPARE_VECTORS: usize = 8;
+
+/// Vectors larger than this many samples are not kept (a rare huge body
+/// would otherwise pin its memory).
+const MAX_SPARE_SAMPLES: usize = 1 << 16;
+
+/// Empty sample and line vectors with room for `cap`, reused if possible.
+fn take_vectors<'a>(cap: usize) -> (Vec<WriteSample<'a>>, Vec<u64>) {
+    let spare = SPARE_VECTORS.lock().ok().and_then(|mut v| v.pop());
+    // `WriteSample<'static>` is a `WriteSample<'a>`: no conversion needed.
+    let (mut samples, mut lines): (Vec<WriteSample<'a>>, Vec<u64>) = spare.unwrap_or_default();
+    samples.reserve(cap);
+    lines.reserve(cap);
+    (samples, lines)
+}
+
+/// Gives vectors back for [`take_vectors`] (emptied; too large ones are freed).
+fn give_back_vectors(samples: Vec<WriteSample<'_>>, mut lines: Vec<u64>) {
+    if samples.capacity() > MAX_SPARE_SAMPLES {
+        return;
+    }
+    let samples = emptied(samples);
+    lines.clear();
+    if let Ok(mut spare) = SPARE_VECTORS.lock()
+        && spare.len() < MAX_SPARE_VECTORS
+    {
+        spare.push((samples, lines));
+    }
+}
+
+/// `samples` emptied and retyped to 'static by an in-place collect, which
+/// keeps the allocation (same layout); should it not, the pool refills.
+fn emptied(samples: Vec<WriteSample<'_>>) -> Vec<WriteSample<'static>> {
+    samples.into_iter().filter_map(|_| None).collect()
+}
+
 /// [`parse_lines`] on one thread, numbering lines from `first_line`.
 fn parse_from<'a>(body: &'a [u8], first_line: u64, opts: &LineOptions<'a>) -> ParsedBody<'a> {
+    let (samples, lines) = take_vectors(body.len() / 40);
     let mut out = ParsedBody {
-        samples: Vec::with_capacity(body.len() / 40),
-        lines: Vec::with_capacity(body.len() / 40),
+        samples,
+        lines,
         bad: Vec::new(),
     };
     // One UTF-8 check for the whole body instead of one per line; a body
@@ -281,15 +326,27 @@ pub fn write_all_or_nothing(
     let ParsedBody {
         samples,
         lines,
-        mut bad,
+        bad,
     } = parsed;
+    let result = write_or_explain(engine, &samples, &lines, bad);
+    give_back_vectors(samples, lines);
+    result
+}
+
+/// [`write_all_or_nothing`] of samples and their line numbers.
+fn write_or_explain(
+    engine: &nanotdb::Engine,
+    samples: &[WriteSample<'_>],
+    lines: &[u64],
+    mut bad: Vec<(u64, String)>,
+) -> Result<u64, ApiError> {
     if samples.is_empty() && bad.is_empty() {
         return Ok(0);
     }
     let report = if bad.is_empty() {
-        engine.write_atomic(&samples)
+        engine.write_atomic(samples)
     } else {
-        engine.validate(&samples)
+        engine.validate(samples)
     }
     .map_err(|e| ApiError::from_engine(&e))?;
     for (idx, e) in report.rejected {
@@ -333,16 +390,18 @@ pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiRes
     let unit = TsUnit::from_param(params.get_trimmed("precision")).map_err(ApiError::bad_data)?;
     let json = content_type_is(req.headers(), "application/json");
     let (parts, body) = req.into_parts();
-    let body = limits::read_body(&parts.headers, body, st.settings.max_body_bytes).await?;
-    let body: bytes::Bytes = if json {
+    let body = limits::read_body_reusing(&parts.headers, body, st.settings.max_body_bytes).await?;
+    let body = if json {
         #[derive(serde::Deserialize)]
         struct Lines {
             #[serde(default)]
             lines: String,
         }
-        let l: Lines = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_data(format!("invalid JSON body: {e}")))?;
-        l.lines.into_bytes().into()
+        let l: Result<Lines, _> = serde_json::from_slice(&body);
+        limits::give_back_body(body);
+        l.map_err(|e| ApiError::bad_data(format!("invalid JSON body: {e}")))?
+            .lines
+            .into_bytes()
     } else {
         body
     };
@@ -355,7 +414,9 @@ pub async fn import_lines(State(st): State<SharedState>, req: Request) -> ApiRes
             unit,
         };
         let parsed = parse_lines(&body, &opts);
-        write_all_or_nothing(&st2.engine, parsed)
+        let res = write_all_or_nothing(&st2.engine, parsed);
+        limits::give_back_body(body);
+        res
     })
     .await?;
     finish(&st, res)
@@ -504,6 +565,22 @@ mod tests {
         assert_eq!(p.samples[1].value, Value::I32(2));
         let lines: Vec<u64> = p.bad.iter().map(|b| b.0).collect();
         assert_eq!(lines, vec![4, 6]);
+    }
+
+    #[test]
+    fn emptied_vectors_keep_their_allocation() {
+        let text = String::from("m");
+        let mut v = Vec::with_capacity(5_000);
+        v.push(WriteSample {
+            db: &text,
+            metric: &text,
+            ts: 1,
+            value: nanotdb::Value::I32(1),
+        });
+        let (ptr, cap) = (v.as_ptr() as usize, v.capacity());
+        let e = emptied(v);
+        assert!(e.is_empty());
+        assert_eq!((e.as_ptr() as usize, e.capacity()), (ptr, cap));
     }
 
     #[test]
