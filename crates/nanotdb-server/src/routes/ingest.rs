@@ -229,7 +229,16 @@ fn give_back_vectors(samples: Vec<WriteSample<'_>>, mut lines: Vec<u64>) {
 /// `samples` emptied and retyped to 'static by an in-place collect, which
 /// keeps the allocation (same layout); should it not, the pool refills.
 fn emptied(samples: Vec<WriteSample<'_>>) -> Vec<WriteSample<'static>> {
-    samples.into_iter().filter_map(|_| None).collect()
+    samples
+        .into_iter()
+        .filter(|_| false)
+        .map(|s| WriteSample {
+            db: "",
+            metric: "",
+            ts: s.ts,
+            value: s.value,
+        })
+        .collect()
 }
 
 /// [`parse_lines`] on one thread, numbering lines from `first_line`.
