@@ -5,7 +5,9 @@
 # task-clock (ns-precise, unlike the 10 ms ticks of /proc/<pid>/stat), or a
 # `perf record` with DWARF call graphs, or strace -c.
 #
-# usage: run.sh <on|off> <seconds> <stat|perf|flat|strace|none> [idle]
+# usage: run.sh <on|off> <seconds> <stat|threads|perf|flat|strace|none> [idle]
+#   threads: perf stat task-clock and context switches per thread (which
+#   threads a target makes busier: the sender's own, or the server's)
 #   flat: perf record without call graphs (self time per symbol; cheap, so
 #   two runs can be compared symbol by symbol with `perf report -n`)
 #   idle: no writes (the cost of a target while nothing arrives)
@@ -34,6 +36,8 @@ read -r u0 s0 < <(awk '{print $14, $15}' /proc/$PID/stat)
 case $tracer in
   stat) perf stat -e task-clock,context-switches -p $PID -o "$D/stat.txt" -- sleep "$secs" >/dev/null 2>&1
         grep -E "task-clock|context" "$D/stat.txt" ;;
+  threads) perf stat --per-thread -e task-clock,context-switches -p $PID -o "$D/stat.txt" -- sleep "$secs" >/dev/null 2>&1
+        grep -E "task-clock|context" "$D/stat.txt" | awk '$2 > 0 || $3 > 0' ;;
   perf) perf record -F 20000 --call-graph dwarf,16384 -o "$D/perf.data" -p $PID -- sleep "$secs" >/dev/null 2>&1
         echo "perf data: $D/perf.data" ;;
   flat) perf record -F 20000 -o "$D/perf.data" -p $PID -- sleep "$secs" >/dev/null 2>&1
