@@ -6,6 +6,7 @@
 # usage: ab.sh <build A> <build B> <rounds> [seconds, default 20]
 # Prints one line per run and, at the end, the means and the overheads
 # (on over off, per build). Copy the two release binaries aside first.
+# WORKLOAD=edge (see run.sh) is passed through.
 set -u
 A=$1; B=$2; rounds=$3; secs=${4:-20}
 here=$(cd "$(dirname "$0")" && pwd)

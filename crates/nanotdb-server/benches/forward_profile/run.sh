@@ -11,6 +11,7 @@
 #   flat: perf record without call graphs (self time per symbol; cheap, so
 #   two runs can be compared symbol by symbol with `perf report -n`)
 #   idle: no writes (the cost of a target while nothing arrives)
+# WORKLOAD=edge: 86 series every 10 s instead of the fleet (feed.py).
 # BATCH_DEADLINE (default 1s) sets the target's batch_deadline; NANOTDB_BIN another
 # build of the server (an A/B of two builds).
 # Build first: cargo build --release -p nanotdb-server --bin nanotdb
@@ -29,7 +30,7 @@ fi
 RUST_LOG=warn "$BIN" --config "$D/root/engine.toml" --listen 127.0.0.1:$PORT >/dev/null 2>&1 &
 PID=$!
 sleep 1.5
-if [ "$idle" = idle ]; then sleep $((secs+2)) & else python3 "$here/feed.py" 127.0.0.1:$PORT $((secs+2)) & fi
+if [ "$idle" = idle ]; then sleep $((secs+2)) & else python3 "$here/feed.py" 127.0.0.1:$PORT $((secs+2)) "${WORKLOAD:-fleet}" & fi
 FEED=$!
 sleep 1
 read -r u0 s0 < <(awk '{print $14, $15}' /proc/$PID/stat)
