@@ -5,10 +5,13 @@
 # task-clock (ns-precise, unlike the 10 ms ticks of /proc/<pid>/stat), or a
 # `perf record` with DWARF call graphs, or strace -c.
 #
-# usage: run.sh <on|off> <seconds> <stat|perf|flat|strace|none> [idle]
+# usage: run.sh <on|off> <seconds> <stat|threads|perf|flat|strace|none> [idle]
+#   threads: perf stat task-clock and context switches per thread (which
+#   threads a target makes busier: the sender's own, or the server's)
 #   flat: perf record without call graphs (self time per symbol; cheap, so
 #   two runs can be compared symbol by symbol with `perf report -n`)
 #   idle: no writes (the cost of a target while nothing arrives)
+# WORKLOAD=edge: 86 series every 10 s instead of the fleet (feed.py).
 # BATCH_DEADLINE (default 1s) sets the target's batch_deadline; NANOTDB_BIN another
 # build of the server (an A/B of two builds).
 # Build first: cargo build --release -p nanotdb-server --bin nanotdb
@@ -27,13 +30,15 @@ fi
 RUST_LOG=warn "$BIN" --config "$D/root/engine.toml" --listen 127.0.0.1:$PORT >/dev/null 2>&1 &
 PID=$!
 sleep 1.5
-if [ "$idle" = idle ]; then sleep $((secs+2)) & else python3 "$here/feed.py" 127.0.0.1:$PORT $((secs+2)) & fi
+if [ "$idle" = idle ]; then sleep $((secs+2)) & else python3 "$here/feed.py" 127.0.0.1:$PORT $((secs+2)) "${WORKLOAD:-fleet}" & fi
 FEED=$!
 sleep 1
 read -r u0 s0 < <(awk '{print $14, $15}' /proc/$PID/stat)
 case $tracer in
   stat) perf stat -e task-clock,context-switches -p $PID -o "$D/stat.txt" -- sleep "$secs" >/dev/null 2>&1
         grep -E "task-clock|context" "$D/stat.txt" ;;
+  threads) perf stat --per-thread -e task-clock,context-switches -p $PID -o "$D/stat.txt" -- sleep "$secs" >/dev/null 2>&1
+        grep -E "task-clock|context" "$D/stat.txt" | awk '$2 > 0 || $3 > 0' ;;
   perf) perf record -F 20000 --call-graph dwarf,16384 -o "$D/perf.data" -p $PID -- sleep "$secs" >/dev/null 2>&1
         echo "perf data: $D/perf.data" ;;
   flat) perf record -F 20000 -o "$D/perf.data" -p $PID -- sleep "$secs" >/dev/null 2>&1

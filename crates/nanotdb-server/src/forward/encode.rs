@@ -58,6 +58,11 @@ pub struct Batch {
     keys: Vec<(usize, u16)>,
     /// Samples in the batch.
     pub samples: usize,
+    /// The uncompressed and compressed request bodies, kept for the next
+    /// batch: allocated per batch (hundreds of kilobytes), they were freed
+    /// back to the kernel and faulted in again each time.
+    raw: Vec<u8>,
+    packed: Vec<u8>,
 }
 
 impl Batch {
@@ -113,17 +118,19 @@ impl Batch {
     }
 
     /// The snappy-compressed `WriteRequest`.
-    pub fn encode(&self) -> Result<Vec<u8>, snap::Error> {
-        let series = &self.series[..self.used];
-        let len: usize = series.iter().map(|(l, s)| l.len() + s.len() + 12).sum();
-        let mut out = Vec::with_capacity(len);
-        for (labels, samples) in series {
+    pub fn encode(&mut self) -> Result<&[u8], snap::Error> {
+        let out = &mut self.raw;
+        out.clear();
+        for (labels, samples) in &self.series[..self.used] {
             out.push(F1_LEN);
-            put_varint(&mut out, (labels.len() + samples.len()) as u64);
+            put_varint(out, (labels.len() + samples.len()) as u64);
             out.extend_from_slice(labels);
             out.extend_from_slice(samples);
         }
-        snap::raw::Encoder::new().compress_vec(&out)
+        self.packed
+            .resize(snap::raw::max_compress_len(out.len()), 0);
+        let n = snap::raw::Encoder::new().compress(out, &mut self.packed)?;
+        Ok(&self.packed[..n])
     }
 }
 
@@ -149,7 +156,7 @@ mod tests {
         batch.push((0, 1), &a, 0, f64::NAN);
         batch.push((0, 1), &a, i64::MAX, -0.0);
         assert_eq!(batch.samples, 4);
-        let body = batch.encode().unwrap();
+        let body = batch.encode().unwrap().to_vec();
         let limits = Limits {
             max_compressed_bytes: 1 << 20,
             max_decompressed_bytes: 1 << 20,
@@ -170,7 +177,7 @@ mod tests {
         batch.clear();
         batch.push((1, 2), &a, 7, 2.5);
         assert_eq!(batch.samples, 1);
-        let d = remote_write::decode(&batch.encode().unwrap(), &limits).unwrap();
+        let d = remote_write::decode(batch.encode().unwrap(), &limits).unwrap();
         assert_eq!(d.series.len(), 1);
         assert_eq!(d.series[0].key.to_string(), "up{job=\"a\\\"b\u{e9}\"}");
         assert_eq!(d.series[0].samples, [(7, 2.5)]);

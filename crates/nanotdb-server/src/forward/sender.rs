@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use nanotdb::forward::{Cursor, CursorFile, ForwardChunk};
+use nanotdb::forward::{Cursor, CursorFile, ForwardBuffers, ForwardChunk};
 use nanotdb::labels::Matcher;
 
 use super::Target;
@@ -94,13 +94,12 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
             .on_forward_append(Arc::new(move || n.notify_one()));
     }
     let mut client = Client::new(&t.cfg);
-    let mut names = Names::default();
+    let mut reading = Reading::default();
     let mut next_send = Instant::now();
     // The engine's append count when a read last found nothing left: while
     // it stays the same there is nothing to read (no directory listing, no
     // partition lock, no file open while idle).
     let mut idle_at: Option<u64> = None;
-    let dbs = Arc::new(Mutex::new(DbList::default()));
     let mut batch = Batch::default();
     // The cursor of the last batch, acknowledged but not saved yet: saved
     // by the next pass's engine call, before it reads (one call per
@@ -123,8 +122,7 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
                 let save = unsaved
                     .take()
                     .map(|done| (file.clone(), cursor.clone(), done));
-                let f = fill(&st, &t, &mut pending, &mut batch, &mut names, &dbs, save);
-                match f.await {
+                match fill(&st, &t, &mut pending, &mut batch, &mut reading, save) {
                     Ok(f) => {
                         idle_at = (!f.full && f.pending_bytes == 0).then_some(appended);
                         f
@@ -181,7 +179,7 @@ pub async fn run(st: SharedState, t: Arc<Target>) {
         };
         if batch.samples > 0 {
             rate_limit(&t, batch.samples, &mut next_send).await;
-            deliver(&st, &t, &mut client, &batch, &pending).await;
+            deliver(&st, &t, &mut client, &mut batch, &pending).await;
         }
         // Acknowledged (or refused for good): persisted by the next pass,
         // which starts at once (nothing waits between the two).
@@ -294,66 +292,63 @@ impl DbList {
     }
 }
 
+/// What [`fill`] keeps from pass to pass: the labels of the series seen,
+/// the database list, the read buffers (allocated once, see
+/// [`ForwardBuffers`]).
+#[derive(Default)]
+struct Reading {
+    names: Names,
+    dbs: DbList,
+    bufs: ForwardBuffers,
+    chunk: ForwardChunk,
+}
+
 /// Reads every forwarded database into `batch` until it is full, advancing
-/// `pending`. The engine work of one pass is one call.
-async fn fill(
+/// `pending`; saves `save_first` before. The engine work runs inline (see
+/// [`off`]), each database's samples going into the batch as soon as they
+/// are read.
+fn fill(
     st: &SharedState,
-    t: &Arc<Target>,
+    t: &Target,
     pending: &mut Cursor,
     batch: &mut Batch,
-    names: &mut Names,
-    dbs: &Arc<Mutex<DbList>>,
+    r: &mut Reading,
     save_first: Option<Save>,
 ) -> Result<Fill, String> {
-    let (eng, tt, list) = (st.engine.clone(), t.clone(), dbs.clone());
-    let positions = pending.databases.clone();
-    let room = t.cfg.max_samples_per_send - batch.samples;
-    let chunks: Vec<(String, Option<ForwardChunk>)> = off(move || {
-        if let Some((file, c, done)) = save_first {
-            let r = save(&file, &c);
-            saved(&tt, &c, done, r);
-        }
-        let dbs = list
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .current(&eng)?;
-        let mut room = room;
-        let mut out = Vec::new();
-        for db in dbs.into_iter().filter(|d| tt.cfg.databases.contains(d)) {
-            if room == 0 {
-                // Not read: its backlog is unknown until the next pass.
-                out.push((db, None));
-                continue;
-            }
-            let empty = Default::default();
-            let pos = positions.get(&db).unwrap_or(&empty);
-            let chunk = eng.forward_read(&db, pos, room)?;
-            room = room.saturating_sub(chunk.samples.len());
-            out.push((db, Some(chunk)));
-        }
-        Ok(out)
-    })
-    .await?;
+    let eng = &st.engine;
+    if let Some((file, c, done)) = save_first {
+        let saved_ok = save(&file, &c);
+        saved(t, &c, done, saved_ok);
+    }
+    let dbs = r.dbs.current(eng).map_err(|e| e.to_string())?;
+    let mut room = t.cfg.max_samples_per_send - batch.samples;
     let mut out = Fill {
         full: false,
         pending_bytes: 0,
     };
-    for (db, chunk) in chunks {
-        let Some(chunk) = chunk else {
+    let empty = Default::default();
+    for db in dbs.into_iter().filter(|d| t.cfg.databases.contains(d)) {
+        if room == 0 {
+            // Not read: its backlog is unknown until the next pass.
             out.full = true;
             continue;
-        };
+        }
+        let pos = pending.databases.get(&db).unwrap_or(&empty);
+        eng.forward_read_into(&db, pos, room, &mut r.bufs, &mut r.chunk)
+            .map_err(|e| e.to_string())?;
+        let chunk = &mut r.chunk;
+        room = room.saturating_sub(chunk.samples.len());
         out.pending_bytes += chunk.pending_bytes;
         out.full |= chunk.more;
         if chunk.unknown > 0 {
             tracing::warn!(target = %t.cfg.name, db, n = chunk.unknown, "samples of unknown metric ids skipped");
         }
-        add_chunk(st, t, &db, &chunk, batch, names).await?;
+        add_chunk(eng, t, &db, chunk, batch, &mut r.names)?;
         // No entry for a database nothing was read of: an empty one would
         // change the cursor, and so cost a save, for nothing.
         if !chunk.positions.is_empty() {
             let d = pending.databases.entry(db.clone()).or_default();
-            for (k, p) in chunk.positions {
+            for (k, p) in chunk.positions.drain(..) {
                 d.insert(k, p);
             }
         }
@@ -385,8 +380,8 @@ async fn backlog(st: &SharedState, t: &Arc<Target>, pending: &Cursor) -> Result<
 }
 
 /// Adds a chunk's samples of forwarded series to the batch.
-async fn add_chunk(
-    st: &SharedState,
+fn add_chunk(
+    eng: &nanotdb::Engine,
     t: &Target,
     db: &str,
     chunk: &ForwardChunk,
@@ -402,8 +397,7 @@ async fn add_chunk(
         .get(db)
         .is_some_and(|s| s.labels.len() > usize::from(max_id));
     if !known {
-        let (eng, d) = (st.engine.clone(), db.to_string());
-        let metrics = off(move || eng.metrics(&d)).await?;
+        let metrics = eng.metrics(db).map_err(|e| e.to_string())?;
         let mut labels = vec![None; usize::from(max_id) + 1];
         for m in metrics {
             let l = series_labels(db, &m.name);
@@ -445,12 +439,14 @@ async fn deliver(
     st: &SharedState,
     t: &Arc<Target>,
     client: &mut Client,
-    batch: &Batch,
+    batch: &mut Batch,
     pending: &Cursor,
 ) {
     let n = batch.samples;
+    // A copy of the compressed body (tens of kilobytes): the batch keeps
+    // its larger encoding buffers for the next one.
     let body = match batch.encode() {
-        Ok(b) => Bytes::from(b),
+        Ok(b) => Bytes::copy_from_slice(b),
         Err(e) => {
             // Cannot happen for a well-formed request; never loop on it.
             tracing::error!(target = %t.cfg.name, "remote write: encoding failed, batch skipped: {e}");

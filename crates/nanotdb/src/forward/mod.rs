@@ -30,7 +30,7 @@ mod cursor;
 mod read;
 
 pub use cursor::{CURSOR_VERSION, Cursor, CursorFile, DbPositions, StreamPos};
-pub use read::{ForwardChunk, ForwardSample};
+pub use read::{ForwardBuffers, ForwardChunk, ForwardSample};
 
 /// The path of a target's cursor file under the root.
 pub fn cursor_path(root: &Path, target: &str) -> std::path::PathBuf {

@@ -49,13 +49,25 @@ struct Segment {
     len: u64,
 }
 
+/// Buffers of [`Engine::forward_read_into`], kept by a caller that reads
+/// again and again (a sender reads at every flush): its frame buffers and
+/// sample vector are then allocated once, not per read — freeing tens of
+/// kilobytes per read made the allocator give pages back to the kernel
+/// and fault them in again, batch after batch.
+#[derive(Default)]
+pub struct ForwardBuffers {
+    types: Vec<Option<ValueType>>,
+    block: Vec<u8>,
+    frame: DecodedFrame,
+}
+
 /// Per-call reading state.
 struct Reader<'a> {
     types: &'a [Option<ValueType>],
     max: usize,
-    block: Vec<u8>,
-    frame: DecodedFrame,
-    out: ForwardChunk,
+    block: &'a mut Vec<u8>,
+    frame: &'a mut DecodedFrame,
+    out: &'a mut ForwardChunk,
 }
 
 impl Engine {
@@ -70,10 +82,31 @@ impl Engine {
         positions: &DbPositions,
         max: usize,
     ) -> Result<ForwardChunk> {
+        let mut out = ForwardChunk::default();
+        self.forward_read_into(db, positions, max, &mut ForwardBuffers::default(), &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Engine::forward_read`] into `out` (cleared first), with buffers
+    /// kept from call to call.
+    pub fn forward_read_into(
+        &self,
+        db: &str,
+        positions: &DbPositions,
+        max: usize,
+        bufs: &mut ForwardBuffers,
+        out: &mut ForwardChunk,
+    ) -> Result<()> {
+        out.samples.clear();
+        out.positions.clear();
+        out.more = false;
+        out.pending_bytes = 0;
+        out.unknown = 0;
+        out.partitions.clear();
         let Some(database) = self.db(db, false)? else {
-            return Ok(ForwardChunk::default());
+            return Ok(());
         };
-        let (parts, types) = {
+        let parts = {
             let st = database.lock();
             let parts: Vec<(String, u64, u64)> = st
                 .files
@@ -81,20 +114,22 @@ impl Engine {
                 .map(|(k, f)| (k.clone(), f.raw_len.unwrap_or(0), f.data_len.unwrap_or(0)))
                 .filter(|(_, r, d)| r + d > 0)
                 .collect();
-            let mut types = vec![None; usize::from(st.catalog.max_id()) + 1];
+            bufs.types.clear();
+            bufs.types
+                .resize(usize::from(st.catalog.max_id()) + 1, None);
             for m in st.catalog.iter() {
-                if let Some(t) = types.get_mut(usize::from(m.id)) {
+                if let Some(t) = bufs.types.get_mut(usize::from(m.id)) {
                     *t = Some(m.value_type);
                 }
             }
-            (parts, types)
+            parts
         };
         let mut r = Reader {
-            types: &types,
+            types: &bufs.types,
             max: max.max(1),
-            block: Vec::new(),
-            frame: DecodedFrame::default(),
-            out: ForwardChunk::default(),
+            block: &mut bufs.block,
+            frame: &mut bufs.frame,
+            out,
         };
         for (key, raw_len, data_len) in parts {
             let total = raw_len + data_len;
@@ -148,7 +183,7 @@ impl Engine {
             }
             r.out.partitions.push(key);
         }
-        Ok(r.out)
+        Ok(())
     }
 }
 
@@ -236,7 +271,7 @@ impl Reader<'_> {
         fi: &FrameInfo,
         pos: &mut StreamPos,
     ) -> Result<bool> {
-        read_frame_at(file, &seg.path, fi, &mut self.block, &mut self.frame)?;
+        read_frame_at(file, &seg.path, fi, self.block, self.frame)?;
         let n = self.frame.len();
         let start = (pos.skip as usize).min(n);
         let room = self.max - self.out.samples.len();
