@@ -56,6 +56,10 @@ fn write_float(
         out.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
         out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else if v == 0.0 {
+        // Common in real data (an idle machine's power), and Display's
+        // formatting machinery costs more than the digits.
+        out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
     } else if plain_range && v.abs() >= 1e-4 {
         let mut b = ryu::Buffer::new();
         let t = ryu(&mut b);
@@ -302,14 +306,17 @@ mod tests {
                 (2, Value::F64(1.5e-7)),
                 (3, Value::F64(-0.0)),
                 (4, Value::F32(f32::INFINITY)),
+                (5, Value::F32(0.0)),
+                (6, Value::F32(-0.0)),
+                (7, Value::F64(0.0)),
             ],
             &mut out,
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"metric\":{\"__name__\":\"up\",\"db\":\"edge\",\"job\":\"a\\\"b\"},\
-             \"values\":[0.1,NaN,0.58,25276182528,-Inf,1,1000000000000000000000,0.00000015,-0,+Inf],\
-             \"timestamps\":[1767225600123,1767225601000,1767225602000,1767225603000,-1,0,0,0,0,0]}\n"
+             \"values\":[0.1,NaN,0.58,25276182528,-Inf,1,1000000000000000000000,0.00000015,-0,+Inf,0,-0,0],\
+             \"timestamps\":[1767225600123,1767225601000,1767225602000,1767225603000,-1,0,0,0,0,0,0,0,0]}\n"
         );
     }
 
