@@ -8,13 +8,59 @@
 //! nothing extra and files of an older partition mode stay visible.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use crate::aggregate::{self, AggregateRow, Aggregators, WindowedAggregation, default_aggregators};
+use crate::database::{Database, PartitionView};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::sample::{MetricId, Sample, Value, ValueType};
 
+/// What a multi-metric read reads: the database, the metrics found (id,
+/// type, index of the first occurrence of the name in the request; each id
+/// once) and the snapshot of the partitions overlapping the range.
+pub(crate) struct ReadPlan {
+    pub database: Arc<Database>,
+    pub wanted: Vec<(MetricId, ValueType, usize)>,
+    pub views: Vec<PartitionView>,
+}
+
 impl Engine {
+    /// Resolves `metrics` and snapshots the partitions under the database
+    /// lock; `None` when none of the names exists.
+    pub(crate) fn read_plan(
+        &self,
+        db: &str,
+        metrics: &[&str],
+        from: i64,
+        to: i64,
+    ) -> Result<Option<ReadPlan>> {
+        if to < from {
+            return Err(Error::InvalidRange { from, to });
+        }
+        let database = self.existing_db(db)?;
+        let st = database.lock();
+        let mut wanted: Vec<(MetricId, ValueType, usize)> = Vec::new();
+        for (i, m) in metrics.iter().enumerate() {
+            if let Some((id, vt)) = st.catalog.lookup(m)
+                && !wanted.iter().any(|w| w.0 == id)
+            {
+                wanted.push((id, vt, i));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<MetricId> = wanted.iter().map(|w| w.0).collect();
+        let views = database.snapshot(&st, Some(&ids), from, to, self.prefer_metric_files());
+        drop(st);
+        Ok(Some(ReadPlan {
+            database,
+            wanted,
+            views,
+        }))
+    }
+
     /// Samples of one metric with `from <= ts <= to`, in storage order
     /// (partitions ascending; within a partition renamed raw file, data
     /// file, then the open page). With `stride = n > 1` only every n-th
@@ -59,28 +105,14 @@ impl Engine {
         stride: u64,
         mut f: impl FnMut(usize, Sample) -> ControlFlow<()>,
     ) -> Result<()> {
-        if to < from {
-            return Err(Error::InvalidRange { from, to });
-        }
         let stride = stride.max(1);
-        let database = self.existing_db(db)?;
-        // Resolve names and snapshot under the lock.
-        let (wanted, views) = {
-            let st = database.lock();
-            let mut wanted: Vec<(MetricId, ValueType, usize)> = Vec::new();
-            for (i, m) in metrics.iter().enumerate() {
-                if let Some((id, vt)) = st.catalog.lookup(m)
-                    && !wanted.iter().any(|w| w.0 == id)
-                {
-                    wanted.push((id, vt, i));
-                }
-            }
-            if wanted.is_empty() {
-                return Ok(());
-            }
-            let ids: Vec<MetricId> = wanted.iter().map(|w| w.0).collect();
-            let views = database.snapshot(&st, Some(&ids), from, to, self.prefer_metric_files());
-            (wanted, views)
+        let Some(ReadPlan {
+            database,
+            wanted,
+            views,
+        }) = self.read_plan(db, metrics, from, to)?
+        else {
+            return Ok(());
         };
         // Slot lookup by metric id: a flat table beats hashing in the inner
         // loop, which runs once per stored record.

@@ -2,9 +2,9 @@
 //! (`nanotdb::Engine::export_jsonl`), streamed in constant memory.
 //!
 //! The engine writes the lines on a blocking thread into a [`ChannelWriter`],
-//! which hands 64 KiB chunks through a bounded channel to the response body;
-//! the engine waits while the client is slow, so at most a few chunks are in
-//! flight, whatever the size of the export. The status and headers go out
+//! which hands chunks of up to 256 KiB through a bounded channel to the
+//! response body; the engine waits while the client is slow, so at most a
+//! few chunks are in flight, whatever the size of the export. The status and headers go out
 //! before the first line: an error found later (a file that cannot be read)
 //! ends the body with an error, so the client sees a cut-off transfer, never
 //! a short export that looks complete.

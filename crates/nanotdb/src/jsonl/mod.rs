@@ -13,13 +13,14 @@
 //! `-Inf` unquoted (which its importer reads back).
 
 use std::io::{BufWriter, Write};
-use std::ops::ControlFlow;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::export::ExportReport;
 use crate::labels::labels_of;
 use crate::sample::Value;
+
+mod parts;
 
 /// Most samples written on one line.
 pub const CHUNK: usize = 10_000;
@@ -55,6 +56,10 @@ fn write_float(
         out.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
         out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else if v == 0.0 {
+        // Common in real data (an idle machine's power), and Display's
+        // formatting machinery costs more than the digits.
+        out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
     } else if plain_range && v.abs() >= 1e-4 {
         let mut b = ryu::Buffer::new();
         let t = ryu(&mut b);
@@ -92,36 +97,37 @@ fn head(name: &str, db_label: Option<&str>) -> Vec<u8> {
     out
 }
 
-/// One line: the head, then the samples' values and timestamps.
-fn line(head: &[u8], samples: &[(i64, Value)], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(head);
-    out.extend_from_slice(b"\"values\":[");
-    for (i, (_, v)) in samples.iter().enumerate() {
+/// `values` as VictoriaMetrics writes them, comma-separated.
+fn write_values(out: &mut Vec<u8>, values: impl Iterator<Item = Value>) {
+    for (i, v) in values.enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_value(out, *v);
+        write_value(out, v);
     }
-    out.extend_from_slice(b"],\"timestamps\":[");
-    for (i, (ts, _)) in samples.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(
-            itoa::Buffer::new()
-                .format(ts.div_euclid(1_000_000))
-                .as_bytes(),
-        );
-    }
-    out.extend_from_slice(b"]}\n");
 }
+
+/// Timestamps (ns) as milliseconds, rounded down, comma-separated.
+fn write_timestamps(out: &mut Vec<u8>, ts: impl Iterator<Item = i64>) {
+    let mut b = itoa::Buffer::new();
+    for (i, t) in ts.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b.format(t.div_euclid(1_000_000)).as_bytes());
+    }
+}
+
+/// Most export reading threads (see `parts`).
+const MAX_WORKERS: usize = 4;
 
 impl Engine {
     /// Writes the series `names` of `db` (e.g. what [`Engine::select_series`]
     /// picked), samples with `from <= ts <= to`, as VictoriaMetrics JSON
     /// lines (see the module docs). With `db_label`, each series also
-    /// carries a `db` label naming its database.
+    /// carries a `db` label naming its database. Partitions are read and
+    /// formatted on up to one thread per core; the output is the same
+    /// whatever their number.
     pub fn export_jsonl(
         &self,
         db: &str,
@@ -129,97 +135,42 @@ impl Engine {
         from: i64,
         to: i64,
         db_label: bool,
-        out: impl Write + Send,
+        out: impl Write,
     ) -> Result<ExportReport> {
-        // Lines are formatted and written on a second thread while this one
-        // reads and decodes: formatting numbers is about as much work as
-        // reading them, so on two cores the two overlap.
-        // One batch of lines in flight: enough to overlap, little memory.
-        let (to_writer, lines) = std::sync::mpsc::sync_channel::<(usize, Vec<(i64, Value)>)>(1);
-        let (recycle, spare) = std::sync::mpsc::channel::<Vec<(i64, Value)>>();
-        std::thread::scope(|s| {
-            let writer = s.spawn(move || -> Result<ExportReport> {
-                let mut w = Lines {
-                    w: BufWriter::with_capacity(1 << 16, out),
-                    report: ExportReport::default(),
-                    buf: Vec::with_capacity(1 << 16),
-                    heads: vec![None; names.len()],
-                    db: db_label.then_some(db),
-                };
-                for (i, mut samples) in lines {
-                    w.line(names, i, &mut samples)?;
-                    let _ = recycle.send(samples);
-                }
-                w.w.flush().map_err(io)?;
-                Ok(w.report)
-            });
-            let read = self.export_read(db, names, from, to, &to_writer, &spare);
-            // The writer ends once it has written every line sent.
-            drop(to_writer);
-            let written = writer
-                .join()
-                .unwrap_or_else(|_| Err(gone("the export's writing thread panicked")));
-            // A read that stopped because the writer failed reports the
-            // writer's error (the client went away, say).
-            match (read, written) {
-                (Ok(()), w) => w,
-                (Err(_), Err(w)) => Err(w),
-                (Err(r), Ok(_)) => Err(r),
-            }
-        })
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_WORKERS);
+        self.export_jsonl_on(db, names, from, to, db_label, workers, out)
     }
 
-    /// The reading half of [`Engine::export_jsonl`]: one pass over the
-    /// partitions for all series (each frame decoded once), holding at most
-    /// BUFFERED samples; a series' samples go to the writer when it has
-    /// CHUNK of them, or every series' when the buffer is full — so a long
-    /// export has several lines per series, as VictoriaMetrics' own exports
-    /// do, and memory stays bounded.
-    fn export_read(
+    /// [`Engine::export_jsonl`] with `workers` reading threads.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn export_jsonl_on(
         &self,
         db: &str,
         names: &[String],
         from: i64,
         to: i64,
-        to_writer: &std::sync::mpsc::SyncSender<(usize, Vec<(i64, Value)>)>,
-        spare: &std::sync::mpsc::Receiver<Vec<(i64, Value)>>,
-    ) -> Result<()> {
-        let mut pending: Vec<Vec<(i64, Value)>> = vec![Vec::new(); names.len()];
-        let mut held = 0usize;
-        let mut writer_gone = false;
-        let send = |i: usize, pending: &mut Vec<(i64, Value)>| -> bool {
-            if pending.is_empty() {
-                return true;
-            }
-            let fresh = spare.try_recv().unwrap_or_default();
-            to_writer
-                .send((i, std::mem::replace(pending, fresh)))
-                .is_ok()
-        };
+        db_label: bool,
+        workers: usize,
+        out: impl Write,
+    ) -> Result<ExportReport> {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.query_range_many_indexed(db, &refs, from, to, 1, |i, x| {
-            pending[i].push((x.ts, x.value));
-            held += 1;
-            let sent = if pending[i].len() == CHUNK {
-                held -= CHUNK;
-                send(i, &mut pending[i])
-            } else if held >= BUFFERED {
-                held = 0;
-                (0..pending.len()).all(|j| send(j, &mut pending[j]))
-            } else {
-                true
-            };
-            if sent {
-                ControlFlow::Continue(())
-            } else {
-                writer_gone = true;
-                ControlFlow::Break(())
-            }
-        })?;
-        if writer_gone || !(0..pending.len()).all(|j| send(j, &mut pending[j])) {
-            return Err(gone("the export's writing thread stopped"));
+        let mut lines = Lines {
+            w: BufWriter::with_capacity(OUT_CHUNK, out),
+            report: ExportReport::default(),
+            pending: (0..names.len()).map(|_| Pending::default()).collect(),
+            held: 0,
+            heads: vec![None; names.len()],
+            names,
+            db: db_label.then_some(db),
+        };
+        if let Some(plan) = self.read_plan(db, &refs, from, to)? {
+            parts::read(&plan, from, to, workers, &mut |text, f| lines.add(text, f))?;
         }
-        Ok(())
+        lines.flush_all()?;
+        lines.w.flush().map_err(io)?;
+        Ok(lines.report)
     }
 }
 
@@ -230,37 +181,109 @@ fn gone(what: &str) -> Error {
 /// Most samples an export holds before writing lines.
 pub const BUFFERED: usize = 1 << 15;
 
-/// The output side of an export: lines, their heads, and the report.
+/// Bytes written to the output at a time (a line's larger parts go
+/// straight through).
+const OUT_CHUNK: usize = 1 << 18;
+
+/// One series' samples waiting for their line, as JSON text.
+#[derive(Default)]
+struct Pending {
+    values: Vec<u8>,
+    timestamps: Vec<u8>,
+    count: usize,
+}
+
+/// The output side of an export: lines being assembled, their heads, and
+/// the report.
 struct Lines<'a, W: Write> {
     w: BufWriter<W>,
     report: ExportReport,
-    buf: Vec<u8>,
+    pending: Vec<Pending>,
+    /// Samples in `pending`.
+    held: usize,
     heads: Vec<Option<Vec<u8>>>,
+    names: &'a [String],
     db: Option<&'a str>,
 }
 
 impl<W: Write> Lines<'_, W> {
+    /// Adds a fragment to its series' line: the line is written first when
+    /// the fragment would take it past CHUNK samples, and every series'
+    /// line once BUFFERED samples are held — so a long export has several
+    /// lines per series, as VictoriaMetrics' own exports do, and memory
+    /// stays bounded.
+    fn add(&mut self, text: &[u8], f: &parts::Fragment) -> Result<()> {
+        if self.pending[f.index].count + f.count > CHUNK {
+            self.write_line(f.index)?;
+        }
+        let p = &mut self.pending[f.index];
+        if p.count > 0 {
+            p.values.push(b',');
+            p.timestamps.push(b',');
+        }
+        p.values.extend_from_slice(&text[f.values.clone()]);
+        p.timestamps.extend_from_slice(&text[f.timestamps.clone()]);
+        p.count += f.count;
+        self.held += f.count;
+        if self.held >= BUFFERED {
+            self.flush_all()?;
+        }
+        Ok(())
+    }
+
+    /// Writes every series' pending line, in name order, and lets go of
+    /// their buffers (an export of many series would otherwise keep one
+    /// per series).
+    fn flush_all(&mut self) -> Result<()> {
+        for i in 0..self.pending.len() {
+            self.write_line(i)?;
+            self.pending[i] = Pending::default();
+        }
+        Ok(())
+    }
+
     /// Writes series `i`'s pending samples as one line and empties them.
-    fn line(&mut self, names: &[String], i: usize, samples: &mut Vec<(i64, Value)>) -> Result<()> {
-        if samples.is_empty() {
+    fn write_line(&mut self, i: usize) -> Result<()> {
+        let p = &mut self.pending[i];
+        if p.count == 0 {
             return Ok(());
         }
-        let db = self.db;
+        let (db, names) = (self.db, self.names);
         let head = self.heads[i].get_or_insert_with(|| head(&names[i], db));
-        line(head, samples, &mut self.buf);
-        self.report.lines += 1;
-        self.report.bytes += self.buf.len() as u64;
-        samples.clear();
-        if samples.capacity() > CHUNK {
-            samples.shrink_to(CHUNK);
+        for piece in [
+            head.as_slice(),
+            b"\"values\":[",
+            &p.values,
+            b"],\"timestamps\":[",
+            &p.timestamps,
+            b"]}\n",
+        ] {
+            self.w.write_all(piece).map_err(io)?;
+            self.report.bytes += piece.len() as u64;
         }
-        self.w.write_all(&self.buf).map_err(io)
+        self.report.lines += 1;
+        self.held -= p.count;
+        p.count = 0;
+        p.values.clear();
+        p.timestamps.clear();
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One whole line of `samples` (of any types).
+    fn line(head: &[u8], samples: &[(i64, Value)], out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(head);
+        out.extend_from_slice(b"\"values\":[");
+        write_values(out, samples.iter().map(|s| s.1));
+        out.extend_from_slice(b"],\"timestamps\":[");
+        write_timestamps(out, samples.iter().map(|s| s.0));
+        out.extend_from_slice(b"]}\n");
+    }
 
     #[test]
     fn lines_as_victoriametrics_writes_them() {
@@ -283,14 +306,17 @@ mod tests {
                 (2, Value::F64(1.5e-7)),
                 (3, Value::F64(-0.0)),
                 (4, Value::F32(f32::INFINITY)),
+                (5, Value::F32(0.0)),
+                (6, Value::F32(-0.0)),
+                (7, Value::F64(0.0)),
             ],
             &mut out,
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"metric\":{\"__name__\":\"up\",\"db\":\"edge\",\"job\":\"a\\\"b\"},\
-             \"values\":[0.1,NaN,0.58,25276182528,-Inf,1,1000000000000000000000,0.00000015,-0,+Inf],\
-             \"timestamps\":[1767225600123,1767225601000,1767225602000,1767225603000,-1,0,0,0,0,0]}\n"
+             \"values\":[0.1,NaN,0.58,25276182528,-Inf,1,1000000000000000000000,0.00000015,-0,+Inf,0,-0,0],\
+             \"timestamps\":[1767225600123,1767225601000,1767225602000,1767225603000,-1,0,0,0,0,0,0,0,0]}\n"
         );
     }
 
