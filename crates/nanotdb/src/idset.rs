@@ -29,6 +29,15 @@ impl IdSet {
         IdSet(Box::new([0; WORDS]))
     }
 
+    /// The set of `ids`.
+    pub fn of(ids: &[MetricId]) -> IdSet {
+        let mut set = IdSet::empty();
+        for &id in ids {
+            set.insert(id);
+        }
+        set
+    }
+
     /// Adds `id`; true if it was not in the set.
     #[inline]
     pub fn insert(&mut self, id: MetricId) -> bool {
@@ -90,9 +99,7 @@ mod tests {
         assert!(a.insert(64));
         assert!(!a.insert(64));
         assert!(a.contains(64) && !a.contains(63));
-        let mut b = IdSet::empty();
-        b.insert(64);
-        b.insert(7);
+        let b = IdSet::of(&[64, 7]);
         let mut both = a.clone();
         both.and(&b);
         assert_eq!(both.ids().collect::<Vec<_>>(), vec![64]);

@@ -30,6 +30,7 @@ use serde::Serialize;
 
 use super::*;
 use crate::config::{Codec, RawIngestAction};
+use crate::idset::IdSet;
 use crate::metricfile::{MetricFile, MetricSamples, Version};
 
 /// One metric's (timestamp, value bits) in storage order.
@@ -360,7 +361,7 @@ impl Database {
         }
         // Constant-time id filter for multi-metric reads (a linear search
         // per record would cost 86 comparisons for the edge workload).
-        let wanted = ids.filter(|ids| ids.len() > 1).map(IdSet::new);
+        let wanted = ids.filter(|ids| ids.len() > 1).map(IdSet::of);
         let mut sources: Vec<(&PathBuf, u64, u64)> = Vec::new();
         if read_raw && let Some((p, len)) = &view.raw {
             sources.push((p, 0, *len));
@@ -668,23 +669,6 @@ impl Database {
             });
         }
         verify_against(&self.metric_path(key), &metrics)
-    }
-}
-
-/// A set of metric ids as a bitmap over the u16 id space.
-struct IdSet(Vec<u64>);
-
-impl IdSet {
-    fn new(ids: &[MetricId]) -> IdSet {
-        let mut bits = vec![0u64; 1024];
-        for &id in ids {
-            bits[usize::from(id) / 64] |= 1 << (id % 64);
-        }
-        IdSet(bits)
-    }
-
-    fn contains(&self, id: MetricId) -> bool {
-        self.0[usize::from(id) / 64] & (1 << (id % 64)) != 0
     }
 }
 
