@@ -112,56 +112,16 @@ async fn handle(st: SharedState, req: Request, api: Api) -> Response {
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
     let (parts, body): (_, Body) = req.into_parts();
     let max = st.settings.max_body_bytes;
-    let body = match limits::read_body(&parts.headers, body, max).await {
+    let body = match limits::read_body_reusing(&parts.headers, body, max).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
     super::count_request(&st, body.len());
     let st2 = st.clone();
     let outcome = blocking(move || {
-        let inflated;
-        let body: &[u8] = if gzip {
-            inflated = inflate(&body, max.saturating_mul(INFLATE_FACTOR))
-                .map_err(|(status, msg)| Box::new(error(api, status, msg)))?;
-            &inflated
-        } else {
-            &body
-        };
-        let opts = ParseOptions {
-            precision,
-            max_series_len: MAX_SERIES_LEN,
-        };
-        let default_db = st2.engine.config().ingest.default_db.clone();
-        let mut batch = Batch::default();
-        // Lines refused after parsing (database name, value range).
-        let mut bad_db = Vec::new();
-        let errors = influx::parse_each(body, &opts, nanotdb::time::now_ns(), |s| {
-            let name = db.as_deref().or(s.db).unwrap_or(&default_db);
-            if let Err(e) = nanotdb::names::validate_db_name(name) {
-                bad_db.push(format!("line {}: db tag: {e}", s.line));
-                return;
-            }
-            let dbi = batch.db_index(name);
-            let key = batch.series(s.series);
-            match value_of(s.value) {
-                Ok(v) => batch.push(dbi, key, s.timestamp_ns, v),
-                Err(e) => bad_db.push(format!("line {}: {e}", s.line)),
-            }
-        });
-        if errors.is_empty() && bad_db.is_empty() && batch.is_empty() {
-            return Err(Box::new(error(
-                api,
-                StatusCode::BAD_REQUEST,
-                "writing requires points",
-            )));
-        }
-        batch.refused_samples += errors.len() + bad_db.len();
-        batch
-            .refused
-            .extend(errors.iter().map(ToString::to_string).chain(bad_db));
-        batch
-            .write(&st2.engine)
-            .map_err(|e| Box::new(error(api, StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))
+        let outcome = write_body(&st2, api, db.as_deref(), precision, gzip, max, &body);
+        limits::give_back_body(body);
+        outcome
     })
     .await;
     match outcome {
@@ -169,6 +129,61 @@ async fn handle(st: SharedState, req: Request, api: Api) -> Response {
         Ok(Err(r)) => *r,
         Err(e) => e.into_response(),
     }
+}
+
+/// Parses (after inflating, with `gzip`) and writes one request body.
+fn write_body(
+    st: &SharedState,
+    api: Api,
+    db: Option<&str>,
+    precision: Precision,
+    gzip: bool,
+    max: usize,
+    body: &[u8],
+) -> Result<Outcome, Box<Response>> {
+    let inflated;
+    let body: &[u8] = if gzip {
+        inflated = inflate(body, max.saturating_mul(INFLATE_FACTOR))
+            .map_err(|(status, msg)| Box::new(error(api, status, msg)))?;
+        &inflated
+    } else {
+        body
+    };
+    let opts = ParseOptions {
+        precision,
+        max_series_len: MAX_SERIES_LEN,
+    };
+    let default_db = st.engine.config().ingest.default_db.clone();
+    let mut batch = Batch::default();
+    // Lines refused after parsing (database name, value range).
+    let mut bad_db = Vec::new();
+    let errors = influx::parse_each(body, &opts, nanotdb::time::now_ns(), |s| {
+        let name = db.or(s.db).unwrap_or(&default_db);
+        if let Err(e) = nanotdb::names::validate_db_name(name) {
+            bad_db.push(format!("line {}: db tag: {e}", s.line));
+            return;
+        }
+        let dbi = batch.db_index(name);
+        let key = batch.series(s.series);
+        match value_of(s.value) {
+            Ok(v) => batch.push(dbi, key, s.timestamp_ns, v),
+            Err(e) => bad_db.push(format!("line {}: {e}", s.line)),
+        }
+    });
+    if errors.is_empty() && bad_db.is_empty() && batch.is_empty() {
+        return Err(Box::new(error(
+            api,
+            StatusCode::BAD_REQUEST,
+            "writing requires points",
+        )));
+    }
+    batch.refused_samples += errors.len() + bad_db.len();
+    batch
+        .refused
+        .extend(errors.iter().map(ToString::to_string).chain(bad_db));
+    batch
+        .write(&st.engine)
+        .map_err(|e| Box::new(error(api, StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))
 }
 
 fn answer(st: &SharedState, api: Api, o: &Outcome) -> Response {
