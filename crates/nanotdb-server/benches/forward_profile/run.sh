@@ -12,6 +12,8 @@
 #   two runs can be compared symbol by symbol with `perf report -n`)
 #   idle: no writes (the cost of a target while nothing arrives)
 # WORKLOAD=edge: 86 series every 10 s instead of the fleet (feed.py).
+# MAX_AGE (default 2s) sets [manifest_defaults.page].max_age (the shipped
+# template says 60s: a page, hence a batch, a minute at the edge rate).
 # BATCH_DEADLINE (default 1s) sets the target's batch_deadline; NANOTDB_BIN another
 # build of the server (an A/B of two builds).
 # Build first: cargo build --release -p nanotdb-server --bin nanotdb
@@ -23,7 +25,7 @@ D=$(mktemp -d); mkdir -p "$D/root" "$D/vm"
 VMPORT=18$((RANDOM%900+100)); PORT=19$((RANDOM%900+100))
 victoria-metrics -storageDataPath="$D/vm" -httpListenAddr=127.0.0.1:$VMPORT -loggerLevel=ERROR >/dev/null 2>&1 &
 VMPID=$!
-printf '[stats]\nenabled = false\n[manifest_defaults.page]\nmax_age = "2s"\n' > "$D/root/engine.toml"
+printf '[stats]\nenabled = false\n[manifest_defaults.page]\nmax_age = "%s"\n' "${MAX_AGE:-2s}" > "$D/root/engine.toml"
 if [ "$mode" = on ]; then
   printf '[[remote_write]]\nname = "steady"\nurl = "http://127.0.0.1:%s/api/v1/write"\nbatch_deadline = "%s"\n' $VMPORT "${BATCH_DEADLINE:-1s}" >> "$D/root/engine.toml"
 fi

@@ -21,9 +21,11 @@ use crate::SharedState;
 const POLL: Duration = Duration::from_millis(500);
 
 /// Longest wait for the engine's "frames appended" signal when caught up:
-/// a safety net only (every frame append signals), so idle costs one
-/// wake-up per this, not one per [`POLL`].
-const IDLE_WAIT: Duration = Duration::from_secs(5);
+/// a safety net only (every frame append signals, and the signal keeps a
+/// permit, so none is lost; an idle target reports no lag), so idle costs
+/// one wake-up per this. At the edge rate (a page a minute) a 5 s net woke
+/// the sender a dozen times per batch.
+const IDLE_WAIT: Duration = Duration::from_secs(60);
 
 /// Encoded labels of each metric id of one database; `None` = not
 /// forwarded (no selector matches).
