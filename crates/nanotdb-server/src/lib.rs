@@ -17,6 +17,7 @@ pub mod routes;
 pub mod selfmetrics;
 pub mod serve;
 pub mod settings;
+pub mod spare;
 pub mod web;
 
 use std::sync::Arc;

@@ -35,10 +35,9 @@ fn declared_length(headers: &HeaderMap, limit: usize) -> Result<Option<usize>, A
 
 /// Request-body buffers kept from one request to the next (see
 /// [`read_body_reusing`]).
-static SPARE_BODIES: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+static SPARE_BODIES: crate::spare::Spares<Vec<u8>> = crate::spare::Spares::new(8);
 
-/// Spare body buffers kept at most, and the largest one kept.
-const MAX_SPARE_BODIES: usize = 8;
+/// The largest body buffer kept.
 const MAX_SPARE_BODY_BYTES: usize = 4 << 20;
 
 /// [`read_body`] into a buffer reused from an earlier request (give it back
@@ -52,11 +51,7 @@ pub async fn read_body_reusing(
 ) -> Result<Vec<u8>, ApiError> {
     use http_body_util::BodyExt;
     let declared = declared_length(headers, limit)?;
-    let mut buf = SPARE_BODIES
-        .lock()
-        .ok()
-        .and_then(|mut v| v.pop())
-        .unwrap_or_default();
+    let mut buf = SPARE_BODIES.take().unwrap_or_default();
     buf.clear();
     buf.reserve(declared.unwrap_or(0));
     let mut body = body;
@@ -79,11 +74,7 @@ pub fn give_back_body(buf: Vec<u8>) {
     if buf.capacity() > MAX_SPARE_BODY_BYTES {
         return;
     }
-    if let Ok(mut spare) = SPARE_BODIES.lock()
-        && spare.len() < MAX_SPARE_BODIES
-    {
-        spare.push(buf);
-    }
+    SPARE_BODIES.give_back(buf);
 }
 
 /// Reads a whole body, refusing more than `limit` bytes with 413.

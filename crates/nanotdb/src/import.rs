@@ -287,7 +287,7 @@ fn read_and_parse(
         filled += n;
         let mut start = 0;
         if discarding {
-            match memchr(b'\n', &buf[..filled]) {
+            match memchr::memchr(b'\n', &buf[..filled]) {
                 Some(p) => {
                     start = p + 1;
                     discarding = false;
@@ -304,7 +304,7 @@ fn read_and_parse(
         let end = if eof {
             filled
         } else {
-            match memrchr(b'\n', &buf[start..filled]) {
+            match memchr::memrchr(b'\n', &buf[start..filled]) {
                 Some(p) => start + p + 1,
                 None => {
                     buf.copy_within(start..filled, 0);
@@ -467,12 +467,4 @@ fn import_err(opts: &ImportOptions, line: u64, e: Error) -> Error {
         line,
         error: Box::new(e),
     }
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    memchr::memchr(needle, hay)
-}
-
-fn memrchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    memchr::memrchr(needle, hay)
 }

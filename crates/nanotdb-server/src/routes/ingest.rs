@@ -84,8 +84,8 @@ pub struct LineOptions<'a> {
 fn timestamp_in(line: &str, ts: i64, unit: TsUnit, now: i64) -> Result<i64, String> {
     // A plausible nanosecond time is taken whatever the field looked like:
     // the usual line returns here without looking at its text again.
-    if unit == TsUnit::AssumedNs && (PLAUSIBLE_FROM_NS..=now.saturating_add(YEAR_NS)).contains(&ts)
-    {
+    let plausible = PLAUSIBLE_FROM_NS..=now.saturating_add(YEAR_NS);
+    if unit == TsUnit::AssumedNs && plausible.contains(&ts) {
         return Ok(ts);
     }
     // Only an integer last field is a timestamp in some unit; dates are not.
@@ -99,7 +99,6 @@ fn timestamp_in(line: &str, ts: i64, unit: TsUnit, now: i64) -> Result<i64, Stri
             .checked_mul(scale)
             .ok_or_else(|| format!("timestamp {ts} out of range at this precision")),
         TsUnit::AssumedNs => {
-            let plausible = PLAUSIBLE_FROM_NS..=now.saturating_add(YEAR_NS);
             let hint = [("s", 1_000_000_000i64), ("ms", 1_000_000), ("us", 1_000)]
                 .into_iter()
                 .find_map(|(u, k)| {
@@ -192,11 +191,9 @@ fn parse_halves<'a>(body: &'a [u8], opts: &LineOptions<'a>) -> ParsedBody<'a> {
 /// Sample and line-number vectors kept from one request to the next: a
 /// 5,000-line body parses into ~400 KB, which the allocator would otherwise
 /// map afresh, and the kernel fault in and zero, for every request.
-static SPARE_VECTORS: std::sync::Mutex<Vec<(Vec<WriteSample<'static>>, Vec<u64>)>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// Spare vector pairs kept at most (one per request in flight, roughly).
-const MAX_SPARE_VECTORS: usize = 8;
+/// (At most 8: one per request in flight, roughly.)
+static SPARE_VECTORS: crate::spare::Spares<(Vec<WriteSample<'static>>, Vec<u64>)> =
+    crate::spare::Spares::new(8);
 
 /// Vectors larger than this many samples are not kept (a rare huge body
 /// would otherwise pin its memory).
@@ -204,7 +201,7 @@ const MAX_SPARE_SAMPLES: usize = 1 << 16;
 
 /// Empty sample and line vectors with room for `cap`, reused if possible.
 fn take_vectors<'a>(cap: usize) -> (Vec<WriteSample<'a>>, Vec<u64>) {
-    let spare = SPARE_VECTORS.lock().ok().and_then(|mut v| v.pop());
+    let spare = SPARE_VECTORS.take();
     // `WriteSample<'static>` is a `WriteSample<'a>`: no conversion needed.
     let (mut samples, mut lines): (Vec<WriteSample<'a>>, Vec<u64>) = spare.unwrap_or_default();
     samples.reserve(cap);
@@ -219,11 +216,7 @@ fn give_back_vectors(samples: Vec<WriteSample<'_>>, mut lines: Vec<u64>) {
     }
     let samples = emptied(samples);
     lines.clear();
-    if let Ok(mut spare) = SPARE_VECTORS.lock()
-        && spare.len() < MAX_SPARE_VECTORS
-    {
-        spare.push((samples, lines));
-    }
+    SPARE_VECTORS.give_back((samples, lines));
 }
 
 /// `samples` emptied and retyped to 'static by an in-place collect, which
