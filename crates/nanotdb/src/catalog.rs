@@ -138,6 +138,32 @@ struct FileShape {
     metrics: Option<Vec<FileEntry>>,
 }
 
+/// The ids of a catalog's metrics by a hash of their name, copied out of
+/// it for writers to look their metrics up before they take the database
+/// lock. Holds no names: an id found here is only a guess, which the
+/// writer checks against the catalog's name under the lock.
+#[derive(Debug, Clone, Default)]
+pub struct NameHints {
+    hasher: foldhash::fast::FixedState,
+    ids: HashMap<u64, MetricId>,
+    /// How many metrics the catalog had when copied.
+    catalog_len: usize,
+}
+
+impl NameHints {
+    /// The id `name` probably has (None when unknown, or when two names
+    /// of the catalog share its hash).
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<MetricId> {
+        self.ids.get(&self.hasher.hash_one(name)).copied()
+    }
+
+    /// How many metrics the catalog had when copied.
+    pub fn catalog_len(&self) -> usize {
+        self.catalog_len
+    }
+}
+
 /// In-memory catalog of one database.
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
@@ -286,6 +312,41 @@ impl Catalog {
     pub fn guard_pending(&self) -> bool {
         (self.has_wide() && !self.guard_on_disk)
             || (self.has_long_names() && !self.long_guard_on_disk)
+    }
+
+    /// The ids of the metrics by a hash of their name ([`NameHints`]).
+    pub fn name_hints(&self) -> NameHints {
+        let ids = self
+            .by_name
+            .ids
+            .iter()
+            .filter_map(|(&h, ids)| match ids {
+                Ids::One(id) => Some((h, *id)),
+                Ids::Many(_) => None,
+            })
+            .collect();
+        NameHints {
+            hasher: self.by_name.hasher.clone(),
+            ids,
+            catalog_len: self.count,
+        }
+    }
+
+    /// Looks a metric up by the id a hint gave (see [`NameHints`]): the id
+    /// counts only if it is `name`'s, else the name is looked up.
+    #[inline]
+    pub fn lookup_hinted(
+        &self,
+        name: &str,
+        hint: Option<MetricId>,
+    ) -> Option<(MetricId, ValueType)> {
+        if let Some(id) = hint
+            && let Some(m) = self.get(id)
+            && m.name == name
+        {
+            return Some((id, m.value_type));
+        }
+        self.lookup(name)
     }
 
     /// Looks a metric up by name.

@@ -236,13 +236,13 @@ impl Database {
                 // An atomic write with a rejection stores nothing: its
                 // accepted samples must not count for the writes after it.
                 let mut trial = overlay.clone();
-                let dry = self.dry_run_with(st, &mut trial, samples);
+                let dry = self.dry_run_with(st, &mut trial, samples, &[]);
                 if dry.rejected.is_empty() {
                     overlay = trial;
                 }
                 dry
             } else {
-                self.dry_run_with(st, &mut overlay, samples)
+                self.dry_run_with(st, &mut overlay, samples, &[])
             };
             let (stored, outcome) = member_verdict(m, dry);
             to_store.push(stored);

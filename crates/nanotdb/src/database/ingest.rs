@@ -53,10 +53,29 @@ pub(super) enum Checked {
 /// A sample whose WAL record is encoded (see [`Database::log_sample`]).
 #[derive(Debug)]
 pub(crate) struct LoggedSample {
-    id: MetricId,
-    ts: i64,
-    bits: u64,
+    pub(super) id: MetricId,
+    pub(super) ts: i64,
+    pub(super) bits: u64,
     logged: bool,
+}
+
+impl LoggedSample {
+    /// A sample of metric `id` whose record is (`logged`) or is not in the WAL.
+    pub(super) fn new(id: MetricId, ts: i64, bits: u64, logged: bool) -> LoggedSample {
+        LoggedSample {
+            id,
+            ts,
+            bits,
+            logged,
+        }
+    }
+}
+
+/// Whether a sample at `ts` goes through the WAL at time `now`
+/// (`[wal].enabled`, and not older than `[wal].skip_before`).
+#[inline]
+pub(super) fn wal_logs(wal: &crate::config::ManifestWal, ts: i64, now: i64) -> bool {
+    wal.enabled && (wal.skip_before_ns <= 0 || ts >= now.saturating_sub(wal.skip_before_ns))
 }
 
 impl Overlay<'_> {
@@ -79,6 +98,7 @@ impl Database {
         st: &mut DbState,
         overlay: Option<&Overlay<'_>>,
         metric: &str,
+        hint: Option<MetricId>,
         key: &str,
         ts: i64,
         value: Value,
@@ -93,7 +113,7 @@ impl Database {
                 max_future_ns: horizon,
             });
         }
-        let existing = st.catalog.lookup(metric);
+        let existing = st.catalog.lookup_hinted(metric, hint);
         let known_type = existing
             .map(|(_, vt)| vt)
             .or_else(|| overlay.and_then(|o| o.new_metrics.get(metric).copied()));
@@ -227,13 +247,17 @@ impl Database {
     /// and the samples already stored. Used for all-or-nothing writes; the
     /// caller holds the lock until it applies the batch, so the verdict
     /// stays true.
+    ///
+    /// `hints`: by sample index, the id each sample's metric probably has
+    /// ([`Database::prepare_write`]; may be empty).
     pub fn dry_run<'a>(
         &self,
         st: &mut DbState,
         samples: impl Iterator<Item = (usize, &'a str, i64, Value)>,
+        hints: &[Option<MetricId>],
     ) -> DryRun {
         let mut overlay = self.new_overlay(st);
-        self.dry_run_with(st, &mut overlay, samples)
+        self.dry_run_with(st, &mut overlay, samples, hints)
     }
 
     /// An overlay with nothing accepted yet, for [`Database::dry_run_with`].
@@ -252,6 +276,7 @@ impl Database {
         st: &mut DbState,
         overlay: &mut Overlay<'a>,
         samples: impl Iterator<Item = (usize, &'a str, i64, Value)>,
+        hints: &[Option<MetricId>],
     ) -> DryRun {
         let max_open = self.manifest.retention.max_active_days.max(1) as usize;
         let now = time::now_ns();
@@ -264,8 +289,9 @@ impl Database {
         let mode = self.partition_mode();
         for (i, metric, ts, value) in samples {
             let key = partition_of(&mut keys, mode, ts);
+            let hint = hints.get(i).copied().flatten();
             let (existing, not_newer) =
-                match self.check(st, Some(overlay), metric, key, ts, value, now) {
+                match self.check(st, Some(overlay), metric, hint, key, ts, value, now) {
                     Err(e) => {
                         out.rejected.push((i, e));
                         continue;
@@ -399,9 +425,7 @@ impl Database {
             }
         };
         let bits = value.to_bits();
-        let wal_cfg = &self.manifest.wal;
-        let logged = wal_cfg.enabled
-            && (wal_cfg.skip_before_ns <= 0 || ts >= now.saturating_sub(wal_cfg.skip_before_ns));
+        let logged = wal_logs(&self.manifest.wal, ts, now);
         if logged && let Some(w) = st.wal.as_mut() {
             w.log(id, ts, bits, metric, value.value_type())?;
             st.counters.wal_appends += 1;

@@ -52,6 +52,7 @@ mod maintenance;
 mod metric;
 mod metric_cache;
 mod order;
+mod prepare;
 mod read;
 mod replay;
 mod view;
@@ -196,6 +197,8 @@ pub(crate) struct DbState {
     /// import holds tens of thousands of samples, and a fresh buffer each
     /// time costs page faults.
     logged_scratch: Vec<ingest::LoggedSample>,
+    /// Writes since the name hints were last refreshed (`prepare.rs`).
+    hint_writes: u32,
     /// Partitions sealed while checkpoints were deferred, whose metric-file
     /// build and retention wait for the checkpoint.
     deferred_seals: Vec<String>,
@@ -264,6 +267,9 @@ pub(crate) struct Database {
     metric_cache: metric_cache::MetricCache,
     /// Writes waiting for a group commit (`fsync_policy = "always"`).
     pub(crate) commit_queue: group_commit::CommitQueue,
+    /// The catalog's index as of a recent write, for writers to look
+    /// their metrics up before they take the lock (`prepare.rs`).
+    hints: std::sync::RwLock<Arc<crate::catalog::NameHints>>,
 }
 
 /// A sample copied out of an open page for a query.
@@ -386,6 +392,7 @@ impl Database {
             frames: framecache::FrameCache::default(),
             metric_cache: metric_cache::MetricCache::default(),
             commit_queue: group_commit::CommitQueue::default(),
+            hints: prepare::no_hints(),
             state: Mutex::new(DbState {
                 materialized,
                 catalog,
@@ -410,6 +417,7 @@ impl Database {
                 checkpoint_owed: false,
                 last_checkpoint: std::time::Instant::now(),
                 logged_scratch: Vec::new(),
+                hint_writes: 0,
                 deferred_seals: Vec::new(),
                 labels: crate::labels::LabelIndex::default(),
                 counters: DbCounters::default(),

@@ -193,6 +193,15 @@ impl Engine {
                 .merge_group_outcome(db, out, 0, &mut report)
                 .map(|()| report);
         }
+        // The usual batch (one database, stored): ids looked up and WAL
+        // records encoded before the lock, while other writers hold it.
+        let prepared = match dbs.as_slice() {
+            [db] if single && store && report.rejected.is_empty() => {
+                db.prepare_write(samples.iter().map(|s| (s.metric, s.ts, s.value)))
+            }
+            _ => None,
+        };
+        let hints = prepared.as_ref().map_or(&[][..], |p| &p.hints[..]);
         let mut guards: Vec<_> = dbs.iter().map(|d| d.lock()).collect();
         // Samples already stored: acknowledged, never logged nor stored.
         let mut duplicate = vec![false; samples.len()];
@@ -205,7 +214,7 @@ impl Engine {
                 .enumerate()
                 .filter(|(_, s)| single || s.db == db.name)
                 .map(|(i, s)| (i, s.metric, s.ts, s.value));
-            let run = db.dry_run(st, mine);
+            let run = db.dry_run(st, mine, hints);
             ids.push(run.ids);
             report.rejected.extend(run.rejected);
             for i in run.duplicates {
@@ -228,22 +237,37 @@ impl Engine {
         let batch_id = (!single).then(|| commits.next_id());
         let mut logged: Vec<Vec<LoggedSample>> = Vec::with_capacity(dbs.len());
         let mut failure = None;
+        let records = prepared.as_ref().and_then(|p| p.records.as_ref());
         for ((db, st), ids) in dbs.iter().zip(guards.iter_mut()).zip(&ids) {
             db.begin_wal_batch(st);
-            let mut mine = Vec::with_capacity(if single { samples.len() } else { 0 });
-            // No sample was rejected: the accepted ones are all but the duplicates.
-            let mut ids = ids.iter().copied();
-            let mine = samples
-                .iter()
-                .enumerate()
-                .filter(|(i, s)| (single || s.db == db.name) && !duplicate[*i])
-                .try_for_each(|(_, s)| {
-                    let id = ids.next().flatten();
-                    mine.push(db.log_sample_hinted(st, s.metric, id, s.ts, s.value, now)?);
-                    Ok(())
+            // With no duplicate, the accepted samples are all of them, in
+            // the order their records were prepared.
+            let quick = records
+                .filter(|_| single && report.duplicates == 0)
+                .and_then(|pre| {
+                    let run = samples
+                        .iter()
+                        .zip(ids)
+                        .map(|(s, &id)| (s.metric, id, s.ts, s.value));
+                    db.log_prepared(st, pre, run, now)
+                });
+            let mine = quick
+                .unwrap_or_else(|| {
+                    let mut mine = Vec::with_capacity(if single { samples.len() } else { 0 });
+                    // No sample was rejected: the accepted ones are all but the duplicates.
+                    let mut ids = ids.iter().copied();
+                    samples
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, s)| (single || s.db == db.name) && !duplicate[*i])
+                        .try_for_each(|(_, s)| {
+                            let id = ids.next().flatten();
+                            mine.push(db.log_sample_hinted(st, s.metric, id, s.ts, s.value, now)?);
+                            Ok(())
+                        })
+                        .map(|()| mine)
                 })
-                .and_then(|()| db.write_pending_wal(st, batch_id))
-                .map(|()| mine);
+                .and_then(|mine| db.write_pending_wal(st, batch_id).map(|()| mine));
             match mine {
                 Ok(l) => logged.push(l),
                 Err(e) => {
@@ -284,6 +308,7 @@ impl Engine {
             }
             let fin = db.finish_batch(st);
             outcome = result.and(fin);
+            db.refresh_hints(st);
         }
         drop(guards);
         // Also after an error: `should_queue` consumed the trigger of what
@@ -348,6 +373,7 @@ impl Engine {
             run.iter()
                 .enumerate()
                 .map(|(k, s)| (k, s.metric, s.ts, s.value)),
+            &[],
         );
         let mut rejected = checked.rejected;
         let end = match rejected.first() {

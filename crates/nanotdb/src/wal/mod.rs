@@ -14,17 +14,20 @@
 //!
 //! - [`record`]: encoding and decoding one record;
 //! - [`reader`]: scanning a whole file ([`scan_wal`]);
+//! - `prepared`: a write's records encoded before the database lock;
 //! - `writer`: the live WAL of an open database (pending buffer, fsync
 //!   policy, reset and atomic rewrite at checkpoints).
 //!
 //! Replaying the records into pages is the database's job (`database/replay.rs`).
 
 pub(crate) mod commit;
+mod prepared;
 pub mod reader;
 pub mod record;
 mod writer;
 
 pub(crate) use commit::CommitLog;
+pub(crate) use prepared::PreparedRecords;
 pub use reader::{WalDamage, WalScan, WalStop, WalStopReason, scan_wal, scan_wal_with};
 pub use record::{MAX_DELTA, NewMetric, RecordExt, WalEncoder, WalError, WalRecord, WalValue};
 pub(crate) use writer::WalWriter;

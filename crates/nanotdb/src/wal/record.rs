@@ -155,6 +155,33 @@ impl WalEncoder {
         self.baseline = baseline;
     }
 
+    /// The baseline rule for a record at `ts`: its flag byte's B bit and
+    /// its delta, taking `ts` as the new baseline when the delta does not fit.
+    #[inline]
+    fn step(&mut self, ts: i64) -> (u8, u32) {
+        match self.baseline {
+            Some(b)
+                if ts
+                    .checked_sub(b)
+                    .is_some_and(|d| (0..=MAX_DELTA).contains(&d)) =>
+            {
+                (0, (ts - b) as u32)
+            }
+            _ => {
+                self.baseline = Some(ts);
+                (FLAG_BASELINE, 0)
+            }
+        }
+    }
+
+    /// Moves the baseline as encoding a record at `ts` would, without
+    /// encoding it: the record's bytes were encoded elsewhere by an encoder
+    /// in the same state (`wal/prepared.rs`).
+    #[inline]
+    pub(crate) fn advance(&mut self, ts: i64) {
+        self.step(ts);
+    }
+
     /// Appends one record with exactly v1.4.0's bytes to `out` following
     /// the reference's baseline rules: a new baseline when none is set, time
     /// goes backwards, or the delta exceeds 2²⁴ − 1 ns.
@@ -195,19 +222,7 @@ impl WalEncoder {
                 return Err(WalError::NameTooLong { len: name.len() });
             }
         }
-        let (flags_b, delta) = match self.baseline {
-            Some(b)
-                if ts
-                    .checked_sub(b)
-                    .is_some_and(|d| (0..=MAX_DELTA).contains(&d)) =>
-            {
-                (0u8, (ts - b) as u32)
-            }
-            _ => {
-                self.baseline = Some(ts);
-                (FLAG_BASELINE, 0)
-            }
-        };
+        let (flags_b, delta) = self.step(ts);
         let mut len = 10usize;
         if flags_b != 0 {
             len += 8;

@@ -14,6 +14,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::prepared::PreparedRecords;
 use super::record::{RecordExt, WalEncoder, WalError, WalValue};
 use crate::config::FsyncPolicy;
 use crate::error::{Error, IoContext, Result};
@@ -164,6 +165,62 @@ impl WalWriter {
             baseline_before,
         });
         self.unsynced = true;
+        Ok(())
+    }
+
+    /// Logs the samples (id, timestamp, stored bits, name, type) of a write
+    /// group whose records `pre` encoded before the lock, in the same order:
+    /// a record is copied when it was encoded with the sample's id and the
+    /// metric is already named in this WAL, else encoded here as
+    /// [`WalWriter::log`] would (then it carries the name). The pending
+    /// bytes are the same as if every sample went through `log`.
+    pub fn log_prepared<'a>(
+        &mut self,
+        pre: &PreparedRecords,
+        samples: impl ExactSizeIterator<Item = (MetricId, i64, u64, &'a str, ValueType)>,
+    ) -> Result<()> {
+        if samples.len() != pre.len() || !self.pending.is_empty() {
+            // Not the group `pre` was encoded as (the records would start
+            // from another baseline): every record is encoded here.
+            for (id, ts, bits, name, vt) in samples {
+                self.log(id, ts, bits, name, vt)?;
+            }
+            return Ok(());
+        }
+        self.enc.reset();
+        // `pre.bytes[run..prev_end]`: records copied but not appended yet.
+        let (mut run, mut prev_end) = (0usize, 0usize);
+        let mut last_copied = None;
+        for (k, (id, ts, bits, name, vt)) in samples.enumerate() {
+            let end = pre.ends[k] as usize;
+            if pre.ids[k] == Some(id) && end > prev_end && self.named.contains(id) {
+                let baseline_before = self.enc.baseline();
+                self.enc.advance(ts);
+                let start = self.pending.len() + (prev_end - run);
+                let value = WalValue::new(bits, vt.is_wide());
+                last_copied = Some((start, id, ts, value, baseline_before));
+            } else {
+                // Appended before `log` runs: it resets the baseline when
+                // nothing is pending.
+                self.pending.extend_from_slice(&pre.bytes[run..prev_end]);
+                run = end;
+                self.log(id, ts, bits, name, vt)?;
+                last_copied = None;
+            }
+            prev_end = end;
+        }
+        self.pending.extend_from_slice(&pre.bytes[run..prev_end]);
+        if let Some((start, id, ts, value, baseline_before)) = last_copied {
+            self.last = Some(LastRecord {
+                start,
+                id,
+                ts,
+                value,
+                name: None,
+                baseline_before,
+            });
+            self.unsynced = true;
+        }
         Ok(())
     }
 

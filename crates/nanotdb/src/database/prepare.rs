@@ -1,0 +1,139 @@
+//! What a write can do before it takes the database lock.
+//!
+//! Writers of one database queue on its lock, so every instruction spent
+//! under it is spent by one writer at a time. Two pieces of a write's work
+//! need little of the locked state and are done first, on the writer's own
+//! thread: finding each sample's metric id (a hash of its name, looked up
+//! in [`NameHints`], a copy of the catalog's index refreshed as the catalog
+//! grows) and encoding its WAL records with those ids
+//! ([`PreparedRecords`]). Under the lock, an id counts only when the
+//! catalog gives that id the same name, and a record is only copied when
+//! its id was right and its metric is already named in the WAL; anything
+//! else is done the usual way, so what is stored and written is the same.
+
+use std::sync::{Arc, PoisonError};
+
+use super::ingest::{LoggedSample, wal_logs};
+use super::*;
+use crate::catalog::NameHints;
+use crate::wal::{PreparedRecords, WalValue};
+
+/// Writes after which hints are refreshed even if the catalog only grew a
+/// little (a few new metrics are looked up the usual way until then).
+const HINT_REFRESH_WRITES: u32 = 64;
+
+/// Writes after which hints are refreshed even if the catalog did not
+/// grow (it may have been replaced by one of the same size).
+const HINT_MAX_AGE_WRITES: u32 = 4096;
+
+/// A write's work done before the lock.
+#[derive(Debug)]
+pub(crate) struct PreparedWrite {
+    /// Per sample, the id its metric probably has.
+    pub hints: Vec<Option<MetricId>>,
+    /// The samples' WAL records, when every sample goes to the WAL.
+    pub records: Option<PreparedRecords>,
+}
+
+impl Database {
+    /// Prepares a write of `samples` (metric, timestamp, value); None when
+    /// there is nothing to gain (no hints yet: the database's first write).
+    pub(crate) fn prepare_write<'a, I>(&self, samples: I) -> Option<PreparedWrite>
+    where
+        I: ExactSizeIterator<Item = (&'a str, i64, Value)> + Clone,
+    {
+        let hints = self
+            .hints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if hints.catalog_len() == 0 {
+            return None;
+        }
+        let ids: Vec<Option<MetricId>> = samples.clone().map(|(m, _, _)| hints.get(m)).collect();
+        let wal = &self.manifest.wal;
+        let now = time::now_ns();
+        // Samples too old for the WAL have no record: the group would not
+        // be the one encoded here. (A sample logged at this `now` may not
+        // be under the lock, a moment later; the lock checks again.)
+        let records = if samples.clone().all(|(_, ts, _)| wal_logs(wal, ts, now)) {
+            let recs = ids.iter().zip(samples).map(|(&id, (_, ts, v))| {
+                (id, ts, WalValue::new(v.to_bits(), v.value_type().is_wide()))
+            });
+            PreparedRecords::encode(recs)
+        } else {
+            None
+        };
+        Some(PreparedWrite {
+            hints: ids,
+            records,
+        })
+    }
+
+    /// Logs the accepted samples of a write (metric, its id from the dry
+    /// run, timestamp, value), which must be all of the samples `pre` was
+    /// encoded for, in order. None when the prepared records cannot be
+    /// used (a metric new to the catalog, a sample the WAL skips, the WAL
+    /// off): the caller logs them one by one.
+    pub(crate) fn log_prepared<'a, I>(
+        &self,
+        st: &mut DbState,
+        pre: &PreparedRecords,
+        samples: I,
+        now: i64,
+    ) -> Option<Result<Vec<LoggedSample>>>
+    where
+        I: ExactSizeIterator<Item = (&'a str, Option<MetricId>, i64, Value)> + Clone,
+    {
+        let wal_cfg = &self.manifest.wal;
+        if !st.materialized
+            || st.wal.is_none()
+            || samples.len() != pre.len()
+            || !samples
+                .clone()
+                .all(|(_, id, ts, _)| id.is_some() && wal_logs(wal_cfg, ts, now))
+        {
+            return None;
+        }
+        let logged: Vec<LoggedSample> = samples
+            .clone()
+            .filter_map(|(_, id, ts, v)| Some(LoggedSample::new(id?, ts, v.to_bits(), true)))
+            .collect();
+        let recs = logged
+            .iter()
+            .zip(samples)
+            .map(|(l, (name, _, _, v))| (l.id, l.ts, l.bits, name, v.value_type()));
+        let w = st.wal.as_mut()?;
+        if let Err(e) = w.log_prepared(pre, recs) {
+            return Some(Err(e));
+        }
+        st.counters.wal_appends += pre.len() as u64;
+        st.counters.last_wal_append_ns = now;
+        Some(Ok(logged))
+    }
+
+    /// Copies the catalog's index into the hints when it has changed enough
+    /// (called under the lock at the end of a write).
+    pub(crate) fn refresh_hints(&self, st: &mut DbState) {
+        st.hint_writes = st.hint_writes.saturating_add(1);
+        let have = self
+            .hints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .catalog_len();
+        let len = st.catalog.len();
+        let grew = len.abs_diff(have);
+        let due = (grew > 0 && (grew > have / 8 || st.hint_writes >= HINT_REFRESH_WRITES))
+            || st.hint_writes >= HINT_MAX_AGE_WRITES;
+        if due {
+            let fresh = Arc::new(st.catalog.name_hints());
+            *self.hints.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+            st.hint_writes = 0;
+        }
+    }
+}
+
+/// An empty set of hints, for a database not written yet.
+pub(crate) fn no_hints() -> std::sync::RwLock<Arc<NameHints>> {
+    std::sync::RwLock::new(Arc::new(NameHints::default()))
+}

@@ -1,0 +1,120 @@
+//! Atomic writes look their metrics up and encode their WAL records before
+//! they take the database lock (`database/prepare.rs`). What they store
+//! and the WAL bytes they write must not depend on it: the same batches
+//! written one sample at a time (`Engine::write`, which prepares nothing)
+//! give the same WAL file, whether the guesses made before the lock were
+//! right (metrics already known), missing (new metrics), or unusable (a
+//! batch repeating stored samples).
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use nanotdb::{Engine, Value, WriteSample};
+
+/// A root whose pages are never flushed during the test (so no checkpoint
+/// rewrites the WAL behind it), every sample through the WAL.
+fn root() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("engine.toml"),
+        "[stats]\nenabled = false\n[wal]\nskip_before = \"0s\"\n\
+         [manifest_defaults.page]\nmax_records = 65535\nmax_age = \"1h\"\n",
+    )
+    .unwrap();
+    (dir, root)
+}
+
+/// Batch `n`: 60 samples of metrics m0..m(k), k growing every few batches
+/// (new metrics appear mid-batch), one float64 metric, steps of 1 ms and
+/// now and then a jump past the WAL's 24-bit delta.
+fn batch(now: i64, n: usize) -> Vec<(String, i64, Value)> {
+    let metrics = 3 + n / 4;
+    (0..60)
+        .map(|j| {
+            let k = (n * 60 + j) as i64;
+            let m = j % metrics;
+            let jump = if n.is_multiple_of(5) { 40_000_000 } else { 0 };
+            let ts = now + k * 1_000_000 + jump;
+            let value = if m == 1 {
+                Value::F64(k as f64 * 0.1)
+            } else {
+                Value::F32(k as f32)
+            };
+            (format!("m{m}"), ts, value)
+        })
+        .collect()
+}
+
+fn samples(b: &[(String, i64, Value)]) -> Vec<WriteSample<'_>> {
+    b.iter()
+        .map(|(m, ts, v)| WriteSample {
+            db: "d",
+            metric: m,
+            ts: *ts,
+            value: *v,
+        })
+        .collect()
+}
+
+fn wal_bytes(root: &Path) -> Vec<u8> {
+    std::fs::read(root.join("d").join("d.wal")).unwrap()
+}
+
+#[test]
+fn prepared_atomic_writes_log_what_plain_writes_log() {
+    let now = nanotdb::time::now_ns();
+    let (_a, root_a) = root();
+    let (_b, root_b) = root();
+    let atomic = Engine::open(&root_a).unwrap();
+    let plain = Engine::open(&root_b).unwrap();
+    let mut stored = 0;
+    for n in 0..24 {
+        let b = batch(now, n);
+        let ra = atomic.write_atomic(&samples(&b)).unwrap();
+        let rb = plain.write(&samples(&b)).unwrap();
+        assert_eq!((ra.accepted, ra.duplicates), (rb.accepted, rb.duplicates));
+        assert!(ra.rejected.is_empty(), "{:?}", ra.rejected);
+        stored += ra.accepted;
+        if n % 7 == 3 {
+            // A retried batch: every sample is a duplicate, nothing logged.
+            let again = atomic.write_atomic(&samples(&b)).unwrap();
+            let again_b = plain.write(&samples(&b)).unwrap();
+            assert_eq!((again.accepted, again.duplicates), (0, 60));
+            assert_eq!((again_b.accepted, again_b.duplicates), (0, 60));
+        }
+        assert_eq!(wal_bytes(&root_a), wal_bytes(&root_b), "after batch {n}");
+    }
+    assert_eq!(stored, 24 * 60);
+    // A crash: the WAL alone brings every sample back.
+    atomic.abort();
+    let atomic = Engine::open(&root_a).unwrap();
+    let mut back = 0;
+    for m in 0..9 {
+        atomic
+            .query_range("d", &format!("m{m}"), i64::MIN, i64::MAX, 1, |_| {
+                back += 1;
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+    }
+    assert_eq!(back, stored);
+}
+
+#[test]
+fn a_rejected_sample_still_stores_nothing_of_a_prepared_batch() {
+    let now = nanotdb::time::now_ns();
+    let (_a, root_a) = root();
+    let engine = Engine::open(&root_a).unwrap();
+    engine.write_atomic(&samples(&batch(now, 0))).unwrap();
+    let before = wal_bytes(&root_a);
+    let mut b = batch(now, 1);
+    // m0 is float32: an int32 sample of it is rejected, and with it the batch.
+    b[30].2 = Value::I32(7);
+    let r = engine.write_atomic(&samples(&b)).unwrap();
+    assert_eq!(r.accepted, 0);
+    assert_eq!(r.rejected.len(), 1);
+    assert_eq!(r.rejected[0].0, 30);
+    assert_eq!(wal_bytes(&root_a), before);
+}
