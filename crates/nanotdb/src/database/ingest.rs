@@ -530,8 +530,7 @@ impl Database {
         now: i64,
     ) -> (usize, Result<()>) {
         self.begin_wal_batch(st);
-        let mut logged = std::mem::take(&mut st.logged_scratch);
-        logged.clear();
+        let mut logged = self.take_logged(st);
         logged.reserve(samples.size_hint().1.unwrap_or(0));
         let written = samples
             .into_iter()
@@ -547,9 +546,7 @@ impl Database {
             }
             Ok(()) => self.store_logged_batch(st, &logged, now),
         };
-        logged.clear();
-        logged.shrink_to(1 << 18);
-        st.logged_scratch = logged;
+        self.recycle_logged(st, logged);
         outcome
     }
 

@@ -95,10 +95,12 @@ impl Database {
         {
             return None;
         }
-        let logged: Vec<LoggedSample> = samples
-            .clone()
-            .filter_map(|(_, id, ts, v)| Some(LoggedSample::new(id?, ts, v.to_bits(), true)))
-            .collect();
+        let mut logged = self.take_logged(st);
+        // Every id is Some (checked above); a plain map lets the vector
+        // extend without a capacity check per sample.
+        logged.extend(samples.clone().map(|(_, id, ts, v)| {
+            LoggedSample::new(id.unwrap_or(MetricId::MAX), ts, v.to_bits(), true)
+        }));
         let recs = logged
             .iter()
             .zip(samples)
@@ -110,6 +112,22 @@ impl Database {
         st.counters.wal_appends += pre.len() as u64;
         st.counters.last_wal_append_ns = now;
         Some(Ok(logged))
+    }
+
+    /// The vector of logged samples kept from the last write, empty
+    /// (a write of 5,000 samples would otherwise fault in fresh pages).
+    pub(crate) fn take_logged(&self, st: &mut DbState) -> Vec<LoggedSample> {
+        let mut v = std::mem::take(&mut st.logged_scratch);
+        v.clear();
+        v
+    }
+
+    /// Keeps `logged` for the next write ([`Database::take_logged`]),
+    /// unless it grew huge.
+    pub(crate) fn recycle_logged(&self, st: &mut DbState, mut logged: Vec<LoggedSample>) {
+        logged.clear();
+        logged.shrink_to(1 << 18);
+        st.logged_scratch = logged;
     }
 
     /// Copies the catalog's index into the hints when it has changed enough

@@ -253,7 +253,7 @@ impl Engine {
                 });
             let mine = quick
                 .unwrap_or_else(|| {
-                    let mut mine = Vec::with_capacity(if single { samples.len() } else { 0 });
+                    let mut mine = db.take_logged(st);
                     // No sample was rejected: the accepted ones are all but the duplicates.
                     let mut ids = ids.iter().copied();
                     samples
@@ -294,14 +294,15 @@ impl Engine {
         }
         let mut queue: Vec<&Database> = Vec::new();
         let mut outcome = Ok(());
-        for ((db, st), mine) in dbs.iter().zip(guards.iter_mut()).zip(&logged) {
+        for ((db, st), mine) in dbs.iter().zip(guards.iter_mut()).zip(logged) {
             if outcome.is_err() {
                 // An earlier database failed to store its part: take this
                 // one's records back, as the batch is answered as failed.
                 db.undo_wal_batch(st);
                 continue;
             }
-            let (stored, result) = db.store_logged_batch(st, mine, now);
+            let (stored, result) = db.store_logged_batch(st, &mine, now);
+            db.recycle_logged(st, mine);
             report.accepted += stored as u64;
             if trigger && stored > 0 && rollup::trigger::should_queue(&db.manifest, st) {
                 queue.push(db);
