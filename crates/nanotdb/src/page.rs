@@ -46,6 +46,19 @@ impl Page {
         }
     }
 
+    /// This page emptied for reuse as a new one (its vectors keep their
+    /// capacity).
+    pub fn renewed(mut self) -> Page {
+        self.ids.clear();
+        self.ts.clear();
+        self.vals.clear();
+        self.created = Instant::now();
+        self.sorted = true;
+        self.logged = false;
+        self.index = None;
+        self
+    }
+
     pub fn len(&self) -> usize {
         self.ids.len()
     }

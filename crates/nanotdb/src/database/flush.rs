@@ -63,6 +63,7 @@ impl Database {
             unsynced_files,
             catalog,
             data_appends,
+            spare_page,
             ..
         } = st;
         frame_buf.clear();
@@ -122,6 +123,7 @@ impl Database {
         counters.flush_records.record(page.len() as u64);
         counters.flush_frame_bytes.record(frame_buf.len() as u64);
         counters.flush_ns.record_since(started);
+        *spare_page = Some(page);
         if was_new {
             fsutil::sync_dir(&self.dir)?;
         }

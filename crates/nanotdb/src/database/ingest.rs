@@ -281,6 +281,12 @@ impl Database {
         let max_open = self.manifest.retention.max_active_days.max(1) as usize;
         let now = time::now_ns();
         let mut out = DryRun::default();
+        // Both grow by one per accepted sample: sized once, not doubled
+        // a dozen times under the lock.
+        // (The callers' filters give no lower bound: the upper one, capped.)
+        let n = samples.size_hint().1.unwrap_or(0).min(1 << 16);
+        out.ids.reserve(n);
+        overlay.accepted.reserve(n);
         // Consecutive samples nearly always share a partition: its key is an
         // `Arc` from this run's cache, so pointer equality skips the set
         // lookup, and the key is cloned only when the partition changes.
@@ -606,7 +612,11 @@ impl Database {
                     .or_insert(OpenPartition::new(cold))
             }
         };
-        let page = part.page.get_or_insert_with(Page::new);
+        let page = match &mut part.page {
+            Some(page) => page,
+            // The last flushed page's vectors, already grown to a page's size.
+            slot @ None => slot.insert(st.spare_page.take().map_or_else(Page::new, Page::renewed)),
+        };
         page.push(id, ts, bits);
         page.logged |= logged;
         // Replay honours the size limits too: a page beyond 65535 records

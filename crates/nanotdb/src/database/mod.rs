@@ -199,6 +199,9 @@ pub(crate) struct DbState {
     logged_scratch: Vec<ingest::LoggedSample>,
     /// Writes since the name hints were last refreshed (`prepare.rs`).
     hint_writes: u32,
+    /// The last flushed page, emptied, for the next page to reuse its
+    /// vectors (a page of 9,000 samples would otherwise grow them again).
+    spare_page: Option<Page>,
     /// Partitions sealed while checkpoints were deferred, whose metric-file
     /// build and retention wait for the checkpoint.
     deferred_seals: Vec<String>,
@@ -418,6 +421,7 @@ impl Database {
                 last_checkpoint: std::time::Instant::now(),
                 logged_scratch: Vec::new(),
                 hint_writes: 0,
+                spare_page: None,
                 deferred_seals: Vec::new(),
                 labels: crate::labels::LabelIndex::default(),
                 counters: DbCounters::default(),
