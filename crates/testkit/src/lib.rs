@@ -77,12 +77,32 @@ pub fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
-/// A loopback address with a port that was free a moment ago (another
-/// process may still take it before the caller binds it).
+/// A loopback address with a port that was free a moment ago, for a server
+/// the caller starts.
+///
+/// The port comes from below the kernel's ephemeral range (32768–60999 on
+/// Linux), never twice in one process: a port the kernel handed out for
+/// `bind(0)` could be handed out again, as the local port of an outgoing
+/// connection, between our check and the server's bind, and the test would
+/// then talk to the wrong process. Another process may still take the port
+/// first; it would have to pick the same one.
 pub fn free_addr() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    // A different start per process (test binaries run one after another,
+    // benches and CI may overlap), then every port in turn.
+    let start = std::process::id().wrapping_mul(7_919) % SPAN;
+    for _ in 0..SPAN {
+        let k = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = LOW + (start + k * 97) % SPAN;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port as u16));
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+    panic!("no free loopback port in {LOW}..{}", LOW + SPAN)
 }
 
 /// Waits until something accepts connections on `addr`; panics naming
