@@ -1,10 +1,10 @@
-//! Atomic writes look their metrics up and encode their WAL records before
-//! they take the database lock (`database/prepare.rs`). What they store
-//! and the WAL bytes they write must not depend on it: the same batches
-//! written one sample at a time (`Engine::write`, which prepares nothing)
-//! give the same WAL file, whether the guesses made before the lock were
-//! right (metrics already known), missing (new metrics), or unusable (a
-//! batch repeating stored samples).
+//! Writes look their metrics up and encode their WAL records before they
+//! take the database lock (`database/prepare.rs`). What they store and the
+//! WAL bytes they write must not depend on it: the same batches written
+//! through the group commit of `fsync_policy = "always"` (which prepares
+//! nothing and logs sample by sample) give the same WAL file, whether the
+//! guesses made before the lock were right (metrics already known),
+//! missing (new metrics), or unusable (a batch repeating stored samples).
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -13,14 +13,17 @@ use nanotdb::{Engine, Value, WriteSample};
 
 /// A root whose pages are never flushed during the test (so no checkpoint
 /// rewrites the WAL behind it), every sample through the WAL.
-fn root() -> (tempfile::TempDir, PathBuf) {
+fn root(fsync_policy: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(
         root.join("engine.toml"),
-        "[stats]\nenabled = false\n[wal]\nskip_before = \"0s\"\n\
-         [manifest_defaults.page]\nmax_records = 65535\nmax_age = \"1h\"\n",
+        format!(
+            "[stats]\nenabled = false\n[wal]\nfsync_policy = \"{fsync_policy}\"\n\
+             [manifest_defaults.wal]\nskip_before = \"0s\"\n\
+             [manifest_defaults.page]\nmax_records = 65535\nmax_age = \"1h\"\n"
+        ),
     )
     .unwrap();
     (dir, root)
@@ -63,36 +66,49 @@ fn wal_bytes(root: &Path) -> Vec<u8> {
 }
 
 #[test]
-fn prepared_atomic_writes_log_what_plain_writes_log() {
-    let now = nanotdb::time::now_ns();
-    let (_a, root_a) = root();
-    let (_b, root_b) = root();
-    let atomic = Engine::open(&root_a).unwrap();
-    let plain = Engine::open(&root_b).unwrap();
-    let mut stored = 0;
-    for n in 0..24 {
-        let b = batch(now, n);
-        let ra = atomic.write_atomic(&samples(&b)).unwrap();
-        let rb = plain.write(&samples(&b)).unwrap();
-        assert_eq!((ra.accepted, ra.duplicates), (rb.accepted, rb.duplicates));
-        assert!(ra.rejected.is_empty(), "{:?}", ra.rejected);
-        stored += ra.accepted;
-        if n % 7 == 3 {
-            // A retried batch: every sample is a duplicate, nothing logged.
-            let again = atomic.write_atomic(&samples(&b)).unwrap();
-            let again_b = plain.write(&samples(&b)).unwrap();
-            assert_eq!((again.accepted, again.duplicates), (0, 60));
-            assert_eq!((again_b.accepted, again_b.duplicates), (0, 60));
+fn prepared_writes_log_what_unprepared_writes_log() {
+    for atomic_writes in [true, false] {
+        let now = nanotdb::time::now_ns();
+        let (_a, root_a) = root("segment");
+        let (_b, root_b) = root("always");
+        let prepared = Engine::open(&root_a).unwrap();
+        let plain = Engine::open(&root_b).unwrap();
+        let write = |e: &Engine, b: &[(String, i64, Value)]| {
+            if atomic_writes {
+                e.write_atomic(&samples(b)).unwrap()
+            } else {
+                e.write(&samples(b)).unwrap()
+            }
+        };
+        let mut stored = 0;
+        for n in 0..24 {
+            let b = batch(now, n);
+            let ra = write(&prepared, &b);
+            let rb = plain.write(&samples(&b)).unwrap();
+            assert_eq!((ra.accepted, ra.duplicates), (rb.accepted, rb.duplicates));
+            assert!(ra.rejected.is_empty(), "{:?}", ra.rejected);
+            stored += ra.accepted;
+            if n % 7 == 3 {
+                // A retried batch: every sample is a duplicate, nothing logged.
+                let again = write(&prepared, &b);
+                let again_b = plain.write(&samples(&b)).unwrap();
+                assert_eq!((again.accepted, again.duplicates), (0, 60));
+                assert_eq!((again_b.accepted, again_b.duplicates), (0, 60));
+            }
+            assert_eq!(wal_bytes(&root_a), wal_bytes(&root_b), "after batch {n}");
         }
-        assert_eq!(wal_bytes(&root_a), wal_bytes(&root_b), "after batch {n}");
+        assert_eq!(stored, 24 * 60);
+        crash_and_count(prepared, &root_a, stored);
     }
-    assert_eq!(stored, 24 * 60);
-    // A crash: the WAL alone brings every sample back.
-    atomic.abort();
-    let atomic = Engine::open(&root_a).unwrap();
+}
+
+/// A crash: the WAL alone brings every sample back.
+fn crash_and_count(engine: Engine, root: &Path, stored: u64) {
+    engine.abort();
+    let engine = Engine::open(root).unwrap();
     let mut back = 0;
     for m in 0..9 {
-        atomic
+        engine
             .query_range("d", &format!("m{m}"), i64::MIN, i64::MAX, 1, |_| {
                 back += 1;
                 ControlFlow::Continue(())
@@ -105,7 +121,7 @@ fn prepared_atomic_writes_log_what_plain_writes_log() {
 #[test]
 fn a_rejected_sample_still_stores_nothing_of_a_prepared_batch() {
     let now = nanotdb::time::now_ns();
-    let (_a, root_a) = root();
+    let (_a, root_a) = root("segment");
     let engine = Engine::open(&root_a).unwrap();
     engine.write_atomic(&samples(&batch(now, 0))).unwrap();
     let before = wal_bytes(&root_a);

@@ -529,31 +529,47 @@ impl Database {
     /// nothing is stored and nothing is left behind. Returns how many were
     /// stored; after an error on a page flush, the samples not yet stored are
     /// still in the WAL and come back at replay.
-    pub fn store_run<'a>(
+    ///
+    /// `prepared`: the records of the run's samples encoded before the
+    /// lock (`prepare.rs`), used when the accepted samples are all of them.
+    pub fn store_run<'a, I>(
         &self,
         st: &mut DbState,
-        samples: impl Iterator<Item = (&'a str, Option<MetricId>, i64, Value)>,
+        samples: I,
+        prepared: Option<&crate::wal::PreparedRecords>,
         now: i64,
-    ) -> (usize, Result<()>) {
+    ) -> (usize, Result<()>)
+    where
+        I: ExactSizeIterator<Item = (&'a str, Option<MetricId>, i64, Value)> + Clone,
+    {
         self.begin_wal_batch(st);
-        let mut logged = self.take_logged(st);
-        logged.reserve(samples.size_hint().1.unwrap_or(0));
-        let written = samples
-            .into_iter()
-            .try_for_each(|(metric, id, ts, value)| {
-                logged.push(self.log_sample_hinted(st, metric, id, ts, value, now)?);
-                Ok(())
-            })
-            .and_then(|()| self.write_pending_wal(st, None));
-        let outcome = match written {
+        let quick = prepared.and_then(|pre| self.log_prepared(st, pre, samples.clone(), now));
+        let written = match quick {
+            Some(logged) => logged,
+            None => {
+                let mut logged = self.take_logged(st);
+                logged.reserve(samples.len());
+                samples
+                    .into_iter()
+                    .try_for_each(|(metric, id, ts, value)| {
+                        logged.push(self.log_sample_hinted(st, metric, id, ts, value, now)?);
+                        Ok(())
+                    })
+                    .map(|()| logged)
+            }
+        }
+        .and_then(|logged| self.write_pending_wal(st, None).map(|()| logged));
+        match written {
             Err(e) => {
                 self.undo_wal_batch(st);
                 (0, Err(e))
             }
-            Ok(()) => self.store_logged_batch(st, &logged, now),
-        };
-        self.recycle_logged(st, logged);
-        outcome
+            Ok(logged) => {
+                let outcome = self.store_logged_batch(st, &logged, now);
+                self.recycle_logged(st, logged);
+                outcome
+            }
+        }
     }
 
     /// Appends an accepted sample to its partition's page, opening the

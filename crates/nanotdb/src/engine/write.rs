@@ -363,6 +363,14 @@ impl Engine {
             let out = db.write_grouped(run, false, trigger);
             return self.merge_group_outcome(&db, out, base, report);
         }
+        // Ids and WAL records worked out before the lock (not for a bulk
+        // load: its one writer thread would only do the same work twice).
+        let prepared = if opts.bulk {
+            None
+        } else {
+            db.prepare_write(run.iter().map(|s| (s.metric, s.ts, s.value)))
+        };
+        let hints = prepared.as_ref().map_or(&[][..], |p| &p.hints[..]);
         let mut st = db.lock();
         db.set_bulk(&mut st, opts.bulk);
         // The checks of the whole run first (each sample as if the accepted
@@ -374,7 +382,7 @@ impl Engine {
             run.iter()
                 .enumerate()
                 .map(|(k, s)| (k, s.metric, s.ts, s.value)),
-            &[],
+            hints,
         );
         let mut rejected = checked.rejected;
         let end = match rejected.first() {
@@ -384,19 +392,34 @@ impl Engine {
             }
             _ => run.len(),
         };
-        let mut refused = rejected.iter().map(|r| r.0).peekable();
-        let mut duplicates = checked.duplicates.iter().copied().peekable();
         report.duplicates += checked.duplicates.iter().filter(|&&k| k < end).count() as u64;
-        let mut ids = checked.ids.iter().copied();
-        let accepted = run[..end].iter().enumerate().filter_map(|(k, s)| {
-            if refused.next_if_eq(&k).is_some() || duplicates.next_if_eq(&k).is_some() {
-                None
-            } else {
-                // The accepted samples in order, as the dry run listed their ids.
-                Some((s.metric, ids.next().flatten(), s.ts, s.value))
-            }
-        });
-        let (stored, result) = db.store_run(&mut st, accepted, now);
+        let (stored, result) = if rejected.is_empty() && checked.duplicates.is_empty() {
+            // The usual run: every sample accepted, as the records were prepared.
+            let accepted = run
+                .iter()
+                .zip(&checked.ids)
+                .map(|(s, &id)| (s.metric, id, s.ts, s.value));
+            let records = prepared.as_ref().and_then(|p| p.records.as_ref());
+            db.store_run(&mut st, accepted, records, now)
+        } else {
+            let mut refused = rejected.iter().map(|r| r.0).peekable();
+            let mut duplicates = checked.duplicates.iter().copied().peekable();
+            let mut ids = checked.ids.iter().copied();
+            let accepted: Vec<_> = run[..end]
+                .iter()
+                .enumerate()
+                .filter_map(|(k, s)| {
+                    if refused.next_if_eq(&k).is_some() || duplicates.next_if_eq(&k).is_some() {
+                        None
+                    } else {
+                        // The accepted samples in order, as the dry run listed their ids.
+                        Some((s.metric, ids.next().flatten(), s.ts, s.value))
+                    }
+                })
+                .collect();
+            db.store_run(&mut st, accepted.iter().copied(), None, now)
+        };
+        db.refresh_hints(&mut st);
         report.accepted += stored as u64;
         report
             .rejected
