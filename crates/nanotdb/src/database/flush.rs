@@ -28,11 +28,26 @@ impl Database {
             return Ok(false);
         }
         let started = std::time::Instant::now();
+        // Until its frame is in the file, a failure puts the page back: its
+        // samples are acknowledged, and a WAL checkpoint after the failure
+        // would keep only what the open pages hold.
+        let put_back = |open: &mut BTreeMap<String, OpenPartition>, page: Page| {
+            if let Some(part) = open.get_mut(key) {
+                part.page = Some(page);
+            }
+        };
         // The WAL must hold these samples before the frame does.
-        self.write_pending_wal(st, None)?;
+        if let Err(e) = self.write_pending_wal(st, None) {
+            put_back(&mut st.open, page);
+            return Err(e);
+        }
         let cat_path = self.catalog_path();
-        if st.catalog.save_if_dirty(&cat_path)? {
-            st.counters.catalog_writes += 1;
+        match st.catalog.save_if_dirty(&cat_path) {
+            Ok(saved) => st.counters.catalog_writes += u64::from(saved),
+            Err(e) => {
+                put_back(&mut st.open, page);
+                return Err(e);
+            }
         }
         page.sort();
         // With the background thread, the fsync waits for it (the WAL keeps
@@ -50,7 +65,10 @@ impl Database {
             let path = self.data_path(key);
             if st.unsynced_files.iter().any(|p| *p != path) {
                 st.unsynced_files.retain(|p| *p != path);
-                self.sync_unsynced(st)?;
+                if let Err(e) = self.sync_unsynced(st) {
+                    put_back(&mut st.open, page);
+                    return Err(e);
+                }
                 st.unsynced_files.push(path);
             }
         }
@@ -70,19 +88,28 @@ impl Database {
         // Without 8-byte metrics the frame is v1.4.0's (docs/FORMATS.md §3.9).
         let any_wide = catalog.has_wide();
         let wide = |i: usize| any_wide && catalog.is_wide(page.ids[i]);
-        frame::encode_frame(&page.ids, &page.ts, &page.vals, wide, scratch, frame_buf).map_err(
-            |e| Error::Corrupt {
+        if let Err(e) =
+            frame::encode_frame(&page.ids, &page.ts, &page.vals, wide, scratch, frame_buf)
+        {
+            put_back(open, page);
+            return Err(Error::Corrupt {
                 path: self.data_path(key),
                 offset: 0,
                 reason: format!("cannot encode page: {e}"),
-            },
-        )?;
+            });
+        }
         let path = self.data_path(key);
         let Some(part) = open.get_mut(key) else {
             return Ok(false);
         };
         if part.file.is_none() {
-            part.file = Some(DataFileAppender::open(&path)?);
+            match DataFileAppender::open(&path) {
+                Ok(f) => part.file = Some(f),
+                Err(e) => {
+                    part.page = Some(page);
+                    return Err(e);
+                }
+            }
         }
         let Some(file) = part.file.as_mut() else {
             return Ok(false);
