@@ -316,15 +316,12 @@ impl Catalog {
 
     /// The ids of the metrics by a hash of their name ([`NameHints`]).
     pub fn name_hints(&self) -> NameHints {
-        let ids = self
-            .by_name
-            .ids
-            .iter()
-            .filter_map(|(&h, ids)| match ids {
-                Ids::One(id) => Some((h, *id)),
-                Ids::Many(_) => None,
-            })
-            .collect();
+        // Sized once: this runs under the database lock.
+        let mut ids = HashMap::with_capacity_and_hasher(self.by_name.ids.len(), Default::default());
+        ids.extend(self.by_name.ids.iter().filter_map(|(&h, ids)| match ids {
+            Ids::One(id) => Some((h, *id)),
+            Ids::Many(_) => None,
+        }));
         NameHints {
             hasher: self.by_name.hasher.clone(),
             ids,
@@ -552,6 +549,24 @@ mod tests {
         assert_eq!(c.lookup("door"), Some((2, ValueType::Int32)));
         assert_eq!(c.get(2).unwrap().name, "door");
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn hints_guess_ids_and_only_the_catalog_confirms_them() {
+        let mut c = Catalog::default();
+        let a = c.register("a", ValueType::Float32).unwrap();
+        let b = c.register("b", ValueType::Int32).unwrap();
+        let hints = c.name_hints();
+        assert_eq!((hints.get("a"), hints.get("b")), (Some(a), Some(b)));
+        assert_eq!(hints.get("c"), None);
+        assert_eq!(hints.catalog_len(), 2);
+        // A right hint, a wrong one (another metric's id), a stale one (an
+        // unused id) and none: the answer is always the catalog's.
+        assert_eq!(c.lookup_hinted("a", Some(a)), Some((a, ValueType::Float32)));
+        assert_eq!(c.lookup_hinted("a", Some(b)), Some((a, ValueType::Float32)));
+        assert_eq!(c.lookup_hinted("b", Some(999)), Some((b, ValueType::Int32)));
+        assert_eq!(c.lookup_hinted("c", Some(a)), None);
+        assert_eq!(c.lookup_hinted("b", None), Some((b, ValueType::Int32)));
     }
 
     #[test]

@@ -14,6 +14,10 @@ use nanotdb::{Engine, Value, WriteSample};
 /// A root whose pages are never flushed during the test (so no checkpoint
 /// rewrites the WAL behind it), every sample through the WAL.
 fn root(fsync_policy: &str) -> (tempfile::TempDir, PathBuf) {
+    root_with_pages(fsync_policy, 65535)
+}
+
+fn root_with_pages(fsync_policy: &str, max_records: u32) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
@@ -22,7 +26,7 @@ fn root(fsync_policy: &str) -> (tempfile::TempDir, PathBuf) {
         format!(
             "[stats]\nenabled = false\n[wal]\nfsync_policy = \"{fsync_policy}\"\n\
              [manifest_defaults.wal]\nskip_before = \"0s\"\n\
-             [manifest_defaults.page]\nmax_records = 65535\nmax_age = \"1h\"\n"
+             [manifest_defaults.page]\nmax_records = {max_records}\nmax_age = \"1h\"\n"
         ),
     )
     .unwrap();
@@ -38,7 +42,8 @@ fn batch(now: i64, n: usize) -> Vec<(String, i64, Value)> {
         .map(|j| {
             let k = (n * 60 + j) as i64;
             let m = j % metrics;
-            let jump = if n.is_multiple_of(5) { 40_000_000 } else { 0 };
+            // Past the 24-bit delta every fifth batch, and onwards from there.
+            let jump = (n / 5) as i64 * 40_000_000;
             let ts = now + k * 1_000_000 + jump;
             let value = if m == 1 {
                 Value::F64(k as f64 * 0.1)
@@ -107,7 +112,7 @@ fn crash_and_count(engine: Engine, root: &Path, stored: u64) {
     engine.abort();
     let engine = Engine::open(root).unwrap();
     let mut back = 0;
-    for m in 0..9 {
+    for m in 0..10 {
         engine
             .query_range("d", &format!("m{m}"), i64::MIN, i64::MAX, 1, |_| {
                 back += 1;
@@ -133,4 +138,48 @@ fn a_rejected_sample_still_stores_nothing_of_a_prepared_batch() {
     assert_eq!(r.rejected.len(), 1);
     assert_eq!(r.rejected[0].0, 30);
     assert_eq!(wal_bytes(&root_a), before);
+}
+
+/// Every (metric, timestamp, value bits) stored, sorted.
+fn all_samples(engine: &Engine) -> Vec<(usize, i64, u64)> {
+    let mut out = Vec::new();
+    for m in 0..10 {
+        engine
+            .query_range("d", &format!("m{m}"), i64::MIN, i64::MAX, 1, |s| {
+                out.push((m, s.ts, s.value.to_bits()));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+    }
+    out.sort_unstable();
+    out
+}
+
+#[test]
+fn prepared_writes_across_flushes_and_checkpoints_store_what_unprepared_ones_store() {
+    // 50-sample pages: a flush (and a reused page, and a checkpoint that
+    // makes the WAL name its metrics again) every write or so.
+    let now = nanotdb::time::now_ns();
+    let (_a, root_a) = root_with_pages("segment", 50);
+    let (_b, root_b) = root_with_pages("always", 50);
+    let prepared = Engine::open(&root_a).unwrap();
+    let plain = Engine::open(&root_b).unwrap();
+    for n in 0..30 {
+        let b = batch(now, n);
+        let (ra, rb) = if n % 2 == 0 {
+            (
+                prepared.write_atomic(&samples(&b)),
+                plain.write_atomic(&samples(&b)),
+            )
+        } else {
+            (prepared.write(&samples(&b)), plain.write(&samples(&b)))
+        };
+        assert_eq!(ra.unwrap().accepted, rb.unwrap().accepted);
+    }
+    let stored = all_samples(&prepared);
+    assert_eq!(stored, all_samples(&plain));
+    assert_eq!(stored.len(), 30 * 60);
+    prepared.abort();
+    let prepared = Engine::open(&root_a).unwrap();
+    assert_eq!(all_samples(&prepared), stored, "after a crash");
 }

@@ -312,6 +312,9 @@ impl Database {
         self.wal_checkpoint_now(st)?;
         st.checkpoint_owed = false;
         st.last_checkpoint = std::time::Instant::now();
+        // A spare page nobody took since the flush that left it: the
+        // database is not filling pages quickly, so its memory goes.
+        st.spare_page = None;
         Ok(())
     }
 

@@ -18,13 +18,10 @@ use super::*;
 use crate::catalog::NameHints;
 use crate::wal::{PreparedRecords, WalValue};
 
-/// Writes after which hints are refreshed even if the catalog only grew a
-/// little (a few new metrics are looked up the usual way until then).
+/// Writes after which hints are refreshed when the catalog grew by only a
+/// few metrics (looked up the usual way until then): a steady trickle of
+/// new series costs one copy of the index per this many writes.
 const HINT_REFRESH_WRITES: u32 = 64;
-
-/// Writes after which hints are refreshed even if the catalog did not
-/// grow (it may have been replaced by one of the same size).
-const HINT_MAX_AGE_WRITES: u32 = 4096;
 
 /// A write's work done before the lock.
 #[derive(Debug)]
@@ -91,20 +88,25 @@ impl Database {
             || samples.len() != pre.len()
             || !samples
                 .clone()
-                .all(|(_, id, ts, _)| id.is_some() && wal_logs(wal_cfg, ts, now))
+                .all(|(_, _, ts, _)| wal_logs(wal_cfg, ts, now))
         {
             return None;
         }
         let mut logged = self.take_logged(st);
-        // Every id is Some (checked above); a plain map lets the vector
-        // extend without a capacity check per sample.
-        logged.extend(samples.clone().map(|(_, id, ts, v)| {
-            LoggedSample::new(id.unwrap_or(MetricId::MAX), ts, v.to_bits(), true)
-        }));
+        logged.reserve(samples.len());
+        for (_, id, ts, v) in samples.clone() {
+            // A metric new to the catalog: registered by the usual path.
+            let Some(id) = id else {
+                self.recycle_logged(st, logged);
+                return None;
+            };
+            logged.push(LoggedSample::new(id, ts, v.to_bits(), true));
+        }
         let recs = logged
             .iter()
             .zip(samples)
             .map(|(l, (name, _, _, v))| (l.id, l.ts, l.bits, name, v.value_type()));
+        // Some: checked above, under the same lock hold.
         let w = st.wal.as_mut()?;
         if let Err(e) = w.log_prepared(pre, recs) {
             return Some(Err(e));
@@ -141,8 +143,7 @@ impl Database {
             .catalog_len();
         let len = st.catalog.len();
         let grew = len.abs_diff(have);
-        let due = (grew > 0 && (grew > have / 8 || st.hint_writes >= HINT_REFRESH_WRITES))
-            || st.hint_writes >= HINT_MAX_AGE_WRITES;
+        let due = grew > 0 && (grew > have / 8 || st.hint_writes >= HINT_REFRESH_WRITES);
         if due {
             let fresh = Arc::new(st.catalog.name_hints());
             *self.hints.write().unwrap_or_else(PoisonError::into_inner) = fresh;

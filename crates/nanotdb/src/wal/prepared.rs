@@ -173,6 +173,55 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_write_of_a_prepared_group_leaves_the_wal_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.wal");
+        let mut w = WalWriter::open(&path, 0).unwrap();
+        let mut c = DbCounters::default();
+        w.log(1, TS, 7, "metric_1", ValueType::Int32).unwrap();
+        w.write_pending(FsyncPolicy::Segment, u64::MAX, &mut c, None)
+            .unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // Metric 1 is named (copied), metric 2 is not (encoded with its name).
+        let group = [(1u16, TS + 10), (2, TS + 20), (1, TS + 30)];
+        let log_group = |w: &mut WalWriter| {
+            let recs = group
+                .iter()
+                .map(|&(id, ts)| (Some(id), ts, WalValue::new(5, vt(id).is_wide())));
+            let pre = PreparedRecords::encode(recs).unwrap();
+            let names: Vec<String> = group.iter().map(|&(id, _)| name(id)).collect();
+            let run = group
+                .iter()
+                .zip(&names)
+                .map(|(&(id, ts), n)| (id, ts, 5u64, n.as_str(), vt(id)));
+            w.log_prepared(&pre, run).unwrap();
+        };
+        log_group(&mut w);
+        w.fail_next_write_after = Some(9);
+        assert!(
+            w.write_pending(FsyncPolicy::Segment, u64::MAX, &mut c, None)
+                .is_err()
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // Logged again, the group is written as if the failure never was:
+        // metric 2 carries its name again.
+        log_group(&mut w);
+        w.write_pending(FsyncPolicy::Segment, u64::MAX, &mut c, None)
+            .unwrap();
+        let twin = dir.path().join("twin.wal");
+        let mut t = WalWriter::open(&twin, 0).unwrap();
+        t.log(1, TS, 7, "metric_1", ValueType::Int32).unwrap();
+        t.write_pending(FsyncPolicy::Segment, u64::MAX, &mut c, None)
+            .unwrap();
+        for &(id, ts) in &group {
+            t.log(id, ts, 5, &name(id), vt(id)).unwrap();
+        }
+        t.write_pending(FsyncPolicy::Segment, u64::MAX, &mut c, None)
+            .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&twin).unwrap());
+    }
+
+    #[test]
     fn every_record_copied_when_all_are_named_and_guessed() {
         let group: Vec<_> = (0..10).map(|k| (1 + k % 3, 10, k as u64, 0)).collect();
         let plain = wal_bytes(&[1, 2, 3], None, &group, false);
