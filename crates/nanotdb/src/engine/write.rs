@@ -237,38 +237,17 @@ impl Engine {
         let batch_id = (!single).then(|| commits.next_id());
         let mut logged: Vec<Vec<LoggedSample>> = Vec::with_capacity(dbs.len());
         let mut failure = None;
-        let records = prepared.as_ref().and_then(|p| p.records.as_ref());
+        let part = BatchPart {
+            samples,
+            duplicate: &duplicate,
+            single,
+            records: prepared.as_ref().and_then(|p| p.records.as_ref()),
+            no_duplicates: report.duplicates == 0,
+            batch_id,
+            now,
+        };
         for ((db, st), ids) in dbs.iter().zip(guards.iter_mut()).zip(&ids) {
-            db.begin_wal_batch(st);
-            // With no duplicate, the accepted samples are all of them, in
-            // the order their records were prepared.
-            let quick = records
-                .filter(|_| single && report.duplicates == 0)
-                .and_then(|pre| {
-                    let run = samples
-                        .iter()
-                        .zip(ids)
-                        .map(|(s, &id)| (s.metric, id, s.ts, s.value));
-                    db.log_prepared(st, pre, run, now)
-                });
-            let mine = quick
-                .unwrap_or_else(|| {
-                    let mut mine = db.take_logged(st);
-                    // No sample was rejected: the accepted ones are all but the duplicates.
-                    let mut ids = ids.iter().copied();
-                    samples
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, s)| (single || s.db == db.name) && !duplicate[*i])
-                        .try_for_each(|(_, s)| {
-                            let id = ids.next().flatten();
-                            mine.push(db.log_sample_hinted(st, s.metric, id, s.ts, s.value, now)?);
-                            Ok(())
-                        })
-                        .map(|()| mine)
-                })
-                .and_then(|mine| db.write_pending_wal(st, batch_id).map(|()| mine));
-            match mine {
+            match part.log(db, st, ids) {
                 Ok(l) => logged.push(l),
                 Err(e) => {
                     failure = Some(e);
@@ -457,6 +436,64 @@ impl Engine {
             self.s.rollups.worker.queue(self, &db.name);
         }
         out.result
+    }
+}
+
+/// What an atomic batch logs in each database it names (see
+/// [`BatchPart::log`]).
+struct BatchPart<'s, 'a> {
+    samples: &'s [WriteSample<'a>],
+    /// Samples already stored: acknowledged, never logged.
+    duplicate: &'s [bool],
+    /// The batch names one database.
+    single: bool,
+    /// Its WAL records, prepared before the lock (single database only).
+    records: Option<&'s crate::wal::PreparedRecords>,
+    no_duplicates: bool,
+    batch_id: Option<u64>,
+    now: i64,
+}
+
+impl BatchPart<'_, '_> {
+    /// Logs and writes `db`'s part of the batch to its WAL (`ids`: the
+    /// dry run's ids of its accepted samples); nothing is stored yet.
+    fn log(
+        &self,
+        db: &Database,
+        st: &mut crate::database::DbState,
+        ids: &[Option<crate::sample::MetricId>],
+    ) -> Result<Vec<LoggedSample>> {
+        db.begin_wal_batch(st);
+        // With no duplicate, the accepted samples are all of them, in
+        // the order their records were prepared.
+        let quick = self
+            .records
+            .filter(|_| self.single && self.no_duplicates)
+            .and_then(|pre| {
+                let run = self
+                    .samples
+                    .iter()
+                    .zip(ids)
+                    .map(|(s, &id)| (s.metric, id, s.ts, s.value));
+                db.log_prepared(st, pre, run, self.now)
+            });
+        quick
+            .unwrap_or_else(|| {
+                let mut mine = db.take_logged(st);
+                // No sample was rejected: the accepted ones are all but the duplicates.
+                let mut ids = ids.iter().copied();
+                self.samples
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, s)| (self.single || s.db == db.name) && !self.duplicate[*i])
+                    .try_for_each(|(_, s)| {
+                        let id = ids.next().flatten();
+                        mine.push(db.log_sample_hinted(st, s.metric, id, s.ts, s.value, self.now)?);
+                        Ok(())
+                    })
+                    .map(|()| mine)
+            })
+            .and_then(|mine| db.write_pending_wal(st, self.batch_id).map(|()| mine))
     }
 }
 
