@@ -20,6 +20,7 @@ use crate::export::ExportReport;
 use crate::labels::labels_of;
 use crate::sample::Value;
 
+mod decimal;
 mod parts;
 
 /// Most samples written on one line.
@@ -34,7 +35,12 @@ fn write_value(out: &mut Vec<u8>, value: Value) {
     match value {
         Value::I32(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
         Value::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
-        Value::F32(v) => write_float(out, f64::from(v), v.abs() < 1e7, &v, |b| b.format_finite(v)),
+        Value::F32(v) => {
+            let plain = (1e-4..1e7).contains(&v.abs());
+            if !(plain && decimal::write_short_f32(out, v)) {
+                write_float(out, f64::from(v), v.abs() < 1e7, &v, |b| b.format_finite(v));
+            }
+        }
         Value::F64(v) => write_float(out, v, v.abs() < 1e15, &v, |b| b.format_finite(v)),
     }
 }
