@@ -21,6 +21,7 @@ use crate::labels::labels_of;
 use crate::sample::Value;
 
 mod decimal;
+mod millis;
 mod parts;
 
 /// Most samples written on one line.
@@ -101,27 +102,6 @@ fn head(name: &str, db_label: Option<&str>) -> Vec<u8> {
     }
     out.extend_from_slice(b"},");
     out
-}
-
-/// `values` as VictoriaMetrics writes them, comma-separated.
-fn write_values(out: &mut Vec<u8>, values: impl Iterator<Item = Value>) {
-    for (i, v) in values.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_value(out, v);
-    }
-}
-
-/// Timestamps (ns) as milliseconds, rounded down, comma-separated.
-fn write_timestamps(out: &mut Vec<u8>, ts: impl Iterator<Item = i64>) {
-    let mut b = itoa::Buffer::new();
-    for (i, t) in ts.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b.format(t.div_euclid(1_000_000)).as_bytes());
-    }
 }
 
 /// Most export reading threads (see `parts`).
@@ -279,6 +259,27 @@ impl<W: Write> Lines<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `values` as VictoriaMetrics writes them, comma-separated.
+    fn write_values(out: &mut Vec<u8>, values: impl Iterator<Item = Value>) {
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_value(out, v);
+        }
+    }
+
+    /// Timestamps (ns) as milliseconds, rounded down, comma-separated.
+    fn write_timestamps(out: &mut Vec<u8>, ts: impl Iterator<Item = i64>) {
+        let mut b = itoa::Buffer::new();
+        for (i, t) in ts.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b.format(t.div_euclid(1_000_000)).as_bytes());
+        }
+    }
 
     /// One whole line of `samples` (of any types).
     fn line(head: &[u8], samples: &[(i64, Value)], out: &mut Vec<u8>) {
