@@ -12,6 +12,8 @@
 //! what ryu writes. Powers of two (their lower gap is half the upper) and
 //! longer decimals go to ryu.
 
+use super::digits;
+
 /// Powers of ten tried, as float64 (all exact).
 const POW10: [f64; MAX_K + 1] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
 /// 2^52: adding it leaves no fraction bits.
@@ -24,6 +26,7 @@ const MAX_K: usize = 6;
 /// it is a decimal of at most [`MAX_K`] fraction digits; false (nothing
 /// written) otherwise. Only for finite, nonzero `v` with `1e-4 <= |v| <
 /// 1e7` (the range where ryu writes no exponent).
+#[inline]
 pub(super) fn write_short_f32(out: &mut Vec<u8>, v: f32) -> bool {
     let bits = v.to_bits();
     let exp = (bits >> 23) & 0xff;
@@ -56,19 +59,38 @@ fn write_fixed(out: &mut Vec<u8>, negative: bool, m: u64, k: usize) {
     if negative {
         out.push(b'-');
     }
+    if m >= 100_000_000 {
+        return write_fixed_long(out, m, k);
+    }
+    // The eight digits, zero-padded: the fraction is the last k of them,
+    // the integer part what comes before (at least one digit).
+    let d = digits::eight(m as u32);
+    let text = digits::ascii(d);
+    let first = digits::leading_zeros(d);
+    if k == 0 {
+        out.extend_from_slice(&text[first..]);
+    } else if first < 8 - k {
+        out.extend_from_slice(&text[first..8 - k]);
+        out.push(b'.');
+        out.extend_from_slice(&text[8 - k..]);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend_from_slice(&text[8 - k..]);
+    }
+}
+
+/// [`write_fixed`] of an `m` of more than eight digits (after the sign).
+fn write_fixed_long(out: &mut Vec<u8>, m: u64, k: usize) {
     let mut b = itoa::Buffer::new();
     let digits = b.format(m).as_bytes();
     if k == 0 {
         out.extend_from_slice(digits);
-    } else if digits.len() > k {
+    } else {
+        // More than eight digits and k <= MAX_K: an integer part remains.
         let (int, frac) = digits.split_at(digits.len() - k);
         out.extend_from_slice(int);
         out.push(b'.');
         out.extend_from_slice(frac);
-    } else {
-        out.extend_from_slice(b"0.");
-        out.resize(out.len() + (k - digits.len()), b'0');
-        out.extend_from_slice(digits);
     }
 }
 

@@ -3,17 +3,11 @@
 //!
 //! A 13-digit millisecond timestamp's first five digits change every 10^8
 //! ms (28 hours), so consecutive samples of a series share them: only the
-//! last eight digits are formatted per sample (four two-digit lookups).
+//! last eight digits are formatted per sample (at once, `digits`).
 //! Formatting timestamps with itoa was the largest item of an export's
 //! profile once values took a cheaper path.
 
-/// "00" to "99".
-const PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
+use super::digits;
 
 /// The low part's size: 10^8, eight digits.
 const LOW: i64 = 100_000_000;
@@ -40,6 +34,7 @@ impl Default for Millis {
 
 impl Millis {
     /// Appends `ts` (ns) as milliseconds, as itoa writes them.
+    #[inline]
     pub(super) fn write(&mut self, out: &mut Vec<u8>, ts: i64) {
         let ms = ts.div_euclid(1_000_000);
         // Below 10^8 the head would be empty or zero-padded: itoa.
@@ -55,13 +50,8 @@ impl Millis {
             self.head_len = t.len();
             self.high = high;
         }
-        let (a, b) = ((low / 10_000) as usize, (low % 10_000) as usize);
-        let mut d = [0u8; 8];
-        for (i, pair) in [a / 100, a % 100, b / 100, b % 100].into_iter().enumerate() {
-            d[2 * i..2 * i + 2].copy_from_slice(&PAIRS[2 * pair..2 * pair + 2]);
-        }
         out.extend_from_slice(&self.text[..self.head_len]);
-        out.extend_from_slice(&d);
+        out.extend_from_slice(&digits::ascii(digits::eight(low)));
     }
 }
 

@@ -21,6 +21,7 @@ use crate::labels::labels_of;
 use crate::sample::Value;
 
 mod decimal;
+mod digits;
 mod millis;
 mod parts;
 
@@ -32,6 +33,7 @@ fn io(e: std::io::Error) -> Error {
 }
 
 /// `value` as VictoriaMetrics writes it.
+#[inline]
 fn write_value(out: &mut Vec<u8>, value: Value) {
     match value {
         Value::I32(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
