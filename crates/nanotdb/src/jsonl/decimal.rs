@@ -55,6 +55,7 @@ pub(super) fn write_short_f32(out: &mut Vec<u8>, v: f32) -> bool {
 }
 
 /// `m / 10^k` in plain notation: `-12.5`, `0.0005`, `143`.
+#[inline]
 fn write_fixed(out: &mut Vec<u8>, negative: bool, m: u64, k: usize) {
     if negative {
         out.push(b'-');
@@ -62,21 +63,31 @@ fn write_fixed(out: &mut Vec<u8>, negative: bool, m: u64, k: usize) {
     if m >= 100_000_000 {
         return write_fixed_long(out, m, k);
     }
-    // The eight digits, zero-padded: the fraction is the last k of them,
-    // the integer part what comes before (at least one digit).
+    // The eight digits, zero-padded, as bytes of a number (the first digit
+    // lowest): the fraction is the last k of them, the integer part what
+    // comes before (at least one digit). Built in a u128 and copied at a
+    // fixed size, then cut back: variable-length copies call memmove.
     let d = digits::eight(m as u32);
-    let text = digits::ascii(d);
     let first = digits::leading_zeros(d);
-    if k == 0 {
-        out.extend_from_slice(&text[first..]);
-    } else if first < 8 - k {
-        out.extend_from_slice(&text[first..8 - k]);
-        out.push(b'.');
-        out.extend_from_slice(&text[8 - k..]);
+    let text = u128::from(u64::from_le_bytes(digits::ascii(d)));
+    let n = 8 - first;
+    let (bytes, len) = if k == 0 {
+        (text >> (8 * first), n)
+    } else if n > k {
+        let s = text >> (8 * first);
+        let int = (1u128 << (8 * (n - k))) - 1;
+        let dot = u128::from(b'.') << (8 * (n - k));
+        ((s & int) | dot | ((s & !int) << 8), n + 1)
     } else {
-        out.extend_from_slice(b"0.");
-        out.extend_from_slice(&text[8 - k..]);
-    }
+        let frac = text >> (8 * (8 - k));
+        (
+            u128::from(b'0') | (u128::from(b'.') << 8) | (frac << 16),
+            k + 2,
+        )
+    };
+    let at = out.len();
+    out.extend_from_slice(&bytes.to_le_bytes());
+    out.truncate(at + len);
 }
 
 /// [`write_fixed`] of an `m` of more than eight digits (after the sign).
