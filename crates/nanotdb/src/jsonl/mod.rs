@@ -154,7 +154,7 @@ impl Engine {
             db: db_label.then_some(db),
         };
         if let Some(plan) = self.read_plan(db, &refs, from, to)? {
-            parts::read(&plan, from, to, workers, &mut |text, f| lines.add(text, f))?;
+            parts::read(&plan, from, to, workers, &mut |v, t, f| lines.add(v, t, f))?;
         }
         lines.flush_all()?;
         lines.w.flush().map_err(io)?;
@@ -200,7 +200,7 @@ impl<W: Write> Lines<'_, W> {
     /// line once BUFFERED samples are held — so a long export has several
     /// lines per series, as VictoriaMetrics' own exports do, and memory
     /// stays bounded.
-    fn add(&mut self, text: &[u8], f: &parts::Fragment) -> Result<()> {
+    fn add(&mut self, values: &[u8], timestamps: &[u8], f: &parts::Fragment) -> Result<()> {
         if self.pending[f.index].count + f.count > CHUNK {
             self.write_line(f.index)?;
         }
@@ -209,8 +209,8 @@ impl<W: Write> Lines<'_, W> {
             p.values.push(b',');
             p.timestamps.push(b',');
         }
-        p.values.extend_from_slice(&text[f.values.clone()]);
-        p.timestamps.extend_from_slice(&text[f.timestamps.clone()]);
+        p.values.extend_from_slice(values);
+        p.timestamps.extend_from_slice(timestamps);
         p.count += f.count;
         self.held += f.count;
         if self.held >= BUFFERED {

@@ -33,36 +33,44 @@ const PART: usize = 1 << 14;
 /// Batches a worker may have finished ahead of the assembly.
 const AHEAD: usize = 2;
 
-/// One series' samples of a batch, as JSON text in the batch's buffer
-/// (comma-separated, no brackets).
+/// One series' samples of a batch, as JSON text in one of the batch's
+/// series texts (comma-separated, no brackets).
 pub(super) struct Fragment {
     /// The series' index in the export's names.
     pub index: usize,
     /// Samples in the fragment (at most [`CHUNK`]).
     pub count: usize,
+    /// Which of the batch's texts holds it.
+    text: usize,
     /// The values' text.
-    pub values: Range<usize>,
+    values: Range<usize>,
     /// The timestamps' text.
-    pub timestamps: Range<usize>,
+    timestamps: Range<usize>,
 }
 
-/// A worker's formatted batch; `job_end`: the last one of its job.
+/// Where the assembly hands each fragment: its values' text, its
+/// timestamps' text, and the fragment.
+pub(super) type AddFragment<'a> = dyn FnMut(&[u8], &[u8], &Fragment) -> Result<()> + 'a;
+
+/// A worker's formatted batch: its series' texts, handed over as they
+/// were written (values, timestamps; no copy into one buffer), and the
+/// fragments in them; `job_end`: the last one of its job.
 struct Batch {
-    text: Vec<u8>,
+    texts: Vec<(Vec<u8>, Vec<u8>)>,
     fragments: Vec<Fragment>,
     job_end: bool,
 }
 
 /// Reads `plan`'s partitions on `workers` threads (at least one; fewer
-/// when there are fewer jobs) and hands every fragment, in job order, to
-/// `add` on the calling thread; within a batch, fragments come in the
+/// when there are fewer jobs) and hands every fragment (its values' and
+/// timestamps' text), in job order, to `add` on the calling thread; within a batch, fragments come in the
 /// order of `plan.wanted`. An error of `add` stops the readers.
 pub(super) fn read(
     plan: &ReadPlan,
     from: i64,
     to: i64,
     workers: usize,
-    add: &mut dyn FnMut(&[u8], &Fragment) -> Result<()>,
+    add: &mut AddFragment<'_>,
 ) -> Result<()> {
     let jobs = plan.views.len().div_ceil(JOB_VIEWS);
     let workers = workers.clamp(1, jobs.max(1));
@@ -92,7 +100,7 @@ pub(super) fn read(
 fn assemble(
     inboxes: &[Receiver<Result<Batch>>],
     jobs: usize,
-    add: &mut dyn FnMut(&[u8], &Fragment) -> Result<()>,
+    add: &mut AddFragment<'_>,
 ) -> Result<()> {
     for job in 0..jobs {
         let inbox = &inboxes[job % inboxes.len()];
@@ -101,7 +109,12 @@ fn assemble(
                 .recv()
                 .map_err(|_| gone("an export reading thread stopped"))??;
             for f in &batch.fragments {
-                add(&batch.text, f)?;
+                let (values, timestamps) = &batch.texts[f.text];
+                add(
+                    &values[f.values.clone()],
+                    &timestamps[f.timestamps.clone()],
+                    f,
+                )?;
             }
             if batch.job_end {
                 break;
@@ -148,11 +161,18 @@ struct SeriesText {
     /// Samples in the open piece.
     open: usize,
     millis: Millis,
+    /// Bytes of values and timestamps in this text's last batch: what a
+    /// new batch reserves (the buffers go with the batch they filled).
+    hint: (usize, usize),
 }
 
 impl SeriesText {
     /// Formats `run`'s samples (values of type `vt`) onto the open piece.
     fn append(&mut self, vt: ValueType, run: Run<'_>) {
+        if self.values.capacity() == 0 {
+            self.values.reserve(self.hint.0);
+            self.timestamps.reserve(self.hint.1);
+        }
         match run {
             Run::Le32(ts, v) => self.extend(
                 vt,
@@ -302,7 +322,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Joins and empties the batch's texts: series in the order of
+    /// Hands over and empties the batch's texts: series in the order of
     /// `plan.wanted`, each's pieces in read order.
     fn batch(&self, scratch: &mut Scratch, job_end: bool) -> Batch {
         let Scratch {
@@ -312,14 +332,7 @@ impl<'a> Reader<'a> {
             samples,
         } = scratch;
         touched.sort_unstable();
-        let size: usize = touched
-            .iter()
-            .map(|&s| {
-                let t = &texts[at[s as usize] as usize];
-                t.values.len() + t.timestamps.len()
-            })
-            .sum();
-        let mut text = Vec::with_capacity(size);
+        let mut out = Vec::with_capacity(touched.len());
         let mut fragments = Vec::with_capacity(touched.len());
         for &s in touched.iter() {
             let t = &mut texts[std::mem::replace(&mut at[s as usize], u32::MAX) as usize];
@@ -327,26 +340,26 @@ impl<'a> Reader<'a> {
             let index = self.plan.wanted[s as usize].2;
             let (mut v0, mut t0) = (0, 0);
             for &(count, v1, t1) in &t.pieces {
-                let start = text.len();
-                text.extend_from_slice(&t.values[v0..v1]);
-                let mid = text.len();
-                text.extend_from_slice(&t.timestamps[t0..t1]);
                 fragments.push(Fragment {
                     index,
                     count,
-                    values: start..mid,
-                    timestamps: mid..text.len(),
+                    text: out.len(),
+                    values: v0..v1,
+                    timestamps: t0..t1,
                 });
                 (v0, t0) = (v1, t1);
             }
-            t.values.clear();
-            t.timestamps.clear();
             t.pieces.clear();
+            t.hint = (t.values.len(), t.timestamps.len());
+            out.push((
+                std::mem::take(&mut t.values),
+                std::mem::take(&mut t.timestamps),
+            ));
         }
         touched.clear();
         *samples = 0;
         Batch {
-            text,
+            texts: out,
             fragments,
             job_end,
         }
