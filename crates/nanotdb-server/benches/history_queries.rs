@@ -7,8 +7,9 @@
 //! Both answer `/api/v1/export` for one metric over the whole range
 //! (105,120 points) and for all 32 metrics, interleaved, 100 and 10 times
 //! after one warm-up each; the bench prints medians, the ratio
-//! nanotdb / VictoriaMetrics (lower is better), and the server's RSS after
-//! the 100th query. It runs three times on our side: raw files only, then
+//! nanotdb / VictoriaMetrics (lower is better), each server's CPU time per
+//! query over the measured rounds (steadier than wall time on a shared
+//! machine), and the server's RSS after the 100th query. It runs three times on our side: raw files only, then
 //! with v2 metric files and with v3 metric files built next to the raw
 //! files (queries prefer metric files). Run with
 //! `cargo bench -p nanotdb-server --bench history_queries` (BENCHMARKS.md).
@@ -88,6 +89,22 @@ fn history_file() -> std::path::PathBuf {
         std::fs::rename(&tmp, &path).expect("rename");
     }
     path
+}
+
+/// CPU time (user + system) a process has used, in seconds (clock ticks
+/// of 10 ms: the measured rounds take seconds of CPU).
+fn cpu_seconds(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after
+    // the parenthesised command name.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<u64>() as f64 / 100.0
 }
 
 fn median(v: &mut [Duration]) -> Duration {
@@ -171,6 +188,10 @@ fn main() {
 }
 
 /// Times the two exports on both servers, interleaved.
+///
+/// Also prints each server's CPU time per query over the measured rounds:
+/// on a machine shared with other work, wall times swing with the load,
+/// CPU times much less.
 fn run(label: &str, addr: SocketAddr, pid: u32, vm: Option<&Victoria>) {
     let ours_one = format!(
         "/api/v1/export?db=history&match[]={}&start={START}&end={END}",
@@ -194,6 +215,8 @@ fn run(label: &str, addr: SocketAddr, pid: u32, vm: Option<&Victoria>) {
         let (_, n_ours) = export(addr, ours);
         let n_vm = v.map(|v| export(v, theirs).1);
         let (mut a, mut b) = (Vec::new(), Vec::new());
+        let vm_pid = vm.map(|vm| vm.child.id());
+        let cpu0 = (cpu_seconds(pid), vm_pid.map(cpu_seconds));
         for _ in 0..rounds {
             a.push(export(addr, ours).0);
             queries += 1;
@@ -207,6 +230,10 @@ fn run(label: &str, addr: SocketAddr, pid: u32, vm: Option<&Victoria>) {
                 b.push(export(v, theirs).0);
             }
         }
+        let cpu_ours = (cpu_seconds(pid) - cpu0.0) / rounds as f64;
+        let cpu_vm = vm_pid
+            .zip(cpu0.1)
+            .map(|(p, c)| (cpu_seconds(p) - c) / rounds as f64);
         let ma = median(&mut a);
         print!(
             "  [{label}] {what}: nanotdb {:.2} ms ({n_ours} points)",
@@ -219,6 +246,18 @@ fn run(label: &str, addr: SocketAddr, pid: u32, vm: Option<&Victoria>) {
                 mb.as_secs_f64() * 1e3,
                 n_vm.unwrap_or(0),
                 ma.as_secs_f64() / mb.as_secs_f64()
+            );
+        }
+        println!();
+        print!(
+            "  [{label}] {what}: CPU per query nanotdb {:.1} ms",
+            cpu_ours * 1e3
+        );
+        if let Some(c) = cpu_vm {
+            print!(
+                ", victoria-metrics {:.1} ms, ratio {:.2}",
+                c * 1e3,
+                cpu_ours / c
             );
         }
         println!();

@@ -28,9 +28,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::view_read::{EachSample, read_metric_file};
 use super::*;
 use crate::config::{Codec, RawIngestAction};
-use crate::idset::IdSet;
 use crate::metricfile::{MetricFile, MetricSamples, Version};
 
 /// One metric's (timestamp, value bits) in storage order.
@@ -107,7 +107,7 @@ impl Database {
     }
 
     /// Opens (or reuses) the metric file at `path`.
-    fn metric_handle(&self, path: &Path) -> Result<Arc<MetricFile>> {
+    pub(super) fn metric_handle(&self, path: &Path) -> Result<Arc<MetricFile>> {
         let meta = fs::metadata(path).at(path)?;
         let version = (meta.len(), meta.modified().ok());
         if let Some(f) = self.metric_cache.handle(path, version) {
@@ -133,7 +133,12 @@ impl Database {
         self.metric_cache.forget(&path);
     }
 
-    fn plan_for(&self, view: &PartitionView, mpath: &Path, mf: &MetricFile) -> Result<Plan> {
+    pub(super) fn plan_for(
+        &self,
+        view: &PartitionView,
+        mpath: &Path,
+        mf: &MetricFile,
+    ) -> Result<Plan> {
         let raw_len = view.raw.as_ref().map(|r| r.1);
         let version = (mf.len(), mf.modified());
         if let Some(plan) = self.metric_cache.plan(mpath, version, raw_len) {
@@ -284,147 +289,12 @@ impl Database {
         let (id, ts, bits) = (frame.id(0), frame.ts(0), frame.val(0));
         let mut hit = false;
         // Never stopped early: the flow is always Continue.
-        let _ = read_metric_file(mf, Some(&[id]), ts, ts, &mut |_, _, b| {
+        let mut each = |_, _, b| {
             hit |= b == bits;
             ControlFlow::Continue(())
-        })?;
+        };
+        let _ = read_metric_file(mf, Some(&[id]), ts, ts, &mut EachSample(&mut each))?;
         Ok(hit)
-    }
-
-    /// Reads one partition of a snapshot: metric file and post-build frames,
-    /// or the raw files; then the copy of the open page. `ids = None` reads
-    /// every metric. Each metric's samples come in time order: a partition
-    /// holding out-of-order samples is collected and sorted first
-    /// (`order.rs`).
-    pub(crate) fn read_view(
-        &self,
-        view: &PartitionView,
-        ids: Option<&[MetricId]>,
-        from: i64,
-        to: i64,
-        f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
-    ) -> Result<ControlFlow<()>> {
-        if view.unordered {
-            return order::sorted_read(|g| self.read_view_stored(view, ids, from, to, g), f);
-        }
-        self.read_view_stored(view, ids, from, to, f)
-    }
-
-    /// [`Database::read_view`] in storage order.
-    fn read_view_stored(
-        &self,
-        view: &PartitionView,
-        ids: Option<&[MetricId]>,
-        from: i64,
-        to: i64,
-        f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
-    ) -> Result<ControlFlow<()>> {
-        let mut data_from = 0u64;
-        let mut read_raw = true;
-        let mut metric_done = false;
-        if let (Some(mpath), Some([single]), true) = (
-            &view.metric,
-            ids,
-            view.long_scan && !self.settings.read_only,
-        ) && let Some((off, slice)) = self.cached_metric_slice(view, mpath, *single)
-        {
-            for &(ts, v) in slice.iter() {
-                if ts >= from && ts <= to && f(*single, ts, v).is_break() {
-                    return Ok(ControlFlow::Break(()));
-                }
-            }
-            (data_from, read_raw, metric_done) = (off, false, true);
-        }
-        if let Some(mpath) = view.metric.as_ref().filter(|_| !metric_done) {
-            let opened = self
-                .metric_handle(mpath)
-                .and_then(|mf| self.plan_for(view, mpath, &mf).map(|p| (mf, p)));
-            match opened {
-                Ok((mf, Plan::MetricThenDataFrom(off))) => {
-                    let flow = match ids {
-                        Some([single]) if view.long_scan && !self.settings.read_only => {
-                            self.read_metric_slice(&mf, *single, from, to, f)?
-                        }
-                        _ => read_metric_file(&mf, ids, from, to, f)?,
-                    };
-                    if flow.is_break() {
-                        return Ok(flow);
-                    }
-                    data_from = off;
-                    read_raw = false;
-                }
-                Ok((_, Plan::RawOnly)) => {}
-                Err(e) => {
-                    tracing::warn!(file = %mpath.display(), "metric file unreadable, reading raw files instead: {e}");
-                }
-            }
-        }
-        // Constant-time id filter for multi-metric reads (a linear search
-        // per record would cost 86 comparisons for the edge workload).
-        let wanted = ids.filter(|ids| ids.len() > 1).map(IdSet::of);
-        let mut sources: Vec<(&PathBuf, u64, u64)> = Vec::new();
-        if read_raw && let Some((p, len)) = &view.raw {
-            sources.push((p, 0, *len));
-        }
-        if let Some((p, len)) = &view.data
-            && data_from < *len
-        {
-            sources.push((p, data_from, *len));
-        }
-        for (path, start, len) in sources {
-            if let (Some([single]), false) = (ids, self.settings.read_only) {
-                let flow = super::framecache::read_file_metric(
-                    &self.frames,
-                    path,
-                    start,
-                    len,
-                    from,
-                    to,
-                    *single,
-                    &mut |ts, bits| f(*single, ts, bits),
-                )?;
-                if flow.is_break() {
-                    return Ok(flow);
-                }
-                continue;
-            }
-            let cache = (!self.settings.read_only).then_some(&self.frames);
-            let keep = !view.long_scan;
-            let flow = read_file_frames(cache, keep, path, start, len, from, to, &mut |fr| {
-                match ids {
-                    Some([single]) => {
-                        for i in fr.indices_of(*single) {
-                            let ts = fr.ts(i);
-                            if ts >= from && ts <= to {
-                                f(*single, ts, fr.val(i))?;
-                            }
-                        }
-                    }
-                    _ => {
-                        for i in 0..fr.len() {
-                            let (id, ts) = (fr.id(i), fr.ts(i));
-                            if ts < from
-                                || ts > to
-                                || wanted.as_ref().is_some_and(|w| !w.contains(id))
-                            {
-                                continue;
-                            }
-                            f(id, ts, fr.val(i))?;
-                        }
-                    }
-                }
-                ControlFlow::Continue(())
-            })?;
-            if flow.is_break() {
-                return Ok(flow);
-            }
-        }
-        for s in &view.page {
-            if f(s.id, s.ts, s.bits).is_break() {
-                return Ok(ControlFlow::Break(()));
-            }
-        }
-        Ok(ControlFlow::Continue(()))
     }
 
     /// Builds `metric-<key>.dat` from everything the partition holds, then
@@ -670,58 +540,6 @@ impl Database {
         }
         verify_against(&self.metric_path(key), &metrics)
     }
-}
-
-/// Reads the wanted metrics (or all) of a metric file.
-fn read_metric_file(
-    mf: &MetricFile,
-    ids: Option<&[MetricId]>,
-    from: i64,
-    to: i64,
-    f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
-) -> Result<ControlFlow<()>> {
-    match ids {
-        // Most of the file's metrics: one pass over the file decodes each
-        // shared time frame once, instead of once per metric.
-        Some(ids) if ids.len() > 1 && ids.len() * 2 >= mf.metrics().len() => {
-            let mut wanted = ids.to_vec();
-            wanted.sort_unstable();
-            let mut stopped = false;
-            mf.read_all(from, to, |id, ts, v| {
-                if !stopped && wanted.binary_search(&id).is_ok() && f(id, ts, v).is_break() {
-                    stopped = true;
-                }
-            })?;
-            if stopped {
-                return Ok(ControlFlow::Break(()));
-            }
-        }
-        Some(ids) => {
-            for &id in ids {
-                let mut stopped = false;
-                mf.read_metric(id, from, to, &mut |ts, v| {
-                    let flow = f(id, ts, v);
-                    stopped = flow.is_break();
-                    flow
-                })?;
-                if stopped {
-                    return Ok(ControlFlow::Break(()));
-                }
-            }
-        }
-        None => {
-            let mut stopped = false;
-            mf.read_all(from, to, |id, ts, v| {
-                if !stopped && f(id, ts, v).is_break() {
-                    stopped = true;
-                }
-            })?;
-            if stopped {
-                return Ok(ControlFlow::Break(()));
-            }
-        }
-    }
-    Ok(ControlFlow::Continue(()))
 }
 
 /// Reads a metric file back and compares it with `want` exactly.

@@ -17,10 +17,11 @@ use std::time::SystemTime;
 use std::ops::ControlFlow;
 
 use crate::error::Result;
-use crate::metricfile::MetricFile;
+use crate::metricfile::{MetricFile, Run};
 use crate::sample::MetricId;
 
 use super::metric::Plan;
+use super::view_read::ViewSink;
 use super::{Database, PartitionView};
 
 impl Database {
@@ -54,7 +55,7 @@ impl Database {
         id: MetricId,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(MetricId, i64, u64) -> ControlFlow<()>,
+        sink: &mut dyn ViewSink,
     ) -> Result<ControlFlow<()>> {
         let tag = slice_tag(mf.len());
         let slice = match self.frames.slice(mf.path(), tag, id) {
@@ -71,12 +72,7 @@ impl Database {
                 s
             }
         };
-        for &(ts, v) in slice.iter() {
-            if ts >= from && ts <= to && f(id, ts, v).is_break() {
-                return Ok(ControlFlow::Break(()));
-            }
-        }
-        Ok(ControlFlow::Continue(()))
+        Ok(Run::Pairs(&slice).each_in_range(from, to, &mut |r| sink.run(id, r)))
     }
 }
 

@@ -56,6 +56,7 @@ mod prepare;
 mod read;
 mod replay;
 mod view;
+mod view_read;
 
 pub(crate) use framecache::read_file_frames;
 pub(crate) use group_commit::GroupOutcome;
@@ -65,6 +66,7 @@ pub use maintenance::{RecompactReport, RecoverReport};
 pub use metric::{BuildOptions, BuildReport};
 pub(crate) use read::read_frame_at;
 pub use view::CompactMetricReport;
+pub(crate) use view_read::ViewSink;
 
 /// Multiset of samples keyed by (metric id, timestamp, value bits).
 type SampleCounts = HashMap<(MetricId, i64, u64), u32>;

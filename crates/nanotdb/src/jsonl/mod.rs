@@ -20,6 +20,9 @@ use crate::export::ExportReport;
 use crate::labels::labels_of;
 use crate::sample::Value;
 
+mod decimal;
+mod digits;
+mod millis;
 mod parts;
 
 /// Most samples written on one line.
@@ -30,11 +33,17 @@ fn io(e: std::io::Error) -> Error {
 }
 
 /// `value` as VictoriaMetrics writes it.
+#[inline]
 fn write_value(out: &mut Vec<u8>, value: Value) {
     match value {
         Value::I32(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
         Value::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
-        Value::F32(v) => write_float(out, f64::from(v), v.abs() < 1e7, &v, |b| b.format_finite(v)),
+        Value::F32(v) => {
+            let plain = (1e-4..1e7).contains(&v.abs());
+            if !(plain && decimal::write_short_f32(out, v)) {
+                write_float(out, f64::from(v), v.abs() < 1e7, &v, |b| b.format_finite(v));
+            }
+        }
         Value::F64(v) => write_float(out, v, v.abs() < 1e15, &v, |b| b.format_finite(v)),
     }
 }
@@ -97,27 +106,6 @@ fn head(name: &str, db_label: Option<&str>) -> Vec<u8> {
     out
 }
 
-/// `values` as VictoriaMetrics writes them, comma-separated.
-fn write_values(out: &mut Vec<u8>, values: impl Iterator<Item = Value>) {
-    for (i, v) in values.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_value(out, v);
-    }
-}
-
-/// Timestamps (ns) as milliseconds, rounded down, comma-separated.
-fn write_timestamps(out: &mut Vec<u8>, ts: impl Iterator<Item = i64>) {
-    let mut b = itoa::Buffer::new();
-    for (i, t) in ts.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b.format(t.div_euclid(1_000_000)).as_bytes());
-    }
-}
-
 /// Most export reading threads (see `parts`).
 const MAX_WORKERS: usize = 4;
 
@@ -166,7 +154,7 @@ impl Engine {
             db: db_label.then_some(db),
         };
         if let Some(plan) = self.read_plan(db, &refs, from, to)? {
-            parts::read(&plan, from, to, workers, &mut |text, f| lines.add(text, f))?;
+            parts::read(&plan, from, to, workers, &mut |v, t, f| lines.add(v, t, f))?;
         }
         lines.flush_all()?;
         lines.w.flush().map_err(io)?;
@@ -212,7 +200,7 @@ impl<W: Write> Lines<'_, W> {
     /// line once BUFFERED samples are held — so a long export has several
     /// lines per series, as VictoriaMetrics' own exports do, and memory
     /// stays bounded.
-    fn add(&mut self, text: &[u8], f: &parts::Fragment) -> Result<()> {
+    fn add(&mut self, values: &[u8], timestamps: &[u8], f: &parts::Fragment) -> Result<()> {
         if self.pending[f.index].count + f.count > CHUNK {
             self.write_line(f.index)?;
         }
@@ -221,8 +209,8 @@ impl<W: Write> Lines<'_, W> {
             p.values.push(b',');
             p.timestamps.push(b',');
         }
-        p.values.extend_from_slice(&text[f.values.clone()]);
-        p.timestamps.extend_from_slice(&text[f.timestamps.clone()]);
+        p.values.extend_from_slice(values);
+        p.timestamps.extend_from_slice(timestamps);
         p.count += f.count;
         self.held += f.count;
         if self.held >= BUFFERED {
@@ -273,6 +261,27 @@ impl<W: Write> Lines<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `values` as VictoriaMetrics writes them, comma-separated.
+    fn write_values(out: &mut Vec<u8>, values: impl Iterator<Item = Value>) {
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_value(out, v);
+        }
+    }
+
+    /// Timestamps (ns) as milliseconds, rounded down, comma-separated.
+    fn write_timestamps(out: &mut Vec<u8>, ts: impl Iterator<Item = i64>) {
+        let mut b = itoa::Buffer::new();
+        for (i, t) in ts.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b.format(t.div_euclid(1_000_000)).as_bytes());
+        }
+    }
 
     /// One whole line of `samples` (of any types).
     fn line(head: &[u8], samples: &[(i64, Value)], out: &mut Vec<u8>) {

@@ -15,11 +15,14 @@
 use std::ops::{ControlFlow, Range};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use crate::database::ViewSink;
 use crate::error::Result;
+use crate::metricfile::Run;
 use crate::query::ReadPlan;
-use crate::sample::{MetricId, Value};
+use crate::sample::{MetricId, Value, ValueType};
 
-use super::{CHUNK, gone, write_timestamps, write_values};
+use super::millis::Millis;
+use super::{CHUNK, gone, write_value};
 
 /// Consecutive partitions per job: enough samples per hand-over that the
 /// channel costs little next to the formatting (a one-metric export of
@@ -30,36 +33,44 @@ const PART: usize = 1 << 14;
 /// Batches a worker may have finished ahead of the assembly.
 const AHEAD: usize = 2;
 
-/// One series' samples of a batch, as JSON text in the batch's buffer
-/// (comma-separated, no brackets).
+/// One series' samples of a batch, as JSON text in one of the batch's
+/// series texts (comma-separated, no brackets).
 pub(super) struct Fragment {
     /// The series' index in the export's names.
     pub index: usize,
     /// Samples in the fragment (at most [`CHUNK`]).
     pub count: usize,
+    /// Which of the batch's texts holds it.
+    text: usize,
     /// The values' text.
-    pub values: Range<usize>,
+    values: Range<usize>,
     /// The timestamps' text.
-    pub timestamps: Range<usize>,
+    timestamps: Range<usize>,
 }
 
-/// A worker's formatted batch; `job_end`: the last one of its job.
+/// Where the assembly hands each fragment: its values' text, its
+/// timestamps' text, and the fragment.
+pub(super) type AddFragment<'a> = dyn FnMut(&[u8], &[u8], &Fragment) -> Result<()> + 'a;
+
+/// A worker's formatted batch: its series' texts, handed over as they
+/// were written (values, timestamps; no copy into one buffer), and the
+/// fragments in them; `job_end`: the last one of its job.
 struct Batch {
-    text: Vec<u8>,
+    texts: Vec<(Vec<u8>, Vec<u8>)>,
     fragments: Vec<Fragment>,
     job_end: bool,
 }
 
 /// Reads `plan`'s partitions on `workers` threads (at least one; fewer
-/// when there are fewer jobs) and hands every fragment, in job order, to
-/// `add` on the calling thread; within a batch, fragments come in the
+/// when there are fewer jobs) and hands every fragment (its values' and
+/// timestamps' text), in job order, to `add` on the calling thread; within a batch, fragments come in the
 /// order of `plan.wanted`. An error of `add` stops the readers.
 pub(super) fn read(
     plan: &ReadPlan,
     from: i64,
     to: i64,
     workers: usize,
-    add: &mut dyn FnMut(&[u8], &Fragment) -> Result<()>,
+    add: &mut AddFragment<'_>,
 ) -> Result<()> {
     let jobs = plan.views.len().div_ceil(JOB_VIEWS);
     let workers = workers.clamp(1, jobs.max(1));
@@ -89,7 +100,7 @@ pub(super) fn read(
 fn assemble(
     inboxes: &[Receiver<Result<Batch>>],
     jobs: usize,
-    add: &mut dyn FnMut(&[u8], &Fragment) -> Result<()>,
+    add: &mut AddFragment<'_>,
 ) -> Result<()> {
     for job in 0..jobs {
         let inbox = &inboxes[job % inboxes.len()];
@@ -98,7 +109,12 @@ fn assemble(
                 .recv()
                 .map_err(|_| gone("an export reading thread stopped"))??;
             for f in &batch.fragments {
-                add(&batch.text, f)?;
+                let (values, timestamps) = &batch.texts[f.text];
+                add(
+                    &values[f.values.clone()],
+                    &timestamps[f.timestamps.clone()],
+                    f,
+                )?;
             }
             if batch.job_end {
                 break;
@@ -118,14 +134,139 @@ struct Reader<'a> {
     to: i64,
 }
 
-/// A worker's reusable buffers: the batch's samples as (slot, ts, bits),
-/// and a counting sort's counts and output.
+/// A worker's batch being formatted: each series' text so far. Samples go
+/// straight into their series' text as they are read (no sort: the
+/// series come out in `plan.wanted` order, each in read order, as fixed
+/// by the batch boundaries alone). The buffers are reused batch to batch.
 #[derive(Default)]
 struct Scratch {
-    samples: Vec<(u32, i64, u64)>,
-    counts: Vec<usize>,
+    /// Slot → index in `texts` in this batch (u32::MAX: not touched yet).
+    at: Vec<u32>,
+    /// Texts of the series touched in this batch, in touch order.
+    texts: Vec<SeriesText>,
+    /// Slots touched in this batch, in touch order.
     touched: Vec<u32>,
-    sorted: Vec<(i64, u64)>,
+    /// Samples in the batch.
+    samples: usize,
+}
+
+/// One series' samples of a batch as text, in pieces of at most CHUNK.
+#[derive(Default)]
+struct SeriesText {
+    values: Vec<u8>,
+    timestamps: Vec<u8>,
+    /// Finished pieces: (samples, end of their values, end of their
+    /// timestamps).
+    pieces: Vec<(usize, usize, usize)>,
+    /// Samples in the open piece.
+    open: usize,
+    millis: Millis,
+    /// Bytes of values and timestamps in this text's last batch: what a
+    /// new batch reserves (the buffers go with the batch they filled).
+    hint: (usize, usize),
+}
+
+impl SeriesText {
+    /// Formats `run`'s samples (values of type `vt`) onto the open piece.
+    fn append(&mut self, vt: ValueType, run: Run<'_>) {
+        if self.values.capacity() == 0 {
+            self.values.reserve(self.hint.0);
+            self.timestamps.reserve(self.hint.1);
+        }
+        match run {
+            Run::Le32(ts, v) => self.extend(
+                vt,
+                ts.iter().copied().zip(
+                    v.chunks_exact(4)
+                        .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+                ),
+            ),
+            Run::Bits(ts, v) => self.extend(vt, ts.iter().copied().zip(v.iter().copied())),
+            Run::Pairs(p) => self.extend(vt, p.iter().copied()),
+        }
+    }
+
+    fn extend(&mut self, vt: ValueType, samples: impl Iterator<Item = (i64, u64)>) {
+        for (ts, bits) in samples {
+            if self.open > 0 {
+                self.values.push(b',');
+                self.timestamps.push(b',');
+            }
+            write_value(&mut self.values, Value::from_bits(vt, bits));
+            self.millis.write(&mut self.timestamps, ts);
+            self.open += 1;
+        }
+    }
+
+    /// Ends the open piece (if it holds samples).
+    fn close(&mut self) {
+        if self.open > 0 {
+            self.pieces
+                .push((self.open, self.values.len(), self.timestamps.len()));
+            self.open = 0;
+        }
+    }
+}
+
+/// A worker reading one partition into its batch: a [`ViewSink`].
+struct Worker<'r, 'a> {
+    reader: &'r Reader<'a>,
+    scratch: &'r mut Scratch,
+    tx: &'r SyncSender<Result<Batch>>,
+}
+
+impl ViewSink for Worker<'_, '_> {
+    fn sample(&mut self, id: MetricId, ts: i64, bits: u64) -> ControlFlow<()> {
+        if ts < self.reader.from || ts > self.reader.to {
+            return ControlFlow::Continue(());
+        }
+        self.run(id, Run::Pairs(&[(ts, bits)]))
+    }
+
+    /// Formats the run into its series' text, cut where a piece reaches
+    /// CHUNK samples and where the batch reaches PART (then sent on).
+    fn run(&mut self, id: MetricId, run: Run<'_>) -> ControlFlow<()> {
+        let Some(&s) = self.reader.slot.get(usize::from(id)) else {
+            return ControlFlow::Continue(());
+        };
+        if s == u32::MAX {
+            return ControlFlow::Continue(());
+        }
+        let vt = self.reader.plan.wanted[s as usize].1;
+        let mut i = 0;
+        while i < run.len() {
+            let sc = &mut *self.scratch;
+            let room = PART - sc.samples;
+            let text = sc.text_of(s);
+            let n = (run.len() - i).min(CHUNK - text.open).min(room);
+            text.append(vt, run.slice(i..i + n));
+            if text.open == CHUNK {
+                text.close();
+            }
+            sc.samples += n;
+            i += n;
+            if sc.samples == PART && self.tx.send(Ok(self.reader.batch(sc, false))).is_err() {
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl Scratch {
+    /// The text of slot `s` in this batch, started when new.
+    fn text_of(&mut self, s: u32) -> &mut SeriesText {
+        let mut a = self.at[s as usize];
+        if a == u32::MAX {
+            a = self.touched.len() as u32;
+            self.touched.push(s);
+            if self.texts.len() <= a as usize {
+                self.texts.push(SeriesText::default());
+            }
+            self.at[s as usize] = a;
+        }
+        &mut self.texts[a as usize]
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -149,14 +290,24 @@ impl<'a> Reader<'a> {
     /// first error (sent on) or when the assembly hangs up.
     fn run(&self, first: usize, step: usize, jobs: usize, tx: &SyncSender<Result<Batch>>) {
         let mut scratch = Scratch {
-            counts: vec![0; self.ids.len()],
+            at: vec![u32::MAX; self.ids.len()],
             ..Scratch::default()
         };
         for job in (first..jobs).step_by(step) {
             let start = job * JOB_VIEWS;
             let end = (start + JOB_VIEWS).min(self.plan.views.len());
             for view in &self.plan.views[start..end] {
-                match self.read_view(view, &mut scratch, tx) {
+                let mut worker = Worker {
+                    reader: self,
+                    scratch: &mut scratch,
+                    tx,
+                };
+                let (from, to) = (self.from, self.to);
+                let read =
+                    self.plan
+                        .database
+                        .read_view_into(view, Some(&self.ids), from, to, &mut worker);
+                match read {
                     Ok(ControlFlow::Continue(())) => {}
                     Ok(ControlFlow::Break(())) => return,
                     Err(e) => {
@@ -171,92 +322,44 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads one partition into the batch, sending each full batch; breaks
-    /// when the assembly hung up.
-    fn read_view(
-        &self,
-        view: &crate::database::PartitionView,
-        scratch: &mut Scratch,
-        tx: &SyncSender<Result<Batch>>,
-    ) -> Result<ControlFlow<()>> {
-        let (from, to) = (self.from, self.to);
-        self.plan
-            .database
-            .read_view(view, Some(&self.ids), from, to, &mut |id, ts, bits| {
-                let Some(&s) = self.slot.get(usize::from(id)) else {
-                    return ControlFlow::Continue(());
-                };
-                if s == u32::MAX || ts < from || ts > to {
-                    return ControlFlow::Continue(());
-                }
-                scratch.samples.push((s, ts, bits));
-                if scratch.samples.len() == PART && tx.send(Ok(self.batch(scratch, false))).is_err()
-                {
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            })
-    }
-
-    /// Formats and empties the batch's samples: grouped by series in the
-    /// order of `plan.wanted` (a counting sort: each series keeps its time
-    /// order), at most CHUNK samples per fragment.
+    /// Hands over and empties the batch's texts: series in the order of
+    /// `plan.wanted`, each's pieces in read order.
     fn batch(&self, scratch: &mut Scratch, job_end: bool) -> Batch {
         let Scratch {
-            samples,
-            counts,
+            at,
+            texts,
             touched,
-            sorted,
+            samples,
         } = scratch;
-        touched.clear();
-        for &(s, _, _) in samples.iter() {
-            let c = &mut counts[s as usize];
-            if *c == 0 {
-                touched.push(s);
-            }
-            *c += 1;
-        }
         touched.sort_unstable();
-        // counts become each series' next position in `sorted`.
-        let mut starts = Vec::with_capacity(touched.len());
-        let mut pos = 0;
-        for &s in touched.iter() {
-            let c = std::mem::replace(&mut counts[s as usize], pos);
-            starts.push(pos);
-            pos += c;
-        }
-        sorted.clear();
-        sorted.resize(samples.len(), (0, 0));
-        for &(s, ts, bits) in samples.iter() {
-            let p = &mut counts[s as usize];
-            sorted[*p] = (ts, bits);
-            *p += 1;
-        }
-        // A value takes ~8 bytes, a millisecond timestamp 14.
-        let mut text = Vec::with_capacity(samples.len() * 24);
+        let mut out = Vec::with_capacity(touched.len());
         let mut fragments = Vec::with_capacity(touched.len());
-        for (&s, &start) in touched.iter().zip(&starts) {
-            let end = std::mem::replace(&mut counts[s as usize], 0);
-            let (_, vt, index) = self.plan.wanted[s as usize];
-            for piece in sorted[start..end].chunks(CHUNK) {
-                let v0 = text.len();
-                write_values(
-                    &mut text,
-                    piece.iter().map(|&(_, b)| Value::from_bits(vt, b)),
-                );
-                let t0 = text.len();
-                write_timestamps(&mut text, piece.iter().map(|&(ts, _)| ts));
+        for &s in touched.iter() {
+            let t = &mut texts[std::mem::replace(&mut at[s as usize], u32::MAX) as usize];
+            t.close();
+            let index = self.plan.wanted[s as usize].2;
+            let (mut v0, mut t0) = (0, 0);
+            for &(count, v1, t1) in &t.pieces {
                 fragments.push(Fragment {
                     index,
-                    count: piece.len(),
-                    values: v0..t0,
-                    timestamps: t0..text.len(),
+                    count,
+                    text: out.len(),
+                    values: v0..v1,
+                    timestamps: t0..t1,
                 });
+                (v0, t0) = (v1, t1);
             }
+            t.pieces.clear();
+            t.hint = (t.values.len(), t.timestamps.len());
+            out.push((
+                std::mem::take(&mut t.values),
+                std::mem::take(&mut t.timestamps),
+            ));
         }
-        samples.clear();
+        touched.clear();
+        *samples = 0;
         Batch {
-            text,
+            texts: out,
             fragments,
             job_end,
         }
@@ -428,6 +531,109 @@ mod tests {
         let built = e.build_metric_files("x", None, Some(opts)).unwrap();
         assert!(built.len() > 30, "{} metric files", built.len());
         same_output_on_any_number_of_threads(&e);
+    }
+
+    /// 40 day partitions of 4-byte series only (what v2 files hold).
+    fn narrow_engine() -> (tempfile::TempDir, Engine) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
+        let e = Engine::open(d.path()).unwrap();
+        for day in 0..40i64 {
+            let t = T0 + day * DAY;
+            let mut batch = Vec::new();
+            for k in 0..144i64 {
+                let v = ((day * 144 + k) % 2_000) as f32 * 0.25 - 100.0;
+                batch.push(s("a", t + k * 600_000_000_000, Value::F32(v)));
+            }
+            for k in 0..48i64 {
+                let v = (day * 48 + k) as i32 - 500;
+                batch.push(s("b{x=\"1\"}", t + k * 1_800_000_000_000, Value::I32(v)));
+            }
+            if day % 2 == 0 {
+                batch.push(s("c", t + 60_000_000_000, Value::F32(day as f32 / 3.0)));
+            }
+            e.write(&batch).unwrap();
+        }
+        e.flush().unwrap();
+        (d, e)
+    }
+
+    fn export_text(e: &Engine, names: &[String], workers: usize) -> String {
+        let mut out = Vec::new();
+        e.export_jsonl_on("x", names, i64::MIN, i64::MAX, false, workers, &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Metric files (v2, v3) are read as runs, raw files one sample at a
+    /// time: with fewer samples per job than a batch holds, the bytes are
+    /// the same either way, on any number of threads, for every series and
+    /// for one; and a damaged metric file is read from its raw files.
+    #[test]
+    fn raw_files_and_v2_and_v3_metric_files_export_the_same_bytes() {
+        let (d, mut e) = narrow_engine();
+        let all = names();
+        let one = vec!["a".to_string()];
+        let raw = (export_text(&e, &all, 1), export_text(&e, &one, 1));
+        assert_eq!(raw.0.lines().count(), 3);
+        assert_eq!(
+            parse(&raw.0).0.values().map(Vec::len).sum::<usize>(),
+            40 * 192 + 20
+        );
+        for version in [
+            crate::metricfile::Version::V2,
+            crate::metricfile::Version::V3,
+        ] {
+            let opts = BuildOptions {
+                version,
+                codec: crate::config::Codec::ZstdFastest,
+                raw_action: crate::config::RawIngestAction::Keep,
+                verify: false,
+            };
+            let built = e.build_metric_files("x", None, Some(opts)).unwrap();
+            assert!(built.iter().all(|b| b.skipped.is_none()) && built.len() == 40);
+            for workers in [1, 3] {
+                assert!(
+                    export_text(&e, &all, workers) == raw.0,
+                    "{version} {workers}"
+                );
+                assert!(
+                    export_text(&e, &one, workers) == raw.1,
+                    "{version} {workers}"
+                );
+            }
+            drop(e);
+            // A flipped byte in the middle of one file (a frame payload).
+            let mut files: Vec<_> = walk(d.path())
+                .into_iter()
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("metric-"))
+                })
+                .collect();
+            files.sort();
+            assert_eq!(files.len(), 40);
+            let mut bytes = std::fs::read(&files[5]).unwrap();
+            let at = bytes.len() / 2;
+            bytes[at] ^= 0x5a;
+            std::fs::write(&files[5], bytes).unwrap();
+            e = Engine::open(d.path()).unwrap();
+            assert!(export_text(&e, &all, 2) == raw.0, "{version} damaged");
+            assert!(export_text(&e, &one, 2) == raw.1, "{version} damaged");
+        }
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
     }
 
     /// A client that goes away mid-export ends it with the output's error:

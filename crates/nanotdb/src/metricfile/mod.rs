@@ -18,6 +18,7 @@ mod frame;
 pub mod header;
 mod le;
 mod reader;
+mod run;
 mod source;
 pub mod v1;
 pub mod v2;
@@ -32,6 +33,7 @@ pub use header::{
     FrameHeader, FrameKind, MIN_FILE_LEN,
 };
 pub use reader::{FileSummary, FrameInfo, MetricFile, TimeFrameInfo};
+pub use run::Run;
 pub use writer::{MetricSamples, WriteSummary, write_metric_file};
 
 /// Metric-file layout version (header bytes 4–5).

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::header::{FileHeader, HDR_VERSION, MIN_FILE_LEN};
+use super::run::Run;
 use super::source::Source;
 use super::{CorruptKind, MetricFileError, Result, Version, v1, v2, v3};
 
@@ -253,27 +254,48 @@ impl MetricFile {
         to: i64,
         f: &mut impl FnMut(i64, u64) -> ControlFlow<()>,
     ) -> Result<()> {
-        let mut emit = |_: u16, ts: i64, v: u64| f(ts, v);
-        self.read_filtered(Some(id), from, to, &mut emit)
-            .map(|_| ())
+        self.read_filtered(Some(id), from, to, &mut |_, run: Run<'_>| {
+            run.each_sample_in_range(from, to, f)
+        })
+        .map(|_| ())
     }
 
     /// Streams every sample with `from <= ts <= to` as (metric id, ts,
     /// value bits; 4-byte types in the low half), metric frame by metric frame in index order.
     pub fn read_all(&self, from: i64, to: i64, mut f: impl FnMut(u16, i64, u64)) -> Result<()> {
-        let mut emit = |id: u16, ts: i64, v: u64| {
-            f(id, ts, v);
-            ControlFlow::Continue(())
-        };
-        self.read_filtered(None, from, to, &mut emit).map(|_| ())
+        self.read_filtered(None, from, to, &mut |id, run: Run<'_>| {
+            run.each_sample_in_range(from, to, &mut |ts, v| {
+                f(id, ts, v);
+                ControlFlow::Continue(())
+            })
+        })
+        .map(|_| ())
     }
 
+    /// The samples of metric `id` (or every metric's) with `from <= ts <=
+    /// to` as runs, in the order [`MetricFile::read_metric`] and
+    /// [`MetricFile::read_all`] stream them, running the same checks; stops
+    /// when `f` breaks.
+    pub fn read_runs(
+        &self,
+        id: Option<u16>,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>> {
+        self.read_filtered(id, from, to, &mut |id, run: Run<'_>| {
+            run.each_in_range(from, to, &mut |r| f(id, r))
+        })
+    }
+
+    /// Every frame (or segment) of metric `id` (or all) overlapping `[from,
+    /// to]`, whole.
     fn read_filtered(
         &self,
         id: Option<u16>,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
+        f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         match &self.layout {
             Layout::V1(ix) => ix.read(&self.src, id, from, to, f),
@@ -281,24 +303,4 @@ impl MetricFile {
             Layout::V3(ix) => ix.read(&self.src, id, from, to, f),
         }
     }
-}
-
-/// Hands the samples of one metric frame with `from <= ts <= to` to `f`,
-/// pairing timestamps with the frame's little-endian 4-byte values; stops
-/// when `f` breaks.
-pub(crate) fn emit_in_range(
-    metric_id: u16,
-    ts: impl Iterator<Item = i64>,
-    vals: &[u8],
-    (from, to): (i64, i64),
-    f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
-) -> ControlFlow<()> {
-    for (t, v) in ts.zip(vals.chunks_exact(4)) {
-        if t < from || t > to {
-            continue;
-        }
-        let v = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
-        f(metric_id, t, u64::from(v))?;
-    }
-    ControlFlow::Continue(())
 }

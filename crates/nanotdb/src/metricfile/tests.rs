@@ -496,6 +496,7 @@ fn v1_layout_bytes() {
 #[allow(unsafe_code)]
 pub(crate) mod alloc_probe;
 mod damage;
+mod runs;
 mod v3;
 
 /// Timing of a full-day query (8,640 points) with a warm time-frame

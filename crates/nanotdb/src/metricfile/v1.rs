@@ -9,7 +9,7 @@ use super::header::{
     V1_METRIC_COUNT,
 };
 use super::le::{index_entry, le_u32};
-use super::reader::emit_in_range;
+use super::run::Run;
 use super::source::Source;
 use super::writer::{Out, TsRange};
 use super::{CorruptKind, FILE_HEADER_LEN, FileSummary, FrameInfo, MetricSamples, Result, Version};
@@ -151,25 +151,28 @@ impl Index {
     }
 
     /// Step 7 of docs/FORMATS.md §8.2 for every entry matching `id` (all when `None`) whose
-    /// [min, max] overlaps [from, to], then emission of the samples in range.
+    /// [min, max] overlaps [from, to], each frame as one run (samples out of
+    /// range included).
     pub(crate) fn read(
         &self,
         src: &Source,
         id: Option<u16>,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
+        f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         let mut raw = Vec::new();
         let mut decoded = Vec::new();
+        let mut ts = Vec::new();
         for e in &self.entries {
             if id.is_some_and(|id| id != e.metric_id) || e.max_ts < from || e.min_ts > to {
                 continue;
             }
             let n = read_frame(src, e, &mut raw, &mut decoded)?;
             let (ts_bytes, val_bytes) = decoded.split_at(n * 8);
-            let ts = ts_bytes.chunks_exact(8).map(read_i64);
-            if emit_in_range(e.metric_id, ts, val_bytes, (from, to), f).is_break() {
+            ts.clear();
+            ts.extend(ts_bytes.chunks_exact(8).map(read_i64));
+            if f(e.metric_id, Run::Le32(&ts, val_bytes)).is_break() {
                 return Ok(ControlFlow::Break(()));
             }
         }

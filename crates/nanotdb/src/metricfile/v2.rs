@@ -12,7 +12,7 @@ use super::header::{
     MPG2_TIME_OFFSET, TPG2_DECODED_LEN, TPG2_TIME_ENCODING, V2_RESERVED_B,
 };
 use super::le::{index_entry, le_u16};
-use super::reader::emit_in_range;
+use super::run::Run;
 use super::source::{Source, entries};
 use super::writer::{Out, TsRange};
 use super::{CorruptKind, FileSummary, FrameInfo, MetricSamples, Result, TimeFrameInfo, Version};
@@ -218,14 +218,15 @@ impl Index {
     }
 
     /// Step 5 of docs/FORMATS.md §8.5 for every metric entry matching `id` (all when `None`)
-    /// whose [start, end] overlaps [from, to].
+    /// whose [start, end] overlaps [from, to], each frame as one run (samples
+    /// out of range included).
     pub(crate) fn read(
         &self,
         src: &Source,
         id: Option<u16>,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
+        f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         let mut raw = Vec::new();
         let mut vals = Vec::new();
@@ -267,8 +268,7 @@ impl Index {
                         ),
                     )
                 })?;
-            let ts = slice.iter().copied();
-            if emit_in_range(m.metric_id, ts, &vals, (from, to), f).is_break() {
+            if f(m.metric_id, Run::Le32(slice, &vals)).is_break() {
                 return Ok(ControlFlow::Break(()));
             }
         }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use super::cache::{CacheKey, global_cache};
 use super::header::{FTR_RESERVED, FTR_VERSION, FileHeader, Footer, V2_RESERVED_B};
 use super::le::{le_u16, le_u32, le_u64};
+use super::run::Run;
 use super::source::{Source, entries};
 use super::{CorruptKind, FileSummary, FrameInfo, Result, TimeFrameInfo, Version};
 
@@ -378,15 +379,15 @@ impl Index {
         Ok(ts)
     }
 
-    /// Streams the samples of metric `id` (or all) with `from <= ts <= to`,
-    /// segment by segment in index order.
+    /// Hands `f` every segment of metric `id` (or all) overlapping `[from,
+    /// to]` as a run, in index order (samples out of range included).
     pub(crate) fn read(
         &self,
         src: &Source,
         id: Option<u16>,
         from: i64,
         to: i64,
-        f: &mut dyn FnMut(u16, i64, u64) -> ControlFlow<()>,
+        f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
         let mut buf = Vec::new();
         // Consecutive segments usually share a value block (packed small
@@ -430,13 +431,8 @@ impl Index {
                     format!("metric entry {i}: timestamps disagree with the index"),
                 ));
             }
-            for (&t, &v) in slice.iter().zip(&vals.1[v0..v0 + n]) {
-                if t < from || t > to {
-                    continue;
-                }
-                if f(s.metric_id, t, v).is_break() {
-                    return Ok(ControlFlow::Break(()));
-                }
+            if f(s.metric_id, Run::Bits(slice, &vals.1[v0..v0 + n])).is_break() {
+                return Ok(ControlFlow::Break(()));
             }
         }
         Ok(ControlFlow::Continue(()))
