@@ -530,13 +530,13 @@ impl Database {
     /// stored; after an error on a page flush, the samples not yet stored are
     /// still in the WAL and come back at replay.
     ///
-    /// `prepared`: the records of the run's samples encoded before the
-    /// lock (`prepare.rs`), used when the accepted samples are all of them.
+    /// `prepared`: the run's ids and records worked out before the lock
+    /// (`prepare.rs`), used when the accepted samples are all of them.
     pub fn store_run<'a, I>(
         &self,
         st: &mut DbState,
         samples: I,
-        prepared: Option<&crate::wal::PreparedRecords>,
+        prepared: Option<&super::PreparedWrite>,
         now: i64,
     ) -> (usize, Result<()>)
     where

@@ -64,6 +64,7 @@ pub(crate) use ingest::LoggedSample;
 use ingest::{partition_of, set_last};
 pub use maintenance::{RecompactReport, RecoverReport};
 pub use metric::{BuildOptions, BuildReport};
+pub(crate) use prepare::PreparedWrite;
 pub(crate) use read::read_frame_at;
 pub use view::CompactMetricReport;
 pub(crate) use view_read::ViewSink;

@@ -68,20 +68,21 @@ impl Database {
     }
 
     /// Logs the accepted samples of a write (metric, its id from the dry
-    /// run, timestamp, value), which must be all of the samples `pre` was
-    /// encoded for, in order. None when the prepared records cannot be
-    /// used (a metric new to the catalog, a sample the WAL skips, the WAL
-    /// off): the caller logs them one by one.
+    /// run, timestamp, value), which must be all of the samples `prepared`
+    /// was made for, in order. None when there are no records or they
+    /// cannot be used (a metric new to the catalog, a sample the WAL skips,
+    /// the WAL off): the caller logs the samples one by one.
     pub(crate) fn log_prepared<'a, I>(
         &self,
         st: &mut DbState,
-        pre: &PreparedRecords,
+        prepared: &PreparedWrite,
         samples: I,
         now: i64,
     ) -> Option<Result<Vec<LoggedSample>>>
     where
         I: ExactSizeIterator<Item = (&'a str, Option<MetricId>, i64, Value)> + Clone,
     {
+        let pre = prepared.records.as_ref()?;
         let wal_cfg = &self.manifest.wal;
         if !st.materialized
             || st.wal.is_none()
@@ -108,7 +109,7 @@ impl Database {
             .map(|(l, (name, _, _, v))| (l.id, l.ts, l.bits, name, v.value_type()));
         // Some: checked above, under the same lock hold.
         let w = st.wal.as_mut()?;
-        if let Err(e) = w.log_prepared(pre, recs) {
+        if let Err(e) = w.log_prepared(pre, &prepared.hints, recs) {
             return Some(Err(e));
         }
         st.counters.wal_appends += pre.len() as u64;

@@ -241,7 +241,7 @@ impl Engine {
             samples,
             duplicate: &duplicate,
             single,
-            records: prepared.as_ref().and_then(|p| p.records.as_ref()),
+            prepared: prepared.as_ref(),
             no_duplicates: report.duplicates == 0,
             batch_id,
             now,
@@ -378,8 +378,7 @@ impl Engine {
                 .iter()
                 .zip(&checked.ids)
                 .map(|(s, &id)| (s.metric, id, s.ts, s.value));
-            let records = prepared.as_ref().and_then(|p| p.records.as_ref());
-            db.store_run(&mut st, accepted, records, now)
+            db.store_run(&mut st, accepted, prepared.as_ref(), now)
         } else {
             let mut refused = rejected.iter().map(|r| r.0).peekable();
             let mut duplicates = checked.duplicates.iter().copied().peekable();
@@ -447,8 +446,9 @@ struct BatchPart<'s, 'a> {
     duplicate: &'s [bool],
     /// The batch names one database.
     single: bool,
-    /// Its WAL records, prepared before the lock (single database only).
-    records: Option<&'s crate::wal::PreparedRecords>,
+    /// Its ids and WAL records, prepared before the lock (single database
+    /// only).
+    prepared: Option<&'s crate::database::PreparedWrite>,
     no_duplicates: bool,
     batch_id: Option<u64>,
     now: i64,
@@ -467,7 +467,7 @@ impl BatchPart<'_, '_> {
         // With no duplicate, the accepted samples are all of them, in
         // the order their records were prepared.
         let quick = self
-            .records
+            .prepared
             .filter(|_| self.single && self.no_duplicates)
             .and_then(|pre| {
                 let run = self

@@ -16,14 +16,14 @@ use crate::sample::MetricId;
 
 /// The records of one write group, encoded without names and without the
 /// mark of the group's end (the writer re-encodes the last record with it).
+/// The ids they were encoded with stay with the caller, which hands them
+/// to [`super::WalWriter::log_prepared`] beside these.
 #[derive(Debug, Default)]
 pub(crate) struct PreparedRecords {
     pub(super) bytes: Vec<u8>,
     /// Per sample, the end of its record in `bytes` (a sample without an
     /// expected id has an empty record).
     pub(super) ends: Vec<u32>,
-    /// Per sample, the id its record was encoded with.
-    pub(super) ids: Vec<Option<MetricId>>,
 }
 
 impl PreparedRecords {
@@ -37,7 +37,6 @@ impl PreparedRecords {
         let mut out = PreparedRecords {
             bytes: Vec::with_capacity(n * 24),
             ends: Vec::with_capacity(n),
-            ids: Vec::with_capacity(n),
         };
         let mut enc = WalEncoder::new();
         let open = RecordExt::Checked {
@@ -59,7 +58,6 @@ impl PreparedRecords {
                 None => enc.advance(ts),
             }
             out.ends.push(u32::try_from(out.bytes.len()).ok()?);
-            out.ids.push(id);
         }
         Some(out)
     }
@@ -136,19 +134,24 @@ mod tests {
             })
             .collect();
         if prepared {
-            let recs = samples.iter().zip(group).map(|((id, ts, bits, _, t), g)| {
-                let guess = match g.3 {
+            let guesses: Vec<Option<MetricId>> = samples
+                .iter()
+                .zip(group)
+                .map(|((id, ..), g)| match g.3 {
                     1 => None,
                     2 => Some(id + 1),
                     _ => Some(*id),
-                };
-                (guess, *ts, WalValue::new(*bits, t.is_wide()))
-            });
+                })
+                .collect();
+            let recs = samples
+                .iter()
+                .zip(&guesses)
+                .map(|((_, ts, bits, _, t), g)| (*g, *ts, WalValue::new(*bits, t.is_wide())));
             let pre = PreparedRecords::encode(recs).unwrap();
             let run = samples
                 .iter()
                 .map(|(id, ts, bits, n, t)| (*id, *ts, *bits, n.as_str(), *t));
-            w.log_prepared(&pre, run).unwrap();
+            w.log_prepared(&pre, &guesses, run).unwrap();
         } else {
             for (id, ts, bits, n, t) in &samples {
                 w.log(*id, *ts, *bits, n, *t).unwrap();
@@ -189,12 +192,13 @@ mod tests {
                 .iter()
                 .map(|&(id, ts)| (Some(id), ts, WalValue::new(5, vt(id).is_wide())));
             let pre = PreparedRecords::encode(recs).unwrap();
+            let guesses: Vec<Option<MetricId>> = group.iter().map(|&(id, _)| Some(id)).collect();
             let names: Vec<String> = group.iter().map(|&(id, _)| name(id)).collect();
             let run = group
                 .iter()
                 .zip(&names)
                 .map(|(&(id, ts), n)| (id, ts, 5u64, n.as_str(), vt(id)));
-            w.log_prepared(&pre, run).unwrap();
+            w.log_prepared(&pre, &guesses, run).unwrap();
         };
         log_group(&mut w);
         w.fail_next_write_after = Some(9);

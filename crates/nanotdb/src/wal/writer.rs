@@ -169,7 +169,8 @@ impl WalWriter {
     }
 
     /// Logs the samples (id, timestamp, stored bits, name, type) of a write
-    /// group whose records `pre` encoded before the lock, in the same order:
+    /// group whose records `pre` encoded before the lock with the ids
+    /// `guessed`, in the same order:
     /// a record is copied when it was encoded with the sample's id and the
     /// metric is already named in this WAL, else encoded here as
     /// [`WalWriter::log`] would (then it carries the name). The pending
@@ -177,9 +178,10 @@ impl WalWriter {
     pub fn log_prepared<'a>(
         &mut self,
         pre: &PreparedRecords,
+        guessed: &[Option<MetricId>],
         samples: impl ExactSizeIterator<Item = (MetricId, i64, u64, &'a str, ValueType)>,
     ) -> Result<()> {
-        if samples.len() != pre.len() || !self.pending.is_empty() {
+        if samples.len() != pre.len() || guessed.len() != pre.len() || !self.pending.is_empty() {
             // Not the group `pre` was encoded as (the records would start
             // from another baseline): every record is encoded here.
             for (id, ts, bits, name, vt) in samples {
@@ -193,7 +195,7 @@ impl WalWriter {
         let mut last_copied = None;
         for (k, (id, ts, bits, name, vt)) in samples.enumerate() {
             let end = pre.ends[k] as usize;
-            if pre.ids[k] == Some(id) && end > prev_end && self.named.contains(id) {
+            if guessed[k] == Some(id) && end > prev_end && self.named.contains(id) {
                 let baseline_before = self.enc.baseline();
                 self.enc.advance(ts);
                 let start = self.pending.len() + (prev_end - run);
