@@ -54,6 +54,39 @@ pub(super) fn write_short_f32(out: &mut Vec<u8>, v: f32) -> bool {
     false
 }
 
+/// 10^k as integers, k <= [`MAX_K`].
+const POW10_INT: [u64; MAX_K + 1] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
+/// Writes the float32 nearest to `x / 10^k` (a v3 decimal value) as ryu's
+/// shortest plain digits, straight from the integer: false (nothing
+/// written) when that is not sure to be the same text, and the float's
+/// own formatting must decide. Sure when the decimal without trailing
+/// zeros has at most six significant digits and is at least 10^-4: six-digit
+/// decimals lie at least 10^-6 of their size apart, a float32's rounding
+/// interval spans at most 2^-23 of it, so no other decimal as short
+/// reads back as the same float, and ryu's shortest digits are these
+/// (`tests::scaled_integers_are_written_as_ryu_writes_their_float`).
+#[inline]
+pub(super) fn write_scaled(out: &mut Vec<u8>, x: i32, k: u8) -> bool {
+    if x == 0 {
+        out.push(b'0');
+        return true;
+    }
+    let (mut m, mut k) = (u64::from(x.unsigned_abs()), usize::from(k));
+    if k > MAX_K {
+        return false;
+    }
+    while k > 0 && m % 10 == 0 {
+        m /= 10;
+        k -= 1;
+    }
+    if m >= 1_000_000 || m * 10_000 < POW10_INT[k] {
+        return false;
+    }
+    write_fixed(out, x < 0, m, k);
+    true
+}
+
 /// `m / 10^k` in plain notation: `-12.5`, `0.0005`, `143`.
 #[inline]
 fn write_fixed(out: &mut Vec<u8>, negative: bool, m: u64, k: usize) {
@@ -189,5 +222,58 @@ mod tests {
             }
         }
         assert!(taken > 20_000, "{taken} values took the short path");
+    }
+
+    /// `write_scaled` of `x / 10^k` against the export's float formatting
+    /// of the float32 the v3 format makes of it; counts the fast path.
+    fn check_scaled(x: i32, k: u8, taken: &mut usize) {
+        let bits = crate::metricfile::decimal32_bits(x, k);
+        let mut want = Vec::new();
+        super::super::write_value(&mut want, crate::sample::Value::F32(f32::from_bits(bits)));
+        let mut got = Vec::new();
+        if super::write_scaled(&mut got, x, k) {
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "{x} / 10^{k}"
+            );
+            *taken += 1;
+        } else {
+            assert!(got.is_empty());
+        }
+    }
+
+    /// Every scale, every integer below 20,000, a stride through the rest
+    /// of the f32-exact integers, and the six-digit boundary of each scale.
+    #[test]
+    fn scaled_integers_are_written_as_ryu_writes_their_float() {
+        let mut taken = 0;
+        for k in 0..=6u8 {
+            let xs = (-20_000..20_000)
+                .chain((20_000..1 << 24).step_by(7_919))
+                .chain((99_990..100_010).chain(999_990..1_000_010))
+                .chain((999_990..1_000_010).map(|m| m * 10))
+                .filter(|x: &i32| x.unsigned_abs() <= 1 << 24);
+            for x in xs {
+                check_scaled(x, k, &mut taken);
+                check_scaled(-x, k, &mut taken);
+            }
+        }
+        assert!(taken > 250_000, "{taken} values took the short path");
+    }
+
+    /// [`scaled_integers_are_written_as_ryu_writes_their_float`] for every
+    /// f32-exact integer (seconds in a release build:
+    /// `cargo test --release -p nanotdb scaled -- --ignored`).
+    #[test]
+    #[ignore]
+    fn every_scaled_integer_is_written_as_ryu_writes_its_float() {
+        let mut taken = 0;
+        for k in 0..=6u8 {
+            for x in -(1i32 << 24)..=(1 << 24) {
+                check_scaled(x, k, &mut taken);
+            }
+        }
+        assert!(taken > 10_000_000, "{taken}");
     }
 }

@@ -24,6 +24,7 @@ mod decimal;
 mod digits;
 mod millis;
 mod parts;
+mod stamps;
 
 /// Most samples written on one line.
 pub const CHUNK: usize = 10_000;

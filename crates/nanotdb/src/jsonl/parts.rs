@@ -17,12 +17,13 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::database::ViewSink;
 use crate::error::Result;
-use crate::metricfile::Run;
+use crate::metricfile::{Run, decimal32_bits};
 use crate::query::ReadPlan;
 use crate::sample::{MetricId, Value, ValueType};
 
 use super::millis::Millis;
-use super::{CHUNK, gone, write_value};
+use super::stamps::{MIN_SHARED, Stamps};
+use super::{CHUNK, decimal, gone, write_value};
 
 /// Consecutive partitions per job: enough samples per hand-over that the
 /// channel costs little next to the formatting (a one-metric export of
@@ -167,35 +168,63 @@ struct SeriesText {
 }
 
 impl SeriesText {
-    /// Formats `run`'s samples (values of type `vt`) onto the open piece.
-    fn append(&mut self, vt: ValueType, run: Run<'_>) {
+    /// Formats `run`'s samples (values of type `vt`) onto the open piece;
+    /// `stamps`: the run's timestamps already written (comma-separated).
+    fn append(&mut self, vt: ValueType, run: Run<'_>, stamps: Option<&[u8]>) {
         if self.values.capacity() == 0 {
             self.values.reserve(self.hint.0);
             self.timestamps.reserve(self.hint.1);
         }
-        match run {
-            Run::Le32(ts, v) => self.extend(
-                vt,
-                ts.iter().copied().zip(
-                    v.chunks_exact(4)
-                        .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
-                ),
-            ),
-            Run::Bits(ts, v) => self.extend(vt, ts.iter().copied().zip(v.iter().copied())),
-            Run::Pairs(p) => self.extend(vt, p.iter().copied()),
-        }
-    }
-
-    fn extend(&mut self, vt: ValueType, samples: impl Iterator<Item = (i64, u64)>) {
-        for (ts, bits) in samples {
-            if self.open > 0 {
-                self.values.push(b',');
-                self.timestamps.push(b',');
+        let more = self.open > 0;
+        match stamps {
+            Some(text) => {
+                if more {
+                    self.timestamps.push(b',');
+                }
+                self.timestamps.extend_from_slice(text);
             }
-            write_value(&mut self.values, Value::from_bits(vt, bits));
-            self.millis.write(&mut self.timestamps, ts);
-            self.open += 1;
+            None => {
+                for i in 0..run.len() {
+                    if more || i > 0 {
+                        self.timestamps.push(b',');
+                    }
+                    self.millis.write(&mut self.timestamps, run.ts(i));
+                }
+            }
         }
+        let out = &mut self.values;
+        let mut first = !more;
+        match run {
+            Run::Le32(_, v) => {
+                for b in v.chunks_exact(4) {
+                    comma(out, &mut first);
+                    let bits = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    write_value(out, Value::from_bits(vt, u64::from(bits)));
+                }
+            }
+            Run::Bits(_, v) => {
+                for &bits in v {
+                    comma(out, &mut first);
+                    write_value(out, Value::from_bits(vt, bits));
+                }
+            }
+            Run::Pairs(p) => {
+                for &(_, bits) in p {
+                    comma(out, &mut first);
+                    write_value(out, Value::from_bits(vt, bits));
+                }
+            }
+            Run::Decimal32(_, x, k) => {
+                for &x in x {
+                    comma(out, &mut first);
+                    if !(vt == ValueType::Float32 && decimal::write_scaled(out, x, k)) {
+                        let bits = u64::from(decimal32_bits(x, k));
+                        write_value(out, Value::from_bits(vt, bits));
+                    }
+                }
+            }
+        }
+        self.open += run.len();
     }
 
     /// Ends the open piece (if it holds samples).
@@ -208,10 +237,19 @@ impl SeriesText {
     }
 }
 
+/// A comma before every number but the first.
+#[inline]
+fn comma(out: &mut Vec<u8>, first: &mut bool) {
+    if !std::mem::replace(first, false) {
+        out.push(b',');
+    }
+}
+
 /// A worker reading one partition into its batch: a [`ViewSink`].
 struct Worker<'r, 'a> {
     reader: &'r Reader<'a>,
     scratch: &'r mut Scratch,
+    stamps: &'r mut Stamps,
     tx: &'r SyncSender<Result<Batch>>,
 }
 
@@ -233,13 +271,22 @@ impl ViewSink for Worker<'_, '_> {
             return ControlFlow::Continue(());
         }
         let vt = self.reader.plan.wanted[s as usize].1;
+        let stamps = match run {
+            Run::Le32(ts, _) | Run::Bits(ts, _) | Run::Decimal32(ts, _, _)
+                if ts.len() >= MIN_SHARED =>
+            {
+                Some(self.stamps.text(ts))
+            }
+            _ => None,
+        };
         let mut i = 0;
         while i < run.len() {
             let sc = &mut *self.scratch;
             let room = PART - sc.samples;
             let text = sc.text_of(s);
             let n = (run.len() - i).min(CHUNK - text.open).min(room);
-            text.append(vt, run.slice(i..i + n));
+            let st = stamps.as_ref().map(|st| st.range(i, i + n));
+            text.append(vt, run.slice(i..i + n), st);
             if text.open == CHUNK {
                 text.close();
             }
@@ -293,6 +340,7 @@ impl<'a> Reader<'a> {
             at: vec![u32::MAX; self.ids.len()],
             ..Scratch::default()
         };
+        let mut stamps = Stamps::default();
         for job in (first..jobs).step_by(step) {
             let start = job * JOB_VIEWS;
             let end = (start + JOB_VIEWS).min(self.plan.views.len());
@@ -300,6 +348,7 @@ impl<'a> Reader<'a> {
                 let mut worker = Worker {
                     reader: self,
                     scratch: &mut scratch,
+                    stamps: &mut stamps,
                     tx,
                 };
                 let (from, to) = (self.from, self.to);

@@ -33,7 +33,7 @@ pub use header::{
     FrameHeader, FrameKind, MIN_FILE_LEN,
 };
 pub use reader::{FileSummary, FrameInfo, MetricFile, TimeFrameInfo};
-pub use run::Run;
+pub use run::{Run, decimal32_bits};
 pub use writer::{MetricSamples, WriteSummary, write_metric_file};
 
 /// Metric-file layout version (header bytes 4–5).

@@ -14,13 +14,33 @@ pub enum Run<'a> {
     Bits(&'a [i64], &'a [u64]),
     /// (timestamp, value bits) pairs (decoded-slice caches).
     Pairs(&'a [(i64, u64)]),
+    /// Timestamps with float32 values as decimal-scaled integers `x` and
+    /// their scale `k` (at most [`MAX_SCALE`]): each value is `x / 10^k`
+    /// rounded to float32 ([`decimal32_bits`]). v3 decimal blocks whose
+    /// integers are exact in a float32 come this way, so that an export can
+    /// write the decimal without formatting the float.
+    Decimal32(&'a [i64], &'a [i32], u8),
+}
+
+/// Largest scale of a [`Run::Decimal32`].
+pub const MAX_SCALE: u8 = 6;
+
+/// 10^k for k <= [`MAX_SCALE`], exact in f32.
+const POW10_F32: [f32; MAX_SCALE as usize + 1] = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6];
+
+/// The float32 bits of `x / 10^k` (`k` <= [`MAX_SCALE`], `|x|` <= 2^24):
+/// one f32 division of two exact numbers, correctly rounded, which is what
+/// the v3 format defines (the f64 quotient rounded to f32).
+#[inline]
+pub fn decimal32_bits(x: i32, k: u8) -> u32 {
+    (x as f32 / POW10_F32[usize::from(k.min(MAX_SCALE))]).to_bits()
 }
 
 impl<'a> Run<'a> {
     /// Samples in the run.
     pub fn len(&self) -> usize {
         match self {
-            Run::Le32(ts, _) | Run::Bits(ts, _) => ts.len(),
+            Run::Le32(ts, _) | Run::Bits(ts, _) | Run::Decimal32(ts, _, _) => ts.len(),
             Run::Pairs(p) => p.len(),
         }
     }
@@ -36,13 +56,14 @@ impl<'a> Run<'a> {
             Run::Le32(ts, v) => (ts[i], u64::from(le32(v, i))),
             Run::Bits(ts, v) => (ts[i], v[i]),
             Run::Pairs(p) => p[i],
+            Run::Decimal32(ts, x, k) => (ts[i], u64::from(decimal32_bits(x[i], *k))),
         }
     }
 
     /// Timestamp of sample `i`. Panics past the end.
     pub fn ts(&self, i: usize) -> i64 {
         match self {
-            Run::Le32(ts, _) | Run::Bits(ts, _) => ts[i],
+            Run::Le32(ts, _) | Run::Bits(ts, _) | Run::Decimal32(ts, _, _) => ts[i],
             Run::Pairs(p) => p[i].0,
         }
     }
@@ -53,6 +74,7 @@ impl<'a> Run<'a> {
             Run::Le32(ts, v) => Run::Le32(&ts[r.clone()], &v[r.start * 4..r.end * 4]),
             Run::Bits(ts, v) => Run::Bits(&ts[r.clone()], &v[r]),
             Run::Pairs(p) => Run::Pairs(&p[r]),
+            Run::Decimal32(ts, x, k) => Run::Decimal32(&ts[r.clone()], &x[r], k),
         }
     }
 

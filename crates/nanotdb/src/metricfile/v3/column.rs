@@ -6,6 +6,7 @@
 //! decodes every pco block it makes and compares bits before keeping it, so
 //! a file never depends on pco's float handling being bit-exact.
 
+use crate::metricfile::run::decimal32_bits;
 use pco::ChunkConfig;
 use pco::standalone::{simple_compress, simple_decompress_into};
 
@@ -42,6 +43,7 @@ pub const ENC_PCO_STRIDE: u8 = 4;
 pub const ENC_PCO_DECIMAL32: u8 = 5;
 /// Most decimal digits [`ENC_PCO_DECIMAL`] tries.
 pub const MAX_DECIMALS: u8 = 6;
+const _: () = assert!(MAX_DECIMALS == crate::metricfile::run::MAX_SCALE);
 
 /// Most numbers one payload byte may declare. Decoding allocates 8 bytes
 /// per number, so this bounds allocation by input size (8 KiB per byte);
@@ -259,6 +261,11 @@ fn decimal_bits(dtype: u8, x: i64, scale: f64) -> u64 {
     }
 }
 
+/// Whether every integer is within [`F32_EXACT_INT`].
+fn f32_exact(ints: &[i32]) -> bool {
+    ints.iter().all(|x| x.unsigned_abs() <= F32_EXACT_INT)
+}
+
 /// Integers up to this magnitude are exact in f32. For such `x` (and
 /// `10^k`, exact in f32 for k <= 10) one f32 division gives the bits the
 /// format defines, the f64 quotient rounded to f32: double rounding is
@@ -270,11 +277,11 @@ const F32_EXACT_INT: u32 = 1 << 24;
 /// float32 blocks whose integers are all f32-exact take the f32 division
 /// (i32 → f32 conversion and division vectorise; ≈ 30 % less time than
 /// the f64 path), in a loop without a per-value branch.
-fn decimal_values32(dtype: u8, ints: &[i32], scale: f64, out: &mut Vec<u64>) {
-    if dtype == DT_F32 && ints.iter().all(|x| x.unsigned_abs() <= F32_EXACT_INT) {
-        let s = scale as f32;
-        out.extend(ints.iter().map(|&x| u64::from((x as f32 / s).to_bits())));
+fn decimal_values32(dtype: u8, ints: &[i32], k: u8, out: &mut Vec<u64>) {
+    if dtype == DT_F32 && f32_exact(ints) {
+        out.extend(ints.iter().map(|&x| u64::from(decimal32_bits(x, k))));
     } else {
+        let scale = 10f64.powi(i32::from(k));
         out.extend(
             ints.iter()
                 .map(|&x| decimal_bits(dtype, i64::from(x), scale)),
@@ -286,7 +293,7 @@ fn decimal_values32(dtype: u8, ints: &[i32], scale: f64, out: &mut Vec<u64>) {
 #[cfg(test)]
 pub(crate) fn decimal_bits_fast(dtype: u8, x: i32, k: u8) -> u64 {
     let mut out = Vec::new();
-    decimal_values32(dtype, &[x], 10f64.powi(i32::from(k)), &mut out);
+    decimal_values32(dtype, &[x], k, &mut out);
     out[0]
 }
 
@@ -367,19 +374,11 @@ pub fn decode(
             Ok(())
         }
         ENC_PCO_DECIMAL | ENC_PCO_DECIMAL32 => {
-            let (&k, ints) = payload
-                .split_first()
-                .ok_or_else(|| "empty decimal block".to_string())?;
-            if k > MAX_DECIMALS || !(dtype == DT_F32 || dtype == DT_F64) {
-                return Err(format!("decimal block: {k} digits, type {dtype}"));
-            }
-            if (payload.len() as u64).saturating_mul(MAX_POINTS_PER_BYTE) < n as u64 {
-                return Err(format!("{n} numbers impossible in {} bytes", payload.len()));
-            }
-            let scale = 10f64.powi(i32::from(k));
+            let (k, ints) = decimal_header(dtype, payload, n)?;
             if enc == ENC_PCO_DECIMAL32 {
-                decimal_values32(dtype, &pco_decode::<i32>(ints, n)?, scale, out);
+                decimal_values32(dtype, &pco_decode::<i32>(ints, n)?, k, out);
             } else {
+                let scale = 10f64.powi(i32::from(k));
                 let v = pco_decode::<i64>(ints, n)?;
                 out.extend(v.iter().map(|&x| decimal_bits(dtype, x, scale)));
             }
@@ -392,6 +391,60 @@ pub fn decode(
         }
         e => Err(format!("unknown block encoding {e}")),
     }
+}
+
+/// The scale `k` and the integers' pcodec file of a decimal block of `n`
+/// numbers, checked.
+fn decimal_header(dtype: u8, payload: &[u8], n: usize) -> Result<(u8, &[u8]), String> {
+    let (&k, ints) = payload
+        .split_first()
+        .ok_or_else(|| "empty decimal block".to_string())?;
+    if k > MAX_DECIMALS || !(dtype == DT_F32 || dtype == DT_F64) {
+        return Err(format!("decimal block: {k} digits, type {dtype}"));
+    }
+    if (payload.len() as u64).saturating_mul(MAX_POINTS_PER_BYTE) < n as u64 {
+        return Err(format!("{n} numbers impossible in {} bytes", payload.len()));
+    }
+    Ok((k, ints))
+}
+
+/// A decoded value block: the values' bits, or, for a float32
+/// [`ENC_PCO_DECIMAL32`] block whose integers are all exact in a float32,
+/// the integers and their scale (see [`Run::Decimal32`](crate::metricfile::Run)).
+#[derive(Debug, Default)]
+pub struct Values {
+    /// Value bits (empty when `scale` is set).
+    pub bits: Vec<u64>,
+    /// The decimal integers (when `scale` is set).
+    pub ints: Vec<i32>,
+    /// The integers' scale `k`: value = `ints[i] / 10^k`.
+    pub scale: Option<u8>,
+}
+
+/// [`decode`] into `out`, keeping a float32 decimal block's integers.
+pub fn decode_values(
+    dtype: u8,
+    enc: u8,
+    payload: &[u8],
+    n: usize,
+    out: &mut Values,
+) -> Result<(), String> {
+    out.scale = None;
+    out.ints.clear();
+    if enc == ENC_PCO_DECIMAL32 && dtype == DT_F32 {
+        let (k, ints) = decimal_header(dtype, payload, n)?;
+        let v = pco_decode::<i32>(ints, n)?;
+        if f32_exact(&v) {
+            out.bits.clear();
+            out.ints = v;
+            out.scale = Some(k);
+        } else {
+            out.bits.clear();
+            decimal_values32(dtype, &v, k, &mut out.bits);
+        }
+        return Ok(());
+    }
+    decode(dtype, enc, payload, n, &mut out.bits)
 }
 
 /// Decodes an [`ENC_PCO_STRIDE`] block of exactly `n` numbers.

@@ -336,10 +336,16 @@ impl Index {
     }
 
     /// Reads, CRC-checks and decodes block `id` as values.
-    fn values(&self, src: &Source, id: u32, out: &mut Vec<u64>, buf: &mut Vec<u8>) -> Result<()> {
+    fn values(
+        &self,
+        src: &Source,
+        id: u32,
+        out: &mut column::Values,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
         let b = self.blocks[id as usize];
         let payload = src.read_payload(b.offset, b.payload_len, buf, "block")?;
-        column::decode(b.dtype, b.encoding, payload, b.count as usize, out).map_err(|e| {
+        column::decode_values(b.dtype, b.encoding, payload, b.count as usize, out).map_err(|e| {
             src.corrupt(
                 b.offset,
                 CorruptKind::Decompress,
@@ -392,7 +398,7 @@ impl Index {
         let mut buf = Vec::new();
         // Consecutive segments usually share a value block (packed small
         // metrics): decode each block once per call.
-        let mut vals: (Option<u32>, Vec<u64>) = (None, Vec::new());
+        let mut vals: (Option<u32>, column::Values) = (None, column::Values::default());
         let mut times: Option<(u32, Arc<[i64]>)> = None;
         for (i, s) in self.metrics.iter().enumerate() {
             if id.is_some_and(|id| id != s.metric_id) || s.end_ts < from || s.start_ts > to {
@@ -431,7 +437,12 @@ impl Index {
                     format!("metric entry {i}: timestamps disagree with the index"),
                 ));
             }
-            if f(s.metric_id, Run::Bits(slice, &vals.1[v0..v0 + n])).is_break() {
+            let v = &vals.1;
+            let run = match v.scale {
+                Some(k) => Run::Decimal32(slice, &v.ints[v0..v0 + n], k),
+                None => Run::Bits(slice, &v.bits[v0..v0 + n]),
+            };
+            if f(s.metric_id, run).is_break() {
                 return Ok(ControlFlow::Break(()));
             }
         }
