@@ -9,6 +9,7 @@
 pub mod app;
 pub mod envelope;
 pub mod forward;
+mod heap;
 pub mod limits;
 pub mod logging;
 pub mod params;

@@ -201,13 +201,36 @@ impl http_body::Body for ChannelBody {
     }
 }
 
+/// Exports that wrote at least this much return their freed memory to the
+/// OS when they end ([`crate::heap`]); smaller ones would pay the release
+/// on every dashboard refresh (+0.5 ms on a 2 MB one-metric export).
+const RELEASE_AFTER_BYTES: u64 = 16 << 20;
+
+/// A writer that counts what passes through it.
+struct Counting<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Writes every database of `req` to `out`; `dbs` is the list to export
 /// (with a `db` label on every line when the request named none).
 fn run_export(
     engine: &nanotdb::Engine,
     req: &ExportRequest,
     dbs: &[String],
-    mut out: ChannelWriter,
+    out: &mut Counting<ChannelWriter>,
 ) -> nanotdb::Result<()> {
     let db_label = req.db.is_none();
     for db in dbs {
@@ -220,7 +243,7 @@ fn run_export(
         if names.is_empty() {
             continue;
         }
-        engine.export_jsonl(db, &names, req.from, req.to, db_label, &mut out)?;
+        engine.export_jsonl(db, &names, req.from, req.to, db_label, &mut *out)?;
     }
     Ok(())
 }
@@ -254,7 +277,15 @@ pub async fn export(State(st): State<SharedState>, p: Params) -> Result<Response
     let engine = st.engine.clone();
     tokio::task::spawn_blocking(move || {
         let ender = out.clone_sender();
-        if let Err(e) = run_export(&engine, &req, &dbs, out) {
+        let mut out = Counting {
+            inner: out,
+            bytes: 0,
+        };
+        let exported = run_export(&engine, &req, &dbs, &mut out);
+        if out.bytes >= RELEASE_AFTER_BYTES {
+            crate::heap::release();
+        }
+        if let Err(e) = exported {
             let client_gone = matches!(&e, nanotdb::Error::Io { source, .. }
                 if matches!(source.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::TimedOut));
             if client_gone {

@@ -198,24 +198,13 @@ pub fn range(st: &SharedState, p: &Params) -> Result<Vec<u8>, ApiError> {
 /// heap: about 16 MiB of them, a size whose transient memory matters.
 const TRIM_AFTER_SAMPLES: usize = 1 << 20;
 
-/// Hands the heap memory a large query freed back to the OS. glibc keeps
-/// freed memory in per-thread arenas, and each blocking thread that
-/// evaluates a query grows its own: without this the server's RSS after a
-/// few large queries is the sum of their peaks rather than what it holds
-/// (BENCHMARKS.md, "PromQL"). Small queries skip it: the next query would
-/// fault the returned pages back in (a query reading one series of a day
-/// imported series by series decodes the whole day's frames, and took
-/// 100 -> 140 ms with a trim after every query).
-#[allow(unsafe_code)] // malloc_trim, the only way to return arena memory
+/// Returns a large query's freed memory to the OS ([`crate::heap`]).
+/// Small queries skip it: a query reading one series of a day imported
+/// series by series decodes the whole day's frames, and took 100 -> 140 ms
+/// with a trim after every query.
 fn release_heap_after(stats: &QueryStats) {
-    if stats.samples < TRIM_AFTER_SAMPLES {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointers; it only walks the allocator's
-    // own free lists under their locks.
-    unsafe {
-        libc::malloc_trim(0);
+    if stats.samples >= TRIM_AFTER_SAMPLES {
+        crate::heap::release();
     }
 }
 
