@@ -61,16 +61,6 @@ fn bind_addr(listen: &str) -> String {
     }
 }
 
-/// mimalloc, not glibc's malloc: an export of every series over two years
-/// of partitions spent about a fifth of its CPU time in glibc (arena locks
-/// between the export's threads, large buffers mapped and unmapped); see
-/// BENCHMARKS.md, "Long ranges". Built without transparent huge pages
-/// (feature `no_thp`): with them a 2 MiB page counts in RSS as soon as one
-/// byte of it is used, and the server's RSS after 100 one-metric history
-/// exports was 54 MB instead of 21.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let root = match &cli.config {
