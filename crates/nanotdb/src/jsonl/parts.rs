@@ -31,9 +31,9 @@ use super::{CHUNK, decimal, gone, write_value};
 const JOB_VIEWS: usize = 8;
 /// Most samples a worker formats per batch. A job of eight day files of
 /// 32 series of 10-minute samples (36,864) makes two batches: at 2^14 it
-/// made three, and an all-metrics export of two years took 5 % more CPU;
-/// at 2^16 (one) 4 % less again, but a large export then held 17-18 MB
-/// instead of 13-14 while its client stalled (export_streaming).
+/// made three, and an all-metrics export of two years took ~5 % more CPU;
+/// 2^16 (one batch) saved ~1 % more, but a large export then held 17-18
+/// MB instead of 13-14 while its client stalled (export_streaming).
 const PART: usize = 1 << 15;
 /// Batches a worker may have finished ahead of the assembly.
 const AHEAD: usize = 2;

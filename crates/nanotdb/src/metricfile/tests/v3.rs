@@ -216,6 +216,46 @@ fn v3_decimal_floats_use_the_decimal_encoding() {
     assert!(column::decode(column::DT_F32, enc, &payload[..1], 5000, &mut back).is_err());
 }
 
+/// `decode_values` keeps a float32 decimal block's integers and scale
+/// when they are all f32-exact (the export writes those decimals as they
+/// are), and their values are `decode`'s bits; otherwise it gives the bits.
+#[test]
+fn v3_decimal_blocks_decode_to_integers_with_the_same_values() {
+    let decimals = |offset: i64| -> Vec<u64> {
+        (0..3000i64)
+            .map(|i| {
+                let x = offset + (i * 37) % 2000;
+                let v: f32 = format!("{}.{:02}", x / 100, x % 100).parse().unwrap();
+                u64::from(v.to_bits())
+            })
+            .collect()
+    };
+    // Integers up to 2,000,300 (f32-exact), then from 20,000,000 on (i32,
+    // beyond 2^24).
+    for (offset, exact) in [(300, true), (20_000_000, false)] {
+        let vals = decimals(offset);
+        let (enc, payload) = column::encode(column::DT_F32, &vals, 8);
+        assert_eq!(enc, column::ENC_PCO_DECIMAL32, "offset {offset}");
+        let mut bits = Vec::new();
+        column::decode(column::DT_F32, enc, &payload, vals.len(), &mut bits).unwrap();
+        assert_eq!(bits, vals);
+        let mut got = column::Values::default();
+        column::decode_values(column::DT_F32, enc, &payload, vals.len(), &mut got).unwrap();
+        if exact {
+            assert_eq!((got.scale, got.bits.len()), (Some(2), 0));
+            let back: Vec<u64> = got
+                .ints
+                .iter()
+                .map(|&x| u64::from(decimal32_bits(x, 2)))
+                .collect();
+            assert_eq!(back, vals);
+        } else {
+            assert_eq!((got.scale, got.ints.len()), (None, 0));
+            assert_eq!(got.bits, vals);
+        }
+    }
+}
+
 #[test]
 fn v3_jittered_timestamps_use_the_stride_encoding() {
     // 10 s scrapes with up to 20 ms of jitter: the grid step found is the
