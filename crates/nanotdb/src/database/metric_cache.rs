@@ -9,7 +9,7 @@
 //! over more partitions than there are handle slots reopens files (cheap:
 //! header and indexes) but never decodes them all again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -83,8 +83,13 @@ fn slice_tag(len: u64) -> u64 {
     (1 << 63) | len
 }
 
-/// Metric files kept open per database.
+/// Metric files kept open through a file descriptor, per database.
 pub(super) const MAX_OPEN: usize = 128;
+/// Bytes of small metric files (read whole at open, no descriptor:
+/// [`crate::metricfile::RESIDENT_MAX`]) kept per database, with their
+/// indexes: two years of day partitions of 32 ten-minute series take
+/// 3.6 MB in v3 and 13 MB in v2, so a query over all of them opens none.
+pub(super) const MAX_RESIDENT_BYTES: usize = 16 << 20;
 /// File versions remembered per database (each a few dozen bytes); past
 /// this the memory is dropped and rebuilt as files are used again.
 pub(super) const MAX_KNOWN: usize = 1 << 16;
@@ -96,6 +101,9 @@ struct Open {
     version: Version,
     file: Arc<MetricFile>,
     used: u64,
+    /// Memory the handle holds when the file was read whole; `None`: it
+    /// holds a file descriptor.
+    resident: Option<usize>,
 }
 
 struct Known {
@@ -106,7 +114,15 @@ struct Known {
 
 #[derive(Default)]
 struct Inner {
-    open: HashMap<PathBuf, Open>,
+    open: HashMap<Arc<Path>, Open>,
+    /// Last use → path of the open handles, least recent first: those
+    /// holding a descriptor, and those read whole (each kind is closed for
+    /// its own budget).
+    lru: [BTreeMap<u64, Arc<Path>>; 2],
+    /// Open handles holding a file descriptor.
+    descriptors: usize,
+    /// Memory held by the open handles read whole.
+    resident: usize,
     known: HashMap<PathBuf, Known>,
     tick: u64,
     /// File versions decoded whole so far (for tests).
@@ -114,13 +130,74 @@ struct Inner {
     verified: usize,
 }
 
+impl Inner {
+    /// Closes `path`'s handle, if open.
+    fn close(&mut self, path: &Path) {
+        if let Some(e) = self.open.remove(path) {
+            self.lru[kind(e.resident)].remove(&e.used);
+            match e.resident {
+                Some(n) => self.resident -= n,
+                None => self.descriptors -= 1,
+            }
+        }
+    }
+
+    /// Closes the least recently used handles until both budgets hold.
+    fn evict(&mut self, (descriptors, resident): (usize, usize)) {
+        while self.descriptors > descriptors {
+            let Some((_, path)) = self.lru[0].pop_first() else {
+                break;
+            };
+            self.close(&path);
+        }
+        while self.resident > resident {
+            let Some((_, path)) = self.lru[1].pop_first() else {
+                break;
+            };
+            self.close(&path);
+        }
+    }
+}
+
+/// The LRU list of a handle: 0 with a descriptor, 1 read whole.
+fn kind(resident: Option<usize>) -> usize {
+    usize::from(resident.is_some())
+}
+
 /// Open metric files and what is known of each version; see the module docs.
-#[derive(Default)]
 pub(crate) struct MetricCache {
     inner: Mutex<Inner>,
+    /// Most open handles holding a descriptor, most bytes held by the
+    /// others.
+    budgets: (usize, usize),
+}
+
+impl Default for MetricCache {
+    fn default() -> Self {
+        MetricCache::with_budgets(MAX_OPEN, MAX_RESIDENT_BYTES)
+    }
+}
+
+/// What a cache holds (for tests).
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CacheCounts {
+    pub open: usize,
+    pub descriptors: usize,
+    pub resident: usize,
+    pub verified: usize,
 }
 
 impl MetricCache {
+    /// A cache keeping at most `descriptors` handles with a descriptor
+    /// open and `resident` bytes of files read whole.
+    pub(super) fn with_budgets(descriptors: usize, resident: usize) -> MetricCache {
+        MetricCache {
+            inner: Mutex::default(),
+            budgets: (descriptors, resident),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -131,8 +208,12 @@ impl MetricCache {
         c.tick += 1;
         let tick = c.tick;
         let e = c.open.get_mut(path).filter(|e| e.version == version)?;
-        e.used = tick;
-        Some(e.file.clone())
+        let last = std::mem::replace(&mut e.used, tick);
+        let (file, k) = (e.file.clone(), kind(e.resident));
+        if let Some(p) = c.lru[k].remove(&last) {
+            c.lru[k].insert(tick, p);
+        }
+        Some(file)
     }
 
     /// Whether this version of `path` was decoded whole without error.
@@ -144,29 +225,30 @@ impl MetricCache {
     }
 
     /// Keeps `file`, a verified version of `path`, closing the least
-    /// recently used handle when all slots are taken.
+    /// recently used handles beyond the budgets ([`MAX_OPEN`] descriptors,
+    /// [`MAX_RESIDENT_BYTES`] of files read whole).
     pub(super) fn insert(&self, path: &Path, version: Version, file: Arc<MetricFile>) {
         let mut c = self.lock();
+        c.close(path);
         c.tick += 1;
         let used = c.tick;
-        if c.open.len() >= MAX_OPEN && !c.open.contains_key(path) {
-            let oldest = c
-                .open
-                .iter()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(p, _)| p.clone());
-            if let Some(p) = oldest {
-                c.open.remove(&p);
-            }
+        let resident = file.resident_bytes();
+        match resident {
+            Some(n) => c.resident += n,
+            None => c.descriptors += 1,
         }
+        let key: Arc<Path> = Arc::from(path);
+        c.lru[kind(resident)].insert(used, key.clone());
         c.open.insert(
-            path.to_path_buf(),
+            key,
             Open {
                 version,
                 file,
                 used,
+                resident,
             },
         );
+        c.evict(self.budgets);
         if c.known.get(path).is_none_or(|k| k.version != version) {
             if c.known.len() >= MAX_KNOWN {
                 c.known.clear();
@@ -203,15 +285,21 @@ impl MetricCache {
     /// Forgets everything about `path` (rebuilt or removed).
     pub(super) fn forget(&self, path: &Path) {
         let mut c = self.lock();
-        c.open.remove(path);
+        c.close(path);
         c.known.remove(path);
     }
 
-    /// Open handles and file versions verified so far (for tests).
+    /// Open handles, those of them holding a descriptor, the memory held
+    /// by the others, and file versions verified so far (for tests).
     #[cfg(test)]
-    pub(super) fn counts(&self) -> (usize, usize) {
+    pub(super) fn counts(&self) -> CacheCounts {
         let c = self.lock();
-        (c.open.len(), c.verified)
+        CacheCounts {
+            open: c.open.len(),
+            descriptors: c.descriptors,
+            resident: c.resident,
+            verified: c.verified,
+        }
     }
 }
 
@@ -219,18 +307,22 @@ impl MetricCache {
 mod tests {
     use std::ops::ControlFlow;
 
-    use super::MAX_OPEN;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use super::{MAX_OPEN, MAX_RESIDENT_BYTES, MetricCache};
+    use crate::metricfile::MetricFile;
     use crate::metricfile::Version;
     use crate::{BuildOptions, Engine, Value, WriteSample};
 
     const T0: i64 = 1_704_067_200_000_000_000; // 2024-01-01
     const DAY: i64 = 86_400_000_000_000;
 
-    /// A query over more day partitions than there are handle slots keeps
-    /// at most MAX_OPEN files open, answers every sample, and a second
-    /// query decodes no file whole again.
+    /// A query over more day partitions than there are descriptor slots
+    /// keeps every (small) file open without a descriptor, answers every
+    /// sample, and a second query decodes no file whole again.
     #[test]
-    fn many_partitions_stay_within_the_handle_budget_and_verify_once() {
+    fn many_small_partitions_stay_open_without_descriptors_and_verify_once() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
         let e = Engine::open(d.path()).unwrap();
@@ -267,10 +359,12 @@ mod tests {
             .unwrap();
             let want: Vec<Value> = (0..days * 4).map(|k| Value::I32(k as i32)).collect();
             assert_eq!(got, want, "round {round}");
-            let (open, verified) = db.metric_cache.counts();
-            assert!(open <= MAX_OPEN, "round {round}: {open} files open");
+            let c = db.metric_cache.counts();
+            assert_eq!(c.descriptors, 0, "round {round}: {c:?}");
+            assert_eq!(c.open as i64, days, "round {round}: {c:?}");
+            assert!(c.resident <= MAX_RESIDENT_BYTES, "round {round}: {c:?}");
             assert_eq!(
-                verified as i64, days,
+                c.verified as i64, days,
                 "round {round}: each file verified once"
             );
         }
@@ -284,5 +378,108 @@ mod tests {
         .unwrap();
         let want: Vec<Value> = (0..days * 4).map(|k| Value::I32(k as i32)).collect();
         assert!(got[0] == want && got[1] == want, "both metrics in order");
+    }
+
+    /// Metric files of day partitions `0..small` (one sample each) and,
+    /// after them, `big` partitions of 12,000 float64 samples whose
+    /// pseudo-random values keep the (v3) file above RESIDENT_MAX.
+    fn files(small: i64, big: i64) -> (tempfile::TempDir, Vec<PathBuf>) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("engine.toml"), "[stats]\nenabled = false\n").unwrap();
+        let e = Engine::open(d.path()).unwrap();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut samples = Vec::new();
+        for day in 0..small + big {
+            let n = if day < small { 1 } else { 12_000 };
+            for k in 0..n {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                samples.push(WriteSample {
+                    db: "h",
+                    metric: "a",
+                    ts: T0 + day * DAY + k * 7_000_000_000,
+                    value: if day < small {
+                        Value::F64(1.5)
+                    } else {
+                        Value::F64(f64::from_bits(x >> 2))
+                    },
+                });
+            }
+        }
+        e.write(&samples).unwrap();
+        e.close().unwrap();
+        let e = Engine::open(d.path()).unwrap();
+        let opts = BuildOptions {
+            version: Version::V3,
+            codec: crate::config::Codec::ZstdFastest,
+            raw_action: crate::config::RawIngestAction::Keep,
+            verify: false,
+        };
+        e.build_metric_files("h", None, Some(opts)).unwrap();
+        e.close().unwrap();
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(d.path().join("h"))
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("metric-")
+            })
+            .collect();
+        paths.sort();
+        assert_eq!(paths.len() as i64, small + big);
+        (d, paths)
+    }
+
+    /// Handles with a descriptor and handles read whole are closed least
+    /// recently used first, each kind for its own budget.
+    #[test]
+    fn handles_are_closed_least_recently_used_first_each_kind_for_its_budget() {
+        let (_d, paths) = files(4, 3);
+        let open = |p: &PathBuf| {
+            let f = MetricFile::open(p).unwrap();
+            let version = (f.len(), f.modified());
+            (version, Arc::new(f))
+        };
+        let handles: Vec<_> = paths.iter().map(open).collect();
+        let sizes: Vec<Option<usize>> = handles.iter().map(|(_, f)| f.resident_bytes()).collect();
+        assert!(sizes[..4].iter().all(Option::is_some), "{sizes:?}");
+        assert!(sizes[4..].iter().all(Option::is_none), "{sizes:?}");
+        let size = |i: usize| sizes[i].unwrap();
+        // Room for three small files: 0, 1, 2 and later 0, 2, 3.
+        let budget = (size(0) + size(1) + size(2)).max(size(0) + size(2) + size(3));
+        let cache = MetricCache::with_budgets(2, budget);
+        let has = |i: usize| cache.handle(&paths[i], handles[i].0).is_some();
+        let insert = |i: usize| cache.insert(&paths[i], handles[i].0, handles[i].1.clone());
+        for i in [0, 1, 2, 4, 5] {
+            insert(i);
+        }
+        let c = cache.counts();
+        let held = size(0) + size(1) + size(2);
+        assert_eq!((c.open, c.descriptors, c.resident), (5, 2, held));
+        // Used again, 0 and 4 outlive 1 and 5.
+        assert!(has(0) && has(4));
+        insert(3);
+        insert(6);
+        let c = cache.counts();
+        let held = size(0) + size(2) + size(3);
+        assert_eq!((c.open, c.descriptors, c.resident), (5, 2, held));
+        assert_eq!(
+            (0..7).map(has).collect::<Vec<_>>(),
+            [true, false, true, true, true, false, true]
+        );
+        // A version that is not the one cached is no hit.
+        let other = (handles[0].0.0 + 1, handles[0].0.1);
+        assert!(cache.handle(&paths[0], other).is_none());
+        // Forgetting a file releases what its handle held.
+        cache.forget(&paths[2]);
+        cache.forget(&paths[6]);
+        let c = cache.counts();
+        assert_eq!(
+            (c.open, c.descriptors, c.resident),
+            (3, 1, size(0) + size(3))
+        );
     }
 }

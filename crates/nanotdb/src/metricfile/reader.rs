@@ -1,15 +1,13 @@
 //! Opening a metric file of either version and streaming its samples; what
 //! `inspect metric` shows comes from the index alone ([`FileSummary`]).
 
-use std::fs::File;
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::Arc;
 
 use super::header::{FileHeader, HDR_VERSION, MIN_FILE_LEN};
 use super::run::Run;
 use super::source::Source;
-use super::{CorruptKind, MetricFileError, Result, Version, v1, v2, v3};
+use super::{CorruptKind, Result, Version, v1, v2, v3};
 
 /// One metric frame as listed by the index (no payload decoded).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,18 +134,7 @@ impl MetricFile {
     /// reference order (docs/FORMATS.md §8.2 steps 1–6, docs/FORMATS.md §8.5 steps 1–4). Frames are checked
     /// only when read.
     pub fn open(path: &Path) -> Result<MetricFile> {
-        let io_err = |source| MetricFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = File::open(path).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
-        let src = Source {
-            path: Arc::from(path),
-            file,
-            len: meta.len(),
-            mtime: meta.modified().ok(),
-        };
+        let src = Source::open(path)?;
         if src.len < MIN_FILE_LEN {
             return Err(src.corrupt(
                 0,
@@ -186,6 +173,35 @@ impl MetricFile {
     /// [`MetricFile::len`], what tells one version of a path from another.
     pub fn modified(&self) -> Option<std::time::SystemTime> {
         self.src.mtime
+    }
+
+    /// Memory the open file holds when it was read whole (a file of at
+    /// most [`super::RESIDENT_MAX`] bytes): its bytes, its decoded indexes
+    /// (estimated) and its time frames once decoded (which such a handle
+    /// keeps); `None` when it reads through a file descriptor.
+    pub fn resident_bytes(&self) -> Option<usize> {
+        let ts = size_of::<i64>();
+        let (index, times) = match &self.layout {
+            Layout::V1(ix) => (size_of_val(ix.entries.as_slice()), 0),
+            Layout::V2(ix) => (
+                // The time-frame id map holds about as much as the entries.
+                2 * size_of_val(ix.times.as_slice()) + size_of_val(ix.metrics.as_slice()),
+                ix.times.iter().map(|t| t.point_count as usize * ts).sum(),
+            ),
+            Layout::V3(ix) => {
+                let mut blocks: Vec<u32> = ix.metrics.iter().map(|s| s.time_block).collect();
+                blocks.sort_unstable();
+                blocks.dedup();
+                (
+                    size_of_val(ix.blocks.as_slice()) + size_of_val(ix.metrics.as_slice()),
+                    blocks
+                        .iter()
+                        .map(|&b| ix.blocks[b as usize].count as usize * ts)
+                        .sum(),
+                )
+            }
+        };
+        Some(self.src.resident()? + index + times + size_of::<MetricFile>())
     }
 
     /// Always false: a valid metric file holds at least header + footer.

@@ -5,9 +5,10 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use super::cache::{CacheKey, global_cache};
 use super::header::{
     FILE_HEADER_LEN, FOOTER_LEN, FileHeader, Footer, HDR_LEN, HDR_MAGIC, HDR_VERSION, MIN_FILE_LEN,
 };
@@ -15,16 +16,122 @@ use super::{CorruptKind, MetricFileError, Result};
 use crate::codec::CodecError;
 use crate::config::Codec;
 
+/// Files of at most this many bytes are read whole when opened and kept in
+/// memory, without a file descriptor. A day of 10-minute samples is a few
+/// KiB: a query over years of such partitions then reads each file once
+/// per open instead of once per header, index and block (a dozen reads),
+/// and the databases' handle cache can keep thousands of them, bounded by
+/// bytes instead of descriptors.
+pub const RESIDENT_MAX: u64 = 64 << 10;
+
 /// The open file plus what identifies its contents for caching.
 #[derive(Debug)]
 pub(crate) struct Source {
     pub(crate) path: Arc<Path>,
-    pub(crate) file: File,
+    data: Data,
     pub(crate) len: u64,
     pub(crate) mtime: Option<SystemTime>,
+    /// Decoded time frames (v2) or time blocks (v3) of a file read whole,
+    /// by id: they live as long as the handle and count in its memory
+    /// (`MetricFile::resident_bytes`). The process-wide time-frame cache
+    /// has 256 slots by default; a query over years of day partitions
+    /// would cycle it and decode every time frame again each time.
+    times: Mutex<KeptTimes>,
+}
+
+/// Decoded time frames a handle keeps: (id, timestamps).
+type KeptTimes = Vec<(u32, Arc<[i64]>)>;
+
+/// Where a source's bytes are read from.
+#[derive(Debug)]
+enum Data {
+    File(File),
+    /// The whole file (exactly `len` bytes), read at open.
+    Memory(Box<[u8]>),
 }
 
 impl Source {
+    /// Opens `path`; a file of at most [`RESIDENT_MAX`] bytes is read whole
+    /// and its descriptor closed.
+    pub(crate) fn open(path: &Path) -> Result<Source> {
+        let io_err = |source| MetricFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        let len = meta.len();
+        let data = if len <= RESIDENT_MAX {
+            let mut bytes = vec![0u8; len as usize].into_boxed_slice();
+            file.read_exact_at(&mut bytes, 0).map_err(io_err)?;
+            Data::Memory(bytes)
+        } else {
+            Data::File(file)
+        };
+        Ok(Source {
+            path: Arc::from(path),
+            data,
+            len,
+            mtime: meta.modified().ok(),
+            times: Mutex::default(),
+        })
+    }
+
+    /// The timestamps of time frame (or block) `id` decoded by `decode`,
+    /// once per handle for a file read whole, else through the
+    /// process-wide cache under `key`.
+    pub(crate) fn times(
+        &self,
+        id: u32,
+        key: Option<CacheKey>,
+        decode: impl FnOnce() -> Result<Arc<[i64]>>,
+    ) -> Result<Arc<[i64]>> {
+        if self.resident().is_some() {
+            let kept = |t: &Mutex<KeptTimes>| {
+                let t = t.lock().unwrap_or_else(|p| p.into_inner());
+                t.iter().find(|e| e.0 == id).map(|e| e.1.clone())
+            };
+            if let Some(ts) = kept(&self.times) {
+                return Ok(ts);
+            }
+            let ts = decode()?;
+            let mut t = self.times.lock().unwrap_or_else(|p| p.into_inner());
+            if !t.iter().any(|e| e.0 == id) {
+                t.push((id, ts.clone()));
+            }
+            return Ok(ts);
+        }
+        if let Some(k) = &key
+            && let Some(ts) = global_cache().get(k)
+        {
+            return Ok(ts);
+        }
+        let ts = decode()?;
+        if let Some(k) = key {
+            global_cache().insert(k, ts.clone());
+        }
+        Ok(ts)
+    }
+
+    /// The process-wide cache's key of time frame `id` of this file.
+    pub(crate) fn cache_key(&self, id: u16) -> CacheKey {
+        CacheKey {
+            path: self.path.clone(),
+            size: self.len,
+            mtime: self.mtime,
+            id,
+        }
+    }
+
+    /// Bytes held in memory (the whole file), or `None` when it is read
+    /// through its descriptor.
+    pub(crate) fn resident(&self) -> Option<usize> {
+        match &self.data {
+            Data::Memory(b) => Some(b.len()),
+            Data::File(_) => None,
+        }
+    }
+
     /// A corruption error at `offset`.
     pub(crate) fn corrupt(
         &self,
@@ -58,12 +165,20 @@ impl Source {
     /// Reads exactly `buf.len()` bytes at `offset`, which must be inside the file.
     pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
         self.check_range(offset, buf.len() as u64, what)?;
-        self.file
-            .read_exact_at(buf, offset)
-            .map_err(|source| MetricFileError::Io {
-                path: self.path.to_path_buf(),
-                source,
-            })
+        match &self.data {
+            Data::File(f) => f
+                .read_exact_at(buf, offset)
+                .map_err(|source| MetricFileError::Io {
+                    path: self.path.to_path_buf(),
+                    source,
+                }),
+            Data::Memory(bytes) => {
+                // Inside `len` (checked above), which is the slice's length.
+                let at = offset as usize;
+                buf.copy_from_slice(&bytes[at..at + buf.len()]);
+                Ok(())
+            }
+        }
     }
 
     /// Fails unless the file can hold a header and a footer (step 1 of
@@ -232,4 +347,68 @@ pub(crate) fn entries<const N: usize>(table: &[u8]) -> impl Iterator<Item = (usi
         b.copy_from_slice(c);
         (i, b)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    use super::{RESIDENT_MAX, Source};
+
+    /// A file up to RESIDENT_MAX is read whole (reads come from memory,
+    /// bounds still checked) and keeps its decoded time frames; a larger
+    /// one reads through its descriptor and its time frames go through
+    /// the process-wide cache under their key (none: decoded every time).
+    #[test]
+    fn small_files_are_held_in_memory_and_keep_their_time_frames() {
+        let d = tempfile::tempdir().unwrap();
+        let small = d.path().join("small");
+        let big = d.path().join("big");
+        let bytes: Vec<u8> = (0..RESIDENT_MAX as usize + 1).map(|i| i as u8).collect();
+        std::fs::write(&small, &bytes[..RESIDENT_MAX as usize]).unwrap();
+        std::fs::write(&big, &bytes).unwrap();
+        let (s, b) = (Source::open(&small).unwrap(), Source::open(&big).unwrap());
+        assert_eq!(s.resident(), Some(RESIDENT_MAX as usize));
+        assert_eq!(b.resident(), None);
+        for src in [&s, &b] {
+            let mut four = [0u8; 4];
+            src.read_at(RESIDENT_MAX - 4, &mut four, "tail").unwrap();
+            assert_eq!(four, [252, 253, 254, 255]);
+            assert!(src.read_at(src.len - 3, &mut four, "past").is_err());
+        }
+        let decoded = Cell::new(0);
+        let decode = |v: i64| {
+            decoded.set(decoded.get() + 1);
+            Ok(Arc::from(vec![v; 3]))
+        };
+        for _ in 0..3 {
+            assert_eq!(*s.times(7, None, || decode(7)).unwrap(), [7, 7, 7]);
+            assert_eq!(*s.times(9, None, || decode(9)).unwrap(), [9, 9, 9]);
+        }
+        assert_eq!(
+            decoded.get(),
+            2,
+            "each of the small file's frames decoded once"
+        );
+        for _ in 0..3 {
+            assert_eq!(*b.times(7, None, || decode(7)).unwrap(), [7, 7, 7]);
+        }
+        assert_eq!(
+            decoded.get(),
+            5,
+            "without a key, the big file's frame each time"
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                *b.times(7, Some(b.cache_key(7)), || decode(8)).unwrap(),
+                [8, 8, 8]
+            );
+        }
+        assert_eq!(
+            decoded.get(),
+            6,
+            "with a key, once into the process-wide cache"
+        );
+    }
 }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use super::cache::{CacheKey, global_cache};
 use super::header::{
     FTR_RESERVED, FTR_VERSION, FileHeader, Footer, FrameHeader, FrameKind, MPG2_DECODED_LEN,
     MPG2_TIME_OFFSET, TPG2_DECODED_LEN, TPG2_TIME_ENCODING, V2_RESERVED_B,
@@ -279,16 +278,13 @@ impl Index {
 /// The decoded timestamps of time frame `t`, from the process-wide cache or
 /// read, checked (docs/FORMATS.md §8.5 step 5b) and inserted.
 fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64]>> {
-    let key = CacheKey {
-        path: src.path.clone(),
-        size: src.len,
-        mtime: src.mtime,
-        id: t.id,
-    };
-    let cache = global_cache();
-    if let Some(ts) = cache.get(&key) {
-        return Ok(ts);
-    }
+    src.times(u32::from(t.id), Some(src.cache_key(t.id)), || {
+        decode_time_frame(src, t, raw)
+    })
+}
+
+/// Reads, checks and decodes time frame `t`.
+fn decode_time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64]>> {
     let off = t.offset;
     let h = src.frame_header(off, FrameKind::Tpg2)?;
     src.check_frame_reserved(off, &h)?;
@@ -329,7 +325,6 @@ fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64
         .map(|b| i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
         .collect();
     src.check_first_last(off, &h, ts.first().copied(), ts.last().copied())?;
-    cache.insert(key, ts.clone());
     Ok(ts)
 }
 

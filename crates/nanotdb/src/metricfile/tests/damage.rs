@@ -169,25 +169,52 @@ fn truncations_and_bad_versions() {
     assert!(matches!(e, MetricFileError::Io { .. }));
 }
 
+/// A v2 file above RESIDENT_MAX (read through its descriptor): 20,000
+/// points of one metric whose values zstd cannot shrink much.
+fn large_file(path: &Path) {
+    let ts: Vec<i64> = (0..20_000).map(|i| 1_000_000_000 * i).collect();
+    let vals: Vec<u32> = (0..20_000u32)
+        .map(|i| i.wrapping_mul(2_654_435_761).rotate_left(i % 29))
+        .collect();
+    write_metric_file(path, Version::V2, Codec::ZstdFastest, 1, &[ms(1, 1, &ts, &vals)], false)
+        .unwrap();
+    assert!(fs::metadata(path).unwrap().len() > crate::metricfile::RESIDENT_MAX);
+}
+
 #[test]
-fn time_frame_cache_is_used_and_keyed_by_file() {
+fn time_frames_are_kept_by_small_files_and_cached_by_key_for_large_ones() {
     let tmp = tempfile::tempdir().unwrap();
-    let (path, _) = small_file(tmp.path(), Version::V2, "cache.dat");
-    let mf = MetricFile::open(&path).unwrap();
-    let key = |id| cache::CacheKey {
-        path: Arc::from(path.as_path()),
+    let key = |path: &Path, mf: &MetricFile, id| cache::CacheKey {
+        path: Arc::from(path),
         size: mf.len(),
-        mtime: fs::metadata(&path).unwrap().modified().ok(),
+        mtime: fs::metadata(path).unwrap().modified().ok(),
         id,
     };
-    assert!(cache::global_cache().get(&key(1)).is_none());
+    // A small file keeps its own: the process-wide cache is not touched.
+    let (path, _) = small_file(tmp.path(), Version::V2, "small.dat");
+    let mf = MetricFile::open(&path).unwrap();
+    assert!(mf.resident_bytes().is_some());
     mf.read_metric(2, i64::MIN, i64::MAX, &mut |_, _| ControlFlow::Continue(()))
         .unwrap();
-    let ts = cache::global_cache().get(&key(1)).unwrap();
-    assert_eq!(ts.len(), 40);
+    assert!(cache::global_cache().get(&key(&path, &mf, 1)).is_none());
+    // A large one goes through the cache.
+    let path = tmp.path().join("large.dat");
+    large_file(&path);
+    let mf = MetricFile::open(&path).unwrap();
+    assert!(mf.resident_bytes().is_none());
+    assert!(cache::global_cache().get(&key(&path, &mf, 1)).is_none());
+    let mut n = 0;
+    mf.read_metric(1, i64::MIN, i64::MAX, &mut |_, _| {
+        n += 1;
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(n, 20_000);
+    let ts = cache::global_cache().get(&key(&path, &mf, 1)).unwrap();
+    assert_eq!(ts[..3], [0, 1_000_000_000, 2_000_000_000]);
     // Rewriting the file purges its entries even if size and mtime match.
-    let (_, _) = small_file(tmp.path(), Version::V2, "cache.dat");
-    assert!(cache::global_cache().get(&key(1)).is_none());
+    large_file(&path);
+    assert!(cache::global_cache().get(&key(&path, &mf, 1)).is_none());
 }
 
 mod prop {

@@ -16,7 +16,6 @@ mod write;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use super::cache::{CacheKey, global_cache};
 use super::header::{FTR_RESERVED, FTR_VERSION, FileHeader, Footer, V2_RESERVED_B};
 use super::le::{le_u16, le_u32, le_u64};
 use super::run::Run;
@@ -354,35 +353,23 @@ impl Index {
         })
     }
 
-    /// Block `id` as timestamps, through the process-wide cache.
+    /// Block `id` as timestamps, decoded once per handle or cached process-wide
+    /// ([`Source::times`]).
     fn times(&self, src: &Source, id: u32, buf: &mut Vec<u8>) -> Result<Arc<[i64]>> {
         // Cache ids are u16; the (rare) blocks beyond are decoded each time.
-        let key = u16::try_from(id).ok().map(|id16| CacheKey {
-            path: src.path.clone(),
-            size: src.len,
-            mtime: src.mtime,
-            id: id16,
-        });
-        if let Some(k) = &key
-            && let Some(ts) = global_cache().get(k)
-        {
-            return Ok(ts);
-        }
-        let b = self.blocks[id as usize];
-        let payload = src.read_payload(b.offset, b.payload_len, buf, "block")?;
-        let ts: Arc<[i64]> = column::decode_times(b.encoding, payload, b.count as usize)
-            .map_err(|e| {
+        let key = u16::try_from(id).ok().map(|id16| src.cache_key(id16));
+        src.times(id, key, || {
+            let b = self.blocks[id as usize];
+            let payload = src.read_payload(b.offset, b.payload_len, buf, "block")?;
+            let ts = column::decode_times(b.encoding, payload, b.count as usize).map_err(|e| {
                 src.corrupt(
                     b.offset,
                     CorruptKind::Decompress,
                     format!("block {id}: {e}"),
                 )
-            })?
-            .into();
-        if let Some(k) = key {
-            global_cache().insert(k, ts.clone());
-        }
-        Ok(ts)
+            })?;
+            Ok(ts.into())
+        })
     }
 
     /// Hands `f` every segment of metric `id` (or all) overlapping `[from,
@@ -395,10 +382,28 @@ impl Index {
         to: i64,
         f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
-        let mut buf = Vec::new();
+        // The buffers of the thread's previous read: a query over years of
+        // day files allocated and freed them once per file (a day of 32
+        // ten-minute series: 37 KB of value bits).
+        let mut scratch = SCRATCH.take();
+        let r = self.read_with(src, id, from, to, f, &mut scratch);
+        SCRATCH.set(scratch);
+        r
+    }
+
+    /// [`Index::read`] with the thread's buffers.
+    fn read_with(
+        &self,
+        src: &Source,
+        id: Option<u16>,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
+        (buf, values): &mut Scratch,
+    ) -> Result<ControlFlow<()>> {
         // Consecutive segments usually share a value block (packed small
         // metrics): decode each block once per call.
-        let mut vals: (Option<u32>, column::Values) = (None, column::Values::default());
+        let mut vals: (Option<u32>, &mut column::Values) = (None, values);
         let mut times: Option<(u32, Arc<[i64]>)> = None;
         for (i, s) in self.metrics.iter().enumerate() {
             if id.is_some_and(|id| id != s.metric_id) || s.end_ts < from || s.start_ts > to {
@@ -407,14 +412,14 @@ impl Index {
             let ts = match &times {
                 Some((b, ts)) if *b == s.time_block => ts.clone(),
                 _ => {
-                    let ts = self.times(src, s.time_block, &mut buf)?;
+                    let ts = self.times(src, s.time_block, buf)?;
                     times = Some((s.time_block, ts.clone()));
                     ts
                 }
             };
             if vals.0 != Some(s.value_block) {
                 vals.0 = None;
-                self.values(src, s.value_block, &mut vals.1, &mut buf)?;
+                self.values(src, s.value_block, vals.1, buf)?;
                 vals.0 = Some(s.value_block);
             }
             let t0 = s.time_start as usize;
@@ -448,6 +453,14 @@ impl Index {
         }
         Ok(ControlFlow::Continue(()))
     }
+}
+
+/// A reader's buffers: a block's payload as read, and its decoded values.
+type Scratch = (Vec<u8>, column::Values);
+
+thread_local! {
+    /// The buffers of the thread's last [`Index::read`].
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::default();
 }
 
 /// File offset of entry `i` of a table at `base` (`len` bytes each); in a
