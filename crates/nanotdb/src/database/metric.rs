@@ -108,8 +108,7 @@ impl Database {
 
     /// Opens (or reuses) the metric file at `path`.
     pub(super) fn metric_handle(&self, path: &Path) -> Result<Arc<MetricFile>> {
-        let meta = fs::metadata(path).at(path)?;
-        let version = (meta.len(), meta.modified().ok());
+        let version = self.metric_version(path).at(path)?;
         if let Some(f) = self.metric_cache.handle(path, version) {
             return Ok(f);
         }

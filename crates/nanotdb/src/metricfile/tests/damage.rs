@@ -176,8 +176,15 @@ fn large_file(path: &Path) {
     let vals: Vec<u32> = (0..20_000u32)
         .map(|i| i.wrapping_mul(2_654_435_761).rotate_left(i % 29))
         .collect();
-    write_metric_file(path, Version::V2, Codec::ZstdFastest, 1, &[ms(1, 1, &ts, &vals)], false)
-        .unwrap();
+    write_metric_file(
+        path,
+        Version::V2,
+        Codec::ZstdFastest,
+        1,
+        &[ms(1, 1, &ts, &vals)],
+        false,
+    )
+    .unwrap();
     assert!(fs::metadata(path).unwrap().len() > crate::metricfile::RESIDENT_MAX);
 }
 
