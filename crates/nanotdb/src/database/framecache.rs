@@ -42,10 +42,28 @@ struct Inner {
     frames: HashMap<(PathBuf, u64), Arc<DecodedFrame>>,
     order: VecDeque<(PathBuf, u64)>,
     bytes: usize,
-    /// One metric's samples of a frame, by (path, frame offset, metric id).
-    slices: HashMap<(PathBuf, u64, u16), Slice>,
-    slice_order: VecDeque<(PathBuf, u64, u16)>,
+    /// One metric's samples of a frame, by path (its bytes: `Path`'s own
+    /// hashing walks its components, and a one-metric query over two
+    /// years of day files looks up 730 slices), then (frame offset,
+    /// metric id).
+    slices: HashMap<Box<[u8]>, FileSlices>,
+    slice_order: VecDeque<(Box<[u8]>, u64, u16)>,
     slice_bytes: usize,
+}
+
+impl Inner {
+    /// The cached slice of metric `id` under `(path, tag)`.
+    fn slice(&self, path: &Path, tag: u64, id: u16) -> Option<Slice> {
+        self.slices.get(path_bytes(path))?.get(&(tag, id)).cloned()
+    }
+}
+
+/// One file's cached slices, by (frame offset or tag, metric id).
+type FileSlices = HashMap<(u64, u16), Slice>;
+
+/// A path as the slice map's key: its bytes.
+fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }
 
 /// Bytes a slice is accounted for.
@@ -91,42 +109,48 @@ impl FrameCache {
             }
         }
         c.order.retain(|k| k.0 != path);
-        let gone: Vec<_> = c.slices.keys().filter(|k| k.0 == path).cloned().collect();
-        for k in gone {
-            if let Some(s) = c.slices.remove(&k) {
-                c.slice_bytes -= slice_size(&s);
-            }
+        if let Some(gone) = c.slices.remove(path_bytes(path)) {
+            c.slice_bytes -= gone.values().map(|s| slice_size(s)).sum::<usize>();
+            c.slice_order.retain(|k| *k.0 != *path_bytes(path));
         }
-        c.slice_order.retain(|k| k.0 != path);
     }
 
     /// The cached slice of metric `id` under `(path, tag)`.
     pub(crate) fn slice(&self, path: &Path, tag: u64, id: u16) -> Option<Slice> {
-        self.lock()
-            .slices
-            .get(&(path.to_path_buf(), tag, id))
-            .cloned()
+        self.lock().slice(path, tag, id)
     }
 
     /// Caches a slice (evicting the oldest beyond the budget). `tag`: the
     /// frame offset in a raw file, or what else names the samples' source.
-    pub(crate) fn insert_slice(&self, key: (PathBuf, u64, u16), slice: Slice) {
+    pub(crate) fn insert_slice(&self, (path, tag, id): (&Path, u64, u16), slice: Slice) {
         let size = slice_size(&slice);
         let budget = self.budgets.1;
         if size > budget / 4 {
             return;
         }
-        let mut c = self.lock();
-        if c.slices.insert(key.clone(), slice).is_none() {
-            c.slice_order.push_back(key);
+        let mut guard = self.lock();
+        let c = &mut *guard;
+        let key = path_bytes(path);
+        let per_path = match c.slices.get_mut(key) {
+            Some(m) => m,
+            None => c.slices.entry(key.into()).or_default(),
+        };
+        if per_path.insert((tag, id), slice).is_none() {
+            c.slice_order.push_back((key.into(), tag, id));
             c.slice_bytes += size;
         }
         while c.slice_bytes > budget {
-            let Some(old) = c.slice_order.pop_front() else {
+            let Some((p, tag, id)) = c.slice_order.pop_front() else {
                 break;
             };
-            if let Some(s) = c.slices.remove(&old) {
+            let Some(per_path) = c.slices.get_mut(&p) else {
+                continue;
+            };
+            if let Some(s) = per_path.remove(&(tag, id)) {
                 c.slice_bytes -= slice_size(&s);
+            }
+            if per_path.is_empty() {
+                c.slices.remove(&p);
             }
         }
     }
@@ -347,10 +371,9 @@ pub(crate) fn read_file_metric(
         if fi.header.end_ts < from || fi.header.start_ts > to {
             continue;
         }
-        let skey = (path.to_path_buf(), fi.offset, id);
         let slice = {
             let c = cache.lock();
-            c.slices.get(&skey).cloned().or_else(|| {
+            c.slice(path, fi.offset, id).or_else(|| {
                 c.frames
                     .get(&(path.to_path_buf(), fi.offset))
                     .map(|fr| extract(fr, id))
@@ -371,7 +394,7 @@ pub(crate) fn read_file_metric(
                     }
                     None => Arc::from(Vec::new()),
                 };
-                cache.insert_slice(skey, s.clone());
+                cache.insert_slice((path, fi.offset, id), s.clone());
                 s
             }
         };

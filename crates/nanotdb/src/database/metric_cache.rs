@@ -10,7 +10,7 @@
 //! header and indexes) but never decodes them all again.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -66,8 +66,7 @@ impl Database {
                     ControlFlow::Continue(())
                 })?;
                 let s: super::framecache::Slice = all.into();
-                self.frames
-                    .insert_slice((mf.path().to_path_buf(), tag, id), s.clone());
+                self.frames.insert_slice((mf.path(), tag, id), s.clone());
                 s
             }
         };
@@ -132,16 +131,18 @@ struct Known {
 
 #[derive(Default)]
 struct Inner {
-    open: HashMap<Arc<Path>, Open>,
+    /// By path bytes (see [`bytes`]).
+    open: HashMap<Arc<[u8]>, Open>,
     /// Last use → path of the open handles, least recent first: those
     /// holding a descriptor, and those read whole (each kind is closed for
     /// its own budget).
-    lru: [BTreeMap<u64, Arc<Path>>; 2],
+    lru: [BTreeMap<u64, Arc<[u8]>>; 2],
     /// Open handles holding a file descriptor.
     descriptors: usize,
     /// Memory held by the open handles read whole.
     resident: usize,
-    known: HashMap<PathBuf, Known>,
+    /// By path bytes.
+    known: HashMap<Box<[u8]>, Known>,
     tick: u64,
     /// File versions decoded whole so far (for tests).
     #[cfg(test)]
@@ -149,8 +150,8 @@ struct Inner {
 }
 
 impl Inner {
-    /// Closes `path`'s handle, if open.
-    fn close(&mut self, path: &Path) {
+    /// Closes the handle of the file at path bytes `path`, if open.
+    fn close(&mut self, path: &[u8]) {
         if let Some(e) = self.open.remove(path) {
             self.lru[kind(e.resident)].remove(&e.used);
             match e.resident {
@@ -175,6 +176,14 @@ impl Inner {
             self.close(&path);
         }
     }
+}
+
+/// A path as the caches' key: its bytes, which hash and compare at once
+/// (`Path`'s own `Hash` and `Eq` walk its components: a few per cent of a
+/// one-metric query over two years of day files, which looks every file
+/// up several times).
+fn bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
 }
 
 /// The LRU list of a handle: 0 with a descriptor, 1 read whole.
@@ -225,7 +234,10 @@ impl MetricCache {
         let mut c = self.lock();
         c.tick += 1;
         let tick = c.tick;
-        let e = c.open.get_mut(path).filter(|e| e.version == version)?;
+        let e = c
+            .open
+            .get_mut(bytes(path))
+            .filter(|e| e.version == version)?;
         let last = std::mem::replace(&mut e.used, tick);
         let (file, k) = (e.file.clone(), kind(e.resident));
         if let Some(p) = c.lru[k].remove(&last) {
@@ -236,14 +248,14 @@ impl MetricCache {
 
     /// The version of `path` last verified, if remembered.
     pub(super) fn known_version(&self, path: &Path) -> Option<Version> {
-        self.lock().known.get(path).map(|k| k.version)
+        self.lock().known.get(bytes(path)).map(|k| k.version)
     }
 
     /// Whether this version of `path` was decoded whole without error.
     pub(super) fn is_verified(&self, path: &Path, version: Version) -> bool {
         self.lock()
             .known
-            .get(path)
+            .get(bytes(path))
             .is_some_and(|k| k.version == version)
     }
 
@@ -252,7 +264,7 @@ impl MetricCache {
     /// [`MAX_RESIDENT_BYTES`] of files read whole).
     pub(super) fn insert(&self, path: &Path, version: Version, file: Arc<MetricFile>) {
         let mut c = self.lock();
-        c.close(path);
+        c.close(bytes(path));
         c.tick += 1;
         let used = c.tick;
         let resident = file.resident_bytes();
@@ -260,7 +272,7 @@ impl MetricCache {
             Some(n) => c.resident += n,
             None => c.descriptors += 1,
         }
-        let key: Arc<Path> = Arc::from(path);
+        let key: Arc<[u8]> = Arc::from(bytes(path));
         c.lru[kind(resident)].insert(used, key.clone());
         c.open.insert(
             key,
@@ -272,12 +284,15 @@ impl MetricCache {
             },
         );
         c.evict(self.budgets);
-        if c.known.get(path).is_none_or(|k| k.version != version) {
+        if c.known
+            .get(bytes(path))
+            .is_none_or(|k| k.version != version)
+        {
             if c.known.len() >= MAX_KNOWN {
                 c.known.clear();
             }
             c.known.insert(
-                path.to_path_buf(),
+                bytes(path).into(),
                 Known {
                     version,
                     plan: None,
@@ -293,14 +308,18 @@ impl MetricCache {
     /// The plan cached for this version of `path` and raw length `raw_len`.
     pub(super) fn plan(&self, path: &Path, version: Version, raw_len: Option<u64>) -> Option<Plan> {
         let c = self.lock();
-        let k = c.known.get(path).filter(|k| k.version == version)?;
+        let k = c.known.get(bytes(path)).filter(|k| k.version == version)?;
         k.plan.filter(|(rl, _)| *rl == raw_len).map(|(_, p)| p)
     }
 
     /// Remembers the plan of this version of `path` for `raw_len`.
     pub(super) fn set_plan(&self, path: &Path, version: Version, raw_len: Option<u64>, plan: Plan) {
         let mut c = self.lock();
-        if let Some(k) = c.known.get_mut(path).filter(|k| k.version == version) {
+        if let Some(k) = c
+            .known
+            .get_mut(bytes(path))
+            .filter(|k| k.version == version)
+        {
             k.plan = Some((raw_len, plan));
         }
     }
@@ -308,8 +327,8 @@ impl MetricCache {
     /// Forgets everything about `path` (rebuilt or removed).
     pub(super) fn forget(&self, path: &Path) {
         let mut c = self.lock();
-        c.close(path);
-        c.known.remove(path);
+        c.close(bytes(path));
+        c.known.remove(bytes(path));
     }
 
     /// Open handles, those of them holding a descriptor, the memory held
