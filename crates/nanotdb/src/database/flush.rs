@@ -286,6 +286,7 @@ impl Database {
         if !dry_run {
             for p in &report.removed {
                 self.frames.forget(p);
+                self.metric_cache.forget(p);
             }
             for k in &report.expired {
                 st.files.remove(k);

@@ -135,9 +135,13 @@ impl FrameCache {
             Some(m) => m,
             None => c.slices.entry(key.into()).or_default(),
         };
-        if per_path.insert((tag, id), slice).is_none() {
-            c.slice_order.push_back((key.into(), tag, id));
-            c.slice_bytes += size;
+        match per_path.insert((tag, id), slice) {
+            None => {
+                c.slice_order.push_back((key.into(), tag, id));
+                c.slice_bytes += size;
+            }
+            // Replaced (two readers decoded it at once): same samples.
+            Some(old) => c.slice_bytes = c.slice_bytes - slice_size(&old) + size,
         }
         while c.slice_bytes > budget {
             let Some((p, tag, id)) = c.slice_order.pop_front() else {

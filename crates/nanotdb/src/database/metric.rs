@@ -112,6 +112,10 @@ impl Database {
         if let Some(f) = self.metric_cache.handle(path, version) {
             return Ok(f);
         }
+        // A rebuild that forgets the file while it is being opened and
+        // verified makes `insert` keep nothing: the old version must not
+        // come back as the one to trust.
+        let generation = self.metric_cache.generation();
         let file = MetricFile::open(path)?;
         let version = (file.len(), file.modified());
         // Decode everything once per file version: a damaged frame found in
@@ -121,7 +125,8 @@ impl Database {
             file.read_all(i64::MIN, i64::MAX, |_, _, _| {})?;
         }
         let file = Arc::new(file);
-        self.metric_cache.insert(path, version, file.clone());
+        self.metric_cache
+            .insert(path, version, file.clone(), generation);
         Ok(file)
     }
 
@@ -377,7 +382,7 @@ impl Database {
         }
         let mpath = self.metric_path(key);
         let kind = self.manifest.retention.partition.code();
-        let summary = crate::metricfile::write_metric_file(
+        let written = crate::metricfile::write_metric_file(
             &mpath,
             opts.version,
             opts.codec,
@@ -386,8 +391,11 @@ impl Database {
             // The raw files are about to be renamed or deleted: whatever the
             // profile, the metric file must be on disk before that happens.
             self.settings.durability.fsync_data() || opts.raw_action != RawIngestAction::Keep,
-        )?;
+        );
+        // Also when writing failed: it may have failed after the rename
+        // (syncing the directory), with the new file in place.
         self.forget_metric(key);
+        let summary = written?;
         st.files.entry(key.to_string()).or_default().metric = true;
         let verify = opts.verify || opts.raw_action == RawIngestAction::Delete;
         if verify {

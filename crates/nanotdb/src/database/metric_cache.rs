@@ -60,13 +60,18 @@ impl Database {
         let slice = match self.frames.slice(mf.path(), tag, id) {
             Some(s) => s,
             None => {
+                // Kept only if no file was forgotten meanwhile (see
+                // `metric_handle`).
+                let generation = self.metric_cache.generation();
                 let mut all = Vec::new();
                 mf.read_metric(id, i64::MIN, i64::MAX, &mut |ts, v| {
                     all.push((ts, v));
                     ControlFlow::Continue(())
                 })?;
                 let s: super::framecache::Slice = all.into();
-                self.frames.insert_slice((mf.path(), tag, id), s.clone());
+                if self.metric_cache.generation() == generation {
+                    self.frames.insert_slice((mf.path(), tag, id), s.clone());
+                }
                 s
             }
         };
@@ -80,10 +85,12 @@ impl Database {
     /// forgets what it changes (`forget_metric`), so the version the cache
     /// last saw is current: a query over two years of day partitions then
     /// skips 730 `stat` calls (a tenth of a one-metric query's CPU time).
-    /// A read-only database asks the file system: another process may
-    /// rebuild files under it.
+    /// Without the lock (a read-only database, or one closed while a query
+    /// still holds it) it asks the file system: another process may
+    /// rebuild files under it. Taking the lock again forgets what was seen
+    /// without it (`materialize`).
     pub(super) fn metric_version(&self, path: &Path) -> std::io::Result<Version> {
-        if !self.settings.read_only
+        if self.holds_lock()
             && let Some(v) = self.metric_cache.known_version(path)
         {
             return Ok(v);
@@ -144,6 +151,9 @@ struct Inner {
     /// By path bytes.
     known: HashMap<Box<[u8]>, Known>,
     tick: u64,
+    /// Files forgotten so far: what was read before a file was forgotten
+    /// is not kept (`insert`).
+    generation: u64,
     /// File versions decoded whole so far (for tests).
     #[cfg(test)]
     verified: usize,
@@ -259,15 +269,31 @@ impl MetricCache {
             .is_some_and(|k| k.version == version)
     }
 
+    /// The count of files forgotten so far, for [`MetricCache::insert`].
+    pub(super) fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
     /// Keeps `file`, a verified version of `path`, closing the least
     /// recently used handles beyond the budgets ([`MAX_OPEN`] descriptors,
-    /// [`MAX_RESIDENT_BYTES`] of files read whole).
-    pub(super) fn insert(&self, path: &Path, version: Version, file: Arc<MetricFile>) {
+    /// [`MAX_RESIDENT_BYTES`] of files read whole); nothing when a file was
+    /// forgotten since `generation` was read ([`MetricCache::generation`],
+    /// before opening it): a rebuild may have replaced it meanwhile.
+    pub(super) fn insert(
+        &self,
+        path: &Path,
+        version: Version,
+        file: Arc<MetricFile>,
+        generation: u64,
+    ) {
+        let resident = file.resident_bytes();
         let mut c = self.lock();
+        if c.generation != generation {
+            return;
+        }
         c.close(bytes(path));
         c.tick += 1;
         let used = c.tick;
-        let resident = file.resident_bytes();
         match resident {
             Some(n) => c.resident += n,
             None => c.descriptors += 1,
@@ -327,8 +353,20 @@ impl MetricCache {
     /// Forgets everything about `path` (rebuilt or removed).
     pub(super) fn forget(&self, path: &Path) {
         let mut c = self.lock();
+        c.generation += 1;
         c.close(bytes(path));
         c.known.remove(bytes(path));
+    }
+
+    /// Forgets every file's handle and version (their plans too).
+    pub(super) fn forget_all(&self) {
+        let mut c = self.lock();
+        c.generation += 1;
+        c.open.clear();
+        c.lru = Default::default();
+        c.descriptors = 0;
+        c.resident = 0;
+        c.known.clear();
     }
 
     /// Open handles, those of them holding a descriptor, the memory held
@@ -494,7 +532,10 @@ mod tests {
         let budget = (size(0) + size(1) + size(2)).max(size(0) + size(2) + size(3));
         let cache = MetricCache::with_budgets(2, budget);
         let has = |i: usize| cache.handle(&paths[i], handles[i].0).is_some();
-        let insert = |i: usize| cache.insert(&paths[i], handles[i].0, handles[i].1.clone());
+        let insert = |i: usize| {
+            let generation = cache.generation();
+            cache.insert(&paths[i], handles[i].0, handles[i].1.clone(), generation)
+        };
         for i in [0, 1, 2, 4, 5] {
             insert(i);
         }
@@ -523,6 +564,16 @@ mod tests {
             (c.open, c.descriptors, c.resident),
             (3, 1, size(0) + size(3))
         );
+        // A handle opened before a file was forgotten is not kept: it may
+        // be the version a rebuild just replaced.
+        let before = cache.generation();
+        cache.forget(&paths[1]);
+        cache.insert(&paths[2], handles[2].0, handles[2].1.clone(), before);
+        assert!(!has(2));
+        cache.forget_all();
+        let c = cache.counts();
+        assert_eq!((c.open, c.descriptors, c.resident), (0, 0, 0));
+        assert!(!has(0) && cache.known_version(&paths[0]).is_none());
     }
 
     /// A writable database trusts the versions it has seen (it forgets

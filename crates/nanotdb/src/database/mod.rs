@@ -514,6 +514,15 @@ impl Database {
         Ok(())
     }
 
+    /// Whether this database holds its write lock now (a writable one from
+    /// its opening, or its first write when it is new, until `close`).
+    pub(super) fn holds_lock(&self) -> bool {
+        self.lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     // --------------------------------------------------------------- ingest
 
     fn materialize(&self, st: &mut DbState) -> Result<()> {
@@ -522,6 +531,10 @@ impl Database {
             let mut held = self.lock.lock().unwrap_or_else(|p| p.into_inner());
             if held.is_none() {
                 *held = Some(DbLock::acquire(&self.dir, &self.name)?);
+                // Another writer may have rebuilt metric files while the
+                // lock was free: versions seen then are not to be trusted
+                // (`metric_version`).
+                self.metric_cache.forget_all();
             }
         }
         let manifest_path = self.layout().manifest();

@@ -34,7 +34,7 @@ pub use header::{
 };
 pub use reader::{FileSummary, FrameInfo, MetricFile, TimeFrameInfo};
 pub use run::{Run, decimal32_bits};
-pub use source::RESIDENT_MAX;
+pub use source::{KEEP_TIMES_MAX, RESIDENT_MAX};
 pub use writer::{MetricSamples, WriteSummary, write_metric_file};
 
 /// Metric-file layout version (header bytes 4–5).

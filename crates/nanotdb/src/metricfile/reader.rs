@@ -156,7 +156,29 @@ impl MetricFile {
                 ));
             }
         };
-        Ok(MetricFile { src, layout })
+        let mut file = MetricFile { src, layout };
+        let times = file.time_bytes();
+        file.src.keep_times(times);
+        Ok(file)
+    }
+
+    /// Bytes of the timestamps the index declares (each distinct time frame
+    /// or block once).
+    fn time_bytes(&self) -> usize {
+        let ts = size_of::<i64>();
+        match &self.layout {
+            Layout::V1(_) => 0,
+            Layout::V2(ix) => ix.times.iter().map(|t| t.point_count as usize * ts).sum(),
+            Layout::V3(ix) => {
+                let mut blocks: Vec<u32> = ix.metrics.iter().map(|s| s.time_block).collect();
+                blocks.sort_unstable();
+                blocks.dedup();
+                blocks
+                    .iter()
+                    .map(|&b| ix.blocks[b as usize].count as usize * ts)
+                    .sum()
+            }
+        }
     }
 
     /// The path the file was opened from.
@@ -177,29 +199,24 @@ impl MetricFile {
 
     /// Memory the open file holds when it was read whole (a file of at
     /// most [`super::RESIDENT_MAX`] bytes): its bytes, its decoded indexes
-    /// (estimated) and its time frames once decoded (which such a handle
-    /// keeps); `None` when it reads through a file descriptor.
+    /// (estimated) and its time frames once decoded, when it keeps them
+    /// (at most [`super::KEEP_TIMES_MAX`] bytes); `None` when it reads
+    /// through a file descriptor.
     pub fn resident_bytes(&self) -> Option<usize> {
-        let ts = size_of::<i64>();
-        let (index, times) = match &self.layout {
-            Layout::V1(ix) => (size_of_val(ix.entries.as_slice()), 0),
-            Layout::V2(ix) => (
-                // The time-frame id map holds about as much as the entries.
-                2 * size_of_val(ix.times.as_slice()) + size_of_val(ix.metrics.as_slice()),
-                ix.times.iter().map(|t| t.point_count as usize * ts).sum(),
-            ),
-            Layout::V3(ix) => {
-                let mut blocks: Vec<u32> = ix.metrics.iter().map(|s| s.time_block).collect();
-                blocks.sort_unstable();
-                blocks.dedup();
-                (
-                    size_of_val(ix.blocks.as_slice()) + size_of_val(ix.metrics.as_slice()),
-                    blocks
-                        .iter()
-                        .map(|&b| ix.blocks[b as usize].count as usize * ts)
-                        .sum(),
-                )
+        let index = match &self.layout {
+            Layout::V1(ix) => size_of_val(ix.entries.as_slice()),
+            // The time-frame id map holds about as much as the entries.
+            Layout::V2(ix) => {
+                2 * size_of_val(ix.times.as_slice()) + size_of_val(ix.metrics.as_slice())
             }
+            Layout::V3(ix) => {
+                size_of_val(ix.blocks.as_slice()) + size_of_val(ix.metrics.as_slice())
+            }
+        };
+        let times = if self.src.keeps_times() {
+            self.time_bytes()
+        } else {
+            0
         };
         Some(self.src.resident()? + index + times + size_of::<MetricFile>())
     }

@@ -2,6 +2,7 @@
 //! against the file size before anything is allocated, and the checks both
 //! layouts share (file header, CRCs, codec ids, decompression).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -31,16 +32,23 @@ pub(crate) struct Source {
     data: Data,
     pub(crate) len: u64,
     pub(crate) mtime: Option<SystemTime>,
-    /// Decoded time frames (v2) or time blocks (v3) of a file read whole,
-    /// by id: they live as long as the handle and count in its memory
+    /// Whether the handle keeps its decoded time frames (`times`): set for
+    /// a file read whole whose index declares at most [`KEEP_TIMES_MAX`]
+    /// bytes of timestamps.
+    keep_times: bool,
+    /// Decoded time frames (v2) or time blocks (v3) of such a file, by id:
+    /// they live as long as the handle and count in its memory
     /// (`MetricFile::resident_bytes`). The process-wide time-frame cache
     /// has 256 slots by default; a query over years of day partitions
     /// would cycle it and decode every time frame again each time.
-    times: Mutex<KeptTimes>,
+    times: Mutex<HashMap<u32, Arc<[i64]>>>,
 }
 
-/// Decoded time frames a handle keeps: (id, timestamps).
-type KeptTimes = Vec<(u32, Arc<[i64]>)>;
+/// Most bytes of decoded timestamps a handle keeps (a day of 10-second
+/// samples: 69 KB). A small file may declare far more (a block of evenly
+/// spaced timestamps compresses to a few bytes); such a file's time
+/// frames go through the process-wide cache, bounded on its own.
+pub const KEEP_TIMES_MAX: usize = 1 << 20;
 
 /// Where a source's bytes are read from.
 #[derive(Debug)]
@@ -73,32 +81,39 @@ impl Source {
             data,
             len,
             mtime: meta.modified().ok(),
+            keep_times: false,
             times: Mutex::default(),
         })
     }
 
+    /// Lets a file read whole keep its decoded time frames, when its index
+    /// declares `time_bytes` bytes of timestamps, at most
+    /// [`KEEP_TIMES_MAX`]; whether it does.
+    pub(crate) fn keep_times(&mut self, time_bytes: usize) -> bool {
+        self.keep_times = self.resident().is_some() && time_bytes <= KEEP_TIMES_MAX;
+        self.keep_times
+    }
+
     /// The timestamps of time frame (or block) `id` decoded by `decode`,
-    /// once per handle for a file read whole, else through the
-    /// process-wide cache under `key`.
+    /// once per handle when it keeps them ([`Source::keep_times`]), else
+    /// through the process-wide cache under `key` (none: decoded each time).
     pub(crate) fn times(
         &self,
         id: u32,
         key: Option<CacheKey>,
         decode: impl FnOnce() -> Result<Arc<[i64]>>,
     ) -> Result<Arc<[i64]>> {
-        if self.resident().is_some() {
-            let kept = |t: &Mutex<KeptTimes>| {
+        if self.keep_times {
+            let kept = |t: &Mutex<HashMap<u32, Arc<[i64]>>>| {
                 let t = t.lock().unwrap_or_else(|p| p.into_inner());
-                t.iter().find(|e| e.0 == id).map(|e| e.1.clone())
+                t.get(&id).cloned()
             };
             if let Some(ts) = kept(&self.times) {
                 return Ok(ts);
             }
             let ts = decode()?;
             let mut t = self.times.lock().unwrap_or_else(|p| p.into_inner());
-            if !t.iter().any(|e| e.0 == id) {
-                t.push((id, ts.clone()));
-            }
+            t.entry(id).or_insert_with(|| ts.clone());
             return Ok(ts);
         }
         if let Some(k) = &key
@@ -121,6 +136,11 @@ impl Source {
             mtime: self.mtime,
             id,
         }
+    }
+
+    /// Whether the handle keeps its decoded time frames.
+    pub(crate) fn keeps_times(&self) -> bool {
+        self.keep_times
     }
 
     /// Bytes held in memory (the whole file), or `None` when it is read
@@ -354,7 +374,7 @@ mod tests {
     use std::cell::Cell;
     use std::sync::Arc;
 
-    use super::{RESIDENT_MAX, Source};
+    use super::{KEEP_TIMES_MAX, RESIDENT_MAX, Source};
 
     /// A file up to RESIDENT_MAX is read whole (reads come from memory,
     /// bounds still checked) and keeps its decoded time frames; a larger
@@ -368,9 +388,13 @@ mod tests {
         let bytes: Vec<u8> = (0..RESIDENT_MAX as usize + 1).map(|i| i as u8).collect();
         std::fs::write(&small, &bytes[..RESIDENT_MAX as usize]).unwrap();
         std::fs::write(&big, &bytes).unwrap();
-        let (s, b) = (Source::open(&small).unwrap(), Source::open(&big).unwrap());
+        let (mut s, mut b) = (Source::open(&small).unwrap(), Source::open(&big).unwrap());
         assert_eq!(s.resident(), Some(RESIDENT_MAX as usize));
         assert_eq!(b.resident(), None);
+        assert!(!b.keep_times(24));
+        // A small file declaring more timestamps than a handle keeps.
+        assert!(!s.keep_times(KEEP_TIMES_MAX + 1));
+        assert!(s.keep_times(KEEP_TIMES_MAX));
         for src in [&s, &b] {
             let mut four = [0u8; 4];
             src.read_at(RESIDENT_MAX - 4, &mut four, "tail").unwrap();

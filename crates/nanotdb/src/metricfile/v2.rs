@@ -275,8 +275,9 @@ impl Index {
     }
 }
 
-/// The decoded timestamps of time frame `t`, from the process-wide cache or
-/// read, checked (docs/FORMATS.md §8.5 step 5b) and inserted.
+/// The decoded timestamps of time frame `t`: kept by the handle or the
+/// process-wide cache ([`Source::times`]), or read and checked
+/// (docs/FORMATS.md §8.5 step 5b).
 fn time_frame(src: &Source, t: &TimeEntry, raw: &mut Vec<u8>) -> Result<Arc<[i64]>> {
     src.times(u32::from(t.id), Some(src.cache_key(t.id)), || {
         decode_time_frame(src, t, raw)

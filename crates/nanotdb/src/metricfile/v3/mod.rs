@@ -356,7 +356,8 @@ impl Index {
     /// Block `id` as timestamps, decoded once per handle or cached process-wide
     /// ([`Source::times`]).
     fn times(&self, src: &Source, id: u32, buf: &mut Vec<u8>) -> Result<Arc<[i64]>> {
-        // Cache ids are u16; the (rare) blocks beyond are decoded each time.
+        // Cache ids are u16: beyond, a file that does not keep its own time
+        // blocks decodes them each time (rare).
         let key = u16::try_from(id).ok().map(|id16| src.cache_key(id16));
         src.times(id, key, || {
             let b = self.blocks[id as usize];
@@ -387,7 +388,13 @@ impl Index {
         // ten-minute series: 37 KB of value bits).
         let mut scratch = SCRATCH.take();
         let r = self.read_with(src, id, from, to, f, &mut scratch);
-        SCRATCH.set(scratch);
+        // The large buffers of a large block go: every thread that ever
+        // read one would keep them.
+        let (buf, v) = &scratch;
+        let held = buf.capacity() + v.bits.capacity() * 8 + v.ints.capacity() * 4;
+        if held <= SCRATCH_KEEP {
+            SCRATCH.set(scratch);
+        }
         r
     }
 
@@ -457,6 +464,10 @@ impl Index {
 
 /// A reader's buffers: a block's payload as read, and its decoded values.
 type Scratch = (Vec<u8>, column::Values);
+
+/// Most bytes of buffers a thread keeps between reads (a shared block of
+/// 4,096 float64 values takes 32 KiB).
+const SCRATCH_KEEP: usize = 256 << 10;
 
 thread_local! {
     /// The buffers of the thread's last [`Index::read`].
