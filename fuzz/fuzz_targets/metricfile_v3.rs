@@ -28,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
     }
     drop(f);
     if let Ok(mf) = MetricFile::open(&path) {
+        let _ = mf.resident_bytes();
         let _ = mf.read_all(i64::MIN, i64::MAX, |_, _, _| {});
         for id in mf.metrics() {
             let _ = mf.read_metric(id, 0, i64::MAX, &mut |_, _| std::ops::ControlFlow::Continue(()));
