@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::metricfile::{MetricFile, Run};
 use crate::sample::MetricId;
 
+use super::framecache::path_bytes;
 use super::metric::Plan;
 use super::view_read::ViewSink;
 use super::{Database, PartitionView};
@@ -138,7 +139,7 @@ struct Known {
 
 #[derive(Default)]
 struct Inner {
-    /// By path bytes (see [`bytes`]).
+    /// By path bytes (see [`path_bytes`]).
     open: HashMap<Arc<[u8]>, Open>,
     /// Last use → path of the open handles, least recent first: those
     /// holding a descriptor, and those read whole (each kind is closed for
@@ -186,14 +187,6 @@ impl Inner {
             self.close(&path);
         }
     }
-}
-
-/// A path as the caches' key: its bytes, which hash and compare at once
-/// (`Path`'s own `Hash` and `Eq` walk its components: a few per cent of a
-/// one-metric query over two years of day files, which looks every file
-/// up several times).
-fn bytes(path: &Path) -> &[u8] {
-    path.as_os_str().as_encoded_bytes()
 }
 
 /// The LRU list of a handle: 0 with a descriptor, 1 read whole.
@@ -246,7 +239,7 @@ impl MetricCache {
         let tick = c.tick;
         let e = c
             .open
-            .get_mut(bytes(path))
+            .get_mut(path_bytes(path))
             .filter(|e| e.version == version)?;
         let last = std::mem::replace(&mut e.used, tick);
         let (file, k) = (e.file.clone(), kind(e.resident));
@@ -258,14 +251,14 @@ impl MetricCache {
 
     /// The version of `path` last verified, if remembered.
     pub(super) fn known_version(&self, path: &Path) -> Option<Version> {
-        self.lock().known.get(bytes(path)).map(|k| k.version)
+        self.lock().known.get(path_bytes(path)).map(|k| k.version)
     }
 
     /// Whether this version of `path` was decoded whole without error.
     pub(super) fn is_verified(&self, path: &Path, version: Version) -> bool {
         self.lock()
             .known
-            .get(bytes(path))
+            .get(path_bytes(path))
             .is_some_and(|k| k.version == version)
     }
 
@@ -291,14 +284,14 @@ impl MetricCache {
         if c.generation != generation {
             return;
         }
-        c.close(bytes(path));
+        c.close(path_bytes(path));
         c.tick += 1;
         let used = c.tick;
         match resident {
             Some(n) => c.resident += n,
             None => c.descriptors += 1,
         }
-        let key: Arc<[u8]> = Arc::from(bytes(path));
+        let key: Arc<[u8]> = Arc::from(path_bytes(path));
         c.lru[kind(resident)].insert(used, key.clone());
         c.open.insert(
             key,
@@ -311,14 +304,14 @@ impl MetricCache {
         );
         c.evict(self.budgets);
         if c.known
-            .get(bytes(path))
+            .get(path_bytes(path))
             .is_none_or(|k| k.version != version)
         {
             if c.known.len() >= MAX_KNOWN {
                 c.known.clear();
             }
             c.known.insert(
-                bytes(path).into(),
+                path_bytes(path).into(),
                 Known {
                     version,
                     plan: None,
@@ -334,7 +327,10 @@ impl MetricCache {
     /// The plan cached for this version of `path` and raw length `raw_len`.
     pub(super) fn plan(&self, path: &Path, version: Version, raw_len: Option<u64>) -> Option<Plan> {
         let c = self.lock();
-        let k = c.known.get(bytes(path)).filter(|k| k.version == version)?;
+        let k = c
+            .known
+            .get(path_bytes(path))
+            .filter(|k| k.version == version)?;
         k.plan.filter(|(rl, _)| *rl == raw_len).map(|(_, p)| p)
     }
 
@@ -343,7 +339,7 @@ impl MetricCache {
         let mut c = self.lock();
         if let Some(k) = c
             .known
-            .get_mut(bytes(path))
+            .get_mut(path_bytes(path))
             .filter(|k| k.version == version)
         {
             k.plan = Some((raw_len, plan));
@@ -354,8 +350,8 @@ impl MetricCache {
     pub(super) fn forget(&self, path: &Path) {
         let mut c = self.lock();
         c.generation += 1;
-        c.close(bytes(path));
-        c.known.remove(bytes(path));
+        c.close(path_bytes(path));
+        c.known.remove(path_bytes(path));
     }
 
     /// Forgets every file's handle and version (their plans too).

@@ -213,11 +213,7 @@ impl MetricFile {
                 size_of_val(ix.blocks.as_slice()) + size_of_val(ix.metrics.as_slice())
             }
         };
-        let times = if self.src.keeps_times() {
-            self.time_bytes()
-        } else {
-            0
-        };
+        let times = self.src.kept_time_bytes();
         Some(self.src.resident()? + index + times + size_of::<MetricFile>())
     }
 

@@ -32,10 +32,10 @@ pub(crate) struct Source {
     data: Data,
     pub(crate) len: u64,
     pub(crate) mtime: Option<SystemTime>,
-    /// Whether the handle keeps its decoded time frames (`times`): set for
-    /// a file read whole whose index declares at most [`KEEP_TIMES_MAX`]
-    /// bytes of timestamps.
-    keep_times: bool,
+    /// Bytes of timestamps the handle keeps decoded (`times`), when it
+    /// does: a file read whole whose index declares at most
+    /// [`KEEP_TIMES_MAX`] of them.
+    kept_times: Option<usize>,
     /// Decoded time frames (v2) or time blocks (v3) of such a file, by id:
     /// they live as long as the handle and count in its memory
     /// (`MetricFile::resident_bytes`). The process-wide time-frame cache
@@ -81,7 +81,7 @@ impl Source {
             data,
             len,
             mtime: meta.modified().ok(),
-            keep_times: false,
+            kept_times: None,
             times: Mutex::default(),
         })
     }
@@ -90,8 +90,9 @@ impl Source {
     /// declares `time_bytes` bytes of timestamps, at most
     /// [`KEEP_TIMES_MAX`]; whether it does.
     pub(crate) fn keep_times(&mut self, time_bytes: usize) -> bool {
-        self.keep_times = self.resident().is_some() && time_bytes <= KEEP_TIMES_MAX;
-        self.keep_times
+        let keep = self.resident().is_some() && time_bytes <= KEEP_TIMES_MAX;
+        self.kept_times = keep.then_some(time_bytes);
+        keep
     }
 
     /// The timestamps of time frame (or block) `id` decoded by `decode`,
@@ -103,14 +104,18 @@ impl Source {
         key: Option<CacheKey>,
         decode: impl FnOnce() -> Result<Arc<[i64]>>,
     ) -> Result<Arc<[i64]>> {
-        if self.keep_times {
-            let kept = |t: &Mutex<HashMap<u32, Arc<[i64]>>>| {
-                let t = t.lock().unwrap_or_else(|p| p.into_inner());
-                t.get(&id).cloned()
-            };
-            if let Some(ts) = kept(&self.times) {
+        if self.kept_times.is_some() {
+            let kept = self
+                .times
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&id)
+                .cloned();
+            if let Some(ts) = kept {
                 return Ok(ts);
             }
+            // Decoded without the lock held: another reader may decode the
+            // same frame meanwhile, and the first one kept wins.
             let ts = decode()?;
             let mut t = self.times.lock().unwrap_or_else(|p| p.into_inner());
             t.entry(id).or_insert_with(|| ts.clone());
@@ -138,9 +143,9 @@ impl Source {
         }
     }
 
-    /// Whether the handle keeps its decoded time frames.
-    pub(crate) fn keeps_times(&self) -> bool {
-        self.keep_times
+    /// Bytes of timestamps the handle keeps once decoded (0: none kept).
+    pub(crate) fn kept_time_bytes(&self) -> usize {
+        self.kept_times.unwrap_or(0)
     }
 
     /// Bytes held in memory (the whole file), or `None` when it is read

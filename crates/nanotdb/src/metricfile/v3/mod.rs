@@ -383,31 +383,8 @@ impl Index {
         to: i64,
         f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>> {
-        // The buffers of the thread's previous read: a query over years of
-        // day files allocated and freed them once per file (a day of 32
-        // ten-minute series: 37 KB of value bits).
-        let mut scratch = SCRATCH.take();
-        let r = self.read_with(src, id, from, to, f, &mut scratch);
-        // The large buffers of a large block go: every thread that ever
-        // read one would keep them.
-        let (buf, v) = &scratch;
-        let held = buf.capacity() + v.bits.capacity() * 8 + v.ints.capacity() * 4;
-        if held <= SCRATCH_KEEP {
-            SCRATCH.set(scratch);
-        }
-        r
-    }
-
-    /// [`Index::read`] with the thread's buffers.
-    fn read_with(
-        &self,
-        src: &Source,
-        id: Option<u16>,
-        from: i64,
-        to: i64,
-        f: &mut dyn FnMut(u16, Run<'_>) -> ControlFlow<()>,
-        (buf, values): &mut Scratch,
-    ) -> Result<ControlFlow<()>> {
+        let mut scratch = ThreadScratch(SCRATCH.take());
+        let ThreadScratch((buf, values)) = &mut scratch;
         // Consecutive segments usually share a value block (packed small
         // metrics): decode each block once per call.
         let mut vals: (Option<u32>, &mut column::Values) = (None, values);
@@ -464,6 +441,24 @@ impl Index {
 
 /// A reader's buffers: a block's payload as read, and its decoded values.
 type Scratch = (Vec<u8>, column::Values);
+
+/// The buffers of the thread's previous [`Index::read`], taken for one
+/// read and given back when it ends, however it ends: a query over years
+/// of day files allocated and freed them once per file (a day of 32
+/// ten-minute series: 37 KB of value bits).
+struct ThreadScratch(Scratch);
+
+impl Drop for ThreadScratch {
+    fn drop(&mut self) {
+        let (buf, v) = std::mem::take(&mut self.0);
+        let held = buf.capacity() + v.bits.capacity() * 8 + v.ints.capacity() * 4;
+        // The large buffers of a large block go: every thread that ever
+        // read one would keep them.
+        if held <= SCRATCH_KEEP {
+            SCRATCH.set((buf, v));
+        }
+    }
+}
 
 /// Most bytes of buffers a thread keeps between reads (a shared block of
 /// 4,096 float64 values takes 32 KiB).
